@@ -1,0 +1,68 @@
+import { BatchWriteCommand, DeleteCommand, DynamoDBDocumentClient, PutCommand, paginateQuery } from '@aws-sdk/lib-dynamodb';
+import type { SubscriptionKey, SubscriptionStore } from '../ports';
+import { SUBSCRIPTIONS_TABLE } from '../tables';
+
+const { partitionKey: PK, sortKey: SK, ttlAttribute: TTL } = SUBSCRIPTIONS_TABLE;
+
+/** BatchWriteItem takes at most 25 requests. */
+const BATCH_SIZE = 25;
+const MAX_BATCH_ATTEMPTS = 5;
+
+/** Partition key: the project is part of it, so tenants never share a partition or see each other's channels. */
+export const subscriptionPartition = (projectId: string, channel: string): string => `${projectId}#${channel}`;
+
+const keyOf = (key: SubscriptionKey) => ({ [PK]: subscriptionPartition(key.projectId, key.channel), [SK]: key.connectionId });
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Subscriptions in DynamoDB, partitioned by project and channel and sorted by connection id. */
+export class DynamoSubscriptionStore implements SubscriptionStore {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async add(key: SubscriptionKey, expiresAt: number): Promise<void> {
+    await this.client.send(new PutCommand({ TableName: this.tableName, Item: { ...keyOf(key), [TTL]: expiresAt } }));
+  }
+
+  async remove(key: SubscriptionKey): Promise<void> {
+    await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: keyOf(key) }));
+  }
+
+  async removeMany(keys: readonly SubscriptionKey[]): Promise<void> {
+    for (let start = 0; start < keys.length; start += BATCH_SIZE) {
+      let requests = keys.slice(start, start + BATCH_SIZE).map((key) => ({ DeleteRequest: { Key: keyOf(key) } }));
+      // DynamoDB may leave some requests unprocessed under load; retry those with backoff.
+      for (let attempt = 0; requests.length > 0; attempt++) {
+        if (attempt === MAX_BATCH_ATTEMPTS) throw new Error(`${requests.length} subscription deletes left unprocessed`);
+        if (attempt > 0) await sleep(50 * 2 ** attempt);
+        const { UnprocessedItems } = await this.client.send(
+          new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } }),
+        );
+        requests = (UnprocessedItems?.[this.tableName] ?? []) as typeof requests;
+      }
+    }
+  }
+
+  async *subscribers(projectId: string, channel: string): AsyncIterable<readonly string[]> {
+    const pages = paginateQuery(
+      { client: this.client },
+      {
+        TableName: this.tableName,
+        KeyConditionExpression: '#pk = :pk',
+        // Read only the connection id and expiry: fan-out needs nothing else.
+        ProjectionExpression: '#sk, #ttl',
+        ExpressionAttributeNames: { '#pk': PK, '#sk': SK, '#ttl': TTL },
+        ExpressionAttributeValues: { ':pk': subscriptionPartition(projectId, channel) },
+      },
+    );
+    for await (const page of pages) {
+      // TTL deletes lag by up to days: skip expired items rather than post to dead connections.
+      const nowSeconds = Math.floor(this.now() / 1000);
+      const live = (page.Items ?? []).filter((item) => item[TTL] === undefined || item[TTL] > nowSeconds);
+      if (live.length > 0) yield live.map((item) => item[SK] as string);
+    }
+  }
+}

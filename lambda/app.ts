@@ -1,0 +1,82 @@
+/**
+ * The shared handler's core: tells WebSocket events from HTTP API events, looks up the route,
+ * and turns anything unexpected into a clean error. It never throws to API Gateway.
+ */
+import type { Context } from 'aws-lambda';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { AccessKeyVerifier } from './auth';
+import { classifyEvent, HttpEvent, HttpResult, WebSocketEvent, WebSocketResult } from './events';
+import { errorResponse, HTTP_ROUTES } from './http';
+import { Membership } from './membership';
+import type { ConnectionStore, Delivery, KeySource, SubscriptionStore } from './ports';
+import { ErrorCode } from './protocol';
+import { Publisher } from './publish';
+import type { HttpRouteKey, WebSocketRouteKey } from './routes';
+import { createLogger } from './telemetry';
+import { errorReply, WEBSOCKET_ROUTES } from './websocket';
+
+export interface AppDependencies {
+  readonly connections: ConnectionStore;
+  readonly subscriptions: SubscriptionStore;
+  readonly delivery: Delivery;
+  readonly keys: KeySource;
+  readonly fanoutConcurrency: number;
+  readonly logger?: Logger;
+  readonly newId?: () => string;
+  readonly now?: () => number;
+}
+
+export type Handler = (event: unknown, context?: Partial<Context>) => Promise<WebSocketResult | HttpResult>;
+
+const INTERNAL = { code: ErrorCode.internalError, message: 'Internal error' } as const;
+
+export function createHandler(deps: AppDependencies): Handler {
+  const logger = deps.logger ?? createLogger();
+  const membership = new Membership(deps);
+  const publisher = new Publisher({ ...deps, membership, concurrency: deps.fanoutConcurrency });
+  const verifier = new AccessKeyVerifier(deps.keys);
+  const wsDeps = { membership, publisher, connections: deps.connections, delivery: deps.delivery };
+  const httpDeps = { publisher, verifier };
+
+  async function onWebSocket(event: WebSocketEvent): Promise<WebSocketResult> {
+    const { routeKey, connectionId, eventType } = event.requestContext;
+    const route = WEBSOCKET_ROUTES[routeKey as WebSocketRouteKey] ?? WEBSOCKET_ROUTES.$default;
+    try {
+      const result = await route(event, wsDeps);
+      logger.info('websocket request', { routeKey, connectionId, statusCode: result.statusCode });
+      return result;
+    } catch (error) {
+      logger.error('websocket request failed', { routeKey, connectionId, error: error as Error });
+      // $connect and $disconnect have no one to reply to; a 500 on $connect refuses the connection.
+      return eventType === 'MESSAGE' ? errorReply(INTERNAL) : { statusCode: 500 };
+    }
+  }
+
+  async function onHttp(event: HttpEvent): Promise<HttpResult> {
+    const { routeKey } = event;
+    const route = HTTP_ROUTES[routeKey as HttpRouteKey];
+    try {
+      const result = route
+        ? await route(event, httpDeps)
+        : errorResponse({ code: ErrorCode.notFound, message: `No route ${event.requestContext.http.method} ${event.rawPath}` });
+      logger.info('http request', { routeKey, statusCode: result.statusCode });
+      return result;
+    } catch (error) {
+      logger.error('http request failed', { routeKey, error: error as Error });
+      return errorResponse(INTERNAL);
+    }
+  }
+
+  return async (event, context) => {
+    if (context?.awsRequestId) logger.appendKeys({ requestId: context.awsRequestId });
+    try {
+      const classified = classifyEvent(event);
+      if (classified.kind === 'websocket') return await onWebSocket(classified.event);
+      if (classified.kind === 'http') return await onHttp(classified.event);
+      logger.warn('unrecognised event');
+      return { statusCode: 400 };
+    } finally {
+      logger.resetKeys();
+    }
+  };
+}

@@ -1,0 +1,55 @@
+/**
+ * The handler's configuration: environment variable names (imported by the CDK construct, so the
+ * two sides cannot disagree) and one reader that validates them at cold start.
+ */
+
+/** Environment variable names the construct sets and the handler reads. */
+export const ENV = {
+  connectionsTable: 'CONNECTIONS_TABLE',
+  subscriptionsTable: 'SUBSCRIPTIONS_TABLE',
+  /** The WebSocket stage's callback URL (`https://{api}.execute-api.{region}.amazonaws.com/{stage}`). */
+  managementEndpoint: 'MANAGEMENT_ENDPOINT',
+  accessKeySecretArn: 'ACCESS_KEY_SECRET_ARN',
+  fanoutConcurrency: 'FANOUT_CONCURRENCY',
+  /** Seconds a fetched access key is trusted before it is read again. */
+  accessKeyCacheSeconds: 'ACCESS_KEY_CACHE_SECONDS',
+} as const;
+
+export interface Config {
+  readonly connectionsTable: string;
+  readonly subscriptionsTable: string;
+  readonly managementEndpoint: string;
+  readonly accessKeySecretArn?: string;
+  readonly fanoutConcurrency: number;
+  readonly accessKeyCacheSeconds: number;
+}
+
+export const DEFAULT_FANOUT_CONCURRENCY = 100;
+export const DEFAULT_ACCESS_KEY_CACHE_SECONDS = 300;
+
+/**
+ * Reads and checks the configuration. Throws at cold start with the variable's name, so a broken
+ * deployment fails loudly once instead of on every request.
+ */
+export function readConfig(env: Record<string, string | undefined>): Config {
+  const required = (name: string): string => {
+    const value = env[name];
+    if (!value) throw new Error(`Missing environment variable ${name}`);
+    return value;
+  };
+  const positiveInt = (name: string, fallback: number): number => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer, got "${raw}"`);
+    return value;
+  };
+  return {
+    connectionsTable: required(ENV.connectionsTable),
+    subscriptionsTable: required(ENV.subscriptionsTable),
+    managementEndpoint: required(ENV.managementEndpoint),
+    accessKeySecretArn: env[ENV.accessKeySecretArn] || undefined,
+    fanoutConcurrency: positiveInt(ENV.fanoutConcurrency, DEFAULT_FANOUT_CONCURRENCY),
+    accessKeyCacheSeconds: positiveInt(ENV.accessKeyCacheSeconds, DEFAULT_ACCESS_KEY_CACHE_SECONDS),
+  };
+}

@@ -1,0 +1,72 @@
+/**
+ * Connections and their channels: connect, subscribe, unsubscribe, disconnect. Writes go in an
+ * order that leaves nothing a reader could trip over if a step fails: the connection item is the
+ * source of truth for clean-up, and subscriptions expire with it.
+ */
+import { ErrorCode, MAX_CHANNELS_PER_CONNECTION, Result, fail, ok } from './protocol';
+import type { ConnectionStore, NewConnection, SubscriptionKey, SubscriptionStore } from './ports';
+import { connectionExpiry } from './tables';
+
+export interface MembershipDependencies {
+  readonly connections: ConnectionStore;
+  readonly subscriptions: SubscriptionStore;
+  readonly maxChannels?: number;
+}
+
+export class Membership {
+  private readonly maxChannels: number;
+
+  constructor(private readonly deps: MembershipDependencies) {
+    this.maxChannels = deps.maxChannels ?? MAX_CHANNELS_PER_CONNECTION;
+  }
+
+  connect(connection: NewConnection): Promise<void> {
+    return this.deps.connections.put(connection);
+  }
+
+  /** Subscribes a connection; `first` is true on its first subscribe. Subscribing twice is harmless. */
+  async subscribe(connectionId: string, channel: string): Promise<Result<{ first: boolean; projectId: string }>> {
+    const added = await this.deps.connections.addChannel(connectionId, channel, this.maxChannels);
+    if (added.status === 'missing') return fail(ErrorCode.notConnected, 'This connection is not registered; reconnect');
+    if (added.status === 'full') {
+      return fail(ErrorCode.tooManySubscriptions, `A connection may subscribe to at most ${this.maxChannels} channels`);
+    }
+    const { projectId, connectedAt } = added.connection;
+    try {
+      await this.deps.subscriptions.add({ projectId, channel, connectionId }, connectionExpiry(connectedAt));
+    } catch (error) {
+      // Undo the first write so the connection does not list a channel it never joined.
+      await this.deps.connections.removeChannel(connectionId, channel).catch(() => undefined);
+      throw error;
+    }
+    return ok({ first: added.first, projectId });
+  }
+
+  /** Unsubscribes a connection. Unsubscribing from a channel it is not in succeeds. */
+  async unsubscribe(connectionId: string, channel: string): Promise<Result<void>> {
+    const connection = await this.deps.connections.get(connectionId);
+    if (!connection) return fail(ErrorCode.notConnected, 'This connection is not registered; reconnect');
+    // Subscription first: if the second write fails, the leftover channel name is harmless.
+    await this.deps.subscriptions.remove({ projectId: connection.projectId, channel, connectionId });
+    await this.deps.connections.removeChannel(connectionId, channel);
+    return ok(undefined);
+  }
+
+  /**
+   * Removes a connection and all its subscriptions. Idempotent. `alsoRemove` names a
+   * subscription known to exist (the one a stale connection was found through) in case the
+   * connection item is already gone.
+   */
+  async disconnect(connectionId: string, alsoRemove?: SubscriptionKey): Promise<void> {
+    const connection = await this.deps.connections.delete(connectionId);
+    const keys: SubscriptionKey[] = (connection?.channels ?? []).map((channel) => ({
+      projectId: connection!.projectId,
+      channel,
+      connectionId,
+    }));
+    if (alsoRemove && !keys.some((key) => key.channel === alsoRemove.channel && key.projectId === alsoRemove.projectId)) {
+      keys.push(alsoRemove);
+    }
+    await this.deps.subscriptions.removeMany(keys);
+  }
+}

@@ -1,0 +1,174 @@
+/**
+ * The wire protocol as data: error codes, the frames clients send (validated with zod), and the
+ * messages the server sends. Everything a client can see is defined here.
+ */
+import { z } from 'zod';
+
+/** Stable error codes. Clients may switch on these; messages are for people and may change. */
+export const ErrorCode = {
+  invalidJson: 'invalid_json',
+  unknownAction: 'unknown_action',
+  invalidMessage: 'invalid_message',
+  invalidChannel: 'invalid_channel',
+  reservedChannel: 'reserved_channel',
+  invalidProject: 'invalid_project',
+  payloadTooLarge: 'payload_too_large',
+  connectionNotFound: 'connection_not_found',
+  notConnected: 'not_connected',
+  tooManySubscriptions: 'too_many_subscriptions',
+  unauthorized: 'unauthorized',
+  notFound: 'not_found',
+  internalError: 'internal_error',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** The HTTP status each code maps to on the HTTP API. */
+export const HTTP_STATUS: Record<ErrorCode, number> = {
+  invalid_json: 400,
+  unknown_action: 400,
+  invalid_message: 400,
+  invalid_channel: 400,
+  reserved_channel: 400,
+  invalid_project: 400,
+  payload_too_large: 413,
+  connection_not_found: 404,
+  not_connected: 409,
+  too_many_subscriptions: 409,
+  unauthorized: 401,
+  not_found: 404,
+  internal_error: 500,
+};
+
+/** An expected failure, returned (not thrown) by the domain modules. */
+export interface Failure {
+  readonly code: ErrorCode;
+  readonly message: string;
+}
+
+export type Result<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: Failure };
+
+export const ok = <T>(value: T): Result<T> => ({ ok: true, value });
+export const fail = <T = never>(code: ErrorCode, message: string): Result<T> => ({ ok: false, error: { code, message } });
+
+/** API Gateway's WebSocket message limit; a delivered message must fit in it, envelope included. */
+export const MAX_MESSAGE_BYTES = 128 * 1024;
+/** Bounds each connection's subscriptions, so its item and its `$disconnect` clean-up stay small. */
+export const MAX_CHANNELS_PER_CONNECTION = 100;
+export const DEFAULT_PROJECT_ID = 'default';
+
+const NAME_PATTERN = /^[A-Za-z0-9_\-=@,.;:/]+$/;
+
+/** Channel names: 1–128 of `A–Z a–z 0–9 _ - = @ , . ; : /`. Names starting with `$` are reserved for the server. */
+const channel = z
+  .string()
+  .min(1, 'channel must not be empty')
+  .max(128, 'channel must be at most 128 characters')
+  .regex(NAME_PATTERN, 'channel may only contain A-Z a-z 0-9 and _ - = @ , . ; : /');
+
+/** API Gateway connection ids are base64-like (`L0SM9cOFvHcCIhw=`). */
+const connectionId = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9+/=_-]+$/, 'connectionId is not a valid connection id');
+
+export const projectIdSchema = z
+  .string()
+  .min(1, 'projectId must not be empty')
+  .max(64, 'projectId must be at most 64 characters')
+  .regex(/^[A-Za-z0-9_\-.]+$/, 'projectId may only contain A-Z a-z 0-9 and _ - .');
+
+const event = z.string().min(1, 'event must not be empty').max(128, 'event must be at most 128 characters');
+
+/** A message addressed to a channel or to one connection, never both. */
+const publication = z
+  .object({
+    channel: channel.optional(),
+    connectionId: connectionId.optional(),
+    event,
+    data: z.unknown().optional(),
+  })
+  .refine((m) => (m.channel === undefined) !== (m.connectionId === undefined), {
+    message: 'give exactly one of channel or connectionId',
+  });
+
+export const subscribeFrame = z.object({ action: z.literal('subscribe'), channel });
+export const unsubscribeFrame = z.object({ action: z.literal('unsubscribe'), channel });
+export const sendFrame = z.intersection(z.object({ action: z.literal('send') }), publication);
+/** The body of `POST /broadcast`. */
+export const broadcastRequest = publication;
+
+export type SubscribeFrame = z.infer<typeof subscribeFrame>;
+export type UnsubscribeFrame = z.infer<typeof unsubscribeFrame>;
+export type Publication = z.infer<typeof publication>;
+
+/** Parses JSON text, or fails with `invalid_json`. */
+export function parseJson(text: string): Result<unknown> {
+  try {
+    return ok(JSON.parse(text));
+  } catch {
+    return fail(ErrorCode.invalidJson, 'Body is not valid JSON');
+  }
+}
+
+/** Validates a parsed value against a schema, turning the first issue into a stable code and a readable message. */
+export function validate<S extends z.ZodType>(schema: S, value: unknown): Result<z.infer<S>> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return fail(ErrorCode.invalidMessage, 'Message must be a JSON object');
+  }
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return ok(parsed.data);
+  const issue = parsed.error.issues[0];
+  const field = issue.path.join('.');
+  if (field === 'channel') {
+    const raw = (value as { channel?: unknown }).channel;
+    if (typeof raw === 'string' && raw.startsWith('$')) {
+      return fail(ErrorCode.reservedChannel, 'Channel names starting with $ are reserved');
+    }
+    return fail(ErrorCode.invalidChannel, typeof raw === 'string' ? issue.message : 'channel must be a string');
+  }
+  const message = issue.code === 'invalid_type' && field ? `${field} is missing or has the wrong type` : issue.message;
+  return fail(ErrorCode.invalidMessage, field && !message.startsWith(field) ? `${field}: ${message}` : message);
+}
+
+/** Parses JSON text and validates it against a schema. */
+export function parseMessage<S extends z.ZodType>(schema: S, text: string): Result<z.infer<S>> {
+  const parsed = parseJson(text);
+  return parsed.ok ? validate(schema, parsed.value) : parsed;
+}
+
+/** Byte length of a string as UTF-8, which is what API Gateway meters. */
+export const byteLength = (text: string): number => Buffer.byteLength(text, 'utf8');
+
+// ---- Server → client messages ----------------------------------------------------------------
+
+/** A message delivered to subscribers (`channel` set) or to one connection (`channel` absent). */
+export interface Delivered {
+  readonly id: string;
+  readonly timestamp: string;
+  readonly channel?: string;
+  readonly event: string;
+  readonly data: unknown;
+  /** The sending connection; absent when published over HTTP. */
+  readonly from?: string;
+}
+
+export interface FanoutCounts {
+  readonly sent: number;
+  readonly failed: number;
+  readonly stale: number;
+}
+
+export const reply = {
+  connectionId: (id: string) => ({ type: 'connection_id', connection_id: id }),
+  subscribed: (channelName: string) => ({ type: 'subscription_succeeded', channel: channelName }),
+  unsubscribed: (channelName: string) => ({ type: 'unsubscribe_succeeded', channel: channelName }),
+  sent: (target: { channel?: string; connectionId?: string }, id: string, counts: FanoutCounts) => ({
+    type: 'send_success',
+    ...target,
+    id,
+    ...counts,
+  }),
+  pong: () => ({ type: 'pong' }),
+  error: (failure: Failure) => ({ type: 'error', code: failure.code, message: failure.message }),
+};

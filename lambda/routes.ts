@@ -1,0 +1,44 @@
+/**
+ * The routes the product serves: one declaration read by the CDK construct (to create them on API
+ * Gateway), by the handler (to dispatch) and by the local gateway (to select them), so the cloud
+ * and local stacks cannot drift.
+ */
+
+/** API Gateway's route selection expression for the WebSocket API. */
+export const ROUTE_SELECTION_EXPRESSION = '$request.body.action';
+
+/** Custom WebSocket routes, selected by the frame's `action`. Each one gets its own CloudWatch metrics. */
+export const WEBSOCKET_ACTIONS = ['subscribe', 'unsubscribe', 'send', 'ping'] as const;
+export type WebSocketAction = (typeof WEBSOCKET_ACTIONS)[number];
+
+export const WEBSOCKET_ROUTE_KEYS = ['$connect', '$disconnect', '$default', ...WEBSOCKET_ACTIONS] as const;
+export type WebSocketRouteKey = (typeof WEBSOCKET_ROUTE_KEYS)[number];
+
+/**
+ * Routes whose integration's returned body is sent back to the caller (a route response).
+ * `$connect` and `$disconnect` cannot reply.
+ */
+export const ROUTES_WITH_RESPONSE: readonly WebSocketRouteKey[] = ['$default', ...WEBSOCKET_ACTIONS];
+
+/** HTTP API routes, as API Gateway route keys (`METHOD /path`). */
+export const HTTP_ROUTE_KEYS = ['POST /broadcast', 'GET /health'] as const;
+export type HttpRouteKey = (typeof HTTP_ROUTE_KEYS)[number];
+
+/** Splits `POST /broadcast` into its method and path. */
+export function splitHttpRouteKey(routeKey: string): { method: string; path: string } {
+  const [method, path] = routeKey.split(' ');
+  return { method, path };
+}
+
+/** The route API Gateway would select for a WebSocket frame: `$default` unless the body is JSON with a known `action`. */
+export function selectWebSocketRoute(body: string): WebSocketRouteKey {
+  let action: unknown;
+  try {
+    action = (JSON.parse(body) as { action?: unknown } | null)?.action;
+  } catch {
+    return '$default';
+  }
+  return typeof action === 'string' && (WEBSOCKET_ACTIONS as readonly string[]).includes(action)
+    ? (action as WebSocketAction)
+    : '$default';
+}
