@@ -2,7 +2,7 @@
  * The wire protocol as data: error codes, the frames clients send (validated with zod), and the
  * messages the server sends. Everything a client can see is defined here.
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
 
 /** Stable error codes. Clients may switch on these; messages are for people and may change. */
 export const ErrorCode = {
@@ -58,39 +58,41 @@ export const DEFAULT_PROJECT_ID = 'default';
 
 const NAME_PATTERN = /^[A-Za-z0-9_\-=@,.;:/]+$/;
 
+// zod/mini rather than zod: the same validation at ~15 KB of bundle instead of ~450 KB.
 /** Channel names: 1–128 of `A–Z a–z 0–9 _ - = @ , . ; : /`. Names starting with `$` are reserved for the server. */
-const channel = z
-  .string()
-  .min(1, 'channel must not be empty')
-  .max(128, 'channel must be at most 128 characters')
-  .regex(NAME_PATTERN, 'channel may only contain A-Z a-z 0-9 and _ - = @ , . ; : /');
+const channel = z.string().check(
+  z.minLength(1, { error: 'channel must not be empty' }),
+  z.maxLength(128, { error: 'channel must be at most 128 characters' }),
+  z.regex(NAME_PATTERN, { error: 'channel may only contain A-Z a-z 0-9 and _ - = @ , . ; : /' }),
+);
 
 /** API Gateway connection ids are base64-like (`L0SM9cOFvHcCIhw=`). */
-const connectionId = z
-  .string()
-  .min(1)
-  .max(128)
-  .regex(/^[A-Za-z0-9+/=_-]+$/, 'connectionId is not a valid connection id');
+const connectionId = z.string().check(
+  z.regex(/^[A-Za-z0-9+/=_-]{1,128}$/, { error: 'connectionId is not a valid connection id' }),
+);
 
-export const projectIdSchema = z
-  .string()
-  .min(1, 'projectId must not be empty')
-  .max(64, 'projectId must be at most 64 characters')
-  .regex(/^[A-Za-z0-9_\-.]+$/, 'projectId may only contain A-Z a-z 0-9 and _ - .');
+export const projectIdSchema = z.string().check(
+  z.regex(/^[A-Za-z0-9_\-.]{1,64}$/, { error: 'projectId must be 1-64 characters of A-Z a-z 0-9 and _ - .' }),
+);
 
-const event = z.string().min(1, 'event must not be empty').max(128, 'event must be at most 128 characters');
+const event = z.string().check(
+  z.minLength(1, { error: 'event must not be empty' }),
+  z.maxLength(128, { error: 'event must be at most 128 characters' }),
+);
 
 /** A message addressed to a channel or to one connection, never both. */
 const publication = z
   .object({
-    channel: channel.optional(),
-    connectionId: connectionId.optional(),
+    channel: z.optional(channel),
+    connectionId: z.optional(connectionId),
     event,
-    data: z.unknown().optional(),
+    data: z.optional(z.unknown()),
   })
-  .refine((m) => (m.channel === undefined) !== (m.connectionId === undefined), {
-    message: 'give exactly one of channel or connectionId',
-  });
+  .check(
+    z.refine((m) => (m.channel === undefined) !== (m.connectionId === undefined), {
+      error: 'give exactly one of channel or connectionId',
+    }),
+  );
 
 export const subscribeFrame = z.object({ action: z.literal('subscribe'), channel });
 export const unsubscribeFrame = z.object({ action: z.literal('unsubscribe'), channel });
@@ -112,7 +114,7 @@ export function parseJson(text: string): Result<unknown> {
 }
 
 /** Validates a parsed value against a schema, turning the first issue into a stable code and a readable message. */
-export function validate<S extends z.ZodType>(schema: S, value: unknown): Result<z.infer<S>> {
+export function validate<S extends z.ZodMiniType>(schema: S, value: unknown): Result<z.infer<S>> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return fail(ErrorCode.invalidMessage, 'Message must be a JSON object');
   }
@@ -132,7 +134,7 @@ export function validate<S extends z.ZodType>(schema: S, value: unknown): Result
 }
 
 /** Parses JSON text and validates it against a schema. */
-export function parseMessage<S extends z.ZodType>(schema: S, text: string): Result<z.infer<S>> {
+export function parseMessage<S extends z.ZodMiniType>(schema: S, text: string): Result<z.infer<S>> {
   const parsed = parseJson(text);
   return parsed.ok ? validate(schema, parsed.value) : parsed;
 }

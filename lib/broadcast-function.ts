@@ -1,0 +1,51 @@
+import * as path from 'node:path';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+
+export interface BroadcastFunctionProps {
+  readonly memorySize: number;
+  readonly logRetention: RetentionDays;
+  readonly environment: Record<string, string>;
+}
+
+const ROOT = path.join(__dirname, '..');
+
+/**
+ * The shared handler's function, with every default set in one place: Node.js 22 on arm64
+ * (about 20% cheaper than x86_64), bundled by the local esbuild into one minified file with the
+ * AWS SDK inside (faster cold starts than loading the runtime's copy), source maps on.
+ */
+export class BroadcastFunction extends NodejsFunction {
+  constructor(scope: Construct, id: string, props: BroadcastFunctionProps) {
+    const logGroup = new LogGroup(scope, `${id}Logs`, {
+      retention: props.logRetention,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    super(scope, id, {
+      entry: path.join(ROOT, 'lambda', 'handler.ts'),
+      handler: 'handler',
+      projectRoot: ROOT,
+      depsLockFilePath: path.join(ROOT, 'package-lock.json'),
+      runtime: Runtime.NODEJS_22_X,
+      architecture: Architecture.ARM_64,
+      memorySize: props.memorySize,
+      // Just under API Gateway's 29 s integration timeout: a slower answer reaches nobody.
+      timeout: Duration.seconds(29),
+      logGroup,
+      environment: props.environment,
+      bundling: {
+        minify: true,
+        sourceMap: true,
+        target: 'node22',
+        format: OutputFormat.CJS,
+        // Prefer ES module builds so esbuild can drop unused SDK code.
+        mainFields: ['module', 'main'],
+        externalModules: [],
+        forceDockerBundling: false,
+      },
+    });
+  }
+}

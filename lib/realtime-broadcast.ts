@@ -1,0 +1,201 @@
+import { RemovalPolicy, Stack } from 'aws-cdk-lib';
+import {
+  HttpApi,
+  HttpMethod,
+  HttpStage,
+  ThrottleSettings,
+  WebSocketApi,
+  WebSocketStage,
+} from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration, WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { DEFAULT_FANOUT_CONCURRENCY, ENV } from '../lambda/config';
+import { HTTP_ROUTE_KEYS, ROUTE_SELECTION_EXPRESSION, WEBSOCKET_ACTIONS, splitHttpRouteKey } from '../lambda/routes';
+import { CONNECTIONS_TABLE, SUBSCRIPTIONS_TABLE, TableDefinition } from '../lambda/tables';
+import { BroadcastFunction } from './broadcast-function';
+
+export interface RealtimeBroadcastProps {
+  /**
+   * The WebSocket API's stage name; it is the last part of the `wss://` URL.
+   * @default 'production'
+   */
+  readonly stageName?: string;
+  /**
+   * An existing secret holding the HTTP API's access key as a plain string. Give this or
+   * `generatedKeyLength`, not both.
+   * @default a new secret with a generated key
+   */
+  readonly accessKeySecret?: ISecret;
+  /**
+   * Length of the generated access key (letters and digits only), when no `accessKeySecret` is given.
+   * @default 48
+   */
+  readonly generatedKeyLength?: number;
+  /**
+   * What happens to the connection and subscription tables when the stack is deleted. They hold
+   * only live connections, which are rebuilt as clients reconnect.
+   * @default RemovalPolicy.DESTROY
+   */
+  readonly tableRemovalPolicy?: RemovalPolicy;
+  /**
+   * The handler's memory in MB (CPU and network scale with it, which matters for large fan-outs).
+   * @default 512
+   */
+  readonly memorySize?: number;
+  /**
+   * How many `PostToConnection` calls one publish runs at once.
+   * @default 100
+   */
+  readonly fanoutConcurrency?: number;
+  /**
+   * Steady-state and burst request limits for each API's stage.
+   * @default { rateLimit: 1000, burstLimit: 500 }
+   */
+  readonly throttle?: ThrottleSettings;
+  /**
+   * How long the handler's logs are kept.
+   * @default RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: RetentionDays;
+}
+
+export const DEFAULT_STAGE_NAME = 'production';
+export const DEFAULT_THROTTLE: ThrottleSettings = { rateLimit: 1000, burstLimit: 500 };
+const MIN_KEY_LENGTH = 32;
+
+/**
+ * Channel pub/sub over an API Gateway WebSocket API, with an HTTP API for backends to publish,
+ * one shared Lambda handler, DynamoDB for connections and subscriptions, and a Secrets Manager
+ * access key.
+ *
+ * @example
+ * const broadcast = new RealtimeBroadcast(this, 'Broadcast', { fanoutConcurrency: 200 });
+ * new CfnOutput(this, 'Url', { value: broadcast.webSocketStage.url });
+ */
+export class RealtimeBroadcast extends Construct {
+  public readonly connectionsTable: Table;
+  public readonly subscriptionsTable: Table;
+  public readonly accessKeySecret: ISecret;
+  public readonly handler: BroadcastFunction;
+  public readonly webSocketApi: WebSocketApi;
+  public readonly webSocketStage: WebSocketStage;
+  public readonly httpApi: HttpApi;
+  public readonly httpStage: HttpStage;
+
+  constructor(scope: Construct, id: string, props: RealtimeBroadcastProps = {}) {
+    super(scope, id);
+    validateProps(props);
+    const stageName = props.stageName ?? DEFAULT_STAGE_NAME;
+    const throttle = props.throttle ?? DEFAULT_THROTTLE;
+    const removalPolicy = props.tableRemovalPolicy ?? RemovalPolicy.DESTROY;
+
+    this.connectionsTable = this.table('Connections', CONNECTIONS_TABLE, removalPolicy);
+    this.subscriptionsTable = this.table('Subscriptions', SUBSCRIPTIONS_TABLE, removalPolicy);
+
+    this.accessKeySecret =
+      props.accessKeySecret ??
+      new Secret(this, 'AccessKey', {
+        description: `Access key for ${Stack.of(this).stackName}'s POST /broadcast`,
+        generateSecretString: {
+          passwordLength: props.generatedKeyLength ?? 48,
+          excludePunctuation: true,
+          includeSpace: false,
+        },
+      });
+
+    this.webSocketApi = new WebSocketApi(this, 'WebSocketApi', {
+      routeSelectionExpression: ROUTE_SELECTION_EXPRESSION,
+    });
+    this.webSocketStage = new WebSocketStage(this, 'WebSocketStage', {
+      webSocketApi: this.webSocketApi,
+      stageName,
+      autoDeploy: true,
+      throttle,
+    });
+
+    this.handler = new BroadcastFunction(this, 'Handler', {
+      memorySize: props.memorySize ?? 512,
+      logRetention: props.logRetention ?? RetentionDays.ONE_MONTH,
+      environment: {
+        [ENV.connectionsTable]: this.connectionsTable.tableName,
+        [ENV.subscriptionsTable]: this.subscriptionsTable.tableName,
+        [ENV.managementEndpoint]: this.webSocketStage.callbackUrl,
+        [ENV.accessKeySecretArn]: this.accessKeySecret.secretArn,
+        [ENV.fanoutConcurrency]: String(props.fanoutConcurrency ?? DEFAULT_FANOUT_CONCURRENCY),
+        POWERTOOLS_SERVICE_NAME: 'realtime-broadcast',
+        POWERTOOLS_LOG_LEVEL: 'INFO',
+      },
+    });
+
+    const wsIntegration = new WebSocketLambdaIntegration('WebSocketIntegration', this.handler);
+    this.webSocketApi.addRoute('$connect', { integration: wsIntegration });
+    this.webSocketApi.addRoute('$disconnect', { integration: wsIntegration });
+    // Routes with a route response send the handler's returned body back to the caller.
+    this.webSocketApi.addRoute('$default', { integration: wsIntegration, returnResponse: true });
+    for (const action of WEBSOCKET_ACTIONS) {
+      this.webSocketApi.addRoute(action, { integration: wsIntegration, returnResponse: true });
+    }
+
+    this.httpApi = new HttpApi(this, 'HttpApi', { createDefaultStage: false });
+    this.httpStage = new HttpStage(this, 'HttpStage', { httpApi: this.httpApi, autoDeploy: true, throttle });
+    const httpIntegration = new HttpLambdaIntegration('HttpIntegration', this.handler);
+    for (const routeKey of HTTP_ROUTE_KEYS) {
+      const { method, path } = splitHttpRouteKey(routeKey);
+      this.httpApi.addRoutes({ path, methods: [method as HttpMethod], integration: httpIntegration });
+    }
+
+    this.connectionsTable.grantReadWriteData(this.handler);
+    this.subscriptionsTable.grantReadWriteData(this.handler);
+    this.webSocketStage.grantManagementApiAccess(this.handler);
+    this.accessKeySecret.grantRead(this.handler);
+  }
+
+  /** The `wss://` URL clients connect to. */
+  get webSocketUrl(): string {
+    return this.webSocketStage.url;
+  }
+
+  /** The `https://…/broadcast` URL backends publish to. */
+  get broadcastUrl(): string {
+    return `${this.httpStage.url}broadcast`;
+  }
+
+  private table(id: string, definition: TableDefinition, removalPolicy: RemovalPolicy): Table {
+    return new Table(this, id, {
+      partitionKey: { name: definition.partitionKey, type: AttributeType.STRING },
+      sortKey: definition.sortKey ? { name: definition.sortKey, type: AttributeType.STRING } : undefined,
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      timeToLiveAttribute: definition.ttlAttribute,
+      encryption: TableEncryption.AWS_MANAGED,
+      // No point-in-time recovery: these tables hold only live connections, which expire within
+      // hours and are rebuilt when clients reconnect; a restore would bring back dead ones.
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: false },
+      removalPolicy,
+    });
+  }
+}
+
+function validateProps(props: RealtimeBroadcastProps): void {
+  if (props.accessKeySecret && props.generatedKeyLength !== undefined) {
+    throw new Error('RealtimeBroadcast: give accessKeySecret (use an existing key) or generatedKeyLength (generate one), not both');
+  }
+  if (props.generatedKeyLength !== undefined && !(Number.isInteger(props.generatedKeyLength) && props.generatedKeyLength >= MIN_KEY_LENGTH && props.generatedKeyLength <= 4096)) {
+    throw new Error(`RealtimeBroadcast: generatedKeyLength must be an integer from ${MIN_KEY_LENGTH} to 4096`);
+  }
+  if (props.stageName !== undefined && !/^[A-Za-z0-9_-]{1,128}$/.test(props.stageName)) {
+    throw new Error('RealtimeBroadcast: stageName may only contain letters, digits, - and _ (1-128 characters)');
+  }
+  if (props.memorySize !== undefined && !(Number.isInteger(props.memorySize) && props.memorySize >= 128 && props.memorySize <= 10240)) {
+    throw new Error('RealtimeBroadcast: memorySize must be an integer from 128 to 10240 MB');
+  }
+  if (props.fanoutConcurrency !== undefined && !(Number.isInteger(props.fanoutConcurrency) && props.fanoutConcurrency >= 1 && props.fanoutConcurrency <= 1000)) {
+    throw new Error('RealtimeBroadcast: fanoutConcurrency must be an integer from 1 to 1000');
+  }
+  const { rateLimit, burstLimit } = props.throttle ?? {};
+  if ((rateLimit !== undefined && !(rateLimit >= 0)) || (burstLimit !== undefined && !(Number.isInteger(burstLimit) && burstLimit >= 0))) {
+    throw new Error('RealtimeBroadcast: throttle.rateLimit and throttle.burstLimit must be zero or more (burstLimit an integer)');
+  }
+}

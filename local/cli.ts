@@ -1,0 +1,60 @@
+/**
+ * `npm start`: runs the local stack until Ctrl-C, and prints how to talk to it.
+ *
+ * Settings (environment): HOST, HTTP_PORT (3000), WS_PORT (3001), BROADCAST_ACCESS_KEY
+ * (generated when unset), LOCAL_DATA_DIR (persist the store; in memory when unset).
+ */
+import { randomBytes } from 'node:crypto';
+import { startLocalStack } from './stack';
+
+function port(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0 || value > 65535) throw new Error(`${name} must be a port number, got "${raw}"`);
+  return value;
+}
+
+async function main(): Promise<void> {
+  const accessKey = process.env.BROADCAST_ACCESS_KEY || randomBytes(24).toString('hex');
+  const stack = await startLocalStack({
+    accessKey,
+    host: process.env.HOST || '127.0.0.1',
+    httpPort: port('HTTP_PORT', 3000),
+    wsPort: port('WS_PORT', 3001),
+    dataDir: process.env.LOCAL_DATA_DIR || undefined,
+  });
+  const keySource = process.env.BROADCAST_ACCESS_KEY ? 'from BROADCAST_ACCESS_KEY' : 'generated; set BROADCAST_ACCESS_KEY to choose one';
+  console.log(`
+Realtime broadcast, running locally
+  WebSocket API  ${stack.webSocketUrl}
+  HTTP API       ${stack.httpUrl}  (POST /broadcast, GET /health)
+  Access key     ${accessKey}  (${keySource})
+  Store          ${process.env.LOCAL_DATA_DIR ? `dynalite, saved in ${process.env.LOCAL_DATA_DIR}` : 'dynalite, in memory'}
+
+Try it:
+  npx wscat -c ${stack.webSocketUrl}
+  > {"action":"subscribe","channel":"admin"}
+
+  curl -X POST ${stack.httpUrl}/broadcast \\
+    -H "Authorization: Bearer ${accessKey}" \\
+    -d '{"channel":"admin","event":"admin_event","data":{"hello":"world"}}'
+
+Ctrl-C stops.
+`);
+  let stopping = false;
+  const shutdown = async () => {
+    if (stopping) return;
+    stopping = true;
+    console.log('Stopping…');
+    await stack.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown());
+  process.on('SIGTERM', () => void shutdown());
+}
+
+main().catch((error: Error) => {
+  console.error(`npm start: ${error.message}`);
+  process.exit(1);
+});

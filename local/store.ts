@@ -1,0 +1,101 @@
+/**
+ * The local DynamoDB: dynalite on loopback, with the tables built from the same definitions the
+ * CDK construct uses, and a sweeper standing in for TTL, which dynalite lacks.
+ */
+import type { AddressInfo } from 'node:net';
+import { CreateTableCommand, DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, paginateScan } from '@aws-sdk/lib-dynamodb';
+import dynalite from 'dynalite';
+import { CONNECTIONS_TABLE, SUBSCRIPTIONS_TABLE, TableDefinition } from '../lambda/tables';
+
+/** Fixed credentials for loopback services: nothing checks them, but the SDK must sign with something. */
+export const LOCAL_AWS = {
+  region: 'us-east-1',
+  credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+} as const;
+
+export const LOCAL_TABLES = {
+  connections: { name: 'broadcast-connections', definition: CONNECTIONS_TABLE },
+  subscriptions: { name: 'broadcast-subscriptions', definition: SUBSCRIPTIONS_TABLE },
+} as const satisfies Record<string, { name: string; definition: TableDefinition }>;
+
+export interface LocalStoreOptions {
+  /** Persist to this folder; in memory when absent. */
+  readonly dataDir?: string;
+  readonly host?: string;
+  /** How often expired items are deleted. @default 60000 */
+  readonly ttlSweepMs?: number;
+}
+
+export interface LocalStore {
+  readonly endpoint: string;
+  /** Deletes every expired item now; returns how many. */
+  sweepExpired(now?: number): Promise<number>;
+  stop(): Promise<void>;
+}
+
+export async function startLocalStore(options: LocalStoreOptions = {}): Promise<LocalStore> {
+  const server = dynalite({ path: options.dataDir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, options.host ?? '127.0.0.1', () => resolve());
+  });
+  const { address, port } = server.address() as AddressInfo;
+  const endpoint = `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
+  const client = new DynamoDBClient({ ...LOCAL_AWS, endpoint });
+  const documents = DynamoDBDocumentClient.from(client);
+
+  for (const { name, definition } of Object.values(LOCAL_TABLES)) await createTable(client, name, definition);
+
+  async function sweepExpired(now = Date.now()): Promise<number> {
+    const nowSeconds = Math.floor(now / 1000);
+    let deleted = 0;
+    for (const { name, definition } of Object.values(LOCAL_TABLES)) {
+      const keyNames = [definition.partitionKey, ...('sortKey' in definition ? [definition.sortKey] : [])];
+      // A Scan is fine here: this is the local stand-in for TTL, never on a request path.
+      for await (const page of paginateScan({ client: documents }, { TableName: name })) {
+        for (const item of page.Items ?? []) {
+          const expiresAt = item[definition.ttlAttribute];
+          if (typeof expiresAt !== 'number' || expiresAt > nowSeconds) continue;
+          const Key = Object.fromEntries(keyNames.map((key) => [key, item[key]]));
+          await documents.send(new DeleteCommand({ TableName: name, Key }));
+          deleted++;
+        }
+      }
+    }
+    return deleted;
+  }
+
+  const sweeper = setInterval(() => void sweepExpired().catch(() => undefined), options.ttlSweepMs ?? 60_000);
+  sweeper.unref();
+
+  return {
+    endpoint,
+    sweepExpired,
+    async stop() {
+      clearInterval(sweeper);
+      client.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+async function createTable(client: DynamoDBClient, name: string, definition: TableDefinition): Promise<void> {
+  const keys = [
+    { AttributeName: definition.partitionKey, KeyType: 'HASH' as const },
+    ...(definition.sortKey ? [{ AttributeName: definition.sortKey, KeyType: 'RANGE' as const }] : []),
+  ];
+  try {
+    await client.send(
+      new CreateTableCommand({
+        TableName: name,
+        KeySchema: keys,
+        AttributeDefinitions: keys.map(({ AttributeName }) => ({ AttributeName, AttributeType: 'S' })),
+        BillingMode: 'PAY_PER_REQUEST',
+      }),
+    );
+  } catch (error) {
+    // A persisted data folder already has its tables.
+    if (!(error instanceof ResourceInUseException)) throw error;
+  }
+}
