@@ -6,7 +6,7 @@ module.exports = {
   setupFilesAfterEnv: ['<rootDir>/test/setup.ts'],
   transform: {
     // Type checking is `tsc --noEmit` (run by `npm test` first); here we only transpile, which keeps jest fast.
-    '^.+\\.[tj]s$': ['ts-jest', { isolatedModules: true, tsconfig: { module: 'commonjs', allowJs: true } }],
+    '^.+\\.[tj]s$': ['ts-jest', { tsconfig: { module: 'commonjs', allowJs: true, isolatedModules: true } }],
   },
   // p-limit and its dependency ship as ESM only; transpile them to CommonJS for jest.
   transformIgnorePatterns: ['/node_modules/(?!(p-limit|yocto-queue)/)'],

@@ -38,45 +38,43 @@ export function createHandler(deps: AppDependencies): Handler {
   const wsDeps = { membership, publisher, connections: deps.connections, delivery: deps.delivery };
   const httpDeps = { publisher, verifier };
 
-  async function onWebSocket(event: WebSocketEvent): Promise<WebSocketResult> {
+  async function onWebSocket(event: WebSocketEvent, requestId?: string): Promise<WebSocketResult> {
     const { routeKey, connectionId, eventType } = event.requestContext;
     const route = WEBSOCKET_ROUTES[routeKey as WebSocketRouteKey] ?? WEBSOCKET_ROUTES.$default;
     try {
       const result = await route(event, wsDeps);
-      logger.info('websocket request', { routeKey, connectionId, statusCode: result.statusCode });
+      logger.info('websocket request', { requestId, routeKey, connectionId, statusCode: result.statusCode });
       return result;
     } catch (error) {
-      logger.error('websocket request failed', { routeKey, connectionId, error: error as Error });
+      logger.error('websocket request failed', { requestId, routeKey, connectionId, error: error as Error });
       // $connect and $disconnect have no one to reply to; a 500 on $connect refuses the connection.
       return eventType === 'MESSAGE' ? errorReply(INTERNAL) : { statusCode: 500 };
     }
   }
 
-  async function onHttp(event: HttpEvent): Promise<HttpResult> {
+  async function onHttp(event: HttpEvent, requestId?: string): Promise<HttpResult> {
     const { routeKey } = event;
     const route = HTTP_ROUTES[routeKey as HttpRouteKey];
     try {
       const result = route
         ? await route(event, httpDeps)
         : errorResponse({ code: ErrorCode.notFound, message: `No route ${event.requestContext.http.method} ${event.rawPath}` });
-      logger.info('http request', { routeKey, statusCode: result.statusCode });
+      logger.info('http request', { requestId, routeKey, statusCode: result.statusCode });
       return result;
     } catch (error) {
-      logger.error('http request failed', { routeKey, error: error as Error });
+      logger.error('http request failed', { requestId, routeKey, error: error as Error });
       return errorResponse(INTERNAL);
     }
   }
 
+  // The request id goes on each line rather than into the logger's shared keys: the local stack
+  // runs invocations concurrently in one process.
   return async (event, context) => {
-    if (context?.awsRequestId) logger.appendKeys({ requestId: context.awsRequestId });
-    try {
-      const classified = classifyEvent(event);
-      if (classified.kind === 'websocket') return await onWebSocket(classified.event);
-      if (classified.kind === 'http') return await onHttp(classified.event);
-      logger.warn('unrecognised event');
-      return { statusCode: 400 };
-    } finally {
-      logger.resetKeys();
-    }
+    const requestId = context?.awsRequestId;
+    const classified = classifyEvent(event);
+    if (classified.kind === 'websocket') return onWebSocket(classified.event, requestId);
+    if (classified.kind === 'http') return onHttp(classified.event, requestId);
+    logger.warn('unrecognised event', { requestId });
+    return { statusCode: 400 };
   };
 }

@@ -42,7 +42,7 @@ export function classifyEvent(event: unknown): ClassifiedEvent {
   if (typeof context?.eventType === 'string' && typeof context.connectionId === 'string') {
     return { kind: 'websocket', event: event as WebSocketEvent };
   }
-  if ((event as { version?: unknown }).version === '2.0' && typeof context?.http === 'object') {
+  if ((event as { version?: unknown } | null)?.version === '2.0' && typeof context?.http === 'object') {
     return { kind: 'http', event: event as HttpEvent };
   }
   return { kind: 'unknown' };

@@ -17,11 +17,18 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Subscriptions in DynamoDB, partitioned by project and channel and sorted by connection id. */
 export class DynamoSubscriptionStore implements SubscriptionStore {
+  private readonly now: () => number;
+  private readonly pageSize?: number;
+
+  /** `pageSize` caps items per Query page; by default a page is DynamoDB's 1 MB. */
   constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly tableName: string,
-    private readonly now: () => number = Date.now,
-  ) {}
+    options: { now?: () => number; pageSize?: number } = {},
+  ) {
+    this.now = options.now ?? Date.now;
+    this.pageSize = options.pageSize;
+  }
 
   async add(key: SubscriptionKey, expiresAt: number): Promise<void> {
     await this.client.send(new PutCommand({ TableName: this.tableName, Item: { ...keyOf(key), [TTL]: expiresAt } }));
@@ -48,7 +55,7 @@ export class DynamoSubscriptionStore implements SubscriptionStore {
 
   async *subscribers(projectId: string, channel: string): AsyncIterable<readonly string[]> {
     const pages = paginateQuery(
-      { client: this.client },
+      { client: this.client, pageSize: this.pageSize },
       {
         TableName: this.tableName,
         KeyConditionExpression: '#pk = :pk',

@@ -1,0 +1,31 @@
+/** A real DynamoDB-compatible store (dynalite) with the product's tables, for tests of the stores and the handler. */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoConnectionStore } from '../../lambda/adapters/dynamo-connections';
+import { DynamoSubscriptionStore } from '../../lambda/adapters/dynamo-subscriptions';
+import { LOCAL_AWS, LOCAL_TABLES, LocalStore, startLocalStore } from '../../local/store';
+
+export interface TestStore {
+  readonly store: LocalStore;
+  readonly documents: DynamoDBDocumentClient;
+  readonly connections: DynamoConnectionStore;
+  readonly subscriptions: DynamoSubscriptionStore;
+  stop(): Promise<void>;
+}
+
+export async function startTestStore(): Promise<TestStore> {
+  const store = await startLocalStore();
+  const documents = DynamoDBDocumentClient.from(new DynamoDBClient({ ...LOCAL_AWS, endpoint: store.endpoint }), {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+  return {
+    store,
+    documents,
+    connections: new DynamoConnectionStore(documents, LOCAL_TABLES.connections.name),
+    subscriptions: new DynamoSubscriptionStore(documents, LOCAL_TABLES.subscriptions.name),
+    async stop() {
+      documents.destroy();
+      await store.stop();
+    },
+  };
+}

@@ -1,0 +1,105 @@
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoSubscriptionStore } from '../../../lambda/adapters/dynamo-subscriptions';
+import { LOCAL_TABLES } from '../../../local/store';
+import { connectionExpiry } from '../../../lambda/tables';
+import { startTestStore, TestStore } from '../../helpers/dynamo';
+
+let db: TestStore;
+beforeAll(async () => {
+  db = await startTestStore();
+});
+afterAll(() => db.stop());
+
+const collect = async (pages: AsyncIterable<readonly string[]>) => {
+  const all: string[] = [];
+  for await (const page of pages) all.push(...page);
+  return all;
+};
+
+describe('DynamoConnectionStore', () => {
+  const connection = (connectionId: string) => ({ connectionId, projectId: 'default', connectedAt: 1763764680000, sourceIp: '203.0.113.5' });
+
+  it('stores a connection with an expiry past API Gateway’s 2-hour maximum', async () => {
+    await db.connections.put(connection('put-1='));
+    const { Item } = await db.documents.send(new GetCommand({ TableName: LOCAL_TABLES.connections.name, Key: { connectionId: 'put-1=' } }));
+    expect(Item!.expiresAt - 1763764680).toBeGreaterThan(2 * 3600);
+    expect(await db.connections.get('put-1=')).toEqual({ ...connection('put-1='), userAgent: undefined, channels: [] });
+  });
+
+  it('says first only on the first channel ever added', async () => {
+    await db.connections.put(connection('first-1='));
+    const one = await db.connections.addChannel('first-1=', 'a', 10);
+    const two = await db.connections.addChannel('first-1=', 'b', 10);
+    await db.connections.removeChannel('first-1=', 'a');
+    await db.connections.removeChannel('first-1=', 'b');
+    const three = await db.connections.addChannel('first-1=', 'c', 10);
+    expect([one, two, three].map((o) => o.status === 'added' && o.first)).toEqual([true, false, false]);
+  });
+
+  it('refuses a channel beyond the maximum but re-adding a held one is fine', async () => {
+    await db.connections.put(connection('full-1='));
+    await db.connections.addChannel('full-1=', 'a', 2);
+    await db.connections.addChannel('full-1=', 'b', 2);
+    expect(await db.connections.addChannel('full-1=', 'c', 2)).toEqual({ status: 'full' });
+    expect((await db.connections.addChannel('full-1=', 'a', 2)).status).toBe('added');
+  });
+
+  it('reports a missing connection instead of creating one', async () => {
+    expect(await db.connections.addChannel('never-1=', 'a', 10)).toEqual({ status: 'missing' });
+    expect(await db.connections.get('never-1=')).toBeUndefined();
+  });
+
+  it('deletes and returns what was there, once', async () => {
+    await db.connections.put(connection('del-1='));
+    await db.connections.addChannel('del-1=', 'x', 10);
+    expect(await db.connections.delete('del-1=')).toMatchObject({ connectionId: 'del-1=', channels: ['x'] });
+    expect(await db.connections.delete('del-1=')).toBeUndefined();
+  });
+});
+
+describe('DynamoSubscriptionStore', () => {
+  it('lists a channel’s subscribers by Query, scoped to the project', async () => {
+    const expiry = connectionExpiry(Date.now());
+    await db.subscriptions.add({ projectId: 'p1', channel: 'news', connectionId: 'a=' }, expiry);
+    await db.subscriptions.add({ projectId: 'p1', channel: 'news', connectionId: 'b=' }, expiry);
+    await db.subscriptions.add({ projectId: 'p2', channel: 'news', connectionId: 'c=' }, expiry);
+    expect((await collect(db.subscriptions.subscribers('p1', 'news'))).sort()).toEqual(['a=', 'b=']);
+    expect(await collect(db.subscriptions.subscribers('p2', 'news'))).toEqual(['c=']);
+  });
+
+  it('skips subscriptions whose TTL has passed but DynamoDB has not yet deleted', async () => {
+    await db.subscriptions.add({ projectId: 'p1', channel: 'old', connectionId: 'dead=' }, Math.floor(Date.now() / 1000) - 1);
+    await db.subscriptions.add({ projectId: 'p1', channel: 'old', connectionId: 'live=' }, connectionExpiry(Date.now()));
+    expect(await collect(db.subscriptions.subscribers('p1', 'old'))).toEqual(['live=']);
+  });
+
+  it('reads every page of a large channel', async () => {
+    const ids = Array.from({ length: 60 }, (_, i) => `big-${String(i).padStart(3, '0')}=`);
+    const expiry = connectionExpiry(Date.now());
+    await Promise.all(ids.map((connectionId) => db.subscriptions.add({ projectId: 'p1', channel: 'big', connectionId }, expiry)));
+    // Small pages prove pagination without writing a megabyte.
+    const paged = new DynamoSubscriptionStore(db.documents, LOCAL_TABLES.subscriptions.name, { pageSize: 7 });
+    const pages: (readonly string[])[] = [];
+    for await (const page of paged.subscribers('p1', 'big')) pages.push(page);
+    expect(pages.length).toBe(9);
+    expect(pages.flat()).toEqual(ids);
+  });
+
+  it('keeps a typical subscription item under 100 bytes', async () => {
+    // DynamoDB item size: attribute names plus values (numbers ~ 1 byte per 2 digits + 1).
+    const item = { pk: 'default#logs:thread-123', sk: 'L0SM9cOFvHcCIhw=', ttl: connectionExpiry(Date.now()) };
+    const size = Object.entries(item).reduce(
+      (sum, [name, value]) => sum + name.length + (typeof value === 'number' ? Math.ceil(String(value).length / 2) + 1 : value.length),
+      0,
+    );
+    expect(size).toBeLessThanOrEqual(100);
+  });
+
+  it('removes many subscriptions in batches of 25', async () => {
+    const expiry = connectionExpiry(Date.now());
+    const keys = Array.from({ length: 30 }, (_, i) => ({ projectId: 'p1', channel: `ch-${i}`, connectionId: 'many=' }));
+    await Promise.all(keys.map((key) => db.subscriptions.add(key, expiry)));
+    await db.subscriptions.removeMany(keys);
+    for (const key of keys.slice(0, 3)) expect(await collect(db.subscriptions.subscribers('p1', key.channel))).toEqual([]);
+  });
+});

@@ -1,0 +1,70 @@
+import { broadcastRequest, ErrorCode, parseMessage, sendFrame, subscribeFrame } from '../../lambda/protocol';
+import { selectWebSocketRoute } from '../../lambda/routes';
+
+describe('channel names', () => {
+  it.each(['admin', 'logs:thread-123', 'a', 'user@example.com', 'x/y/z', 'a_b-c=d,e.f;g:h', 'c'.repeat(128)])(
+    'accepts %s',
+    (channel) => {
+      expect(parseMessage(subscribeFrame, JSON.stringify({ action: 'subscribe', channel })).ok).toBe(true);
+    },
+  );
+
+  it.each([
+    ['', ErrorCode.invalidChannel],
+    ['c'.repeat(129), ErrorCode.invalidChannel],
+    ['has space', ErrorCode.invalidChannel],
+    ['emoji🙂', ErrorCode.invalidChannel],
+    ['$internal', ErrorCode.reservedChannel],
+  ])('rejects %j with %s', (channel, code) => {
+    const result = parseMessage(subscribeFrame, JSON.stringify({ action: 'subscribe', channel }));
+    expect(result).toMatchObject({ ok: false, error: { code } });
+  });
+
+  it('rejects a channel that is not a string', () => {
+    const result = parseMessage(subscribeFrame, JSON.stringify({ action: 'subscribe', channel: 42 }));
+    expect(result).toMatchObject({ ok: false, error: { code: ErrorCode.invalidChannel, message: 'channel must be a string' } });
+  });
+});
+
+describe('parseMessage', () => {
+  it('reports invalid JSON', () => {
+    expect(parseMessage(subscribeFrame, '{"action":')).toMatchObject({ ok: false, error: { code: ErrorCode.invalidJson } });
+  });
+
+  it.each(['[]', '"text"', '12', 'null'])('requires an object, not %s', (text) => {
+    expect(parseMessage(subscribeFrame, text)).toMatchObject({ ok: false, error: { code: ErrorCode.invalidMessage } });
+  });
+
+  it('names a missing field', () => {
+    const result = parseMessage(subscribeFrame, '{"action":"subscribe"}');
+    expect(result).toMatchObject({ ok: false, error: { code: ErrorCode.invalidChannel } });
+    const send = parseMessage(sendFrame, '{"action":"send","channel":"admin"}');
+    expect(send).toMatchObject({ ok: false, error: { code: ErrorCode.invalidMessage, message: expect.stringContaining('event') } });
+  });
+
+  it('requires exactly one of channel and connectionId', () => {
+    const neither = parseMessage(broadcastRequest, '{"event":"e"}');
+    const both = parseMessage(broadcastRequest, '{"event":"e","channel":"a","connectionId":"L0SM9cOFvHcCIhw="}');
+    expect(neither).toMatchObject({ ok: false, error: { code: ErrorCode.invalidMessage, message: 'give exactly one of channel or connectionId' } });
+    expect(both).toMatchObject({ ok: false, error: { code: ErrorCode.invalidMessage } });
+  });
+
+  it('keeps extra fields out of the parsed value but accepts them', () => {
+    const result = parseMessage(broadcastRequest, '{"channel":"admin","event":"e","data":{"n":1},"extra":true}');
+    expect(result).toEqual({ ok: true, value: { channel: 'admin', event: 'e', data: { n: 1 } } });
+  });
+});
+
+describe('selectWebSocketRoute', () => {
+  it.each([
+    ['{"action":"subscribe","channel":"a"}', 'subscribe'],
+    ['{"action":"send"}', 'send'],
+    ['{"action":"nope"}', '$default'],
+    ['{"action":7}', '$default'],
+    ['ping', '$default'],
+    ['null', '$default'],
+    ['{}', '$default'],
+  ])('routes %s to %s', (body, route) => {
+    expect(selectWebSocketRoute(body)).toBe(route);
+  });
+});
