@@ -1,0 +1,213 @@
+import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { ENV } from '../../lambda/config';
+import { HTTP_ROUTE_KEYS, WEBSOCKET_ACTIONS } from '../../lambda/routes';
+import { BroadcastStack } from '../../lib/broadcast-stack';
+import { RealtimeBroadcast, RealtimeBroadcastProps } from '../../lib/realtime-broadcast';
+
+const ENVIRONMENT = { account: '123456789012', region: 'eu-west-1' };
+
+function synth(props?: RealtimeBroadcastProps) {
+  const stack = new BroadcastStack(new App(), 'Test', { env: ENVIRONMENT, broadcast: props });
+  return { stack, template: Template.fromStack(stack) };
+}
+
+const { stack, template } = synth();
+const ref = (construct: { node: { defaultChild?: unknown } }) =>
+  ({ Ref: stack.getLogicalId(construct.node.defaultChild as never) });
+const wsApiRef = ref(stack.broadcast.webSocketApi);
+
+/** Every IAM statement attached to the handler's role. */
+function handlerStatements(t: Template) {
+  return Object.values(t.findResources('AWS::IAM::Policy')).flatMap(
+    (policy) => (policy as { Properties: { PolicyDocument: { Statement: unknown[] } } }).Properties.PolicyDocument.Statement,
+  ) as { Action: string | string[]; Resource: unknown }[];
+}
+
+describe('WebSocket API', () => {
+  it('selects routes on the body’s action', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+      ProtocolType: 'WEBSOCKET',
+      RouteSelectionExpression: '$request.body.action',
+    });
+  });
+
+  it.each(['$connect', '$disconnect', '$default', ...WEBSOCKET_ACTIONS])('has the %s route on the WebSocket API', (routeKey) => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Route', { ApiId: wsApiRef, RouteKey: routeKey });
+  });
+
+  it('gives $default and each action a route response, and not $connect or $disconnect', () => {
+    const withResponse = ['$default', ...WEBSOCKET_ACTIONS];
+    for (const routeKey of withResponse) {
+      template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: routeKey, RouteResponseSelectionExpression: '$default' });
+    }
+    for (const routeKey of ['$connect', '$disconnect']) {
+      template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: routeKey, RouteResponseSelectionExpression: Match.absent() });
+    }
+    template.resourcePropertiesCountIs('AWS::ApiGatewayV2::RouteResponse', { RouteResponseKey: '$default' }, withResponse.length);
+  });
+
+  it('integrates every route with the one handler as a Lambda proxy', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
+      ApiId: wsApiRef,
+      IntegrationType: 'AWS_PROXY',
+      IntegrationUri: Match.objectLike({ 'Fn::Join': Match.arrayWith([Match.arrayWith([{ 'Fn::GetAtt': [stack.getLogicalId(stack.broadcast.handler.node.defaultChild as never), 'Arn'] }])]) }),
+    });
+  });
+
+  it('deploys a production stage automatically, with throttling', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      ApiId: wsApiRef,
+      StageName: 'production',
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: 1000, ThrottlingBurstLimit: 500 },
+    });
+  });
+});
+
+describe('HTTP API', () => {
+  it.each([...HTTP_ROUTE_KEYS])('has %s', (routeKey) => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Route', { ApiId: ref(stack.broadcast.httpApi), RouteKey: routeKey });
+  });
+
+  it('uses payload format 2.0', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
+      ApiId: ref(stack.broadcast.httpApi),
+      IntegrationType: 'AWS_PROXY',
+      PayloadFormatVersion: '2.0',
+    });
+  });
+});
+
+describe('handler', () => {
+  it('runs Node.js 22 on arm64 with its configuration from the shared names', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs22.x',
+      Architectures: ['arm64'],
+      MemorySize: 512,
+      Timeout: 29,
+      Environment: {
+        Variables: Match.objectLike({
+          [ENV.connectionsTable]: ref(stack.broadcast.connectionsTable),
+          [ENV.subscriptionsTable]: ref(stack.broadcast.subscriptionsTable),
+          [ENV.accessKeySecretArn]: ref(stack.broadcast.accessKeySecret as Secret),
+          [ENV.fanoutConcurrency]: '100',
+          [ENV.managementEndpoint]: { 'Fn::Join': ['', ['https://', wsApiRef, '.execute-api.eu-west-1.', { Ref: 'AWS::URLSuffix' }, '/production']] },
+          NODE_OPTIONS: '--enable-source-maps',
+        }),
+      },
+    });
+  });
+
+  it('logs to its own log group with a retention', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', { LoggingConfig: { LogGroup: { Ref: Match.stringLikeRegexp('HandlerLogs') } } });
+    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+  });
+});
+
+describe('tables', () => {
+  it.each([
+    ['connections', [{ AttributeName: 'connectionId', KeyType: 'HASH' }], 'expiresAt'],
+    ['subscriptions', [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }], 'ttl'],
+  ])('%s: on demand, TTL on, AWS-managed encryption, no PITR', (_, keySchema, ttl) => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: keySchema,
+      BillingMode: 'PAY_PER_REQUEST',
+      TimeToLiveSpecification: { AttributeName: ttl, Enabled: true },
+      SSESpecification: { SSEEnabled: true },
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: false },
+    });
+  });
+
+  it('are deleted with the stack by default, and kept when asked', () => {
+    template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Delete' });
+    const kept = synth({ tableRemovalPolicy: RemovalPolicy.RETAIN }).template;
+    expect(Object.values(kept.findResources('AWS::DynamoDB::Table')).map((t) => t.DeletionPolicy)).toEqual(['Retain', 'Retain']);
+  });
+});
+
+describe('access key secret', () => {
+  it('is generated: 48 characters, no punctuation', () => {
+    template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      GenerateSecretString: { PasswordLength: 48, ExcludePunctuation: true, IncludeSpace: false },
+    });
+  });
+
+  it('uses an existing secret when given one, creating none', () => {
+    const stack2 = new Stack(new App(), 'Existing', { env: ENVIRONMENT });
+    const existing = Secret.fromSecretCompleteArn(stack2, 'Key', 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:my-key-AbCdEf');
+    new RealtimeBroadcast(stack2, 'Broadcast', { accessKeySecret: existing });
+    const t = Template.fromStack(stack2);
+    t.resourceCountIs('AWS::SecretsManager::Secret', 0);
+    expect(handlerStatements(t)).toContainEqual(
+      expect.objectContaining({ Resource: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:my-key-AbCdEf' }),
+    );
+  });
+});
+
+describe('IAM', () => {
+  const statements = handlerStatements(template);
+  const actionsOf = (s: { Action: string | string[] }) => (Array.isArray(s.Action) ? s.Action : [s.Action]);
+
+  it('lets the handler manage connections on this stage’s @connections only', () => {
+    const manage = statements.filter((s) => actionsOf(s).includes('execute-api:ManageConnections'));
+    expect(manage).toEqual([
+      expect.objectContaining({
+        Resource: {
+          'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':execute-api:eu-west-1:123456789012:', wsApiRef, '/production/*/@connections/*']],
+        },
+      }),
+    ]);
+  });
+
+  it('lets the handler read the secret and nothing else of Secrets Manager', () => {
+    const secret = statements.filter((s) => actionsOf(s).some((a) => a.startsWith('secretsmanager:')));
+    expect(secret).toEqual([expect.objectContaining({ Resource: ref(stack.broadcast.accessKeySecret as Secret) })]);
+    expect(actionsOf(secret[0])).toEqual(expect.arrayContaining(['secretsmanager:GetSecretValue']));
+    expect(actionsOf(secret[0]).every((a) => /^secretsmanager:(GetSecretValue|DescribeSecret)$/.test(a))).toBe(true);
+  });
+
+  it('grants only the table calls the stores make, never Scan', () => {
+    const dynamo = statements.filter((s) => actionsOf(s).some((a) => a.startsWith('dynamodb:')));
+    const actions = dynamo.flatMap(actionsOf);
+    expect(actions).not.toContain('dynamodb:Scan');
+    expect(new Set(actions)).toEqual(
+      new Set(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem']),
+    );
+  });
+
+  it('names no wildcard resource', () => {
+    for (const statement of statements) expect(statement.Resource).not.toBe('*');
+  });
+});
+
+describe('outputs', () => {
+  it('gives the wss:// URL, the broadcast URL, the secret ARN and a command that prints the key', () => {
+    template.hasOutput('WebSocketUrl', { Value: { 'Fn::Join': ['', Match.arrayWith(['wss://', wsApiRef, '/production'])] } });
+    template.hasOutput('BroadcastUrl', { Value: { 'Fn::Join': ['', Match.arrayWith(['https://', '/broadcast'])] } });
+    template.hasOutput('AccessKeySecretArn', { Value: ref(stack.broadcast.accessKeySecret as Secret) });
+    template.hasOutput('GetAccessKeyCommand', {
+      Value: { 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp('^aws secretsmanager get-secret-value --region eu-west-1 --secret-id '), ' --query SecretString --output text'])] },
+    });
+  });
+});
+
+describe('props', () => {
+  it('applies stage name, memory, concurrency and throttling', () => {
+    const t = synth({ stageName: 'live', memorySize: 1024, fanoutConcurrency: 250, throttle: { rateLimit: 50, burstLimit: 20 } }).template;
+    t.hasResourceProperties('AWS::ApiGatewayV2::Stage', { StageName: 'live', DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 20 } });
+    t.hasResourceProperties('AWS::Lambda::Function', { MemorySize: 1024, Environment: { Variables: Match.objectLike({ [ENV.fanoutConcurrency]: '250' }) } });
+  });
+
+  it.each<[string, RealtimeBroadcastProps, RegExp]>([
+    ['an existing secret and a generated key length', { accessKeySecret: {} as never, generatedKeyLength: 64 }, /not both/],
+    ['a short generated key', { generatedKeyLength: 16 }, /generatedKeyLength/],
+    ['a bad stage name', { stageName: 'has space' }, /stageName/],
+    ['too little memory', { memorySize: 64 }, /memorySize/],
+    ['zero fan-out concurrency', { fanoutConcurrency: 0 }, /fanoutConcurrency/],
+    ['a negative burst', { throttle: { burstLimit: -1 } }, /throttle/],
+  ])('throws at synth on %s', (_, props, message) => {
+    expect(() => new RealtimeBroadcast(new Stack(), 'B', props)).toThrow(message);
+  });
+});
