@@ -66,6 +66,9 @@ export class LocalGateway {
   private readonly httpServer: Server;
   private readonly stage: string;
   private readonly pending = new Set<Promise<unknown>>();
+  /** `host:port` of each server, kept once listening (a closed server no longer knows it). */
+  private wsAddress = '';
+  private httpAddress = '';
 
   constructor(private readonly options: GatewayOptions) {
     this.stage = options.stage ?? 'production';
@@ -77,21 +80,26 @@ export class LocalGateway {
   /** Starts both servers. Rejects with a one-line message if a port is taken. */
   async listen(): Promise<void> {
     const host = this.options.host ?? '127.0.0.1';
-    await listen(this.httpServer, this.options.httpPort ?? 0, host, 'HTTP_PORT');
-    await listen(this.wsServer, this.options.wsPort ?? 0, host, 'WS_PORT');
+    this.httpAddress = await listen(this.httpServer, this.options.httpPort ?? 0, host, 'HTTP_PORT');
+    try {
+      this.wsAddress = await listen(this.wsServer, this.options.wsPort ?? 0, host, 'WS_PORT');
+    } catch (error) {
+      await close(this.httpServer);
+      throw error;
+    }
   }
 
   get webSocketUrl(): string {
-    return `ws://${this.address(this.wsServer)}/${this.stage}`;
+    return `ws://${this.wsAddress}/${this.stage}`;
   }
 
   get httpUrl(): string {
-    return `http://${this.address(this.httpServer)}`;
+    return `http://${this.httpAddress}`;
   }
 
   /** What the construct passes the handler as the stage's callback URL. */
   get managementEndpoint(): string {
-    return `http://${this.address(this.wsServer)}/${this.stage}`;
+    return `http://${this.wsAddress}/${this.stage}`;
   }
 
   /** Ids of the open connections. */
@@ -210,7 +218,7 @@ export class LocalGateway {
   }
 
   private webSocketEvent(connection: LiveConnection, routeKey: WebSocketRouteKey, eventType: string, now: number) {
-    const host = this.address(this.wsServer);
+    const host = this.wsAddress;
     const requestId = randomBytes(12).toString('base64');
     return {
       requestContext: {
@@ -300,7 +308,7 @@ export class LocalGateway {
       requestContext: {
         accountId: '000000000000',
         apiId: API_ID,
-        domainName: headers.host ?? this.address(this.httpServer),
+        domainName: headers.host ?? this.httpAddress,
         domainPrefix: (headers.host ?? 'localhost').split('.')[0],
         http: {
           method,
@@ -346,11 +354,6 @@ export class LocalGateway {
     this.pending.add(run);
     void run.catch(() => undefined).finally(() => this.pending.delete(run));
     return run;
-  }
-
-  private address(server: Server): string {
-    const { address, port } = server.address() as AddressInfo;
-    return `${address.includes(':') ? `[${address}]` : address}:${port}`;
   }
 }
 
@@ -450,7 +453,8 @@ function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-function listen(server: Server, port: number, host: string, setting: string): Promise<void> {
+/** Listens, resolving with `host:port`. */
+function listen(server: Server, port: number, host: string, setting: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException) => {
       reject(
@@ -462,7 +466,8 @@ function listen(server: Server, port: number, host: string, setting: string): Pr
     server.once('error', onError);
     server.listen(port, host, () => {
       server.off('error', onError);
-      resolve();
+      const { address, port: bound } = server.address() as AddressInfo;
+      resolve(`${address.includes(':') ? `[${address}]` : address}:${bound}`);
     });
   });
 }

@@ -1,0 +1,331 @@
+/**
+ * The local gateway's API Gateway behaviours, each checked with real sockets, real HTTP and the
+ * real AWS SDK Management API client, in front of a scripted handler.
+ */
+import {
+  ApiGatewayManagementApiClient,
+  DeleteConnectionCommand,
+  GetConnectionCommand,
+  GoneException,
+  PostToConnectionCommand,
+} from '@aws-sdk/client-apigatewaymanagementapi';
+import { createServer } from 'node:net';
+import { LocalGateway, LocalHandler } from '../../local/gateway';
+import { LOCAL_AWS } from '../../local/store';
+import { postJson, TestClient } from '../helpers/clients';
+
+type Event = Record<string, any>;
+
+let events: Event[];
+let respond: (event: Event) => Promise<unknown>;
+let gateway: LocalGateway;
+let management: ApiGatewayManagementApiClient;
+
+async function start(options: { idleTimeoutMs?: number; maxConnectionMs?: number } = {}) {
+  const handler: LocalHandler = async (event) => {
+    events.push(event as Event);
+    return respond(event as Event);
+  };
+  gateway = new LocalGateway({ handler, ...options });
+  await gateway.listen();
+  management = new ApiGatewayManagementApiClient({ ...LOCAL_AWS, endpoint: gateway.managementEndpoint });
+}
+
+beforeEach(async () => {
+  events = [];
+  respond = async () => ({ statusCode: 200 });
+  await start();
+});
+afterEach(async () => {
+  management.destroy();
+  await gateway.stop();
+});
+
+const eventsFor = (routeKey: string) => events.filter((e) => (e.routeKey ?? e.requestContext?.routeKey) === routeKey);
+const until = async (check: () => boolean, timeoutMs = 3000) => {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+};
+
+describe('$connect', () => {
+  it('sends a CONNECT event shaped like API Gateway’s, with headers and query string', async () => {
+    const client = await TestClient.open(`${gateway.webSocketUrl}?projectId=acme&type=admin`, { headers: { 'X-Api-Key': 'k1' } });
+    const [event] = eventsFor('$connect');
+    expect(event.requestContext).toEqual(
+      expect.objectContaining({
+        routeKey: '$connect',
+        eventType: 'CONNECT',
+        connectionId: expect.stringMatching(/^[A-Za-z0-9+/]{15}=$/),
+        connectedAt: expect.any(Number),
+        requestTimeEpoch: expect.any(Number),
+        requestTime: expect.stringMatching(/^\d\d\/\w{3}\/\d{4}:\d\d:\d\d:\d\d \+0000$/),
+        domainName: expect.stringMatching(/^127\.0\.0\.1:\d+$/),
+        stage: 'production',
+        apiId: expect.any(String),
+        identity: expect.objectContaining({ sourceIp: '127.0.0.1' }),
+      }),
+    );
+    expect(event.queryStringParameters).toEqual({ projectId: 'acme', type: 'admin' });
+    expect(event.multiValueQueryStringParameters).toEqual({ projectId: ['acme'], type: ['admin'] });
+    expect(event.headers).toMatchObject({ 'X-Api-Key': 'k1', 'Sec-WebSocket-Version': '13' });
+    await client.close();
+  });
+
+  it('refuses the upgrade with the status $connect returned', async () => {
+    respond = async (event) => (event.requestContext.eventType === 'CONNECT' ? { statusCode: 401 } : { statusCode: 200 });
+    await expect(TestClient.open(gateway.webSocketUrl)).rejects.toMatchObject({ statusCode: 401 });
+  });
+
+  it('refuses with 500 when $connect throws', async () => {
+    respond = async () => {
+      throw new Error('boom');
+    };
+    await expect(TestClient.open(gateway.webSocketUrl)).rejects.toMatchObject({ statusCode: 500 });
+  });
+
+  it('answers PostToConnection with 410 GoneException while $connect runs, as AWS does', async () => {
+    let duringConnect: unknown;
+    respond = async (event) => {
+      if (event.requestContext.eventType === 'CONNECT') {
+        duringConnect = await management
+          .send(new PostToConnectionCommand({ ConnectionId: event.requestContext.connectionId, Data: 'hi' }))
+          .catch((error) => error);
+      }
+      return { statusCode: 200 };
+    };
+    const client = await TestClient.open(gateway.webSocketUrl);
+    expect(duringConnect).toBeInstanceOf(GoneException);
+    expect((duringConnect as GoneException).$metadata.httpStatusCode).toBe(410);
+    await client.close();
+  });
+
+  it('accepts the stage path and the root path, and refuses others with 403', async () => {
+    const root = await TestClient.open(gateway.webSocketUrl.replace('/production', '/'));
+    await root.close();
+    await expect(TestClient.open(gateway.webSocketUrl.replace('/production', '/other'))).rejects.toMatchObject({ statusCode: 403 });
+  });
+});
+
+describe('messages', () => {
+  it('selects the route from the body’s action, else $default', async () => {
+    respond = async () => ({ statusCode: 200, body: 'ok' });
+    const client = await TestClient.open(gateway.webSocketUrl);
+    for (const frame of ['{"action":"subscribe","channel":"a"}', '{"action":"dance"}', 'not json', 'ping', '{"action":"send"}']) {
+      client.send(frame);
+      await client.next();
+    }
+    const routes = events.filter((e) => e.requestContext.eventType === 'MESSAGE').map((e) => [e.body, e.requestContext.routeKey]);
+    expect(routes).toEqual([
+      ['{"action":"subscribe","channel":"a"}', 'subscribe'],
+      ['{"action":"dance"}', '$default'],
+      ['not json', '$default'],
+      ['ping', '$default'],
+      ['{"action":"send"}', 'send'],
+    ]);
+    const message = events.find((e) => e.requestContext.routeKey === 'subscribe')!;
+    expect(message.requestContext).toMatchObject({ eventType: 'MESSAGE', messageId: expect.any(String), messageDirection: 'IN' });
+    expect(message.isBase64Encoded).toBe(false);
+    await client.close();
+  });
+
+  it('sends a returned body back to the caller as the route response', async () => {
+    respond = async (event) => ({ statusCode: 200, body: event.requestContext.eventType === 'MESSAGE' ? `echo:${event.body}` : undefined });
+    const client = await TestClient.open(gateway.webSocketUrl);
+    client.send('hello');
+    expect(await client.next()).toBe('echo:hello');
+    await client.close();
+  });
+
+  it('answers a failing integration with API Gateway’s internal error message', async () => {
+    respond = async (event) => {
+      if (event.requestContext.eventType === 'MESSAGE') throw new Error('bug');
+      return { statusCode: 200 };
+    };
+    const client = await TestClient.open(gateway.webSocketUrl);
+    client.send('x');
+    expect(await client.next()).toMatchObject({ message: 'Internal server error', connectionId: expect.any(String) });
+    await client.close();
+  });
+
+  it('closes the connection with 1009 on a message over 128 KB', async () => {
+    const client = await TestClient.open(gateway.webSocketUrl);
+    client.send('x'.repeat(128 * 1024 + 1));
+    expect((await client.waitClosed()).code).toBe(1009);
+  });
+
+  it('accepts a message of exactly 128 KB', async () => {
+    respond = async () => ({ statusCode: 200, body: 'got it' });
+    const client = await TestClient.open(gateway.webSocketUrl);
+    client.send('x'.repeat(128 * 1024));
+    expect(await client.next()).toBe('got it');
+    await client.close();
+  });
+});
+
+describe('$disconnect', () => {
+  it('runs when the client closes, with the close code', async () => {
+    const client = await TestClient.open(gateway.webSocketUrl);
+    client.socket.close(4000, 'done');
+    await until(() => eventsFor('$disconnect').length === 1);
+    expect(eventsFor('$disconnect')[0].requestContext).toMatchObject({
+      eventType: 'DISCONNECT',
+      disconnectStatusCode: 4000,
+      disconnectReason: 'done',
+      connectionId: eventsFor('$connect')[0].requestContext.connectionId,
+    });
+  });
+
+  it('is not run for a connection dropped without one (a lost network)', async () => {
+    const client = await TestClient.open(gateway.webSocketUrl);
+    gateway.dropWithoutDisconnect(eventsFor('$connect')[0].requestContext.connectionId);
+    await client.waitClosed();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(eventsFor('$disconnect')).toEqual([]);
+  });
+});
+
+describe('@connections', () => {
+  it('delivers PostToConnection through the real SDK client', async () => {
+    const client = await TestClient.open(gateway.webSocketUrl);
+    const id = eventsFor('$connect')[0].requestContext.connectionId;
+    await management.send(new PostToConnectionCommand({ ConnectionId: id, Data: '{"hello":"there"}' }));
+    expect(await client.next()).toEqual({ hello: 'there' });
+    await client.close();
+  });
+
+  it('answers GET with connectedAt, lastActiveAt and identity', async () => {
+    const client = await TestClient.open(gateway.webSocketUrl, { headers: { 'User-Agent': 'gateway-test' } });
+    const id = eventsFor('$connect')[0].requestContext.connectionId;
+    const info = await management.send(new GetConnectionCommand({ ConnectionId: id }));
+    expect(info.ConnectedAt).toBeInstanceOf(Date);
+    expect(info.LastActiveAt).toBeInstanceOf(Date);
+    expect(info.Identity).toEqual({ SourceIp: '127.0.0.1', UserAgent: 'gateway-test' });
+    await client.close();
+  });
+
+  it('disconnects on DELETE, running $disconnect, then answers 410', async () => {
+    const client = await TestClient.open(gateway.webSocketUrl);
+    const id = eventsFor('$connect')[0].requestContext.connectionId;
+    await management.send(new DeleteConnectionCommand({ ConnectionId: id }));
+    await client.waitClosed();
+    await until(() => eventsFor('$disconnect').length === 1);
+    await expect(management.send(new PostToConnectionCommand({ ConnectionId: id, Data: 'x' }))).rejects.toBeInstanceOf(GoneException);
+  });
+
+  it.each([
+    ['POST', new PostToConnectionCommand({ ConnectionId: 'bm9ib2R5aGVyZQ=', Data: 'x' })],
+    ['GET', new GetConnectionCommand({ ConnectionId: 'bm9ib2R5aGVyZQ=' })],
+    ['DELETE', new DeleteConnectionCommand({ ConnectionId: 'bm9ib2R5aGVyZQ=' })],
+  ])('answers %s for an unknown id with GoneException', async (_, command) => {
+    const error = await management.send(command as never).catch((e) => e);
+    expect(error).toBeInstanceOf(GoneException);
+    expect(error.$metadata.httpStatusCode).toBe(410);
+  });
+
+  it('refuses a post over 128 KB with 413 PayloadTooLargeException', async () => {
+    const client = await TestClient.open(gateway.webSocketUrl);
+    const id = eventsFor('$connect')[0].requestContext.connectionId;
+    const error = await management.send(new PostToConnectionCommand({ ConnectionId: id, Data: 'x'.repeat(128 * 1024 + 1) })).catch((e) => e);
+    expect(error.name).toBe('PayloadTooLargeException');
+    expect(error.$metadata.httpStatusCode).toBe(413);
+    await client.close();
+  });
+});
+
+describe('timeouts', () => {
+  it('closes a connection idle longer than the idle timeout', async () => {
+    await gateway.stop();
+    await start({ idleTimeoutMs: 150 });
+    const client = await TestClient.open(gateway.webSocketUrl);
+    expect((await client.waitClosed()).code).toBe(1001);
+    await until(() => eventsFor('$disconnect').length === 1);
+  });
+
+  it('keeps a connection that sends messages, until its maximum duration', async () => {
+    await gateway.stop();
+    await start({ idleTimeoutMs: 150, maxConnectionMs: 500 });
+    const client = await TestClient.open(gateway.webSocketUrl);
+    const opened = Date.now();
+    const pinger = setInterval(() => client.send('ping'), 50);
+    const closed = await client.waitClosed();
+    clearInterval(pinger);
+    expect(closed.code).toBe(1001);
+    expect(Date.now() - opened).toBeGreaterThanOrEqual(450);
+  });
+});
+
+describe('HTTP API', () => {
+  it('sends a payload format 2.0 event', async () => {
+    respond = async () => ({ statusCode: 200, body: '{}' });
+    await postJson(`${gateway.httpUrl}/broadcast?a=1&a=2&b=x`, { hello: 1 }, { 'X-Custom': 'Yes', Authorization: 'Bearer k' });
+    const [event] = eventsFor('POST /broadcast');
+    expect(event).toMatchObject({
+      version: '2.0',
+      routeKey: 'POST /broadcast',
+      rawPath: '/broadcast',
+      rawQueryString: 'a=1&a=2&b=x',
+      queryStringParameters: { a: '1,2', b: 'x' },
+      headers: expect.objectContaining({ 'x-custom': 'Yes', authorization: 'Bearer k', 'content-type': 'application/json' }),
+      requestContext: expect.objectContaining({
+        routeKey: 'POST /broadcast',
+        stage: '$default',
+        http: expect.objectContaining({ method: 'POST', path: '/broadcast', sourceIp: '127.0.0.1' }),
+        timeEpoch: expect.any(Number),
+      }),
+      body: '{"hello":1}',
+      isBase64Encoded: false,
+    });
+  });
+
+  it('base64-encodes a binary body', async () => {
+    await fetch(`${gateway.httpUrl}/broadcast`, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: Buffer.from([0, 1, 2]) });
+    expect(eventsFor('POST /broadcast')[0]).toMatchObject({ body: 'AAEC', isBase64Encoded: true });
+  });
+
+  it('maps a structured result to status, headers and body', async () => {
+    respond = async () => ({ statusCode: 201, headers: { 'x-result': 'yes' }, body: 'made', cookies: ['a=1'] });
+    const response = await fetch(`${gateway.httpUrl}/health`);
+    expect(response.status).toBe(201);
+    expect(response.headers.get('x-result')).toBe('yes');
+    expect(response.headers.get('set-cookie')).toBe('a=1');
+    expect(await response.text()).toBe('made');
+  });
+
+  it('turns a plain returned object into a 200 JSON body', async () => {
+    respond = async () => ({ status: 'ok' });
+    const response = await fetch(`${gateway.httpUrl}/health`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('application/json');
+    expect(await response.json()).toEqual({ status: 'ok' });
+  });
+
+  it('answers an undeclared route with 404 without invoking the handler', async () => {
+    const response = await fetch(`${gateway.httpUrl}/nope`);
+    expect(response.status).toBe(404);
+    expect(await response.json()).toEqual({ message: 'Not Found' });
+    expect(events).toEqual([]);
+  });
+
+  it('answers 500 when the handler throws', async () => {
+    respond = async () => {
+      throw new Error('bug');
+    };
+    const response = await fetch(`${gateway.httpUrl}/health`);
+    expect(response.status).toBe(500);
+    expect(await response.json()).toEqual({ message: 'Internal Server Error' });
+  });
+});
+
+describe('ports', () => {
+  it('fails with one line naming the setting when a port is taken', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as { port: number }).port;
+    const second = new LocalGateway({ handler: async () => ({}), httpPort: port });
+    await expect(second.listen()).rejects.toThrow(`Port ${port} on 127.0.0.1 is already in use; set HTTP_PORT to another port`);
+    await new Promise((resolve) => blocker.close(resolve));
+  });
+});
