@@ -4,11 +4,13 @@
  */
 import type { Context } from 'aws-lambda';
 import type { Logger } from '@aws-lambda-powertools/logger';
+import { ApiKeys, Authorizer } from './api-keys';
 import { AccessKeyVerifier } from './auth';
 import { classifyEvent, HttpEvent, HttpResult, WebSocketEvent, WebSocketResult } from './events';
 import { errorResponse, HTTP_ROUTES } from './http';
 import { Membership } from './membership';
-import type { ConnectionStore, Delivery, KeySource, SubscriptionStore } from './ports';
+import type { ApiKeyStore, ConnectionStore, Delivery, KeySource, SubscriptionStore, UsageStore } from './ports';
+import { Projects } from './projects';
 import { ErrorCode } from './protocol';
 import { Publisher } from './publish';
 import type { HttpRouteKey, WebSocketRouteKey } from './routes';
@@ -18,9 +20,14 @@ import { errorReply, WEBSOCKET_ROUTES } from './websocket';
 export interface AppDependencies {
   readonly connections: ConnectionStore;
   readonly subscriptions: SubscriptionStore;
+  readonly apiKeys: ApiKeyStore;
+  readonly usage: UsageStore;
   readonly delivery: Delivery;
+  /** The master access key. */
   readonly keys: KeySource;
   readonly fanoutConcurrency: number;
+  /** Refuse WebSocket connections without a valid API key. */
+  readonly requireApiKey: boolean;
   readonly logger?: Logger;
   readonly newId?: () => string;
   readonly now?: () => number;
@@ -34,9 +41,10 @@ export function createHandler(deps: AppDependencies): Handler {
   const logger = deps.logger ?? createLogger();
   const membership = new Membership(deps);
   const publisher = new Publisher({ ...deps, membership, concurrency: deps.fanoutConcurrency });
-  const verifier = new AccessKeyVerifier(deps.keys);
-  const wsDeps = { membership, publisher, connections: deps.connections, delivery: deps.delivery };
-  const httpDeps = { publisher, verifier };
+  const authorizer = new Authorizer(new AccessKeyVerifier(deps.keys), deps.apiKeys);
+  const projects = new Projects({ ...deps, logger });
+  const wsDeps = { ...deps, membership, publisher, authorizer, projects };
+  const httpDeps = { publisher, authorizer, apiKeys: new ApiKeys(deps.apiKeys, deps.now), projects, logger };
 
   async function onWebSocket(event: WebSocketEvent, requestId?: string): Promise<WebSocketResult> {
     const { routeKey, connectionId, eventType } = event.requestContext;

@@ -7,6 +7,10 @@
 export const ENV = {
   connectionsTable: 'CONNECTIONS_TABLE',
   subscriptionsTable: 'SUBSCRIPTIONS_TABLE',
+  apiKeysTable: 'API_KEYS_TABLE',
+  usageTable: 'USAGE_TABLE',
+  /** `true` refuses WebSocket connections that present no valid API key. */
+  requireApiKey: 'REQUIRE_API_KEY',
   /** The WebSocket stage's callback URL (`https://{api}.execute-api.{region}.amazonaws.com/{stage}`). */
   managementEndpoint: 'MANAGEMENT_ENDPOINT',
   accessKeySecretArn: 'ACCESS_KEY_SECRET_ARN',
@@ -18,6 +22,9 @@ export const ENV = {
 export interface Config {
   readonly connectionsTable: string;
   readonly subscriptionsTable: string;
+  readonly apiKeysTable: string;
+  readonly usageTable: string;
+  readonly requireApiKey: boolean;
   readonly managementEndpoint: string;
   readonly accessKeySecretArn?: string;
   readonly fanoutConcurrency: number;
@@ -44,9 +51,18 @@ export function readConfig(env: Record<string, string | undefined>): Config {
     if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer, got "${raw}"`);
     return value;
   };
+  const flag = (name: string): boolean => {
+    const raw = (env[name] ?? '').toLowerCase();
+    if (raw === '' || raw === 'false') return false;
+    if (raw === 'true') return true;
+    throw new Error(`${name} must be true or false, got "${env[name]}"`);
+  };
   return {
     connectionsTable: required(ENV.connectionsTable),
     subscriptionsTable: required(ENV.subscriptionsTable),
+    apiKeysTable: required(ENV.apiKeysTable),
+    usageTable: required(ENV.usageTable),
+    requireApiKey: flag(ENV.requireApiKey),
     managementEndpoint: required(ENV.managementEndpoint),
     accessKeySecretArn: env[ENV.accessKeySecretArn] || undefined,
     fanoutConcurrency: positiveInt(ENV.fanoutConcurrency, DEFAULT_FANOUT_CONCURRENCY),

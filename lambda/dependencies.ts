@@ -6,7 +6,9 @@ import { DynamoDBClient, DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { ApiGatewayManagementApiClientConfig } from '@aws-sdk/client-apigatewaymanagementapi';
+import { DynamoApiKeyStore } from './adapters/dynamo-api-keys';
 import { DynamoConnectionStore } from './adapters/dynamo-connections';
+import { DynamoUsageStore } from './adapters/dynamo-usage';
 import { DynamoSubscriptionStore } from './adapters/dynamo-subscriptions';
 import { ManagementApiDelivery, managementClientFor } from './adapters/management-api-delivery';
 import { SecretsManagerKeySource } from './adapters/key-sources';
@@ -29,6 +31,9 @@ export function buildDependencies(config: Config, overrides: ClientOverrides = {
   return {
     connections: new DynamoConnectionStore(documents, config.connectionsTable),
     subscriptions: new DynamoSubscriptionStore(documents, config.subscriptionsTable),
+    apiKeys: new DynamoApiKeyStore(documents, config.apiKeysTable),
+    usage: new DynamoUsageStore(documents, config.usageTable),
+    requireApiKey: config.requireApiKey,
     delivery: new ManagementApiDelivery(managementClientFor(config.managementEndpoint, overrides.management)),
     keys: overrides.keys ?? secretKeySource(config),
     fanoutConcurrency: config.fanoutConcurrency,

@@ -12,6 +12,9 @@ export const ErrorCode = {
   invalidChannel: 'invalid_channel',
   reservedChannel: 'reserved_channel',
   invalidProject: 'invalid_project',
+  invalidRequest: 'invalid_request',
+  projectNotFound: 'project_not_found',
+  keyExists: 'key_exists',
   payloadTooLarge: 'payload_too_large',
   connectionNotFound: 'connection_not_found',
   notConnected: 'not_connected',
@@ -30,6 +33,9 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   invalid_channel: 400,
   reserved_channel: 400,
   invalid_project: 400,
+  invalid_request: 400,
+  project_not_found: 404,
+  key_exists: 409,
   payload_too_large: 413,
   connection_not_found: 404,
   not_connected: 409,
@@ -83,6 +89,7 @@ const event = z.string().check(
 /** A message addressed to a channel or to one connection, never both. */
 const publication = z
   .object({
+    projectId: z.optional(projectIdSchema),
     channel: z.optional(channel),
     connectionId: z.optional(connectionId),
     event,
@@ -94,6 +101,17 @@ const publication = z
     }),
   );
 
+/** `?type=` on connect: a client type such as `runtime` or `admin`. */
+export const clientTypeSchema = z.string().check(
+  z.regex(/^[A-Za-z0-9_\-.]{1,64}$/, { error: 'type must be 1-64 characters of A-Z a-z 0-9 and _ - .' }),
+);
+
+/** The body of `POST /api-keys`. */
+export const createApiKeyRequest = z.object({
+  projectId: projectIdSchema,
+  description: z.optional(z.string().check(z.maxLength(256, { error: 'description must be at most 256 characters' }))),
+});
+
 export const subscribeFrame = z.object({ action: z.literal('subscribe'), channel });
 export const unsubscribeFrame = z.object({ action: z.literal('unsubscribe'), channel });
 export const sendFrame = z.intersection(z.object({ action: z.literal('send') }), publication);
@@ -103,6 +121,13 @@ export const broadcastRequest = publication;
 export type SubscribeFrame = z.infer<typeof subscribeFrame>;
 export type UnsubscribeFrame = z.infer<typeof unsubscribeFrame>;
 export type Publication = z.infer<typeof publication>;
+
+const channelOnly = z.object({ channel });
+/** Checks a channel name on its own (a path parameter, say), with the same codes as in a message. */
+export const checkChannel = (name: string): Result<string> => {
+  const checked = validate(channelOnly, { channel: name });
+  return checked.ok ? ok(checked.value.channel) : checked;
+};
 
 /** Parses JSON text, or fails with `invalid_json`. */
 export function parseJson(text: string): Result<unknown> {
@@ -129,6 +154,7 @@ export function validate<S extends z.ZodMiniType>(schema: S, value: unknown): Re
     }
     return fail(ErrorCode.invalidChannel, typeof raw === 'string' ? issue.message : 'channel must be a string');
   }
+  if (field === 'projectId') return fail(ErrorCode.invalidProject, issue.message);
   const message = issue.code === 'invalid_type' && field ? `${field} is missing or has the wrong type` : issue.message;
   return fail(ErrorCode.invalidMessage, field && !message.startsWith(field) ? `${field}: ${message}` : message);
 }

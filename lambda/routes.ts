@@ -20,9 +20,50 @@ export type WebSocketRouteKey = (typeof WEBSOCKET_ROUTE_KEYS)[number];
  */
 export const ROUTES_WITH_RESPONSE: readonly WebSocketRouteKey[] = ['$default', ...WEBSOCKET_ACTIONS];
 
-/** HTTP API routes, as API Gateway route keys (`METHOD /path`). */
-export const HTTP_ROUTE_KEYS = ['POST /broadcast', 'GET /health'] as const;
+/** HTTP API routes, as API Gateway route keys (`METHOD /path`, `{name}` a path parameter, `{name+}` greedy). */
+export const HTTP_ROUTE_KEYS = [
+  'POST /broadcast',
+  'GET /health',
+  'POST /api-keys',
+  'GET /api-keys',
+  'GET /api-keys/{projectId}',
+  'DELETE /api-keys/{projectId}',
+  'GET /usage',
+  'GET /status',
+  'GET /channels/{channel+}',
+] as const;
 export type HttpRouteKey = (typeof HTTP_ROUTE_KEYS)[number];
+
+const HTTP_ROUTE_PATTERNS = HTTP_ROUTE_KEYS.map((routeKey) => {
+  const { method, path } = splitHttpRouteKey(routeKey);
+  const names: string[] = [];
+  const pattern = path.replace(/\{(\w+)(\+?)\}/g, (_, name: string, greedy: string) => {
+    names.push(name);
+    return greedy ? '(.+)' : '([^/]+)';
+  });
+  return { routeKey, method, regex: new RegExp(`^${pattern}$`), names };
+});
+
+/**
+ * The route API Gateway's HTTP API would match for a request, with its path parameters
+ * (URL-decoded), or undefined for a 404.
+ */
+export function matchHttpRoute(
+  method: string,
+  path: string,
+): { routeKey: HttpRouteKey; pathParameters?: Record<string, string> } | undefined {
+  for (const route of HTTP_ROUTE_PATTERNS) {
+    if (route.method !== method) continue;
+    const match = route.regex.exec(path);
+    if (!match) continue;
+    if (route.names.length === 0) return { routeKey: route.routeKey };
+    return {
+      routeKey: route.routeKey,
+      pathParameters: Object.fromEntries(route.names.map((name, i) => [name, decodeURIComponent(match[i + 1])])),
+    };
+  }
+  return undefined;
+}
 
 /** Splits `POST /broadcast` into its method and path. */
 export function splitHttpRouteKey(routeKey: string): { method: string; path: string } {

@@ -1,34 +1,90 @@
 /**
- * DynamoDB table definitions: key schema, attribute names and TTL attribute. The CDK construct and
- * the local stack both build their tables from these, and the stores read and write these names.
+ * DynamoDB table definitions: key schema, indexes, attribute names and TTL attribute. The CDK
+ * construct and the local stack both build their tables from these, and the stores read and write
+ * these names.
  */
 
+export interface KeyAttribute {
+  readonly name: string;
+  readonly type: 'S' | 'N';
+}
+
+export interface IndexDefinition {
+  readonly indexName: string;
+  readonly partitionKey: KeyAttribute;
+  readonly sortKey?: KeyAttribute;
+  /** Non-key attributes copied into the index; the table's keys always are. */
+  readonly include?: readonly string[];
+}
+
 export interface TableDefinition {
-  readonly partitionKey: string;
-  readonly sortKey?: string;
-  /** Epoch-seconds attribute DynamoDB's TTL deletes on. */
-  readonly ttlAttribute: string;
+  readonly partitionKey: KeyAttribute;
+  readonly sortKey?: KeyAttribute;
+  /** Epoch-seconds attribute DynamoDB's TTL deletes on, if any. */
+  readonly ttlAttribute?: string;
+  readonly indexes?: readonly IndexDefinition[];
 }
 
 /**
  * Connections, one item per WebSocket connection:
- * `{ connectionId, projectId, connectedAt, channels (string set), greeted, sourceIp, userAgent, expiresAt }`.
+ * `{ connectionId, projectId, clientType?, connectedAt, channels (string set), greeted, sourceIp, userAgent, expiresAt }`.
+ * `byProject` lists a project's connections for its status, by Query.
  */
 export const CONNECTIONS_TABLE = {
-  partitionKey: 'connectionId',
+  partitionKey: { name: 'connectionId', type: 'S' },
   ttlAttribute: 'expiresAt',
+  indexes: [
+    {
+      indexName: 'byProject',
+      partitionKey: { name: 'projectId', type: 'S' },
+      sortKey: { name: 'connectedAt', type: 'N' },
+      include: ['clientType', 'expiresAt'],
+    },
+  ],
 } as const satisfies TableDefinition;
 
 /**
- * Subscriptions, one small item per (project, channel, connection): `{ pk: "<project>#<channel>", sk: <connectionId>, ttl }`.
- * Short attribute names keep an item near 60 bytes for typical names, so one 4 KB read unit
- * returns ~60 subscribers during fan-out.
+ * Subscriptions, one small item per (project, channel, connection):
+ * `{ pk: "<project>#<channel>", sk: <connectionId>, p: <project>, ttl }`.
+ * Short attribute names keep an item near 70 bytes for typical names, so one 4 KB read unit
+ * returns ~60 subscribers during fan-out. `byProject` lists a project's channels for its status.
  */
 export const SUBSCRIPTIONS_TABLE = {
-  partitionKey: 'pk',
-  sortKey: 'sk',
+  partitionKey: { name: 'pk', type: 'S' },
+  sortKey: { name: 'sk', type: 'S' },
   ttlAttribute: 'ttl',
+  indexes: [{ indexName: 'byProject', partitionKey: { name: 'p', type: 'S' }, include: ['ttl'] }],
 } as const satisfies TableDefinition;
+
+/**
+ * Project API keys, one per project: `{ projectId, keyHash, keyPrefix, description, createdAt, listing }`.
+ * Only the key's SHA-256 is stored. `byKeyHash` finds the project a presented key belongs to;
+ * `listing` (a constant partition) lists every key without a Scan.
+ */
+export const API_KEYS_TABLE = {
+  partitionKey: { name: 'projectId', type: 'S' },
+  indexes: [
+    { indexName: 'byKeyHash', partitionKey: { name: 'keyHash', type: 'S' } },
+    {
+      indexName: 'listing',
+      partitionKey: { name: 'listing', type: 'S' },
+      sortKey: { name: 'projectId', type: 'S' },
+      include: ['keyPrefix', 'description', 'createdAt'],
+    },
+  ],
+} as const satisfies TableDefinition;
+
+/**
+ * Usage per project: `{ projectId, period: "total" | "day#YYYY-MM-DD", requests, deliveries, lastActivityAt, expiresAt }`.
+ * Day items expire after {@link USAGE_RETENTION_DAYS}.
+ */
+export const USAGE_TABLE = {
+  partitionKey: { name: 'projectId', type: 'S' },
+  sortKey: { name: 'period', type: 'S' },
+  ttlAttribute: 'expiresAt',
+} as const satisfies TableDefinition;
+
+export const USAGE_RETENTION_DAYS = 35;
 
 /**
  * How long a connection's items outlive it if `$disconnect` never arrives: API Gateway closes

@@ -2,9 +2,12 @@
  * The WebSocket API's routes, as a lookup table from route key to a small function. Each returns
  * what API Gateway sends back to the caller (the route response), or nothing.
  */
+import { Authorizer, mayAccess } from './api-keys';
 import type { Membership } from './membership';
 import type { Delivery, ConnectionStore } from './ports';
+import type { Projects } from './projects';
 import {
+  clientTypeSchema,
   DEFAULT_PROJECT_ID,
   ErrorCode,
   Failure,
@@ -25,6 +28,9 @@ export interface WebSocketDependencies {
   readonly publisher: Publisher;
   readonly connections: ConnectionStore;
   readonly delivery: Delivery;
+  readonly authorizer: Authorizer;
+  readonly projects: Projects;
+  readonly requireApiKey: boolean;
 }
 
 type Route = (event: WebSocketEvent, deps: WebSocketDependencies) => Promise<WebSocketResult>;
@@ -35,21 +41,46 @@ const json = (message: object): WebSocketResult => ({ statusCode: 200, body: JSO
 export const errorReply = (failure: Failure): WebSocketResult => json(reply.error(failure));
 
 
-const connect: Route = async (event, { membership }) => {
+/** A non-2xx from $connect refuses the upgrade; the client sees this status and body. */
+const refuse = (statusCode: number, failure: Failure): WebSocketResult => ({
+  statusCode,
+  body: JSON.stringify({ error: failure.message, code: failure.code }),
+});
+
+/** Header names keep the client's case on `$connect`. */
+const header = (event: WebSocketEvent, name: string): string | undefined =>
+  Object.entries(event.headers ?? {}).find(([key]) => key.toLowerCase() === name)?.[1];
+
+const connect: Route = async (event, deps) => {
   const { connectionId, connectedAt, identity } = event.requestContext;
-  const requested = event.queryStringParameters?.projectId;
-  const project = requested === undefined ? undefined : projectIdSchema.safeParse(requested);
-  if (project && !project.success) {
-    // A non-2xx from $connect refuses the upgrade; the client sees this status.
-    return { statusCode: 400, body: JSON.stringify({ error: project.error.issues[0].message, code: ErrorCode.invalidProject }) };
+  const query = event.queryStringParameters ?? {};
+  const project = query.projectId === undefined ? undefined : projectIdSchema.safeParse(query.projectId);
+  if (project && !project.success) return refuse(400, { code: ErrorCode.invalidProject, message: project.error.issues[0].message! });
+  const type = query.type === undefined ? undefined : clientTypeSchema.safeParse(query.type);
+  if (type && !type.success) return refuse(400, { code: ErrorCode.invalidRequest, message: type.error.issues[0].message! });
+
+  const presented = query.apiKey ?? header(event, 'x-api-key');
+  let projectId = project?.data;
+  if (presented !== undefined) {
+    const principal = await deps.authorizer.identify(presented);
+    // A project key without ?projectId= connects to its own project.
+    projectId ??= principal?.kind === 'project' ? principal.projectId : undefined;
+    if (!principal || !mayAccess(principal, projectId ?? DEFAULT_PROJECT_ID)) {
+      return refuse(401, { code: ErrorCode.unauthorized, message: 'Unauthorized' });
+    }
+  } else if (deps.requireApiKey) {
+    return refuse(401, { code: ErrorCode.unauthorized, message: 'An API key is required: ?apiKey= or an x-api-key header' });
   }
-  await membership.connect({
+  projectId ??= DEFAULT_PROJECT_ID;
+  await deps.membership.connect({
     connectionId,
-    projectId: project?.data ?? DEFAULT_PROJECT_ID,
+    projectId,
     connectedAt,
+    clientType: type?.data,
     sourceIp: identity?.sourceIp,
     userAgent: identity?.userAgent,
   });
+  await deps.projects.record(projectId, { connections: 1 });
   return OK;
 };
 
@@ -79,7 +110,7 @@ const unsubscribe: Route = async (event, { membership }) => {
   return result.ok ? json(reply.unsubscribed(request.value.channel)) : errorReply(result.error);
 };
 
-const send: Route = async (event, { publisher, connections }) => {
+const send: Route = async (event, { publisher, connections, projects }) => {
   const request = parseMessage(sendFrame, bodyText(event));
   if (!request.ok) return errorReply(request.error);
   const from = event.requestContext.connectionId;
@@ -91,6 +122,7 @@ const send: Route = async (event, { publisher, connections }) => {
     ? await publisher.toChannel(sender.projectId, channel, message)
     : await publisher.toConnection(sender.projectId, connectionId!, message);
   if (!result.ok) return errorReply(result.error);
+  await projects.record(sender.projectId, { requests: 1, deliveries: result.value.sent });
   const { id, ...counts } = result.value;
   return json(reply.sent(channel ? { channel } : { connectionId }, id, counts));
 };

@@ -8,13 +8,13 @@ import {
   WebSocketStage,
 } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration, WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
-import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { DEFAULT_FANOUT_CONCURRENCY, ENV } from '../lambda/config';
 import { HTTP_ROUTE_KEYS, ROUTE_SELECTION_EXPRESSION, WEBSOCKET_ACTIONS, splitHttpRouteKey } from '../lambda/routes';
-import { CONNECTIONS_TABLE, SUBSCRIPTIONS_TABLE, TableDefinition } from '../lambda/tables';
+import { API_KEYS_TABLE, CONNECTIONS_TABLE, KeyAttribute, SUBSCRIPTIONS_TABLE, TableDefinition, USAGE_TABLE } from '../lambda/tables';
 import { BroadcastFunction } from './broadcast-function';
 
 export interface RealtimeBroadcastProps {
@@ -40,6 +40,17 @@ export interface RealtimeBroadcastProps {
    * @default RemovalPolicy.DESTROY
    */
   readonly tableRemovalPolicy?: RemovalPolicy;
+  /**
+   * What happens to the project API keys table when the stack is deleted.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly apiKeysRemovalPolicy?: RemovalPolicy;
+  /**
+   * Refuse WebSocket connections that present no valid API key (`?apiKey=` or `x-api-key`).
+   * When false, a key is still checked if one is presented.
+   * @default false
+   */
+  readonly requireApiKey?: boolean;
   /**
    * The handler's memory in MB (CPU and network scale with it, which matters for large fan-outs).
    * @default 512
@@ -78,6 +89,8 @@ const MIN_KEY_LENGTH = 32;
 export class RealtimeBroadcast extends Construct {
   public readonly connectionsTable: Table;
   public readonly subscriptionsTable: Table;
+  public readonly apiKeysTable: Table;
+  public readonly usageTable: Table;
   public readonly accessKeySecret: ISecret;
   public readonly handler: BroadcastFunction;
   public readonly webSocketApi: WebSocketApi;
@@ -92,8 +105,17 @@ export class RealtimeBroadcast extends Construct {
     const throttle = props.throttle ?? DEFAULT_THROTTLE;
     const removalPolicy = props.tableRemovalPolicy ?? RemovalPolicy.DESTROY;
 
-    this.connectionsTable = this.table('Connections', CONNECTIONS_TABLE, removalPolicy);
-    this.subscriptionsTable = this.table('Subscriptions', SUBSCRIPTIONS_TABLE, removalPolicy);
+    // No point-in-time recovery for connections, subscriptions and usage: they hold live or
+    // short-lived data, rebuilt as clients reconnect; a restore would bring back dead connections.
+    const ephemeral = { removalPolicy, pointInTimeRecovery: false };
+    this.connectionsTable = this.table('Connections', CONNECTIONS_TABLE, ephemeral);
+    this.subscriptionsTable = this.table('Subscriptions', SUBSCRIPTIONS_TABLE, ephemeral);
+    this.usageTable = this.table('Usage', USAGE_TABLE, ephemeral);
+    // Project API keys are configuration nobody can rebuild: kept on stack deletion, with PITR.
+    this.apiKeysTable = this.table('ApiKeys', API_KEYS_TABLE, {
+      removalPolicy: props.apiKeysRemovalPolicy ?? RemovalPolicy.RETAIN,
+      pointInTimeRecovery: true,
+    });
 
     this.accessKeySecret =
       props.accessKeySecret ??
@@ -122,6 +144,9 @@ export class RealtimeBroadcast extends Construct {
       environment: {
         [ENV.connectionsTable]: this.connectionsTable.tableName,
         [ENV.subscriptionsTable]: this.subscriptionsTable.tableName,
+        [ENV.apiKeysTable]: this.apiKeysTable.tableName,
+        [ENV.usageTable]: this.usageTable.tableName,
+        [ENV.requireApiKey]: String(props.requireApiKey ?? false),
         [ENV.managementEndpoint]: this.webSocketStage.callbackUrl,
         [ENV.accessKeySecretArn]: this.accessKeySecret.secretArn,
         [ENV.fanoutConcurrency]: String(props.fanoutConcurrency ?? DEFAULT_FANOUT_CONCURRENCY),
@@ -152,6 +177,9 @@ export class RealtimeBroadcast extends Construct {
     // Only the calls the stores make: notably no Scan, so no request path can ever scan a table.
     this.connectionsTable.grant(this.handler, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem');
     this.subscriptionsTable.grant(this.handler, 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem');
+    this.connectionsTable.grant(this.handler, 'dynamodb:Query');
+    this.apiKeysTable.grant(this.handler, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query');
+    this.usageTable.grant(this.handler, 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:Query');
     this.webSocketStage.grantManagementApiAccess(this.handler);
     this.accessKeySecret.grantRead(this.handler);
   }
@@ -166,18 +194,27 @@ export class RealtimeBroadcast extends Construct {
     return `${this.httpStage.url}broadcast`;
   }
 
-  private table(id: string, definition: TableDefinition, removalPolicy: RemovalPolicy): Table {
-    return new Table(this, id, {
-      partitionKey: { name: definition.partitionKey, type: AttributeType.STRING },
-      sortKey: definition.sortKey ? { name: definition.sortKey, type: AttributeType.STRING } : undefined,
+  private table(id: string, definition: TableDefinition, options: { removalPolicy: RemovalPolicy; pointInTimeRecovery: boolean }): Table {
+    const attribute = (key: KeyAttribute) => ({ name: key.name, type: key.type === 'N' ? AttributeType.NUMBER : AttributeType.STRING });
+    const table = new Table(this, id, {
+      partitionKey: attribute(definition.partitionKey),
+      sortKey: definition.sortKey && attribute(definition.sortKey),
       billingMode: BillingMode.PAY_PER_REQUEST,
       timeToLiveAttribute: definition.ttlAttribute,
       encryption: TableEncryption.AWS_MANAGED,
-      // No point-in-time recovery: these tables hold only live connections, which expire within
-      // hours and are rebuilt when clients reconnect; a restore would bring back dead ones.
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: false },
-      removalPolicy,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: options.pointInTimeRecovery },
+      removalPolicy: options.removalPolicy,
     });
+    for (const index of definition.indexes ?? []) {
+      table.addGlobalSecondaryIndex({
+        indexName: index.indexName,
+        partitionKey: attribute(index.partitionKey),
+        sortKey: index.sortKey && attribute(index.sortKey),
+        projectionType: index.include ? ProjectionType.INCLUDE : ProjectionType.KEYS_ONLY,
+        nonKeyAttributes: index.include && [...index.include],
+      });
+    }
+    return table;
   }
 }
 

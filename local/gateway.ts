@@ -9,7 +9,7 @@ import { createServer, IncomingHttpHeaders, IncomingMessage, Server, ServerRespo
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
-import { HTTP_ROUTE_KEYS, ROUTES_WITH_RESPONSE, selectWebSocketRoute, WebSocketRouteKey } from '../lambda/routes';
+import { matchHttpRoute, ROUTES_WITH_RESPONSE, selectWebSocketRoute, WebSocketRouteKey } from '../lambda/routes';
 
 /** The function behind the APIs: the same signature as a Lambda handler. */
 export type LocalHandler = (event: unknown, context: LocalContext) => Promise<unknown>;
@@ -286,10 +286,9 @@ export class LocalGateway {
   private async onHttpRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const method = req.method ?? 'GET';
-    const routeKey = `${method} ${url.pathname}`;
-    if (!(HTTP_ROUTE_KEYS as readonly string[]).includes(routeKey)) {
-      return sendJson(res, 404, { message: 'Not Found' });
-    }
+    const route = matchHttpRoute(method, url.pathname);
+    if (!route) return sendJson(res, 404, { message: 'Not Found' });
+    const { routeKey, pathParameters } = route;
     const raw = await readBody(req, MAX_HTTP_BODY_BYTES + 1);
     if (raw.length > MAX_HTTP_BODY_BYTES) return sendJson(res, 413, { message: 'Request Entity Too Large' });
     const now = Date.now();
@@ -305,6 +304,7 @@ export class LocalGateway {
       ...(headers.cookie && { cookies: headers.cookie.split(/;\s*/) }),
       headers,
       ...(query && { queryStringParameters: query.joined }),
+      ...(pathParameters && { pathParameters }),
       requestContext: {
         accountId: '000000000000',
         apiId: API_ID,

@@ -29,6 +29,8 @@ export interface LocalStackOptions {
   readonly idleTimeoutMs?: number;
   readonly maxConnectionMs?: number;
   readonly fanoutConcurrency?: number;
+  /** Refuse WebSocket connections without a valid API key. @default false */
+  readonly requireApiKey?: boolean;
   readonly ttlSweepMs?: number;
   readonly onHandlerError?: (error: unknown) => void;
 }
@@ -67,6 +69,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const config = readConfig({
     [ENV.connectionsTable]: LOCAL_TABLES.connections.name,
     [ENV.subscriptionsTable]: LOCAL_TABLES.subscriptions.name,
+    [ENV.apiKeysTable]: LOCAL_TABLES.apiKeys.name,
+    [ENV.usageTable]: LOCAL_TABLES.usage.name,
+    [ENV.requireApiKey]: String(options.requireApiKey ?? false),
     [ENV.managementEndpoint]: gateway.managementEndpoint,
     [ENV.fanoutConcurrency]: options.fanoutConcurrency?.toString(),
   });

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, paginateScan } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
-import { CONNECTIONS_TABLE, SUBSCRIPTIONS_TABLE, TableDefinition } from '../lambda/tables';
+import { API_KEYS_TABLE, CONNECTIONS_TABLE, KeyAttribute, SUBSCRIPTIONS_TABLE, TableDefinition, USAGE_TABLE } from '../lambda/tables';
 
 /** Fixed credentials for loopback services: nothing checks them, but the SDK must sign with something. */
 export const LOCAL_AWS = {
@@ -17,6 +17,8 @@ export const LOCAL_AWS = {
 export const LOCAL_TABLES = {
   connections: { name: 'broadcast-connections', definition: CONNECTIONS_TABLE },
   subscriptions: { name: 'broadcast-subscriptions', definition: SUBSCRIPTIONS_TABLE },
+  apiKeys: { name: 'broadcast-api-keys', definition: API_KEYS_TABLE },
+  usage: { name: 'broadcast-usage', definition: USAGE_TABLE },
 } as const satisfies Record<string, { name: string; definition: TableDefinition }>;
 
 export interface LocalStoreOptions {
@@ -50,12 +52,13 @@ export async function startLocalStore(options: LocalStoreOptions = {}): Promise<
   async function sweepExpired(now = Date.now()): Promise<number> {
     const nowSeconds = Math.floor(now / 1000);
     let deleted = 0;
-    for (const { name, definition } of Object.values(LOCAL_TABLES)) {
-      const keyNames = [definition.partitionKey, ...('sortKey' in definition ? [definition.sortKey] : [])];
+    for (const { name, definition } of Object.values(LOCAL_TABLES) as { name: string; definition: TableDefinition }[]) {
+      if (!definition.ttlAttribute) continue;
+      const keyNames = [definition.partitionKey.name, ...(definition.sortKey ? [definition.sortKey.name] : [])];
       // A Scan is fine here: this is the local stand-in for TTL, never on a request path.
       for await (const page of paginateScan({ client: documents }, { TableName: name })) {
         for (const item of page.Items ?? []) {
-          const expiresAt = item[definition.ttlAttribute];
+          const expiresAt = item[definition.ttlAttribute!];
           if (typeof expiresAt !== 'number' || expiresAt > nowSeconds) continue;
           const Key = Object.fromEntries(keyNames.map((key) => [key, item[key]]));
           await documents.send(new DeleteCommand({ TableName: name, Key }));
@@ -81,17 +84,28 @@ export async function startLocalStore(options: LocalStoreOptions = {}): Promise<
 }
 
 async function createTable(client: DynamoDBClient, name: string, definition: TableDefinition): Promise<void> {
-  const keys = [
-    { AttributeName: definition.partitionKey, KeyType: 'HASH' as const },
-    ...(definition.sortKey ? [{ AttributeName: definition.sortKey, KeyType: 'RANGE' as const }] : []),
+  const keySchema = (partitionKey: KeyAttribute, sortKey?: KeyAttribute) => [
+    { AttributeName: partitionKey.name, KeyType: 'HASH' as const },
+    ...(sortKey ? [{ AttributeName: sortKey.name, KeyType: 'RANGE' as const }] : []),
   ];
+  const attributes = new Map<string, KeyAttribute>();
+  for (const key of [definition.partitionKey, definition.sortKey, ...(definition.indexes ?? []).flatMap((i) => [i.partitionKey, i.sortKey])]) {
+    if (key) attributes.set(key.name, key);
+  }
   try {
     await client.send(
       new CreateTableCommand({
         TableName: name,
-        KeySchema: keys,
-        AttributeDefinitions: keys.map(({ AttributeName }) => ({ AttributeName, AttributeType: 'S' })),
+        KeySchema: keySchema(definition.partitionKey, definition.sortKey),
+        AttributeDefinitions: [...attributes.values()].map(({ name: AttributeName, type }) => ({ AttributeName, AttributeType: type })),
         BillingMode: 'PAY_PER_REQUEST',
+        GlobalSecondaryIndexes: definition.indexes?.map((index) => ({
+          IndexName: index.indexName,
+          KeySchema: keySchema(index.partitionKey, index.sortKey),
+          Projection: index.include
+            ? { ProjectionType: 'INCLUDE', NonKeyAttributes: [...index.include] }
+            : { ProjectionType: 'KEYS_ONLY' },
+        })),
       }),
     );
   } catch (error) {

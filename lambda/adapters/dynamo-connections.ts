@@ -1,4 +1,4 @@
-import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, paginateQuery, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AddChannelOutcome, ConnectionRecord, ConnectionStore, NewConnection } from '../ports';
 import { CONNECTIONS_TABLE, connectionExpiry } from '../tables';
 
@@ -14,6 +14,7 @@ const toRecord = (item: ConnectionItem): ConnectionRecord => ({
   connectionId: item.connectionId,
   projectId: item.projectId,
   connectedAt: item.connectedAt,
+  clientType: item.clientType,
   sourceIp: item.sourceIp,
   userAgent: item.userAgent,
   channels: [...(item.channels ?? [])],
@@ -36,7 +37,7 @@ export class DynamoConnectionStore implements ConnectionStore {
 
   async get(connectionId: string): Promise<ConnectionRecord | undefined> {
     const { Item } = await this.client.send(
-      new GetCommand({ TableName: this.tableName, Key: { [CONNECTIONS_TABLE.partitionKey]: connectionId } }),
+      new GetCommand({ TableName: this.tableName, Key: { [CONNECTIONS_TABLE.partitionKey.name]: connectionId } }),
     );
     return Item ? toRecord(Item as ConnectionItem) : undefined;
   }
@@ -48,7 +49,7 @@ export class DynamoConnectionStore implements ConnectionStore {
       const { Attributes } = await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
-          Key: { [CONNECTIONS_TABLE.partitionKey]: connectionId },
+          Key: { [CONNECTIONS_TABLE.partitionKey.name]: connectionId },
           UpdateExpression: 'ADD channels :channel SET greeted = :true',
           ConditionExpression:
             'attribute_exists(connectionId) AND (attribute_not_exists(channels) OR size(channels) < :max OR contains(channels, :name))',
@@ -69,7 +70,7 @@ export class DynamoConnectionStore implements ConnectionStore {
       await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
-          Key: { [CONNECTIONS_TABLE.partitionKey]: connectionId },
+          Key: { [CONNECTIONS_TABLE.partitionKey.name]: connectionId },
           UpdateExpression: 'DELETE channels :channel',
           ConditionExpression: 'attribute_exists(connectionId)',
           ExpressionAttributeValues: { ':channel': new Set([channel]) },
@@ -85,10 +86,33 @@ export class DynamoConnectionStore implements ConnectionStore {
     const { Attributes } = await this.client.send(
       new DeleteCommand({
         TableName: this.tableName,
-        Key: { [CONNECTIONS_TABLE.partitionKey]: connectionId },
+        Key: { [CONNECTIONS_TABLE.partitionKey.name]: connectionId },
         ReturnValues: 'ALL_OLD',
       }),
     );
     return Attributes ? toRecord(Attributes as ConnectionItem) : undefined;
+  }
+
+  async listByProject(projectId: string): Promise<{ clientType?: string; connectedAt: number }[]> {
+    const index = CONNECTIONS_TABLE.indexes[0];
+    const nowSeconds = Math.floor(Date.now() / 1000);
+    const found: { clientType?: string; connectedAt: number }[] = [];
+    const pages = paginateQuery(
+      { client: this.client },
+      {
+        TableName: this.tableName,
+        IndexName: index.indexName,
+        KeyConditionExpression: '#p = :p',
+        ExpressionAttributeNames: { '#p': index.partitionKey.name },
+        ExpressionAttributeValues: { ':p': projectId },
+      },
+    );
+    for await (const page of pages) {
+      for (const item of page.Items ?? []) {
+        // Items past their TTL are dead connections DynamoDB has not deleted yet.
+        if (item.expiresAt > nowSeconds) found.push({ clientType: item.clientType, connectedAt: item.connectedAt });
+      }
+    }
+    return found;
   }
 }

@@ -2,7 +2,10 @@ import { BatchWriteCommand, DeleteCommand, DynamoDBDocumentClient, PutCommand, p
 import type { SubscriptionKey, SubscriptionStore } from '../ports';
 import { SUBSCRIPTIONS_TABLE } from '../tables';
 
-const { partitionKey: PK, sortKey: SK, ttlAttribute: TTL } = SUBSCRIPTIONS_TABLE;
+const PK = SUBSCRIPTIONS_TABLE.partitionKey.name;
+const SK = SUBSCRIPTIONS_TABLE.sortKey.name;
+const TTL = SUBSCRIPTIONS_TABLE.ttlAttribute;
+const PROJECT = SUBSCRIPTIONS_TABLE.indexes[0].partitionKey.name;
 
 /** BatchWriteItem takes at most 25 requests. */
 const BATCH_SIZE = 25;
@@ -31,7 +34,9 @@ export class DynamoSubscriptionStore implements SubscriptionStore {
   }
 
   async add(key: SubscriptionKey, expiresAt: number): Promise<void> {
-    await this.client.send(new PutCommand({ TableName: this.tableName, Item: { ...keyOf(key), [TTL]: expiresAt } }));
+    await this.client.send(
+      new PutCommand({ TableName: this.tableName, Item: { ...keyOf(key), [PROJECT]: key.projectId, [TTL]: expiresAt } }),
+    );
   }
 
   async remove(key: SubscriptionKey): Promise<void> {
@@ -71,5 +76,35 @@ export class DynamoSubscriptionStore implements SubscriptionStore {
       const live = (page.Items ?? []).filter((item) => item[TTL] === undefined || item[TTL] > nowSeconds);
       if (live.length > 0) yield live.map((item) => item[SK] as string);
     }
+  }
+
+  async count(projectId: string, channel: string): Promise<number> {
+    let total = 0;
+    for await (const page of this.subscribers(projectId, channel)) total += page.length;
+    return total;
+  }
+
+  async channelsOf(projectId: string): Promise<Map<string, number>> {
+    const nowSeconds = Math.floor(this.now() / 1000);
+    const prefix = subscriptionPartition(projectId, '');
+    const channels = new Map<string, number>();
+    const pages = paginateQuery(
+      { client: this.client },
+      {
+        TableName: this.tableName,
+        IndexName: SUBSCRIPTIONS_TABLE.indexes[0].indexName,
+        KeyConditionExpression: '#p = :p',
+        ExpressionAttributeNames: { '#p': PROJECT },
+        ExpressionAttributeValues: { ':p': projectId },
+      },
+    );
+    for await (const page of pages) {
+      for (const item of page.Items ?? []) {
+        if (item[TTL] !== undefined && item[TTL] <= nowSeconds) continue;
+        const channel = (item[PK] as string).slice(prefix.length);
+        channels.set(channel, (channels.get(channel) ?? 0) + 1);
+      }
+    }
+    return channels;
   }
 }

@@ -133,7 +133,7 @@ describe('authorization', () => {
   ])('refuses %s with 401', async (_, headers) => {
     const response = await postJson(`${stack.httpUrl}/broadcast`, { channel: 'admin', event: 'e' }, headers as Record<string, string>);
     expect(response.status).toBe(401);
-    expect(response.json).toEqual({ error: 'Unauthorized', code: 'unauthorized' });
+    expect(response.json).toMatchObject({ success: false, error: 'Unauthorized', code: 'unauthorized' });
   });
 });
 
@@ -181,7 +181,7 @@ describe('bad input over HTTP', () => {
   ])('answers %s with %s %s', async (_, status, code, body) => {
     const response = await broadcast(body);
     expect(response.status).toBe(status);
-    expect(response.json).toEqual({ error: expect.any(String), code });
+    expect(response.json).toMatchObject({ success: false, error: expect.any(String), code });
   });
 
   it('answers an unknown path with 404, as API Gateway does', async () => {

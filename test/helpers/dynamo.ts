@@ -1,7 +1,9 @@
 /** A real DynamoDB-compatible store (dynalite) with the product's tables, for tests of the stores and the handler. */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoApiKeyStore } from '../../lambda/adapters/dynamo-api-keys';
 import { DynamoConnectionStore } from '../../lambda/adapters/dynamo-connections';
+import { DynamoUsageStore } from '../../lambda/adapters/dynamo-usage';
 import { DynamoSubscriptionStore } from '../../lambda/adapters/dynamo-subscriptions';
 import { LOCAL_AWS, LOCAL_TABLES, LocalStore, startLocalStore } from '../../local/store';
 
@@ -10,6 +12,8 @@ export interface TestStore {
   readonly documents: DynamoDBDocumentClient;
   readonly connections: DynamoConnectionStore;
   readonly subscriptions: DynamoSubscriptionStore;
+  readonly apiKeys: DynamoApiKeyStore;
+  readonly usage: DynamoUsageStore;
   stop(): Promise<void>;
 }
 
@@ -23,6 +27,8 @@ export async function startTestStore(): Promise<TestStore> {
     documents,
     connections: new DynamoConnectionStore(documents, LOCAL_TABLES.connections.name),
     subscriptions: new DynamoSubscriptionStore(documents, LOCAL_TABLES.subscriptions.name),
+    apiKeys: new DynamoApiKeyStore(documents, LOCAL_TABLES.apiKeys.name),
+    usage: new DynamoUsageStore(documents, LOCAL_TABLES.usage.name),
     async stop() {
       documents.destroy();
       await store.stop();

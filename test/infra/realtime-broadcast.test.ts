@@ -91,6 +91,9 @@ describe('handler', () => {
         Variables: Match.objectLike({
           [ENV.connectionsTable]: ref(stack.broadcast.connectionsTable),
           [ENV.subscriptionsTable]: ref(stack.broadcast.subscriptionsTable),
+          [ENV.apiKeysTable]: ref(stack.broadcast.apiKeysTable),
+          [ENV.usageTable]: ref(stack.broadcast.usageTable),
+          [ENV.requireApiKey]: 'false',
           [ENV.accessKeySecretArn]: ref(stack.broadcast.accessKeySecret as Secret),
           [ENV.fanoutConcurrency]: '100',
           [ENV.managementEndpoint]: { 'Fn::Join': ['', ['https://', wsApiRef, '.execute-api.eu-west-1.', { Ref: 'AWS::URLSuffix' }, '/production']] },
@@ -110,20 +113,50 @@ describe('tables', () => {
   it.each([
     ['connections', [{ AttributeName: 'connectionId', KeyType: 'HASH' }], 'expiresAt'],
     ['subscriptions', [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }], 'ttl'],
-  ])('%s: on demand, TTL on, AWS-managed encryption, no PITR', (_, keySchema, ttl) => {
-    template.hasResourceProperties('AWS::DynamoDB::Table', {
-      KeySchema: keySchema,
-      BillingMode: 'PAY_PER_REQUEST',
-      TimeToLiveSpecification: { AttributeName: ttl, Enabled: true },
-      SSESpecification: { SSEEnabled: true },
-      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: false },
+    ['usage', [{ AttributeName: 'projectId', KeyType: 'HASH' }, { AttributeName: 'period', KeyType: 'RANGE' }], 'expiresAt'],
+  ])('%s: on demand, TTL on, AWS-managed encryption, no PITR, deleted with the stack', (_, keySchema, ttl) => {
+    template.hasResource('AWS::DynamoDB::Table', {
+      DeletionPolicy: 'Delete',
+      Properties: Match.objectLike({
+        KeySchema: keySchema,
+        BillingMode: 'PAY_PER_REQUEST',
+        TimeToLiveSpecification: { AttributeName: ttl, Enabled: true },
+        SSESpecification: { SSEEnabled: true },
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: false },
+      }),
     });
   });
 
-  it('are deleted with the stack by default, and kept when asked', () => {
-    template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Delete' });
-    const kept = synth({ tableRemovalPolicy: RemovalPolicy.RETAIN }).template;
-    expect(Object.values(kept.findResources('AWS::DynamoDB::Table')).map((t) => t.DeletionPolicy)).toEqual(['Retain', 'Retain']);
+  it('keeps API keys: retained on stack deletion, with PITR, no TTL', () => {
+    template.hasResource('AWS::DynamoDB::Table', {
+      DeletionPolicy: 'Retain',
+      Properties: Match.objectLike({
+        KeySchema: [{ AttributeName: 'projectId', KeyType: 'HASH' }],
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        TimeToLiveSpecification: Match.absent(),
+        SSESpecification: { SSEEnabled: true },
+      }),
+    });
+  });
+
+  it('indexes what status and key lookups query, so no request path scans', () => {
+    const indexes = Object.values(template.findResources('AWS::DynamoDB::Table')).flatMap(
+      (table) => (table.Properties.GlobalSecondaryIndexes ?? []).map((index: { IndexName: string; KeySchema: unknown }) => [index.IndexName, index.KeySchema]),
+    );
+    expect(indexes).toEqual(
+      expect.arrayContaining([
+        ['byProject', [{ AttributeName: 'projectId', KeyType: 'HASH' }, { AttributeName: 'connectedAt', KeyType: 'RANGE' }]],
+        ['byProject', [{ AttributeName: 'p', KeyType: 'HASH' }]],
+        ['byKeyHash', [{ AttributeName: 'keyHash', KeyType: 'HASH' }]],
+        ['listing', [{ AttributeName: 'listing', KeyType: 'HASH' }, { AttributeName: 'projectId', KeyType: 'RANGE' }]],
+      ]),
+    );
+  });
+
+  it('follows tableRemovalPolicy for the live-data tables and apiKeysRemovalPolicy for keys', () => {
+    const kept = synth({ tableRemovalPolicy: RemovalPolicy.RETAIN, apiKeysRemovalPolicy: RemovalPolicy.DESTROY }).template;
+    const policies = Object.values(kept.findResources('AWS::DynamoDB::Table')).map((t) => t.DeletionPolicy).sort();
+    expect(policies).toEqual(['Delete', 'Retain', 'Retain', 'Retain']);
   });
 });
 
@@ -175,6 +208,10 @@ describe('IAM', () => {
     expect(new Set(actions)).toEqual(
       new Set(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem']),
     );
+    // Index queries need the index ARNs, which the CDK grant adds for tables with indexes.
+    const resources = JSON.stringify(dynamo.map((s) => s.Resource));
+    expect(resources).toContain('/index/*');
+    expect(resources).not.toContain('"*"');
   });
 
   it('names no wildcard resource', () => {
@@ -194,8 +231,9 @@ describe('outputs', () => {
 });
 
 describe('props', () => {
-  it('applies stage name, memory, concurrency and throttling', () => {
-    const t = synth({ stageName: 'live', memorySize: 1024, fanoutConcurrency: 250, throttle: { rateLimit: 50, burstLimit: 20 } }).template;
+  it('applies stage name, memory, concurrency, throttling and requireApiKey', () => {
+    const t = synth({ stageName: 'live', memorySize: 1024, fanoutConcurrency: 250, throttle: { rateLimit: 50, burstLimit: 20 }, requireApiKey: true }).template;
+    t.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ [ENV.requireApiKey]: 'true' }) } });
     t.hasResourceProperties('AWS::ApiGatewayV2::Stage', { StageName: 'live', DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 20 } });
     t.hasResourceProperties('AWS::Lambda::Function', { MemorySize: 1024, Environment: { Variables: Match.objectLike({ [ENV.fanoutConcurrency]: '250' }) } });
   });

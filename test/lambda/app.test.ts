@@ -24,6 +24,9 @@ beforeAll(async () => {
   handler = createHandler({
     connections: db.connections,
     subscriptions: db.subscriptions,
+    apiKeys: db.apiKeys,
+    usage: db.usage,
+    requireApiKey: false,
     delivery: new ManagementApiDelivery(new ApiGatewayManagementApiClient({ region: 'us-east-1' }), { sleep: async () => undefined }),
     keys: new StaticKeySource(KEY),
     fanoutConcurrency: 8,
@@ -266,7 +269,7 @@ describe('HTTP: POST /broadcast', () => {
   ])('answers 401 for %s', async (_, authorization) => {
     const result = await handler(httpEvent({ authorization }));
     expect(result.statusCode).toBe(401);
-    expect(replyOf(result)).toEqual({ error: 'Unauthorized', code: 'unauthorized' });
+    expect(replyOf(result)).toMatchObject({ success: false, error: 'Unauthorized', code: 'unauthorized' });
   });
 
   it.each([
@@ -280,7 +283,7 @@ describe('HTTP: POST /broadcast', () => {
   ])('answers %s with %s %s', async (_, status, code, body) => {
     const result = await handler(httpEvent({ body: body as string | object }));
     expect(result.statusCode).toBe(status);
-    expect(replyOf(result)).toEqual({ error: expect.any(String), code });
+    expect(replyOf(result)).toEqual({ success: false, error: expect.any(String), code, errors: [{ code, message: expect.any(String) }] });
   });
 
   it('answers 500 without internals when fan-out fails unexpectedly', async () => {
@@ -289,7 +292,8 @@ describe('HTTP: POST /broadcast', () => {
     });
     const result = await handler(httpEvent({ body: { channel: 'x', event: 'e' } }));
     expect(result.statusCode).toBe(500);
-    expect(result.body).toBe(JSON.stringify({ error: 'Internal error', code: 'internal_error' }));
+    expect(replyOf(result)).toMatchObject({ error: 'Internal error', code: 'internal_error' });
+    expect(result.body).not.toMatch(/Provisioned|broadcast-subscriptions/);
     spy.mockRestore();
   });
 });
