@@ -1,5 +1,5 @@
 import { broadcastRequest, ErrorCode, parseMessage, sendFrame, subscribeFrame } from '../../lambda/protocol';
-import { selectWebSocketRoute } from '../../lambda/routes';
+import { matchHttpRoute, selectWebSocketRoute } from '../../lambda/routes';
 
 describe('channel names', () => {
   it.each(['admin', 'logs:thread-123', 'a', 'user@example.com', 'x/y/z', 'a_b-c=d,e.f;g:h', 'c'.repeat(128)])(
@@ -66,5 +66,20 @@ describe('selectWebSocketRoute', () => {
     ['{}', '$default'],
   ])('routes %s to %s', (body, route) => {
     expect(selectWebSocketRoute(body)).toBe(route);
+  });
+});
+
+describe('matchHttpRoute', () => {
+  it.each([
+    ['POST', '/broadcast', { routeKey: 'POST /broadcast' }],
+    ['GET', '/api-keys/acme', { routeKey: 'GET /api-keys/{projectId}', pathParameters: { projectId: 'acme' } }],
+    ['DELETE', '/api-keys/acme', { routeKey: 'DELETE /api-keys/{projectId}', pathParameters: { projectId: 'acme' } }],
+    ['GET', '/channels/logs:a/b', { routeKey: 'GET /channels/{channel+}', pathParameters: { channel: 'logs:a/b' } }],
+    ['GET', '/channels/logs%3Aa%2Fb', { routeKey: 'GET /channels/{channel+}', pathParameters: { channel: 'logs:a/b' } }],
+    ['GET', '/broadcast', undefined],
+    ['GET', '/api-keys/a/b', undefined],
+    ['GET', '/nope', undefined],
+  ])('matches %s %s', (method, path, expected) => {
+    expect(matchHttpRoute(method, path)).toEqual(expected);
   });
 });

@@ -1,0 +1,230 @@
+/**
+ * Projects end to end: isolation over real sockets, API keys over real HTTP, revocation, usage and status.
+ */
+import { LocalStack, startLocalStack } from '../../local/stack';
+import { postJson, TestClient } from '../helpers/clients';
+
+const MASTER = 'projects-master-key-0123456789abcdef';
+let stack: LocalStack;
+const clients: TestClient[] = [];
+
+beforeAll(async () => {
+  stack = await startLocalStack({ accessKey: MASTER });
+});
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((client) => client.close()));
+});
+afterAll(() => stack.stop());
+
+const auth = (key: string) => ({ Authorization: `Bearer ${key}` });
+
+async function call(method: string, path: string, key?: string, body?: unknown) {
+  const response = await fetch(`${stack.httpUrl}${path}`, {
+    method,
+    headers: { 'content-type': 'application/json', ...(key ? auth(key) : {}) },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  return { status: response.status, json: (await response.json()) as any };
+}
+
+async function createKey(projectId: string): Promise<string> {
+  const created = await call('POST', '/api-keys', MASTER, { projectId, description: `${projectId} app` });
+  expect(created.status).toBe(201);
+  return created.json.data.apiKey;
+}
+
+async function subscriber(channel: string, query = '', headers?: Record<string, string>) {
+  const client = await TestClient.open(`${stack.webSocketUrl}${query}`, { headers });
+  clients.push(client);
+  client.send({ action: 'subscribe', channel });
+  const hello = await client.next<{ connection_id: string }>((m) => m.type === 'connection_id');
+  await client.next((m) => m.type === 'subscription_succeeded');
+  return { client, id: hello.connection_id };
+}
+
+describe('isolation', () => {
+  it('gives the same channel name in two projects two disjoint audiences', async () => {
+    const a = await subscriber('news', '?projectId=iso-a');
+    const b = await subscriber('news', '?projectId=iso-b');
+    const plain = await subscriber('news');
+
+    const toA = await postJson(`${stack.httpUrl}/broadcast`, { projectId: 'iso-a', channel: 'news', event: 'for-a' }, auth(MASTER));
+    expect(toA.json).toMatchObject({ sent: 1 });
+    expect(await a.client.next()).toMatchObject({ event: 'for-a' });
+
+    a.client.send({ action: 'send', channel: 'news', event: 'from-a' });
+    expect(await a.client.next((m) => m.event === 'from-a')).toBeDefined();
+    expect(await a.client.next((m) => m.type === 'send_success')).toMatchObject({ sent: 1 });
+
+    const toDefault = await postJson(`${stack.httpUrl}/broadcast`, { channel: 'news', event: 'for-default' }, auth(MASTER));
+    expect(toDefault.json).toMatchObject({ sent: 1 });
+    expect(await plain.client.next()).toMatchObject({ event: 'for-default' });
+
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(b.client.messages).toEqual([]);
+    expect(plain.client.messages).toEqual([]);
+  });
+
+  it('cannot send to a connection of another project', async () => {
+    const a = await subscriber('dm', '?projectId=iso-c');
+    const b = await subscriber('dm', '?projectId=iso-d');
+    a.client.send({ action: 'send', connectionId: b.id, event: 'sneak' });
+    expect(await a.client.next()).toMatchObject({ type: 'error', code: 'connection_not_found' });
+    const http = await postJson(`${stack.httpUrl}/broadcast`, { projectId: 'iso-c', connectionId: b.id, event: 'sneak' }, auth(MASTER));
+    expect(http.status).toBe(404);
+    expect(b.client.messages).toEqual([]);
+  });
+});
+
+describe('API keys', () => {
+  it('creates a key shown once, lists and gets it without the key, and refuses a duplicate with 409', async () => {
+    const created = await call('POST', '/api-keys', MASTER, { projectId: 'keys-1', description: 'first' });
+    expect(created).toEqual({
+      status: 201,
+      json: { success: true, data: { projectId: 'keys-1', apiKey: expect.stringMatching(/^rbk_/), keyPrefix: expect.any(String), description: 'first', createdAt: expect.any(String) } },
+    });
+    const { apiKey } = created.json.data;
+    const listed = await call('GET', '/api-keys', MASTER);
+    expect(listed.json.data).toEqual(expect.arrayContaining([expect.objectContaining({ projectId: 'keys-1', keyPrefix: created.json.data.keyPrefix })]));
+    expect(JSON.stringify(listed.json)).not.toContain(apiKey);
+    const got = await call('GET', '/api-keys/keys-1', MASTER);
+    expect(got.json).toEqual({ success: true, data: { projectId: 'keys-1', keyPrefix: expect.any(String), description: 'first', createdAt: expect.any(String) } });
+    expect((await call('POST', '/api-keys', MASTER, { projectId: 'keys-1' })).status).toBe(409);
+  });
+
+  it.each([
+    ['a missing projectId', {}, 400, 'invalid_project'],
+    ['a malformed projectId', { projectId: 'no spaces' }, 400, 'invalid_project'],
+    ['invalid JSON', '{"projectId":', 400, 'invalid_json'],
+    ['a description over 256 characters', { projectId: 'x', description: 'd'.repeat(257) }, 400, 'invalid_message'],
+  ])('refuses %s', async (_, body, status, code) => {
+    const response = await call('POST', '/api-keys', MASTER, body);
+    expect(response.status).toBe(status);
+    expect(response.json).toMatchObject({ success: false, code, errors: [{ code, message: expect.any(String) }] });
+  });
+
+  it('answers 404 for an unknown project on get and delete', async () => {
+    expect((await call('GET', '/api-keys/nobody', MASTER)).json).toMatchObject({ success: false, code: 'project_not_found' });
+    expect((await call('DELETE', '/api-keys/nobody', MASTER)).status).toBe(404);
+  });
+
+  it('manages keys with the master key only', async () => {
+    const projectKey = await createKey('keys-2');
+    for (const key of [projectKey, 'wrong', undefined]) {
+      expect((await call('GET', '/api-keys', key)).status).toBe(401);
+      expect((await call('POST', '/api-keys', key, { projectId: 'keys-3' })).status).toBe(401);
+      expect((await call('DELETE', '/api-keys/keys-2', key)).status).toBe(401);
+    }
+  });
+});
+
+describe('publishing with a project key', () => {
+  it('publishes to its own project only: 401 on another', async () => {
+    const keyA = await createKey('pub-a');
+    const a = await subscriber('alerts', '?projectId=pub-a');
+    const own = await postJson(`${stack.httpUrl}/broadcast`, { channel: 'alerts', event: 'mine' }, auth(keyA));
+    expect(own.json).toMatchObject({ success: true, sent: 1 });
+    expect(await a.client.next()).toMatchObject({ event: 'mine' });
+    const explicit = await postJson(`${stack.httpUrl}/broadcast`, { projectId: 'pub-a', channel: 'alerts', event: 'mine' }, auth(keyA));
+    expect(explicit.status).toBe(200);
+    const other = await postJson(`${stack.httpUrl}/broadcast`, { projectId: 'pub-b', channel: 'alerts', event: 'theirs' }, auth(keyA));
+    expect(other.status).toBe(401);
+  });
+
+  it('stops working the moment it is revoked', async () => {
+    const key = await createKey('revoked');
+    const before = await postJson(`${stack.httpUrl}/broadcast`, { channel: 'x', event: 'e' }, auth(key));
+    expect(before.status).toBe(200);
+    expect((await call('DELETE', '/api-keys/revoked', MASTER)).json).toEqual({ success: true, data: { projectId: 'revoked' } });
+    const after = await postJson(`${stack.httpUrl}/broadcast`, { channel: 'x', event: 'e' }, auth(key));
+    expect(after.status).toBe(401);
+    await expect(TestClient.open(`${stack.webSocketUrl}?apiKey=${key}`)).rejects.toMatchObject({ statusCode: 401 });
+  });
+});
+
+describe('connecting with a key', () => {
+  it('accepts a valid key in ?apiKey= or x-api-key and joins its project', async () => {
+    const key = await createKey('conn-a');
+    const viaQuery = await subscriber('room', `?apiKey=${key}`);
+    const viaHeader = await subscriber('room', '', { 'x-api-key': key });
+    const response = await postJson(`${stack.httpUrl}/broadcast`, { channel: 'room', event: 'hi' }, auth(key));
+    expect(response.json).toMatchObject({ sent: 2 });
+    expect(await viaQuery.client.next()).toMatchObject({ event: 'hi' });
+    expect(await viaHeader.client.next()).toMatchObject({ event: 'hi' });
+  });
+
+  it('refuses an invalid key, or a key for another project, with 401', async () => {
+    const key = await createKey('conn-b');
+    await expect(TestClient.open(`${stack.webSocketUrl}?apiKey=rbk_wrong`)).rejects.toMatchObject({ statusCode: 401 });
+    await expect(TestClient.open(`${stack.webSocketUrl}?projectId=conn-c&apiKey=${key}`)).rejects.toMatchObject({ statusCode: 401 });
+  });
+
+  it('requires a key when the deployment says so', async () => {
+    const strict = await startLocalStack({ accessKey: MASTER, requireApiKey: true });
+    try {
+      await expect(TestClient.open(strict.webSocketUrl)).rejects.toMatchObject({ statusCode: 401 });
+      const created = await postJson(`${strict.httpUrl}/api-keys`, { projectId: 'strict' }, auth(MASTER));
+      const client = await TestClient.open(`${strict.webSocketUrl}?apiKey=${created.json.data.apiKey}`);
+      await client.close();
+    } finally {
+      await strict.stop();
+    }
+  });
+});
+
+describe('usage and status', () => {
+  it('counts messages per project and day, readable with the master key or the project’s key', async () => {
+    const key = await createKey('usage-a');
+    const a = await subscriber('u', `?apiKey=${key}`);
+    await postJson(`${stack.httpUrl}/broadcast`, { channel: 'u', event: 'one' }, auth(key));
+    a.client.send({ action: 'send', channel: 'u', event: 'two' });
+    await a.client.next((m) => m.type === 'send_success');
+    const today = new Date().toISOString().slice(0, 10);
+    for (const reader of [key, MASTER]) {
+      const usage = await call('GET', '/usage?projectId=usage-a', reader);
+      expect(usage.status).toBe(200);
+      expect(usage.json.data).toMatchObject({ projectId: 'usage-a', totalRequests: 2, totalDeliveries: 2, totalConnections: 1 });
+      expect(usage.json.data.dailyRequests).toHaveLength(30);
+      expect(usage.json.data.dailyRequests.at(-1)).toEqual({ date: today, count: 2, deliveries: 2 });
+    }
+    const otherKey = await createKey('usage-b');
+    expect((await call('GET', '/usage?projectId=usage-a', otherKey)).status).toBe(401);
+    expect((await call('GET', '/usage?projectId=never-used', MASTER)).status).toBe(404);
+    expect((await call('GET', '/usage?projectId=bad%20id', MASTER)).json).toMatchObject({ code: 'invalid_project' });
+  });
+
+  it('reports connections by type, channels with subscribers, and last activity', async () => {
+    const key = await createKey('status-a');
+    await subscriber('alpha', `?apiKey=${key}&type=admin`);
+    await subscriber('alpha', `?apiKey=${key}&type=runtime`);
+    await subscriber('beta', `?apiKey=${key}&type=runtime`);
+    await postJson(`${stack.httpUrl}/broadcast`, { channel: 'alpha', event: 'e' }, auth(key));
+    const status = await call('GET', '/status', key);
+    expect(status.json).toEqual({
+      success: true,
+      data: {
+        projectId: 'status-a',
+        connections: { total: 3, byType: { admin: 1, runtime: 2 } },
+        channels: [{ channel: 'alpha', subscribers: 2 }, { channel: 'beta', subscribers: 1 }],
+        lastActivityAt: expect.any(String),
+      },
+    });
+    expect((await call('GET', '/status?projectId=status-a', MASTER)).json.data.connections.total).toBe(3);
+    expect((await call('GET', '/status?projectId=other', key)).status).toBe(401);
+  });
+
+  it('counts one channel’s subscribers, names with / and : included', async () => {
+    const key = await createKey('chan-a');
+    await subscriber('logs:thread-1/x', `?apiKey=${key}`);
+    const one = await call('GET', `/channels/${encodeURIComponent('logs:thread-1/x')}`, key);
+    expect(one.json).toEqual({ success: true, data: { projectId: 'chan-a', channel: 'logs:thread-1/x', subscribers: 1 } });
+    const raw = await call('GET', '/channels/logs:thread-1/x', key);
+    expect(raw.json.data.subscribers).toBe(1);
+    expect((await call('GET', '/channels/$system', key)).json).toMatchObject({ code: 'reserved_channel' });
+  });
+
+  it('keeps /health public and the rest behind a key', async () => {
+    expect((await call('GET', '/health')).status).toBe(200);
+    for (const path of ['/usage', '/status', '/channels/x', '/api-keys']) expect((await call('GET', path)).status).toBe(401);
+  });
+});
