@@ -59,7 +59,7 @@ export function matchHttpRoute(
     if (route.names.length === 0) return { routeKey: route.routeKey };
     return {
       routeKey: route.routeKey,
-      pathParameters: Object.fromEntries(route.names.map((name, i) => [name, decodeURIComponent(match[i + 1])])),
+      pathParameters: Object.fromEntries(route.names.map((name, i) => [name, safeDecode(match[i + 1])])),
     };
   }
   return undefined;
@@ -82,4 +82,13 @@ export function selectWebSocketRoute(body: string): WebSocketRouteKey {
   return typeof action === 'string' && (WEBSOCKET_ACTIONS as readonly string[]).includes(action)
     ? (action as WebSocketAction)
     : '$default';
+}
+
+/** Decodes a path segment; a malformed escape is kept as it is rather than throwing. */
+function safeDecode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
 }

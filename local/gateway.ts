@@ -72,9 +72,16 @@ export class LocalGateway {
 
   constructor(private readonly options: GatewayOptions) {
     this.stage = options.stage ?? 'production';
-    this.wsServer = createServer((req, res) => void this.onManagementRequest(req, res));
-    this.wsServer.on('upgrade', (req, socket, head) => void this.onUpgrade(req, socket, head));
-    this.httpServer = createServer((req, res) => void this.onHttpRequest(req, res));
+    // A bug here must answer 500, never take the whole local stack down.
+    const guard = (res: ServerResponse) => (error: unknown) => {
+      this.options.onHandlerError?.(error);
+      if (!res.headersSent) sendJson(res, 500, { message: 'Internal Server Error' });
+    };
+    this.wsServer = createServer((req, res) => void this.onManagementRequest(req, res).catch(guard(res)));
+    this.wsServer.on('upgrade', (req, socket, head) =>
+      void this.onUpgrade(req, socket, head).catch(() => refuseUpgrade(socket, 500)),
+    );
+    this.httpServer = createServer((req, res) => void this.onHttpRequest(req, res).catch(guard(res)));
   }
 
   /** Starts both servers. Rejects with a one-line message if a port is taken. */
@@ -247,7 +254,13 @@ export class LocalGateway {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const match = new RegExp(`^/(?:${escapeRegExp(this.stage)}/)?@connections/([^/]+)$`).exec(url.pathname);
     if (!match) return awsError(res, 403, 'ForbiddenException', 'Forbidden');
-    const connection = this.connections.get(decodeURIComponent(match[1]));
+    let id: string;
+    try {
+      id = decodeURIComponent(match[1]);
+    } catch {
+      return awsError(res, 410, 'GoneException', null);
+    }
+    const connection = this.connections.get(id);
     const open = connection?.state === 'open' && connection.socket?.readyState === WebSocket.OPEN ? connection : undefined;
     switch (req.method) {
       case 'POST': {

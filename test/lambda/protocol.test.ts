@@ -83,3 +83,7 @@ describe('matchHttpRoute', () => {
     expect(matchHttpRoute(method, path)).toEqual(expected);
   });
 });
+
+it('keeps a malformed escape in a path parameter instead of throwing', () => {
+  expect(matchHttpRoute('GET', '/channels/%E0%A4')).toEqual({ routeKey: 'GET /channels/{channel+}', pathParameters: { channel: '%E0%A4' } });
+});
