@@ -1,18 +1,18 @@
 /**
- * Project API keys and who a presented key belongs to. Keys are random (192 bits) and shown once;
- * only their SHA-256 is stored. A fast hash is enough: unlike passwords, these keys cannot be
- * guessed from a list, so a slow hash would only slow every request.
+ * Project API keys and who a presented key or connect token belongs to. Keys are random
+ * (192 bits) and shown once; only their SHA-256 is stored.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import type { AccessKeyVerifier } from './auth';
-import type { ApiKeyRecord, ApiKeyStore } from './ports';
+import { randomBytes } from 'node:crypto';
+import { AccessKeyVerifier, hashKey } from './auth';
+import type { ApiKeyRecord, ApiKeyStore, KeySource } from './ports';
 import { ErrorCode, Result, fail, ok } from './protocol';
+import { tokenSigningKey, verifyConnectToken } from './tokens';
 
 /** Recognisable in logs, configs and secret scanners. */
 export const API_KEY_PREFIX = 'rbk_';
 const PREFIX_SHOWN = API_KEY_PREFIX.length + 8;
 
-export const hashApiKey = (key: string): string => createHash('sha256').update(key, 'utf8').digest('hex');
+export const hashApiKey = hashKey;
 
 export function generateApiKey(): string {
   return `${API_KEY_PREFIX}${randomBytes(24).toString('base64url')}`;
@@ -26,10 +26,22 @@ export const mayAccess = (principal: Principal, projectId: string): boolean =>
   principal.kind === 'master' || principal.projectId === projectId;
 
 export class Authorizer {
+  private readonly master: AccessKeyVerifier;
+
   constructor(
-    private readonly master: AccessKeyVerifier,
+    private readonly masterKey: KeySource,
     private readonly keys: ApiKeyStore,
-  ) {}
+    private readonly now: () => number = Date.now,
+  ) {
+    this.master = new AccessKeyVerifier(masterKey);
+  }
+
+  /** The user a connect token names, if the project's key or the master key signed it. */
+  async verifyToken(token: string, projectId: string): Promise<Result<string>> {
+    const [projectHash, master] = await Promise.all([this.keys.hashOf(projectId), this.masterKey.get()]);
+    const signingKeys = [...(projectHash ? [projectHash] : []), tokenSigningKey(master)];
+    return verifyConnectToken(token, signingKeys, Math.floor(this.now() / 1000));
+  }
 
   /** The principal a presented key stands for, or undefined if it is no valid key. */
   async identify(presented: string | undefined): Promise<Principal | undefined> {

@@ -5,13 +5,15 @@
 import type { Context } from 'aws-lambda';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { ApiKeys, Authorizer } from './api-keys';
-import { AccessKeyVerifier } from './auth';
 import { classifyEvent, HttpEvent, HttpResult, WebSocketEvent, WebSocketResult } from './events';
 import { errorResponse, HTTP_ROUTES } from './http';
 import { Membership } from './membership';
-import type { ApiKeyStore, ConnectionStore, Delivery, KeySource, SubscriptionStore, UsageStore } from './ports';
+import type { ApiKeyStore, AsyncInvoker, ConnectionStore, Delivery, KeySource, RetainedStore, SubscriptionStore, UsageStore } from './ports';
+import { Presence } from './presence';
 import { Projects } from './projects';
+import { Retention } from './retained';
 import { ErrorCode } from './protocol';
+import type { WelcomeTask } from './presence';
 import { Publisher } from './publish';
 import type { HttpRouteKey, WebSocketRouteKey } from './routes';
 import { createLogger } from './telemetry';
@@ -22,7 +24,10 @@ export interface AppDependencies {
   readonly subscriptions: SubscriptionStore;
   readonly apiKeys: ApiKeyStore;
   readonly usage: UsageStore;
+  readonly retained: RetainedStore;
   readonly delivery: Delivery;
+  /** Runs background tasks (the welcome message) after the current invocation. */
+  readonly invoker: AsyncInvoker;
   /** The master access key. */
   readonly keys: KeySource;
   readonly fanoutConcurrency: number;
@@ -41,10 +46,26 @@ export function createHandler(deps: AppDependencies): Handler {
   const logger = deps.logger ?? createLogger();
   const membership = new Membership(deps);
   const publisher = new Publisher({ ...deps, membership, concurrency: deps.fanoutConcurrency });
-  const authorizer = new Authorizer(new AccessKeyVerifier(deps.keys), deps.apiKeys);
+  const authorizer = new Authorizer(deps.keys, deps.apiKeys, deps.now);
   const projects = new Projects({ ...deps, logger });
-  const wsDeps = { ...deps, membership, publisher, authorizer, projects };
-  const httpDeps = { publisher, authorizer, apiKeys: new ApiKeys(deps.apiKeys, deps.now), projects, logger };
+  const presence = new Presence({ publisher, delivery: deps.delivery, invoker: deps.invoker, logger });
+  const retention = new Retention(deps.retained, publisher);
+  // A typed client purged as gone has left, as much as one that said goodbye.
+  publisher.onPurged = async (connection) => {
+    await Promise.all([presence.left(connection), projects.record(connection.projectId, { live: -1 })]);
+  };
+  const wsDeps = { ...deps, membership, publisher, authorizer, projects, presence, retention };
+  const httpDeps = { publisher, authorizer, apiKeys: new ApiKeys(deps.apiKeys, deps.now), projects, retention, logger };
+
+  async function onTask(task: WelcomeTask, requestId?: string): Promise<WebSocketResult> {
+    try {
+      const outcome = await presence.welcome(task);
+      logger.info('welcome', { requestId, connectionId: task.connectionId, projectId: task.projectId, outcome });
+    } catch (error) {
+      logger.error('welcome failed', { requestId, connectionId: task.connectionId, error: error as Error });
+    }
+    return { statusCode: 200 };
+  }
 
   async function onWebSocket(event: WebSocketEvent, requestId?: string): Promise<WebSocketResult> {
     const { routeKey, connectionId, eventType } = event.requestContext;
@@ -82,6 +103,7 @@ export function createHandler(deps: AppDependencies): Handler {
     const classified = classifyEvent(event);
     if (classified.kind === 'websocket') return onWebSocket(classified.event, requestId);
     if (classified.kind === 'http') return onHttp(classified.event, requestId);
+    if (classified.kind === 'task') return onTask(classified.event, requestId);
     logger.warn('unrecognised event', { requestId });
     return { statusCode: 400 };
   };

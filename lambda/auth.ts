@@ -7,6 +7,12 @@ export function secretsEqual(a: string, b: string): boolean {
   return timingSafeEqual(digest(a), digest(b));
 }
 
+/**
+ * SHA-256 (hex) of a key: what is stored for project keys, and the HMAC key for connect tokens.
+ * A fast hash is enough: these keys are random, so unlike passwords they cannot be guessed from a list.
+ */
+export const hashKey = (key: string): string => createHash('sha256').update(key, 'utf8').digest('hex');
+
 /** The token of an `Authorization: Bearer <token>` header, or undefined. */
 export function bearerToken(header: string | undefined): string | undefined {
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');

@@ -9,6 +9,9 @@ export const ENV = {
   subscriptionsTable: 'SUBSCRIPTIONS_TABLE',
   apiKeysTable: 'API_KEYS_TABLE',
   usageTable: 'USAGE_TABLE',
+  retainedTable: 'RETAINED_TABLE',
+  /** Set by the Lambda runtime: the function invokes itself for background tasks. */
+  functionName: 'AWS_LAMBDA_FUNCTION_NAME',
   /** `true` refuses WebSocket connections that present no valid API key. */
   requireApiKey: 'REQUIRE_API_KEY',
   /** The WebSocket stage's callback URL (`https://{api}.execute-api.{region}.amazonaws.com/{stage}`). */
@@ -24,6 +27,8 @@ export interface Config {
   readonly subscriptionsTable: string;
   readonly apiKeysTable: string;
   readonly usageTable: string;
+  readonly retainedTable: string;
+  readonly functionName?: string;
   readonly requireApiKey: boolean;
   readonly managementEndpoint: string;
   readonly accessKeySecretArn?: string;
@@ -62,6 +67,8 @@ export function readConfig(env: Record<string, string | undefined>): Config {
     subscriptionsTable: required(ENV.subscriptionsTable),
     apiKeysTable: required(ENV.apiKeysTable),
     usageTable: required(ENV.usageTable),
+    retainedTable: required(ENV.retainedTable),
+    functionName: env[ENV.functionName] || undefined,
     requireApiKey: flag(ENV.requireApiKey),
     managementEndpoint: required(ENV.managementEndpoint),
     accessKeySecretArn: env[ENV.accessKeySecretArn] || undefined,

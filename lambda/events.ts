@@ -2,6 +2,7 @@
  * The two kinds of event API Gateway sends the shared handler, and how to tell them apart.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { WelcomeTask } from './presence';
 
 /** A WebSocket API event (Lambda proxy). `$connect` adds headers and query string parameters. */
 export interface WebSocketEvent {
@@ -35,7 +36,11 @@ export interface WebSocketResult {
 }
 export type HttpResult = APIGatewayProxyStructuredResultV2;
 
-export type ClassifiedEvent = { kind: 'websocket'; event: WebSocketEvent } | { kind: 'http'; event: HttpEvent } | { kind: 'unknown' };
+export type ClassifiedEvent =
+  | { kind: 'websocket'; event: WebSocketEvent }
+  | { kind: 'http'; event: HttpEvent }
+  | { kind: 'task'; event: WelcomeTask }
+  | { kind: 'unknown' };
 
 export function classifyEvent(event: unknown): ClassifiedEvent {
   const context = (event as { requestContext?: Record<string, unknown> } | null)?.requestContext;
@@ -45,6 +50,8 @@ export function classifyEvent(event: unknown): ClassifiedEvent {
   if ((event as { version?: unknown } | null)?.version === '2.0' && typeof context?.http === 'object') {
     return { kind: 'http', event: event as HttpEvent };
   }
+  // Background tasks come from this function invoking itself, never through API Gateway.
+  if (!context && (event as { task?: unknown } | null)?.task === 'welcome') return { kind: 'task', event: event as WelcomeTask };
   return { kind: 'unknown' };
 }
 

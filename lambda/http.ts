@@ -12,7 +12,13 @@ import {
   broadcastRequest,
   byteLength,
   checkChannel,
+  clearRequest,
   createApiKeyRequest,
+  fail,
+  MAX_BATCH_MESSAGES,
+  ok,
+  parseJson,
+  validate,
   DEFAULT_PROJECT_ID,
   ErrorCode,
   Failure,
@@ -22,7 +28,8 @@ import {
   projectIdSchema,
   Result,
 } from './protocol';
-import type { Publisher } from './publish';
+import type { Published, Publisher } from './publish';
+import type { Retention } from './retained';
 import type { HttpRouteKey } from './routes';
 
 export interface HttpDependencies {
@@ -30,6 +37,7 @@ export interface HttpDependencies {
   readonly authorizer: Authorizer;
   readonly apiKeys: ApiKeys;
   readonly projects: Projects;
+  readonly retention: Retention;
   readonly logger: Logger;
 }
 
@@ -85,25 +93,86 @@ const defaultProject = (principal: Principal) => (principal.kind === 'project' ?
 
 const health: Route = async () => jsonResponse(200, { status: 'ok' });
 
+/** A publish request's own fields; a batch is `{projectId?, messages: [these…]}`. */
+type Publication = Extract<ReturnType<typeof parsePublication>, { ok: true }>['value'];
+const parsePublication = (value: unknown) => validate(broadcastRequest, value);
+
 const broadcast: Route = async (event, deps) => {
   const principal = await identify(event, deps);
   if (!principal) return unauthorized();
   const text = bodyText(event);
-  // Anything larger cannot be delivered over WebSocket, so refuse it before parsing.
+  const parsed = parseJson(text);
+  if (!parsed.ok) return errorResponse(parsed.error);
+  const messages = (parsed.value as { messages?: unknown } | null)?.messages;
+  if (messages !== undefined) return batch(parsed.value as { projectId?: unknown }, messages, principal, deps);
+  // Anything larger cannot be delivered over WebSocket.
   if (byteLength(text) > MAX_MESSAGE_BYTES) {
     return errorResponse({ code: ErrorCode.payloadTooLarge, message: `Body is over ${MAX_MESSAGE_BYTES} bytes` });
   }
-  const request = parseMessage(broadcastRequest, text);
+  const request = parsePublication(parsed.value);
   if (!request.ok) return errorResponse(request.error);
-  const { projectId = defaultProject(principal), channel, connectionId, event: name, data } = request.value;
+  const projectId = request.value.projectId ?? defaultProject(principal);
   if (!mayAccess(principal, projectId)) return unauthorized();
-  const message = { event: name, data };
-  const result = channel
-    ? await deps.publisher.toChannel(projectId, channel, message)
-    : await deps.publisher.toConnection(projectId, connectionId!, message);
+  const result = await publish(projectId, request.value, deps);
   if (!result.ok) return errorResponse(result.error);
   await deps.projects.record(projectId, { requests: 1, deliveries: result.value.sent });
+  const { channel, connectionId, event: name } = request.value;
   return jsonResponse(200, { success: true, ...(channel ? { channel } : { connectionId }), event: name, ...result.value });
+};
+
+async function publish(projectId: string, request: Publication, deps: HttpDependencies): Promise<Result<Published>> {
+  const { channel, connectionId, event: name, data, retain } = request;
+  if (!channel) return deps.publisher.toConnection(projectId, connectionId!, { event: name, data });
+  const result = await deps.publisher.toChannel(projectId, channel, { event: name, data });
+  if (!result.ok) return result;
+  if (retain) await deps.retention.retain(projectId, channel, result.value.delivered);
+  const { delivered: _, ...published } = result.value;
+  return ok(published);
+}
+
+/** Up to 25 messages in order; a bad one fails alone and the rest are delivered. */
+async function batch(body: { projectId?: unknown }, messages: unknown, principal: Principal, deps: HttpDependencies): Promise<HttpResult> {
+  if (!Array.isArray(messages) || messages.length === 0) {
+    return errorResponse({ code: ErrorCode.invalidMessage, message: 'messages must be a non-empty array' });
+  }
+  if (messages.length > MAX_BATCH_MESSAGES) {
+    return errorResponse({ code: ErrorCode.tooManyMessages, message: `A batch holds at most ${MAX_BATCH_MESSAGES} messages, got ${messages.length}` });
+  }
+  const project = body.projectId === undefined ? undefined : projectIdSchema.safeParse(body.projectId);
+  if (project && !project.success) return errorResponse({ code: ErrorCode.invalidProject, message: project.error.issues[0].message! });
+  const projectId = project?.data ?? defaultProject(principal);
+  if (!mayAccess(principal, projectId)) return unauthorized();
+
+  const results: object[] = [];
+  let delivered = 0;
+  let published = 0;
+  for (const item of messages) {
+    const request = parsePublication(item);
+    const checked = request.ok && request.value.projectId !== undefined && request.value.projectId !== projectId
+      ? fail<Publication>(ErrorCode.invalidProject, 'Give projectId once, at the top of the batch')
+      : request;
+    const result = checked.ok ? await publish(projectId, checked.value, deps) : checked;
+    if (result.ok) {
+      results.push(result.value);
+      delivered += result.value.sent;
+      published++;
+    } else {
+      results.push({ error: result.error.message, code: result.error.code });
+    }
+  }
+  if (published > 0) await deps.projects.record(projectId, { requests: published, deliveries: delivered });
+  return jsonResponse(200, { success: true, results });
+}
+
+const clear: Route = async (event, deps) => {
+  const principal = await identify(event, deps);
+  if (!principal) return unauthorized();
+  const request = parseMessage(clearRequest, bodyText(event));
+  if (!request.ok) return errorResponse(request.error);
+  const projectId = request.value.projectId ?? defaultProject(principal);
+  if (!mayAccess(principal, projectId)) return unauthorized();
+  const result = await deps.retention.clear(projectId, request.value.channel);
+  return jsonResponse(200, { success: true, channel: request.value.channel, ...result });
 };
 
 const createKey: Route = async (event, deps) => {
@@ -135,6 +204,7 @@ const channel = forProject(async (projectId, event, deps) => {
 
 export const HTTP_ROUTES: Record<HttpRouteKey, Route> = {
   'POST /broadcast': broadcast,
+  'POST /broadcast/clear': clear,
   'GET /health': health,
   'POST /api-keys': masterOnly(createKey),
   'GET /api-keys': masterOnly(listKeys),

@@ -4,7 +4,8 @@
  * source of truth for clean-up, and subscriptions expire with it.
  */
 import { ErrorCode, MAX_CHANNELS_PER_CONNECTION, Result, fail, ok } from './protocol';
-import type { ConnectionStore, NewConnection, SubscriptionKey, SubscriptionStore } from './ports';
+import { internalChannelsFor } from './internal-channels';
+import type { ConnectionRecord, ConnectionStore, NewConnection, SubscriptionKey, SubscriptionStore } from './ports';
 import { connectionExpiry } from './tables';
 
 export interface MembershipDependencies {
@@ -20,18 +21,26 @@ export class Membership {
     this.maxChannels = deps.maxChannels ?? MAX_CHANNELS_PER_CONNECTION;
   }
 
-  connect(connection: NewConnection): Promise<void> {
-    return this.deps.connections.put(connection);
+  /**
+   * Stores the connection, subscribed to the reserved channels its type joins. Those are not in
+   * its channel list (which counts against the limit); its type says which they are.
+   */
+  async connect(connection: NewConnection): Promise<void> {
+    const channels = internalChannelsFor(connection.clientType);
+    await this.deps.connections.put(connection);
+    const expiresAt = connectionExpiry(connection.connectedAt);
+    const { projectId, connectionId } = connection;
+    await Promise.all(channels.map((channel) => this.deps.subscriptions.add({ projectId, channel, connectionId }, expiresAt)));
   }
 
   /** Subscribes a connection; `first` is true on its first subscribe. Subscribing twice is harmless. */
-  async subscribe(connectionId: string, channel: string): Promise<Result<{ first: boolean; projectId: string }>> {
+  async subscribe(connectionId: string, channel: string): Promise<Result<{ first: boolean; projectId: string; userId?: string }>> {
     const added = await this.deps.connections.addChannel(connectionId, channel, this.maxChannels);
     if (added.status === 'missing') return fail(ErrorCode.notConnected, 'This connection is not registered; reconnect');
     if (added.status === 'full') {
       return fail(ErrorCode.tooManySubscriptions, `A connection may subscribe to at most ${this.maxChannels} channels`);
     }
-    const { projectId, connectedAt } = added.connection;
+    const { projectId, connectedAt, userId } = added.connection;
     try {
       await this.deps.subscriptions.add({ projectId, channel, connectionId }, connectionExpiry(connectedAt));
     } catch (error) {
@@ -39,7 +48,7 @@ export class Membership {
       await this.deps.connections.removeChannel(connectionId, channel).catch(() => undefined);
       throw error;
     }
-    return ok({ first: added.first, projectId });
+    return ok({ first: added.first, projectId, ...(userId !== undefined && { userId }) });
   }
 
   /** Unsubscribes a connection. Unsubscribing from a channel it is not in succeeds. */
@@ -57,16 +66,14 @@ export class Membership {
    * subscription known to exist (the one a stale connection was found through) in case the
    * connection item is already gone.
    */
-  async disconnect(connectionId: string, alsoRemove?: SubscriptionKey): Promise<void> {
+  async disconnect(connectionId: string, alsoRemove?: SubscriptionKey): Promise<ConnectionRecord | undefined> {
     const connection = await this.deps.connections.delete(connectionId);
-    const keys: SubscriptionKey[] = (connection?.channels ?? []).map((channel) => ({
-      projectId: connection!.projectId,
-      channel,
-      connectionId,
-    }));
+    const channels = connection ? [...connection.channels, ...internalChannelsFor(connection.clientType)] : [];
+    const keys: SubscriptionKey[] = channels.map((channel) => ({ projectId: connection!.projectId, channel, connectionId }));
     if (alsoRemove && !keys.some((key) => key.channel === alsoRemove.channel && key.projectId === alsoRemove.projectId)) {
       keys.push(alsoRemove);
     }
     await this.deps.subscriptions.removeMany(keys);
+    return connection;
   }
 }

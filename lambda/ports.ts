@@ -11,6 +11,8 @@ export interface NewConnection {
   readonly connectedAt: number;
   /** From `?type=` on connect: `runtime`, `admin`, … */
   readonly clientType?: string;
+  /** From a verified `?token=`; never from anything the client merely claims. */
+  readonly userId?: string;
   readonly sourceIp?: string;
   readonly userAgent?: string;
 }
@@ -74,12 +76,17 @@ export interface ApiKeyStore {
   delete(projectId: string): Promise<boolean>;
   /** The project whose current key has this hash; a revoked key finds none, at once. */
   projectForHash(keyHash: string): Promise<string | undefined>;
+  /** The hash of the project's current key, if it has one. */
+  hashOf(projectId: string): Promise<string | undefined>;
 }
 
 export interface UsageCounts {
   readonly requests?: number;
   readonly deliveries?: number;
+  /** Connections opened. */
   readonly connections?: number;
+  /** Change in connections open now: +1 on connect, -1 on disconnect. */
+  readonly live?: number;
 }
 
 export interface UsageReport {
@@ -92,8 +99,11 @@ export interface UsageReport {
 }
 
 export interface UsageStore {
-  /** Adds one invocation's counts to the project's total and today's figures: two writes, whatever the counts. */
-  record(projectId: string, counts: UsageCounts, at: number): Promise<void>;
+  /**
+   * Adds one invocation's counts to the project's total and today's figures: two writes, whatever
+   * the counts. Returns the connections open now, as counted.
+   */
+  record(projectId: string, counts: UsageCounts, at: number): Promise<{ live: number }>;
   /** Totals and the last `days` days; undefined if the project has never been seen. */
   read(projectId: string, days: number, now: number): Promise<UsageReport | undefined>;
 }
@@ -110,3 +120,33 @@ export interface KeySource {
   /** The current key; `forceRefresh` bypasses any cache. */
   get(options?: { forceRefresh?: boolean }): Promise<string>;
 }
+
+export interface RetainedMessage {
+  readonly id: string;
+  /** The delivered message, as sent to subscribers. */
+  readonly message: Record<string, unknown>;
+}
+
+export interface RetainedStore {
+  /** Makes this the channel's active broadcast, replacing any other. */
+  put(projectId: string, channel: string, retained: RetainedMessage): Promise<void>;
+  get(projectId: string, channel: string): Promise<RetainedMessage | undefined>;
+  /** False if there was nothing to clear. */
+  clear(projectId: string, channel: string): Promise<boolean>;
+  ack(projectId: string, channel: string, userId: string, messageId: string): Promise<void>;
+  /** The id of the message this user last acknowledged on the channel. */
+  ackedBy(projectId: string, channel: string, userId: string): Promise<string | undefined>;
+}
+
+/** Runs work after the current invocation returns: on AWS an asynchronous self-invocation. */
+export interface AsyncInvoker {
+  invoke(task: BackgroundTask): Promise<void>;
+}
+
+/** Work done outside the request that asked for it. */
+export type BackgroundTask = {
+  readonly task: 'welcome';
+  readonly connectionId: string;
+  readonly projectId: string;
+  readonly clientType?: string;
+};

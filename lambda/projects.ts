@@ -4,6 +4,7 @@
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { projectNotFound } from './api-keys';
+import { isInternal } from './internal-channels';
 import type { ApiKeyStore, ConnectionStore, SubscriptionStore, UsageCounts, UsageStore } from './ports';
 import { DEFAULT_PROJECT_ID, Result, ok } from './protocol';
 
@@ -48,11 +49,12 @@ export class Projects {
    * Adds one invocation's counts (one publish, however many deliveries) to the project's usage.
    * Counting never fails the request that is counted.
    */
-  async record(projectId: string, counts: UsageCounts): Promise<void> {
+  async record(projectId: string, counts: UsageCounts): Promise<{ live: number } | undefined> {
     try {
-      await this.deps.usage.record(projectId, counts, this.now());
+      return await this.deps.usage.record(projectId, counts, this.now());
     } catch (error) {
       this.deps.logger.warn('usage not recorded', { projectId, error: error as Error });
+      return undefined;
     }
   }
 
@@ -89,6 +91,7 @@ export class Projects {
       projectId,
       connections: { total: connections.length, byType },
       channels: [...channels]
+        .filter(([channel]) => !isInternal(channel))
         .map(([channel, subscribers]) => ({ channel, subscribers }))
         .sort((a, b) => b.subscribers - a.subscribers || a.channel.localeCompare(b.channel)),
       lastActivityAt: report?.lastActivityAt ?? null,

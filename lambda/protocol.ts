@@ -15,6 +15,9 @@ export const ErrorCode = {
   invalidRequest: 'invalid_request',
   projectNotFound: 'project_not_found',
   keyExists: 'key_exists',
+  invalidToken: 'invalid_token',
+  identityRequired: 'identity_required',
+  tooManyMessages: 'too_many_messages',
   payloadTooLarge: 'payload_too_large',
   connectionNotFound: 'connection_not_found',
   notConnected: 'not_connected',
@@ -36,6 +39,9 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   invalid_request: 400,
   project_not_found: 404,
   key_exists: 409,
+  invalid_token: 401,
+  identity_required: 403,
+  too_many_messages: 400,
   payload_too_large: 413,
   connection_not_found: 404,
   not_connected: 409,
@@ -94,11 +100,14 @@ const publication = z
     connectionId: z.optional(connectionId),
     event,
     data: z.optional(z.unknown()),
+    /** Keep as the channel's active broadcast, sent to every later subscriber. */
+    retain: z.optional(z.boolean()),
   })
   .check(
     z.refine((m) => (m.channel === undefined) !== (m.connectionId === undefined), {
       error: 'give exactly one of channel or connectionId',
     }),
+    z.refine((m) => !(m.retain && m.connectionId !== undefined), { error: 'retain applies to channels, not to a connectionId' }),
   );
 
 /** `?type=` on connect: a client type such as `runtime` or `admin`. */
@@ -111,6 +120,35 @@ export const createApiKeyRequest = z.object({
   projectId: projectIdSchema,
   description: z.optional(z.string().check(z.maxLength(256, { error: 'description must be at most 256 characters' }))),
 });
+
+const messageId = z.string().check(
+  z.minLength(1, { error: 'id must not be empty' }),
+  z.maxLength(128, { error: 'id must be at most 128 characters' }),
+);
+
+/**
+ * A routed message (a frame with no `action`): `{id?, type, payload?, to?: {type?, id?}}`.
+ * `from` is always set by the server, so a client's own is ignored.
+ */
+export const routedFrame = z.object({
+  id: z.optional(messageId),
+  type: z.string().check(
+    z.minLength(1, { error: 'type must not be empty' }),
+    z.maxLength(128, { error: 'type must be at most 128 characters' }),
+  ),
+  payload: z.optional(z.unknown()),
+  to: z.optional(z.object({ type: z.optional(clientTypeSchema), id: z.optional(connectionId) })),
+});
+export type RoutedFrame = z.infer<typeof routedFrame>;
+
+export const ackFrame = z.object({ action: z.literal('ack'), channel, id: messageId });
+export const getRetainedFrame = z.object({ action: z.literal('get_retained'), channel });
+
+/** `POST /broadcast/clear`. */
+export const clearRequest = z.object({ projectId: z.optional(projectIdSchema), channel });
+
+/** AppSync Events takes 5 per batch and Pusher 10. */
+export const MAX_BATCH_MESSAGES = 25;
 
 export const subscribeFrame = z.object({ action: z.literal('subscribe'), channel });
 export const unsubscribeFrame = z.object({ action: z.literal('unsubscribe'), channel });
@@ -179,6 +217,8 @@ export interface Delivered {
   readonly data: unknown;
   /** The sending connection; absent when published over HTTP. */
   readonly from?: string;
+  /** Set on a channel's retained broadcast when it is sent to a new subscriber or on request. */
+  readonly retained?: true;
 }
 
 export interface FanoutCounts {
@@ -198,5 +238,7 @@ export const reply = {
     ...counts,
   }),
   pong: () => ({ type: 'pong' }),
+  acked: (channelName: string, id: string) => ({ type: 'ack_succeeded', channel: channelName, id }),
+  noRetained: (channelName: string) => ({ type: 'no_retained', channel: channelName }),
   error: (failure: Failure) => ({ type: 'error', code: failure.code, message: failure.message }),
 };

@@ -3,9 +3,10 @@
  * limit, fans it out, and purges connections that turned out to be gone.
  */
 import { randomUUID } from 'node:crypto';
+import pLimit from 'p-limit';
 import { fanOut, onePage } from './fanout';
 import type { Membership } from './membership';
-import type { ConnectionStore, Delivery, SubscriptionStore } from './ports';
+import type { ConnectionRecord, ConnectionStore, Delivery, SubscriptionStore } from './ports';
 import { Delivered, ErrorCode, FanoutCounts, MAX_MESSAGE_BYTES, Result, byteLength, fail, ok } from './protocol';
 
 export interface PublisherDependencies {
@@ -29,9 +30,14 @@ export interface Published extends FanoutCounts {
   readonly id: string;
 }
 
+/** Purges of gone connections run a few at a time: each is a delete and a batch write. */
+const PURGE_CONCURRENCY = 8;
+
 export class Publisher {
-  private readonly newId: () => string;
-  private readonly now: () => number;
+  readonly newId: () => string;
+  readonly now: () => number;
+  /** Told of every connection purged because it was gone, e.g. to announce that it left. */
+  onPurged?: (connection: ConnectionRecord) => Promise<void>;
 
   constructor(private readonly deps: PublisherDependencies) {
     this.newId = deps.newId ?? randomUUID;
@@ -39,61 +45,89 @@ export class Publisher {
   }
 
   /** Sends to every subscriber of a project's channel, the sender included if subscribed. */
-  async toChannel(projectId: string, channel: string, message: Message): Promise<Result<Published>> {
-    const envelope = this.envelope({ channel, ...message });
-    if (!envelope.ok) return envelope;
-    const { id, body } = envelope.value;
-    const result = await fanOut(
-      this.deps.subscriptions.subscribers(projectId, channel),
-      body,
-      this.deps.delivery,
-      this.deps.concurrency,
-    );
-    await this.purge(result.gone, (connectionId) => ({ projectId, channel, connectionId }));
-    return ok({ id, sent: result.sent, failed: result.failed, stale: result.gone.length });
+  async toChannel(projectId: string, channel: string, message: Message): Promise<Result<Published & { delivered: Delivered }>> {
+    const delivered = this.envelope({ channel, ...message });
+    const body = serialize(delivered);
+    if (!body.ok) return body;
+    const counts = await this.deliverToChannel(projectId, channel, body.value);
+    return ok({ id: delivered.id, delivered, ...counts });
   }
 
   /** Sends to one connection of the project; `connection_not_found` if it is not there. */
   async toConnection(projectId: string, connectionId: string, message: Message): Promise<Result<Published>> {
-    const envelope = this.envelope(message);
-    if (!envelope.ok) return envelope;
+    const delivered = this.envelope(message);
+    const body = serialize(delivered);
+    if (!body.ok) return body;
+    const counts = await this.deliverToConnection(projectId, connectionId, body.value);
+    return counts.ok ? ok({ id: delivered.id, ...counts.value }) : counts;
+  }
+
+  /** Fans a ready message out to a channel's subscribers, skipping `exclude`. */
+  async deliverToChannel(projectId: string, channel: string, body: string, exclude?: ReadonlySet<string>): Promise<FanoutCounts> {
+    const subscribers = this.deps.subscriptions.subscribers(projectId, channel);
+    const result = await fanOut(exclude ? without(subscribers, exclude) : subscribers, body, this.deps.delivery, this.deps.concurrency);
+    await this.purge(result.gone, (connectionId) => ({ projectId, channel, connectionId }));
+    return { sent: result.sent, failed: result.failed, stale: result.gone.length };
+  }
+
+  /** Sends a ready message to one connection of the project. */
+  async deliverToConnection(projectId: string, connectionId: string, body: string): Promise<Result<FanoutCounts>> {
     const target = await this.deps.connections.get(connectionId);
     // Another project's connection is reported exactly like a missing one: nothing leaks across projects.
     if (!target || target.projectId !== projectId) return notFound(connectionId);
-    const { id, body } = envelope.value;
     const result = await fanOut(onePage([connectionId]), body, this.deps.delivery, 1);
     if (result.gone.length > 0) {
       await this.purge(result.gone);
       return notFound(connectionId);
     }
-    return ok({ id, sent: result.sent, failed: result.failed, stale: 0 });
+    return ok({ sent: result.sent, failed: result.failed, stale: 0 });
   }
 
-  private envelope(message: Message & { channel?: string }): Result<{ id: string; body: string }> {
-    const delivered: Delivered = {
-      id: this.newId(),
-      timestamp: new Date(this.now()).toISOString(),
+  /** A message's id and timestamp, given to everything delivered. */
+  stamp(): { id: string; timestamp: string } {
+    return { id: this.newId(), timestamp: new Date(this.now()).toISOString() };
+  }
+
+  private envelope(message: Message & { channel?: string }): Delivered {
+    return {
+      ...this.stamp(),
       ...(message.channel !== undefined && { channel: message.channel }),
       event: message.event,
       data: message.data ?? null,
       ...(message.from !== undefined && { from: message.from }),
     };
-    const body = JSON.stringify(delivered);
-    const size = byteLength(body);
-    if (size > MAX_MESSAGE_BYTES) {
-      return fail(
-        ErrorCode.payloadTooLarge,
-        `Message is ${size} bytes with its envelope; API Gateway delivers at most ${MAX_MESSAGE_BYTES}`,
-      );
-    }
-    return ok({ id: delivered.id, body });
   }
 
   private async purge(
     gone: readonly string[],
     foundThrough?: (connectionId: string) => { projectId: string; channel: string; connectionId: string },
   ): Promise<void> {
-    await Promise.all(gone.map((connectionId) => this.deps.membership.disconnect(connectionId, foundThrough?.(connectionId))));
+    const limit = pLimit(PURGE_CONCURRENCY);
+    await Promise.all(
+      gone.map((connectionId) =>
+        limit(async () => {
+          const record = await this.deps.membership.disconnect(connectionId, foundThrough?.(connectionId));
+          if (record) await this.onPurged?.(record);
+        }),
+      ),
+    );
+  }
+}
+
+/** Serializes a message, failing if API Gateway could not deliver it. */
+export function serialize(message: object): Result<string> {
+  const body = JSON.stringify(message);
+  const size = byteLength(body);
+  if (size > MAX_MESSAGE_BYTES) {
+    return fail(ErrorCode.payloadTooLarge, `Message is ${size} bytes with its envelope; API Gateway delivers at most ${MAX_MESSAGE_BYTES}`);
+  }
+  return ok(body);
+}
+
+async function* without(pages: AsyncIterable<readonly string[]>, exclude: ReadonlySet<string>): AsyncIterable<readonly string[]> {
+  for await (const page of pages) {
+    const kept = page.filter((id) => !exclude.has(id));
+    if (kept.length > 0) yield kept;
   }
 }
 

@@ -8,7 +8,7 @@
 export const ROUTE_SELECTION_EXPRESSION = '$request.body.action';
 
 /** Custom WebSocket routes, selected by the frame's `action`. Each one gets its own CloudWatch metrics. */
-export const WEBSOCKET_ACTIONS = ['subscribe', 'unsubscribe', 'send', 'ping'] as const;
+export const WEBSOCKET_ACTIONS = ['subscribe', 'unsubscribe', 'send', 'ping', 'ack', 'get_retained'] as const;
 export type WebSocketAction = (typeof WEBSOCKET_ACTIONS)[number];
 
 export const WEBSOCKET_ROUTE_KEYS = ['$connect', '$disconnect', '$default', ...WEBSOCKET_ACTIONS] as const;
@@ -23,6 +23,7 @@ export const ROUTES_WITH_RESPONSE: readonly WebSocketRouteKey[] = ['$default', .
 /** HTTP API routes, as API Gateway route keys (`METHOD /path`, `{name}` a path parameter, `{name+}` greedy). */
 export const HTTP_ROUTE_KEYS = [
   'POST /broadcast',
+  'POST /broadcast/clear',
   'GET /health',
   'POST /api-keys',
   'GET /api-keys',

@@ -87,6 +87,20 @@ export const USAGE_TABLE = {
 export const USAGE_RETENTION_DAYS = 35;
 
 /**
+ * Retained broadcasts and their acknowledgements, per project and channel:
+ * `{ pk: "<project>#<channel>", sk: "message", message (JSON text), retainedAt }` — one per channel, replaced by the next —
+ * and `{ pk, sk: "ack#<userId>", messageId, ttl }` for each user who acknowledged it.
+ */
+export const RETAINED_TABLE = {
+  partitionKey: { name: 'pk', type: 'S' },
+  sortKey: { name: 'sk', type: 'S' },
+  ttlAttribute: 'ttl',
+} as const satisfies TableDefinition;
+
+/** How long an acknowledgement is remembered. */
+export const ACK_RETENTION_DAYS = 90;
+
+/**
  * How long a connection's items outlive it if `$disconnect` never arrives: API Gateway closes
  * every connection after 2 hours, so anything older than that plus a margin is certainly dead.
  */

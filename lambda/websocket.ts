@@ -3,25 +3,32 @@
  * what API Gateway sends back to the caller (the route response), or nothing.
  */
 import { Authorizer, mayAccess } from './api-keys';
+import { bodyText, WebSocketEvent, WebSocketResult } from './events';
 import type { Membership } from './membership';
-import type { Delivery, ConnectionStore } from './ports';
+import type { ConnectionRecord, ConnectionStore, Delivery } from './ports';
+import type { Presence } from './presence';
 import type { Projects } from './projects';
 import {
+  ackFrame,
   clientTypeSchema,
   DEFAULT_PROJECT_ID,
   ErrorCode,
   Failure,
+  getRetainedFrame,
   parseJson,
+  parseMessage,
   projectIdSchema,
   reply,
+  routedFrame,
   sendFrame,
   subscribeFrame,
   unsubscribeFrame,
-  parseMessage,
+  validate,
 } from './protocol';
 import type { Publisher } from './publish';
+import type { Retention } from './retained';
+import { routeMessage } from './routing';
 import { WEBSOCKET_ACTIONS, WebSocketRouteKey } from './routes';
-import { bodyText, WebSocketEvent, WebSocketResult } from './events';
 
 export interface WebSocketDependencies {
   readonly membership: Membership;
@@ -30,6 +37,8 @@ export interface WebSocketDependencies {
   readonly delivery: Delivery;
   readonly authorizer: Authorizer;
   readonly projects: Projects;
+  readonly presence: Presence;
+  readonly retention: Retention;
   readonly requireApiKey: boolean;
 }
 
@@ -39,7 +48,7 @@ const OK: WebSocketResult = { statusCode: 200 };
 const json = (message: object): WebSocketResult => ({ statusCode: 200, body: JSON.stringify(message) });
 /** Errors go back as a message on the open connection; the status stays 200 so API Gateway delivers it. */
 export const errorReply = (failure: Failure): WebSocketResult => json(reply.error(failure));
-
+const NOT_CONNECTED: Failure = { code: ErrorCode.notConnected, message: 'This connection is not registered; reconnect' };
 
 /** A non-2xx from $connect refuses the upgrade; the client sees this status and body. */
 const refuse = (statusCode: number, failure: Failure): WebSocketResult => ({
@@ -72,35 +81,45 @@ const connect: Route = async (event, deps) => {
     return refuse(401, { code: ErrorCode.unauthorized, message: 'An API key is required: ?apiKey= or an x-api-key header' });
   }
   projectId ??= DEFAULT_PROJECT_ID;
-  await deps.membership.connect({
-    connectionId,
-    projectId,
-    connectedAt,
-    clientType: type?.data,
-    sourceIp: identity?.sourceIp,
-    userAgent: identity?.userAgent,
-  });
-  await deps.projects.record(projectId, { connections: 1 });
+
+  // Identity only from a signed token: an unsigned ?user_id= is ignored.
+  let userId: string | undefined;
+  if (query.token !== undefined) {
+    const verified = await deps.authorizer.verifyToken(query.token, projectId);
+    if (!verified.ok) return refuse(401, verified.error);
+    userId = verified.value;
+  }
+
+  const clientType = type?.data;
+  await deps.membership.connect({ connectionId, projectId, connectedAt, clientType, userId, sourceIp: identity?.sourceIp, userAgent: identity?.userAgent });
+  const counted = await deps.projects.record(projectId, { connections: 1, live: 1 });
+  await deps.presence.scheduleWelcome({ task: 'welcome', connectionId, projectId, clientType, clientCount: counted?.live ?? 1 });
   return OK;
 };
 
-const disconnect: Route = async (event, { membership }) => {
-  await membership.disconnect(event.requestContext.connectionId);
+const disconnect: Route = async (event, { membership, presence, projects }) => {
+  const connection = await membership.disconnect(event.requestContext.connectionId);
+  // A second $disconnect for the same connection finds nothing and announces nothing.
+  if (connection) await Promise.all([presence.left(connection), projects.record(connection.projectId, { live: -1 })]);
   return OK;
 };
 
-const subscribe: Route = async (event, { membership, delivery }) => {
+const subscribe: Route = async (event, { membership, delivery, retention }) => {
   const request = parseMessage(subscribeFrame, bodyText(event));
   if (!request.ok) return errorReply(request.error);
   const { connectionId } = event.requestContext;
   const { channel } = request.value;
   const result = await membership.subscribe(connectionId, channel);
   if (!result.ok) return errorReply(result.error);
-  if (result.value.first) {
-    // Two replies: the id goes first by PostToConnection, the confirmation as the route response.
-    await delivery.post(connectionId, JSON.stringify(reply.connectionId(connectionId)));
-  }
-  return json(reply.subscribed(channel));
+  const { first, projectId, userId } = result.value;
+  const retained = await retention.pendingFor(projectId, channel, userId);
+  if (first) await delivery.post(connectionId, JSON.stringify(reply.connectionId(connectionId)));
+  if (!retained) return json(reply.subscribed(channel));
+  // The retained broadcast must follow the confirmation, and a route response always arrives
+  // last, so both go by PostToConnection, in order.
+  await delivery.post(connectionId, JSON.stringify(reply.subscribed(channel)));
+  await delivery.post(connectionId, JSON.stringify(retained));
+  return OK;
 };
 
 const unsubscribe: Route = async (event, { membership }) => {
@@ -115,7 +134,8 @@ const send: Route = async (event, { publisher, connections, projects }) => {
   if (!request.ok) return errorReply(request.error);
   const from = event.requestContext.connectionId;
   const sender = await connections.get(from);
-  if (!sender) return errorReply({ code: ErrorCode.notConnected, message: 'This connection is not registered; reconnect' });
+  if (!sender) return errorReply(NOT_CONNECTED);
+  // The sender's project, whatever the frame says: a connection cannot publish elsewhere.
   const { channel, connectionId, event: name, data } = request.value;
   const message = { event: name, data, from };
   const result = channel
@@ -123,30 +143,75 @@ const send: Route = async (event, { publisher, connections, projects }) => {
     : await publisher.toConnection(sender.projectId, connectionId!, message);
   if (!result.ok) return errorReply(result.error);
   await projects.record(sender.projectId, { requests: 1, deliveries: result.value.sent });
-  const { id, ...counts } = result.value;
-  return json(reply.sent(channel ? { channel } : { connectionId }, id, counts));
+  const { id, sent, failed, stale } = result.value;
+  return json(reply.sent(channel ? { channel } : { connectionId }, id, { sent, failed, stale }));
 };
 
 const ping: Route = async () => json(reply.pong());
 
-/** Frames API Gateway could not route: the text `ping`, invalid JSON, or an unknown action. */
-const fallback: Route = async (event) => {
+/** Runs a route for a registered sender who has a verified identity. */
+const withUser = async (event: WebSocketEvent, connections: ConnectionStore, then: (sender: ConnectionRecord & { userId: string }) => Promise<WebSocketResult>) => {
+  const sender = await connections.get(event.requestContext.connectionId);
+  if (!sender) return errorReply(NOT_CONNECTED);
+  if (!sender.userId) {
+    return errorReply({ code: ErrorCode.identityRequired, message: 'Acknowledgements need a user: connect with a signed ?token=' });
+  }
+  return then(sender as ConnectionRecord & { userId: string });
+};
+
+const ack: Route = async (event, { connections, retention }) => {
+  const request = parseMessage(ackFrame, bodyText(event));
+  if (!request.ok) return errorReply(request.error);
+  const { channel, id } = request.value;
+  return withUser(event, connections, async (sender) => {
+    await retention.ack(sender.projectId, channel, sender.userId, id);
+    return json(reply.acked(channel, id));
+  });
+};
+
+const getRetained: Route = async (event, { connections, retention }) => {
+  const request = parseMessage(getRetainedFrame, bodyText(event));
+  if (!request.ok) return errorReply(request.error);
+  const sender = await connections.get(event.requestContext.connectionId);
+  if (!sender) return errorReply(NOT_CONNECTED);
+  const retained = await retention.pendingFor(sender.projectId, request.value.channel, sender.userId);
+  return json(retained ?? reply.noRetained(request.value.channel));
+};
+
+/**
+ * Frames API Gateway could not route: the text `ping`, invalid JSON, an unknown action, or a
+ * routed message between typed clients (an object with `type` and no `action`).
+ */
+const fallback: Route = async (event, deps) => {
   const text = bodyText(event);
   if (text.trim() === 'ping') return { statusCode: 200, body: 'pong' };
   const parsed = parseJson(text);
   if (!parsed.ok) return errorReply(parsed.error);
-  const action = (parsed.value as { action?: unknown } | null)?.action;
   if (typeof parsed.value !== 'object' || parsed.value === null || Array.isArray(parsed.value)) {
     return errorReply({ code: ErrorCode.invalidMessage, message: 'Message must be a JSON object' });
   }
-  if (action === undefined) {
-    return errorReply({ code: ErrorCode.invalidMessage, message: `action is required: one of ${WEBSOCKET_ACTIONS.join(', ')}` });
-  }
+  const action = (parsed.value as { action?: unknown }).action;
+  if (action === undefined) return routed(event, parsed.value, deps);
   return errorReply({
     code: ErrorCode.unknownAction,
     message: `Unknown action ${JSON.stringify(action).slice(0, 64)}; expected one of ${WEBSOCKET_ACTIONS.join(', ')}`,
   });
 };
+
+async function routed(event: WebSocketEvent, value: object, { connections, publisher, projects }: WebSocketDependencies) {
+  const frame = validate(routedFrame, value);
+  if (!frame.ok) {
+    const hint = `send {"action": …} (${WEBSOCKET_ACTIONS.join(', ')}) or a routed message {"type", "payload", "to"?}`;
+    return errorReply({ code: frame.error.code, message: `${frame.error.message}; ${hint}` });
+  }
+  const sender = await connections.get(event.requestContext.connectionId);
+  if (!sender) return errorReply(NOT_CONNECTED);
+  const result = await routeMessage(sender, frame.value, publisher);
+  if (!result.ok) return errorReply(result.error);
+  await projects.record(sender.projectId, { requests: 1, deliveries: result.value.sent });
+  // Routed messages are fire-and-forget, as in the systems they come from: no reply on success.
+  return OK;
+}
 
 export const WEBSOCKET_ROUTES: Record<WebSocketRouteKey, Route> = {
   $connect: connect,
@@ -156,4 +221,6 @@ export const WEBSOCKET_ROUTES: Record<WebSocketRouteKey, Route> = {
   unsubscribe,
   send,
   ping,
+  ack,
+  get_retained: getRetained,
 };

@@ -9,12 +9,13 @@ import {
 } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration, WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import { Policy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { DEFAULT_FANOUT_CONCURRENCY, ENV } from '../lambda/config';
 import { HTTP_ROUTE_KEYS, ROUTE_SELECTION_EXPRESSION, WEBSOCKET_ACTIONS, splitHttpRouteKey } from '../lambda/routes';
-import { API_KEYS_TABLE, CONNECTIONS_TABLE, KeyAttribute, SUBSCRIPTIONS_TABLE, TableDefinition, USAGE_TABLE } from '../lambda/tables';
+import { API_KEYS_TABLE, CONNECTIONS_TABLE, KeyAttribute, RETAINED_TABLE, SUBSCRIPTIONS_TABLE, TableDefinition, USAGE_TABLE } from '../lambda/tables';
 import { BroadcastFunction } from './broadcast-function';
 
 export interface RealtimeBroadcastProps {
@@ -91,6 +92,7 @@ export class RealtimeBroadcast extends Construct {
   public readonly subscriptionsTable: Table;
   public readonly apiKeysTable: Table;
   public readonly usageTable: Table;
+  public readonly retainedTable: Table;
   public readonly accessKeySecret: ISecret;
   public readonly handler: BroadcastFunction;
   public readonly webSocketApi: WebSocketApi;
@@ -111,6 +113,7 @@ export class RealtimeBroadcast extends Construct {
     this.connectionsTable = this.table('Connections', CONNECTIONS_TABLE, ephemeral);
     this.subscriptionsTable = this.table('Subscriptions', SUBSCRIPTIONS_TABLE, ephemeral);
     this.usageTable = this.table('Usage', USAGE_TABLE, ephemeral);
+    this.retainedTable = this.table('Retained', RETAINED_TABLE, ephemeral);
     // Project API keys are configuration nobody can rebuild: kept on stack deletion, with PITR.
     this.apiKeysTable = this.table('ApiKeys', API_KEYS_TABLE, {
       removalPolicy: props.apiKeysRemovalPolicy ?? RemovalPolicy.RETAIN,
@@ -146,6 +149,7 @@ export class RealtimeBroadcast extends Construct {
         [ENV.subscriptionsTable]: this.subscriptionsTable.tableName,
         [ENV.apiKeysTable]: this.apiKeysTable.tableName,
         [ENV.usageTable]: this.usageTable.tableName,
+        [ENV.retainedTable]: this.retainedTable.tableName,
         [ENV.requireApiKey]: String(props.requireApiKey ?? false),
         [ENV.managementEndpoint]: this.webSocketStage.callbackUrl,
         [ENV.accessKeySecretArn]: this.accessKeySecret.secretArn,
@@ -180,6 +184,14 @@ export class RealtimeBroadcast extends Construct {
     this.connectionsTable.grant(this.handler, 'dynamodb:Query');
     this.apiKeysTable.grant(this.handler, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query');
     this.usageTable.grant(this.handler, 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:Query');
+    this.retainedTable.grant(this.handler, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem');
+    // The welcome message is sent by an asynchronous invocation of this same function. The grant
+    // goes in its own policy: in the role's default policy it would make the function depend on
+    // its own ARN, a cycle.
+    new Policy(this, 'HandlerSelfInvoke', {
+      roles: [this.handler.role!],
+      statements: [new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [this.handler.functionArn] })],
+    });
     this.webSocketStage.grantManagementApiAccess(this.handler);
     this.accessKeySecret.grantRead(this.handler);
   }

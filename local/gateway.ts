@@ -350,6 +350,11 @@ export class LocalGateway {
 
   // ---- shared ----------------------------------------------------------------------------------
 
+  /** An asynchronous (`Event`) invocation: queued, not awaited, errors reported like any other. */
+  invokeAsync(event: unknown): void {
+    setImmediate(() => void this.invoke(event).catch(() => undefined));
+  }
+
   /** Invokes the handler like a warm Lambda: a fresh context, concurrent with other invocations. */
   private invoke(event: unknown): Promise<unknown> {
     const deadline = Date.now() + INTEGRATION_TIMEOUT_MS;

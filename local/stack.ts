@@ -71,6 +71,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     [ENV.subscriptionsTable]: LOCAL_TABLES.subscriptions.name,
     [ENV.apiKeysTable]: LOCAL_TABLES.apiKeys.name,
     [ENV.usageTable]: LOCAL_TABLES.usage.name,
+    [ENV.retainedTable]: LOCAL_TABLES.retained.name,
     [ENV.requireApiKey]: String(options.requireApiKey ?? false),
     [ENV.managementEndpoint]: gateway.managementEndpoint,
     [ENV.fanoutConcurrency]: options.fanoutConcurrency?.toString(),
@@ -80,6 +81,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       dynamodb: { ...LOCAL_AWS, endpoint: store.endpoint },
       management: LOCAL_AWS,
       keys: new StaticKeySource(options.accessKey),
+      // As on AWS: the task runs in a separate invocation after $connect has returned.
+      invoker: { invoke: async (task) => gateway.invokeAsync(task) },
     }),
   );
   return {

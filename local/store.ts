@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, paginateScan } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
-import { API_KEYS_TABLE, CONNECTIONS_TABLE, KeyAttribute, SUBSCRIPTIONS_TABLE, TableDefinition, USAGE_TABLE } from '../lambda/tables';
+import { API_KEYS_TABLE, CONNECTIONS_TABLE, KeyAttribute, RETAINED_TABLE, SUBSCRIPTIONS_TABLE, TableDefinition, USAGE_TABLE } from '../lambda/tables';
 
 /** Fixed credentials for loopback services: nothing checks them, but the SDK must sign with something. */
 export const LOCAL_AWS = {
@@ -19,6 +19,7 @@ export const LOCAL_TABLES = {
   subscriptions: { name: 'broadcast-subscriptions', definition: SUBSCRIPTIONS_TABLE },
   apiKeys: { name: 'broadcast-api-keys', definition: API_KEYS_TABLE },
   usage: { name: 'broadcast-usage', definition: USAGE_TABLE },
+  retained: { name: 'broadcast-retained', definition: RETAINED_TABLE },
 } as const satisfies Record<string, { name: string; definition: TableDefinition }>;
 
 export interface LocalStoreOptions {

@@ -41,6 +41,11 @@ export class DynamoApiKeyStore implements ApiKeyStore {
     return Item ? toRecord(Item) : undefined;
   }
 
+  async hashOf(projectId: string): Promise<string | undefined> {
+    const { Item } = await this.client.send(new GetCommand({ TableName: this.tableName, Key: { projectId }, ConsistentRead: true }));
+    return Item?.keyHash as string | undefined;
+  }
+
   async list(): Promise<ApiKeyRecord[]> {
     const records: ApiKeyRecord[] = [];
     const pages = paginateQuery(

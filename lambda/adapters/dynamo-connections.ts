@@ -15,6 +15,7 @@ const toRecord = (item: ConnectionItem): ConnectionRecord => ({
   projectId: item.projectId,
   connectedAt: item.connectedAt,
   clientType: item.clientType,
+  userId: item.userId,
   sourceIp: item.sourceIp,
   userAgent: item.userAgent,
   channels: [...(item.channels ?? [])],

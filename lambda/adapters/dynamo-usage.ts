@@ -14,20 +14,23 @@ export class DynamoUsageStore implements UsageStore {
     private readonly tableName: string,
   ) {}
 
-  async record(projectId: string, counts: UsageCounts, at: number): Promise<void> {
+  async record(projectId: string, counts: UsageCounts, at: number): Promise<{ live: number }> {
     const values = {
       ':requests': counts.requests ?? 0,
       ':deliveries': counts.deliveries ?? 0,
       ':connections': counts.connections ?? 0,
     };
     const add = 'ADD requests :requests, deliveries :deliveries, connections :connections';
-    await Promise.all([
+    const [total] = await Promise.all([
       this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { projectId, period: TOTAL },
-          UpdateExpression: `${add} SET lastActivityAt = :at`,
-          ExpressionAttributeValues: { ...values, ':at': new Date(at).toISOString() },
+          // `live` is a running count of open connections; a missed $disconnect that is never
+          // purged leaves it high, so it is informational and /status counts connections exactly.
+          UpdateExpression: `${add}, live :live SET lastActivityAt = :at`,
+          ExpressionAttributeValues: { ...values, ':live': counts.live ?? 0, ':at': new Date(at).toISOString() },
+          ReturnValues: 'UPDATED_NEW',
         }),
       ),
       this.client.send(
@@ -42,6 +45,7 @@ export class DynamoUsageStore implements UsageStore {
         }),
       ),
     ]);
+    return { live: Math.max(0, Number(total.Attributes?.live ?? 0)) };
   }
 
   async read(projectId: string, days: number, now: number): Promise<UsageReport | undefined> {

@@ -29,9 +29,11 @@ afterAll(async () => {
   expect(handlerErrors).toEqual([]);
 });
 
+/** Opens a connection and takes its `connected` system message, so tests see only what follows. */
 async function connect(query = ''): Promise<TestClient> {
   const client = await TestClient.open(`${stack.webSocketUrl}${query}`);
   clients.push(client);
+  await client.next((m) => m.type === 'connected');
   return client;
 }
 

@@ -36,6 +36,7 @@ async function createKey(projectId: string): Promise<string> {
 async function subscriber(channel: string, query = '', headers?: Record<string, string>) {
   const client = await TestClient.open(`${stack.webSocketUrl}${query}`, { headers });
   clients.push(client);
+  await client.next((m) => m.type === 'connected');
   client.send({ action: 'subscribe', channel });
   const hello = await client.next<{ connection_id: string }>((m) => m.type === 'connection_id');
   await client.next((m) => m.type === 'subscription_succeeded');

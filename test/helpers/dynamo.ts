@@ -3,6 +3,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoApiKeyStore } from '../../lambda/adapters/dynamo-api-keys';
 import { DynamoConnectionStore } from '../../lambda/adapters/dynamo-connections';
+import { DynamoRetainedStore } from '../../lambda/adapters/dynamo-retained';
 import { DynamoUsageStore } from '../../lambda/adapters/dynamo-usage';
 import { DynamoSubscriptionStore } from '../../lambda/adapters/dynamo-subscriptions';
 import { LOCAL_AWS, LOCAL_TABLES, LocalStore, startLocalStore } from '../../local/store';
@@ -14,6 +15,7 @@ export interface TestStore {
   readonly subscriptions: DynamoSubscriptionStore;
   readonly apiKeys: DynamoApiKeyStore;
   readonly usage: DynamoUsageStore;
+  readonly retained: DynamoRetainedStore;
   stop(): Promise<void>;
 }
 
@@ -29,6 +31,7 @@ export async function startTestStore(): Promise<TestStore> {
     subscriptions: new DynamoSubscriptionStore(documents, LOCAL_TABLES.subscriptions.name),
     apiKeys: new DynamoApiKeyStore(documents, LOCAL_TABLES.apiKeys.name),
     usage: new DynamoUsageStore(documents, LOCAL_TABLES.usage.name),
+    retained: new DynamoRetainedStore(documents, LOCAL_TABLES.retained.name),
     async stop() {
       documents.destroy();
       await store.stop();

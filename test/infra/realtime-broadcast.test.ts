@@ -93,6 +93,7 @@ describe('handler', () => {
           [ENV.subscriptionsTable]: ref(stack.broadcast.subscriptionsTable),
           [ENV.apiKeysTable]: ref(stack.broadcast.apiKeysTable),
           [ENV.usageTable]: ref(stack.broadcast.usageTable),
+          [ENV.retainedTable]: ref(stack.broadcast.retainedTable),
           [ENV.requireApiKey]: 'false',
           [ENV.accessKeySecretArn]: ref(stack.broadcast.accessKeySecret as Secret),
           [ENV.fanoutConcurrency]: '100',
@@ -114,6 +115,7 @@ describe('tables', () => {
     ['connections', [{ AttributeName: 'connectionId', KeyType: 'HASH' }], 'expiresAt'],
     ['subscriptions', [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }], 'ttl'],
     ['usage', [{ AttributeName: 'projectId', KeyType: 'HASH' }, { AttributeName: 'period', KeyType: 'RANGE' }], 'expiresAt'],
+    ['retained', [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }], 'ttl'],
   ])('%s: on demand, TTL on, AWS-managed encryption, no PITR, deleted with the stack', (_, keySchema, ttl) => {
     template.hasResource('AWS::DynamoDB::Table', {
       DeletionPolicy: 'Delete',
@@ -156,7 +158,7 @@ describe('tables', () => {
   it('follows tableRemovalPolicy for the live-data tables and apiKeysRemovalPolicy for keys', () => {
     const kept = synth({ tableRemovalPolicy: RemovalPolicy.RETAIN, apiKeysRemovalPolicy: RemovalPolicy.DESTROY }).template;
     const policies = Object.values(kept.findResources('AWS::DynamoDB::Table')).map((t) => t.DeletionPolicy).sort();
-    expect(policies).toEqual(['Delete', 'Retain', 'Retain', 'Retain']);
+    expect(policies).toEqual(['Delete', 'Retain', 'Retain', 'Retain', 'Retain']);
   });
 });
 
@@ -212,6 +214,13 @@ describe('IAM', () => {
     const resources = JSON.stringify(dynamo.map((s) => s.Resource));
     expect(resources).toContain('/index/*');
     expect(resources).not.toContain('"*"');
+  });
+
+  it('lets the handler invoke itself, and only itself, for background tasks', () => {
+    const invoke = statements.filter((s) => actionsOf(s).includes('lambda:InvokeFunction'));
+    expect(invoke).toEqual([
+      expect.objectContaining({ Resource: { 'Fn::GetAtt': [stack.getLogicalId(stack.broadcast.handler.node.defaultChild as never), 'Arn'] } }),
+    ]);
   });
 
   it('names no wildcard resource', () => {

@@ -1,5 +1,4 @@
 import { ApiKeys, Authorizer, generateApiKey, hashApiKey, mayAccess } from '../../lambda/api-keys';
-import { AccessKeyVerifier } from '../../lambda/auth';
 import { StaticKeySource } from '../../lambda/adapters/key-sources';
 import { ErrorCode } from '../../lambda/protocol';
 import { startTestStore, TestStore } from '../helpers/dynamo';
@@ -10,7 +9,7 @@ let authorizer: Authorizer;
 beforeAll(async () => {
   db = await startTestStore();
   keys = new ApiKeys(db.apiKeys, () => Date.parse('2026-11-21T12:00:00Z'));
-  authorizer = new Authorizer(new AccessKeyVerifier(new StaticKeySource('master-key')), db.apiKeys);
+  authorizer = new Authorizer(new StaticKeySource('master-key'), db.apiKeys);
 });
 afterAll(() => db.stop());
 

@@ -18,6 +18,7 @@ const NOW = Date.parse('2026-11-21T22:38:01.000Z');
 let db: TestStore;
 let handler: Handler;
 let ids = 0;
+const invoked: unknown[] = [];
 
 beforeAll(async () => {
   db = await startTestStore();
@@ -26,6 +27,8 @@ beforeAll(async () => {
     subscriptions: db.subscriptions,
     apiKeys: db.apiKeys,
     usage: db.usage,
+    retained: db.retained,
+    invoker: { invoke: async (task) => void invoked.push(task) },
     requireApiKey: false,
     delivery: new ManagementApiDelivery(new ApiGatewayManagementApiClient({ region: 'us-east-1' }), { sleep: async () => undefined }),
     keys: new StaticKeySource(KEY),

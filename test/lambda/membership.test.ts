@@ -28,6 +28,7 @@ describe('Membership', () => {
     const id = await connected('acme');
     expect(await membership.subscribe(id, 'news')).toEqual({ ok: true, value: { first: true, projectId: 'acme' } });
     expect(await membership.subscribe(id, 'news')).toEqual({ ok: true, value: { first: false, projectId: 'acme' } });
+    expect(await subscribers('acme', '$all')).toEqual([id]);
     expect(await subscribers('acme', 'news')).toEqual([id]);
     expect(await subscribers('default', 'news')).toEqual([]);
   });
@@ -54,7 +55,7 @@ describe('Membership', () => {
     expect((await db.connections.get(id))!.channels).toEqual([]);
   });
 
-  it('removes the connection and all its subscriptions on disconnect, idempotently', async () => {
+  it('removes the connection and all its subscriptions, reserved ones included, on disconnect, idempotently', async () => {
     const id = await connected();
     const other = await connected();
     await membership.subscribe(id, 'd1');
@@ -65,6 +66,7 @@ describe('Membership', () => {
     expect(await db.connections.get(id)).toBeUndefined();
     expect(await subscribers('default', 'd1')).toEqual([other]);
     expect(await subscribers('default', 'd2')).toEqual([]);
+    expect(await subscribers('default', '$all')).not.toContain(id);
   });
 
   it('removes a subscription found through a channel even when the connection item is gone', async () => {
