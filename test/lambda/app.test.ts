@@ -171,6 +171,29 @@ describe('WebSocket: connect and disconnect', () => {
   });
 });
 
+describe('welcome task', () => {
+  it('$connect schedules the welcome instead of posting while $connect runs', async () => {
+    invoked.length = 0;
+    const id = await connect({ projectId: 'welcomed', type: 'runtime' });
+    expect(posted()).toEqual([]);
+    expect(invoked).toEqual([{ task: 'welcome', connectionId: id, projectId: 'welcomed', clientType: 'runtime', clientCount: 1 }]);
+  });
+
+  it('the task posts connected to the new connection', async () => {
+    const id = await connect();
+    api.resetHistory();
+    const result = await handler({ task: 'welcome', connectionId: id, projectId: 'default', clientCount: 4 });
+    expect(result).toEqual({ statusCode: 200 });
+    expect(posted()).toEqual([[id, { type: 'connected', clientId: id, projectId: 'default', clientCount: 4, timestamp: '2026-11-21T22:38:01.000Z' }]]);
+  });
+
+  it('is not accepted through API Gateway', async () => {
+    // Handled as the HTTP request it is (401 without a key), not as a task.
+    const event = { ...httpEvent({ authorization: null }), task: 'welcome', connectionId: 'x=' };
+    expect((await handler(event)).statusCode).toBe(401);
+  });
+});
+
 describe('WebSocket: bad input', () => {
   const cases: [string, string, string | object][] = [
     ['invalid JSON', 'invalid_json', '{"action":"subscribe"'],
