@@ -3,7 +3,6 @@
  * and turns anything unexpected into a clean error. It never throws to API Gateway.
  */
 import type { Context } from 'aws-lambda';
-import type { Logger } from '@aws-lambda-powertools/logger';
 import { ApiKeys, Authorizer } from './api-keys';
 import { classifyEvent, HttpEvent, HttpResult, WebSocketEvent, WebSocketResult } from './events';
 import { errorResponse, HTTP_ROUTES } from './http';
@@ -16,7 +15,7 @@ import { ErrorCode } from './protocol';
 import type { WelcomeTask } from './presence';
 import { Publisher } from './publish';
 import type { HttpRouteKey, WebSocketRouteKey } from './routes';
-import { createLogger } from './telemetry';
+import { METRIC, Telemetry } from './telemetry';
 import { errorReply, WEBSOCKET_ROUTES } from './websocket';
 
 export interface AppDependencies {
@@ -33,7 +32,7 @@ export interface AppDependencies {
   readonly fanoutConcurrency: number;
   /** Refuse WebSocket connections without a valid API key. */
   readonly requireApiKey: boolean;
-  readonly logger?: Logger;
+  readonly telemetry?: Telemetry;
   readonly newId?: () => string;
   readonly now?: () => number;
 }
@@ -42,10 +41,29 @@ export type Handler = (event: unknown, context?: Partial<Context>) => Promise<We
 
 const INTERNAL = { code: ErrorCode.internalError, message: 'Internal error' } as const;
 
+const elapsed = (started: number) => Math.round(performance.now() - started);
+
+/** The `code` of an error answer (`{"type":"error","code"}` or `{"error","code"}`), if it is one. */
+function errorCodeOf(body: string | undefined): string | undefined {
+  if (!body || !body.includes('"code"')) return undefined;
+  try {
+    const parsed = JSON.parse(body) as { type?: string; error?: unknown; code?: unknown };
+    return (parsed.type === 'error' || parsed.error !== undefined) && typeof parsed.code === 'string' ? parsed.code : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export function createHandler(deps: AppDependencies): Handler {
-  const logger = deps.logger ?? createLogger();
+  const telemetry = deps.telemetry ?? new Telemetry();
+  const { logger } = telemetry;
   const membership = new Membership(deps);
-  const publisher = new Publisher({ ...deps, membership, concurrency: deps.fanoutConcurrency });
+  const publisher = new Publisher({
+    ...deps,
+    membership,
+    concurrency: deps.fanoutConcurrency,
+    observe: (fanout) => telemetry.fanout(fanout),
+  });
   const authorizer = new Authorizer(deps.keys, deps.apiKeys, deps.now);
   const projects = new Projects({ ...deps, logger });
   const presence = new Presence({ publisher, delivery: deps.delivery, invoker: deps.invoker, logger });
@@ -54,46 +72,64 @@ export function createHandler(deps: AppDependencies): Handler {
   publisher.onPurged = async (connection) => {
     await Promise.all([presence.left(connection), projects.record(connection.projectId, { live: -1 })]);
   };
-  const wsDeps = { ...deps, membership, publisher, authorizer, projects, presence, retention };
-  const httpDeps = { publisher, authorizer, apiKeys: new ApiKeys(deps.apiKeys, deps.now), projects, retention, logger };
+  const wsDeps = { ...deps, membership, publisher, authorizer, projects, presence, retention, telemetry };
+  const httpDeps = { publisher, authorizer, apiKeys: new ApiKeys(deps.apiKeys, deps.now), projects, retention, logger, telemetry };
 
-  async function onTask(task: WelcomeTask, requestId?: string): Promise<WebSocketResult> {
-    try {
-      const outcome = await presence.welcome(task);
-      logger.info('welcome', { requestId, connectionId: task.connectionId, projectId: task.projectId, outcome });
-    } catch (error) {
-      logger.error('welcome failed', { requestId, connectionId: task.connectionId, error: error as Error });
-    }
-    return { statusCode: 200 };
-  }
 
   async function onWebSocket(event: WebSocketEvent, requestId?: string): Promise<WebSocketResult> {
     const { routeKey, connectionId, eventType } = event.requestContext;
     const route = WEBSOCKET_ROUTES[routeKey as WebSocketRouteKey] ?? WEBSOCKET_ROUTES.$default;
-    try {
-      const result = await route(event, wsDeps);
-      logger.info('websocket request', { requestId, routeKey, connectionId, statusCode: result.statusCode });
+    return telemetry.request({ connectionId }, async () => {
+      const started = performance.now();
+      let result: WebSocketResult;
+      try {
+        result = await route(event, wsDeps);
+      } catch (error) {
+        logger.error('websocket request failed', { requestId, routeKey, connectionId, error: error as Error });
+        // $connect and $disconnect have no one to reply to; a 500 on $connect refuses the connection.
+        result = eventType === 'MESSAGE' ? errorReply(INTERNAL) : { statusCode: 500 };
+      }
+      const code = errorCodeOf(result.body);
+      if (code) telemetry.failure(code);
+      else if (routeKey === '$connect' && result.statusCode === 200) telemetry.count(METRIC.connects);
+      else if (routeKey === '$disconnect') telemetry.count(METRIC.disconnects);
+      else if (routeKey === 'subscribe') telemetry.count(METRIC.subscribes);
+      telemetry.requestDone('websocket request', { requestId, routeKey, statusCode: result.statusCode, durationMs: elapsed(started) });
       return result;
-    } catch (error) {
-      logger.error('websocket request failed', { requestId, routeKey, connectionId, error: error as Error });
-      // $connect and $disconnect have no one to reply to; a 500 on $connect refuses the connection.
-      return eventType === 'MESSAGE' ? errorReply(INTERNAL) : { statusCode: 500 };
-    }
+    });
   }
 
   async function onHttp(event: HttpEvent, requestId?: string): Promise<HttpResult> {
     const { routeKey } = event;
     const route = HTTP_ROUTES[routeKey as HttpRouteKey];
-    try {
-      const result = route
-        ? await route(event, httpDeps)
-        : errorResponse({ code: ErrorCode.notFound, message: `No route ${event.requestContext.http.method} ${event.rawPath}` });
-      logger.info('http request', { requestId, routeKey, statusCode: result.statusCode });
+    return telemetry.request({}, async () => {
+      const started = performance.now();
+      let result: HttpResult;
+      try {
+        result = route
+          ? await route(event, httpDeps)
+          : errorResponse({ code: ErrorCode.notFound, message: `No route ${event.requestContext.http.method} ${event.rawPath}` });
+      } catch (error) {
+        logger.error('http request failed', { requestId, routeKey, error: error as Error });
+        result = errorResponse(INTERNAL);
+      }
+      const code = (result.statusCode ?? 200) >= 400 ? errorCodeOf(result.body) : undefined;
+      if (code) telemetry.failure(code);
+      telemetry.requestDone('http request', { requestId, routeKey, statusCode: result.statusCode, durationMs: elapsed(started) });
       return result;
-    } catch (error) {
-      logger.error('http request failed', { requestId, routeKey, error: error as Error });
-      return errorResponse(INTERNAL);
-    }
+    });
+  }
+
+  async function onTask(task: WelcomeTask, requestId?: string): Promise<WebSocketResult> {
+    return telemetry.request({ connectionId: task.connectionId, projectId: task.projectId }, async () => {
+      try {
+        const outcome = await presence.welcome(task);
+        telemetry.requestDone('welcome', { requestId, outcome });
+      } catch (error) {
+        logger.error('welcome failed', { requestId, connectionId: task.connectionId, error: error as Error });
+      }
+      return { statusCode: 200 };
+    });
   }
 
   // The request id goes on each line rather than into the logger's shared keys: the local stack

@@ -30,6 +30,7 @@ import {
 } from './protocol';
 import type { Published, Publisher } from './publish';
 import type { Retention } from './retained';
+import type { Telemetry } from './telemetry';
 import type { HttpRouteKey } from './routes';
 
 export interface HttpDependencies {
@@ -39,6 +40,7 @@ export interface HttpDependencies {
   readonly projects: Projects;
   readonly retention: Retention;
   readonly logger: Logger;
+  readonly telemetry: Telemetry;
 }
 
 type Route = (event: HttpEvent, deps: HttpDependencies) => Promise<HttpResult>;
@@ -113,8 +115,10 @@ const broadcast: Route = async (event, deps) => {
   if (!request.ok) return errorResponse(request.error);
   const projectId = request.value.projectId ?? defaultProject(principal);
   if (!mayAccess(principal, projectId)) return unauthorized();
+  deps.telemetry.annotate({ projectId, channel: request.value.channel });
   const result = await publish(projectId, request.value, deps);
   if (!result.ok) return errorResponse(result.error);
+  deps.telemetry.published('HTTP');
   await deps.projects.record(projectId, { requests: 1, deliveries: result.value.sent });
   const { channel, connectionId, event: name } = request.value;
   return jsonResponse(200, { success: true, ...(channel ? { channel } : { connectionId }), event: name, ...result.value });
@@ -160,7 +164,11 @@ async function batch(body: { projectId?: unknown }, messages: unknown, principal
       results.push({ error: result.error.message, code: result.error.code });
     }
   }
-  if (published > 0) await deps.projects.record(projectId, { requests: published, deliveries: delivered });
+  deps.telemetry.annotate({ projectId });
+  if (published > 0) {
+    deps.telemetry.published('HTTP', published);
+    await deps.projects.record(projectId, { requests: published, deliveries: delivered });
+  }
   return jsonResponse(200, { success: true, results });
 }
 

@@ -17,6 +17,8 @@ export interface PublisherDependencies {
   readonly concurrency: number;
   readonly newId?: () => string;
   readonly now?: () => number;
+  /** Told of every fan-out, for metrics. */
+  readonly observe?: (fanout: FanoutCounts & { durationMs: number }) => void;
 }
 
 export interface Message {
@@ -64,10 +66,13 @@ export class Publisher {
 
   /** Fans a ready message out to a channel's subscribers, skipping `exclude`. */
   async deliverToChannel(projectId: string, channel: string, body: string, exclude?: ReadonlySet<string>): Promise<FanoutCounts> {
+    const started = performance.now();
     const subscribers = this.deps.subscriptions.subscribers(projectId, channel);
     const result = await fanOut(exclude ? without(subscribers, exclude) : subscribers, body, this.deps.delivery, this.deps.concurrency);
+    const counts = { sent: result.sent, failed: result.failed, stale: result.gone.length };
+    this.deps.observe?.({ ...counts, durationMs: Math.round(performance.now() - started) });
     await this.purge(result.gone, (connectionId) => ({ projectId, channel, connectionId }));
-    return { sent: result.sent, failed: result.failed, stale: result.gone.length };
+    return counts;
   }
 
   /** Sends a ready message to one connection of the project. */
@@ -75,7 +80,9 @@ export class Publisher {
     const target = await this.deps.connections.get(connectionId);
     // Another project's connection is reported exactly like a missing one: nothing leaks across projects.
     if (!target || target.projectId !== projectId) return notFound(connectionId);
+    const started = performance.now();
     const result = await fanOut(onePage([connectionId]), body, this.deps.delivery, 1);
+    this.deps.observe?.({ sent: result.sent, failed: result.failed, stale: result.gone.length, durationMs: Math.round(performance.now() - started) });
     if (result.gone.length > 0) {
       await this.purge(result.gone);
       return notFound(connectionId);

@@ -27,6 +27,7 @@ import {
 } from './protocol';
 import type { Publisher } from './publish';
 import type { Retention } from './retained';
+import type { Telemetry } from './telemetry';
 import { routeMessage } from './routing';
 import { WEBSOCKET_ACTIONS, WebSocketRouteKey } from './routes';
 
@@ -39,6 +40,7 @@ export interface WebSocketDependencies {
   readonly projects: Projects;
   readonly presence: Presence;
   readonly retention: Retention;
+  readonly telemetry: Telemetry;
   readonly requireApiKey: boolean;
 }
 
@@ -81,6 +83,7 @@ const connect: Route = async (event, deps) => {
     return refuse(401, { code: ErrorCode.unauthorized, message: 'An API key is required: ?apiKey= or an x-api-key header' });
   }
   projectId ??= DEFAULT_PROJECT_ID;
+  deps.telemetry.annotate({ projectId });
 
   // Identity only from a signed token: an unsigned ?user_id= is ignored.
   let userId: string | undefined;
@@ -104,7 +107,7 @@ const disconnect: Route = async (event, { membership, presence, projects }) => {
   return OK;
 };
 
-const subscribe: Route = async (event, { membership, delivery, retention }) => {
+const subscribe: Route = async (event, { membership, delivery, retention, telemetry }) => {
   const request = parseMessage(subscribeFrame, bodyText(event));
   if (!request.ok) return errorReply(request.error);
   const { connectionId } = event.requestContext;
@@ -112,6 +115,7 @@ const subscribe: Route = async (event, { membership, delivery, retention }) => {
   const result = await membership.subscribe(connectionId, channel);
   if (!result.ok) return errorReply(result.error);
   const { first, projectId, userId } = result.value;
+  telemetry.annotate({ projectId, channel });
   const retained = await retention.pendingFor(projectId, channel, userId);
   if (first) await delivery.post(connectionId, JSON.stringify(reply.connectionId(connectionId)));
   if (!retained) return json(reply.subscribed(channel));
@@ -129,7 +133,7 @@ const unsubscribe: Route = async (event, { membership }) => {
   return result.ok ? json(reply.unsubscribed(request.value.channel)) : errorReply(result.error);
 };
 
-const send: Route = async (event, { publisher, connections, projects }) => {
+const send: Route = async (event, { publisher, connections, projects, telemetry }) => {
   const request = parseMessage(sendFrame, bodyText(event));
   if (!request.ok) return errorReply(request.error);
   const from = event.requestContext.connectionId;
@@ -137,11 +141,13 @@ const send: Route = async (event, { publisher, connections, projects }) => {
   if (!sender) return errorReply(NOT_CONNECTED);
   // The sender's project, whatever the frame says: a connection cannot publish elsewhere.
   const { channel, connectionId, event: name, data } = request.value;
+  telemetry.annotate({ projectId: sender.projectId, channel });
   const message = { event: name, data, from };
   const result = channel
     ? await publisher.toChannel(sender.projectId, channel, message)
     : await publisher.toConnection(sender.projectId, connectionId!, message);
   if (!result.ok) return errorReply(result.error);
+  telemetry.published('WebSocket');
   await projects.record(sender.projectId, { requests: 1, deliveries: result.value.sent });
   const { id, sent, failed, stale } = result.value;
   return json(reply.sent(channel ? { channel } : { connectionId }, id, { sent, failed, stale }));
@@ -198,7 +204,7 @@ const fallback: Route = async (event, deps) => {
   });
 };
 
-async function routed(event: WebSocketEvent, value: object, { connections, publisher, projects }: WebSocketDependencies) {
+async function routed(event: WebSocketEvent, value: object, { connections, publisher, projects, telemetry }: WebSocketDependencies) {
   const frame = validate(routedFrame, value);
   if (!frame.ok) {
     const hint = `send {"action": …} (${WEBSOCKET_ACTIONS.join(', ')}) or a routed message {"type", "payload", "to"?}`;
@@ -206,8 +212,10 @@ async function routed(event: WebSocketEvent, value: object, { connections, publi
   }
   const sender = await connections.get(event.requestContext.connectionId);
   if (!sender) return errorReply(NOT_CONNECTED);
+  telemetry.annotate({ projectId: sender.projectId });
   const result = await routeMessage(sender, frame.value, publisher);
   if (!result.ok) return errorReply(result.error);
+  telemetry.published('WebSocket');
   await projects.record(sender.projectId, { requests: 1, deliveries: result.value.sent });
   // Routed messages are fire-and-forget, as in the systems they come from: no reply on success.
   return OK;
