@@ -12,11 +12,14 @@ import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } fr
 import { Policy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { DEFAULT_FANOUT_CONCURRENCY, ENV } from '../lambda/config';
 import { HTTP_ROUTE_KEYS, ROUTE_SELECTION_EXPRESSION, WEBSOCKET_ACTIONS, splitHttpRouteKey } from '../lambda/routes';
 import { API_KEYS_TABLE, CONNECTIONS_TABLE, KeyAttribute, RETAINED_TABLE, SUBSCRIPTIONS_TABLE, TableDefinition, USAGE_TABLE } from '../lambda/tables';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '../lambda/telemetry';
 import { BroadcastFunction } from './broadcast-function';
+import { AlarmThresholds, BroadcastMonitoring } from './monitoring';
 
 export interface RealtimeBroadcastProps {
   /**
@@ -72,6 +75,26 @@ export interface RealtimeBroadcastProps {
    * @default RetentionDays.ONE_MONTH
    */
   readonly logRetention?: RetentionDays;
+  /**
+   * The handler's log level: one line per request at INFO, details at DEBUG.
+   * @default 'INFO'
+   */
+  readonly logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+  /**
+   * When the alarms fire; each threshold left out keeps its default.
+   * @default DEFAULT_ALARM_THRESHOLDS
+   */
+  readonly alarmThresholds?: AlarmThresholds;
+  /**
+   * An existing SNS topic the alarms notify. Give this or `alarmEmail`, not both.
+   * @default no notifications
+   */
+  readonly alarmTopic?: ITopic;
+  /**
+   * An email address the alarms notify, through a new SNS topic.
+   * @default no notifications
+   */
+  readonly alarmEmail?: string;
 }
 
 export const DEFAULT_STAGE_NAME = 'production';
@@ -99,6 +122,7 @@ export class RealtimeBroadcast extends Construct {
   public readonly webSocketStage: WebSocketStage;
   public readonly httpApi: HttpApi;
   public readonly httpStage: HttpStage;
+  public readonly monitoring: BroadcastMonitoring;
 
   constructor(scope: Construct, id: string, props: RealtimeBroadcastProps = {}) {
     super(scope, id);
@@ -154,8 +178,9 @@ export class RealtimeBroadcast extends Construct {
         [ENV.managementEndpoint]: this.webSocketStage.callbackUrl,
         [ENV.accessKeySecretArn]: this.accessKeySecret.secretArn,
         [ENV.fanoutConcurrency]: String(props.fanoutConcurrency ?? DEFAULT_FANOUT_CONCURRENCY),
-        POWERTOOLS_SERVICE_NAME: 'realtime-broadcast',
-        POWERTOOLS_LOG_LEVEL: 'INFO',
+        POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+        POWERTOOLS_LOG_LEVEL: props.logLevel ?? 'INFO',
         // Stack traces point into lambda/*.ts rather than the minified bundle.
         NODE_OPTIONS: '--enable-source-maps',
       },
@@ -194,6 +219,29 @@ export class RealtimeBroadcast extends Construct {
     });
     this.webSocketStage.grantManagementApiAccess(this.handler);
     this.accessKeySecret.grantRead(this.handler);
+
+    this.monitoring = new BroadcastMonitoring(this, 'Monitoring', {
+      webSocketApi: this.webSocketApi,
+      webSocketStageName: stageName,
+      httpApi: this.httpApi,
+      handler: this.handler,
+      logGroup: this.handler.logGroup,
+      tables: {
+        connections: this.connectionsTable,
+        subscriptions: this.subscriptionsTable,
+        apiKeys: this.apiKeysTable,
+        usage: this.usageTable,
+        retained: this.retainedTable,
+      },
+      thresholds: props.alarmThresholds,
+      alarmTopic: props.alarmTopic,
+      alarmEmail: props.alarmEmail,
+    });
+  }
+
+  /** The CloudWatch dashboard's console URL. */
+  get dashboardUrl(): string {
+    return this.monitoring.dashboardUrl;
   }
 
   /** The `wss://` URL clients connect to. */

@@ -1,0 +1,252 @@
+import { Duration, Stack } from 'aws-cdk-lib';
+import type { IHttpApi, IWebSocketApi } from 'aws-cdk-lib/aws-apigatewayv2';
+import {
+  Alarm,
+  ComparisonOperator,
+  Dashboard,
+  GraphWidget,
+  IMetric,
+  LogQueryWidget,
+  MathExpression,
+  Metric,
+  TextWidget,
+  TreatMissingData,
+} from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import type { ILogGroup } from 'aws-cdk-lib/aws-logs';
+import { ITopic, Topic } from 'aws-cdk-lib/aws-sns';
+import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import { Construct } from 'constructs';
+import { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../lambda/telemetry';
+
+/** When each alarm fires. Every alarm looks at 5-minute periods. */
+export interface AlarmThresholds {
+  /**
+   * Handler invocations that failed (threw or timed out) in 5 minutes.
+   * @default 5
+   */
+  readonly handlerErrors?: number;
+  /**
+   * HTTP API 5xx responses as a percentage of requests, for two periods in a row.
+   * @default 5
+   */
+  readonly http5xxPercent?: number;
+  /**
+   * Deliveries that failed after retries as a fraction of attempted deliveries (0–1), for three periods in a row.
+   * @default 0.05
+   */
+  readonly deliveryFailureRatio?: number;
+  /**
+   * DynamoDB read and write throttle events across the tables in 5 minutes.
+   * @default 10
+   */
+  readonly dynamoThrottles?: number;
+  /**
+   * Handler invocations refused for lack of concurrency in 5 minutes.
+   * @default 1
+   */
+  readonly lambdaThrottles?: number;
+}
+
+export const DEFAULT_ALARM_THRESHOLDS: Required<AlarmThresholds> = {
+  handlerErrors: 5,
+  http5xxPercent: 5,
+  deliveryFailureRatio: 0.05,
+  dynamoThrottles: 10,
+  lambdaThrottles: 1,
+};
+
+export interface BroadcastMonitoringProps {
+  readonly webSocketApi: IWebSocketApi;
+  readonly webSocketStageName: string;
+  readonly httpApi: IHttpApi;
+  readonly handler: IFunction;
+  readonly logGroup: ILogGroup;
+  /** The tables to watch, by a short name shown on the dashboard. */
+  readonly tables: Record<string, ITable>;
+  readonly thresholds?: AlarmThresholds;
+  /** Where alarms notify. Give this or `alarmEmail`, not both. @default no notifications */
+  readonly alarmTopic?: ITopic;
+  /** An address to notify, through a new SNS topic. @default no notifications */
+  readonly alarmEmail?: string;
+}
+
+const PERIOD = Duration.minutes(5);
+
+/**
+ * A CloudWatch dashboard and alarms for one {@link RealtimeBroadcast}, built from its resources:
+ * the APIs, the handler, the tables, and the business metrics the handler emits (EMF).
+ */
+export class BroadcastMonitoring extends Construct {
+  public readonly dashboard: Dashboard;
+  public readonly alarms: {
+    readonly handlerErrors: Alarm;
+    readonly http5xxRate: Alarm;
+    readonly deliveryFailureRatio: Alarm;
+    readonly dynamoThrottles: Alarm;
+    readonly lambdaThrottles: Alarm;
+  };
+  /** The topic alarms notify, if any. */
+  public readonly alarmTopic?: ITopic;
+
+  constructor(scope: Construct, id: string, props: BroadcastMonitoringProps) {
+    super(scope, id);
+    if (props.alarmTopic && props.alarmEmail) {
+      throw new Error('RealtimeBroadcast: give alarmTopic (an existing topic) or alarmEmail (a new topic for that address), not both');
+    }
+    const thresholds = { ...DEFAULT_ALARM_THRESHOLDS, ...props.thresholds };
+    validateThresholds(thresholds);
+
+    const ws = (metricName: string, statistic = 'Sum') =>
+      new Metric({ namespace: 'AWS/ApiGateway', metricName, statistic, period: PERIOD, dimensionsMap: { ApiId: props.webSocketApi.apiId, Stage: props.webSocketStageName } });
+    const http = (metricName: string, statistic = 'Sum') =>
+      new Metric({ namespace: 'AWS/ApiGateway', metricName, statistic, period: PERIOD, dimensionsMap: { ApiId: props.httpApi.apiId, Stage: '$default' } });
+    const ours = (metricName: string, statistic = 'Sum') =>
+      new Metric({ namespace: METRICS_NAMESPACE, metricName, statistic, period: PERIOD, dimensionsMap: { service: SERVICE_NAME } });
+    const fn = props.handler;
+
+    const sent = ours(METRIC.deliveriesSent);
+    const failed = ours(METRIC.deliveriesFailed);
+    const stale = ours(METRIC.stalePurged);
+    const failureRatio = new MathExpression({
+      expression: 'IF(sent + failed > 0, failed / (sent + failed), 0)',
+      usingMetrics: { sent, failed },
+      label: 'Delivery failure ratio',
+      period: PERIOD,
+    });
+    const staleRatio = new MathExpression({
+      expression: 'IF(sent + failed + stale > 0, stale / (sent + failed + stale), 0)',
+      usingMetrics: { sent, failed, stale },
+      label: 'Stale ratio',
+      period: PERIOD,
+    });
+    const http5xxPercent = new MathExpression({
+      expression: 'IF(requests > 0, 100 * errors / requests, 0)',
+      usingMetrics: { requests: http('Count'), errors: http('5xx') },
+      label: 'HTTP 5xx %',
+      period: PERIOD,
+    });
+    // Read and write throttle events carry only the TableName dimension, so every table fits in
+    // one alarm (CloudWatch allows 10 metrics per alarm).
+    const throttleMetrics: Record<string, IMetric> = {};
+    Object.values(props.tables).forEach((table, i) => {
+      throttleMetrics[`r${i}`] = table.metric('ReadThrottleEvents', { statistic: 'Sum', period: PERIOD });
+      throttleMetrics[`w${i}`] = table.metric('WriteThrottleEvents', { statistic: 'Sum', period: PERIOD });
+    });
+    const dynamoThrottles = new MathExpression({
+      expression: Object.keys(throttleMetrics).join(' + '),
+      usingMetrics: throttleMetrics,
+      label: 'DynamoDB throttle events',
+      period: PERIOD,
+    });
+
+    this.dashboard = new Dashboard(this, 'Dashboard', { defaultInterval: Duration.hours(3) });
+    const graph = (title: string, left: IMetric[], right: IMetric[] = []) => new GraphWidget({ title, left, right, width: 6, height: 6 });
+    const row = (heading: string) => new TextWidget({ markdown: `### ${heading}`, width: 24, height: 1 });
+    const tables = Object.entries(props.tables);
+    this.dashboard.addWidgets(row('WebSocket API'));
+    this.dashboard.addWidgets(
+      graph('Connections and messages', [ws('ConnectCount'), ws('MessageCount')]),
+      graph('Errors', [ws('ClientError'), ws('ExecutionError'), ws('IntegrationError')]),
+      graph('Integration latency (ms)', [ws('IntegrationLatency', 'p50'), ws('IntegrationLatency', 'p99')]),
+    );
+    this.dashboard.addWidgets(row('HTTP API'));
+    this.dashboard.addWidgets(
+      graph('Requests', [http('Count')]),
+      graph('4xx and 5xx', [http('4xx'), http('5xx')]),
+      graph('Latency (ms)', [http('Latency', 'p50'), http('Latency', 'p99')]),
+    );
+    this.dashboard.addWidgets(row('Handler (Lambda)'));
+    this.dashboard.addWidgets(
+      graph('Invocations, errors, throttles', [fn.metricInvocations({ period: PERIOD }), fn.metricErrors({ period: PERIOD }), fn.metricThrottles({ period: PERIOD })]),
+      graph('Duration (ms)', [fn.metricDuration({ statistic: 'p50', period: PERIOD }), fn.metricDuration({ statistic: 'p99', period: PERIOD })]),
+      graph('Concurrent executions', [fn.metric('ConcurrentExecutions', { statistic: 'Maximum', period: PERIOD })]),
+    );
+    this.dashboard.addWidgets(row('DynamoDB'));
+    this.dashboard.addWidgets(
+      graph('Consumed read units', tables.map(([name, t]) => t.metricConsumedReadCapacityUnits({ label: name, period: PERIOD }))),
+      graph('Consumed write units', tables.map(([name, t]) => t.metricConsumedWriteCapacityUnits({ label: name, period: PERIOD }))),
+      graph('Throttle events', [dynamoThrottles]),
+      graph('Latency (ms)', tables.flatMap(([name, t]) =>
+        ['GetItem', 'Query'].map((operation) => t.metricSuccessfulRequestLatency({ dimensionsMap: { TableName: t.tableName, Operation: operation }, label: `${name} ${operation}`, period: PERIOD })),
+      )),
+    );
+    this.dashboard.addWidgets(row('Delivery (business metrics)'));
+    this.dashboard.addWidgets(
+      graph(
+        'Deliveries and publishes per second',
+        [new MathExpression({ expression: 'sent / PERIOD(sent)', usingMetrics: { sent }, label: 'Deliveries/s', period: PERIOD })],
+        (['WebSocket', 'HTTP'] as const).map(
+          (transport) =>
+            new MathExpression({
+              expression: `published${transport} / PERIOD(published${transport})`,
+              usingMetrics: { [`published${transport}`]: new Metric({ namespace: METRICS_NAMESPACE, metricName: METRIC.messagesPublished, statistic: 'Sum', period: PERIOD, dimensionsMap: { service: SERVICE_NAME, Transport: transport } }) },
+              label: `Publishes/s (${transport})`,
+              period: PERIOD,
+            }),
+        ),
+      ),
+      graph('Failure and stale ratios', [failureRatio, staleRatio]),
+      graph('Fan-out duration (ms)', [ours(METRIC.fanoutDuration, 'p50'), ours(METRIC.fanoutDuration, 'p99')], [ours(METRIC.fanoutSize, 'p99')]),
+      graph('Unauthorized and invalid requests', [ours(METRIC.unauthorized), ours(METRIC.invalidInputs)]),
+    );
+    this.dashboard.addWidgets(
+      new LogQueryWidget({
+        title: 'Recent errors',
+        logGroupNames: [props.logGroup.logGroupName],
+        queryLines: ['fields @timestamp, message, routeKey, projectId, error.message', 'filter level = "ERROR" or level = "WARN"', 'sort @timestamp desc', 'limit 50'],
+        width: 24,
+        height: 6,
+      }),
+    );
+
+    const alarm = (id: string, metric: IMetric, threshold: number, description: string, evaluationPeriods = 1, comparison = ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD) =>
+      new Alarm(this, id, {
+        metric,
+        threshold,
+        evaluationPeriods,
+        datapointsToAlarm: evaluationPeriods,
+        comparisonOperator: comparison,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+        alarmDescription: description,
+      });
+    this.alarms = {
+      handlerErrors: alarm('HandlerErrors', fn.metricErrors({ period: PERIOD }), thresholds.handlerErrors, 'The handler failed invocations: see the Recent errors widget and the handler logs.'),
+      http5xxRate: alarm('Http5xxRate', http5xxPercent, thresholds.http5xxPercent, 'Backends are getting 5xx from POST /broadcast.', 2, ComparisonOperator.GREATER_THAN_THRESHOLD),
+      deliveryFailureRatio: alarm('DeliveryFailureRatio', failureRatio, thresholds.deliveryFailureRatio, 'Messages are not reaching subscribers: PostToConnection keeps failing after retries.', 3, ComparisonOperator.GREATER_THAN_THRESHOLD),
+      dynamoThrottles: alarm('DynamoThrottles', dynamoThrottles, thresholds.dynamoThrottles, 'DynamoDB is throttling the handler.'),
+      lambdaThrottles: alarm('LambdaThrottles', fn.metricThrottles({ period: PERIOD }), thresholds.lambdaThrottles, 'The handler ran out of concurrency.'),
+    };
+
+    this.alarmTopic = props.alarmTopic;
+    if (props.alarmEmail) {
+      const topic = new Topic(this, 'AlarmTopic', { displayName: `${Stack.of(this).stackName} broadcast alarms` });
+      topic.addSubscription(new EmailSubscription(props.alarmEmail));
+      this.alarmTopic = topic;
+    }
+    if (this.alarmTopic) {
+      const action = new SnsAction(this.alarmTopic);
+      for (const a of Object.values(this.alarms)) {
+        a.addAlarmAction(action);
+        a.addOkAction(action);
+      }
+    }
+  }
+
+  /** The console URL of the dashboard. */
+  get dashboardUrl(): string {
+    const region = Stack.of(this).region;
+    return `https://${region}.console.aws.amazon.com/cloudwatch/home?region=${region}#dashboards:name=${this.dashboard.dashboardName}`;
+  }
+}
+
+function validateThresholds(t: Required<AlarmThresholds>): void {
+  const counts: (keyof AlarmThresholds)[] = ['handlerErrors', 'dynamoThrottles', 'lambdaThrottles'];
+  for (const key of counts) {
+    if (!(t[key] >= 1)) throw new Error(`RealtimeBroadcast: alarmThresholds.${key} must be at least 1`);
+  }
+  if (!(t.http5xxPercent > 0 && t.http5xxPercent <= 100)) throw new Error('RealtimeBroadcast: alarmThresholds.http5xxPercent must be above 0 and at most 100');
+  if (!(t.deliveryFailureRatio > 0 && t.deliveryFailureRatio < 1)) throw new Error('RealtimeBroadcast: alarmThresholds.deliveryFailureRatio must be between 0 and 1');
+}
