@@ -8,12 +8,11 @@ import { classifyEvent, HttpEvent, HttpResult, WebSocketEvent, WebSocketResult }
 import { errorResponse, HTTP_ROUTES } from './http';
 import { Membership } from './membership';
 import type { ApiKeyStore, AsyncInvoker, ConnectionStore, Delivery, KeySource, RetainedStore, SubscriptionStore, UsageStore } from './ports';
-import { Presence } from './presence';
+import { Presence, WelcomeTask } from './presence';
 import { Projects } from './projects';
-import { Retention } from './retained';
 import { ErrorCode } from './protocol';
-import type { WelcomeTask } from './presence';
 import { Publisher } from './publish';
+import { Retention } from './retained';
 import type { HttpRouteKey, WebSocketRouteKey } from './routes';
 import { METRIC, Telemetry } from './telemetry';
 import { errorReply, WEBSOCKET_ROUTES } from './websocket';
@@ -74,7 +73,6 @@ export function createHandler(deps: AppDependencies): Handler {
   };
   const wsDeps = { ...deps, membership, publisher, authorizer, projects, presence, retention, telemetry };
   const httpDeps = { publisher, authorizer, apiKeys: new ApiKeys(deps.apiKeys, deps.now), projects, retention, logger, telemetry };
-
 
   async function onWebSocket(event: WebSocketEvent, requestId?: string): Promise<WebSocketResult> {
     const { routeKey, connectionId, eventType } = event.requestContext;

@@ -30,7 +30,13 @@ export class Membership {
     await this.deps.connections.put(connection);
     const expiresAt = connectionExpiry(connection.connectedAt);
     const { projectId, connectionId } = connection;
-    await Promise.all(channels.map((channel) => this.deps.subscriptions.add({ projectId, channel, connectionId }, expiresAt)));
+    try {
+      await Promise.all(channels.map((channel) => this.deps.subscriptions.add({ projectId, channel, connectionId }, expiresAt)));
+    } catch (error) {
+      // $connect will answer 500 and refuse the client: leave nothing of it behind.
+      await this.disconnect(connectionId).catch(() => undefined);
+      throw error;
+    }
   }
 
   /** Subscribes a connection; `first` is true on its first subscribe. Subscribing twice is harmless. */

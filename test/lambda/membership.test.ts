@@ -75,6 +75,16 @@ describe('Membership', () => {
     expect(await subscribers('default', 'orphan')).toEqual([]);
   });
 
+  it('leaves nothing behind when connecting fails half-way', async () => {
+    const failing = new Membership({
+      connections: db.connections,
+      subscriptions: { ...db.subscriptions, removeMany: db.subscriptions.removeMany.bind(db.subscriptions), add: async () => { throw new Error('write failed'); } } as never,
+    });
+    const connectionId = newConnectionId();
+    await expect(failing.connect({ connectionId, projectId: 'default', connectedAt: Date.now() })).rejects.toThrow('write failed');
+    expect(await db.connections.get(connectionId)).toBeUndefined();
+  });
+
   it('undoes the connection’s channel when the subscription write fails', async () => {
     const id = await connected();
     const failing = new Membership({
