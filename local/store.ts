@@ -50,25 +50,37 @@ export async function startLocalStore(options: LocalStoreOptions = {}): Promise<
 
   for (const { name, definition } of Object.values(LOCAL_TABLES)) await createTable(client, name, definition);
 
-  async function sweepExpired(now = Date.now()): Promise<number> {
-    const nowSeconds = Math.floor(now / 1000);
+  /** Deletes the items of `tables` that `doomed` picks. A Scan is fine here: never on a request path. */
+  async function deleteWhere(
+    tables: readonly { name: string; definition: TableDefinition }[],
+    doomed: (item: Record<string, unknown>, definition: TableDefinition) => boolean,
+  ): Promise<number> {
     let deleted = 0;
-    for (const { name, definition } of Object.values(LOCAL_TABLES) as { name: string; definition: TableDefinition }[]) {
-      if (!definition.ttlAttribute) continue;
+    for (const { name, definition } of tables) {
       const keyNames = [definition.partitionKey.name, ...(definition.sortKey ? [definition.sortKey.name] : [])];
-      // A Scan is fine here: this is the local stand-in for TTL, never on a request path.
       for await (const page of paginateScan({ client: documents }, { TableName: name })) {
         for (const item of page.Items ?? []) {
-          const expiresAt = item[definition.ttlAttribute!];
-          if (typeof expiresAt !== 'number' || expiresAt > nowSeconds) continue;
-          const Key = Object.fromEntries(keyNames.map((key) => [key, item[key]]));
-          await documents.send(new DeleteCommand({ TableName: name, Key }));
+          if (!doomed(item, definition)) continue;
+          await documents.send(new DeleteCommand({ TableName: name, Key: Object.fromEntries(keyNames.map((key) => [key, item[key]])) }));
           deleted++;
         }
       }
     }
     return deleted;
   }
+
+  /** The local stand-in for DynamoDB TTL. */
+  function sweepExpired(now = Date.now()): Promise<number> {
+    const nowSeconds = Math.floor(now / 1000);
+    const withTtl = (Object.values(LOCAL_TABLES) as { name: string; definition: TableDefinition }[]).filter((t) => t.definition.ttlAttribute);
+    return deleteWhere(withTtl, (item, definition) => {
+      const expiresAt = item[definition.ttlAttribute!];
+      return typeof expiresAt === 'number' && expiresAt <= nowSeconds;
+    });
+  }
+
+  // A saved store outlives the gateway's sockets: every connection it remembers is dead.
+  if (options.dataDir) await deleteWhere([LOCAL_TABLES.connections, LOCAL_TABLES.subscriptions], () => true);
 
   const sweeper = setInterval(() => void sweepExpired().catch(() => undefined), options.ttlSweepMs ?? 60_000);
   sweeper.unref();

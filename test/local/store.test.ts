@@ -1,0 +1,34 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { LOCAL_AWS, LOCAL_TABLES, startLocalStore } from '../../local/store';
+
+describe('local store on disk (LOCAL_DATA_DIR)', () => {
+  it('keeps project keys across restarts and forgets connections, which died with the gateway', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'broadcast-store-'));
+    const open = async () => {
+      const store = await startLocalStore({ dataDir: dir });
+      const documents = DynamoDBDocumentClient.from(new DynamoDBClient({ ...LOCAL_AWS, endpoint: store.endpoint }));
+      return { store, documents };
+    };
+    try {
+      const first = await open();
+      await first.documents.send(new PutCommand({ TableName: LOCAL_TABLES.apiKeys.name, Item: { projectId: 'kept', keyHash: 'h', listing: 'key' } }));
+      await first.documents.send(new PutCommand({ TableName: LOCAL_TABLES.connections.name, Item: { connectionId: 'old=', projectId: 'kept', connectedAt: 1 } }));
+      first.documents.destroy();
+      await first.store.stop();
+
+      const second = await open();
+      const key = await second.documents.send(new GetCommand({ TableName: LOCAL_TABLES.apiKeys.name, Key: { projectId: 'kept' } }));
+      const connection = await second.documents.send(new GetCommand({ TableName: LOCAL_TABLES.connections.name, Key: { connectionId: 'old=' } }));
+      expect(key.Item).toMatchObject({ projectId: 'kept' });
+      expect(connection.Item).toBeUndefined();
+      second.documents.destroy();
+      await second.store.stop();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
