@@ -26,6 +26,7 @@ import {
   MAX_MESSAGE_BYTES,
   parseMessage,
   projectIdSchema,
+  Publication,
   Result,
 } from './protocol';
 import type { Published, Publisher } from './publish';
@@ -45,7 +46,7 @@ export interface HttpDependencies {
 
 type Route = (event: HttpEvent, deps: HttpDependencies) => Promise<HttpResult>;
 
-export const jsonResponse = (statusCode: number, body: object): HttpResult => ({
+const jsonResponse = (statusCode: number, body: object): HttpResult => ({
   statusCode,
   headers: { 'content-type': 'application/json' },
   body: JSON.stringify(body),
@@ -95,8 +96,7 @@ const defaultProject = (principal: Principal) => (principal.kind === 'project' ?
 
 const health: Route = async () => jsonResponse(200, { status: 'ok' });
 
-/** A publish request's own fields; a batch is `{projectId?, messages: [these…]}`. */
-type Publication = Extract<ReturnType<typeof parsePublication>, { ok: true }>['value'];
+/** One publish request; a batch is `{projectId?, messages: [these…]}`. */
 const parsePublication = (value: unknown) => validate(broadcastRequest, value);
 
 const broadcast: Route = async (event, deps) => {

@@ -156,8 +156,6 @@ export const sendFrame = z.intersection(z.object({ action: z.literal('send') }),
 /** The body of `POST /broadcast`. */
 export const broadcastRequest = publication;
 
-export type SubscribeFrame = z.infer<typeof subscribeFrame>;
-export type UnsubscribeFrame = z.infer<typeof unsubscribeFrame>;
 export type Publication = z.infer<typeof publication>;
 
 const channelOnly = z.object({ channel });

@@ -109,11 +109,6 @@ export class LocalGateway {
     return `http://${this.wsAddress}/${this.stage}`;
   }
 
-  /** Ids of the open connections. */
-  connectionIds(): string[] {
-    return [...this.connections.values()].filter((c) => c.state === 'open').map((c) => c.id);
-  }
-
   /**
    * Drops a connection the way a lost network does: the socket goes, and `$disconnect` is not
    * invoked (on AWS it is best effort). For tests of stale-connection clean-up.
