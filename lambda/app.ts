@@ -68,7 +68,7 @@ export function createHandler(deps: AppDependencies): Handler {
   const presence = new Presence({ publisher, delivery: deps.delivery, invoker: deps.invoker, logger });
   const retention = new Retention(deps.retained, publisher);
   // A typed client purged as gone has left, as much as one that said goodbye.
-  publisher.onPurged = async (connection) => {
+  membership.onDisconnected = async (connection) => {
     await Promise.all([presence.left(connection), projects.record(connection.projectId, { live: -1 })]);
   };
   const wsDeps = { ...deps, membership, publisher, authorizer, projects, presence, retention, telemetry };

@@ -16,6 +16,11 @@ export interface MembershipDependencies {
 
 export class Membership {
   private readonly maxChannels: number;
+  /**
+   * Told once of every connection that went, whether it said goodbye (`$disconnect`) or was
+   * purged as gone: where the project's presence and counts follow it.
+   */
+  onDisconnected?: (connection: ConnectionRecord) => Promise<void>;
 
   constructor(private readonly deps: MembershipDependencies) {
     this.maxChannels = deps.maxChannels ?? MAX_CHANNELS_PER_CONNECTION;
@@ -33,8 +38,9 @@ export class Membership {
     try {
       await Promise.all(channels.map((channel) => this.deps.subscriptions.add({ projectId, channel, connectionId }, expiresAt)));
     } catch (error) {
-      // $connect will answer 500 and refuse the client: leave nothing of it behind.
-      await this.disconnect(connectionId).catch(() => undefined);
+      // $connect will answer 500 and refuse the client: leave nothing of it behind, and since it
+      // never connected, tell nobody it left.
+      await this.remove(connectionId).catch(() => undefined);
       throw error;
     }
   }
@@ -72,7 +78,13 @@ export class Membership {
    * subscription known to exist (the one a stale connection was found through) in case the
    * connection item is already gone.
    */
-  async disconnect(connectionId: string, alsoRemove?: SubscriptionKey): Promise<ConnectionRecord | undefined> {
+  async disconnect(connectionId: string, alsoRemove?: SubscriptionKey): Promise<void> {
+    const connection = await this.remove(connectionId, alsoRemove);
+    // Only the call that deleted the item reports it, so a second $disconnect announces nothing.
+    if (connection) await this.onDisconnected?.(connection);
+  }
+
+  private async remove(connectionId: string, alsoRemove?: SubscriptionKey): Promise<ConnectionRecord | undefined> {
     const connection = await this.deps.connections.delete(connectionId);
     const channels = connection ? [...connection.channels, ...internalChannelsFor(connection.clientType)] : [];
     const keys: SubscriptionKey[] = channels.map((channel) => ({ projectId: connection!.projectId, channel, connectionId }));

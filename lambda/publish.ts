@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import pLimit from 'p-limit';
 import { fanOut, onePage } from './fanout';
 import type { Membership } from './membership';
-import type { ConnectionRecord, ConnectionStore, Delivery, SubscriptionStore } from './ports';
+import type { ConnectionStore, Delivery, SubscriptionStore } from './ports';
 import { Delivered, ErrorCode, FanoutCounts, MAX_MESSAGE_BYTES, Result, byteLength, fail, ok } from './protocol';
 
 export interface PublisherDependencies {
@@ -38,8 +38,6 @@ const PURGE_CONCURRENCY = 8;
 export class Publisher {
   readonly newId: () => string;
   readonly now: () => number;
-  /** Told of every connection purged because it was gone, e.g. to announce that it left. */
-  onPurged?: (connection: ConnectionRecord) => Promise<void>;
 
   constructor(private readonly deps: PublisherDependencies) {
     this.newId = deps.newId ?? randomUUID;
@@ -112,10 +110,7 @@ export class Publisher {
     const limit = pLimit(PURGE_CONCURRENCY);
     await Promise.all(
       gone.map((connectionId) =>
-        limit(async () => {
-          const record = await this.deps.membership.disconnect(connectionId, foundThrough?.(connectionId));
-          if (record) await this.onPurged?.(record);
-        }),
+        limit(() => this.deps.membership.disconnect(connectionId, foundThrough?.(connectionId))),
       ),
     );
   }

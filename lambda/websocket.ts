@@ -100,10 +100,8 @@ const connect: Route = async (event, deps) => {
   return OK;
 };
 
-const disconnect: Route = async (event, { membership, presence, projects }) => {
-  const connection = await membership.disconnect(event.requestContext.connectionId);
-  // A second $disconnect for the same connection finds nothing and announces nothing.
-  if (connection) await Promise.all([presence.left(connection), projects.record(connection.projectId, { live: -1 })]);
+const disconnect: Route = async (event, { membership }) => {
+  await membership.disconnect(event.requestContext.connectionId);
   return OK;
 };
 

@@ -69,6 +69,17 @@ describe('Membership', () => {
     expect(await subscribers('default', '$all')).not.toContain(id);
   });
 
+  it('reports each departure once, and not a connect that failed', async () => {
+    const departed: string[] = [];
+    const watched = new Membership({ connections: db.connections, subscriptions: db.subscriptions });
+    watched.onDisconnected = async (connection) => void departed.push(connection.connectionId);
+    const connectionId = newConnectionId();
+    await watched.connect({ connectionId, projectId: 'default', clientType: 'runtime', connectedAt: Date.now() });
+    await watched.disconnect(connectionId);
+    await watched.disconnect(connectionId);
+    expect(departed).toEqual([connectionId]);
+  });
+
   it('removes a subscription found through a channel even when the connection item is gone', async () => {
     await db.subscriptions.add({ projectId: 'default', channel: 'orphan', connectionId: 'orphan=' }, Math.floor(Date.now() / 1000) + 60);
     await membership.disconnect('orphan=', { projectId: 'default', channel: 'orphan', connectionId: 'orphan=' });
@@ -80,9 +91,12 @@ describe('Membership', () => {
       connections: db.connections,
       subscriptions: { ...db.subscriptions, removeMany: db.subscriptions.removeMany.bind(db.subscriptions), add: async () => { throw new Error('write failed'); } } as never,
     });
+    const departed: unknown[] = [];
+    failing.onDisconnected = async (connection) => void departed.push(connection);
     const connectionId = newConnectionId();
     await expect(failing.connect({ connectionId, projectId: 'default', connectedAt: Date.now() })).rejects.toThrow('write failed');
     expect(await db.connections.get(connectionId)).toBeUndefined();
+    expect(departed).toEqual([]);
   });
 
   it('undoes the connection’s channel when the subscription write fails', async () => {
