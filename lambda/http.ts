@@ -17,6 +17,7 @@ import {
   fail,
   MAX_BATCH_MESSAGES,
   ok,
+  optionalParam,
   parseJson,
   validate,
   DEFAULT_PROJECT_ID,
@@ -84,11 +85,9 @@ const forProject =
   async (event, deps) => {
     const principal = await identify(event, deps);
     if (!principal) return unauthorized();
-    const requested = event.queryStringParameters?.projectId;
-    if (requested !== undefined && !projectIdSchema.safeParse(requested).success) {
-      return errorResponse({ code: ErrorCode.invalidProject, message: 'projectId must be 1-64 characters of A-Z a-z 0-9 and _ - .' });
-    }
-    const projectId = requested ?? defaultProject(principal);
+    const requested = optionalParam(projectIdSchema, event.queryStringParameters?.projectId, ErrorCode.invalidProject);
+    if (!requested.ok) return errorResponse(requested.error);
+    const projectId = requested.value ?? defaultProject(principal);
     return mayAccess(principal, projectId) ? route(projectId, event, deps) : unauthorized();
   };
 
@@ -142,9 +141,9 @@ async function batch(body: { projectId?: unknown }, messages: unknown, principal
   if (messages.length > MAX_BATCH_MESSAGES) {
     return errorResponse({ code: ErrorCode.tooManyMessages, message: `A batch holds at most ${MAX_BATCH_MESSAGES} messages, got ${messages.length}` });
   }
-  const project = body.projectId === undefined ? undefined : projectIdSchema.safeParse(body.projectId);
-  if (project && !project.success) return errorResponse({ code: ErrorCode.invalidProject, message: project.error.issues[0].message! });
-  const projectId = project?.data ?? defaultProject(principal);
+  const project = optionalParam(projectIdSchema, body.projectId, ErrorCode.invalidProject);
+  if (!project.ok) return errorResponse(project.error);
+  const projectId = project.value ?? defaultProject(principal);
   if (!mayAccess(principal, projectId)) return unauthorized();
 
   const results: object[] = [];

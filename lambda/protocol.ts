@@ -158,6 +158,16 @@ export const broadcastRequest = publication;
 
 export type Publication = z.infer<typeof publication>;
 
+/**
+ * Checks an optional parameter (a query string value, a body field) on its own: absent stays
+ * absent, a bad one fails with `code` and the schema's message.
+ */
+export function optionalParam(schema: z.ZodMiniType<string>, value: unknown, code: ErrorCode): Result<string | undefined> {
+  if (value === undefined) return ok(undefined);
+  const parsed = schema.safeParse(value);
+  return parsed.success ? ok(parsed.data) : fail(code, parsed.error.issues[0]?.message ?? 'invalid value');
+}
+
 const channelOnly = z.object({ channel });
 /** Checks a channel name on its own (a path parameter, say), with the same codes as in a message. */
 export const checkChannel = (name: string): Result<string> => {

@@ -15,6 +15,7 @@ import {
   ErrorCode,
   Failure,
   getRetainedFrame,
+  optionalParam,
   parseJson,
   parseMessage,
   projectIdSchema,
@@ -65,13 +66,13 @@ const header = (event: WebSocketEvent, name: string): string | undefined =>
 const connect: Route = async (event, deps) => {
   const { connectionId, connectedAt, identity } = event.requestContext;
   const query = event.queryStringParameters ?? {};
-  const project = query.projectId === undefined ? undefined : projectIdSchema.safeParse(query.projectId);
-  if (project && !project.success) return refuse(400, { code: ErrorCode.invalidProject, message: project.error.issues[0].message! });
-  const type = query.type === undefined ? undefined : clientTypeSchema.safeParse(query.type);
-  if (type && !type.success) return refuse(400, { code: ErrorCode.invalidRequest, message: type.error.issues[0].message! });
+  const project = optionalParam(projectIdSchema, query.projectId, ErrorCode.invalidProject);
+  if (!project.ok) return refuse(400, project.error);
+  const type = optionalParam(clientTypeSchema, query.type, ErrorCode.invalidRequest);
+  if (!type.ok) return refuse(400, type.error);
 
   const presented = query.apiKey ?? header(event, 'x-api-key');
-  let projectId = project?.data;
+  let projectId = project.value;
   if (presented !== undefined) {
     const principal = await deps.authorizer.identify(presented);
     // A project key without ?projectId= connects to its own project.
@@ -93,7 +94,7 @@ const connect: Route = async (event, deps) => {
     userId = verified.value;
   }
 
-  const clientType = type?.data;
+  const clientType = type.value;
   await deps.membership.connect({ connectionId, projectId, connectedAt, clientType, userId, sourceIp: identity?.sourceIp, userAgent: identity?.userAgent });
   const counted = await deps.projects.record(projectId, { connections: 1, live: 1 });
   await deps.presence.scheduleWelcome({ task: 'welcome', connectionId, projectId, clientType, clientCount: counted?.live ?? 1 });

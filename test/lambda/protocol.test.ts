@@ -1,4 +1,4 @@
-import { broadcastRequest, ErrorCode, parseMessage, sendFrame, subscribeFrame } from '../../lambda/protocol';
+import { broadcastRequest, ErrorCode, optionalParam, parseMessage, projectIdSchema, sendFrame, subscribeFrame } from '../../lambda/protocol';
 import { matchHttpRoute, selectWebSocketRoute } from '../../lambda/routes';
 
 describe('channel names', () => {
@@ -86,4 +86,16 @@ describe('matchHttpRoute', () => {
 
 it('keeps a malformed escape in a path parameter instead of throwing', () => {
   expect(matchHttpRoute('GET', '/channels/%E0%A4')).toEqual({ routeKey: 'GET /channels/{channel+}', pathParameters: { channel: '%E0%A4' } });
+});
+
+describe('optionalParam', () => {
+  it('leaves an absent parameter absent, passes a good one and fails a bad one with the given code', () => {
+    expect(optionalParam(projectIdSchema, undefined, ErrorCode.invalidProject)).toEqual({ ok: true, value: undefined });
+    expect(optionalParam(projectIdSchema, 'acme', ErrorCode.invalidProject)).toEqual({ ok: true, value: 'acme' });
+    expect(optionalParam(projectIdSchema, 'no spaces', ErrorCode.invalidProject)).toEqual({
+      ok: false,
+      error: { code: 'invalid_project', message: 'projectId must be 1-64 characters of A-Z a-z 0-9 and _ - .' },
+    });
+    expect(optionalParam(projectIdSchema, 42, ErrorCode.invalidProject)).toMatchObject({ ok: false, error: { code: 'invalid_project' } });
+  });
 });
