@@ -36,6 +36,37 @@ export interface Config {
   readonly accessKeyCacheSeconds: number;
 }
 
+/** What a deployment decides; the Lambda runtime supplies the rest (the function's name). */
+export interface HandlerSettings {
+  readonly connectionsTable: string;
+  readonly subscriptionsTable: string;
+  readonly apiKeysTable: string;
+  readonly usageTable: string;
+  readonly retainedTable: string;
+  readonly managementEndpoint: string;
+  readonly accessKeySecretArn?: string;
+  readonly fanoutConcurrency?: number;
+  readonly requireApiKey?: boolean;
+}
+
+/**
+ * The environment that gives the handler these settings, the inverse of {@link readConfig}:
+ * the construct and the local stack both build the handler's configuration with it.
+ */
+export function handlerEnvironment(settings: HandlerSettings): Record<string, string> {
+  return {
+    [ENV.connectionsTable]: settings.connectionsTable,
+    [ENV.subscriptionsTable]: settings.subscriptionsTable,
+    [ENV.apiKeysTable]: settings.apiKeysTable,
+    [ENV.usageTable]: settings.usageTable,
+    [ENV.retainedTable]: settings.retainedTable,
+    [ENV.managementEndpoint]: settings.managementEndpoint,
+    ...(settings.accessKeySecretArn !== undefined && { [ENV.accessKeySecretArn]: settings.accessKeySecretArn }),
+    [ENV.fanoutConcurrency]: String(settings.fanoutConcurrency ?? DEFAULT_FANOUT_CONCURRENCY),
+    [ENV.requireApiKey]: String(settings.requireApiKey ?? false),
+  };
+}
+
 export const DEFAULT_FANOUT_CONCURRENCY = 100;
 export const DEFAULT_ACCESS_KEY_CACHE_SECONDS = 300;
 

@@ -14,7 +14,7 @@ import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { DEFAULT_FANOUT_CONCURRENCY, ENV } from '../lambda/config';
+import { handlerEnvironment } from '../lambda/config';
 import { HTTP_ROUTE_KEYS, ROUTE_SELECTION_EXPRESSION, WEBSOCKET_ACTIONS, splitHttpRouteKey } from '../lambda/routes';
 import { API_KEYS_TABLE, CONNECTIONS_TABLE, KeyAttribute, RETAINED_TABLE, SUBSCRIPTIONS_TABLE, TableDefinition, USAGE_TABLE } from '../lambda/tables';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../lambda/telemetry';
@@ -169,15 +169,17 @@ export class RealtimeBroadcast extends Construct {
       memorySize: props.memorySize ?? 512,
       logRetention: props.logRetention ?? RetentionDays.ONE_MONTH,
       environment: {
-        [ENV.connectionsTable]: this.connectionsTable.tableName,
-        [ENV.subscriptionsTable]: this.subscriptionsTable.tableName,
-        [ENV.apiKeysTable]: this.apiKeysTable.tableName,
-        [ENV.usageTable]: this.usageTable.tableName,
-        [ENV.retainedTable]: this.retainedTable.tableName,
-        [ENV.requireApiKey]: String(props.requireApiKey ?? false),
-        [ENV.managementEndpoint]: this.webSocketStage.callbackUrl,
-        [ENV.accessKeySecretArn]: this.accessKeySecret.secretArn,
-        [ENV.fanoutConcurrency]: String(props.fanoutConcurrency ?? DEFAULT_FANOUT_CONCURRENCY),
+        ...handlerEnvironment({
+          connectionsTable: this.connectionsTable.tableName,
+          subscriptionsTable: this.subscriptionsTable.tableName,
+          apiKeysTable: this.apiKeysTable.tableName,
+          usageTable: this.usageTable.tableName,
+          retainedTable: this.retainedTable.tableName,
+          managementEndpoint: this.webSocketStage.callbackUrl,
+          accessKeySecretArn: this.accessKeySecret.secretArn,
+          fanoutConcurrency: props.fanoutConcurrency,
+          requireApiKey: props.requireApiKey,
+        }),
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         POWERTOOLS_LOG_LEVEL: props.logLevel ?? 'INFO',

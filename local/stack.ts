@@ -8,7 +8,7 @@
  * await stack.stop();
  */
 import { createHandler, Handler } from '../lambda/app';
-import { ENV, readConfig } from '../lambda/config';
+import { handlerEnvironment, readConfig } from '../lambda/config';
 import { buildDependencies } from '../lambda/dependencies';
 import { StaticKeySource } from '../lambda/adapters/key-sources';
 import { LocalGateway } from './gateway';
@@ -66,16 +66,18 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     throw error;
   }
   // The same configuration the construct gives the Lambda, pointing at the local services.
-  const config = readConfig({
-    [ENV.connectionsTable]: LOCAL_TABLES.connections.name,
-    [ENV.subscriptionsTable]: LOCAL_TABLES.subscriptions.name,
-    [ENV.apiKeysTable]: LOCAL_TABLES.apiKeys.name,
-    [ENV.usageTable]: LOCAL_TABLES.usage.name,
-    [ENV.retainedTable]: LOCAL_TABLES.retained.name,
-    [ENV.requireApiKey]: String(options.requireApiKey ?? false),
-    [ENV.managementEndpoint]: gateway.managementEndpoint,
-    [ENV.fanoutConcurrency]: options.fanoutConcurrency?.toString(),
-  });
+  const config = readConfig(
+    handlerEnvironment({
+      connectionsTable: LOCAL_TABLES.connections.name,
+      subscriptionsTable: LOCAL_TABLES.subscriptions.name,
+      apiKeysTable: LOCAL_TABLES.apiKeys.name,
+      usageTable: LOCAL_TABLES.usage.name,
+      retainedTable: LOCAL_TABLES.retained.name,
+      managementEndpoint: gateway.managementEndpoint,
+      fanoutConcurrency: options.fanoutConcurrency,
+      requireApiKey: options.requireApiKey,
+    }),
+  );
   handler = createHandler(
     buildDependencies(config, {
       dynamodb: { ...LOCAL_AWS, endpoint: store.endpoint },
