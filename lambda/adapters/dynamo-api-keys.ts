@@ -1,6 +1,7 @@
-import { DeleteCommand, DynamoDBDocumentClient, GetCommand, paginateQuery, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { ApiKeyRecord, ApiKeyStore } from '../ports';
 import { API_KEYS_TABLE } from '../tables';
+import { queryIndex } from './query-index';
 
 const [BY_HASH, LISTING] = API_KEYS_TABLE.indexes;
 /** Every key item carries this in its `listing` attribute, so one Query on the index lists them all. */
@@ -37,29 +38,16 @@ export class DynamoApiKeyStore implements ApiKeyStore {
   }
 
   async get(projectId: string): Promise<ApiKeyRecord | undefined> {
-    const { Item } = await this.client.send(new GetCommand({ TableName: this.tableName, Key: { projectId }, ConsistentRead: true }));
-    return Item ? toRecord(Item) : undefined;
+    const item = await this.item(projectId);
+    return item ? toRecord(item) : undefined;
   }
 
   async hashOf(projectId: string): Promise<string | undefined> {
-    const { Item } = await this.client.send(new GetCommand({ TableName: this.tableName, Key: { projectId }, ConsistentRead: true }));
-    return Item?.keyHash as string | undefined;
+    return (await this.item(projectId))?.keyHash as string | undefined;
   }
 
   async list(): Promise<ApiKeyRecord[]> {
-    const records: ApiKeyRecord[] = [];
-    const pages = paginateQuery(
-      { client: this.client },
-      {
-        TableName: this.tableName,
-        IndexName: LISTING.indexName,
-        KeyConditionExpression: '#l = :l',
-        ExpressionAttributeNames: { '#l': LISTING.partitionKey.name },
-        ExpressionAttributeValues: { ':l': LISTING_PARTITION },
-      },
-    );
-    for await (const page of pages) records.push(...(page.Items ?? []).map(toRecord));
-    return records;
+    return (await queryIndex(this.client, this.tableName, LISTING, LISTING_PARTITION)).map(toRecord);
   }
 
   async delete(projectId: string): Promise<boolean> {
@@ -70,20 +58,16 @@ export class DynamoApiKeyStore implements ApiKeyStore {
   }
 
   async projectForHash(keyHash: string): Promise<string | undefined> {
-    const { Items } = await this.client.send(
-      new QueryCommand({
-        TableName: this.tableName,
-        IndexName: BY_HASH.indexName,
-        KeyConditionExpression: '#h = :h',
-        ExpressionAttributeNames: { '#h': BY_HASH.partitionKey.name },
-        ExpressionAttributeValues: { ':h': keyHash },
-      }),
-    );
-    const projectId = Items?.[0]?.projectId as string | undefined;
-    if (!projectId) return undefined;
+    const [match] = await queryIndex(this.client, this.tableName, BY_HASH, keyHash);
+    if (!match) return undefined;
     // The index is eventually consistent; the table is read consistently, so a revoked key
     // stops working the moment its item is deleted, in every warm handler.
+    return (await this.hashOf(match.projectId)) === keyHash ? match.projectId : undefined;
+  }
+
+  /** A project's key item, read consistently: a revoke or a new key shows at once. */
+  private async item(projectId: string): Promise<Record<string, unknown> | undefined> {
     const { Item } = await this.client.send(new GetCommand({ TableName: this.tableName, Key: { projectId }, ConsistentRead: true }));
-    return Item?.keyHash === keyHash ? projectId : undefined;
+    return Item;
   }
 }

@@ -1,6 +1,7 @@
-import { DeleteCommand, DynamoDBDocumentClient, GetCommand, paginateQuery, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AddChannelOutcome, ConnectionRecord, ConnectionStore, NewConnection } from '../ports';
 import { CONNECTIONS_TABLE, connectionExpiry } from '../tables';
+import { queryIndex } from './query-index';
 
 interface ConnectionItem extends NewConnection {
   channels?: Set<string>;
@@ -95,25 +96,9 @@ export class DynamoConnectionStore implements ConnectionStore {
   }
 
   async listByProject(projectId: string): Promise<{ clientType?: string; connectedAt: number }[]> {
-    const index = CONNECTIONS_TABLE.indexes[0];
     const nowSeconds = Math.floor(Date.now() / 1000);
-    const found: { clientType?: string; connectedAt: number }[] = [];
-    const pages = paginateQuery(
-      { client: this.client },
-      {
-        TableName: this.tableName,
-        IndexName: index.indexName,
-        KeyConditionExpression: '#p = :p',
-        ExpressionAttributeNames: { '#p': index.partitionKey.name },
-        ExpressionAttributeValues: { ':p': projectId },
-      },
-    );
-    for await (const page of pages) {
-      for (const item of page.Items ?? []) {
-        // Items past their TTL are dead connections DynamoDB has not deleted yet.
-        if (item.expiresAt > nowSeconds) found.push({ clientType: item.clientType, connectedAt: item.connectedAt });
-      }
-    }
-    return found;
+    const items = await queryIndex(this.client, this.tableName, CONNECTIONS_TABLE.indexes[0], projectId);
+    // Items past their TTL are dead connections DynamoDB has not deleted yet.
+    return items.filter((item) => item.expiresAt > nowSeconds).map((item) => ({ clientType: item.clientType, connectedAt: item.connectedAt }));
   }
 }

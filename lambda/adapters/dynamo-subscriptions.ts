@@ -1,10 +1,12 @@
 import { BatchWriteCommand, DeleteCommand, DynamoDBDocumentClient, PutCommand, paginateQuery } from '@aws-sdk/lib-dynamodb';
 import type { SubscriptionKey, SubscriptionStore } from '../ports';
 import { SUBSCRIPTIONS_TABLE } from '../tables';
+import { queryIndex } from './query-index';
 
 const PK = SUBSCRIPTIONS_TABLE.partitionKey.name;
 const SK = SUBSCRIPTIONS_TABLE.sortKey.name;
 const TTL = SUBSCRIPTIONS_TABLE.ttlAttribute;
+/** The project, copied into each item for the `byProject` index. */
 const PROJECT = SUBSCRIPTIONS_TABLE.indexes[0].partitionKey.name;
 
 /** BatchWriteItem takes at most 25 requests. */
@@ -88,22 +90,10 @@ export class DynamoSubscriptionStore implements SubscriptionStore {
     const nowSeconds = Math.floor(this.now() / 1000);
     const prefix = subscriptionPartition(projectId, '');
     const channels = new Map<string, number>();
-    const pages = paginateQuery(
-      { client: this.client },
-      {
-        TableName: this.tableName,
-        IndexName: SUBSCRIPTIONS_TABLE.indexes[0].indexName,
-        KeyConditionExpression: '#p = :p',
-        ExpressionAttributeNames: { '#p': PROJECT },
-        ExpressionAttributeValues: { ':p': projectId },
-      },
-    );
-    for await (const page of pages) {
-      for (const item of page.Items ?? []) {
-        if (item[TTL] !== undefined && item[TTL] <= nowSeconds) continue;
-        const channel = (item[PK] as string).slice(prefix.length);
-        channels.set(channel, (channels.get(channel) ?? 0) + 1);
-      }
+    for (const item of await queryIndex(this.client, this.tableName, SUBSCRIPTIONS_TABLE.indexes[0], projectId)) {
+      if (item[TTL] !== undefined && item[TTL] <= nowSeconds) continue;
+      const channel = (item[PK] as string).slice(prefix.length);
+      channels.set(channel, (channels.get(channel) ?? 0) + 1);
     }
     return channels;
   }
