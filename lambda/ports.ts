@@ -100,11 +100,11 @@ export interface UsageReport {
 
 export interface UsageStore {
   /**
-   * Adds one invocation's counts to the project's total and today's figures: two writes, whatever
-   * the counts. Returns the connections open now, as counted.
+   * Adds one invocation's counts to the project's total and today's figures: two writes however
+   * many deliveries, one when only `live` changes. Returns the connections open now, as counted.
    */
   record(projectId: string, counts: UsageCounts, at: number): Promise<{ live: number }>;
-  /** Totals and the last `days` days; undefined if the project has never been seen. */
+  /** Totals and the last `days` days (none read when 0); undefined if the project has never been seen. */
   read(projectId: string, days: number, now: number): Promise<UsageReport | undefined>;
 }
 

@@ -82,7 +82,8 @@ export class Projects {
     const [connections, channels, report] = await Promise.all([
       this.deps.connections.listByProject(projectId),
       this.deps.subscriptions.channelsOf(projectId),
-      this.deps.usage.read(projectId, 1, this.now()),
+      // Only the totals (last activity): no daily figures.
+      this.deps.usage.read(projectId, 0, this.now()),
     ]);
     if (!report && connections.length === 0 && !(await this.exists(projectId))) return projectNotFound(projectId);
     const byType: Record<string, number> = {};

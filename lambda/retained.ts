@@ -19,11 +19,10 @@ export class Retention {
 
   /** The channel's active broadcast, marked `retained`, unless this user acknowledged it. */
   async pendingFor(projectId: string, channel: string, userId: string | undefined): Promise<Record<string, unknown> | undefined> {
-    const [retained, acked] = await Promise.all([
-      this.store.get(projectId, channel),
-      userId ? this.store.ackedBy(projectId, channel, userId) : undefined,
-    ]);
-    if (!retained || acked === retained.id) return undefined;
+    // Most channels retain nothing: look for the acknowledgement only when there is something to check.
+    const retained = await this.store.get(projectId, channel);
+    if (!retained) return undefined;
+    if (userId && (await this.store.ackedBy(projectId, channel, userId)) === retained.id) return undefined;
     return { ...retained.message, retained: true };
   }
 

@@ -21,6 +21,8 @@ export class DynamoUsageStore implements UsageStore {
       ':connections': counts.connections ?? 0,
     };
     const add = 'ADD requests :requests, deliveries :deliveries, connections :connections';
+    // A disconnect changes only the open-connection count, which lives on the total: no day write.
+    const dayChanges = Object.values(values).some((value) => value !== 0);
     const [total] = await Promise.all([
       this.client.send(
         new UpdateCommand({
@@ -33,6 +35,7 @@ export class DynamoUsageStore implements UsageStore {
           ReturnValues: 'UPDATED_NEW',
         }),
       ),
+      dayChanges &&
       this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
@@ -51,6 +54,7 @@ export class DynamoUsageStore implements UsageStore {
   async read(projectId: string, days: number, now: number): Promise<UsageReport | undefined> {
     const [total, daily] = await Promise.all([
       this.client.send(new GetCommand({ TableName: this.tableName, Key: { projectId, period: TOTAL } })),
+      days > 0 &&
       this.client.send(
         new QueryCommand({
           TableName: this.tableName,
@@ -69,7 +73,7 @@ export class DynamoUsageStore implements UsageStore {
       totalDeliveries: total.Item.deliveries ?? 0,
       totalConnections: total.Item.connections ?? 0,
       lastActivityAt: total.Item.lastActivityAt,
-      daily: (daily.Items ?? []).map((item) => ({
+      daily: ((daily && daily.Items) || []).map((item) => ({
         date: (item.period as string).slice(DAY_PREFIX.length),
         requests: item.requests ?? 0,
         deliveries: item.deliveries ?? 0,

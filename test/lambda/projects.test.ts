@@ -53,6 +53,18 @@ describe('usage', () => {
     expect(await projects.usage('default')).toMatchObject({ ok: true, value: { totalRequests: 0 } });
   });
 
+  it('writes no day figures for a change in open connections alone, and reads none when asked for no days', async () => {
+    await db.usage.record('u4', { connections: 1, live: 1 }, NOW);
+    await db.usage.record('u4', { live: -1 }, NOW + DAY);
+    const report = await db.usage.read('u4', 30, NOW + DAY);
+    expect(report?.daily.map((day) => day.date)).toEqual(['2026-11-21']);
+    const query = jest.spyOn(db.documents, 'send');
+    const totalsOnly = await db.usage.read('u4', 0, NOW + DAY);
+    expect(totalsOnly).toMatchObject({ totalConnections: 1, daily: [] });
+    expect(query).toHaveBeenCalledTimes(1);
+    query.mockRestore();
+  });
+
   it('does not fail the request when counting fails', async () => {
     const failing = new Projects({ ...db, usage: { ...db.usage, record: async () => { throw new Error('throttled'); } } as never, logger: new Logger() });
     await expect(failing.record('u3', { requests: 1 })).resolves.toBeUndefined();
