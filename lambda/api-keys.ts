@@ -12,7 +12,6 @@ import { tokenSigningKey, verifyConnectToken } from './tokens';
 export const API_KEY_PREFIX = 'rbk_';
 const PREFIX_SHOWN = API_KEY_PREFIX.length + 8;
 
-export const hashApiKey = hashKey;
 
 export function generateApiKey(): string {
   return `${API_KEY_PREFIX}${randomBytes(24).toString('base64url')}`;
@@ -47,7 +46,7 @@ export class Authorizer {
   async identify(presented: string | undefined): Promise<Principal | undefined> {
     if (!presented) return undefined;
     if (presented.startsWith(API_KEY_PREFIX)) {
-      const projectId = await this.keys.projectForHash(hashApiKey(presented));
+      const projectId = await this.keys.projectForHash(hashKey(presented));
       if (projectId) return { kind: 'project', projectId };
     }
     return (await this.master.verify(presented)) ? { kind: 'master' } : undefined;
@@ -70,7 +69,7 @@ export class ApiKeys {
       description,
       createdAt: new Date(this.now()).toISOString(),
     };
-    if (!(await this.store.create(record, hashApiKey(apiKey)))) {
+    if (!(await this.store.create(record, hashKey(apiKey)))) {
       return fail(ErrorCode.keyExists, `Project ${projectId} already has a key; revoke it (DELETE /api-keys/${projectId}) to issue a new one`);
     }
     return ok({ ...record, apiKey });

@@ -5,7 +5,7 @@
 import { Authorizer, mayAccess } from './api-keys';
 import { bodyText, WebSocketEvent, WebSocketResult } from './events';
 import type { Membership } from './membership';
-import type { ConnectionRecord, ConnectionStore, Delivery } from './ports';
+import type { ConnectionStore, Delivery } from './ports';
 import type { Presence } from './presence';
 import type { Projects } from './projects';
 import {
@@ -154,24 +154,17 @@ const send: Route = async (event, { publisher, connections, projects, telemetry 
 
 const ping: Route = async () => json(reply.pong());
 
-/** Runs a route for a registered sender who has a verified identity. */
-const withUser = async (event: WebSocketEvent, connections: ConnectionStore, then: (sender: ConnectionRecord & { userId: string }) => Promise<WebSocketResult>) => {
+const ack: Route = async (event, { connections, retention }) => {
+  const request = parseMessage(ackFrame, bodyText(event));
+  if (!request.ok) return errorReply(request.error);
   const sender = await connections.get(event.requestContext.connectionId);
   if (!sender) return errorReply(NOT_CONNECTED);
   if (!sender.userId) {
     return errorReply({ code: ErrorCode.identityRequired, message: 'Acknowledgements need a user: connect with a signed ?token=' });
   }
-  return then(sender as ConnectionRecord & { userId: string });
-};
-
-const ack: Route = async (event, { connections, retention }) => {
-  const request = parseMessage(ackFrame, bodyText(event));
-  if (!request.ok) return errorReply(request.error);
   const { channel, id } = request.value;
-  return withUser(event, connections, async (sender) => {
-    await retention.ack(sender.projectId, channel, sender.userId, id);
-    return json(reply.acked(channel, id));
-  });
+  await retention.ack(sender.projectId, channel, sender.userId, id);
+  return json(reply.acked(channel, id));
 };
 
 const getRetained: Route = async (event, { connections, retention }) => {

@@ -1,5 +1,6 @@
 /** Event factories shaped like API Gateway's, built on the JSON fixtures and overridden per test. */
 import type { HttpEvent, WebSocketEvent } from '../../lambda/events';
+import { selectWebSocketRoute } from '../../lambda/routes';
 import connectFixture from '../fixtures/websocket-connect.json';
 import messageFixture from '../fixtures/websocket-message.json';
 import httpFixture from '../fixtures/http-broadcast.json';
@@ -30,17 +31,12 @@ export function disconnectEvent(connectionId: string): WebSocketEvent {
   } as WebSocketEvent;
 }
 
-/** A MESSAGE event; the route key is what API Gateway would select unless given. */
+/** A MESSAGE event; the route key is the one API Gateway would select, unless given. */
 export function messageEvent(connectionId: string, body: string | object, routeKey?: string): WebSocketEvent {
   const text = typeof body === 'string' ? body : JSON.stringify(body);
-  let selected = routeKey;
-  if (!selected) {
-    const action = typeof body === 'object' ? (body as { action?: string }).action : undefined;
-    selected = action && ['subscribe', 'unsubscribe', 'send', 'ping'].includes(action) ? action : '$default';
-  }
   return {
     ...messageFixture,
-    requestContext: { ...messageFixture.requestContext, routeKey: selected, connectionId, eventType: 'MESSAGE' },
+    requestContext: { ...messageFixture.requestContext, routeKey: routeKey ?? selectWebSocketRoute(text), connectionId, eventType: 'MESSAGE' },
     body: text,
   } as WebSocketEvent;
 }

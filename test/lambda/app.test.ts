@@ -171,6 +171,24 @@ describe('WebSocket: connect and disconnect', () => {
   });
 });
 
+describe('WebSocket: ack and get_retained', () => {
+  it('routes both actions to their own routes', () => {
+    expect(messageEvent('x=', { action: 'ack', channel: 'c', id: 'm' }).requestContext.routeKey).toBe('ack');
+    expect(messageEvent('x=', { action: 'get_retained', channel: 'c' }).requestContext.routeKey).toBe('get_retained');
+  });
+
+  it('answers no_retained when the channel retains nothing', async () => {
+    const id = await connect();
+    expect(replyOf(await handler(messageEvent(id, { action: 'get_retained', channel: 'empty' })))).toEqual({ type: 'no_retained', channel: 'empty' });
+  });
+
+  it('refuses an ack from a connection without a signed identity', async () => {
+    const id = await connect();
+    const result = await handler(messageEvent(id, { action: 'ack', channel: 'news', id: 'm1' }));
+    expect(replyOf(result)).toMatchObject({ type: 'error', code: 'identity_required' });
+  });
+});
+
 describe('welcome task', () => {
   it('$connect schedules the welcome instead of posting while $connect runs', async () => {
     invoked.length = 0;

@@ -1,4 +1,4 @@
-import { AccessKeyVerifier, bearerToken, secretsEqual } from '../../lambda/auth';
+import { AccessKeyVerifier, bearerToken, hashKey, secretsEqual } from '../../lambda/auth';
 import type { KeySource } from '../../lambda/ports';
 
 /** A key source whose key can change, counting forced refreshes. */
@@ -23,6 +23,12 @@ describe('secretsEqual', () => {
     expect(secretsEqual('abc', 'abd')).toBe(false);
     expect(secretsEqual('abc', 'abcd')).toBe(false);
     expect(secretsEqual('', 'a')).toBe(false);
+  });
+});
+
+describe('hashKey', () => {
+  it('is SHA-256 in hex, what project keys are stored as and tokens are signed with', () => {
+    expect(hashKey('abc')).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
   });
 });
 
