@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import pLimit from 'p-limit';
-import { fanOut, onePage } from './fanout';
+import { fanOut, FanoutResult, onePage } from './fanout';
 import type { Membership } from './membership';
 import type { ConnectionStore, Delivery, SubscriptionStore } from './ports';
 import { Delivered, ErrorCode, FanoutCounts, MAX_MESSAGE_BYTES, Result, byteLength, fail, ok } from './protocol';
@@ -64,13 +64,10 @@ export class Publisher {
 
   /** Fans a ready message out to a channel's subscribers, skipping `exclude`. */
   async deliverToChannel(projectId: string, channel: string, body: string, exclude?: ReadonlySet<string>): Promise<FanoutCounts> {
-    const started = performance.now();
     const subscribers = this.deps.subscriptions.subscribers(projectId, channel);
-    const result = await fanOut(exclude ? without(subscribers, exclude) : subscribers, body, this.deps.delivery, this.deps.concurrency);
-    const counts = { sent: result.sent, failed: result.failed, stale: result.gone.length };
-    this.deps.observe?.({ ...counts, durationMs: Math.round(performance.now() - started) });
+    const result = await this.fanOut(exclude ? without(subscribers, exclude) : subscribers, body, this.deps.concurrency);
     await this.purge(result.gone, (connectionId) => ({ projectId, channel, connectionId }));
-    return counts;
+    return { sent: result.sent, failed: result.failed, stale: result.gone.length };
   }
 
   /** Sends a ready message to one connection of the project. */
@@ -78,9 +75,7 @@ export class Publisher {
     const target = await this.deps.connections.get(connectionId);
     // Another project's connection is reported exactly like a missing one: nothing leaks across projects.
     if (!target || target.projectId !== projectId) return notFound(connectionId);
-    const started = performance.now();
-    const result = await fanOut(onePage([connectionId]), body, this.deps.delivery, 1);
-    this.deps.observe?.({ sent: result.sent, failed: result.failed, stale: result.gone.length, durationMs: Math.round(performance.now() - started) });
+    const result = await this.fanOut(onePage([connectionId]), body, 1);
     if (result.gone.length > 0) {
       await this.purge(result.gone);
       return notFound(connectionId);
@@ -91,6 +86,15 @@ export class Publisher {
   /** A message's id and timestamp, given to everything delivered. */
   stamp(): { id: string; timestamp: string } {
     return { id: this.newId(), timestamp: new Date(this.now()).toISOString() };
+  }
+
+  /** Fans out and reports how it went to `observe`. */
+  private async fanOut(recipients: AsyncIterable<readonly string[]>, body: string, concurrency: number): Promise<FanoutResult> {
+    const started = performance.now();
+    const result = await fanOut(recipients, body, this.deps.delivery, concurrency);
+    const durationMs = Math.round(performance.now() - started);
+    this.deps.observe?.({ sent: result.sent, failed: result.failed, stale: result.gone.length, durationMs });
+    return result;
   }
 
   private envelope(message: Message & { channel?: string }): Delivered {

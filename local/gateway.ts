@@ -9,6 +9,7 @@ import { createServer, IncomingHttpHeaders, IncomingMessage, Server, ServerRespo
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
+import { MAX_MESSAGE_BYTES } from '../lambda/protocol';
 import { matchHttpRoute, ROUTES_WITH_RESPONSE, selectWebSocketRoute, WebSocketRouteKey } from '../lambda/routes';
 
 /** The function behind the APIs: the same signature as a Lambda handler. */
@@ -38,8 +39,8 @@ export interface GatewayOptions {
   readonly onHandlerError?: (error: unknown) => void;
 }
 
-/** API Gateway's WebSocket message limit. Larger messages close the connection with 1009. */
-export const MAX_WEBSOCKET_MESSAGE_BYTES = 128 * 1024;
+/** API Gateway's WebSocket message limit (larger messages close the connection with 1009), the protocol's own. */
+const MAX_WEBSOCKET_MESSAGE_BYTES = MAX_MESSAGE_BYTES;
 /** API Gateway's HTTP API payload limit. */
 export const MAX_HTTP_BODY_BYTES = 10 * 1024 * 1024;
 const API_ID = 'local';
@@ -56,7 +57,10 @@ interface LiveConnection {
   socket?: WebSocket;
   /** Set when a test drops the connection the way a lost network does: no `$disconnect`. */
   skipDisconnect?: boolean;
-  timers: NodeJS.Timeout[];
+  /** Closes the connection after the idle timeout; restarted by each client message. */
+  idleTimer?: NodeJS.Timeout;
+  /** Closes the connection at its maximum duration. */
+  lifetimeTimer?: NodeJS.Timeout;
 }
 
 export class LocalGateway {
@@ -148,7 +152,6 @@ export class LocalGateway {
       sourceIp: req.socket.remoteAddress?.replace(/^::ffff:/, '') ?? '127.0.0.1',
       userAgent: req.headers['user-agent'] ?? '',
       state: 'connecting',
-      timers: [],
     };
     this.connections.set(id, connection);
     const query = queryParameters(url.searchParams);
@@ -179,7 +182,7 @@ export class LocalGateway {
     connection.state = 'open';
     this.resetIdleTimer(connection);
     const maxMs = this.options.maxConnectionMs ?? 2 * 60 * 60 * 1000;
-    connection.timers.push(setTimeout(() => ws.close(1001, 'Going away'), maxMs));
+    connection.lifetimeTimer = setTimeout(() => ws.close(1001, 'Going away'), maxMs);
     ws.on('message', (data: Buffer) => void this.onMessage(connection, data.toString('utf8')));
     ws.on('close', (code: number, reason: Buffer) => void this.onClose(connection, code, reason.toString()));
     ws.on('error', () => undefined);
@@ -187,8 +190,8 @@ export class LocalGateway {
 
   private resetIdleTimer(connection: LiveConnection): void {
     const idleMs = this.options.idleTimeoutMs ?? 10 * 60 * 1000;
-    clearTimeout(connection.timers[0]);
-    connection.timers[0] = setTimeout(() => connection.socket?.close(1001, 'Going away'), idleMs);
+    clearTimeout(connection.idleTimer);
+    connection.idleTimer = setTimeout(() => connection.socket?.close(1001, 'Going away'), idleMs);
   }
 
   private async onMessage(connection: LiveConnection, body: string): Promise<void> {
@@ -208,7 +211,8 @@ export class LocalGateway {
   }
 
   private async onClose(connection: LiveConnection, code: number, reason: string): Promise<void> {
-    connection.timers.forEach(clearTimeout);
+    clearTimeout(connection.idleTimer);
+    clearTimeout(connection.lifetimeTimer);
     this.connections.delete(connection.id);
     if (connection.skipDisconnect) return;
     const event = this.webSocketEvent(connection, '$disconnect', 'DISCONNECT', Date.now());
