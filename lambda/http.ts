@@ -115,10 +115,8 @@ const broadcast: Route = async (event, deps) => {
   const projectId = request.value.projectId ?? defaultProject(principal);
   if (!mayAccess(principal, projectId)) return unauthorized();
   deps.telemetry.annotate({ projectId, channel: request.value.channel });
-  const result = await publish(projectId, request.value, deps);
+  const [result] = await publishAll(projectId, [request], deps);
   if (!result.ok) return errorResponse(result.error);
-  deps.telemetry.published('HTTP');
-  await deps.projects.record(projectId, { requests: 1, deliveries: result.value.sent });
   const { channel, connectionId, event: name } = request.value;
   return jsonResponse(200, { success: true, ...(channel ? { channel } : { connectionId }), event: name, ...result.value });
 };
@@ -146,29 +144,33 @@ async function batch(body: { projectId?: unknown }, messages: unknown, principal
   const projectId = project.value ?? defaultProject(principal);
   if (!mayAccess(principal, projectId)) return unauthorized();
 
-  const results: object[] = [];
-  let delivered = 0;
-  let published = 0;
-  for (const item of messages) {
+  deps.telemetry.annotate({ projectId });
+  const requests = messages.map((item) => {
     const request = parsePublication(item);
-    const checked = request.ok && request.value.projectId !== undefined && request.value.projectId !== projectId
+    return request.ok && request.value.projectId !== undefined && request.value.projectId !== projectId
       ? fail<Publication>(ErrorCode.invalidProject, 'Give projectId once, at the top of the batch')
       : request;
-    const result = checked.ok ? await publish(projectId, checked.value, deps) : checked;
-    if (result.ok) {
-      results.push(result.value);
-      delivered += result.value.sent;
-      published++;
-    } else {
-      results.push({ error: result.error.message, code: result.error.code });
-    }
+  });
+  const results = await publishAll(projectId, requests, deps);
+  return jsonResponse(200, {
+    success: true,
+    results: results.map((result) => (result.ok ? result.value : { error: result.error.message, code: result.error.code })),
+  });
+}
+
+/**
+ * Publishes in order, a bad request failing alone, and counts the invocation once: one metric
+ * and one usage record however many messages and deliveries.
+ */
+async function publishAll(projectId: string, requests: Result<Publication>[], deps: HttpDependencies): Promise<Result<Published>[]> {
+  const results: Result<Published>[] = [];
+  for (const request of requests) results.push(request.ok ? await publish(projectId, request.value, deps) : request);
+  const published = results.flatMap((result) => (result.ok ? [result.value] : []));
+  if (published.length > 0) {
+    deps.telemetry.published('HTTP', published.length);
+    await deps.projects.record(projectId, { requests: published.length, deliveries: published.reduce((sum, p) => sum + p.sent, 0) });
   }
-  deps.telemetry.annotate({ projectId });
-  if (published > 0) {
-    deps.telemetry.published('HTTP', published);
-    await deps.projects.record(projectId, { requests: published, deliveries: delivered });
-  }
-  return jsonResponse(200, { success: true, results });
+  return results;
 }
 
 const clear: Route = async (event, deps) => {
