@@ -53,6 +53,19 @@ const json = (message: object): WebSocketResult => ({ statusCode: 200, body: JSO
 export const errorReply = (failure: Failure): WebSocketResult => json(reply.error(failure));
 const NOT_CONNECTED: Failure = { code: ErrorCode.notConnected, message: 'This connection is not registered; reconnect' };
 
+/** The registered connection a frame came from, its project noted on the request's log line. */
+async function senderOf(event: WebSocketEvent, { connections, telemetry }: WebSocketDependencies) {
+  const sender = await connections.get(event.requestContext.connectionId);
+  if (sender) telemetry.annotate({ projectId: sender.projectId });
+  return sender;
+}
+
+/** Counts one publish from a connection: a metric and the project's usage. */
+async function countPublish(projectId: string, deliveries: number, { telemetry, projects }: WebSocketDependencies) {
+  telemetry.published('WebSocket');
+  await projects.record(projectId, { requests: 1, deliveries });
+}
+
 /** A non-2xx from $connect refuses the upgrade; the client sees this status and body. */
 const refuse = (statusCode: number, failure: Failure): WebSocketResult => ({
   statusCode,
@@ -132,47 +145,45 @@ const unsubscribe: Route = async (event, { membership }) => {
   return result.ok ? json(reply.unsubscribed(request.value.channel)) : errorReply(result.error);
 };
 
-const send: Route = async (event, { publisher, connections, projects, telemetry }) => {
+const send: Route = async (event, deps) => {
   const request = parseMessage(sendFrame, bodyText(event));
   if (!request.ok) return errorReply(request.error);
-  const from = event.requestContext.connectionId;
-  const sender = await connections.get(from);
+  const sender = await senderOf(event, deps);
   if (!sender) return errorReply(NOT_CONNECTED);
   // The sender's project, whatever the frame says: a connection cannot publish elsewhere.
   const { channel, connectionId, event: name, data } = request.value;
-  telemetry.annotate({ projectId: sender.projectId, channel });
-  const message = { event: name, data, from };
+  deps.telemetry.annotate({ channel });
+  const message = { event: name, data, from: sender.connectionId };
   const result = channel
-    ? await publisher.toChannel(sender.projectId, channel, message)
-    : await publisher.toConnection(sender.projectId, connectionId!, message);
+    ? await deps.publisher.toChannel(sender.projectId, channel, message)
+    : await deps.publisher.toConnection(sender.projectId, connectionId!, message);
   if (!result.ok) return errorReply(result.error);
-  telemetry.published('WebSocket');
-  await projects.record(sender.projectId, { requests: 1, deliveries: result.value.sent });
+  await countPublish(sender.projectId, result.value.sent, deps);
   const { id, sent, failed, stale } = result.value;
   return json(reply.sent(channel ? { channel } : { connectionId }, id, { sent, failed, stale }));
 };
 
 const ping: Route = async () => json(reply.pong());
 
-const ack: Route = async (event, { connections, retention }) => {
+const ack: Route = async (event, deps) => {
   const request = parseMessage(ackFrame, bodyText(event));
   if (!request.ok) return errorReply(request.error);
-  const sender = await connections.get(event.requestContext.connectionId);
+  const sender = await senderOf(event, deps);
   if (!sender) return errorReply(NOT_CONNECTED);
   if (!sender.userId) {
     return errorReply({ code: ErrorCode.identityRequired, message: 'Acknowledgements need a user: connect with a signed ?token=' });
   }
   const { channel, id } = request.value;
-  await retention.ack(sender.projectId, channel, sender.userId, id);
+  await deps.retention.ack(sender.projectId, channel, sender.userId, id);
   return json(reply.acked(channel, id));
 };
 
-const getRetained: Route = async (event, { connections, retention }) => {
+const getRetained: Route = async (event, deps) => {
   const request = parseMessage(getRetainedFrame, bodyText(event));
   if (!request.ok) return errorReply(request.error);
-  const sender = await connections.get(event.requestContext.connectionId);
+  const sender = await senderOf(event, deps);
   if (!sender) return errorReply(NOT_CONNECTED);
-  const retained = await retention.pendingFor(sender.projectId, request.value.channel, sender.userId);
+  const retained = await deps.retention.pendingFor(sender.projectId, request.value.channel, sender.userId);
   return json(retained ?? reply.noRetained(request.value.channel));
 };
 
@@ -196,19 +207,17 @@ const fallback: Route = async (event, deps) => {
   });
 };
 
-async function routed(event: WebSocketEvent, value: object, { connections, publisher, projects, telemetry }: WebSocketDependencies) {
+async function routed(event: WebSocketEvent, value: object, deps: WebSocketDependencies) {
   const frame = validate(routedFrame, value);
   if (!frame.ok) {
     const hint = `send {"action": …} (${WEBSOCKET_ACTIONS.join(', ')}) or a routed message {"type", "payload", "to"?}`;
     return errorReply({ code: frame.error.code, message: `${frame.error.message}; ${hint}` });
   }
-  const sender = await connections.get(event.requestContext.connectionId);
+  const sender = await senderOf(event, deps);
   if (!sender) return errorReply(NOT_CONNECTED);
-  telemetry.annotate({ projectId: sender.projectId });
-  const result = await routeMessage(sender, frame.value, publisher);
+  const result = await routeMessage(sender, frame.value, deps.publisher);
   if (!result.ok) return errorReply(result.error);
-  telemetry.published('WebSocket');
-  await projects.record(sender.projectId, { requests: 1, deliveries: result.value.sent });
+  await countPublish(sender.projectId, result.value.sent, deps);
   // Routed messages are fire-and-forget, as in the systems they come from: no reply on success.
   return OK;
 }
