@@ -40,18 +40,15 @@ export type Handler = (event: unknown, context?: Partial<Context>) => Promise<We
 
 const INTERNAL = { code: ErrorCode.internalError, message: 'Internal error' } as const;
 
+/** WebSocket routes whose successes are counted. */
+const COUNTED_ROUTES: Partial<Record<WebSocketRouteKey, (typeof METRIC)[keyof typeof METRIC]>> = {
+  $connect: METRIC.connects,
+  $disconnect: METRIC.disconnects,
+  subscribe: METRIC.subscribes,
+};
+
 const elapsed = (started: number) => Math.round(performance.now() - started);
 
-/** The `code` of an error answer (`{"type":"error","code"}` or `{"error","code"}`), if it is one. */
-function errorCodeOf(body: string | undefined): string | undefined {
-  if (!body || !body.includes('"code"')) return undefined;
-  try {
-    const parsed = JSON.parse(body) as { type?: string; error?: unknown; code?: unknown };
-    return (parsed.type === 'error' || parsed.error !== undefined) && typeof parsed.code === 'string' ? parsed.code : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 export function createHandler(deps: AppDependencies): Handler {
   const telemetry = deps.telemetry ?? new Telemetry();
@@ -87,11 +84,9 @@ export function createHandler(deps: AppDependencies): Handler {
         // $connect and $disconnect have no one to reply to; a 500 on $connect refuses the connection.
         result = eventType === 'MESSAGE' ? errorReply(INTERNAL) : { statusCode: 500 };
       }
-      const code = errorCodeOf(result.body);
-      if (code) telemetry.failure(code);
-      else if (routeKey === '$connect' && result.statusCode === 200) telemetry.count(METRIC.connects);
-      else if (routeKey === '$disconnect') telemetry.count(METRIC.disconnects);
-      else if (routeKey === 'subscribe') telemetry.count(METRIC.subscribes);
+      const succeeded = !telemetry.countFailure() && result.statusCode === 200;
+      const metric = COUNTED_ROUTES[routeKey as WebSocketRouteKey];
+      if (succeeded && metric) telemetry.count(metric);
       telemetry.requestDone('websocket request', { requestId, routeKey, statusCode: result.statusCode, durationMs: elapsed(started) });
       return result;
     });
@@ -111,8 +106,7 @@ export function createHandler(deps: AppDependencies): Handler {
         logger.error('http request failed', { requestId, routeKey, error: error as Error });
         result = errorResponse(INTERNAL);
       }
-      const code = (result.statusCode ?? 200) >= 400 ? errorCodeOf(result.body) : undefined;
-      if (code) telemetry.failure(code);
+      telemetry.countFailure();
       telemetry.requestDone('http request', { requestId, routeKey, statusCode: result.statusCode, durationMs: elapsed(started) });
       return result;
     });

@@ -32,7 +32,7 @@ import {
 } from './protocol';
 import type { Published, Publisher } from './publish';
 import type { Retention } from './retained';
-import type { Telemetry } from './telemetry';
+import { noteFailure, Telemetry } from './telemetry';
 import type { HttpRouteKey } from './routes';
 
 export interface HttpDependencies {
@@ -54,13 +54,15 @@ const jsonResponse = (statusCode: number, body: object): HttpResult => ({
 });
 
 /** `{success:false, error, code, errors:[{code,message}]}`: the seed's shape and the list shape in one. */
-export const errorResponse = (failure: Failure): HttpResult =>
-  jsonResponse(HTTP_STATUS[failure.code], {
+export const errorResponse = (failure: Failure): HttpResult => {
+  noteFailure(failure.code);
+  return jsonResponse(HTTP_STATUS[failure.code], {
     success: false,
     error: failure.message,
     code: failure.code,
     errors: [{ code: failure.code, message: failure.message }],
   });
+};
 
 const UNAUTHORIZED: Failure = { code: ErrorCode.unauthorized, message: 'Unauthorized' };
 const unauthorized = () => errorResponse(UNAUTHORIZED);

@@ -54,12 +54,23 @@ export interface RequestFields {
   errorCode?: string;
 }
 
+/** The facts of the request being handled, wherever in its call tree we are. */
+const currentRequest = new AsyncLocalStorage<RequestFields>();
+
+/**
+ * Notes the error code a request answers with, where the answer is built; the edge then counts
+ * it once (unauthorized, invalid input) and puts it on the request's log line.
+ */
+export function noteFailure(code: string): void {
+  const request = currentRequest.getStore();
+  if (request) request.errorCode = code;
+}
+
 export class Telemetry {
   readonly logger: Logger;
   readonly metrics: Metrics;
   /** One single-metric emitter per transport, so each publish carries its `Transport` dimension. */
   private readonly byTransport: Record<Transport, Metrics>;
-  private readonly requests = new AsyncLocalStorage<RequestFields>();
 
   constructor(options: { logger?: Logger; metrics?: Metrics } = {}) {
     this.logger = options.logger ?? new Logger({ serviceName: SERVICE_NAME });
@@ -75,7 +86,7 @@ export class Telemetry {
    */
   async request<T>(fields: RequestFields, work: () => Promise<T>): Promise<T> {
     try {
-      return await this.requests.run({ ...fields }, work);
+      return await currentRequest.run({ ...fields }, work);
     } finally {
       if (this.metrics.hasStoredMetrics()) this.metrics.publishStoredMetrics();
     }
@@ -83,13 +94,13 @@ export class Telemetry {
 
   /** Adds what the request has learnt (its project, its channel) to its log line. */
   annotate(fields: RequestFields): void {
-    const current = this.requests.getStore();
+    const current = currentRequest.getStore();
     if (current) Object.assign(current, fields);
   }
 
   /** The request's one info line. */
   requestDone(message: string, extra: Record<string, unknown>): void {
-    this.logger.info(message, { ...this.requests.getStore(), ...extra });
+    this.logger.info(message, { ...currentRequest.getStore(), ...extra });
   }
 
   count(metric: (typeof METRIC)[keyof typeof METRIC], value = 1): void {
@@ -106,13 +117,15 @@ export class Telemetry {
     this.metrics.addMetric(METRIC.stalePurged, MetricUnit.Count, result.stale);
     this.metrics.addMetric(METRIC.fanoutSize, MetricUnit.Count, result.sent + result.failed + result.stale);
     this.metrics.addMetric(METRIC.fanoutDuration, MetricUnit.Milliseconds, result.durationMs);
-    this.logger.debug('fan-out', { ...this.requests.getStore(), ...result });
+    this.logger.debug('fan-out', { ...currentRequest.getStore(), ...result });
   }
 
-  /** Counts an error answer as unauthorized or invalid input, where it is one. */
-  failure(code: string): void {
-    this.annotate({ errorCode: code });
+  /** The error code the current request answered with, if it failed; counted as unauthorized or invalid input where it is one. */
+  countFailure(): string | undefined {
+    const code = currentRequest.getStore()?.errorCode;
+    if (!code) return undefined;
     if (UNAUTHORIZED_CODES.includes(code as ErrorCode)) this.count(METRIC.unauthorized);
     else if (INVALID_INPUT_CODES.includes(code as ErrorCode)) this.count(METRIC.invalidInputs);
+    return code;
   }
 }

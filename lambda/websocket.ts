@@ -28,7 +28,7 @@ import {
 } from './protocol';
 import type { Publisher } from './publish';
 import type { Retention } from './retained';
-import type { Telemetry } from './telemetry';
+import { noteFailure, Telemetry } from './telemetry';
 import { routeMessage } from './routing';
 import { WEBSOCKET_ACTIONS, WebSocketRouteKey } from './routes';
 
@@ -50,7 +50,10 @@ type Route = (event: WebSocketEvent, deps: WebSocketDependencies) => Promise<Web
 const OK: WebSocketResult = { statusCode: 200 };
 const json = (message: object): WebSocketResult => ({ statusCode: 200, body: JSON.stringify(message) });
 /** Errors go back as a message on the open connection; the status stays 200 so API Gateway delivers it. */
-export const errorReply = (failure: Failure): WebSocketResult => json(reply.error(failure));
+export const errorReply = (failure: Failure): WebSocketResult => {
+  noteFailure(failure.code);
+  return json(reply.error(failure));
+};
 const NOT_CONNECTED: Failure = { code: ErrorCode.notConnected, message: 'This connection is not registered; reconnect' };
 
 /** The registered connection a frame came from, its project noted on the request's log line. */
@@ -67,10 +70,10 @@ async function countPublish(projectId: string, deliveries: number, { telemetry, 
 }
 
 /** A non-2xx from $connect refuses the upgrade; the client sees this status and body. */
-const refuse = (statusCode: number, failure: Failure): WebSocketResult => ({
-  statusCode,
-  body: JSON.stringify({ error: failure.message, code: failure.code }),
-});
+const refuse = (statusCode: number, failure: Failure): WebSocketResult => {
+  noteFailure(failure.code);
+  return { statusCode, body: JSON.stringify({ error: failure.message, code: failure.code }) };
+};
 
 /** Header names keep the client's case on `$connect`. */
 const header = (event: WebSocketEvent, name: string): string | undefined =>
