@@ -14,10 +14,10 @@ import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { handlerEnvironment } from '../lambda/config';
-import { HTTP_ROUTE_KEYS, ROUTE_SELECTION_EXPRESSION, WEBSOCKET_ACTIONS, splitHttpRouteKey } from '../lambda/routes';
-import { API_KEYS_TABLE, CONNECTIONS_TABLE, KeyAttribute, RETAINED_TABLE, SUBSCRIPTIONS_TABLE, TableDefinition, USAGE_TABLE } from '../lambda/tables';
-import { METRICS_NAMESPACE, SERVICE_NAME } from '../lambda/telemetry';
+import { handlerEnvironment } from '../lambda/contract/config';
+import { HTTP_ROUTE_KEYS, ROUTE_SELECTION_EXPRESSION, WEBSOCKET_ACTIONS, splitHttpRouteKey } from '../lambda/contract/routes';
+import { API_KEYS_TABLE, CONNECTIONS_TABLE, KeyAttribute, RETAINED_TABLE, SUBSCRIPTIONS_TABLE, TableDefinition, USAGE_TABLE } from '../lambda/contract/tables';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '../lambda/edge/telemetry';
 import { BroadcastFunction } from './broadcast-function';
 import { AlarmThresholds, BroadcastMonitoring } from './monitoring';
 

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import { MAX_MESSAGE_BYTES } from '../lambda/protocol';
-import { matchHttpRoute, ROUTES_WITH_RESPONSE, selectWebSocketRoute, WebSocketRouteKey } from '../lambda/routes';
+import { matchHttpRoute, ROUTES_WITH_RESPONSE, selectWebSocketRoute, WebSocketRouteKey } from '../lambda/contract/routes';
 
 /** The function behind the APIs: the same signature as a Lambda handler. */
 export type LocalHandler = (event: unknown, context: LocalContext) => Promise<unknown>;

@@ -7,9 +7,9 @@
  * // ws clients connect to stack.webSocketUrl; POST to `${stack.httpUrl}/broadcast`
  * await stack.stop();
  */
-import { createHandler, Handler } from '../lambda/app';
-import { handlerEnvironment, readConfig } from '../lambda/config';
-import { buildDependencies } from '../lambda/dependencies';
+import { createHandler, Handler } from '../lambda/edge/app';
+import { handlerEnvironment, readConfig } from '../lambda/contract/config';
+import { buildDependencies } from '../lambda/compose';
 import { StaticKeySource } from '../lambda/adapters/key-sources';
 import { LocalGateway } from './gateway';
 import { LOCAL_AWS, LOCAL_TABLES, startLocalStore } from './store';

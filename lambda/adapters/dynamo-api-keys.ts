@@ -1,6 +1,6 @@
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { ApiKeyRecord, ApiKeyStore } from '../ports';
-import { API_KEYS_TABLE } from '../tables';
+import { API_KEYS_TABLE } from '../contract/tables';
 import { queryIndex } from './query-index';
 
 const [BY_HASH, LISTING] = API_KEYS_TABLE.indexes;

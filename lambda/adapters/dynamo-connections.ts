@@ -1,6 +1,6 @@
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AddChannelOutcome, ConnectionRecord, ConnectionStore, NewConnection } from '../ports';
-import { CONNECTIONS_TABLE, connectionExpiry } from '../tables';
+import { CONNECTIONS_TABLE, connectionExpiry } from '../contract/tables';
 import { queryIndex } from './query-index';
 
 interface ConnectionItem extends NewConnection {

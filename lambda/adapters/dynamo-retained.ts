@@ -1,6 +1,6 @@
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { RetainedMessage, RetainedStore } from '../ports';
-import { ACK_RETENTION_DAYS } from '../tables';
+import { ACK_RETENTION_DAYS } from '../contract/tables';
 import { subscriptionPartition } from './dynamo-subscriptions';
 
 const MESSAGE = 'message';

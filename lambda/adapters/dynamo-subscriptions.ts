@@ -1,6 +1,6 @@
 import { BatchWriteCommand, DeleteCommand, DynamoDBDocumentClient, PutCommand, paginateQuery } from '@aws-sdk/lib-dynamodb';
 import type { SubscriptionKey, SubscriptionStore } from '../ports';
-import { SUBSCRIPTIONS_TABLE } from '../tables';
+import { SUBSCRIPTIONS_TABLE } from '../contract/tables';
 import { queryIndex } from './query-index';
 
 const PK = SUBSCRIPTIONS_TABLE.partitionKey.name;

@@ -1,6 +1,6 @@
 import { DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { UsageCounts, UsageReport, UsageStore } from '../ports';
-import { USAGE_RETENTION_DAYS } from '../tables';
+import { USAGE_RETENTION_DAYS } from '../contract/tables';
 
 const TOTAL = 'total';
 const DAY_PREFIX = 'day#';

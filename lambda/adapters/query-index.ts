@@ -1,5 +1,5 @@
 import { DynamoDBDocumentClient, paginateQuery } from '@aws-sdk/lib-dynamodb';
-import type { IndexDefinition } from '../tables';
+import type { IndexDefinition } from '../contract/tables';
 
 /** Every item of one partition of a secondary index, across pages: Query, never Scan. */
 export async function queryIndex(

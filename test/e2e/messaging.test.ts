@@ -3,7 +3,7 @@
  * broadcasts with acknowledgements across reconnects, and batch publish.
  */
 import { LocalStack, startLocalStack } from '../../local/stack';
-import { signConnectToken } from '../../lambda/tokens';
+import { signConnectToken } from '../../lambda/auth/tokens';
 import { postJson, TestClient } from '../helpers/clients';
 
 const MASTER = 'messaging-master-key-0123456789abcdef';

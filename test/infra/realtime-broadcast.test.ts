@@ -1,8 +1,8 @@
 import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
-import { ENV } from '../../lambda/config';
-import { HTTP_ROUTE_KEYS, WEBSOCKET_ACTIONS } from '../../lambda/routes';
+import { ENV } from '../../lambda/contract/config';
+import { HTTP_ROUTE_KEYS, WEBSOCKET_ACTIONS } from '../../lambda/contract/routes';
 import { BroadcastStack } from '../../lib/broadcast-stack';
 import { RealtimeBroadcast, RealtimeBroadcastProps } from '../../lib/realtime-broadcast';
 

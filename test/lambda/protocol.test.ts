@@ -1,5 +1,5 @@
 import { broadcastRequest, ErrorCode, optionalParam, parseMessage, projectIdSchema, sendFrame, subscribeFrame } from '../../lambda/protocol';
-import { matchHttpRoute, selectWebSocketRoute } from '../../lambda/routes';
+import { matchHttpRoute, selectWebSocketRoute } from '../../lambda/contract/routes';
 
 describe('channel names', () => {
   it.each(['admin', 'logs:thread-123', 'a', 'user@example.com', 'x/y/z', 'a_b-c=d,e.f;g:h', 'c'.repeat(128)])(

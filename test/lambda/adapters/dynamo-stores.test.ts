@@ -1,7 +1,7 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoSubscriptionStore } from '../../../lambda/adapters/dynamo-subscriptions';
 import { LOCAL_TABLES } from '../../../local/store';
-import { connectionExpiry } from '../../../lambda/tables';
+import { connectionExpiry } from '../../../lambda/contract/tables';
 import { startTestStore, TestStore } from '../../helpers/dynamo';
 
 let db: TestStore;

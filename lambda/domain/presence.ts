@@ -1,0 +1,73 @@
+/**
+ * System messages about who is connected: `connected` to each new connection, and `client_left`
+ * to the project's typed clients when one goes.
+ *
+ * `connected` cannot be posted from `$connect` (API Gateway answers 410 until `$connect` returns),
+ * so `$connect` hands it to a background task — on AWS an asynchronous invocation of this same
+ * function — which posts it, retrying while the connection is not open yet.
+ */
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { INTERNAL } from './internal-channels';
+import type { AsyncInvoker, BackgroundTask, ConnectionRecord, Delivery } from '../ports';
+import type { Publisher } from './publish';
+
+export interface PresenceDependencies {
+  readonly publisher: Publisher;
+  readonly delivery: Delivery;
+  readonly invoker: AsyncInvoker;
+  readonly logger: Logger;
+  readonly sleep?: (ms: number) => Promise<void>;
+  /** How long the welcome keeps retrying a connection that is not open yet. @default 10000 */
+  readonly welcomeDeadlineMs?: number;
+}
+
+export type WelcomeTask = Extract<BackgroundTask, { task: 'welcome' }> & { readonly clientCount: number };
+
+export class Presence {
+  private readonly sleep: (ms: number) => Promise<void>;
+
+  constructor(private readonly deps: PresenceDependencies) {
+    this.sleep = deps.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+  }
+
+  /** Asks for the `connected` message to be sent once `$connect` has returned. Never fails `$connect`. */
+  async scheduleWelcome(task: WelcomeTask): Promise<void> {
+    try {
+      await this.deps.invoker.invoke(task);
+    } catch (error) {
+      this.deps.logger.warn('welcome not scheduled', { connectionId: task.connectionId, error: error as Error });
+    }
+  }
+
+  /** Posts `connected`, retrying with backoff while API Gateway still answers 410. */
+  async welcome(task: WelcomeTask): Promise<'sent' | 'gone' | 'failed'> {
+    const message = JSON.stringify({
+      type: 'connected',
+      clientId: task.connectionId,
+      projectId: task.projectId,
+      ...(task.clientType && { clientType: task.clientType }),
+      clientCount: task.clientCount,
+      timestamp: new Date(this.deps.publisher.now()).toISOString(),
+    });
+    const deadline = this.deps.publisher.now() + (this.deps.welcomeDeadlineMs ?? 10_000);
+    for (let delay = 25; ; delay = Math.min(delay * 2, 1000)) {
+      const outcome = await this.deps.delivery.post(task.connectionId, message);
+      // Gone before the deadline means "not open yet"; after it, the client really left.
+      if (outcome !== 'gone' || this.deps.publisher.now() + delay > deadline) return outcome;
+      await this.sleep(delay);
+    }
+  }
+
+  /** Tells the project's remaining typed clients that a typed client left. */
+  async left(connection: ConnectionRecord): Promise<void> {
+    if (!connection.clientType) return;
+    const body = JSON.stringify({
+      type: 'client_left',
+      clientId: connection.connectionId,
+      clientType: connection.clientType,
+      projectId: connection.projectId,
+      timestamp: new Date(this.deps.publisher.now()).toISOString(),
+    });
+    await this.deps.publisher.deliverToChannel(connection.projectId, INTERNAL.typed, body, new Set([connection.connectionId]));
+  }
+}

@@ -1,0 +1,39 @@
+/**
+ * Retained broadcasts: a channel's active broadcast, sent to each new subscriber until replaced or
+ * cleared, and not again to a user who acknowledged it.
+ */
+import type { Delivered, FanoutCounts } from '../protocol';
+import type { RetainedStore } from '../ports';
+import type { Publisher } from './publish';
+
+export class Retention {
+  constructor(
+    private readonly store: RetainedStore,
+    private readonly publisher: Publisher,
+  ) {}
+
+  /** Makes a just-published message the channel's active broadcast. */
+  retain(projectId: string, channel: string, delivered: Delivered): Promise<void> {
+    return this.store.put(projectId, channel, { id: delivered.id, message: { ...delivered } });
+  }
+
+  /** The channel's active broadcast, marked `retained`, unless this user acknowledged it. */
+  async pendingFor(projectId: string, channel: string, userId: string | undefined): Promise<Record<string, unknown> | undefined> {
+    // Most channels retain nothing: look for the acknowledgement only when there is something to check.
+    const retained = await this.store.get(projectId, channel);
+    if (!retained) return undefined;
+    if (userId && (await this.store.ackedBy(projectId, channel, userId)) === retained.id) return undefined;
+    return { ...retained.message, retained: true };
+  }
+
+  ack(projectId: string, channel: string, userId: string, messageId: string): Promise<void> {
+    return this.store.ack(projectId, channel, userId, messageId);
+  }
+
+  /** Removes the active broadcast and tells subscribers; nothing is sent if there was none. */
+  async clear(projectId: string, channel: string): Promise<{ cleared: boolean } & FanoutCounts> {
+    if (!(await this.store.clear(projectId, channel))) return { cleared: false, sent: 0, failed: 0, stale: 0 };
+    const notice = JSON.stringify({ ...this.publisher.stamp(), channel, event: 'broadcast_cleared' });
+    return { cleared: true, ...(await this.publisher.deliverToChannel(projectId, channel, notice)) };
+  }
+}

@@ -1,0 +1,44 @@
+/**
+ * Routed messages between typed clients (frames with no `action`):
+ * `to.id` → that connection; `to.type` → every connection of that type but the sender;
+ * no `to` → every other connection of the project. Connections of type `admin` also get a copy of
+ * every message that has a `to`. `from` is always the sender's, set here.
+ */
+import { INTERNAL, MONITOR_TYPE } from './internal-channels';
+import type { ConnectionRecord } from '../ports';
+import { FanoutCounts, Result, RoutedFrame, ok } from '../protocol';
+import { Publisher, serialize } from './publish';
+
+export async function routeMessage(sender: ConnectionRecord, frame: RoutedFrame, publisher: Publisher): Promise<Result<FanoutCounts>> {
+  const { id, timestamp } = publisher.stamp();
+  const body = serialize({
+    id: frame.id ?? id,
+    type: frame.type,
+    payload: frame.payload ?? null,
+    ...(frame.to && { to: frame.to }),
+    from: { id: sender.connectionId, type: sender.clientType ?? null },
+    timestamp,
+  });
+  if (!body.ok) return body;
+  const { projectId, connectionId: senderId } = sender;
+  const notSender = new Set([senderId]);
+
+  if (!frame.to?.id && !frame.to?.type) {
+    return ok(await publisher.deliverToChannel(projectId, INTERNAL.all, body.value, notSender));
+  }
+  let counts: FanoutCounts;
+  const copied = new Set(notSender);
+  if (frame.to.id) {
+    const direct = await publisher.deliverToConnection(projectId, frame.to.id, body.value);
+    if (!direct.ok) return direct;
+    counts = direct.value;
+    copied.add(frame.to.id);
+  } else {
+    counts = await publisher.deliverToChannel(projectId, INTERNAL.type(frame.to.type!), body.value, notSender);
+    // Admins addressed directly already have it.
+    if (frame.to.type === MONITOR_TYPE) return ok(counts);
+  }
+  // The monitoring copy: not counted as the message's own deliveries.
+  await publisher.deliverToChannel(projectId, INTERNAL.type(MONITOR_TYPE), body.value, copied);
+  return ok(counts);
+}

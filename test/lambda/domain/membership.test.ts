@@ -1,0 +1,111 @@
+import { Membership } from '../../../lambda/domain/membership';
+import { ErrorCode } from '../../../lambda/protocol';
+import { startTestStore, TestStore } from '../../helpers/dynamo';
+import { newConnectionId } from '../../helpers/gateway-events';
+
+let db: TestStore;
+let membership: Membership;
+beforeAll(async () => {
+  db = await startTestStore();
+  membership = new Membership({ connections: db.connections, subscriptions: db.subscriptions, maxChannels: 3 });
+});
+afterAll(() => db.stop());
+
+const subscribers = async (projectId: string, channel: string) => {
+  const all: string[] = [];
+  for await (const page of db.subscriptions.subscribers(projectId, channel)) all.push(...page);
+  return all;
+};
+
+async function connected(projectId = 'default') {
+  const connectionId = newConnectionId();
+  await membership.connect({ connectionId, projectId, connectedAt: Date.now() });
+  return connectionId;
+}
+
+describe('Membership', () => {
+  it('subscribes into the connection’s project, first only once', async () => {
+    const id = await connected('acme');
+    expect(await membership.subscribe(id, 'news')).toEqual({ ok: true, value: { first: true, projectId: 'acme' } });
+    expect(await membership.subscribe(id, 'news')).toEqual({ ok: true, value: { first: false, projectId: 'acme' } });
+    expect(await subscribers('acme', '$all')).toEqual([id]);
+    expect(await subscribers('acme', 'news')).toEqual([id]);
+    expect(await subscribers('default', 'news')).toEqual([]);
+  });
+
+  it('refuses subscribing an unknown connection without writing anything', async () => {
+    const result = await membership.subscribe('ghost=', 'news-ghost');
+    expect(result).toMatchObject({ ok: false, error: { code: ErrorCode.notConnected } });
+    expect(await subscribers('default', 'news-ghost')).toEqual([]);
+  });
+
+  it('caps the channels one connection holds', async () => {
+    const id = await connected();
+    for (const channel of ['c1', 'c2', 'c3']) expect((await membership.subscribe(id, channel)).ok).toBe(true);
+    expect(await membership.subscribe(id, 'c4')).toMatchObject({ ok: false, error: { code: ErrorCode.tooManySubscriptions } });
+    expect(await subscribers('default', 'c4')).toEqual([]);
+  });
+
+  it('unsubscribes, and unsubscribing twice is harmless', async () => {
+    const id = await connected();
+    await membership.subscribe(id, 'leave-me');
+    expect((await membership.unsubscribe(id, 'leave-me')).ok).toBe(true);
+    expect((await membership.unsubscribe(id, 'leave-me')).ok).toBe(true);
+    expect(await subscribers('default', 'leave-me')).toEqual([]);
+    expect((await db.connections.get(id))!.channels).toEqual([]);
+  });
+
+  it('removes the connection and all its subscriptions, reserved ones included, on disconnect, idempotently', async () => {
+    const id = await connected();
+    const other = await connected();
+    await membership.subscribe(id, 'd1');
+    await membership.subscribe(id, 'd2');
+    await membership.subscribe(other, 'd1');
+    await membership.disconnect(id);
+    await membership.disconnect(id);
+    expect(await db.connections.get(id)).toBeUndefined();
+    expect(await subscribers('default', 'd1')).toEqual([other]);
+    expect(await subscribers('default', 'd2')).toEqual([]);
+    expect(await subscribers('default', '$all')).not.toContain(id);
+  });
+
+  it('reports each departure once, and not a connect that failed', async () => {
+    const departed: string[] = [];
+    const watched = new Membership({ connections: db.connections, subscriptions: db.subscriptions });
+    watched.onDisconnected = async (connection) => void departed.push(connection.connectionId);
+    const connectionId = newConnectionId();
+    await watched.connect({ connectionId, projectId: 'default', clientType: 'runtime', connectedAt: Date.now() });
+    await watched.disconnect(connectionId);
+    await watched.disconnect(connectionId);
+    expect(departed).toEqual([connectionId]);
+  });
+
+  it('removes a subscription found through a channel even when the connection item is gone', async () => {
+    await db.subscriptions.add({ projectId: 'default', channel: 'orphan', connectionId: 'orphan=' }, Math.floor(Date.now() / 1000) + 60);
+    await membership.disconnect('orphan=', { projectId: 'default', channel: 'orphan', connectionId: 'orphan=' });
+    expect(await subscribers('default', 'orphan')).toEqual([]);
+  });
+
+  it('leaves nothing behind when connecting fails half-way', async () => {
+    const failing = new Membership({
+      connections: db.connections,
+      subscriptions: { ...db.subscriptions, removeMany: db.subscriptions.removeMany.bind(db.subscriptions), add: async () => { throw new Error('write failed'); } } as never,
+    });
+    const departed: unknown[] = [];
+    failing.onDisconnected = async (connection) => void departed.push(connection);
+    const connectionId = newConnectionId();
+    await expect(failing.connect({ connectionId, projectId: 'default', connectedAt: Date.now() })).rejects.toThrow('write failed');
+    expect(await db.connections.get(connectionId)).toBeUndefined();
+    expect(departed).toEqual([]);
+  });
+
+  it('undoes the connection’s channel when the subscription write fails', async () => {
+    const id = await connected();
+    const failing = new Membership({
+      connections: db.connections,
+      subscriptions: { ...db.subscriptions, add: async () => { throw new Error('write failed'); } } as never,
+    });
+    await expect(failing.subscribe(id, 'broken')).rejects.toThrow('write failed');
+    expect((await db.connections.get(id))!.channels).toEqual([]);
+  });
+});

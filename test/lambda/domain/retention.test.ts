@@ -1,0 +1,39 @@
+import type { Delivered } from '../../../lambda/protocol';
+import type { Publisher } from '../../../lambda/domain/publish';
+import { Retention } from '../../../lambda/domain/retention';
+import { startTestStore, TestStore } from '../../helpers/dynamo';
+
+let db: TestStore;
+let retention: Retention;
+beforeAll(async () => {
+  db = await startTestStore();
+  retention = new Retention(db.retained, {} as Publisher);
+});
+afterAll(() => db.stop());
+
+const message = (id: string): Delivered => ({ id, timestamp: '2026-11-21T12:00:00.000Z', channel: 'news', event: 'e', data: 1 });
+
+describe('Retention', () => {
+  it('gives the active broadcast, marked retained, until the user acknowledges it', async () => {
+    await retention.retain('r1', 'news', message('m1'));
+    expect(await retention.pendingFor('r1', 'news', 'alice')).toEqual({ ...message('m1'), retained: true });
+    await retention.ack('r1', 'news', 'alice', 'm1');
+    expect(await retention.pendingFor('r1', 'news', 'alice')).toBeUndefined();
+    expect(await retention.pendingFor('r1', 'news', 'bob')).toMatchObject({ id: 'm1' });
+    expect(await retention.pendingFor('r1', 'news', undefined)).toMatchObject({ id: 'm1' });
+  });
+
+  it('sends a newer broadcast to a user who acknowledged the older one', async () => {
+    await retention.retain('r2', 'news', message('old'));
+    await retention.ack('r2', 'news', 'alice', 'old');
+    await retention.retain('r2', 'news', message('new'));
+    expect(await retention.pendingFor('r2', 'news', 'alice')).toMatchObject({ id: 'new', retained: true });
+  });
+
+  it('does not read acknowledgements on a channel that retains nothing', async () => {
+    const acks = jest.spyOn(db.retained, 'ackedBy');
+    expect(await retention.pendingFor('r3', 'quiet', 'alice')).toBeUndefined();
+    expect(acks).not.toHaveBeenCalled();
+    acks.mockRestore();
+  });
+});
