@@ -1,6 +1,7 @@
 /**
- * Builds the handler's dependencies from its configuration: real AWS SDK clients, created once
- * per execution environment and reused by every invocation.
+ * The wiring, in one place: real AWS SDK clients and the stores over them (built once per execution
+ * environment and reused by every invocation), then the services the routes use. Nothing else
+ * constructs a service, so what depends on what can be read here top to bottom.
  */
 import { DynamoDBClient, DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -15,9 +16,78 @@ import { LambdaSelfInvoker } from './adapters/lambda-invoker';
 import { DynamoSubscriptionStore } from './adapters/dynamo-subscriptions';
 import { ManagementApiDelivery, managementClientFor } from './adapters/management-api-delivery';
 import { SecretsManagerKeySource } from './adapters/key-sources';
-import type { AppDependencies } from './edge/app';
+import { ApiKeys } from './auth/api-keys';
+import { Authorizer } from './auth/principals';
 import type { Config } from './contract/config';
-import type { AsyncInvoker, KeySource } from './ports';
+import { Departures } from './domain/departures';
+import { ChannelFanout } from './domain/fanout';
+import { Membership } from './domain/membership';
+import { Presence } from './domain/presence';
+import { Projects } from './domain/projects';
+import { Publisher } from './domain/publish';
+import { Retention } from './domain/retention';
+import { createHandler, Handler, Services } from './edge/app';
+import { Telemetry } from './edge/telemetry';
+import type {
+  ApiKeyStore,
+  AsyncInvoker,
+  ConnectionStore,
+  Delivery,
+  KeySource,
+  RetainedStore,
+  SubscriptionStore,
+  UsageStore,
+} from './ports';
+
+/** The clients and stores the services are built on: real ones here, dynalite-backed or fakes in tests. */
+export interface AppDependencies {
+  readonly connections: ConnectionStore;
+  readonly subscriptions: SubscriptionStore;
+  readonly apiKeys: ApiKeyStore;
+  readonly usage: UsageStore;
+  readonly retained: RetainedStore;
+  readonly delivery: Delivery;
+  /** Runs background tasks (the welcome message) after the current invocation. */
+  readonly invoker: AsyncInvoker;
+  /** The master access key. */
+  readonly keys: KeySource;
+  readonly fanoutConcurrency: number;
+  /** Refuse WebSocket connections without a valid API key. */
+  readonly requireApiKey: boolean;
+  readonly telemetry?: Telemetry;
+  readonly newId?: () => string;
+  readonly now?: () => number;
+}
+
+/** The services, each built once, each given what it uses. */
+export function composeServices(deps: AppDependencies): Services {
+  const telemetry = deps.telemetry ?? new Telemetry();
+  const { logger } = telemetry;
+  const { connections, delivery, now } = deps;
+  const fanout = new ChannelFanout({ ...deps, concurrency: deps.fanoutConcurrency, observer: telemetry });
+  const projects = new Projects({ ...deps, logger });
+  const presence = new Presence({ fanout, delivery, invoker: deps.invoker, logger, now });
+  // A connection that went, by $disconnect or found gone by a fan-out, is announced and uncounted.
+  const membership = new Membership(deps, new Departures(presence, projects));
+  const publisher = new Publisher({ fanout, membership, newId: deps.newId, now });
+  return {
+    connections,
+    delivery,
+    telemetry,
+    logger,
+    projects,
+    presence,
+    membership,
+    publisher,
+    retention: new Retention(deps.retained, publisher),
+    authorizer: new Authorizer(deps.keys, deps.apiKeys, now),
+    apiKeys: new ApiKeys(deps.apiKeys, now),
+    requireApiKey: deps.requireApiKey,
+  };
+}
+
+/** The Lambda handler over these dependencies. */
+export const handlerFor = (deps: AppDependencies): Handler => createHandler(composeServices(deps));
 
 export interface ClientOverrides {
   /** Extra DynamoDB client settings: the local stack points it at dynalite. */

@@ -115,6 +115,11 @@ export interface Delivery {
   post(connectionId: string, message: string): Promise<DeliveryOutcome>;
 }
 
+/** Hears how each fan-out went: the telemetry's metrics. */
+export interface FanoutObserver {
+  fanout(result: { sent: number; failed: number; stale: number; durationMs: number }): void;
+}
+
 /** Where the HTTP API's access key comes from. */
 export interface KeySource {
   /** The current key; `forceRefresh` bypasses any cache. */

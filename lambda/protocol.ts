@@ -1,55 +1,59 @@
 /**
- * The wire protocol as data: error codes, the frames clients send (validated with zod), and the
- * messages the server sends. Everything a client can see is defined here.
+ * The wire protocol in one place: every error a client can get (its code, HTTP status, metric and
+ * default message), every frame a client may send (validated with zod/mini), and every message the
+ * server sends. Nothing else builds what a client sees.
  */
 import * as z from 'zod/mini';
+import { MAX_MESSAGE_BYTES } from './contract/limits';
+import { METRIC, MetricName } from './contract/metrics';
 
-/** Stable error codes. Clients may switch on these; messages are for people and may change. */
-export const ErrorCode = {
-  invalidJson: 'invalid_json',
-  unknownAction: 'unknown_action',
-  invalidMessage: 'invalid_message',
-  invalidChannel: 'invalid_channel',
-  reservedChannel: 'reserved_channel',
-  invalidProject: 'invalid_project',
-  invalidRequest: 'invalid_request',
-  projectNotFound: 'project_not_found',
-  keyExists: 'key_exists',
-  invalidToken: 'invalid_token',
-  identityRequired: 'identity_required',
-  tooManyMessages: 'too_many_messages',
-  payloadTooLarge: 'payload_too_large',
-  connectionNotFound: 'connection_not_found',
-  notConnected: 'not_connected',
-  tooManySubscriptions: 'too_many_subscriptions',
-  unauthorized: 'unauthorized',
-  notFound: 'not_found',
-  internalError: 'internal_error',
-} as const;
-export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+interface ErrorSpec {
+  /** The stable code. Clients may switch on it; messages are for people and may change. */
+  readonly code: string;
+  /** The status on the HTTP API (WebSocket errors are messages on the open connection). */
+  readonly status: number;
+  /** The metric a request that fails with it is counted under, if any. */
+  readonly metric?: MetricName;
+  /** What is said when nothing more specific is. */
+  readonly message: string;
+}
 
-/** The HTTP status each code maps to on the HTTP API. */
-export const HTTP_STATUS: Record<ErrorCode, number> = {
-  invalid_json: 400,
-  unknown_action: 400,
-  invalid_message: 400,
-  invalid_channel: 400,
-  reserved_channel: 400,
-  invalid_project: 400,
-  invalid_request: 400,
-  project_not_found: 404,
-  key_exists: 409,
-  invalid_token: 401,
-  identity_required: 403,
-  too_many_messages: 400,
-  payload_too_large: 413,
-  connection_not_found: 404,
-  not_connected: 409,
-  too_many_subscriptions: 409,
-  unauthorized: 401,
-  not_found: 404,
-  internal_error: 500,
+const invalidInput = METRIC.invalidInputs;
+
+/** Every error the product answers with. */
+export const ERRORS = {
+  invalidJson: { code: 'invalid_json', status: 400, metric: invalidInput, message: 'Body is not valid JSON' },
+  unknownAction: { code: 'unknown_action', status: 400, metric: invalidInput, message: 'Unknown action' },
+  invalidMessage: { code: 'invalid_message', status: 400, metric: invalidInput, message: 'Message must be a JSON object' },
+  invalidChannel: { code: 'invalid_channel', status: 400, metric: invalidInput, message: 'Invalid channel name' },
+  reservedChannel: { code: 'reserved_channel', status: 400, metric: invalidInput, message: 'Channel names starting with $ are reserved' },
+  invalidProject: { code: 'invalid_project', status: 400, metric: invalidInput, message: 'Invalid projectId' },
+  invalidRequest: { code: 'invalid_request', status: 400, metric: invalidInput, message: 'Invalid request' },
+  tooManyMessages: { code: 'too_many_messages', status: 400, metric: invalidInput, message: 'Too many messages in one batch' },
+  payloadTooLarge: { code: 'payload_too_large', status: 413, metric: invalidInput, message: 'Message too large' },
+  projectNotFound: { code: 'project_not_found', status: 404, message: 'No such project' },
+  keyExists: { code: 'key_exists', status: 409, message: 'The project already has a key' },
+  invalidToken: { code: 'invalid_token', status: 401, metric: METRIC.unauthorized, message: 'Invalid token' },
+  identityRequired: { code: 'identity_required', status: 403, message: 'This needs a user: connect with a signed ?token=' },
+  connectionNotFound: { code: 'connection_not_found', status: 404, message: 'No such connection in this project' },
+  notConnected: { code: 'not_connected', status: 409, message: 'This connection is not registered; reconnect' },
+  tooManySubscriptions: { code: 'too_many_subscriptions', status: 409, message: 'Too many subscriptions on this connection' },
+  unauthorized: { code: 'unauthorized', status: 401, metric: METRIC.unauthorized, message: 'Unauthorized' },
+  notFound: { code: 'not_found', status: 404, message: 'Not found' },
+  internalError: { code: 'internal_error', status: 500, message: 'Internal error' },
+} as const satisfies Record<string, ErrorSpec>;
+
+type ErrorName = keyof typeof ERRORS;
+export type ErrorCode = (typeof ERRORS)[ErrorName]['code'];
+
+/** The codes by name: `ErrorCode.invalidJson` is `'invalid_json'`. */
+export const ErrorCode = Object.fromEntries(Object.entries(ERRORS).map(([name, spec]) => [name, spec.code])) as {
+  readonly [N in ErrorName]: (typeof ERRORS)[N]['code'];
 };
+
+const BY_CODE = new Map<string, ErrorSpec>(Object.values(ERRORS).map((spec) => [spec.code, spec]));
+/** What the product says about a code; undefined for a code it does not know. */
+export const errorSpec = (code: string): ErrorSpec | undefined => BY_CODE.get(code);
 
 /** An expected failure, returned (not thrown) by the domain modules. */
 export interface Failure {
@@ -60,13 +64,9 @@ export interface Failure {
 export type Result<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: Failure };
 
 export const ok = <T>(value: T): Result<T> => ({ ok: true, value });
-export const fail = <T = never>(code: ErrorCode, message: string): Result<T> => ({ ok: false, error: { code, message } });
-
-/** API Gateway's WebSocket message limit; a delivered message must fit in it, envelope included. */
-export const MAX_MESSAGE_BYTES = 128 * 1024;
-/** Bounds each connection's subscriptions, so its item and its `$disconnect` clean-up stay small. */
-export const MAX_CHANNELS_PER_CONNECTION = 100;
-export const DEFAULT_PROJECT_ID = 'default';
+/** A failure with the code's default message unless a more specific one is given. */
+export const failure = (code: ErrorCode, message?: string): Failure => ({ code, message: message ?? BY_CODE.get(code)!.message });
+export const fail = <T = never>(code: ErrorCode, message?: string): Result<T> => ({ ok: false, error: failure(code, message) });
 
 const NAME_PATTERN = /^[A-Za-z0-9_\-=@,.;:/]+$/;
 
@@ -92,23 +92,33 @@ const event = z.string().check(
   z.maxLength(128, { error: 'event must be at most 128 characters' }),
 );
 
-/** A message addressed to a channel or to one connection, never both. */
+/** Where a message goes: a channel or one connection, never both. */
+const target = {
+  channel: z.optional(channel),
+  connectionId: z.optional(connectionId),
+  event,
+  data: z.optional(z.unknown()),
+};
+const exactlyOneTarget = z.refine<{ channel?: string; connectionId?: string }>((m) => (m.channel === undefined) !== (m.connectionId === undefined), {
+  error: 'give exactly one of channel or connectionId',
+});
+
+/** A publish over HTTP (`POST /broadcast`, or one message of a batch). */
 const publication = z
   .object({
     projectId: z.optional(projectIdSchema),
-    channel: z.optional(channel),
-    connectionId: z.optional(connectionId),
-    event,
-    data: z.optional(z.unknown()),
+    ...target,
     /** Keep as the channel's active broadcast, sent to every later subscriber. */
     retain: z.optional(z.boolean()),
   })
   .check(
-    z.refine((m) => (m.channel === undefined) !== (m.connectionId === undefined), {
-      error: 'give exactly one of channel or connectionId',
-    }),
+    exactlyOneTarget,
     z.refine((m) => !(m.retain && m.connectionId !== undefined), { error: 'retain applies to channels, not to a connectionId' }),
   );
+
+/** Fields a publish over HTTP may carry but a `send` frame must not: refused, not silently ignored. */
+const notOnSend = (field: 'projectId' | 'retain', why: string) =>
+  z.refine<Record<string, unknown>>((m) => m[field] === undefined, { error: `${field} is not allowed on send: ${why}`, path: [field] });
 
 /** `?type=` on connect: a client type such as `runtime` or `admin`. */
 export const clientTypeSchema = z.string().check(
@@ -147,12 +157,15 @@ export const getRetainedFrame = z.object({ action: z.literal('get_retained'), ch
 /** `POST /broadcast/clear`. */
 export const clearRequest = z.object({ projectId: z.optional(projectIdSchema), channel });
 
-/** AppSync Events takes 5 per batch and Pusher 10. */
-export const MAX_BATCH_MESSAGES = 25;
-
 export const subscribeFrame = z.object({ action: z.literal('subscribe'), channel });
 export const unsubscribeFrame = z.object({ action: z.literal('unsubscribe'), channel });
-export const sendFrame = z.intersection(z.object({ action: z.literal('send') }), publication);
+export const sendFrame = z
+  .object({ action: z.literal('send'), ...target, projectId: z.optional(z.unknown()), retain: z.optional(z.unknown()) })
+  .check(
+    exactlyOneTarget,
+    notOnSend('projectId', 'a connection publishes to its own project'),
+    notOnSend('retain', 'retained broadcasts are published with POST /broadcast'),
+  );
 /** The body of `POST /broadcast`. */
 export const broadcastRequest = publication;
 
@@ -180,14 +193,14 @@ export function parseJson(text: string): Result<unknown> {
   try {
     return ok(JSON.parse(text));
   } catch {
-    return fail(ErrorCode.invalidJson, 'Body is not valid JSON');
+    return fail(ErrorCode.invalidJson);
   }
 }
 
 /** Validates a parsed value against a schema, turning the first issue into a stable code and a readable message. */
 export function validate<S extends z.ZodMiniType>(schema: S, value: unknown): Result<z.infer<S>> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    return fail(ErrorCode.invalidMessage, 'Message must be a JSON object');
+    return fail(ErrorCode.invalidMessage);
   }
   const parsed = schema.safeParse(value);
   if (parsed.success) return ok(parsed.data);
@@ -196,7 +209,7 @@ export function validate<S extends z.ZodMiniType>(schema: S, value: unknown): Re
   if (field === 'channel') {
     const raw = (value as { channel?: unknown }).channel;
     if (typeof raw === 'string' && raw.startsWith('$')) {
-      return fail(ErrorCode.reservedChannel, 'Channel names starting with $ are reserved');
+      return fail(ErrorCode.reservedChannel);
     }
     return fail(ErrorCode.invalidChannel, typeof raw === 'string' ? issue.message : 'channel must be a string');
   }
@@ -210,6 +223,8 @@ export function parseMessage<S extends z.ZodMiniType>(schema: S, text: string): 
   const parsed = parseJson(text);
   return parsed.ok ? validate(schema, parsed.value) : parsed;
 }
+
+export const projectNotFound = (projectId: string): Result<never> => fail(ErrorCode.projectNotFound, `No project ${projectId}`);
 
 /** Byte length of a string as UTF-8, which is what API Gateway meters. */
 export const byteLength = (text: string): number => Buffer.byteLength(text, 'utf8');
@@ -250,3 +265,67 @@ export const reply = {
   noRetained: (channelName: string) => ({ type: 'no_retained', channel: channelName }),
   error: (failure: Failure) => ({ type: 'error', code: failure.code, message: failure.message }),
 };
+
+/** What every message the server originates carries: a fresh id and the time it was made. */
+export interface Stamp {
+  readonly id: string;
+  readonly timestamp: string;
+}
+
+/** The connection a system message is about. */
+interface ClientRef {
+  readonly connectionId: string;
+  readonly projectId: string;
+  readonly clientType?: string;
+}
+
+/** Messages the server pushes (not replies to a frame). */
+export const outbound = {
+  /** A publish as its subscribers (or its one addressee) receive it. */
+  delivered: (stamp: Stamp, message: { channel?: string; event: string; data?: unknown; from?: string }): Delivered => ({
+    ...stamp,
+    ...(message.channel !== undefined && { channel: message.channel }),
+    event: message.event,
+    data: message.data ?? null,
+    ...(message.from !== undefined && { from: message.from }),
+  }),
+  /** A channel's retained broadcast, sent to a new subscriber or on request. */
+  retained: (message: Record<string, unknown>) => ({ ...message, retained: true as const }),
+  broadcastCleared: (stamp: Stamp, channelName: string) => ({ ...stamp, channel: channelName, event: 'broadcast_cleared' }),
+  /** The first message on every connection. */
+  connected: (client: ClientRef, clientCount: number, timestamp: string) => ({
+    type: 'connected',
+    clientId: client.connectionId,
+    projectId: client.projectId,
+    ...(client.clientType && { clientType: client.clientType }),
+    clientCount,
+    timestamp,
+  }),
+  /** To the project's typed clients, when one of them goes. */
+  clientLeft: (client: ClientRef & { clientType: string }, timestamp: string) => ({
+    type: 'client_left',
+    clientId: client.connectionId,
+    clientType: client.clientType,
+    projectId: client.projectId,
+    timestamp,
+  }),
+  /** A routed message between typed clients; `from` is always the server's word, never the client's. */
+  routed: (stamp: Stamp, frame: RoutedFrame, sender: { connectionId: string; clientType?: string }) => ({
+    id: frame.id ?? stamp.id,
+    type: frame.type,
+    payload: frame.payload ?? null,
+    ...(frame.to && { to: frame.to }),
+    from: { id: sender.connectionId, type: sender.clientType ?? null },
+    timestamp: stamp.timestamp,
+  }),
+};
+
+/** A message as sent on the wire, or `payload_too_large` if API Gateway could not deliver it. */
+export function encode(message: object): Result<string> {
+  const body = JSON.stringify(message);
+  const size = byteLength(body);
+  if (size > MAX_MESSAGE_BYTES) {
+    return fail(ErrorCode.payloadTooLarge, `Message is ${size} bytes with its envelope; API Gateway delivers at most ${MAX_MESSAGE_BYTES}`);
+  }
+  return ok(body);
+}

@@ -19,7 +19,7 @@ import type { ILogGroup } from 'aws-cdk-lib/aws-logs';
 import { ITopic, Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
-import { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../lambda/edge/telemetry';
+import { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../lambda/contract/metrics';
 
 /** When each alarm fires. Every alarm looks at 5-minute periods. */
 export interface AlarmThresholds {

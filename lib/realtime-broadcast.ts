@@ -17,7 +17,7 @@ import { Construct } from 'constructs';
 import { handlerEnvironment } from '../lambda/contract/config';
 import { HTTP_ROUTE_KEYS, ROUTE_SELECTION_EXPRESSION, WEBSOCKET_ACTIONS, splitHttpRouteKey } from '../lambda/contract/routes';
 import { API_KEYS_TABLE, CONNECTIONS_TABLE, KeyAttribute, RETAINED_TABLE, SUBSCRIPTIONS_TABLE, TableDefinition, USAGE_TABLE } from '../lambda/contract/tables';
-import { METRICS_NAMESPACE, SERVICE_NAME } from '../lambda/edge/telemetry';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '../lambda/contract/metrics';
 import { BroadcastFunction } from './broadcast-function';
 import { AlarmThresholds, BroadcastMonitoring } from './monitoring';
 

@@ -9,7 +9,7 @@ import { createServer, IncomingHttpHeaders, IncomingMessage, Server, ServerRespo
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
-import { MAX_MESSAGE_BYTES } from '../lambda/protocol';
+import { MAX_MESSAGE_BYTES } from '../lambda/contract/limits';
 import { matchHttpRoute, ROUTES_WITH_RESPONSE, selectWebSocketRoute, WebSocketRouteKey } from '../lambda/contract/routes';
 
 /** The function behind the APIs: the same signature as a Lambda handler. */

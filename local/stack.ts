@@ -7,9 +7,9 @@
  * // ws clients connect to stack.webSocketUrl; POST to `${stack.httpUrl}/broadcast`
  * await stack.stop();
  */
-import { createHandler, Handler } from '../lambda/edge/app';
+import type { Handler } from '../lambda/edge/app';
 import { handlerEnvironment, readConfig } from '../lambda/contract/config';
-import { buildDependencies } from '../lambda/compose';
+import { buildDependencies, handlerFor } from '../lambda/compose';
 import { StaticKeySource } from '../lambda/adapters/key-sources';
 import { LocalGateway } from './gateway';
 import { LOCAL_AWS, LOCAL_TABLES, startLocalStore } from './store';
@@ -78,7 +78,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       requireApiKey: options.requireApiKey,
     }),
   );
-  handler = createHandler(
+  handler = handlerFor(
     buildDependencies(config, {
       dynamodb: { ...LOCAL_AWS, endpoint: store.endpoint },
       management: LOCAL_AWS,

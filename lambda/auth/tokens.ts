@@ -13,11 +13,10 @@
  */
 import { createHmac } from 'node:crypto';
 import { hashKey, secretsEqual } from './secrets';
+import { MAX_TOKEN_LIFETIME_SECONDS } from '../contract/limits';
 import { ErrorCode, Result, fail, ok } from '../protocol';
 
 const VERSION = 'v1';
-/** Longer-lived tokens are refused: a leaked token should not be good for long. */
-export const MAX_TOKEN_LIFETIME_SECONDS = 7 * 24 * 60 * 60;
 
 /** The HMAC key for tokens: the SHA-256 (hex) of the API key, which is also what the server stores. */
 export const tokenSigningKey = hashKey;

@@ -1,9 +1,9 @@
 /**
- * Delivers one message to many connections with bounded concurrency, starting on the first page
- * of recipients while later pages are still being read.
+ * Delivers one ready message to many connections with bounded concurrency, starting on the first
+ * page of recipients while later pages are still being read. Purging the gone is the caller's.
  */
 import pLimit from 'p-limit';
-import type { Delivery } from '../ports';
+import type { ConnectionStore, Delivery, FanoutObserver, SubscriptionKey, SubscriptionStore } from '../ports';
 
 export interface FanoutResult {
   readonly sent: number;
@@ -42,4 +42,63 @@ export async function fanOut(
 /** Iterates a fixed list as one page. */
 export async function* onePage(connectionIds: readonly string[]): AsyncIterable<readonly string[]> {
   if (connectionIds.length > 0) yield connectionIds;
+}
+
+/** A connection that answered 410 Gone, and the subscription it was found through, if any. */
+export interface GoneConnection {
+  readonly connectionId: string;
+  readonly foundThrough?: SubscriptionKey;
+}
+
+/** What one fan-out reached; the gone connections are left for the caller to purge. */
+export interface Reached {
+  readonly sent: number;
+  readonly failed: number;
+  readonly gone: readonly GoneConnection[];
+}
+
+export interface ChannelFanoutDependencies {
+  readonly connections: ConnectionStore;
+  readonly subscriptions: SubscriptionStore;
+  readonly delivery: Delivery;
+  /** Posts in flight at once for one channel. */
+  readonly concurrency: number;
+  /** Told of every fan-out, for metrics. */
+  readonly observer?: FanoutObserver;
+}
+
+/** Sends a ready message to a channel's subscribers or to one connection of a project. */
+export class ChannelFanout {
+  constructor(private readonly deps: ChannelFanoutDependencies) {}
+
+  /** Every live subscriber of the project's channel but those in `exclude`. */
+  async toChannel(projectId: string, channel: string, body: string, exclude?: ReadonlySet<string>): Promise<Reached> {
+    const subscribers = this.deps.subscriptions.subscribers(projectId, channel);
+    const result = await this.observed(exclude ? without(subscribers, exclude) : subscribers, body, this.deps.concurrency);
+    return { ...result, gone: result.gone.map((connectionId) => ({ connectionId, foundThrough: { projectId, channel, connectionId } })) };
+  }
+
+  /** One connection, if it belongs to the project; undefined if it does not (or no longer) exist there. */
+  async toConnection(projectId: string, connectionId: string, body: string): Promise<Reached | undefined> {
+    const target = await this.deps.connections.get(connectionId);
+    // Another project's connection is reported exactly like a missing one: nothing leaks across projects.
+    if (!target || target.projectId !== projectId) return undefined;
+    const result = await this.observed(onePage([connectionId]), body, 1);
+    return { ...result, gone: result.gone.map((id) => ({ connectionId: id })) };
+  }
+
+  private async observed(recipients: AsyncIterable<readonly string[]>, body: string, concurrency: number): Promise<FanoutResult> {
+    const started = performance.now();
+    const result = await fanOut(recipients, body, this.deps.delivery, concurrency);
+    const durationMs = Math.round(performance.now() - started);
+    this.deps.observer?.fanout({ sent: result.sent, failed: result.failed, stale: result.gone.length, durationMs });
+    return result;
+  }
+}
+
+async function* without(pages: AsyncIterable<readonly string[]>, exclude: ReadonlySet<string>): AsyncIterable<readonly string[]> {
+  for await (const page of pages) {
+    const kept = page.filter((id) => !exclude.has(id));
+    if (kept.length > 0) yield kept;
+  }
 }

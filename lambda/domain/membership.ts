@@ -1,12 +1,16 @@
 /**
- * Connections and their channels: connect, subscribe, unsubscribe, disconnect. Writes go in an
- * order that leaves nothing a reader could trip over if a step fails: the connection item is the
- * source of truth for clean-up, and subscriptions expire with it.
+ * Connections and their channels: connect, subscribe, unsubscribe, disconnect and the purge of
+ * connections found gone. Writes go in an order that leaves nothing a reader could trip over if a
+ * step fails: the connection item is the source of truth for clean-up, and subscriptions expire
+ * with it.
  */
-import { ErrorCode, MAX_CHANNELS_PER_CONNECTION, Result, fail, ok } from '../protocol';
+import pLimit from 'p-limit';
+import { MAX_CHANNELS_PER_CONNECTION } from '../contract/limits';
+import { connectionExpiry } from '../contract/tables';
+import { ErrorCode, Result, fail, ok } from '../protocol';
+import type { GoneConnection } from './fanout';
 import { internalChannelsFor } from './internal-channels';
 import type { ConnectionRecord, ConnectionStore, NewConnection, SubscriptionKey, SubscriptionStore } from '../ports';
-import { connectionExpiry } from '../contract/tables';
 
 export interface MembershipDependencies {
   readonly connections: ConnectionStore;
@@ -14,15 +18,26 @@ export interface MembershipDependencies {
   readonly maxChannels?: number;
 }
 
+/** Where the project's presence and counts follow a connection that went. */
+export interface DepartureListener {
+  /**
+   * Told exactly once of every connection that went, whether it said goodbye (`$disconnect`) or
+   * was purged as gone; never of a connect that failed. Returns the connections it found gone
+   * while telling others, for the same purge.
+   */
+  departed(connection: ConnectionRecord): Promise<readonly GoneConnection[]>;
+}
+
+/** Purges of gone connections run a few at a time: each is a delete and a batch write. */
+const PURGE_CONCURRENCY = 8;
+
 export class Membership {
   private readonly maxChannels: number;
-  /**
-   * Told once of every connection that went, whether it said goodbye (`$disconnect`) or was
-   * purged as gone: where the project's presence and counts follow it.
-   */
-  onDisconnected?: (connection: ConnectionRecord) => Promise<void>;
 
-  constructor(private readonly deps: MembershipDependencies) {
+  constructor(
+    private readonly deps: MembershipDependencies,
+    private readonly departures: DepartureListener,
+  ) {
     this.maxChannels = deps.maxChannels ?? MAX_CHANNELS_PER_CONNECTION;
   }
 
@@ -48,7 +63,7 @@ export class Membership {
   /** Subscribes a connection; `first` is true on its first subscribe. Subscribing twice is harmless. */
   async subscribe(connectionId: string, channel: string): Promise<Result<{ first: boolean; projectId: string; userId?: string }>> {
     const added = await this.deps.connections.addChannel(connectionId, channel, this.maxChannels);
-    if (added.status === 'missing') return fail(ErrorCode.notConnected, 'This connection is not registered; reconnect');
+    if (added.status === 'missing') return fail(ErrorCode.notConnected);
     if (added.status === 'full') {
       return fail(ErrorCode.tooManySubscriptions, `A connection may subscribe to at most ${this.maxChannels} channels`);
     }
@@ -66,22 +81,35 @@ export class Membership {
   /** Unsubscribes a connection. Unsubscribing from a channel it is not in succeeds. */
   async unsubscribe(connectionId: string, channel: string): Promise<Result<void>> {
     const connection = await this.deps.connections.get(connectionId);
-    if (!connection) return fail(ErrorCode.notConnected, 'This connection is not registered; reconnect');
+    if (!connection) return fail(ErrorCode.notConnected);
     // Subscription first: if the second write fails, the leftover channel name is harmless.
     await this.deps.subscriptions.remove({ projectId: connection.projectId, channel, connectionId });
     await this.deps.connections.removeChannel(connectionId, channel);
     return ok(undefined);
   }
 
+  /** Removes a connection that said goodbye, and all its subscriptions. Idempotent. */
+  disconnect(connectionId: string): Promise<void> {
+    return this.purge([{ connectionId }]);
+  }
+
   /**
-   * Removes a connection and all its subscriptions. Idempotent. `alsoRemove` names a
-   * subscription known to exist (the one a stale connection was found through) in case the
-   * connection item is already gone.
+   * Removes connections found gone, and those their departures reveal in turn, a few at a time.
+   * `foundThrough` names a subscription known to exist, in case the connection item is already gone.
    */
-  async disconnect(connectionId: string, alsoRemove?: SubscriptionKey): Promise<void> {
-    const connection = await this.remove(connectionId, alsoRemove);
+  async purge(gone: readonly GoneConnection[]): Promise<void> {
+    const limit = pLimit(PURGE_CONCURRENCY);
+    // Each round's departures may find more gone connections; every one is removed once, so this ends.
+    for (let round = gone; round.length > 0; ) {
+      const revealed = await Promise.all(round.map((next) => limit(() => this.leave(next))));
+      round = revealed.flat();
+    }
+  }
+
+  private async leave({ connectionId, foundThrough }: GoneConnection): Promise<readonly GoneConnection[]> {
+    const connection = await this.remove(connectionId, foundThrough);
     // Only the call that deleted the item reports it, so a second $disconnect announces nothing.
-    if (connection) await this.onDisconnected?.(connection);
+    return connection ? this.departures.departed(connection) : [];
   }
 
   private async remove(connectionId: string, alsoRemove?: SubscriptionKey): Promise<ConnectionRecord | undefined> {

@@ -7,15 +7,18 @@
  * function — which posts it, retrying while the connection is not open yet.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
+import { outbound } from '../protocol';
+import type { ChannelFanout, GoneConnection } from './fanout';
 import { INTERNAL } from './internal-channels';
 import type { AsyncInvoker, BackgroundTask, ConnectionRecord, Delivery } from '../ports';
-import type { Publisher } from './publish';
 
 export interface PresenceDependencies {
-  readonly publisher: Publisher;
+  /** Only channel fan-out: `client_left` goes to the project's typed clients. */
+  readonly fanout: Pick<ChannelFanout, 'toChannel'>;
   readonly delivery: Delivery;
   readonly invoker: AsyncInvoker;
   readonly logger: Logger;
+  readonly now?: () => number;
   readonly sleep?: (ms: number) => Promise<void>;
   /** How long the welcome keeps retrying a connection that is not open yet. @default 10000 */
   readonly welcomeDeadlineMs?: number;
@@ -24,9 +27,11 @@ export interface PresenceDependencies {
 export type WelcomeTask = Extract<BackgroundTask, { task: 'welcome' }> & { readonly clientCount: number };
 
 export class Presence {
+  private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
 
   constructor(private readonly deps: PresenceDependencies) {
+    this.now = deps.now ?? Date.now;
     this.sleep = deps.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
   }
 
@@ -41,33 +46,29 @@ export class Presence {
 
   /** Posts `connected`, retrying with backoff while API Gateway still answers 410. */
   async welcome(task: WelcomeTask): Promise<'sent' | 'gone' | 'failed'> {
-    const message = JSON.stringify({
-      type: 'connected',
-      clientId: task.connectionId,
-      projectId: task.projectId,
-      ...(task.clientType && { clientType: task.clientType }),
-      clientCount: task.clientCount,
-      timestamp: new Date(this.deps.publisher.now()).toISOString(),
-    });
-    const deadline = this.deps.publisher.now() + (this.deps.welcomeDeadlineMs ?? 10_000);
+    const message = JSON.stringify(outbound.connected(task, task.clientCount, this.timestamp()));
+    const deadline = this.now() + (this.deps.welcomeDeadlineMs ?? 10_000);
     for (let delay = 25; ; delay = Math.min(delay * 2, 1000)) {
       const outcome = await this.deps.delivery.post(task.connectionId, message);
       // Gone before the deadline means "not open yet"; after it, the client really left.
-      if (outcome !== 'gone' || this.deps.publisher.now() + delay > deadline) return outcome;
+      if (outcome !== 'gone' || this.now() + delay > deadline) return outcome;
       await this.sleep(delay);
     }
   }
 
-  /** Tells the project's remaining typed clients that a typed client left. */
-  async left(connection: ConnectionRecord): Promise<void> {
-    if (!connection.clientType) return;
-    const body = JSON.stringify({
-      type: 'client_left',
-      clientId: connection.connectionId,
-      clientType: connection.clientType,
-      projectId: connection.projectId,
-      timestamp: new Date(this.deps.publisher.now()).toISOString(),
-    });
-    await this.deps.publisher.deliverToChannel(connection.projectId, INTERNAL.typed, body, new Set([connection.connectionId]));
+  /**
+   * Tells the project's remaining typed clients that a typed client left. Returns those found
+   * gone on the way, for the caller to purge.
+   */
+  async left(connection: ConnectionRecord): Promise<readonly GoneConnection[]> {
+    const { clientType } = connection;
+    if (!clientType) return [];
+    const body = JSON.stringify(outbound.clientLeft({ ...connection, clientType }, this.timestamp()));
+    const reached = await this.deps.fanout.toChannel(connection.projectId, INTERNAL.typed, body, new Set([connection.connectionId]));
+    return reached.gone;
+  }
+
+  private timestamp(): string {
+    return new Date(this.now()).toISOString();
   }
 }

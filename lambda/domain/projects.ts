@@ -3,10 +3,10 @@
  * channels, last activity) read by Query on indexes — never a Scan.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { projectNotFound } from '../auth/api-keys';
 import { isInternal } from './internal-channels';
 import type { ApiKeyStore, ConnectionStore, SubscriptionStore, UsageCounts, UsageStore } from '../ports';
-import { DEFAULT_PROJECT_ID, Result, ok } from '../protocol';
+import { DEFAULT_PROJECT_ID } from '../contract/limits';
+import { Result, ok, projectNotFound } from '../protocol';
 
 export const USAGE_DAYS = 30;
 const DAY_MS = 24 * 60 * 60 * 1000;

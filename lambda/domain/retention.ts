@@ -2,7 +2,7 @@
  * Retained broadcasts: a channel's active broadcast, sent to each new subscriber until replaced or
  * cleared, and not again to a user who acknowledged it.
  */
-import type { Delivered, FanoutCounts } from '../protocol';
+import { Delivered, FanoutCounts, outbound } from '../protocol';
 import type { RetainedStore } from '../ports';
 import type { Publisher } from './publish';
 
@@ -23,7 +23,7 @@ export class Retention {
     const retained = await this.store.get(projectId, channel);
     if (!retained) return undefined;
     if (userId && (await this.store.ackedBy(projectId, channel, userId)) === retained.id) return undefined;
-    return { ...retained.message, retained: true };
+    return outbound.retained(retained.message);
   }
 
   ack(projectId: string, channel: string, userId: string, messageId: string): Promise<void> {
@@ -33,7 +33,7 @@ export class Retention {
   /** Removes the active broadcast and tells subscribers; nothing is sent if there was none. */
   async clear(projectId: string, channel: string): Promise<{ cleared: boolean } & FanoutCounts> {
     if (!(await this.store.clear(projectId, channel))) return { cleared: false, sent: 0, failed: 0, stale: 0 };
-    const notice = JSON.stringify({ ...this.publisher.stamp(), channel, event: 'broadcast_cleared' });
+    const notice = JSON.stringify(outbound.broadcastCleared(this.publisher.stamp(), channel));
     return { cleared: true, ...(await this.publisher.deliverToChannel(projectId, channel, notice)) };
   }
 }

@@ -2,23 +2,15 @@
  * Routed messages between typed clients (frames with no `action`):
  * `to.id` → that connection; `to.type` → every connection of that type but the sender;
  * no `to` → every other connection of the project. Connections of type `admin` also get a copy of
- * every message that has a `to`. `from` is always the sender's, set here.
+ * every message that has a `to`. `from` is always set by the server.
  */
 import { INTERNAL, MONITOR_TYPE } from './internal-channels';
 import type { ConnectionRecord } from '../ports';
-import { FanoutCounts, Result, RoutedFrame, ok } from '../protocol';
-import { Publisher, serialize } from './publish';
+import { FanoutCounts, Result, RoutedFrame, encode, ok, outbound } from '../protocol';
+import type { Publisher } from './publish';
 
 export async function routeMessage(sender: ConnectionRecord, frame: RoutedFrame, publisher: Publisher): Promise<Result<FanoutCounts>> {
-  const { id, timestamp } = publisher.stamp();
-  const body = serialize({
-    id: frame.id ?? id,
-    type: frame.type,
-    payload: frame.payload ?? null,
-    ...(frame.to && { to: frame.to }),
-    from: { id: sender.connectionId, type: sender.clientType ?? null },
-    timestamp,
-  });
+  const body = encode(outbound.routed(publisher.stamp(), frame, sender));
   if (!body.ok) return body;
   const { projectId, connectionId: senderId } = sender;
   const notSender = new Set([senderId]);

@@ -1,47 +1,26 @@
 /**
  * The shared handler's core: tells WebSocket events from HTTP API events, looks up the route,
- * and turns anything unexpected into a clean error. It never throws to API Gateway.
+ * and is the one error boundary: anything unexpected becomes a clean error, never a throw to API
+ * Gateway.
  */
 import type { Context } from 'aws-lambda';
-import { ApiKeys, Authorizer } from '../auth/api-keys';
-import { classifyEvent, HttpEvent, HttpResult, WebSocketEvent, WebSocketResult } from './gateway-events';
-import { errorResponse, HTTP_ROUTES } from './http';
-import { Membership } from '../domain/membership';
-import type { ApiKeyStore, AsyncInvoker, ConnectionStore, Delivery, KeySource, RetainedStore, SubscriptionStore, UsageStore } from '../ports';
-import { Presence, WelcomeTask } from '../domain/presence';
-import { Projects } from '../domain/projects';
-import { ErrorCode } from '../protocol';
-import { Publisher } from '../domain/publish';
-import { Retention } from '../domain/retention';
+import { METRIC, MetricName } from '../contract/metrics';
 import type { HttpRouteKey, WebSocketRouteKey } from '../contract/routes';
-import { METRIC, Telemetry } from './telemetry';
-import { errorReply, WEBSOCKET_ROUTES } from './websocket';
+import type { WelcomeTask } from '../domain/presence';
+import { ErrorCode, failure } from '../protocol';
+import { classifyEvent, HttpEvent, HttpResult, WebSocketEvent, WebSocketResult } from './gateway-events';
+import { errorResponse, HttpDependencies, HTTP_ROUTES } from './http';
+import { errorReply, WebSocketDependencies, WEBSOCKET_ROUTES } from './websocket';
 
-export interface AppDependencies {
-  readonly connections: ConnectionStore;
-  readonly subscriptions: SubscriptionStore;
-  readonly apiKeys: ApiKeyStore;
-  readonly usage: UsageStore;
-  readonly retained: RetainedStore;
-  readonly delivery: Delivery;
-  /** Runs background tasks (the welcome message) after the current invocation. */
-  readonly invoker: AsyncInvoker;
-  /** The master access key. */
-  readonly keys: KeySource;
-  readonly fanoutConcurrency: number;
-  /** Refuse WebSocket connections without a valid API key. */
-  readonly requireApiKey: boolean;
-  readonly telemetry?: Telemetry;
-  readonly newId?: () => string;
-  readonly now?: () => number;
-}
+/** Everything the routes use, built once per execution environment (see `compose.ts`). */
+export type Services = WebSocketDependencies & HttpDependencies;
 
 export type Handler = (event: unknown, context?: Partial<Context>) => Promise<WebSocketResult | HttpResult>;
 
-const INTERNAL = { code: ErrorCode.internalError, message: 'Internal error' } as const;
+const INTERNAL = failure(ErrorCode.internalError);
 
 /** WebSocket routes whose successes are counted. */
-const COUNTED_ROUTES: Partial<Record<WebSocketRouteKey, (typeof METRIC)[keyof typeof METRIC]>> = {
+const COUNTED_ROUTES: Partial<Record<WebSocketRouteKey, MetricName>> = {
   $connect: METRIC.connects,
   $disconnect: METRIC.disconnects,
   subscribe: METRIC.subscribes,
@@ -50,26 +29,9 @@ const COUNTED_ROUTES: Partial<Record<WebSocketRouteKey, (typeof METRIC)[keyof ty
 const elapsed = (started: number) => Math.round(performance.now() - started);
 
 
-export function createHandler(deps: AppDependencies): Handler {
-  const telemetry = deps.telemetry ?? new Telemetry();
+export function createHandler(services: Services): Handler {
+  const { telemetry, presence } = services;
   const { logger } = telemetry;
-  const membership = new Membership(deps);
-  const publisher = new Publisher({
-    ...deps,
-    membership,
-    concurrency: deps.fanoutConcurrency,
-    observe: (fanout) => telemetry.fanout(fanout),
-  });
-  const authorizer = new Authorizer(deps.keys, deps.apiKeys, deps.now);
-  const projects = new Projects({ ...deps, logger });
-  const presence = new Presence({ publisher, delivery: deps.delivery, invoker: deps.invoker, logger });
-  const retention = new Retention(deps.retained, publisher);
-  // A typed client purged as gone has left, as much as one that said goodbye.
-  membership.onDisconnected = async (connection) => {
-    await Promise.all([presence.left(connection), projects.record(connection.projectId, { live: -1 })]);
-  };
-  const wsDeps = { ...deps, membership, publisher, authorizer, projects, presence, retention, telemetry };
-  const httpDeps = { publisher, authorizer, apiKeys: new ApiKeys(deps.apiKeys, deps.now), projects, retention, logger, telemetry };
 
   async function onWebSocket(event: WebSocketEvent, requestId?: string): Promise<WebSocketResult> {
     const { routeKey, connectionId, eventType } = event.requestContext;
@@ -78,7 +40,7 @@ export function createHandler(deps: AppDependencies): Handler {
       const started = performance.now();
       let result: WebSocketResult;
       try {
-        result = await route(event, wsDeps);
+        result = await route(event, services);
       } catch (error) {
         logger.error('websocket request failed', { requestId, routeKey, connectionId, error: error as Error });
         // $connect and $disconnect have no one to reply to; a 500 on $connect refuses the connection.
@@ -100,7 +62,7 @@ export function createHandler(deps: AppDependencies): Handler {
       let result: HttpResult;
       try {
         result = route
-          ? await route(event, httpDeps)
+          ? await route(event, services)
           : errorResponse({ code: ErrorCode.notFound, message: `No route ${event.requestContext.http.method} ${event.rawPath}` });
       } catch (error) {
         logger.error('http request failed', { requestId, routeKey, error: error as Error });

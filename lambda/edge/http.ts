@@ -4,36 +4,35 @@
  * or a project's API key (that project only).
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { ApiKeys, Authorizer, mayAccess, Principal } from '../auth/api-keys';
-import { bearerToken } from '../auth/secrets';
-import { bodyText, HttpEvent, HttpResult } from './gateway-events';
+import { MAX_BATCH_MESSAGES, MAX_MESSAGE_BYTES } from '../contract/limits';
+import type { HttpRouteKey } from '../contract/routes';
+import type { ApiKeys } from '../auth/api-keys';
+import { Authorizer, Principal, resolveProject } from '../auth/principals';
 import type { Projects } from '../domain/projects';
+import type { Published, Publisher } from '../domain/publish';
+import type { Retention } from '../domain/retention';
 import {
   broadcastRequest,
   byteLength,
   checkChannel,
   clearRequest,
   createApiKeyRequest,
+  errorSpec,
   fail,
-  MAX_BATCH_MESSAGES,
+  failure,
   ok,
   optionalParam,
   parseJson,
-  validate,
-  DEFAULT_PROJECT_ID,
-  ErrorCode,
-  Failure,
-  HTTP_STATUS,
-  MAX_MESSAGE_BYTES,
   parseMessage,
   projectIdSchema,
+  validate,
+  ErrorCode,
+  Failure,
   Publication,
   Result,
 } from '../protocol';
-import type { Published, Publisher } from '../domain/publish';
-import type { Retention } from '../domain/retention';
+import { bodyText, HttpEvent, HttpResult } from './gateway-events';
 import { noteFailure, Telemetry } from './telemetry';
-import type { HttpRouteKey } from '../contract/routes';
 
 export interface HttpDependencies {
   readonly publisher: Publisher;
@@ -54,55 +53,58 @@ const jsonResponse = (statusCode: number, body: object): HttpResult => ({
 });
 
 /** `{success:false, error, code, errors:[{code,message}]}`: the seed's shape and the list shape in one. */
-export const errorResponse = (failure: Failure): HttpResult => {
-  noteFailure(failure.code);
-  return jsonResponse(HTTP_STATUS[failure.code], {
+export const errorResponse = (failed: Failure): HttpResult => {
+  noteFailure(failed.code);
+  return jsonResponse(errorSpec(failed.code)?.status ?? 500, {
     success: false,
-    error: failure.message,
-    code: failure.code,
-    errors: [{ code: failure.code, message: failure.message }],
+    error: failed.message,
+    code: failed.code,
+    errors: [{ code: failed.code, message: failed.message }],
   });
 };
 
-const UNAUTHORIZED: Failure = { code: ErrorCode.unauthorized, message: 'Unauthorized' };
-const unauthorized = () => errorResponse(UNAUTHORIZED);
+const unauthorized = () => errorResponse(failure(ErrorCode.unauthorized));
 
 const respond = <T>(result: Result<T>, status = 200): HttpResult =>
   result.ok ? jsonResponse(status, { success: true, data: result.value }) : errorResponse(result.error);
 
-const identify = (event: HttpEvent, deps: HttpDependencies) => deps.authorizer.identify(bearerToken(event.headers?.authorization));
+/** The token of an `Authorization: Bearer <token>` header, or undefined. */
+export function bearerToken(header: string | undefined): string | undefined {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
+  return match?.[1];
+}
 
-/** Runs a route only for the master key. */
-const masterOnly =
-  (route: Route): Route =>
-  async (event, deps) =>
-    (await identify(event, deps))?.kind === 'master' ? route(event, deps) : unauthorized();
-
-/**
- * Runs a route for a principal allowed on the project named by `?projectId=`; without one, a
- * project key means its own project and the master key means `default`.
- */
-const forProject =
-  (route: (projectId: string, event: HttpEvent, deps: HttpDependencies) => Promise<HttpResult>): Route =>
+/** Runs a route for any valid key, with the principal it stands for. */
+const authenticated =
+  (route: (principal: Principal, event: HttpEvent, deps: HttpDependencies) => Promise<HttpResult>): Route =>
   async (event, deps) => {
-    const principal = await identify(event, deps);
-    if (!principal) return unauthorized();
-    const requested = optionalParam(projectIdSchema, event.queryStringParameters?.projectId, ErrorCode.invalidProject);
-    if (!requested.ok) return errorResponse(requested.error);
-    const projectId = requested.value ?? defaultProject(principal);
-    return mayAccess(principal, projectId) ? route(projectId, event, deps) : unauthorized();
+    const principal = await deps.authorizer.identify(bearerToken(event.headers?.authorization));
+    return principal ? route(principal, event, deps) : unauthorized();
   };
 
-const defaultProject = (principal: Principal) => (principal.kind === 'project' ? principal.projectId : DEFAULT_PROJECT_ID);
+/** Runs a route only for the master key. */
+const masterOnly = (route: Route): Route =>
+  authenticated(async (principal, event, deps) => (principal.kind === 'master' ? route(event, deps) : unauthorized()));
+
+/** A `projectId` given in a body or the query string, checked, and the project it makes the principal act on. */
+const projectFor = (principal: Principal, requested: unknown): Result<string> => {
+  const checked = optionalParam(projectIdSchema, requested, ErrorCode.invalidProject);
+  return checked.ok ? resolveProject(principal, checked.value) : checked;
+};
+
+/** Runs a route on the project named by `?projectId=` (by default the principal's own, or `default`). */
+const forProject = (route: (projectId: string, event: HttpEvent, deps: HttpDependencies) => Promise<HttpResult>): Route =>
+  authenticated(async (principal, event, deps) => {
+    const project = projectFor(principal, event.queryStringParameters?.projectId);
+    return project.ok ? route(project.value, event, deps) : errorResponse(project.error);
+  });
 
 const health: Route = async () => jsonResponse(200, { status: 'ok' });
 
 /** One publish request; a batch is `{projectId?, messages: [these…]}`. */
 const parsePublication = (value: unknown) => validate(broadcastRequest, value);
 
-const broadcast: Route = async (event, deps) => {
-  const principal = await identify(event, deps);
-  if (!principal) return unauthorized();
+const broadcast = authenticated(async (principal, event, deps) => {
   const text = bodyText(event);
   const parsed = parseJson(text);
   if (!parsed.ok) return errorResponse(parsed.error);
@@ -114,14 +116,14 @@ const broadcast: Route = async (event, deps) => {
   }
   const request = parsePublication(parsed.value);
   if (!request.ok) return errorResponse(request.error);
-  const projectId = request.value.projectId ?? defaultProject(principal);
-  if (!mayAccess(principal, projectId)) return unauthorized();
-  deps.telemetry.annotate({ projectId, channel: request.value.channel });
-  const [result] = await publishAll(projectId, [request], deps);
+  const project = resolveProject(principal, request.value.projectId);
+  if (!project.ok) return errorResponse(project.error);
+  deps.telemetry.annotate({ projectId: project.value, channel: request.value.channel });
+  const [result] = await publishAll(project.value, [request], deps);
   if (!result.ok) return errorResponse(result.error);
   const { channel, connectionId, event: name } = request.value;
   return jsonResponse(200, { success: true, ...(channel ? { channel } : { connectionId }), event: name, ...result.value });
-};
+});
 
 async function publish(projectId: string, request: Publication, deps: HttpDependencies): Promise<Result<Published>> {
   const { channel, connectionId, event: name, data, retain } = request;
@@ -141,10 +143,9 @@ async function batch(body: { projectId?: unknown }, messages: unknown, principal
   if (messages.length > MAX_BATCH_MESSAGES) {
     return errorResponse({ code: ErrorCode.tooManyMessages, message: `A batch holds at most ${MAX_BATCH_MESSAGES} messages, got ${messages.length}` });
   }
-  const project = optionalParam(projectIdSchema, body.projectId, ErrorCode.invalidProject);
+  const project = projectFor(principal, body.projectId);
   if (!project.ok) return errorResponse(project.error);
-  const projectId = project.value ?? defaultProject(principal);
-  if (!mayAccess(principal, projectId)) return unauthorized();
+  const projectId = project.value;
 
   deps.telemetry.annotate({ projectId });
   const requests = messages.map((item) => {
@@ -175,16 +176,14 @@ async function publishAll(projectId: string, requests: Result<Publication>[], de
   return results;
 }
 
-const clear: Route = async (event, deps) => {
-  const principal = await identify(event, deps);
-  if (!principal) return unauthorized();
+const clear = authenticated(async (principal, event, deps) => {
   const request = parseMessage(clearRequest, bodyText(event));
   if (!request.ok) return errorResponse(request.error);
-  const projectId = request.value.projectId ?? defaultProject(principal);
-  if (!mayAccess(principal, projectId)) return unauthorized();
-  const result = await deps.retention.clear(projectId, request.value.channel);
+  const project = resolveProject(principal, request.value.projectId);
+  if (!project.ok) return errorResponse(project.error);
+  const result = await deps.retention.clear(project.value, request.value.channel);
   return jsonResponse(200, { success: true, channel: request.value.channel, ...result });
-};
+});
 
 const createKey: Route = async (event, deps) => {
   const request = parseMessage(createApiKeyRequest, bodyText(event));

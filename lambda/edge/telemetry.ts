@@ -7,44 +7,10 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { ErrorCode } from '../protocol';
-
-export const SERVICE_NAME = 'realtime-broadcast';
-/** The CloudWatch namespace of the business metrics; the construct's dashboard and alarms read it. */
-export const METRICS_NAMESPACE = 'RealtimeBroadcast';
-
-/** Metric names, shared with the dashboard and alarms in `lib/`. */
-export const METRIC = {
-  connects: 'Connects',
-  disconnects: 'Disconnects',
-  subscribes: 'Subscribes',
-  /** Messages published, with a `Transport` dimension: `WebSocket` or `HTTP`. */
-  messagesPublished: 'MessagesPublished',
-  deliveriesSent: 'DeliveriesSent',
-  deliveriesFailed: 'DeliveriesFailed',
-  stalePurged: 'StaleConnectionsPurged',
-  unauthorized: 'UnauthorizedRequests',
-  invalidInputs: 'InvalidInputs',
-  /** Milliseconds one fan-out took, one value per publish. */
-  fanoutDuration: 'FanoutDuration',
-  /** Recipients of one fan-out, one value per publish. */
-  fanoutSize: 'FanoutSize',
-} as const;
+import { METRIC, METRICS_NAMESPACE, MetricName, SERVICE_NAME } from '../contract/metrics';
+import { errorSpec } from '../protocol';
 
 export type Transport = 'WebSocket' | 'HTTP';
-
-const UNAUTHORIZED_CODES: readonly ErrorCode[] = ['unauthorized', 'invalid_token'];
-const INVALID_INPUT_CODES: readonly ErrorCode[] = [
-  'invalid_json',
-  'unknown_action',
-  'invalid_message',
-  'invalid_channel',
-  'reserved_channel',
-  'invalid_project',
-  'invalid_request',
-  'payload_too_large',
-  'too_many_messages',
-];
 
 /** What a request's log line says beyond its route: filled in as the request learns it. */
 export interface RequestFields {
@@ -103,7 +69,7 @@ export class Telemetry {
     this.logger.info(message, { ...currentRequest.getStore(), ...extra });
   }
 
-  count(metric: (typeof METRIC)[keyof typeof METRIC], value = 1): void {
+  count(metric: MetricName, value = 1): void {
     this.metrics.addMetric(metric, MetricUnit.Count, value);
   }
 
@@ -124,8 +90,8 @@ export class Telemetry {
   countFailure(): string | undefined {
     const code = currentRequest.getStore()?.errorCode;
     if (!code) return undefined;
-    if (UNAUTHORIZED_CODES.includes(code as ErrorCode)) this.count(METRIC.unauthorized);
-    else if (INVALID_INPUT_CODES.includes(code as ErrorCode)) this.count(METRIC.invalidInputs);
+    const metric = errorSpec(code)?.metric;
+    if (metric) this.count(metric);
     return code;
   }
 }

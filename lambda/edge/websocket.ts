@@ -2,18 +2,23 @@
  * The WebSocket API's routes, as a lookup table from route key to a small function. Each returns
  * what API Gateway sends back to the caller (the route response), or nothing.
  */
-import { Authorizer, mayAccess } from '../auth/api-keys';
-import { bodyText, WebSocketEvent, WebSocketResult } from './gateway-events';
+import type * as z from 'zod/mini';
+import { DEFAULT_PROJECT_ID } from '../contract/limits';
+import { WEBSOCKET_ACTIONS, WebSocketRouteKey } from '../contract/routes';
+import { Authorizer, mayAccess } from '../auth/principals';
 import type { Membership } from '../domain/membership';
-import type { ConnectionStore, Delivery } from '../ports';
 import type { Presence } from '../domain/presence';
 import type { Projects } from '../domain/projects';
+import type { Publisher } from '../domain/publish';
+import type { Retention } from '../domain/retention';
+import { routeMessage } from '../domain/routed-messages';
+import type { ConnectionRecord, ConnectionStore, Delivery } from '../ports';
 import {
   ackFrame,
   clientTypeSchema,
-  DEFAULT_PROJECT_ID,
   ErrorCode,
   Failure,
+  failure,
   getRetainedFrame,
   optionalParam,
   parseJson,
@@ -21,16 +26,14 @@ import {
   projectIdSchema,
   reply,
   routedFrame,
+  RoutedFrame,
   sendFrame,
   subscribeFrame,
   unsubscribeFrame,
   validate,
 } from '../protocol';
-import type { Publisher } from '../domain/publish';
-import type { Retention } from '../domain/retention';
+import { bodyText, WebSocketEvent, WebSocketResult } from './gateway-events';
 import { noteFailure, Telemetry } from './telemetry';
-import { routeMessage } from '../domain/routed-messages';
-import { WEBSOCKET_ACTIONS, WebSocketRouteKey } from '../contract/routes';
 
 export interface WebSocketDependencies {
   readonly membership: Membership;
@@ -50,18 +53,31 @@ type Route = (event: WebSocketEvent, deps: WebSocketDependencies) => Promise<Web
 const OK: WebSocketResult = { statusCode: 200 };
 const json = (message: object): WebSocketResult => ({ statusCode: 200, body: JSON.stringify(message) });
 /** Errors go back as a message on the open connection; the status stays 200 so API Gateway delivers it. */
-export const errorReply = (failure: Failure): WebSocketResult => {
-  noteFailure(failure.code);
-  return json(reply.error(failure));
+export const errorReply = (failed: Failure): WebSocketResult => {
+  noteFailure(failed.code);
+  return json(reply.error(failed));
 };
-const NOT_CONNECTED: Failure = { code: ErrorCode.notConnected, message: 'This connection is not registered; reconnect' };
 
-/** The registered connection a frame came from, its project noted on the request's log line. */
-async function senderOf(event: WebSocketEvent, { connections, telemetry }: WebSocketDependencies) {
-  const sender = await connections.get(event.requestContext.connectionId);
-  if (sender) telemetry.annotate({ projectId: sender.projectId });
-  return sender;
-}
+/** Runs a route on a frame that parsed against its schema; a bad frame gets an error reply. */
+const withFrame =
+  <S extends z.ZodMiniType>(schema: S, route: (frame: z.infer<S>, event: WebSocketEvent, deps: WebSocketDependencies) => Promise<WebSocketResult>): Route =>
+  async (event, deps) => {
+    const frame = parseMessage(schema, bodyText(event));
+    return frame.ok ? route(frame.value, event, deps) : errorReply(frame.error);
+  };
+
+/**
+ * Runs a route for the registered connection the frame came from, its project noted on the
+ * request's log line; `not_connected` if there is none.
+ */
+const fromSender =
+  <F>(route: (frame: F, sender: ConnectionRecord, deps: WebSocketDependencies) => Promise<WebSocketResult>) =>
+  async (frame: F, event: WebSocketEvent, deps: WebSocketDependencies): Promise<WebSocketResult> => {
+    const sender = await deps.connections.get(event.requestContext.connectionId);
+    if (!sender) return errorReply(failure(ErrorCode.notConnected));
+    deps.telemetry.annotate({ projectId: sender.projectId });
+    return route(frame, sender, deps);
+  };
 
 /** Counts one publish from a connection: a metric and the project's usage. */
 async function countPublish(projectId: string, deliveries: number, { telemetry, projects }: WebSocketDependencies) {
@@ -70,9 +86,9 @@ async function countPublish(projectId: string, deliveries: number, { telemetry, 
 }
 
 /** A non-2xx from $connect refuses the upgrade; the client sees this status and body. */
-const refuse = (statusCode: number, failure: Failure): WebSocketResult => {
-  noteFailure(failure.code);
-  return { statusCode, body: JSON.stringify({ error: failure.message, code: failure.code }) };
+const refuse = (statusCode: number, failed: Failure): WebSocketResult => {
+  noteFailure(failed.code);
+  return { statusCode, body: JSON.stringify({ error: failed.message, code: failed.code }) };
 };
 
 /** Header names keep the client's case on `$connect`. */
@@ -94,10 +110,10 @@ const connect: Route = async (event, deps) => {
     // A project key without ?projectId= connects to its own project.
     projectId ??= principal?.kind === 'project' ? principal.projectId : undefined;
     if (!principal || !mayAccess(principal, projectId ?? DEFAULT_PROJECT_ID)) {
-      return refuse(401, { code: ErrorCode.unauthorized, message: 'Unauthorized' });
+      return refuse(401, failure(ErrorCode.unauthorized));
     }
   } else if (deps.requireApiKey) {
-    return refuse(401, { code: ErrorCode.unauthorized, message: 'An API key is required: ?apiKey= or an x-api-key header' });
+    return refuse(401, failure(ErrorCode.unauthorized, 'An API key is required: ?apiKey= or an x-api-key header'));
   }
   projectId ??= DEFAULT_PROJECT_ID;
   deps.telemetry.annotate({ projectId });
@@ -122,11 +138,8 @@ const disconnect: Route = async (event, { membership }) => {
   return OK;
 };
 
-const subscribe: Route = async (event, { membership, delivery, retention, telemetry }) => {
-  const request = parseMessage(subscribeFrame, bodyText(event));
-  if (!request.ok) return errorReply(request.error);
+const subscribe = withFrame(subscribeFrame, async ({ channel }, event, { membership, delivery, retention, telemetry }) => {
   const { connectionId } = event.requestContext;
-  const { channel } = request.value;
   const result = await membership.subscribe(connectionId, channel);
   if (!result.ok) return errorReply(result.error);
   const { first, projectId, userId } = result.value;
@@ -139,56 +152,64 @@ const subscribe: Route = async (event, { membership, delivery, retention, teleme
   await delivery.post(connectionId, JSON.stringify(reply.subscribed(channel)));
   await delivery.post(connectionId, JSON.stringify(retained));
   return OK;
-};
+});
 
-const unsubscribe: Route = async (event, { membership }) => {
-  const request = parseMessage(unsubscribeFrame, bodyText(event));
-  if (!request.ok) return errorReply(request.error);
-  const result = await membership.unsubscribe(event.requestContext.connectionId, request.value.channel);
-  return result.ok ? json(reply.unsubscribed(request.value.channel)) : errorReply(result.error);
-};
+const unsubscribe = withFrame(unsubscribeFrame, async ({ channel }, event, { membership }) => {
+  const result = await membership.unsubscribe(event.requestContext.connectionId, channel);
+  return result.ok ? json(reply.unsubscribed(channel)) : errorReply(result.error);
+});
 
-const send: Route = async (event, deps) => {
-  const request = parseMessage(sendFrame, bodyText(event));
-  if (!request.ok) return errorReply(request.error);
-  const sender = await senderOf(event, deps);
-  if (!sender) return errorReply(NOT_CONNECTED);
-  // The sender's project, whatever the frame says: a connection cannot publish elsewhere.
-  const { channel, connectionId, event: name, data } = request.value;
-  deps.telemetry.annotate({ channel });
-  const message = { event: name, data, from: sender.connectionId };
-  const result = channel
-    ? await deps.publisher.toChannel(sender.projectId, channel, message)
-    : await deps.publisher.toConnection(sender.projectId, connectionId!, message);
-  if (!result.ok) return errorReply(result.error);
-  await countPublish(sender.projectId, result.value.sent, deps);
-  const { id, sent, failed, stale } = result.value;
-  return json(reply.sent(channel ? { channel } : { connectionId }, id, { sent, failed, stale }));
-};
+const send = withFrame(
+  sendFrame,
+  fromSender(async ({ channel, connectionId, event: name, data }, sender, deps) => {
+    // The sender's project, always: a connection cannot publish elsewhere.
+    deps.telemetry.annotate({ channel });
+    const message = { event: name, data, from: sender.connectionId };
+    const result = channel
+      ? await deps.publisher.toChannel(sender.projectId, channel, message)
+      : await deps.publisher.toConnection(sender.projectId, connectionId!, message);
+    if (!result.ok) return errorReply(result.error);
+    await countPublish(sender.projectId, result.value.sent, deps);
+    const { id, sent, failed, stale } = result.value;
+    return json(reply.sent(channel ? { channel } : { connectionId }, id, { sent, failed, stale }));
+  }),
+);
 
 const ping: Route = async () => json(reply.pong());
 
-const ack: Route = async (event, deps) => {
-  const request = parseMessage(ackFrame, bodyText(event));
-  if (!request.ok) return errorReply(request.error);
-  const sender = await senderOf(event, deps);
-  if (!sender) return errorReply(NOT_CONNECTED);
-  if (!sender.userId) {
-    return errorReply({ code: ErrorCode.identityRequired, message: 'Acknowledgements need a user: connect with a signed ?token=' });
-  }
-  const { channel, id } = request.value;
-  await deps.retention.ack(sender.projectId, channel, sender.userId, id);
-  return json(reply.acked(channel, id));
-};
+const ack = withFrame(
+  ackFrame,
+  fromSender(async ({ channel, id }, sender, deps) => {
+    if (!sender.userId) {
+      return errorReply(failure(ErrorCode.identityRequired, 'Acknowledgements need a user: connect with a signed ?token='));
+    }
+    await deps.retention.ack(sender.projectId, channel, sender.userId, id);
+    return json(reply.acked(channel, id));
+  }),
+);
 
-const getRetained: Route = async (event, deps) => {
-  const request = parseMessage(getRetainedFrame, bodyText(event));
-  if (!request.ok) return errorReply(request.error);
-  const sender = await senderOf(event, deps);
-  if (!sender) return errorReply(NOT_CONNECTED);
-  const retained = await deps.retention.pendingFor(sender.projectId, request.value.channel, sender.userId);
-  return json(retained ?? reply.noRetained(request.value.channel));
-};
+const getRetained = withFrame(
+  getRetainedFrame,
+  fromSender(async ({ channel }, sender, deps) => {
+    const retained = await deps.retention.pendingFor(sender.projectId, channel, sender.userId);
+    return json(retained ?? reply.noRetained(channel));
+  }),
+);
+
+/** A routed message between typed clients: fire-and-forget, as in the systems it comes from, so no reply on success. */
+const relay = fromSender<RoutedFrame>(async (frame, sender, deps) => {
+  const result = await routeMessage(sender, frame, deps.publisher);
+  if (!result.ok) return errorReply(result.error);
+  await countPublish(sender.projectId, result.value.sent, deps);
+  return OK;
+});
+
+function routed(event: WebSocketEvent, value: object, deps: WebSocketDependencies): Promise<WebSocketResult> {
+  const frame = validate(routedFrame, value);
+  if (frame.ok) return relay(frame.value, event, deps);
+  const hint = `send {"action": …} (${WEBSOCKET_ACTIONS.join(', ')}) or a routed message {"type", "payload", "to"?}`;
+  return Promise.resolve(errorReply({ code: frame.error.code, message: `${frame.error.message}; ${hint}` }));
+}
 
 /**
  * Frames API Gateway could not route: the text `ping`, invalid JSON, an unknown action, or a
@@ -200,7 +221,7 @@ const fallback: Route = async (event, deps) => {
   const parsed = parseJson(text);
   if (!parsed.ok) return errorReply(parsed.error);
   if (typeof parsed.value !== 'object' || parsed.value === null || Array.isArray(parsed.value)) {
-    return errorReply({ code: ErrorCode.invalidMessage, message: 'Message must be a JSON object' });
+    return errorReply(failure(ErrorCode.invalidMessage));
   }
   const action = (parsed.value as { action?: unknown }).action;
   if (action === undefined) return routed(event, parsed.value, deps);
@@ -209,21 +230,6 @@ const fallback: Route = async (event, deps) => {
     message: `Unknown action ${JSON.stringify(action).slice(0, 64)}; expected one of ${WEBSOCKET_ACTIONS.join(', ')}`,
   });
 };
-
-async function routed(event: WebSocketEvent, value: object, deps: WebSocketDependencies) {
-  const frame = validate(routedFrame, value);
-  if (!frame.ok) {
-    const hint = `send {"action": …} (${WEBSOCKET_ACTIONS.join(', ')}) or a routed message {"type", "payload", "to"?}`;
-    return errorReply({ code: frame.error.code, message: `${frame.error.message}; ${hint}` });
-  }
-  const sender = await senderOf(event, deps);
-  if (!sender) return errorReply(NOT_CONNECTED);
-  const result = await routeMessage(sender, frame.value, deps.publisher);
-  if (!result.ok) return errorReply(result.error);
-  await countPublish(sender.projectId, result.value.sent, deps);
-  // Routed messages are fire-and-forget, as in the systems they come from: no reply on success.
-  return OK;
-}
 
 export const WEBSOCKET_ROUTES: Record<WebSocketRouteKey, Route> = {
   $connect: connect,

@@ -1,7 +1,7 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Topic } from 'aws-cdk-lib/aws-sns';
-import { METRIC } from '../../lambda/edge/telemetry';
+import { METRIC } from '../../lambda/contract/metrics';
 import { BroadcastStack } from '../../lib/broadcast-stack';
 import { RealtimeBroadcast, RealtimeBroadcastProps } from '../../lib/realtime-broadcast';
 

@@ -1,4 +1,4 @@
-import { broadcastRequest, ErrorCode, optionalParam, parseMessage, projectIdSchema, sendFrame, subscribeFrame } from '../../lambda/protocol';
+import { broadcastRequest, encode, ERRORS, ErrorCode, errorSpec, failure, optionalParam, outbound, parseMessage, projectIdSchema, sendFrame, subscribeFrame } from '../../lambda/protocol';
 import { matchHttpRoute, selectWebSocketRoute } from '../../lambda/contract/routes';
 
 describe('channel names', () => {
@@ -97,5 +97,58 @@ describe('optionalParam', () => {
       error: { code: 'invalid_project', message: 'projectId must be 1-64 characters of A-Z a-z 0-9 and _ - .' },
     });
     expect(optionalParam(projectIdSchema, 42, ErrorCode.invalidProject)).toMatchObject({ ok: false, error: { code: 'invalid_project' } });
+  });
+});
+
+describe('ERRORS', () => {
+  it('gives every code one spec: a status, and a metric for the ones counted', () => {
+    const codes = Object.values(ERRORS).map((spec) => spec.code);
+    expect(new Set(codes).size).toBe(codes.length);
+    expect(Object.values(ErrorCode).sort()).toEqual([...codes].sort());
+    expect(errorSpec('unauthorized')).toMatchObject({ status: 401, metric: 'UnauthorizedRequests', message: 'Unauthorized' });
+    expect(errorSpec('invalid_token')).toMatchObject({ status: 401, metric: 'UnauthorizedRequests' });
+    expect(errorSpec('payload_too_large')).toMatchObject({ status: 413, metric: 'InvalidInputs' });
+    expect(errorSpec('internal_error')).toEqual({ code: 'internal_error', status: 500, message: 'Internal error' });
+    expect(errorSpec('no_such_code')).toBeUndefined();
+  });
+
+  it('fills in the default message unless a specific one is given', () => {
+    expect(failure(ErrorCode.notConnected)).toEqual({ code: 'not_connected', message: 'This connection is not registered; reconnect' });
+    expect(failure(ErrorCode.notFound, 'No route GET /x')).toEqual({ code: 'not_found', message: 'No route GET /x' });
+  });
+});
+
+describe('send frames', () => {
+  it('refuse what only an HTTP publish may carry, rather than ignore it', () => {
+    expect(parseMessage(sendFrame, '{"action":"send","channel":"a","event":"e","retain":true}')).toEqual({
+      ok: false,
+      error: { code: 'invalid_message', message: 'retain is not allowed on send: retained broadcasts are published with POST /broadcast' },
+    });
+    expect(parseMessage(sendFrame, '{"action":"send","channel":"a","event":"e","projectId":"other"}')).toEqual({
+      ok: false,
+      error: { code: 'invalid_project', message: 'projectId is not allowed on send: a connection publishes to its own project' },
+    });
+    expect(parseMessage(sendFrame, '{"action":"send","channel":"a","event":"e","data":1}')).toMatchObject({ ok: true, value: { channel: 'a', event: 'e', data: 1 } });
+  });
+});
+
+describe('outbound messages', () => {
+  const stamp = { id: 'm1', timestamp: '2026-11-21T12:00:00.000Z' };
+
+  it('builds a delivered message with null data and no absent fields', () => {
+    expect(outbound.delivered(stamp, { channel: 'c', event: 'e' })).toEqual({ ...stamp, channel: 'c', event: 'e', data: null });
+    expect(outbound.delivered(stamp, { event: 'e', data: 1, from: 'abc=' })).toEqual({ ...stamp, event: 'e', data: 1, from: 'abc=' });
+  });
+
+  it('sets a routed message’s from itself, and keeps the client’s own id', () => {
+    const frame = { id: 'own', type: 'hello', to: { type: 'runtime' } };
+    expect(outbound.routed(stamp, frame, { connectionId: 'abc=' })).toEqual({
+      id: 'own', type: 'hello', payload: null, to: { type: 'runtime' }, from: { id: 'abc=', type: null }, timestamp: stamp.timestamp,
+    });
+  });
+
+  it('refuses to encode what API Gateway could not deliver', () => {
+    expect(encode({ data: 'x'.repeat(128 * 1024) })).toMatchObject({ ok: false, error: { code: 'payload_too_large' } });
+    expect(encode({ a: 1 })).toEqual({ ok: true, value: '{"a":1}' });
   });
 });

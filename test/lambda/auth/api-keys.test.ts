@@ -1,15 +1,12 @@
-import { ApiKeys, Authorizer, generateApiKey, mayAccess } from '../../../lambda/auth/api-keys';
-import { StaticKeySource } from '../../../lambda/adapters/key-sources';
+import { ApiKeys, generateApiKey } from '../../../lambda/auth/api-keys';
 import { ErrorCode } from '../../../lambda/protocol';
 import { startTestStore, TestStore } from '../../helpers/dynamo';
 
 let db: TestStore;
 let keys: ApiKeys;
-let authorizer: Authorizer;
 beforeAll(async () => {
   db = await startTestStore();
   keys = new ApiKeys(db.apiKeys, () => Date.parse('2026-11-21T12:00:00Z'));
-  authorizer = new Authorizer(new StaticKeySource('master-key'), db.apiKeys);
 });
 afterAll(() => db.stop());
 
@@ -48,42 +45,5 @@ describe('ApiKeys', () => {
   it('answers project_not_found for an unknown project', async () => {
     expect(await keys.get('nobody')).toMatchObject({ ok: false, error: { code: ErrorCode.projectNotFound } });
     expect(await keys.revoke('nobody')).toMatchObject({ ok: false, error: { code: ErrorCode.projectNotFound } });
-  });
-});
-
-describe('Authorizer', () => {
-  it('knows the master key and project keys, and nothing else', async () => {
-    const created = await keys.create('delta', '');
-    if (!created.ok) throw new Error('not created');
-    expect(await authorizer.identify('master-key')).toEqual({ kind: 'master' });
-    expect(await authorizer.identify(created.value.apiKey)).toEqual({ kind: 'project', projectId: 'delta' });
-    expect(await authorizer.identify('rbk_not-a-real-key')).toBeUndefined();
-    expect(await authorizer.identify('wrong')).toBeUndefined();
-    expect(await authorizer.identify(undefined)).toBeUndefined();
-  });
-
-  it('stops accepting a revoked key at once', async () => {
-    const created = await keys.create('epsilon', '');
-    if (!created.ok) throw new Error('not created');
-    expect(await authorizer.identify(created.value.apiKey)).toBeDefined();
-    await keys.revoke('epsilon');
-    expect(await authorizer.identify(created.value.apiKey)).toBeUndefined();
-  });
-
-  it('does not accept an old key after the project gets a new one', async () => {
-    const first = await keys.create('zeta', '');
-    await keys.revoke('zeta');
-    const second = await keys.create('zeta', '');
-    if (!first.ok || !second.ok) throw new Error('not created');
-    expect(await authorizer.identify(first.value.apiKey)).toBeUndefined();
-    expect(await authorizer.identify(second.value.apiKey)).toEqual({ kind: 'project', projectId: 'zeta' });
-  });
-});
-
-describe('mayAccess', () => {
-  it('lets the master key reach any project and a project key only its own', () => {
-    expect(mayAccess({ kind: 'master' }, 'a')).toBe(true);
-    expect(mayAccess({ kind: 'project', projectId: 'a' }, 'a')).toBe(true);
-    expect(mayAccess({ kind: 'project', projectId: 'a' }, 'b')).toBe(false);
   });
 });

@@ -1,6 +1,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import { ErrorCode } from '../../../lambda/protocol';
-import { MAX_TOKEN_LIFETIME_SECONDS, signConnectToken, tokenSigningKey, verifyConnectToken } from '../../../lambda/auth/tokens';
+import { MAX_TOKEN_LIFETIME_SECONDS } from '../../../lambda/contract/limits';
+import { signConnectToken, tokenSigningKey, verifyConnectToken } from '../../../lambda/auth/tokens';
 
 const NOW = 1_800_000_000;
 const KEY = 'rbk_project-key';

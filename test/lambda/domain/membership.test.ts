@@ -1,4 +1,5 @@
 import { Membership } from '../../../lambda/domain/membership';
+import type { ConnectionRecord } from '../../../lambda/ports';
 import { ErrorCode } from '../../../lambda/protocol';
 import { startTestStore, TestStore } from '../../helpers/dynamo';
 import { newConnectionId } from '../../helpers/gateway-events';
@@ -7,8 +8,9 @@ let db: TestStore;
 let membership: Membership;
 beforeAll(async () => {
   db = await startTestStore();
-  membership = new Membership({ connections: db.connections, subscriptions: db.subscriptions, maxChannels: 3 });
+  membership = new Membership({ connections: db.connections, subscriptions: db.subscriptions, maxChannels: 3 }, { departed: async () => [] });
 });
+afterEach(() => jest.restoreAllMocks());
 afterAll(() => db.stop());
 
 const subscribers = async (projectId: string, channel: string) => {
@@ -71,8 +73,7 @@ describe('Membership', () => {
 
   it('reports each departure once, and not a connect that failed', async () => {
     const departed: string[] = [];
-    const watched = new Membership({ connections: db.connections, subscriptions: db.subscriptions });
-    watched.onDisconnected = async (connection) => void departed.push(connection.connectionId);
+    const watched = new Membership(db, { departed: async (connection) => (departed.push(connection.connectionId), []) });
     const connectionId = newConnectionId();
     await watched.connect({ connectionId, projectId: 'default', clientType: 'runtime', connectedAt: Date.now() });
     await watched.disconnect(connectionId);
@@ -82,17 +83,30 @@ describe('Membership', () => {
 
   it('removes a subscription found through a channel even when the connection item is gone', async () => {
     await db.subscriptions.add({ projectId: 'default', channel: 'orphan', connectionId: 'orphan=' }, Math.floor(Date.now() / 1000) + 60);
-    await membership.disconnect('orphan=', { projectId: 'default', channel: 'orphan', connectionId: 'orphan=' });
+    await membership.purge([{ connectionId: 'orphan=', foundThrough: { projectId: 'default', channel: 'orphan', connectionId: 'orphan=' } }]);
     expect(await subscribers('default', 'orphan')).toEqual([]);
   });
 
-  it('leaves nothing behind when connecting fails half-way', async () => {
-    const failing = new Membership({
-      connections: db.connections,
-      subscriptions: { ...db.subscriptions, removeMany: db.subscriptions.removeMany.bind(db.subscriptions), add: async () => { throw new Error('write failed'); } } as never,
+  it('purges the connections a departure reveals gone, each once', async () => {
+    const [first, second, third] = [await connected(), await connected(), await connected()];
+    const departed: string[] = [];
+    // Telling others about `first` finds `second` gone, and telling about `second` finds `third` (and `first` again).
+    const reveals: Record<string, string[]> = { [first]: [second], [second]: [third, first] };
+    const watched = new Membership(db, {
+      departed: async ({ connectionId }) => {
+        departed.push(connectionId);
+        return (reveals[connectionId] ?? []).map((id) => ({ connectionId: id }));
+      },
     });
-    const departed: unknown[] = [];
-    failing.onDisconnected = async (connection) => void departed.push(connection);
+    await watched.purge([{ connectionId: first }]);
+    expect(departed).toEqual([first, second, third]);
+    for (const id of [first, second, third]) expect(await db.connections.get(id)).toBeUndefined();
+  });
+
+  it('leaves nothing behind when connecting fails half-way', async () => {
+    const departed: ConnectionRecord[] = [];
+    const failing = new Membership(db, { departed: async (connection) => (departed.push(connection), []) });
+    jest.spyOn(db.subscriptions, 'add').mockRejectedValue(new Error('write failed'));
     const connectionId = newConnectionId();
     await expect(failing.connect({ connectionId, projectId: 'default', connectedAt: Date.now() })).rejects.toThrow('write failed');
     expect(await db.connections.get(connectionId)).toBeUndefined();
@@ -101,11 +115,8 @@ describe('Membership', () => {
 
   it('undoes the connection’s channel when the subscription write fails', async () => {
     const id = await connected();
-    const failing = new Membership({
-      connections: db.connections,
-      subscriptions: { ...db.subscriptions, add: async () => { throw new Error('write failed'); } } as never,
-    });
-    await expect(failing.subscribe(id, 'broken')).rejects.toThrow('write failed');
+    jest.spyOn(db.subscriptions, 'add').mockRejectedValueOnce(new Error('write failed'));
+    await expect(membership.subscribe(id, 'broken')).rejects.toThrow('write failed');
     expect((await db.connections.get(id))!.channels).toEqual([]);
   });
 });

@@ -1,7 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Delivery, DeliveryOutcome } from '../../../lambda/ports';
 import { Presence } from '../../../lambda/domain/presence';
-import type { Publisher } from '../../../lambda/domain/publish';
+import type { ChannelFanout } from '../../../lambda/domain/fanout';
 
 /** A delivery answering from a script, the way API Gateway answers 410 until $connect has returned. */
 function scripted(outcomes: DeliveryOutcome[]) {
@@ -15,12 +15,19 @@ function scripted(outcomes: DeliveryOutcome[]) {
   return { delivery, posts };
 }
 
+/** The welcome never fans out. */
+const unusedFanout: Pick<ChannelFanout, 'toChannel'> = {
+  toChannel: async () => {
+    throw new Error('the welcome does not fan out');
+  },
+};
+
 function presence(delivery: Delivery, clock: { now: number }, deadlineMs = 10_000) {
   const sleeps: number[] = [];
-  const publisher = { now: () => clock.now } as unknown as Publisher;
   const p = new Presence({
-    publisher,
+    fanout: unusedFanout,
     delivery,
+    now: () => clock.now,
     invoker: { invoke: async () => undefined },
     logger: new Logger(),
     welcomeDeadlineMs: deadlineMs,
@@ -55,11 +62,48 @@ describe('welcome', () => {
 
   it('does not fail $connect when the task cannot be scheduled', async () => {
     const p = new Presence({
-      publisher: {} as Publisher,
+      fanout: unusedFanout,
       delivery: scripted([]).delivery,
       invoker: { invoke: async () => { throw new Error('throttled'); } },
       logger: new Logger(),
     });
     await expect(p.scheduleWelcome(task)).resolves.toBeUndefined();
+  });
+});
+
+describe('left', () => {
+  const at = Date.parse('2026-11-21T12:00:00Z');
+  const gone = [{ connectionId: 'stale=', foundThrough: { projectId: 'p1', channel: '$typed', connectionId: 'stale=' } }];
+
+  function recordingFanout() {
+    const calls: { projectId: string; channel: string; body: unknown; exclude?: string[] }[] = [];
+    const fanout: Pick<ChannelFanout, 'toChannel'> = {
+      toChannel: async (projectId, channel, body, exclude) => {
+        calls.push({ projectId, channel, body: JSON.parse(body), exclude: exclude && [...exclude] });
+        return { sent: 2, failed: 0, gone };
+      },
+    };
+    const p = new Presence({ fanout, delivery: scripted([]).delivery, invoker: { invoke: async () => undefined }, logger: new Logger(), now: () => at });
+    return { p, calls };
+  }
+
+  it('tells the other typed clients of the project, and hands back the connections found gone', async () => {
+    const { p, calls } = recordingFanout();
+    const found = await p.left({ connectionId: 'abc=', projectId: 'p1', clientType: 'runtime', connectedAt: 0, channels: [] });
+    expect(found).toEqual(gone);
+    expect(calls).toEqual([
+      {
+        projectId: 'p1',
+        channel: '$typed',
+        exclude: ['abc='],
+        body: { type: 'client_left', clientId: 'abc=', clientType: 'runtime', projectId: 'p1', timestamp: '2026-11-21T12:00:00.000Z' },
+      },
+    ]);
+  });
+
+  it('says nothing when an untyped client leaves', async () => {
+    const { p, calls } = recordingFanout();
+    expect(await p.left({ connectionId: 'abc=', projectId: 'p1', connectedAt: 0, channels: [] })).toEqual([]);
+    expect(calls).toEqual([]);
   });
 });

@@ -8,8 +8,10 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { mockClient } from 'aws-sdk-client-mock';
 import { StaticKeySource } from '../../../lambda/adapters/key-sources';
 import { ManagementApiDelivery } from '../../../lambda/adapters/management-api-delivery';
-import { createHandler, Handler } from '../../../lambda/edge/app';
-import { METRIC, METRICS_NAMESPACE, SERVICE_NAME, Telemetry } from '../../../lambda/edge/telemetry';
+import { handlerFor } from '../../../lambda/compose';
+import type { Handler } from '../../../lambda/edge/app';
+import { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../../../lambda/contract/metrics';
+import { Telemetry } from '../../../lambda/edge/telemetry';
 import { signConnectToken } from '../../../lambda/auth/tokens';
 import { startTestStore, TestStore } from '../../helpers/dynamo';
 import { connectEvent, disconnectEvent, httpEvent, messageEvent, newConnectionId } from '../../helpers/gateway-events';
@@ -31,7 +33,7 @@ beforeAll(async () => {
     metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME }),
   });
   process.env.POWERTOOLS_METRICS_DISABLED = previous;
-  handler = createHandler({
+  handler = handlerFor({
     ...db,
     delivery: new ManagementApiDelivery(new ApiGatewayManagementApiClient({ region: 'us-east-1' }), { sleep: async () => undefined }),
     keys: new StaticKeySource(KEY),

@@ -1,0 +1,127 @@
+/** The HTTP routes through the whole handler, with a real store and the Management API mocked. */
+import { ApiGatewayManagementApiServiceException, GoneException, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
+import { httpEvent } from '../../helpers/gateway-events';
+import { bearerToken } from '../../../lambda/edge/http';
+import { MASTER_KEY, useHandler } from '../../helpers/handler';
+
+const { api, handler, db, posted, replyOf, connect, subscribed } = useHandler();
+
+describe('HTTP: POST /broadcast', () => {
+  it('delivers {channel, event, data, id, timestamp} to subscribers and reports counts', async () => {
+    const a = await subscribed('admin-http');
+    const b = await subscribed('admin-http');
+    api.resetHistory();
+    const result = await handler(httpEvent({ body: { channel: 'admin-http', event: 'admin_event', data: { hello: 'world' } } }));
+    expect(result).toMatchObject({ statusCode: 200, headers: { 'content-type': 'application/json' } });
+    const body = replyOf(result);
+    expect(body).toEqual({ success: true, channel: 'admin-http', event: 'admin_event', id: expect.any(String), sent: 2, failed: 0, stale: 0 });
+    const message = { id: body.id, timestamp: '2026-11-21T22:38:01.000Z', channel: 'admin-http', event: 'admin_event', data: { hello: 'world' } };
+    expect(posted().sort()).toEqual([[a, message], [b, message]].sort());
+  });
+
+  it('sends to one connection with connectionId', async () => {
+    const target = await connect();
+    const result = await handler(httpEvent({ body: { connectionId: target, event: 'private_message', data: 1 } }));
+    expect(replyOf(result)).toMatchObject({ success: true, connectionId: target, sent: 1 });
+    expect(posted()).toEqual([[target, expect.objectContaining({ event: 'private_message', data: 1 })]]);
+    expect(posted()[0][1]).not.toHaveProperty('from');
+  });
+
+  it('answers 404 connection_not_found for an unknown connection', async () => {
+    const result = await handler(httpEvent({ body: { connectionId: 'nobody123456=', event: 'e' } }));
+    expect(result.statusCode).toBe(404);
+    expect(replyOf(result)).toMatchObject({ code: 'connection_not_found' });
+  });
+
+  it('counts gone subscribers as stale and purges them', async () => {
+    const live = await subscribed('stale-room');
+    const dead = await subscribed('stale-room');
+    api.on(PostToConnectionCommand, { ConnectionId: dead }).rejects(new GoneException({ $metadata: { httpStatusCode: 410 }, message: '' }));
+    const first = await handler(httpEvent({ body: { channel: 'stale-room', event: 'e' } }));
+    expect(replyOf(first)).toMatchObject({ sent: 1, failed: 0, stale: 1 });
+    expect(await db().connections.get(dead)).toBeUndefined();
+    expect(await db().connections.get(live)).toBeDefined();
+    const second = await handler(httpEvent({ body: { channel: 'stale-room', event: 'e' } }));
+    expect(replyOf(second)).toMatchObject({ sent: 1, stale: 0 });
+  });
+
+  it('counts a subscriber that keeps failing as failed, after retries', async () => {
+    const flaky = await subscribed('flaky-room');
+    const error = new ApiGatewayManagementApiServiceException({ name: 'InternalServerError', $fault: 'server', $metadata: { httpStatusCode: 500 }, message: '' });
+    api.on(PostToConnectionCommand, { ConnectionId: flaky }).rejects(error);
+    api.resetHistory();
+    const result = await handler(httpEvent({ body: { channel: 'flaky-room', event: 'e' } }));
+    expect(replyOf(result)).toMatchObject({ sent: 0, failed: 1, stale: 0 });
+    expect(api.commandCalls(PostToConnectionCommand, { ConnectionId: flaky })).toHaveLength(3);
+    expect(await db().connections.get(flaky)).toBeDefined();
+  });
+
+  it('decodes a base64-encoded body', async () => {
+    const body = Buffer.from(JSON.stringify({ channel: 'b64', event: 'e' })).toString('base64');
+    const result = await handler(httpEvent({ body, isBase64Encoded: true }));
+    expect(result.statusCode).toBe(200);
+  });
+
+  it.each([
+    ['a wrong key', 'Bearer nope'],
+    ['no key', null],
+    ['another scheme', `Basic ${MASTER_KEY}`],
+  ])('answers 401 for %s', async (_, authorization) => {
+    const result = await handler(httpEvent({ authorization }));
+    expect(result.statusCode).toBe(401);
+    expect(replyOf(result)).toMatchObject({ success: false, error: 'Unauthorized', code: 'unauthorized' });
+  });
+
+  it.each([
+    ['invalid JSON', 400, 'invalid_json', '{"channel":'],
+    ['a missing event', 400, 'invalid_message', { channel: 'admin' }],
+    ['a bad channel', 400, 'invalid_channel', { channel: 'a b', event: 'e' }],
+    ['a reserved channel', 400, 'reserved_channel', { channel: '$x', event: 'e' }],
+    ['no target', 400, 'invalid_message', { event: 'e' }],
+    ['an oversize body', 413, 'payload_too_large', { channel: 'admin', event: 'e', data: 'x'.repeat(130 * 1024) }],
+    ['a body that fits but not with its envelope', 413, 'payload_too_large', { channel: 'admin', event: 'e', data: 'x'.repeat(128 * 1024 - 60) }],
+  ])('answers %s with %s %s', async (_, status, code, body) => {
+    const result = await handler(httpEvent({ body: body as string | object }));
+    expect(result.statusCode).toBe(status);
+    expect(replyOf(result)).toEqual({ success: false, error: expect.any(String), code, errors: [{ code, message: expect.any(String) }] });
+  });
+
+  it('answers 500 without internals when fan-out fails unexpectedly', async () => {
+    const spy = jest.spyOn(db().subscriptions, 'subscribers').mockImplementationOnce(() => {
+      throw new Error('ProvisionedThroughputExceeded on table broadcast-subscriptions');
+    });
+    const result = await handler(httpEvent({ body: { channel: 'x', event: 'e' } }));
+    expect(result.statusCode).toBe(500);
+    expect(replyOf(result)).toMatchObject({ error: 'Internal error', code: 'internal_error' });
+    expect(result.body).not.toMatch(/Provisioned|broadcast-subscriptions/);
+    spy.mockRestore();
+  });
+});
+
+describe('HTTP: other routes', () => {
+  it('answers GET /health without a key', async () => {
+    const result = await handler(httpEvent({ routeKey: 'GET /health', authorization: null, body: '' }));
+    expect(result.statusCode).toBe(200);
+    expect(replyOf(result)).toEqual({ status: 'ok' });
+  });
+
+  it('answers 404 not_found for an unknown route', async () => {
+    const result = await handler(httpEvent({ routeKey: 'GET /nope' }));
+    expect(result.statusCode).toBe(404);
+    expect(replyOf(result)).toMatchObject({ code: 'not_found' });
+  });
+});
+
+describe('bearerToken', () => {
+  it.each([
+    ['Bearer abc123', 'abc123'],
+    ['bearer abc123', 'abc123'],
+    ['Bearer   abc123  ', 'abc123'],
+    ['Basic abc123', undefined],
+    ['Bearer', undefined],
+    ['Bearer a b', undefined],
+    [undefined, undefined],
+  ])('reads %j as %j', (header, token) => {
+    expect(bearerToken(header)).toBe(token);
+  });
+});
