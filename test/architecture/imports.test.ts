@@ -1,0 +1,119 @@
+/**
+ * The import rules ARCHITECTURE.md states, checked on the real sources: which folder may import
+ * which, no cycles, and `lib/` (so `cdk synth`) loading only the contract.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { buildSync } from 'esbuild';
+
+const ROOT = path.join(__dirname, '..', '..');
+
+function sources(dir: string): string[] {
+  return readdirSync(path.join(ROOT, dir), { withFileTypes: true }).flatMap((entry) => {
+    const relative = path.join(dir, entry.name);
+    if (entry.isDirectory()) return sources(relative);
+    return entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts') ? [relative] : [];
+  });
+}
+
+/** Relative imports of a file, as repository paths (`lambda/protocol.ts`); type-only imports count too. */
+function importsOf(file: string): string[] {
+  const text = readFileSync(path.join(ROOT, file), 'utf8');
+  const pattern = /(?:^|\n)\s*(?:(?:import|export)\s[^;]*?from\s+|import\s+)'(\.[^']+)'/g;
+  const specifiers = [...text.matchAll(pattern)].map((m) => m[1]);
+  return specifiers.map((spec) => {
+    const target = path.normalize(path.join(path.dirname(file), spec));
+    const candidates = [`${target}.ts`, path.join(target, 'index.ts')];
+    return candidates.find((candidate) => all.includes(candidate)) ?? `${target}.ts`;
+  });
+}
+
+const all = ['lambda', 'lib', 'local', 'bin', 'bench'].flatMap(sources);
+const graph = new Map(all.map((file) => [file, importsOf(file)]));
+
+/** The layer of a file: the folder that says what it is. */
+function layerOf(file: string): string {
+  const parts = file.split(path.sep);
+  if (parts[0] !== 'lambda') return parts[0];
+  if (parts.length === 2) return `lambda/${parts[1].replace(/\.ts$/, '')}`;
+  return `lambda/${parts[1]}`;
+}
+
+/** What each layer may import (itself always). Mirrors ARCHITECTURE.md. */
+const ALLOWED: Record<string, readonly string[]> = {
+  'lambda/contract': [],
+  'lambda/ports': ['lambda/contract'],
+  'lambda/protocol': ['lambda/contract'],
+  'lambda/auth': ['lambda/contract', 'lambda/protocol', 'lambda/ports'],
+  'lambda/domain': ['lambda/contract', 'lambda/protocol', 'lambda/ports'],
+  'lambda/adapters': ['lambda/contract', 'lambda/ports'],
+  'lambda/edge': ['lambda/contract', 'lambda/protocol', 'lambda/ports', 'lambda/auth', 'lambda/domain'],
+  'lambda/compose': ['lambda/contract', 'lambda/ports', 'lambda/auth', 'lambda/domain', 'lambda/adapters', 'lambda/edge'],
+  'lambda/handler': ['lambda/contract', 'lambda/compose'],
+  lib: ['lambda/contract'],
+  bin: ['lib'],
+  local: ['local', 'lambda/contract', 'lambda/compose', 'lambda/edge', 'lambda/adapters', 'lambda/auth'],
+  bench: ['local'],
+};
+
+describe('imports', () => {
+  it('reads every source file and finds every relative import', () => {
+    expect(all.length).toBeGreaterThan(40);
+    for (const [file, targets] of graph) {
+      for (const target of targets) expect({ file, target, exists: all.includes(target) }).toEqual({ file, target, exists: true });
+    }
+  });
+
+  it('go only where the layering allows', () => {
+    const broken: string[] = [];
+    for (const [file, targets] of graph) {
+      const from = layerOf(file);
+      const allowed = ALLOWED[from];
+      if (!allowed) {
+        broken.push(`${file}: layer ${from} is not in the rules`);
+        continue;
+      }
+      for (const target of targets) {
+        const to = layerOf(target);
+        if (to !== from && !allowed.includes(to)) broken.push(`${file} → ${target}`);
+      }
+    }
+    expect(broken).toEqual([]);
+  });
+
+  it('form no cycle', () => {
+    const state = new Map<string, 'visiting' | 'done'>();
+    const cycles: string[] = [];
+    const visit = (file: string, trail: string[]) => {
+      if (state.get(file) === 'done') return;
+      if (state.get(file) === 'visiting') {
+        cycles.push([...trail.slice(trail.indexOf(file)), file].join(' → '));
+        return;
+      }
+      state.set(file, 'visiting');
+      for (const target of graph.get(file) ?? []) visit(target, [...trail, file]);
+      state.set(file, 'done');
+    };
+    for (const file of all) visit(file, []);
+    expect(cycles).toEqual([]);
+  });
+});
+
+describe('the construct', () => {
+  it('bundles without Powertools, zod or any AWS SDK client: synth loads only the contract from lambda/', () => {
+    const result = buildSync({
+      entryPoints: [path.join(ROOT, 'lib', 'realtime-broadcast.ts')],
+      bundle: true,
+      write: false,
+      metafile: true,
+      platform: 'node',
+      logLevel: 'silent',
+      external: ['aws-cdk-lib', 'aws-cdk-lib/*', 'constructs'],
+    });
+    const inputs = Object.keys(result.metafile!.inputs);
+    expect(inputs.filter((input) => input.includes('node_modules'))).toEqual([]);
+    const fromLambda = inputs.filter((input) => input.startsWith('lambda/'));
+    expect(fromLambda.length).toBeGreaterThan(0);
+    expect(fromLambda.filter((input) => !input.startsWith('lambda/contract/'))).toEqual([]);
+  });
+});
