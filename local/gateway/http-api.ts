@@ -1,0 +1,48 @@
+/**
+ * The local HTTP API: matches the product's route declaration, turns the request into a payload
+ * format 2.0 event, and the handler's result into the response, within API Gateway's body limit.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { matchHttpRoute } from '../../lambda/contract/routes';
+import { httpEvent, sourceIpOf, writeHttpResult } from './aws-shapes';
+import { readBody, sendJson } from './io';
+import type { LocalLambda } from './lambda-runtime';
+
+/** API Gateway's HTTP API payload limit. */
+export const MAX_HTTP_BODY_BYTES = 10 * 1024 * 1024;
+
+export class HttpApi {
+  constructor(
+    private readonly lambda: LocalLambda,
+    /** `host:port` the API listens on, once it does. */
+    private readonly address: () => string,
+  ) {}
+
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const method = req.method ?? 'GET';
+    const route = matchHttpRoute(method, url.pathname);
+    if (!route) return sendJson(res, 404, { message: 'Not Found' });
+    const body = await readBody(req, MAX_HTTP_BODY_BYTES + 1);
+    if (body.length > MAX_HTTP_BODY_BYTES) return sendJson(res, 413, { message: 'Request Entity Too Large' });
+    const event = httpEvent({
+      method,
+      url,
+      httpVersion: req.httpVersion,
+      headers: req.headers,
+      sourceIp: sourceIpOf(req.socket.remoteAddress),
+      routeKey: route.routeKey,
+      pathParameters: route.pathParameters,
+      body,
+      domainName: this.address(),
+      now: Date.now(),
+    });
+    let result: unknown;
+    try {
+      result = await this.lambda.invoke(event);
+    } catch {
+      return sendJson(res, 500, { message: 'Internal Server Error' });
+    }
+    writeHttpResult(res, result);
+  }
+}

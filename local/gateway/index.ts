@@ -1,0 +1,117 @@
+/**
+ * A local API Gateway: a WebSocket API, its `@connections` management API and an HTTP API, each
+ * turning traffic into the events API Gateway sends a Lambda proxy integration, and the handler's
+ * results back into what API Gateway would answer. The routes come from `lambda/contract/routes.ts`,
+ * the declaration the CDK construct deploys.
+ *
+ * websocket-api.ts, management-api.ts and http-api.ts are the three APIs; aws-shapes.ts the events
+ * and answers; lambda-runtime.ts the invocations; this file puts them on two servers.
+ */
+import { createServer, Server, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { HttpApi } from './http-api';
+import { close, listen, refuseUpgrade, sendJson } from './io';
+import { LocalHandler, LocalLambda } from './lambda-runtime';
+import { ManagementApi } from './management-api';
+import { WebSocketApi } from './websocket-api';
+
+export type { LocalContext, LocalHandler } from './lambda-runtime';
+export { MAX_HTTP_BODY_BYTES } from './http-api';
+
+export interface GatewayOptions {
+  readonly handler: LocalHandler;
+  /** @default '127.0.0.1' */
+  readonly host?: string;
+  /** @default 0 (any free port) */
+  readonly httpPort?: number;
+  /** @default 0 (any free port) */
+  readonly wsPort?: number;
+  /** @default 'production' */
+  readonly stage?: string;
+  /** API Gateway closes connections idle this long. @default 600000 (10 minutes) */
+  readonly idleTimeoutMs?: number;
+  /** API Gateway closes every connection this long after it opened. @default 7200000 (2 hours) */
+  readonly maxConnectionMs?: number;
+  /** Called with each failure the handler threw, which API Gateway would log. */
+  readonly onHandlerError?: (error: unknown) => void;
+}
+
+export class LocalGateway {
+  private readonly lambda: LocalLambda;
+  private readonly webSocket: WebSocketApi;
+  /** The WebSocket API and its `@connections` API share a server, as they share a host on AWS. */
+  private readonly wsServer: Server;
+  private readonly httpServer: Server;
+  private readonly stage: string;
+  /** `host:port` of each server, kept once listening (a closed server no longer knows it). */
+  private wsAddress = '';
+  private httpAddress = '';
+
+  constructor(private readonly options: GatewayOptions) {
+    this.stage = options.stage ?? 'production';
+    this.lambda = new LocalLambda(options.handler, options.onHandlerError);
+    this.webSocket = new WebSocketApi(this.lambda, {
+      stage: this.stage,
+      address: () => this.wsAddress,
+      idleTimeoutMs: options.idleTimeoutMs,
+      maxConnectionMs: options.maxConnectionMs,
+    });
+    const management = new ManagementApi(this.webSocket, this.stage);
+    const http = new HttpApi(this.lambda, () => this.httpAddress);
+    // A bug here must answer 500, never take the whole local stack down.
+    const guard = (res: ServerResponse) => (error: unknown) => {
+      this.options.onHandlerError?.(error);
+      if (!res.headersSent) sendJson(res, 500, { message: 'Internal Server Error' });
+    };
+    this.wsServer = createServer((req, res) => void management.handle(req, res).catch(guard(res)));
+    this.wsServer.on('upgrade', (req, socket: Duplex, head: Buffer) =>
+      void this.webSocket.onUpgrade(req, socket, head).catch(() => refuseUpgrade(socket, 500)),
+    );
+    this.httpServer = createServer((req, res) => void http.handle(req, res).catch(guard(res)));
+  }
+
+  /** Starts both servers. Rejects with a one-line message if a port is taken. */
+  async listen(): Promise<void> {
+    const host = this.options.host ?? '127.0.0.1';
+    this.httpAddress = await listen(this.httpServer, this.options.httpPort ?? 0, host, 'HTTP_PORT');
+    try {
+      this.wsAddress = await listen(this.wsServer, this.options.wsPort ?? 0, host, 'WS_PORT');
+    } catch (error) {
+      await close(this.httpServer);
+      throw error;
+    }
+  }
+
+  get webSocketUrl(): string {
+    return `ws://${this.wsAddress}/${this.stage}`;
+  }
+
+  get httpUrl(): string {
+    return `http://${this.httpAddress}`;
+  }
+
+  /** What the construct passes the handler as the stage's callback URL. */
+  get managementEndpoint(): string {
+    return `http://${this.wsAddress}/${this.stage}`;
+  }
+
+  /** Drops a connection the way a lost network does, without `$disconnect`. */
+  dropWithoutDisconnect(connectionId: string): void {
+    this.webSocket.dropWithoutDisconnect(connectionId);
+  }
+
+  /** An asynchronous (`Event`) invocation of the handler: how it runs its background tasks. */
+  invokeAsync(event: unknown): void {
+    this.lambda.invokeAsync(event);
+  }
+
+  async stop(): Promise<void> {
+    this.webSocket.closeAll();
+    await this.lambda.settled();
+    this.webSocket.terminate();
+    this.httpServer.closeAllConnections();
+    this.wsServer.closeAllConnections();
+    await Promise.all([close(this.httpServer), close(this.wsServer)]);
+    await this.lambda.settled();
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * Runs the handler the way Lambda does for API Gateway: each invocation with a fresh context and
+ * a deadline, concurrently with the others, and asynchronous (`Event`) invocations queued.
+ */
+import { randomUUID } from 'node:crypto';
+
+/** The function behind the APIs: the same signature as a Lambda handler. */
+export type LocalHandler = (event: unknown, context: LocalContext) => Promise<unknown>;
+
+export interface LocalContext {
+  readonly awsRequestId: string;
+  readonly functionName: string;
+  getRemainingTimeInMillis(): number;
+}
+
+/** API Gateway's integration timeout. */
+const INTEGRATION_TIMEOUT_MS = 29_000;
+
+export class LocalLambda {
+  private readonly pending = new Set<Promise<unknown>>();
+
+  constructor(
+    private readonly handler: LocalHandler,
+    /** Told of each failure the handler threw, which Lambda would log. */
+    private readonly onError?: (error: unknown) => void,
+  ) {}
+
+  /** A synchronous invocation, as API Gateway makes. */
+  invoke(event: unknown): Promise<unknown> {
+    const deadline = Date.now() + INTEGRATION_TIMEOUT_MS;
+    const context: LocalContext = {
+      awsRequestId: randomUUID(),
+      functionName: 'realtime-broadcast-local',
+      getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    };
+    const run = Promise.resolve()
+      .then(() => this.handler(event, context))
+      .catch((error: unknown) => {
+        this.onError?.(error);
+        throw error;
+      });
+    this.pending.add(run);
+    void run.catch(() => undefined).finally(() => this.pending.delete(run));
+    return run;
+  }
+
+  /** An asynchronous (`Event`) invocation: queued, not awaited, errors reported like any other. */
+  invokeAsync(event: unknown): void {
+    setImmediate(() => void this.invoke(event).catch(() => undefined));
+  }
+
+  /** Resolves when every invocation in flight has ended. */
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.pending]);
+  }
+}

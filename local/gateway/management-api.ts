@@ -1,0 +1,68 @@
+/**
+ * The local `@connections` API, the one the handler's Management API client calls:
+ * `POST` sends to a connection, `GET` describes it, `DELETE` closes it. Answers as AWS does:
+ * 410 `GoneException` for a connection that is not open, 413 over the message limit, 403 for
+ * anything else.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { awsError } from './aws-shapes';
+import { readBody } from './io';
+import { MAX_WEBSOCKET_MESSAGE_BYTES, WebSocketApi } from './websocket-api';
+
+export class ManagementApi {
+  private readonly path: RegExp;
+
+  constructor(
+    private readonly webSocket: WebSocketApi,
+    stage: string,
+  ) {
+    this.path = new RegExp(`^/(?:${escapeRegExp(stage)}/)?@connections/([^/]+)$`);
+  }
+
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const match = this.path.exec(url.pathname);
+    if (!match) return awsError(res, 403, 'ForbiddenException', 'Forbidden');
+    let id: string;
+    try {
+      id = decodeURIComponent(match[1]);
+    } catch {
+      return awsError(res, 410, 'GoneException', null);
+    }
+    const open = this.webSocket.open(id);
+    switch (req.method) {
+      case 'POST': {
+        const body = await readBody(req, MAX_WEBSOCKET_MESSAGE_BYTES + 1);
+        if (!open) return awsError(res, 410, 'GoneException', null);
+        if (body.length > MAX_WEBSOCKET_MESSAGE_BYTES) {
+          return awsError(res, 413, 'PayloadTooLargeException', 'Request entity too large');
+        }
+        open.socket.send(body.toString('utf8'));
+        res.writeHead(200).end();
+        return;
+      }
+      case 'GET':
+        if (!open) return awsError(res, 410, 'GoneException', null);
+        res.writeHead(200, { 'content-type': 'application/json' }).end(
+          JSON.stringify({
+            connectedAt: new Date(open.connectedAt).toISOString(),
+            lastActiveAt: new Date(open.lastActiveAt).toISOString(),
+            identity: { sourceIp: open.sourceIp, userAgent: open.userAgent },
+          }),
+        );
+        return;
+      case 'DELETE':
+        if (!open) return awsError(res, 410, 'GoneException', null);
+        // Closing fires the socket's close handler, which invokes $disconnect.
+        open.socket.close(1000, '');
+        res.writeHead(204).end();
+        return;
+      default:
+        return awsError(res, 403, 'ForbiddenException', 'Forbidden');
+    }
+  }
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

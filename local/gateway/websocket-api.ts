@@ -1,0 +1,175 @@
+/**
+ * The local WebSocket API: runs `$connect` before accepting an upgrade, selects each frame's route
+ * from the product's route declaration, sends route responses back, invokes `$disconnect` on
+ * close, and closes connections at API Gateway's idle timeout and maximum duration.
+ */
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocket, WebSocketServer } from 'ws';
+import { MAX_MESSAGE_BYTES } from '../../lambda/contract/limits';
+import { ROUTES_WITH_RESPONSE, selectWebSocketRoute, WebSocketRouteKey } from '../../lambda/contract/routes';
+import { headersWithCase, multiValueHeadersWithCase, queryParameters, sourceIpOf, webSocketEvent } from './aws-shapes';
+import { refuseUpgrade } from './io';
+import type { LocalLambda } from './lambda-runtime';
+
+/** API Gateway's WebSocket message limit (larger messages close the connection with 1009), the protocol's own. */
+export const MAX_WEBSOCKET_MESSAGE_BYTES = MAX_MESSAGE_BYTES;
+
+export interface LiveConnection {
+  readonly id: string;
+  readonly connectedAt: number;
+  lastActiveAt: number;
+  readonly sourceIp: string;
+  readonly userAgent: string;
+  /** `connecting` while `$connect` runs: posts to it get 410, as on AWS. */
+  state: 'connecting' | 'open';
+  socket?: WebSocket;
+  /** Set when a test drops the connection the way a lost network does: no `$disconnect`. */
+  skipDisconnect?: boolean;
+  /** Closes the connection after the idle timeout; restarted by each client message. */
+  idleTimer?: NodeJS.Timeout;
+  /** Closes the connection at its maximum duration. */
+  lifetimeTimer?: NodeJS.Timeout;
+}
+
+export interface WebSocketApiOptions {
+  readonly stage: string;
+  /** `host:port` the API listens on, once it does: the events' `domainName`. */
+  readonly address: () => string;
+  /** API Gateway closes connections idle this long. @default 600000 (10 minutes) */
+  readonly idleTimeoutMs?: number;
+  /** API Gateway closes every connection this long after it opened. @default 7200000 (2 hours) */
+  readonly maxConnectionMs?: number;
+}
+
+export class WebSocketApi {
+  readonly connections = new Map<string, LiveConnection>();
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_WEBSOCKET_MESSAGE_BYTES });
+
+  constructor(
+    private readonly lambda: LocalLambda,
+    private readonly options: WebSocketApiOptions,
+  ) {}
+
+  /** The connection with this id if it is open: the only kind `@connections` can reach. */
+  open(connectionId: string): (LiveConnection & { socket: WebSocket }) | undefined {
+    const connection = this.connections.get(connectionId);
+    return connection?.state === 'open' && connection.socket?.readyState === WebSocket.OPEN
+      ? (connection as LiveConnection & { socket: WebSocket })
+      : undefined;
+  }
+
+  async onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname !== '/' && url.pathname.replace(/\/$/, '') !== `/${this.options.stage}`) {
+      return refuseUpgrade(socket, 403, JSON.stringify({ message: 'Forbidden' }));
+    }
+    // Connection ids look like AWS's: 16 base64 characters, often ending in '='.
+    const id = randomId();
+    const now = Date.now();
+    const connection: LiveConnection = {
+      id,
+      connectedAt: now,
+      lastActiveAt: now,
+      sourceIp: sourceIpOf(req.socket.remoteAddress),
+      userAgent: req.headers['user-agent'] ?? '',
+      state: 'connecting',
+    };
+    this.connections.set(id, connection);
+    const query = queryParameters(url.searchParams);
+    const event = {
+      ...this.event(connection, '$connect', 'CONNECT', now),
+      headers: headersWithCase(req.rawHeaders),
+      multiValueHeaders: multiValueHeadersWithCase(req.rawHeaders),
+      ...(query && { queryStringParameters: query.single, multiValueQueryStringParameters: query.multi }),
+    };
+    let statusCode = 500;
+    let body: string | undefined;
+    try {
+      const result = (await this.lambda.invoke(event)) as { statusCode?: number; body?: string } | undefined;
+      statusCode = result?.statusCode ?? 200;
+      body = result?.body;
+    } catch {
+      body = JSON.stringify({ message: 'Internal server error' });
+    }
+    if (statusCode < 200 || statusCode > 299 || socket.destroyed) {
+      this.connections.delete(id);
+      return refuseUpgrade(socket, statusCode, body);
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.onOpen(connection, ws));
+  }
+
+  /**
+   * Drops a connection the way a lost network does: the socket goes, and `$disconnect` is not
+   * invoked (on AWS it is best effort). For tests of stale-connection clean-up.
+   */
+  dropWithoutDisconnect(connectionId: string): void {
+    const connection = this.connections.get(connectionId);
+    if (!connection) return;
+    connection.skipDisconnect = true;
+    connection.socket?.terminate();
+  }
+
+  /** Closes every connection as API Gateway does when it goes away. */
+  closeAll(): void {
+    for (const connection of this.connections.values()) connection.socket?.close(1001, 'Going away');
+  }
+
+  terminate(): void {
+    for (const client of this.wss.clients) client.terminate();
+    this.wss.close();
+  }
+
+  private onOpen(connection: LiveConnection, ws: WebSocket): void {
+    connection.socket = ws;
+    connection.state = 'open';
+    this.resetIdleTimer(connection);
+    const maxMs = this.options.maxConnectionMs ?? 2 * 60 * 60 * 1000;
+    connection.lifetimeTimer = setTimeout(() => ws.close(1001, 'Going away'), maxMs);
+    ws.on('message', (data: Buffer) => void this.onMessage(connection, data.toString('utf8')));
+    ws.on('close', (code: number, reason: Buffer) => void this.onClose(connection, code, reason.toString()));
+    ws.on('error', () => undefined);
+  }
+
+  private resetIdleTimer(connection: LiveConnection): void {
+    const idleMs = this.options.idleTimeoutMs ?? 10 * 60 * 1000;
+    clearTimeout(connection.idleTimer);
+    connection.idleTimer = setTimeout(() => connection.socket?.close(1001, 'Going away'), idleMs);
+  }
+
+  private async onMessage(connection: LiveConnection, body: string): Promise<void> {
+    connection.lastActiveAt = Date.now();
+    this.resetIdleTimer(connection);
+    const routeKey = selectWebSocketRoute(body);
+    const event = { ...this.event(connection, routeKey, 'MESSAGE', Date.now()), body, isBase64Encoded: false };
+    let reply: string | undefined;
+    try {
+      const result = (await this.lambda.invoke(event)) as { body?: unknown } | undefined;
+      if (ROUTES_WITH_RESPONSE.includes(routeKey) && typeof result?.body === 'string') reply = result.body;
+    } catch {
+      // What API Gateway sends the caller when the integration fails.
+      reply = JSON.stringify({ message: 'Internal server error', connectionId: connection.id, requestId: event.requestContext.requestId });
+    }
+    if (reply !== undefined && connection.socket?.readyState === WebSocket.OPEN) connection.socket.send(reply);
+  }
+
+  private async onClose(connection: LiveConnection, code: number, reason: string): Promise<void> {
+    clearTimeout(connection.idleTimer);
+    clearTimeout(connection.lifetimeTimer);
+    this.connections.delete(connection.id);
+    if (connection.skipDisconnect) return;
+    const event = this.event(connection, '$disconnect', 'DISCONNECT', Date.now());
+    const disconnect = {
+      ...event,
+      requestContext: { ...event.requestContext, disconnectStatusCode: code, disconnectReason: reason },
+    };
+    await this.lambda.invoke(disconnect).catch(() => undefined);
+  }
+
+  private event(connection: LiveConnection, routeKey: WebSocketRouteKey, eventType: 'CONNECT' | 'MESSAGE' | 'DISCONNECT', now: number) {
+    return webSocketEvent(connection, routeKey, eventType, now, { domainName: this.options.address(), stage: this.options.stage });
+  }
+}
+
+const randomId = (): string => randomBytes(11).toString('base64');
