@@ -5,48 +5,29 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { LocalStack, startLocalStack } from '../../local/stack';
+import type { LocalStack } from '../../local/stack';
 import { LOCAL_AWS, LOCAL_TABLES } from '../../local/store';
 import { postJson, TestClient } from '../helpers/clients';
+import { useLocalStack, waitFor } from '../helpers/e2e';
 
 const KEY = 'e2e-access-key-0123456789abcdef0123';
+const e2e = useLocalStack({ accessKey: KEY });
+const { subscriber, broadcast, handlerErrors } = e2e;
 let stack: LocalStack;
 let documents: DynamoDBDocumentClient;
-const handlerErrors: unknown[] = [];
-const clients: TestClient[] = [];
 
-beforeAll(async () => {
-  stack = await startLocalStack({ accessKey: KEY, onHandlerError: (error) => handlerErrors.push(error) });
+beforeAll(() => {
+  stack = e2e.stack();
   documents = DynamoDBDocumentClient.from(new DynamoDBClient({ ...LOCAL_AWS, endpoint: stack.dynamoEndpoint }));
 });
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((client) => client.close()));
-});
-afterAll(async () => {
+afterAll(() => {
   documents.destroy();
-  await stack.stop();
   // The handler must never throw to API Gateway.
   expect(handlerErrors).toEqual([]);
 });
 
 /** Opens a connection and takes its `connected` system message, so tests see only what follows. */
-async function connect(query = ''): Promise<TestClient> {
-  const client = await TestClient.open(`${stack.webSocketUrl}${query}`);
-  clients.push(client);
-  await client.next((m) => m.type === 'connected');
-  return client;
-}
-
-/** Connects, subscribes, and returns the client with its connection id. */
-async function subscriber(channel: string): Promise<{ client: TestClient; id: string }> {
-  const client = await connect();
-  client.send({ action: 'subscribe', channel });
-  const hello = await client.next<{ connection_id: string }>((m) => m.type === 'connection_id');
-  expect(await client.next()).toEqual({ type: 'subscription_succeeded', channel });
-  return { client, id: hello.connection_id };
-}
-
-const broadcast = (body: unknown, key = KEY) => postJson(`${stack.httpUrl}/broadcast`, body, { Authorization: `Bearer ${key}` });
+const connect = async (query = ''): Promise<TestClient> => (await e2e.connect(query)).client;
 
 describe('README flows', () => {
   it('subscribe answers connection_id first, then subscription_succeeded', async () => {
@@ -245,12 +226,4 @@ async function subscriptionItem(channel: string, connectionId: string) {
     new GetCommand({ TableName: LOCAL_TABLES.subscriptions.name, Key: { pk: `default#${channel}`, sk: connectionId } }),
   );
   return Item;
-}
-
-async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs = 5000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }

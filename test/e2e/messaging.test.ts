@@ -2,44 +2,25 @@
  * Messaging parity end to end: typed clients and routed messages, system messages, retained
  * broadcasts with acknowledgements across reconnects, and batch publish.
  */
-import { LocalStack, startLocalStack } from '../../local/stack';
+import type { LocalStack } from '../../local/stack';
 import { signConnectToken } from '../../lambda/auth/tokens';
 import { postJson, TestClient } from '../helpers/clients';
+import { useLocalStack } from '../helpers/e2e';
 
 const MASTER = 'messaging-master-key-0123456789abcdef';
+const e2e = useLocalStack({ accessKey: MASTER });
+const { connect, subscribe } = e2e;
 let stack: LocalStack;
-const clients: TestClient[] = [];
 let project = 0;
-
-beforeAll(async () => {
-  stack = await startLocalStack({ accessKey: MASTER });
+beforeAll(() => {
+  stack = e2e.stack();
 });
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((client) => client.close()));
-});
-afterAll(() => stack.stop());
 
 /** A fresh project per test keeps audiences apart. */
 const newProject = () => `msg-${++project}`;
 const auth = { Authorization: `Bearer ${MASTER}` };
 const broadcast = (body: object) => postJson(`${stack.httpUrl}/broadcast`, body, auth);
 const quiet = () => new Promise((resolve) => setTimeout(resolve, 150));
-
-/** Connects and returns the client with its `connected` system message. */
-async function connect(query: Record<string, string>) {
-  const client = await TestClient.open(`${stack.webSocketUrl}?${new URLSearchParams(query)}`);
-  clients.push(client);
-  const connected = await client.next<{ clientId: string; clientCount: number; projectId: string }>((m) => m.type === 'connected');
-  return { client, id: connected.clientId, connected };
-}
-
-/** Subscribes, taking the replies (connection_id on the first subscribe, then the confirmation). */
-async function subscribe(client: TestClient, channel: string) {
-  client.send({ action: 'subscribe', channel });
-  await client.next((m) => m.type === 'subscription_succeeded' && m.channel === channel);
-  const index = client.messages.findIndex((raw) => raw.includes('"connection_id"'));
-  if (index >= 0) client.messages.splice(index, 1);
-}
 
 describe('system messages', () => {
   it('greets every new connection with connected: clientId, projectId, clientCount, timestamp', async () => {

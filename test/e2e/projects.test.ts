@@ -3,18 +3,15 @@
  */
 import { LocalStack, startLocalStack } from '../../local/stack';
 import { postJson, TestClient } from '../helpers/clients';
+import { useLocalStack } from '../helpers/e2e';
 
 const MASTER = 'projects-master-key-0123456789abcdef';
+const e2e = useLocalStack({ accessKey: MASTER });
+const { subscriber } = e2e;
 let stack: LocalStack;
-const clients: TestClient[] = [];
-
-beforeAll(async () => {
-  stack = await startLocalStack({ accessKey: MASTER });
+beforeAll(() => {
+  stack = e2e.stack();
 });
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((client) => client.close()));
-});
-afterAll(() => stack.stop());
 
 const auth = (key: string) => ({ Authorization: `Bearer ${key}` });
 
@@ -31,16 +28,6 @@ async function createKey(projectId: string): Promise<string> {
   const created = await call('POST', '/api-keys', MASTER, { projectId, description: `${projectId} app` });
   expect(created.status).toBe(201);
   return created.json.data.apiKey;
-}
-
-async function subscriber(channel: string, query = '', headers?: Record<string, string>) {
-  const client = await TestClient.open(`${stack.webSocketUrl}${query}`, { headers });
-  clients.push(client);
-  await client.next((m) => m.type === 'connected');
-  client.send({ action: 'subscribe', channel });
-  const hello = await client.next<{ connection_id: string }>((m) => m.type === 'connection_id');
-  await client.next((m) => m.type === 'subscription_succeeded');
-  return { client, id: hello.connection_id };
 }
 
 describe('isolation', () => {
