@@ -9,7 +9,8 @@ import type { Publisher } from './publish';
 export class Retention {
   constructor(
     private readonly store: RetainedStore,
-    private readonly publisher: Publisher,
+    /** Only to stamp and send the `broadcast_cleared` notice. */
+    private readonly publisher: Pick<Publisher, 'stamp' | 'deliverToChannel'>,
   ) {}
 
   /** Makes a just-published message the channel's active broadcast. */

@@ -5,9 +5,18 @@ import { startTestStore, TestStore } from '../../helpers/dynamo';
 
 let db: TestStore;
 let retention: Retention;
+/** Records the notices a clear sends, as a channel of two subscribers would take them. */
+const sentNotices: { projectId: string; channel: string; body: unknown }[] = [];
+const notices: Pick<Publisher, 'stamp' | 'deliverToChannel'> = {
+  stamp: () => ({ id: 'n1', timestamp: '2026-11-21T12:00:00.000Z' }),
+  deliverToChannel: async (projectId, channel, body) => {
+    sentNotices.push({ projectId, channel, body: JSON.parse(body) });
+    return { sent: 2, failed: 0, stale: 0 };
+  },
+};
 beforeAll(async () => {
   db = await startTestStore();
-  retention = new Retention(db.retained, {} as Publisher);
+  retention = new Retention(db.retained, notices);
 });
 afterAll(() => db.stop());
 
@@ -35,5 +44,16 @@ describe('Retention', () => {
     expect(await retention.pendingFor('r3', 'quiet', 'alice')).toBeUndefined();
     expect(acks).not.toHaveBeenCalled();
     acks.mockRestore();
+  });
+
+  it('clears the active broadcast and tells the channel once; clearing nothing sends nothing', async () => {
+    await retention.retain('r9', 'news', message('m9'));
+    expect(await retention.clear('r9', 'news')).toEqual({ cleared: true, sent: 2, failed: 0, stale: 0 });
+    expect(sentNotices).toEqual([
+      { projectId: 'r9', channel: 'news', body: { id: 'n1', timestamp: '2026-11-21T12:00:00.000Z', channel: 'news', event: 'broadcast_cleared' } },
+    ]);
+    expect(await retention.pendingFor('r9', 'news', 'alice')).toBeUndefined();
+    expect(await retention.clear('r9', 'news')).toEqual({ cleared: false, sent: 0, failed: 0, stale: 0 });
+    expect(sentNotices).toHaveLength(1);
   });
 });
