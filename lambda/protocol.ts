@@ -4,7 +4,7 @@
  * server sends. Nothing else builds what a client sees.
  */
 import * as z from 'zod/mini';
-import { MAX_MESSAGE_BYTES } from './contract/limits';
+import { MAX_JSON_DEPTH, MAX_MESSAGE_BYTES } from './contract/limits';
 import { METRIC, MetricName } from './contract/metrics';
 
 interface ErrorSpec {
@@ -188,13 +188,29 @@ export const checkChannel = (name: string): Result<string> => {
   return checked.ok ? ok(checked.value.channel) : checked;
 };
 
-/** Parses JSON text, or fails with `invalid_json`. */
+/** Parses JSON text, or fails with `invalid_json`; nesting deeper than {@link MAX_JSON_DEPTH} fails with `invalid_message`. */
 export function parseJson(text: string): Result<unknown> {
+  let value: unknown;
   try {
-    return ok(JSON.parse(text));
+    value = JSON.parse(text);
   } catch {
     return fail(ErrorCode.invalidJson);
   }
+  return depthOf(value) > MAX_JSON_DEPTH ? fail(ErrorCode.invalidMessage, `JSON is nested deeper than ${MAX_JSON_DEPTH} levels`) : ok(value);
+}
+
+/** How deeply arrays and objects nest in a parsed value (a scalar is 0); iterative, so no input can overflow the stack. */
+function depthOf(value: unknown): number {
+  let deepest = 0;
+  const pending: [unknown, number][] = [[value, 0]];
+  while (pending.length > 0) {
+    const [current, depth] = pending.pop()!;
+    if (typeof current !== 'object' || current === null) continue;
+    deepest = Math.max(deepest, depth + 1);
+    if (deepest > MAX_JSON_DEPTH) return deepest;
+    for (const child of Array.isArray(current) ? current : Object.values(current)) pending.push([child, depth + 1]);
+  }
+  return deepest;
 }
 
 /** Validates a parsed value against a schema, turning the first issue into a stable code and a readable message. */

@@ -197,9 +197,10 @@ export class RealtimeBroadcast extends Construct {
       this.webSocketApi.addRoute(action, { integration: wsIntegration, returnResponse: true });
     }
 
-    this.httpApi = new HttpApi(this, 'HttpApi', { createDefaultStage: false });
-    this.httpStage = new HttpStage(this, 'HttpStage', { httpApi: this.httpApi, autoDeploy: true, throttle });
     const httpIntegration = new HttpLambdaIntegration('HttpIntegration', this.handler);
+    // The $default route sends unknown paths to the handler too, which answers 404 with a `code`.
+    this.httpApi = new HttpApi(this, 'HttpApi', { createDefaultStage: false, defaultIntegration: httpIntegration });
+    this.httpStage = new HttpStage(this, 'HttpStage', { httpApi: this.httpApi, autoDeploy: true, throttle });
     for (const routeKey of HTTP_ROUTE_KEYS) {
       const { method, path } = splitHttpRouteKey(routeKey);
       this.httpApi.addRoutes({ path, methods: [method as HttpMethod], integration: httpIntegration });

@@ -18,6 +18,8 @@ function port(name: string, fallback: number): number {
 async function main(): Promise<void> {
   // The SDK warns that its 2027 releases need Node 22; the deployed handler runs on Node 22 already.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  // Files the store writes (key hashes among them) are for this user only.
+  if (process.env.LOCAL_DATA_DIR) process.umask(0o077);
   const accessKey = process.env.BROADCAST_ACCESS_KEY || randomBytes(24).toString('hex');
   const stack = await startLocalStack({
     accessKey,

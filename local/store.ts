@@ -2,7 +2,9 @@
  * The local DynamoDB: dynalite on loopback, with the tables built from the same definitions the
  * CDK construct uses, and a sweeper standing in for TTL, which dynalite lacks.
  */
+import { chmodSync, mkdirSync, readdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import * as path from 'node:path';
 import { CreateTableCommand, DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, paginateScan } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
@@ -37,7 +39,21 @@ export interface LocalStore {
   stop(): Promise<void>;
 }
 
+/**
+ * The store's folder holds project key hashes: only its owner may read it. The folder is made 0700
+ * and its files 0600 (the CLI also sets a umask so that files written meanwhile are 0600 too).
+ */
+function restrictToOwner(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chmodSync(dir, 0o700);
+  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    const full = path.join(entry.parentPath, entry.name);
+    chmodSync(full, entry.isDirectory() ? 0o700 : 0o600);
+  }
+}
+
 export async function startLocalStore(options: LocalStoreOptions = {}): Promise<LocalStore> {
+  if (options.dataDir) restrictToOwner(options.dataDir);
   const server = dynalite({ path: options.dataDir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -92,6 +108,7 @@ export async function startLocalStore(options: LocalStoreOptions = {}): Promise<
       clearInterval(sweeper);
       client.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      if (options.dataDir) restrictToOwner(options.dataDir);
     },
   };
 }

@@ -12,3 +12,5 @@ export const MAX_BATCH_MESSAGES = 25;
 export const MAX_TOKEN_LIFETIME_SECONDS = 7 * 24 * 60 * 60;
 /** The project of connections and publishes that name none. */
 export const DEFAULT_PROJECT_ID = 'default';
+/** Deeper JSON is refused: nothing a client sends needs more, and deep values cost every reader. */
+export const MAX_JSON_DEPTH = 32;

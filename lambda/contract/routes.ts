@@ -35,6 +35,12 @@ export const HTTP_ROUTE_KEYS = [
 ] as const;
 export type HttpRouteKey = (typeof HTTP_ROUTE_KEYS)[number];
 
+/**
+ * The HTTP API's catch-all: API Gateway sends every request no route matches to it, so an unknown
+ * path is answered by the handler (404 with a `code`) rather than by API Gateway's bare body.
+ */
+export const HTTP_DEFAULT_ROUTE = '$default';
+
 const HTTP_ROUTE_PATTERNS = HTTP_ROUTE_KEYS.map((routeKey) => {
   const { method, path } = splitHttpRouteKey(routeKey);
   const names: string[] = [];
@@ -47,12 +53,12 @@ const HTTP_ROUTE_PATTERNS = HTTP_ROUTE_KEYS.map((routeKey) => {
 
 /**
  * The route API Gateway's HTTP API would match for a request, with its path parameters
- * (URL-decoded), or undefined for a 404.
+ * (URL-decoded); the catch-all `$default` when none does.
  */
 export function matchHttpRoute(
   method: string,
   path: string,
-): { routeKey: HttpRouteKey; pathParameters?: Record<string, string> } | undefined {
+): { routeKey: HttpRouteKey | typeof HTTP_DEFAULT_ROUTE; pathParameters?: Record<string, string> } {
   for (const route of HTTP_ROUTE_PATTERNS) {
     if (route.method !== method) continue;
     const match = route.regex.exec(path);
@@ -63,7 +69,7 @@ export function matchHttpRoute(
       pathParameters: Object.fromEntries(route.names.map((name, i) => [name, safeDecode(match[i + 1])])),
     };
   }
-  return undefined;
+  return { routeKey: HTTP_DEFAULT_ROUTE };
 }
 
 /** Splits `POST /broadcast` into its method and path. */

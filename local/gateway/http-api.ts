@@ -5,7 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { matchHttpRoute } from '../../lambda/contract/routes';
 import { httpEvent, sourceIpOf, writeHttpResult } from './aws-shapes';
-import { readBody, sendJson } from './io';
+import { readBody, sendJson, requestUrl } from './io';
 import type { LocalLambda } from './lambda-runtime';
 
 /** API Gateway's HTTP API payload limit. */
@@ -19,10 +19,9 @@ export class HttpApi {
   ) {}
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    const url = requestUrl(req);
     const method = req.method ?? 'GET';
     const route = matchHttpRoute(method, url.pathname);
-    if (!route) return sendJson(res, 404, { message: 'Not Found' });
     const body = await readBody(req, MAX_HTTP_BODY_BYTES + 1);
     if (body.length > MAX_HTTP_BODY_BYTES) return sendJson(res, 413, { message: 'Request Entity Too Large' });
     const event = httpEvent({

@@ -64,9 +64,12 @@ export class LocalGateway {
       if (!res.headersSent) sendJson(res, 500, { message: 'Internal Server Error' });
     };
     this.wsServer = createServer((req, res) => void management.handle(req, res).catch(guard(res)));
-    this.wsServer.on('upgrade', (req, socket: Duplex, head: Buffer) =>
-      void this.webSocket.onUpgrade(req, socket, head).catch(() => refuseUpgrade(socket, 500)),
-    );
+    this.wsServer.on('upgrade', (req, socket: Duplex, head: Buffer) => {
+      // From the first moment: a client that resets the connection at any point must never
+      // become an unhandled 'error' that stops the process.
+      socket.on('error', () => socket.destroy());
+      void this.webSocket.onUpgrade(req, socket, head).catch(() => refuseUpgrade(socket, 500));
+    });
     this.httpServer = createServer((req, res) => void http.handle(req, res).catch(guard(res)));
   }
 

@@ -7,13 +7,31 @@ export function sendJson(res: ServerResponse, status: number, body: object): voi
   res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
 }
 
-/** Answers an upgrade request with a plain HTTP response instead of switching protocols. */
-export function refuseUpgrade(socket: Duplex, status: number, body = ''): void {
+/**
+ * Answers an upgrade request with a plain HTTP response instead of switching protocols, then
+ * destroys the socket once the answer is flushed: a refused client holds nothing open.
+ */
+export function refuseUpgrade(socket: Duplex, status: number, body = '', headers: Record<string, string> = {}): void {
   if (socket.destroyed) return;
   const text = body ?? '';
+  const extra = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('');
   socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\n${extra}Connection: close\r\n\r\n${text}`,
+    () => socket.destroy(),
   );
+}
+
+/**
+ * The request's URL. Resolved against a base, `//x` would name host `x` and `//` would throw;
+ * API Gateway takes the whole request target as the path.
+ */
+export function requestUrl(req: IncomingMessage): URL {
+  const target = req.url ?? '/';
+  try {
+    return new URL(target.startsWith('/') ? `http://localhost${target}` : target);
+  } catch {
+    return new URL('http://localhost/');
+  }
 }
 
 /** Reads a body, stopping at `limit` bytes so an oversize one cannot exhaust memory. */

@@ -6,7 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { awsError } from './aws-shapes';
-import { readBody } from './io';
+import { readBody, requestUrl } from './io';
 import { MAX_WEBSOCKET_MESSAGE_BYTES, WebSocketApi } from './websocket-api';
 
 export class ManagementApi {
@@ -20,7 +20,7 @@ export class ManagementApi {
   }
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    const url = requestUrl(req);
     const match = this.path.exec(url.pathname);
     if (!match) return awsError(res, 403, 'ForbiddenException', 'Forbidden');
     let id: string;

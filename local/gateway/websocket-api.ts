@@ -10,7 +10,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { MAX_MESSAGE_BYTES } from '../../lambda/contract/limits';
 import { ROUTES_WITH_RESPONSE, selectWebSocketRoute, WebSocketRouteKey } from '../../lambda/contract/routes';
 import { headersWithCase, multiValueHeadersWithCase, queryParameters, sourceIpOf, webSocketEvent } from './aws-shapes';
-import { refuseUpgrade } from './io';
+import { refuseUpgrade, requestUrl } from './io';
 import type { LocalLambda } from './lambda-runtime';
 
 /** API Gateway's WebSocket message limit (larger messages close the connection with 1009), the protocol's own. */
@@ -61,10 +61,10 @@ export class WebSocketApi {
   }
 
   async onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    if (url.pathname !== '/' && url.pathname.replace(/\/$/, '') !== `/${this.options.stage}`) {
-      return refuseUpgrade(socket, 403, JSON.stringify({ message: 'Forbidden' }));
-    }
+    // Checked before $connect runs, so a malformed handshake leaves nothing behind.
+    const refused = this.checkHandshake(req);
+    if (refused) return refuseUpgrade(socket, refused.status, JSON.stringify({ message: refused.message }), refused.headers);
+    const url = requestUrl(req);
     // Connection ids look like AWS's: 16 base64 characters, often ending in '='.
     const id = randomId();
     const now = Date.now();
@@ -93,11 +93,32 @@ export class WebSocketApi {
     } catch {
       body = JSON.stringify({ message: 'Internal server error' });
     }
-    if (statusCode < 200 || statusCode > 299 || socket.destroyed) {
+    if (statusCode < 200 || statusCode > 299) {
       this.connections.delete(id);
       return refuseUpgrade(socket, statusCode, body);
     }
+    if (socket.destroyed || !socket.writable) {
+      // The client left while $connect ran: the handler stored a connection that will never
+      // open, so it is told of the departure, as API Gateway does, and nothing is left behind.
+      await this.onClose(connection, 1006, '');
+      return;
+    }
     this.wss.handleUpgrade(req, socket, head, (ws) => this.onOpen(connection, ws));
+  }
+
+  /** What is wrong with an upgrade request, as a refusal; undefined if it is a valid handshake to the stage. */
+  private checkHandshake(req: IncomingMessage): { status: number; message: string; headers?: Record<string, string> } | undefined {
+    const path = requestUrl(req).pathname.replace(/\/$/, '');
+    if (path !== `/${this.options.stage}`) return { status: 403, message: 'Forbidden' };
+    if (req.method !== 'GET') return { status: 405, message: 'Invalid HTTP method' };
+    if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') return { status: 400, message: 'Invalid Upgrade header' };
+    const key = req.headers['sec-websocket-key'] ?? '';
+    if (!/^[+/0-9A-Za-z]{22}==$/.test(key)) return { status: 400, message: 'Missing or invalid Sec-WebSocket-Key header' };
+    const version = req.headers['sec-websocket-version'];
+    if (version !== '13' && version !== '8') {
+      return { status: 400, message: 'Missing or invalid Sec-WebSocket-Version header', headers: { 'Sec-WebSocket-Version': '13, 8' } };
+    }
+    return undefined;
   }
 
   /**

@@ -132,6 +132,7 @@ describe('bad input over WebSocket', () => {
     ['a send without event', 'invalid_message', { action: 'send', channel: 'x' }],
     ['a send with no target', 'invalid_message', { action: 'send', event: 'e' }],
     ['a send to an unknown connection', 'connection_not_found', { action: 'send', connectionId: 'bm9ib2R5aGVyZQ=', event: 'e' }],
+    ['data nested 5,000 levels deep', 'invalid_message', `{"action":"send","channel":"x","event":"e","data":${'['.repeat(5000)}${']'.repeat(5000)}}`],
     ['a message too large with its envelope', 'payload_too_large', { action: 'send', channel: 'x', event: 'e', data: 'x'.repeat(128 * 1024 - 100) }],
   ])('answers %s with %s and keeps the connection open', async (_, code, frame) => {
     const client = await connect();
@@ -160,6 +161,7 @@ describe('bad input over HTTP', () => {
     ['a reserved channel', 400, 'reserved_channel', { channel: '$a', event: 'e' }],
     ['both channel and connectionId', 400, 'invalid_message', { channel: 'a', connectionId: 'bm9ib2R5aGVyZQ=', event: 'e' }],
     ['an unknown connection', 404, 'connection_not_found', { connectionId: 'bm9ib2R5aGVyZQ=', event: 'e' }],
+    ['data nested 5,000 levels deep', 400, 'invalid_message', `{"channel":"a","event":"e","data":${'['.repeat(5000)}${']'.repeat(5000)}}`],
     ['a body over 128 KB', 413, 'payload_too_large', { channel: 'a', event: 'e', data: 'x'.repeat(129 * 1024) }],
   ])('answers %s with %s %s', async (_, status, code, body) => {
     const response = await broadcast(body);
@@ -167,8 +169,10 @@ describe('bad input over HTTP', () => {
     expect(response.json).toMatchObject({ success: false, error: expect.any(String), code });
   });
 
-  it('answers an unknown path with 404, as API Gateway does', async () => {
-    expect((await fetch(`${stack.httpUrl}/nope`)).status).toBe(404);
+  it.each(['/nope', '//', '/broadcast/extra'])('answers the unknown path %s with 404 and a code, never 500', async (path) => {
+    const response = await fetch(`${stack.httpUrl}${path}`);
+    expect(response.status).toBe(404);
+    expect(await response.json()).toMatchObject({ success: false, code: 'not_found', error: expect.stringContaining('No route GET') });
   });
 });
 

@@ -71,6 +71,15 @@ describe('HTTP API', () => {
     template.hasResourceProperties('AWS::ApiGatewayV2::Route', { ApiId: ref(stack.broadcast.httpApi), RouteKey: routeKey });
   });
 
+  it('sends every other path to the handler through $default, with the same integration as the routes', () => {
+    const httpApi = ref(stack.broadcast.httpApi);
+    const routes = template.findResources('AWS::ApiGatewayV2::Route', { Properties: { ApiId: httpApi } });
+    const byKey = new Map(Object.values(routes).map((route: any) => [route.Properties.RouteKey, route.Properties.Target]));
+    expect(byKey.has('$default')).toBe(true);
+    expect(byKey.get('$default')).toEqual(byKey.get('POST /broadcast'));
+    expect(byKey.size).toBe(HTTP_ROUTE_KEYS.length + 1);
+  });
+
   it('uses payload format 2.0', () => {
     template.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
       ApiId: ref(stack.broadcast.httpApi),

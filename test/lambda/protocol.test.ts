@@ -1,4 +1,4 @@
-import { broadcastRequest, encode, ERRORS, ErrorCode, errorSpec, failure, optionalParam, outbound, parseMessage, projectIdSchema, sendFrame, subscribeFrame } from '../../lambda/protocol';
+import { broadcastRequest, encode, ERRORS, ErrorCode, errorSpec, failure, optionalParam, outbound, parseJson, parseMessage, projectIdSchema, sendFrame, subscribeFrame } from '../../lambda/protocol';
 import { matchHttpRoute, selectWebSocketRoute } from '../../lambda/contract/routes';
 
 describe('channel names', () => {
@@ -76,9 +76,10 @@ describe('matchHttpRoute', () => {
     ['DELETE', '/api-keys/acme', { routeKey: 'DELETE /api-keys/{projectId}', pathParameters: { projectId: 'acme' } }],
     ['GET', '/channels/logs:a/b', { routeKey: 'GET /channels/{channel+}', pathParameters: { channel: 'logs:a/b' } }],
     ['GET', '/channels/logs%3Aa%2Fb', { routeKey: 'GET /channels/{channel+}', pathParameters: { channel: 'logs:a/b' } }],
-    ['GET', '/broadcast', undefined],
-    ['GET', '/api-keys/a/b', undefined],
-    ['GET', '/nope', undefined],
+    ['GET', '/broadcast', { routeKey: '$default' }],
+    ['GET', '/api-keys/a/b', { routeKey: '$default' }],
+    ['GET', '/nope', { routeKey: '$default' }],
+    ['GET', '//', { routeKey: '$default' }],
   ])('matches %s %s', (method, path, expected) => {
     expect(matchHttpRoute(method, path)).toEqual(expected);
   });
@@ -150,5 +151,19 @@ describe('outbound messages', () => {
   it('refuses to encode what API Gateway could not deliver', () => {
     expect(encode({ data: 'x'.repeat(128 * 1024) })).toMatchObject({ ok: false, error: { code: 'payload_too_large' } });
     expect(encode({ a: 1 })).toEqual({ ok: true, value: '{"a":1}' });
+  });
+});
+
+describe('nesting', () => {
+  const nested = (depth: number) => '['.repeat(depth) + ']'.repeat(depth);
+
+  it('accepts JSON nested up to 32 levels and refuses deeper with invalid_message, never throwing', () => {
+    expect(parseJson(nested(32))).toMatchObject({ ok: true });
+    expect(parseJson(nested(33))).toEqual({ ok: false, error: { code: 'invalid_message', message: 'JSON is nested deeper than 32 levels' } });
+    expect(parseJson(`{"channel":"a","event":"e","data":${nested(5000)}}`)).toMatchObject({ ok: false, error: { code: 'invalid_message' } });
+    expect(parseMessage(sendFrame, `{"action":"send","channel":"a","event":"e","data":${'{"a":'.repeat(40)}1${'}'.repeat(40)}}`)).toMatchObject({
+      ok: false,
+      error: { code: 'invalid_message' },
+    });
   });
 });

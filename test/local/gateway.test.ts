@@ -9,7 +9,7 @@ import {
   GoneException,
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
-import { createServer } from 'node:net';
+import { connect as connectTcp, createServer } from 'node:net';
 import { LocalGateway, LocalHandler } from '../../local/gateway';
 import { LOCAL_AWS } from '../../local/store';
 import { postJson, TestClient } from '../helpers/clients';
@@ -102,10 +102,87 @@ describe('$connect', () => {
     await client.close();
   });
 
-  it('accepts the stage path and the root path, and refuses others with 403', async () => {
-    const root = await TestClient.open(gateway.webSocketUrl.replace('/production', '/'));
-    await root.close();
+  it('accepts the stage path and refuses any other, the root included, with 403 before $connect runs', async () => {
+    const staged = await TestClient.open(`${gateway.webSocketUrl}/`);
+    await staged.close();
+    await expect(TestClient.open(gateway.webSocketUrl.replace('/production', '/'))).rejects.toMatchObject({ statusCode: 403 });
     await expect(TestClient.open(gateway.webSocketUrl.replace('/production', '/other'))).rejects.toMatchObject({ statusCode: 403 });
+    expect(eventsFor('$connect')).toHaveLength(1);
+  });
+});
+
+/** The gateway's WebSocket host and port. */
+const wsAddress = () => new URL(gateway.webSocketUrl);
+
+/** Sends a raw upgrade request and resolves with the status line the gateway answered, or 'closed'. */
+function rawHandshake(lines: string[]): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connectTcp(Number(wsAddress().port), wsAddress().hostname, () => socket.write([...lines, '', ''].join('\r\n')));
+    let received = '';
+    socket.on('data', (chunk) => (received += chunk.toString()));
+    socket.on('error', () => undefined);
+    socket.on('close', () => resolve(received.split('\r\n')[0] || 'closed'));
+  });
+}
+
+const handshake = (overrides: Record<string, string | undefined> = {}, requestLine = 'GET /production HTTP/1.1') => {
+  const headers: Record<string, string | undefined> = {
+    Host: 'localhost',
+    Upgrade: 'websocket',
+    Connection: 'Upgrade',
+    'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==',
+    'Sec-WebSocket-Version': '13',
+    ...overrides,
+  };
+  return [requestLine, ...Object.entries(headers).flatMap(([name, value]) => (value === undefined ? [] : [`${name}: ${value}`]))];
+};
+
+describe('handshakes', () => {
+  it.each([
+    ['no key', handshake({ 'Sec-WebSocket-Key': undefined }), 'HTTP/1.1 400 Bad Request'],
+    ['a malformed key', handshake({ 'Sec-WebSocket-Key': 'short' }), 'HTTP/1.1 400 Bad Request'],
+    ['a wrong version', handshake({ 'Sec-WebSocket-Version': '12' }), 'HTTP/1.1 400 Bad Request'],
+    ['no Upgrade header', handshake({ Upgrade: 'h2c' }), 'HTTP/1.1 400 Bad Request'],
+    ['a POST', handshake({}, 'POST /production HTTP/1.1'), 'HTTP/1.1 405 Method Not Allowed'],
+  ])('refuses %s without running $connect, and closes the socket', async (_, lines, status) => {
+    expect(await rawHandshake(lines)).toBe(status);
+    expect(eventsFor('$connect')).toEqual([]);
+  });
+
+  it('survives a client that resets right after a refused handshake', async () => {
+    respond = async () => ({ statusCode: 401 });
+    await new Promise<void>((resolve) => {
+      const socket = connectTcp(Number(wsAddress().port), wsAddress().hostname, () => {
+        socket.write([...handshake(), '', ''].join('\r\n'));
+        socket.resetAndDestroy();
+        resolve();
+      });
+    });
+    await until(() => eventsFor('$connect').length === 1);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    respond = async () => ({ statusCode: 200 });
+    const client = await TestClient.open(gateway.webSocketUrl);
+    await client.close();
+  });
+
+  it('survives a reset while $connect runs, and tells the handler the connection went', async () => {
+    let release!: () => void;
+    const connecting = new Promise<void>((resolve) => (release = resolve));
+    respond = async (event) => {
+      if (event.requestContext.eventType === 'CONNECT') await connecting;
+      return { statusCode: 200 };
+    };
+    const socket = connectTcp(Number(wsAddress().port), wsAddress().hostname, () => socket.write([...handshake(), '', ''].join('\r\n')));
+    socket.on('error', () => undefined);
+    await until(() => eventsFor('$connect').length === 1);
+    socket.resetAndDestroy();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    release();
+    // $connect stored a connection that never opened: $disconnect follows it, so nothing is left.
+    await until(() => eventsFor('$disconnect').length === 1);
+    expect(eventsFor('$disconnect')[0].requestContext.connectionId).toBe(eventsFor('$connect')[0].requestContext.connectionId);
+    const client = await TestClient.open(gateway.webSocketUrl);
+    await client.close();
   });
 });
 
@@ -302,11 +379,14 @@ describe('HTTP API', () => {
     expect(await response.json()).toEqual({ status: 'ok' });
   });
 
-  it('answers an undeclared route with 404 without invoking the handler', async () => {
-    const response = await fetch(`${gateway.httpUrl}/nope`);
-    expect(response.status).toBe(404);
-    expect(await response.json()).toEqual({ message: 'Not Found' });
-    expect(events).toEqual([]);
+  it('sends an undeclared path, // included, to the $default route, as API Gateway does', async () => {
+    respond = async () => ({ statusCode: 404, body: '{"code":"not_found"}' });
+    for (const path of ['/nope', '//', '//x']) {
+      const response = await fetch(`${gateway.httpUrl}${path}`);
+      expect(response.status).toBe(404);
+      expect(await response.json()).toEqual({ code: 'not_found' });
+    }
+    expect(events.map((e) => [e.routeKey, e.rawPath])).toEqual([['$default', '/nope'], ['$default', '//'], ['$default', '//x']]);
   });
 
   it('answers 500 when the handler throws', async () => {

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -29,6 +29,23 @@ describe('local store on disk (LOCAL_DATA_DIR)', () => {
       await second.store.stop();
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('keeps its folder and files readable by their owner only', async () => {
+    const dir = path.join(mkdtempSync(path.join(tmpdir(), 'broadcast-store-')), 'data');
+    try {
+      const store = await startLocalStore({ dataDir: dir });
+      const documents = DynamoDBDocumentClient.from(new DynamoDBClient({ ...LOCAL_AWS, endpoint: store.endpoint }));
+      await documents.send(new PutCommand({ TableName: LOCAL_TABLES.apiKeys.name, Item: { projectId: 'p', keyHash: 'h', listing: 'key' } }));
+      documents.destroy();
+      await store.stop();
+      expect(statSync(dir).mode & 0o777).toBe(0o700);
+      const files = readdirSync(dir, { recursive: true, withFileTypes: true }).filter((entry) => entry.isFile());
+      expect(files.length).toBeGreaterThan(0);
+      for (const file of files) expect({ file: file.name, mode: statSync(path.join(file.parentPath, file.name)).mode & 0o777 }).toEqual({ file: file.name, mode: 0o600 });
+    } finally {
+      rmSync(path.dirname(dir), { recursive: true, force: true });
     }
   });
 });
