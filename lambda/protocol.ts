@@ -27,6 +27,7 @@ export const ERRORS = {
   invalidMessage: { code: 'invalid_message', status: 400, metric: invalidInput, message: 'Message must be a JSON object' },
   invalidChannel: { code: 'invalid_channel', status: 400, metric: invalidInput, message: 'Invalid channel name' },
   reservedChannel: { code: 'reserved_channel', status: 400, metric: invalidInput, message: 'Channel names starting with $ are reserved' },
+  reservedType: { code: 'reserved_type', status: 400, metric: invalidInput, message: 'This type or event is one the server sends; clients may not send it' },
   invalidProject: { code: 'invalid_project', status: 400, metric: invalidInput, message: 'Invalid projectId' },
   invalidRequest: { code: 'invalid_request', status: 400, metric: invalidInput, message: 'Invalid request' },
   tooManyMessages: { code: 'too_many_messages', status: 400, metric: invalidInput, message: 'Too many messages in one batch' },
@@ -241,6 +242,33 @@ export function parseMessage<S extends z.ZodMiniType>(schema: S, text: string): 
 }
 
 export const projectNotFound = (projectId: string): Result<never> => fail(ErrorCode.projectNotFound, `No project ${projectId}`);
+
+/**
+ * Message types and events the server sends. A client may send none of them (nor any `*_succeeded`),
+ * so no client can forge a system message.
+ */
+export const SERVER_NAMES: readonly string[] = [
+  'connected',
+  'client_left',
+  'connection_id',
+  'subscription_succeeded',
+  'unsubscribe_succeeded',
+  'send_success',
+  'pong',
+  'ack_succeeded',
+  'no_retained',
+  'error',
+  'broadcast_cleared',
+  'member_added',
+  'member_removed',
+];
+
+/** Fails with `reserved_type` if a client-sent type or event is one of the server's. */
+export function checkClientName(name: string, field: 'type' | 'event'): Result<string> {
+  return SERVER_NAMES.includes(name) || name.endsWith('_succeeded')
+    ? fail(ErrorCode.reservedType, `${field} ${JSON.stringify(name)} is one the server sends; clients may not send it`)
+    : ok(name);
+}
 
 /** Byte length of a string as UTF-8, which is what API Gateway meters. */
 export const byteLength = (text: string): number => Buffer.byteLength(text, 'utf8');

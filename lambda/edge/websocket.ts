@@ -15,6 +15,7 @@ import { routeMessage } from '../domain/routed-messages';
 import type { ConnectionRecord, ConnectionStore, Delivery } from '../ports';
 import {
   ackFrame,
+  checkClientName,
   clientTypeSchema,
   ErrorCode,
   Failure,
@@ -162,6 +163,8 @@ const unsubscribe = withFrame(unsubscribeFrame, async ({ channel }, event, { mem
 const send = withFrame(
   sendFrame,
   fromSender(async ({ channel, connectionId, event: name, data }, sender, deps) => {
+    const named = checkClientName(name, 'event');
+    if (!named.ok) return errorReply(named.error);
     // The sender's project, always: a connection cannot publish elsewhere.
     deps.telemetry.annotate({ channel });
     const message = { event: name, data, from: sender.connectionId };
@@ -206,7 +209,10 @@ const relay = fromSender<RoutedFrame>(async (frame, sender, deps) => {
 
 function routed(event: WebSocketEvent, value: object, deps: WebSocketDependencies): Promise<WebSocketResult> {
   const frame = validate(routedFrame, value);
-  if (frame.ok) return relay(frame.value, event, deps);
+  if (frame.ok) {
+    const named = checkClientName(frame.value.type, 'type');
+    return named.ok ? relay(frame.value, event, deps) : Promise.resolve(errorReply(named.error));
+  }
   const hint = `send {"action": …} (${WEBSOCKET_ACTIONS.join(', ')}) or a routed message {"type", "payload", "to"?}`;
   return Promise.resolve(errorReply({ code: frame.error.code, message: `${frame.error.message}; ${hint}` }));
 }

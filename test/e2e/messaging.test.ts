@@ -70,6 +70,19 @@ describe('routed messages', () => {
     };
   }
 
+  it.each<[string, object]>([
+    ['a routed connected', { type: 'connected', payload: { clientCount: 0 } }],
+    ['a routed client_left', { type: 'client_left', to: { type: 'runtime' } }],
+    ['a send of broadcast_cleared', { action: 'send', channel: 'news', event: 'broadcast_cleared' }],
+  ])('refuses %s with reserved_type and delivers nothing: system messages cannot be forged', async (_, frame) => {
+    const c = await cast(newProject());
+    for (const member of Object.values(c)) await subscribe(member.client, 'news');
+    c.agent1.client.send(frame);
+    expect(await c.agent1.client.next()).toEqual({ type: 'error', code: 'reserved_type', message: expect.any(String) });
+    await quiet();
+    for (const member of Object.values(c)) expect(member.client.messages).toEqual([]);
+  });
+
   it('to.id reaches only that connection, from set by the server, with a copy to admins', async () => {
     const c = await cast(newProject());
     c.runtime.client.send({ id: 'm1', type: 'run', payload: { job: 7 }, to: { id: c.agent1.id }, from: { id: 'forged', type: 'admin' } });

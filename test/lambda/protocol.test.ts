@@ -1,4 +1,4 @@
-import { broadcastRequest, encode, ERRORS, ErrorCode, errorSpec, failure, optionalParam, outbound, parseJson, parseMessage, projectIdSchema, sendFrame, subscribeFrame } from '../../lambda/protocol';
+import { broadcastRequest, checkClientName, encode, ERRORS, ErrorCode, errorSpec, failure, optionalParam, outbound, parseJson, parseMessage, projectIdSchema, reply, sendFrame, subscribeFrame } from '../../lambda/protocol';
 import { matchHttpRoute, selectWebSocketRoute } from '../../lambda/contract/routes';
 
 describe('channel names', () => {
@@ -165,5 +165,36 @@ describe('nesting', () => {
       ok: false,
       error: { code: 'invalid_message' },
     });
+  });
+});
+
+describe('server names', () => {
+  const stamp = { id: 'm1', timestamp: 't' };
+  const client = { connectionId: 'abc=', projectId: 'p', clientType: 'runtime' };
+
+  it('list every type the server sends, so none can be forged', () => {
+    const sent = [
+      reply.connectionId('x'),
+      reply.subscribed('c'),
+      reply.unsubscribed('c'),
+      reply.sent({ channel: 'c' }, 'id', { sent: 0, failed: 0, stale: 0 }),
+      reply.pong(),
+      reply.acked('c', 'id'),
+      reply.noRetained('c'),
+      reply.error(failure(ErrorCode.notFound)),
+      outbound.connected(client, 1, 't'),
+      outbound.clientLeft(client, 't'),
+    ].map((message) => message.type);
+    for (const type of sent) expect(checkClientName(type, 'type')).toMatchObject({ ok: false, error: { code: 'reserved_type' } });
+    expect(checkClientName(outbound.broadcastCleared(stamp, 'c').event, 'event')).toMatchObject({ ok: false, error: { code: 'reserved_type' } });
+  });
+
+  it('refuses any *_succeeded and lets ordinary names through', () => {
+    expect(checkClientName('publish_succeeded', 'event')).toEqual({
+      ok: false,
+      error: { code: 'reserved_type', message: 'event "publish_succeeded" is one the server sends; clients may not send it' },
+    });
+    expect(checkClientName('admin_event', 'event')).toEqual({ ok: true, value: 'admin_event' });
+    expect(checkClientName('chat', 'type')).toEqual({ ok: true, value: 'chat' });
   });
 });

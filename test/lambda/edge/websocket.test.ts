@@ -145,6 +145,9 @@ describe('WebSocket: bad input', () => {
     ['a send without event', 'invalid_message', { action: 'send', channel: 'admin' }],
     ['a send with channel and connectionId', 'invalid_message', { action: 'send', channel: 'a', connectionId: 'abc=', event: 'e' }],
     ['a send with retain (HTTP only)', 'invalid_message', { action: 'send', channel: 'a', event: 'e', retain: true }],
+    ['a send forging broadcast_cleared', 'reserved_type', { action: 'send', channel: 'a', event: 'broadcast_cleared' }],
+    ['a routed message forging connected', 'reserved_type', { type: 'connected', payload: { clientCount: 0 } }],
+    ['a routed message forging a reply', 'reserved_type', { type: 'subscription_succeeded', to: { type: 'runtime' } }],
     ['a send naming a project', 'invalid_project', { action: 'send', channel: 'a', event: 'e', projectId: 'victim' }],
     ['an oversize message', 'payload_too_large', { action: 'send', channel: 'admin', event: 'e', data: 'x'.repeat(128 * 1024) }],
   ];
