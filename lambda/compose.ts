@@ -11,6 +11,7 @@ import type { ApiGatewayManagementApiClientConfig } from '@aws-sdk/client-apigat
 import { DynamoApiKeyStore } from './adapters/dynamo-api-keys';
 import { DynamoConnectionStore } from './adapters/dynamo-connections';
 import { DynamoRetainedStore } from './adapters/dynamo-retained';
+import { DynamoSettingsStore } from './adapters/dynamo-settings';
 import { DynamoUsageStore } from './adapters/dynamo-usage';
 import { LambdaSelfInvoker } from './adapters/lambda-invoker';
 import { DynamoSubscriptionStore } from './adapters/dynamo-subscriptions';
@@ -26,6 +27,7 @@ import { Presence } from './domain/presence';
 import { Projects } from './domain/projects';
 import { Publisher } from './domain/publish';
 import { Retention } from './domain/retention';
+import { Settings } from './domain/settings';
 import { createHandler, Handler, Services } from './edge/app';
 import { Telemetry } from './edge/telemetry';
 import type {
@@ -35,6 +37,7 @@ import type {
   Delivery,
   KeySource,
   RetainedStore,
+  SettingsStore,
   SubscriptionStore,
   UsageStore,
 } from './ports';
@@ -46,6 +49,7 @@ export interface AppDependencies {
   readonly apiKeys: ApiKeyStore;
   readonly usage: UsageStore;
   readonly retained: RetainedStore;
+  readonly settings: SettingsStore;
   readonly delivery: Delivery;
   /** Runs background tasks (the welcome message) after the current invocation. */
   readonly invoker: AsyncInvoker;
@@ -80,6 +84,7 @@ export function composeServices(deps: AppDependencies): Services {
     membership,
     publisher,
     retention: new Retention(deps.retained, publisher),
+    settings: new Settings(deps.settings, now),
     authorizer: new Authorizer(deps.keys, deps.apiKeys, now),
     apiKeys: new ApiKeys(deps.apiKeys, now),
     requireApiKey: deps.requireApiKey,
@@ -109,6 +114,7 @@ export function buildDependencies(config: Config, overrides: ClientOverrides = {
     apiKeys: new DynamoApiKeyStore(documents, config.apiKeysTable),
     usage: new DynamoUsageStore(documents, config.usageTable),
     retained: new DynamoRetainedStore(documents, config.retainedTable),
+    settings: new DynamoSettingsStore(documents, config.projectsTable),
     invoker: overrides.invoker ?? selfInvoker(config),
     requireApiKey: config.requireApiKey,
     delivery: new ManagementApiDelivery(managementClientFor(config.managementEndpoint, overrides.management)),

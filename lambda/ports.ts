@@ -3,6 +3,7 @@
  * DynamoDB, the API Gateway Management API and Secrets Manager; tests and the local stack can
  * pass their own.
  */
+import type { ProjectSettings } from './contract/limits';
 
 export interface NewConnection {
   readonly connectionId: string;
@@ -113,6 +114,19 @@ export type DeliveryOutcome = 'sent' | 'gone' | 'failed';
 /** Sends one message to one connection. Never throws: every outcome is a value. */
 export interface Delivery {
   post(connectionId: string, message: string): Promise<DeliveryOutcome>;
+}
+
+/** A project's settings as stored, and when they were last changed. */
+export interface StoredSettings {
+  readonly settings: ProjectSettings;
+  readonly updatedAt: string;
+}
+
+export interface SettingsStore {
+  get(projectId: string): Promise<StoredSettings | undefined>;
+  put(projectId: string, stored: StoredSettings): Promise<void>;
+  /** Stores settings only if the project has none yet; false if it had. */
+  putIfAbsent(projectId: string, stored: StoredSettings): Promise<boolean>;
 }
 
 /** Hears how each fan-out went: the telemetry's metrics. */

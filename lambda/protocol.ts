@@ -4,7 +4,7 @@
  * server sends. Nothing else builds what a client sees.
  */
 import * as z from 'zod/mini';
-import { MAX_JSON_DEPTH, MAX_MESSAGE_BYTES } from './contract/limits';
+import { MAX_JSON_DEPTH, MAX_MESSAGE_BYTES, SETTINGS_BOUNDS } from './contract/limits';
 import { METRIC, MetricName } from './contract/metrics';
 
 interface ErrorSpec {
@@ -154,6 +154,25 @@ export type RoutedFrame = z.infer<typeof routedFrame>;
 
 export const ackFrame = z.object({ action: z.literal('ack'), channel, id: messageId });
 export const getRetainedFrame = z.object({ action: z.literal('get_retained'), channel });
+
+const boundedInt = (field: string, bounds: { readonly min: number; readonly max: number }) =>
+  z.int().check(
+    z.gte(bounds.min, { error: `${field} must be at least ${bounds.min}` }),
+    z.lte(bounds.max, { error: `${field} must be at most ${bounds.max}` }),
+  );
+
+/** The body of `PUT /projects/{projectId}/settings`: the fields to change. Unknown fields are refused, so a typo is not silently ignored. */
+export const settingsRequest = z.strictObject({
+  anonymousConnect: z.optional(z.boolean()),
+  clientPublish: z.optional(z.enum(['all', 'granted', 'none'], { error: 'clientPublish must be all, granted or none' })),
+  rateLimit: z.optional(
+    z.strictObject({
+      perSecond: boundedInt('rateLimit.perSecond', SETTINGS_BOUNDS.perSecond),
+      burst: boundedInt('rateLimit.burst', SETTINGS_BOUNDS.burst),
+    }),
+  ),
+  maxTokenTtlSeconds: z.optional(boundedInt('maxTokenTtlSeconds', SETTINGS_BOUNDS.maxTokenTtlSeconds)),
+});
 
 /** `POST /broadcast/clear`. */
 export const clearRequest = z.object({ projectId: z.optional(projectIdSchema), channel });

@@ -64,8 +64,14 @@ export interface BroadcastMonitoringProps {
   readonly httpApi: IHttpApi;
   readonly handler: IFunction;
   readonly logGroup: ILogGroup;
-  /** The tables to watch, by a short name shown on the dashboard. */
+  /** The tables to watch, by a short name shown on the dashboard; their throttles raise the alarm. */
   readonly tables: Record<string, ITable>;
+  /**
+   * Tables shown on the dashboard but left out of the throttle alarm, which CloudWatch caps at 10
+   * metrics (two per table): configuration read through a cache and written by operators.
+   * @default none
+   */
+  readonly configTables?: Record<string, ITable>;
   readonly thresholds?: AlarmThresholds;
   /** Where alarms notify. Give this or `alarmEmail`, not both. @default no notifications */
   readonly alarmTopic?: ITopic;
@@ -145,7 +151,7 @@ export class BroadcastMonitoring extends Construct {
     this.dashboard = new Dashboard(this, 'Dashboard', { defaultInterval: Duration.hours(3) });
     const graph = (title: string, left: IMetric[], right: IMetric[] = []) => new GraphWidget({ title, left, right, width: 6, height: 6 });
     const row = (heading: string) => new TextWidget({ markdown: `### ${heading}`, width: 24, height: 1 });
-    const tables = Object.entries(props.tables);
+    const tables = Object.entries({ ...props.tables, ...props.configTables });
     this.dashboard.addWidgets(row('WebSocket API'));
     this.dashboard.addWidgets(
       graph('Connections and messages', [ws('ConnectCount'), ws('MessageCount')]),

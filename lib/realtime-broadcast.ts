@@ -16,7 +16,16 @@ import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { handlerEnvironment } from '../lambda/contract/config';
 import { HTTP_ROUTE_KEYS, ROUTE_SELECTION_EXPRESSION, WEBSOCKET_ACTIONS, splitHttpRouteKey } from '../lambda/contract/routes';
-import { API_KEYS_TABLE, CONNECTIONS_TABLE, KeyAttribute, RETAINED_TABLE, SUBSCRIPTIONS_TABLE, TableDefinition, USAGE_TABLE } from '../lambda/contract/tables';
+import {
+  API_KEYS_TABLE,
+  CONNECTIONS_TABLE,
+  KeyAttribute,
+  PROJECTS_TABLE,
+  RETAINED_TABLE,
+  SUBSCRIPTIONS_TABLE,
+  TableDefinition,
+  USAGE_TABLE,
+} from '../lambda/contract/tables';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../lambda/contract/metrics';
 import { BroadcastFunction } from './broadcast-function';
 import { AlarmThresholds, BroadcastMonitoring } from './monitoring';
@@ -116,6 +125,8 @@ export class RealtimeBroadcast extends Construct {
   public readonly apiKeysTable: Table;
   public readonly usageTable: Table;
   public readonly retainedTable: Table;
+  /** Per-project settings: configuration, kept like the keys. */
+  public readonly projectsTable: Table;
   public readonly accessKeySecret: ISecret;
   public readonly handler: BroadcastFunction;
   public readonly webSocketApi: WebSocketApi;
@@ -139,10 +150,9 @@ export class RealtimeBroadcast extends Construct {
     this.usageTable = this.table('Usage', USAGE_TABLE, ephemeral);
     this.retainedTable = this.table('Retained', RETAINED_TABLE, ephemeral);
     // Project API keys are configuration nobody can rebuild: kept on stack deletion, with PITR.
-    this.apiKeysTable = this.table('ApiKeys', API_KEYS_TABLE, {
-      removalPolicy: props.apiKeysRemovalPolicy ?? RemovalPolicy.RETAIN,
-      pointInTimeRecovery: true,
-    });
+    const configuration = { removalPolicy: props.apiKeysRemovalPolicy ?? RemovalPolicy.RETAIN, pointInTimeRecovery: true };
+    this.apiKeysTable = this.table('ApiKeys', API_KEYS_TABLE, configuration);
+    this.projectsTable = this.table('Projects', PROJECTS_TABLE, configuration);
 
     this.accessKeySecret =
       props.accessKeySecret ??
@@ -175,6 +185,7 @@ export class RealtimeBroadcast extends Construct {
           apiKeysTable: this.apiKeysTable.tableName,
           usageTable: this.usageTable.tableName,
           retainedTable: this.retainedTable.tableName,
+          projectsTable: this.projectsTable.tableName,
           managementEndpoint: this.webSocketStage.callbackUrl,
           accessKeySecretArn: this.accessKeySecret.secretArn,
           fanoutConcurrency: props.fanoutConcurrency,
@@ -213,6 +224,7 @@ export class RealtimeBroadcast extends Construct {
     this.apiKeysTable.grant(this.handler, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query');
     this.usageTable.grant(this.handler, 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:Query');
     this.retainedTable.grant(this.handler, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem');
+    this.projectsTable.grant(this.handler, 'dynamodb:GetItem', 'dynamodb:PutItem');
     // The welcome message is sent by an asynchronous invocation of this same function. The grant
     // goes in its own policy: in the role's default policy it would make the function depend on
     // its own ARN, a cycle.
@@ -236,6 +248,7 @@ export class RealtimeBroadcast extends Construct {
         usage: this.usageTable,
         retained: this.retainedTable,
       },
+      configTables: { projects: this.projectsTable },
       thresholds: props.alarmThresholds,
       alarmTopic: props.alarmTopic,
       alarmEmail: props.alarmEmail,

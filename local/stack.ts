@@ -73,6 +73,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       apiKeysTable: LOCAL_TABLES.apiKeys.name,
       usageTable: LOCAL_TABLES.usage.name,
       retainedTable: LOCAL_TABLES.retained.name,
+      projectsTable: LOCAL_TABLES.projects.name,
       managementEndpoint: gateway.managementEndpoint,
       fanoutConcurrency: options.fanoutConcurrency,
       requireApiKey: options.requireApiKey,

@@ -8,7 +8,16 @@ import * as path from 'node:path';
 import { CreateTableCommand, DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, paginateScan } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
-import { API_KEYS_TABLE, CONNECTIONS_TABLE, KeyAttribute, RETAINED_TABLE, SUBSCRIPTIONS_TABLE, TableDefinition, USAGE_TABLE } from '../lambda/contract/tables';
+import {
+  API_KEYS_TABLE,
+  CONNECTIONS_TABLE,
+  KeyAttribute,
+  PROJECTS_TABLE,
+  RETAINED_TABLE,
+  SUBSCRIPTIONS_TABLE,
+  TableDefinition,
+  USAGE_TABLE,
+} from '../lambda/contract/tables';
 
 /** Fixed credentials for loopback services: nothing checks them, but the SDK must sign with something. */
 export const LOCAL_AWS = {
@@ -22,6 +31,7 @@ export const LOCAL_TABLES = {
   apiKeys: { name: 'broadcast-api-keys', definition: API_KEYS_TABLE },
   usage: { name: 'broadcast-usage', definition: USAGE_TABLE },
   retained: { name: 'broadcast-retained', definition: RETAINED_TABLE },
+  projects: { name: 'broadcast-projects', definition: PROJECTS_TABLE },
 } as const satisfies Record<string, { name: string; definition: TableDefinition }>;
 
 export interface LocalStoreOptions {

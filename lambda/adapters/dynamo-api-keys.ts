@@ -1,4 +1,5 @@
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { isConditionFailure } from './dynamo-errors';
 import type { ApiKeyRecord, ApiKeyStore } from '../ports';
 import { API_KEYS_TABLE } from '../contract/tables';
 import { queryIndex } from './query-index';
@@ -32,7 +33,7 @@ export class DynamoApiKeyStore implements ApiKeyStore {
       );
       return true;
     } catch (error) {
-      if ((error as Error).name === 'ConditionalCheckFailedException') return false;
+      if (isConditionFailure(error)) return false;
       throw error;
     }
   }

@@ -1,4 +1,5 @@
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { isConditionFailure } from './dynamo-errors';
 import type { AddChannelOutcome, ConnectionRecord, ConnectionStore, NewConnection } from '../ports';
 import { CONNECTIONS_TABLE, connectionExpiry } from '../contract/tables';
 import { queryIndex } from './query-index';
@@ -9,7 +10,6 @@ interface ConnectionItem extends NewConnection {
   expiresAt: number;
 }
 
-const isConditionFailure = (error: unknown): boolean => (error as Error)?.name === 'ConditionalCheckFailedException';
 
 const toRecord = (item: ConnectionItem): ConnectionRecord => ({
   connectionId: item.connectionId,

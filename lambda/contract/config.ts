@@ -10,6 +10,7 @@ export const ENV = {
   apiKeysTable: 'API_KEYS_TABLE',
   usageTable: 'USAGE_TABLE',
   retainedTable: 'RETAINED_TABLE',
+  projectsTable: 'PROJECTS_TABLE',
   /** Set by the Lambda runtime: the function invokes itself for background tasks. */
   functionName: 'AWS_LAMBDA_FUNCTION_NAME',
   /** `true` refuses WebSocket connections that present no valid API key. */
@@ -28,6 +29,7 @@ export interface Config {
   readonly apiKeysTable: string;
   readonly usageTable: string;
   readonly retainedTable: string;
+  readonly projectsTable: string;
   readonly functionName?: string;
   readonly requireApiKey: boolean;
   readonly managementEndpoint: string;
@@ -43,6 +45,7 @@ export interface HandlerSettings {
   readonly apiKeysTable: string;
   readonly usageTable: string;
   readonly retainedTable: string;
+  readonly projectsTable: string;
   readonly managementEndpoint: string;
   readonly accessKeySecretArn?: string;
   readonly fanoutConcurrency?: number;
@@ -60,6 +63,7 @@ export function handlerEnvironment(settings: HandlerSettings): Record<string, st
     [ENV.apiKeysTable]: settings.apiKeysTable,
     [ENV.usageTable]: settings.usageTable,
     [ENV.retainedTable]: settings.retainedTable,
+    [ENV.projectsTable]: settings.projectsTable,
     [ENV.managementEndpoint]: settings.managementEndpoint,
     ...(settings.accessKeySecretArn !== undefined && { [ENV.accessKeySecretArn]: settings.accessKeySecretArn }),
     [ENV.fanoutConcurrency]: String(settings.fanoutConcurrency ?? DEFAULT_FANOUT_CONCURRENCY),
@@ -99,6 +103,7 @@ export function readConfig(env: Record<string, string | undefined>): Config {
     apiKeysTable: required(ENV.apiKeysTable),
     usageTable: required(ENV.usageTable),
     retainedTable: required(ENV.retainedTable),
+    projectsTable: required(ENV.projectsTable),
     functionName: env[ENV.functionName] || undefined,
     requireApiKey: flag(ENV.requireApiKey),
     managementEndpoint: required(ENV.managementEndpoint),

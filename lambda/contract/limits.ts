@@ -14,3 +14,37 @@ export const MAX_TOKEN_LIFETIME_SECONDS = 7 * 24 * 60 * 60;
 export const DEFAULT_PROJECT_ID = 'default';
 /** Deeper JSON is refused: nothing a client sends needs more, and deep values cost every reader. */
 export const MAX_JSON_DEPTH = 32;
+
+/** Who may publish from a WebSocket connection: anyone, connections whose token grants it, or nobody (HTTP only). */
+export type ClientPublish = 'all' | 'granted' | 'none';
+
+/** A project's access rules and limits, as the master key sets them. */
+export interface ProjectSettings {
+  /** Connections without a valid token are accepted. */
+  readonly anonymousConnect: boolean;
+  readonly clientPublish: ClientPublish;
+  /** Each connection's messages: a token bucket refilled at `perSecond`, holding at most `burst`. */
+  readonly rateLimit: { readonly perSecond: number; readonly burst: number };
+  /** The longest-lived client token accepted. */
+  readonly maxTokenTtlSeconds: number;
+}
+
+/** A project without a key is open, for development and trusted networks. */
+export const OPEN_PROJECT_SETTINGS: ProjectSettings = {
+  anonymousConnect: true,
+  clientPublish: 'all',
+  rateLimit: { perSecond: 10, burst: 20 },
+  maxTokenTtlSeconds: 24 * 60 * 60,
+};
+
+/** What a project gets when its first key is created: clients need tokens, and publish only where granted. */
+export const KEYED_PROJECT_SETTINGS: ProjectSettings = { ...OPEN_PROJECT_SETTINGS, anonymousConnect: false, clientPublish: 'granted' };
+
+export const SETTINGS_BOUNDS = {
+  perSecond: { min: 1, max: 1000 },
+  burst: { min: 1, max: 1000 },
+  maxTokenTtlSeconds: { min: 60, max: MAX_TOKEN_LIFETIME_SECONDS },
+} as const;
+
+/** How long the handler trusts a project's settings before reading them again. */
+export const SETTINGS_CACHE_SECONDS = 30;

@@ -32,6 +32,8 @@ export const HTTP_ROUTE_KEYS = [
   'GET /usage',
   'GET /status',
   'GET /channels/{channel+}',
+  'GET /projects/{projectId}/settings',
+  'PUT /projects/{projectId}/settings',
 ] as const;
 export type HttpRouteKey = (typeof HTTP_ROUTE_KEYS)[number];
 

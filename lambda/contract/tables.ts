@@ -97,6 +97,15 @@ export const RETAINED_TABLE = {
   ttlAttribute: 'ttl',
 } as const satisfies TableDefinition;
 
+/**
+ * Per-project configuration, one item per kind: `{ projectId, item: "settings", settings, updatedAt }`.
+ * Read through a short cache; written only by the master key (and once when a project gets its first key).
+ */
+export const PROJECTS_TABLE = {
+  partitionKey: { name: 'projectId', type: 'S' },
+  sortKey: { name: 'item', type: 'S' },
+} as const satisfies TableDefinition;
+
 /** How long an acknowledgement is remembered. */
 export const ACK_RETENTION_DAYS = 90;
 

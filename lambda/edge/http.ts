@@ -11,6 +11,7 @@ import { Authorizer, Principal, resolveProject } from '../auth/principals';
 import type { Projects } from '../domain/projects';
 import type { Published, Publisher } from '../domain/publish';
 import type { Retention } from '../domain/retention';
+import type { Settings } from '../domain/settings';
 import {
   broadcastRequest,
   byteLength,
@@ -25,6 +26,7 @@ import {
   parseJson,
   parseMessage,
   projectIdSchema,
+  settingsRequest,
   validate,
   ErrorCode,
   Failure,
@@ -40,6 +42,7 @@ export interface HttpDependencies {
   readonly apiKeys: ApiKeys;
   readonly projects: Projects;
   readonly retention: Retention;
+  readonly settings: Settings;
   readonly logger: Logger;
   readonly telemetry: Telemetry;
 }
@@ -189,7 +192,11 @@ const createKey: Route = async (event, deps) => {
   const request = parseMessage(createApiKeyRequest, bodyText(event));
   if (!request.ok) return errorResponse(request.error);
   const created = await deps.apiKeys.create(request.value.projectId, request.value.description ?? '');
-  if (created.ok) deps.logger.info('api key created', { projectId: created.value.projectId, keyPrefix: created.value.keyPrefix });
+  if (created.ok) {
+    // A project with a key is no longer open, unless the master key has said otherwise.
+    await deps.settings.protect(created.value.projectId);
+    deps.logger.info('api key created', { projectId: created.value.projectId, keyPrefix: created.value.keyPrefix });
+  }
   return respond(created, 201);
 };
 
@@ -212,6 +219,23 @@ const channel = forProject(async (projectId, event, deps) => {
   return respond(await deps.projects.channel(projectId, name));
 });
 
+/** A route on the project named in the path (`/projects/{projectId}/…`), checked. */
+const onPathProject = (route: (projectId: string, event: HttpEvent, deps: HttpDependencies) => Promise<HttpResult>): Route =>
+  async (event, deps) => {
+    const project = optionalParam(projectIdSchema, event.pathParameters?.projectId ?? '', ErrorCode.invalidProject);
+    return project.ok ? route(project.value!, event, deps) : errorResponse(project.error);
+  };
+
+const getSettings = onPathProject(async (projectId, _, deps) => respond(ok(await deps.settings.read(projectId))));
+
+const putSettings = onPathProject(async (projectId, event, deps) => {
+  const change = parseMessage(settingsRequest, bodyText(event));
+  if (!change.ok) return errorResponse(change.error);
+  const updated = await deps.settings.update(projectId, change.value);
+  deps.logger.info('project settings changed', { projectId, fields: Object.keys(change.value) });
+  return respond(ok(updated));
+});
+
 export const HTTP_ROUTES: Record<HttpRouteKey, Route> = {
   'POST /broadcast': broadcast,
   'POST /broadcast/clear': clear,
@@ -223,4 +247,6 @@ export const HTTP_ROUTES: Record<HttpRouteKey, Route> = {
   'GET /usage': usage,
   'GET /status': status,
   'GET /channels/{channel+}': channel,
+  'GET /projects/{projectId}/settings': masterOnly(getSettings),
+  'PUT /projects/{projectId}/settings': masterOnly(putSettings),
 };

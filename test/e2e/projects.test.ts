@@ -216,3 +216,54 @@ describe('usage and status', () => {
     for (const path of ['/usage', '/status', '/channels/x', '/api-keys']) expect((await call('GET', path)).status).toBe(401);
   });
 });
+
+describe('project settings', () => {
+  const path = (projectId: string) => `/projects/${projectId}/settings`;
+
+  it('are open for a project without a key, and closed once it gets one', async () => {
+    const open = await call('GET', path('settings-a'), MASTER);
+    expect(open).toEqual({
+      status: 200,
+      json: {
+        success: true,
+        data: {
+          projectId: 'settings-a',
+          settings: { anonymousConnect: true, clientPublish: 'all', rateLimit: { perSecond: 10, burst: 20 }, maxTokenTtlSeconds: 86400 },
+          updatedAt: null,
+        },
+      },
+    });
+    await createKey('settings-a');
+    const keyed = await call('GET', path('settings-a'), MASTER);
+    expect(keyed.json.data.settings).toMatchObject({ anonymousConnect: false, clientPublish: 'granted' });
+    expect(keyed.json.data.updatedAt).toEqual(expect.any(String));
+  });
+
+  it('change the fields given, with the master key only', async () => {
+    const key = await createKey('settings-b');
+    const changed = await call('PUT', path('settings-b'), MASTER, { clientPublish: 'none', rateLimit: { perSecond: 2, burst: 4 } });
+    expect(changed.status).toBe(200);
+    expect(changed.json.data.settings).toEqual({ anonymousConnect: false, clientPublish: 'none', rateLimit: { perSecond: 2, burst: 4 }, maxTokenTtlSeconds: 86400 });
+    expect((await call('GET', path('settings-b'), MASTER)).json.data.settings.clientPublish).toBe('none');
+    expect(await call('GET', path('settings-b'), key)).toMatchObject({ status: 401, json: { code: 'unauthorized' } });
+    expect(await call('PUT', path('settings-b'), key, { anonymousConnect: true })).toMatchObject({ status: 401 });
+    expect(await call('PUT', path('settings-b'), undefined, { anonymousConnect: true })).toMatchObject({ status: 401 });
+  });
+
+  it.each<[string, unknown, string]>([
+    ['an unknown field', { anonymousConect: true }, 'invalid_message'],
+    ['a wrong clientPublish', { clientPublish: 'some' }, 'invalid_message'],
+    ['a rate over the bound', { rateLimit: { perSecond: 5000, burst: 10 } }, 'invalid_message'],
+    ['a fractional burst', { rateLimit: { perSecond: 5, burst: 2.5 } }, 'invalid_message'],
+    ['a token lifetime over 7 days', { maxTokenTtlSeconds: 8 * 86400 }, 'invalid_message'],
+    ['not JSON', '{"anonymousConnect":', 'invalid_json'],
+  ])('refuse %s with 400 and change nothing', async (_, body, code) => {
+    const response = await call('PUT', path('settings-c'), MASTER, body);
+    expect(response).toMatchObject({ status: 400, json: { success: false, code } });
+    expect((await call('GET', path('settings-c'), MASTER)).json.data.updatedAt).toBeNull();
+  });
+
+  it('refuse a malformed project id', async () => {
+    expect(await call('GET', path('not%20valid'), MASTER)).toMatchObject({ status: 400, json: { code: 'invalid_project' } });
+  });
+});

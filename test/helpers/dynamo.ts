@@ -4,6 +4,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoApiKeyStore } from '../../lambda/adapters/dynamo-api-keys';
 import { DynamoConnectionStore } from '../../lambda/adapters/dynamo-connections';
 import { DynamoRetainedStore } from '../../lambda/adapters/dynamo-retained';
+import { DynamoSettingsStore } from '../../lambda/adapters/dynamo-settings';
 import { DynamoUsageStore } from '../../lambda/adapters/dynamo-usage';
 import { DynamoSubscriptionStore } from '../../lambda/adapters/dynamo-subscriptions';
 import { LOCAL_AWS, LOCAL_TABLES, LocalStore, startLocalStore } from '../../local/store';
@@ -16,6 +17,7 @@ export interface TestStore {
   readonly apiKeys: DynamoApiKeyStore;
   readonly usage: DynamoUsageStore;
   readonly retained: DynamoRetainedStore;
+  readonly settings: DynamoSettingsStore;
   stop(): Promise<void>;
 }
 
@@ -32,6 +34,7 @@ export async function startTestStore(): Promise<TestStore> {
     apiKeys: new DynamoApiKeyStore(documents, LOCAL_TABLES.apiKeys.name),
     usage: new DynamoUsageStore(documents, LOCAL_TABLES.usage.name),
     retained: new DynamoRetainedStore(documents, LOCAL_TABLES.retained.name),
+    settings: new DynamoSettingsStore(documents, LOCAL_TABLES.projects.name),
     async stop() {
       documents.destroy();
       await store.stop();

@@ -31,6 +31,7 @@ export function useHandler() {
       apiKeys: db.apiKeys,
       usage: db.usage,
       retained: db.retained,
+      settings: db.settings,
       invoker: { invoke: async (task) => void invoked.push(task) },
       requireApiKey: false,
       delivery: new ManagementApiDelivery(new ApiGatewayManagementApiClient({ region: 'us-east-1' }), { sleep: async () => undefined }),

@@ -41,7 +41,7 @@ describe('dashboard', () => {
   it('charts the handler and every table', () => {
     expect(body).toContain(`{"Ref":"${id(broadcast.handler)}"}`);
     for (const name of ['Invocations', 'Errors', 'Throttles', 'Duration', 'ConcurrentExecutions']) expect(body).toContain(`"${name}"`);
-    for (const table of [broadcast.connectionsTable, broadcast.subscriptionsTable, broadcast.apiKeysTable, broadcast.usageTable, broadcast.retainedTable]) {
+    for (const table of [broadcast.connectionsTable, broadcast.subscriptionsTable, broadcast.apiKeysTable, broadcast.usageTable, broadcast.retainedTable, broadcast.projectsTable]) {
       expect(body).toContain(`{"Ref":"${id(table)}"}`);
     }
     for (const name of ['ConsumedReadCapacityUnits', 'ConsumedWriteCapacityUnits', 'ReadThrottleEvents', 'SuccessfulRequestLatency']) expect(body).toContain(`"${name}"`);

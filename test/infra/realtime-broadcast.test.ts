@@ -103,6 +103,7 @@ describe('handler', () => {
           [ENV.apiKeysTable]: ref(stack.broadcast.apiKeysTable),
           [ENV.usageTable]: ref(stack.broadcast.usageTable),
           [ENV.retainedTable]: ref(stack.broadcast.retainedTable),
+          [ENV.projectsTable]: ref(stack.broadcast.projectsTable),
           [ENV.requireApiKey]: 'false',
           [ENV.accessKeySecretArn]: ref(stack.broadcast.accessKeySecret as Secret),
           [ENV.fanoutConcurrency]: '100',
@@ -150,6 +151,21 @@ describe('tables', () => {
     });
   });
 
+  it('keeps project settings like keys: retained, with PITR, no TTL, read and written by item only', () => {
+    template.hasResource('AWS::DynamoDB::Table', {
+      DeletionPolicy: 'Retain',
+      Properties: Match.objectLike({
+        KeySchema: [{ AttributeName: 'projectId', KeyType: 'HASH' }, { AttributeName: 'item', KeyType: 'RANGE' }],
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        TimeToLiveSpecification: Match.absent(),
+      }),
+    });
+    const statements = handlerStatements(template);
+    const actionsOf = (statement: { Action: string | string[] }) => (Array.isArray(statement.Action) ? statement.Action : [statement.Action]);
+    const onProjects = statements.filter((statement: { Resource: unknown }) => JSON.stringify(statement.Resource).includes(stack.getLogicalId(stack.broadcast.projectsTable.node.defaultChild as never)));
+    expect(onProjects.flatMap(actionsOf).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem']);
+  });
+
   it('indexes what status and key lookups query, so no request path scans', () => {
     const indexes = Object.values(template.findResources('AWS::DynamoDB::Table')).flatMap(
       (table) => (table.Properties.GlobalSecondaryIndexes ?? []).map((index: { IndexName: string; KeySchema: unknown }) => [index.IndexName, index.KeySchema]),
@@ -167,7 +183,8 @@ describe('tables', () => {
   it('follows tableRemovalPolicy for the live-data tables and apiKeysRemovalPolicy for keys', () => {
     const kept = synth({ tableRemovalPolicy: RemovalPolicy.RETAIN, apiKeysRemovalPolicy: RemovalPolicy.DESTROY }).template;
     const policies = Object.values(kept.findResources('AWS::DynamoDB::Table')).map((t) => t.DeletionPolicy).sort();
-    expect(policies).toEqual(['Delete', 'Retain', 'Retain', 'Retain', 'Retain']);
+    // Keys and settings follow apiKeysRemovalPolicy; the four live-data tables tableRemovalPolicy.
+    expect(policies).toEqual(['Delete', 'Delete', 'Retain', 'Retain', 'Retain', 'Retain']);
   });
 });
 

@@ -6,6 +6,7 @@ const settings = {
   apiKeysTable: 'k',
   usageTable: 'u',
   retainedTable: 'r',
+  projectsTable: 'pr',
   managementEndpoint: 'https://abc.execute-api.eu-west-1.amazonaws.com/production',
   accessKeySecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:key-AbCdEf',
   fanoutConcurrency: 250,
