@@ -8,7 +8,7 @@ module.exports = {
     // Type checking is `tsc --noEmit` (run by `npm test` first); here we only transpile, which keeps jest fast.
     '^.+\\.[tj]s$': ['ts-jest', { tsconfig: { module: 'commonjs', allowJs: true, isolatedModules: true } }],
   },
-  // p-limit and its dependency ship as ESM only; transpile them to CommonJS for jest.
-  transformIgnorePatterns: ['/node_modules/(?!(p-limit|yocto-queue)/)'],
+  // p-limit, its dependency and jose ship as ESM only; transpile them to CommonJS for jest.
+  transformIgnorePatterns: ['/node_modules/(?!(p-limit|yocto-queue|jose)/)'],
   testTimeout: 30000,
 };

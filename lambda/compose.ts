@@ -19,6 +19,7 @@ import { ManagementApiDelivery, managementClientFor } from './adapters/managemen
 import { SecretsManagerKeySource } from './adapters/key-sources';
 import { ApiKeys } from './auth/api-keys';
 import { Authorizer } from './auth/principals';
+import { KeySealer } from './auth/sealing';
 import type { Config } from './contract/config';
 import { Departures } from './domain/departures';
 import { ChannelFanout } from './domain/fanout';
@@ -27,6 +28,7 @@ import { Presence } from './domain/presence';
 import { Projects } from './domain/projects';
 import { Publisher } from './domain/publish';
 import { Retention } from './domain/retention';
+import { Revocation } from './domain/revocation';
 import { Settings } from './domain/settings';
 import { createHandler, Handler, Services } from './edge/app';
 import { Telemetry } from './edge/telemetry';
@@ -55,9 +57,11 @@ export interface AppDependencies {
   readonly invoker: AsyncInvoker;
   /** The master access key. */
   readonly keys: KeySource;
+  /** The secret project keys are sealed with. */
+  readonly sealing: KeySource;
   readonly fanoutConcurrency: number;
-  /** Refuse WebSocket connections without a valid API key. */
-  readonly requireApiKey: boolean;
+  /** Refuse WebSocket connections without a valid client token, in every project. */
+  readonly requireToken: boolean;
   readonly telemetry?: Telemetry;
   readonly newId?: () => string;
   readonly now?: () => number;
@@ -74,6 +78,8 @@ export function composeServices(deps: AppDependencies): Services {
   // A connection that went, by $disconnect or found gone by a fan-out, is announced and uncounted.
   const membership = new Membership(deps, new Departures(presence, projects));
   const publisher = new Publisher({ fanout, membership, newId: deps.newId, now });
+  const settings = new Settings(deps.settings, now);
+  const apiKeys = new ApiKeys(deps.apiKeys, new KeySealer(deps.sealing), now);
   return {
     connections,
     delivery,
@@ -84,10 +90,11 @@ export function composeServices(deps: AppDependencies): Services {
     membership,
     publisher,
     retention: new Retention(deps.retained, publisher),
-    settings: new Settings(deps.settings, now),
-    authorizer: new Authorizer(deps.keys, deps.apiKeys, now),
-    apiKeys: new ApiKeys(deps.apiKeys, now),
-    requireApiKey: deps.requireApiKey,
+    settings,
+    revocation: new Revocation({ connections, delivery, membership }),
+    authorizer: new Authorizer(deps.keys, apiKeys, async (projectId) => (await settings.of(projectId)).maxTokenTtlSeconds, now),
+    apiKeys,
+    requireToken: deps.requireToken,
   };
 }
 
@@ -100,6 +107,8 @@ export interface ClientOverrides {
   readonly management?: Partial<ApiGatewayManagementApiClientConfig>;
   /** Where the access key comes from instead of Secrets Manager (the local stack). */
   readonly keys?: KeySource;
+  /** Where the sealing secret comes from instead of Secrets Manager (the local stack). */
+  readonly sealing?: KeySource;
   /** How background tasks run instead of a Lambda self-invocation (the local stack). */
   readonly invoker?: AsyncInvoker;
 }
@@ -111,22 +120,34 @@ export function buildDependencies(config: Config, overrides: ClientOverrides = {
   return {
     connections: new DynamoConnectionStore(documents, config.connectionsTable),
     subscriptions: new DynamoSubscriptionStore(documents, config.subscriptionsTable),
-    apiKeys: new DynamoApiKeyStore(documents, config.apiKeysTable),
+    apiKeys: new DynamoApiKeyStore(documents, config.projectsTable, config.apiKeysTable),
     usage: new DynamoUsageStore(documents, config.usageTable),
     retained: new DynamoRetainedStore(documents, config.retainedTable),
     settings: new DynamoSettingsStore(documents, config.projectsTable),
     invoker: overrides.invoker ?? selfInvoker(config),
-    requireApiKey: config.requireApiKey,
+    requireToken: config.requireToken,
     delivery: new ManagementApiDelivery(managementClientFor(config.managementEndpoint, overrides.management)),
-    keys: overrides.keys ?? secretKeySource(config),
+    keys: overrides.keys ?? masterKeySource(config),
+    sealing: overrides.sealing ?? sealingSecretSource(config),
     fanoutConcurrency: config.fanoutConcurrency,
   };
 }
 
-function secretKeySource(config: Config): KeySource {
+function masterKeySource(config: Config): KeySource {
   if (!config.accessKeySecretArn) throw new Error('ACCESS_KEY_SECRET_ARN is not set');
-  return new SecretsManagerKeySource(config.accessKeySecretArn, new SecretsManagerClient({}), config.accessKeyCacheSeconds);
+  return new SecretsManagerKeySource(config.accessKeySecretArn, secretsClient(), config.accessKeyCacheSeconds, {
+    graceSeconds: config.masterKeyGraceSeconds,
+  });
 }
+
+function sealingSecretSource(config: Config): KeySource {
+  if (!config.sealingSecretArn) throw new Error('SEALING_SECRET_ARN is not set');
+  // Never rotated in place: sealed keys would no longer open. Cached for the container's life.
+  return new SecretsManagerKeySource(config.sealingSecretArn, secretsClient(), 24 * 60 * 60);
+}
+
+let secrets: SecretsManagerClient | undefined;
+const secretsClient = () => (secrets ??= new SecretsManagerClient({}));
 
 function selfInvoker(config: Config): AsyncInvoker {
   if (!config.functionName) throw new Error('AWS_LAMBDA_FUNCTION_NAME is not set');

@@ -12,10 +12,28 @@ export interface NewConnection {
   readonly connectedAt: number;
   /** From `?type=` on connect: `runtime`, `admin`, … */
   readonly clientType?: string;
-  /** From a verified `?token=`; never from anything the client merely claims. */
+  /** From a verified client token (`sub`); never from anything the client merely claims. */
   readonly userId?: string;
   readonly sourceIp?: string;
   readonly userAgent?: string;
+  /** The project key that signed the connection's token: revoking it closes the connection. */
+  readonly keyPrefix?: string;
+  /** Patterns of restricted (`private-`, `presence-`) channels its token lets it join. */
+  readonly channelGrants?: readonly string[];
+  /** Patterns of channels its token lets it publish to, where the project requires a grant. */
+  readonly publishGrants?: readonly string[];
+  /** Gets copies of every routed message: granted by a token's `monitor`, or `?type=admin` in an open project. */
+  readonly monitor?: boolean;
+  /** What its token says about the user, for presence. */
+  readonly info?: Record<string, unknown>;
+  /** Its messages' rate limit, fixed when it connects; absent, the open projects' default. */
+  readonly rateLimit?: RateLimit;
+}
+
+/** A token bucket: refilled at `perSecond`, holding at most `burst`. */
+export interface RateLimit {
+  readonly perSecond: number;
+  readonly burst: number;
 }
 
 export interface ConnectionRecord extends NewConnection {
@@ -31,9 +49,22 @@ export type AddChannelOutcome =
   /** The connection already holds the maximum number of channels. */
   | { readonly status: 'full' };
 
+/** What taking one message from a connection's rate limit did. */
+export type TakeOutcome =
+  | { readonly status: 'allowed'; readonly connection: ConnectionRecord }
+  | { readonly status: 'limited' }
+  | { readonly status: 'missing' };
+
 export interface ConnectionStore {
   put(connection: NewConnection): Promise<void>;
   get(connectionId: string): Promise<ConnectionRecord | undefined>;
+  /**
+   * Looks the connection up and takes one message from its rate limit in the same write (a
+   * conditional update): `limited` if its bucket is empty.
+   */
+  take(connectionId: string, nowMs: number): Promise<TakeOutcome>;
+  /** The project's live connections whose token this key signed. */
+  signedBy(projectId: string, keyPrefix: string): Promise<string[]>;
   addChannel(connectionId: string, channel: string, maxChannels: number): Promise<AddChannelOutcome>;
   removeChannel(connectionId: string, channel: string): Promise<void>;
   /** Deletes the connection and returns what it was, or undefined if it was already gone. */
@@ -62,23 +93,34 @@ export interface SubscriptionStore {
 
 export interface ApiKeyRecord {
   readonly projectId: string;
-  /** The key's first characters, to tell keys apart; not enough to use it. */
+  /** The key's first characters, to tell keys apart and a client token's `kid`; not enough to use it. */
   readonly keyPrefix: string;
   readonly description: string;
   readonly createdAt: string;
+  /** False for keys created before keys could sign client tokens: they authenticate HTTP requests only. */
+  readonly signsTokens: boolean;
+}
+
+/** A key as stored: its hash, and the key itself sealed with the deployment's sealing secret. */
+export interface StoredKey extends ApiKeyRecord {
+  readonly keyHash: string;
+  /** Absent for keys from before sealing (`signsTokens: false`). */
+  readonly sealedKey?: string;
 }
 
 export interface ApiKeyStore {
-  /** Stores a project's key (its hash); false if the project already has one. */
-  create(record: ApiKeyRecord, keyHash: string): Promise<boolean>;
-  get(projectId: string): Promise<ApiKeyRecord | undefined>;
+  /** Stores a key in a free slot of its project; false if the project already holds the maximum. */
+  add(key: StoredKey): Promise<boolean>;
+  /** The project's keys, read consistently: a revoke or a new key shows at once. */
+  ofProject(projectId: string): Promise<StoredKey[]>;
+  /** The keys with this prefix (normally one, never more than a collision), confirmed by a consistent read. */
+  withPrefix(keyPrefix: string): Promise<StoredKey[]>;
+  /** The project of a key from before sealing whose hash this is; none once revoked. */
+  legacyProjectForHash(keyHash: string): Promise<string | undefined>;
+  /** Every key of every project. */
   list(): Promise<ApiKeyRecord[]>;
-  /** False if the project had no key. */
-  delete(projectId: string): Promise<boolean>;
-  /** The project whose current key has this hash; a revoked key finds none, at once. */
-  projectForHash(keyHash: string): Promise<string | undefined>;
-  /** The hash of the project's current key, if it has one. */
-  hashOf(projectId: string): Promise<string | undefined>;
+  /** False if the project had no such key. */
+  remove(projectId: string, keyPrefix: string): Promise<boolean>;
 }
 
 export interface UsageCounts {
@@ -114,6 +156,8 @@ export type DeliveryOutcome = 'sent' | 'gone' | 'failed';
 /** Sends one message to one connection. Never throws: every outcome is a value. */
 export interface Delivery {
   post(connectionId: string, message: string): Promise<DeliveryOutcome>;
+  /** Closes a connection (API Gateway then sends its `$disconnect`); `sent` when closed. */
+  close(connectionId: string): Promise<DeliveryOutcome>;
 }
 
 /** A project's settings as stored, and when they were last changed. */
@@ -134,10 +178,12 @@ export interface FanoutObserver {
   fanout(result: { sent: number; failed: number; stale: number; durationMs: number }): void;
 }
 
-/** Where the HTTP API's access key comes from. */
+/** Where a secret comes from: the master access key, the sealing secret. */
 export interface KeySource {
   /** The current key; `forceRefresh` bypasses any cache. */
   get(options?: { forceRefresh?: boolean }): Promise<string>;
+  /** The key before the last rotation, while its grace window lasts; undefined after, or if there is none. */
+  previous?(): Promise<string | undefined>;
 }
 
 export interface RetainedMessage {

@@ -1,4 +1,4 @@
-import { RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import {
   HttpApi,
   HttpMethod,
@@ -59,11 +59,20 @@ export interface RealtimeBroadcastProps {
    */
   readonly apiKeysRemovalPolicy?: RemovalPolicy;
   /**
-   * Refuse WebSocket connections that present no valid API key (`?apiKey=` or `x-api-key`).
-   * When false, a key is still checked if one is presented.
+   * Refuse WebSocket connections without a valid client token in every project, `default`
+   * included. When false, projects with keys still need tokens (their `anonymousConnect` setting)
+   * and projects without keys stay open.
    * @default false
    */
+  readonly requireToken?: boolean;
+  /** @deprecated the former name of `requireToken`, which it now means. */
   readonly requireApiKey?: boolean;
+  /**
+   * After the master key's secret is rotated, its previous value keeps working this long, so
+   * backends can be updated without downtime. `Duration.seconds(0)` turns it off.
+   * @default Duration.hours(24)
+   */
+  readonly masterKeyGracePeriod?: Duration;
   /**
    * The handler's memory in MB (CPU and network scale with it, which matters for large fan-outs).
    * @default 512
@@ -128,6 +137,11 @@ export class RealtimeBroadcast extends Construct {
   /** Per-project settings: configuration, kept like the keys. */
   public readonly projectsTable: Table;
   public readonly accessKeySecret: ISecret;
+  /**
+   * Seals project keys in the projects table (see lambda/auth/sealing.ts): reading the table
+   * alone is not enough to mint client tokens. Never rotate it: sealed keys would no longer open.
+   */
+  public readonly sealingSecret: Secret;
   public readonly handler: BroadcastFunction;
   public readonly webSocketApi: WebSocketApi;
   public readonly webSocketStage: WebSocketStage;
@@ -165,6 +179,13 @@ export class RealtimeBroadcast extends Construct {
         },
       });
 
+    this.sealingSecret = new Secret(this, 'SealingSecret', {
+      description: `Seals ${Stack.of(this).stackName}'s project keys at rest; never rotate it`,
+      generateSecretString: { passwordLength: 64, excludePunctuation: true, includeSpace: false },
+      // Losing it would make every project key unable to verify tokens.
+      removalPolicy: props.apiKeysRemovalPolicy ?? RemovalPolicy.RETAIN,
+    });
+
     this.webSocketApi = new WebSocketApi(this, 'WebSocketApi', {
       routeSelectionExpression: ROUTE_SELECTION_EXPRESSION,
     });
@@ -188,8 +209,10 @@ export class RealtimeBroadcast extends Construct {
           projectsTable: this.projectsTable.tableName,
           managementEndpoint: this.webSocketStage.callbackUrl,
           accessKeySecretArn: this.accessKeySecret.secretArn,
+          sealingSecretArn: this.sealingSecret.secretArn,
+          masterKeyGraceSeconds: props.masterKeyGracePeriod?.toSeconds(),
           fanoutConcurrency: props.fanoutConcurrency,
-          requireApiKey: props.requireApiKey,
+          requireToken: props.requireToken ?? props.requireApiKey,
         }),
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
@@ -220,11 +243,20 @@ export class RealtimeBroadcast extends Construct {
     // Only the calls the stores make: notably no Scan, so no request path can ever scan a table.
     this.connectionsTable.grant(this.handler, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem');
     this.subscriptionsTable.grant(this.handler, 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem');
-    this.connectionsTable.grant(this.handler, 'dynamodb:Query');
-    this.apiKeysTable.grant(this.handler, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query');
+    // BatchGetItem: revoking a key finds the connections it signed in.
+    this.connectionsTable.grant(this.handler, 'dynamodb:Query', 'dynamodb:BatchGetItem');
+    // The old keys table is read and emptied, never written.
+    this.apiKeysTable.grant(this.handler, 'dynamodb:GetItem', 'dynamodb:DeleteItem', 'dynamodb:Query');
     this.usageTable.grant(this.handler, 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:Query');
     this.retainedTable.grant(this.handler, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem');
-    this.projectsTable.grant(this.handler, 'dynamodb:GetItem', 'dynamodb:PutItem');
+    this.projectsTable.grant(
+      this.handler,
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:DeleteItem',
+      'dynamodb:Query',
+      'dynamodb:BatchGetItem',
+    );
     // The welcome message is sent by an asynchronous invocation of this same function. The grant
     // goes in its own policy: in the role's default policy it would make the function depend on
     // its own ARN, a cycle.
@@ -234,6 +266,7 @@ export class RealtimeBroadcast extends Construct {
     });
     this.webSocketStage.grantManagementApiAccess(this.handler);
     this.accessKeySecret.grantRead(this.handler);
+    this.sealingSecret.grantRead(this.handler);
 
     this.monitoring = new BroadcastMonitoring(this, 'Monitoring', {
       webSocketApi: this.webSocketApi,

@@ -2,10 +2,18 @@
  * `npm start`: runs the local stack until Ctrl-C, and prints how to talk to it.
  *
  * Settings (environment): HOST, HTTP_PORT (3000), WS_PORT (3001), BROADCAST_ACCESS_KEY
- * (generated when unset), LOCAL_DATA_DIR (persist the store; in memory when unset).
+ * (generated when unset), LOCAL_DATA_DIR (persist the store; in memory when unset),
+ * REQUIRE_TOKEN (`true`: every connection needs a client token, as the construct's `requireToken`).
  */
 import { randomBytes } from 'node:crypto';
 import { startLocalStack } from './stack';
+
+function flag(name: string): boolean {
+  const raw = (process.env[name] ?? '').toLowerCase();
+  if (raw === '' || raw === 'false') return false;
+  if (raw === 'true') return true;
+  throw new Error(`${name} must be true or false, got "${process.env[name]}"`);
+}
 
 function port(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -27,6 +35,7 @@ async function main(): Promise<void> {
     httpPort: port('HTTP_PORT', 3000),
     wsPort: port('WS_PORT', 3001),
     dataDir: process.env.LOCAL_DATA_DIR || undefined,
+    requireToken: flag('REQUIRE_TOKEN'),
   });
   const keySource = process.env.BROADCAST_ACCESS_KEY ? 'from BROADCAST_ACCESS_KEY' : 'generated; set BROADCAST_ACCESS_KEY to choose one';
   console.log(`
@@ -35,6 +44,7 @@ Realtime broadcast, running locally
   HTTP API       ${stack.httpUrl}  (POST /broadcast, GET /health)
   Access key     ${accessKey}  (${keySource})
   Store          ${process.env.LOCAL_DATA_DIR ? `dynalite, saved in ${process.env.LOCAL_DATA_DIR}` : 'dynalite, in memory'}
+  Anonymous      ${flag('REQUIRE_TOKEN') ? 'refused everywhere (REQUIRE_TOKEN=true)' : 'accepted in projects without a key, like default'}
 
 Try it:
   npx wscat -c ${stack.webSocketUrl}

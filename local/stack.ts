@@ -7,12 +7,30 @@
  * // ws clients connect to stack.webSocketUrl; POST to `${stack.httpUrl}/broadcast`
  * await stack.stop();
  */
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import type { Handler } from '../lambda/edge/app';
 import { handlerEnvironment, readConfig } from '../lambda/contract/config';
 import { buildDependencies, handlerFor } from '../lambda/compose';
 import { StaticKeySource } from '../lambda/adapters/key-sources';
 import { LocalGateway } from './gateway';
 import { LOCAL_AWS, LOCAL_TABLES, startLocalStore } from './store';
+
+/** The sealing secret of a persisted store lives beside it: keys sealed in one run open in the next. */
+async function localSealingSecret(dataDir: string | undefined): Promise<string> {
+  const fresh = randomBytes(32).toString('hex');
+  if (!dataDir) return fresh;
+  const file = path.join(dataDir, 'sealing-secret');
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  try {
+    await writeFile(file, fresh, { flag: 'wx', mode: 0o600 });
+    return fresh;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    return (await readFile(file, 'utf8')).trim();
+  }
+}
 
 export interface LocalStackOptions {
   /** The HTTP API's access key. */
@@ -29,8 +47,13 @@ export interface LocalStackOptions {
   readonly idleTimeoutMs?: number;
   readonly maxConnectionMs?: number;
   readonly fanoutConcurrency?: number;
-  /** Refuse WebSocket connections without a valid API key. @default false */
-  readonly requireApiKey?: boolean;
+  /** Refuse WebSocket connections without a valid client token, in every project. @default false */
+  readonly requireToken?: boolean;
+  /**
+   * The secret project keys are sealed with (the stack's `SealingSecret` on AWS). Default: kept in
+   * `dataDir/sealing-secret` (created once, mode 0600) when there is a data dir, else a new one per run.
+   */
+  readonly sealingSecret?: string;
   readonly ttlSweepMs?: number;
   readonly onHandlerError?: (error: unknown) => void;
 }
@@ -76,7 +99,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       projectsTable: LOCAL_TABLES.projects.name,
       managementEndpoint: gateway.managementEndpoint,
       fanoutConcurrency: options.fanoutConcurrency,
-      requireApiKey: options.requireApiKey,
+      requireToken: options.requireToken,
     }),
   );
   handler = handlerFor(
@@ -84,6 +107,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       dynamodb: { ...LOCAL_AWS, endpoint: store.endpoint },
       management: LOCAL_AWS,
       keys: new StaticKeySource(options.accessKey),
+      sealing: new StaticKeySource(options.sealingSecret ?? (await localSealingSecret(options.dataDir))),
       // As on AWS: the task runs in a separate invocation after $connect has returned.
       invoker: { invoke: async (task) => gateway.invokeAsync(task) },
     }),

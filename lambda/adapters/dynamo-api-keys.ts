@@ -1,74 +1,144 @@
-import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { isConditionFailure } from './dynamo-errors';
-import type { ApiKeyRecord, ApiKeyStore } from '../ports';
-import { API_KEYS_TABLE } from '../contract/tables';
+import type { ApiKeyRecord, ApiKeyStore, StoredKey } from '../ports';
+import { API_KEYS_TABLE, MAX_KEYS_PER_PROJECT, PROJECTS_TABLE } from '../contract/tables';
 import { queryIndex } from './query-index';
 
-const [BY_HASH, LISTING] = API_KEYS_TABLE.indexes;
+const [BY_PREFIX, LISTING] = PROJECTS_TABLE.indexes;
+const [LEGACY_BY_HASH, LEGACY_LISTING] = API_KEYS_TABLE.indexes;
+const PK = PROJECTS_TABLE.partitionKey.name;
+const SK = PROJECTS_TABLE.sortKey.name;
 /** Every key item carries this in its `listing` attribute, so one Query on the index lists them all. */
 const LISTING_PARTITION = 'key';
+const KEY_ITEM = 'key#';
+const SLOTS = Array.from({ length: MAX_KEYS_PER_PROJECT }, (_, i) => `${KEY_ITEM}${i + 1}`);
 
-const toRecord = (item: Record<string, unknown>): ApiKeyRecord => ({
+const toRecord = (item: Record<string, unknown>, signsTokens: boolean): ApiKeyRecord => ({
   projectId: item.projectId as string,
   keyPrefix: item.keyPrefix as string,
   description: (item.description as string) ?? '',
   createdAt: item.createdAt as string,
+  signsTokens,
 });
 
-/** Project API keys in DynamoDB: one item per project, holding the key's hash, never the key. */
+const toStored = (item: Record<string, unknown>): StoredKey => ({
+  ...toRecord(item, item.sealedKey !== undefined),
+  keyHash: item.keyHash as string,
+  ...(item.sealedKey !== undefined && { sealedKey: item.sealedKey as string }),
+});
+
+/**
+ * Project keys in DynamoDB: up to two per project in the projects table, each holding the key's
+ * hash and the key sealed, never the key in clear; plus the read-only keys of the older
+ * api-keys table (one per project, hash only).
+ */
 export class DynamoApiKeyStore implements ApiKeyStore {
   constructor(
     private readonly client: DynamoDBDocumentClient,
-    private readonly tableName: string,
+    private readonly projectsTable: string,
+    private readonly legacyTable: string,
   ) {}
 
-  async create(record: ApiKeyRecord, keyHash: string): Promise<boolean> {
-    try {
-      await this.client.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { ...record, keyHash, listing: LISTING_PARTITION },
-          ConditionExpression: 'attribute_not_exists(projectId)',
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
+  async add(key: StoredKey): Promise<boolean> {
+    const { signsTokens: _, ...item } = key;
+    // Fixed slots with a condition make the limit hold even for racing creates.
+    for (const slot of SLOTS) {
+      try {
+        await this.client.send(
+          new PutCommand({
+            TableName: this.projectsTable,
+            Item: { ...item, [SK]: slot, listing: LISTING_PARTITION },
+            ConditionExpression: 'attribute_not_exists(#pk)',
+            ExpressionAttributeNames: { '#pk': PK },
+          }),
+        );
+        return true;
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+      }
     }
+    return false;
   }
 
-  async get(projectId: string): Promise<ApiKeyRecord | undefined> {
-    const item = await this.item(projectId);
-    return item ? toRecord(item) : undefined;
+  async ofProject(projectId: string): Promise<StoredKey[]> {
+    const [{ Items = [] }, legacy] = await Promise.all([
+      this.client.send(
+        new QueryCommand({
+          TableName: this.projectsTable,
+          KeyConditionExpression: '#pk = :project AND begins_with(#sk, :key)',
+          ExpressionAttributeNames: { '#pk': PK, '#sk': SK },
+          ExpressionAttributeValues: { ':project': projectId, ':key': KEY_ITEM },
+          ConsistentRead: true,
+        }),
+      ),
+      this.legacyItem(projectId),
+    ]);
+    return [...Items.map(toStored), ...(legacy ? [toStored(legacy)] : [])];
   }
 
-  async hashOf(projectId: string): Promise<string | undefined> {
-    return (await this.item(projectId))?.keyHash as string | undefined;
+  async withPrefix(keyPrefix: string): Promise<StoredKey[]> {
+    const matches = await queryIndex(this.client, this.projectsTable, BY_PREFIX, keyPrefix);
+    if (matches.length === 0) return [];
+    // The index is eventually consistent; the table is read consistently, so a revoked key
+    // stops working the moment its item is deleted, in every warm handler.
+    const { Responses } = await this.client.send(
+      new BatchGetCommand({
+        RequestItems: {
+          [this.projectsTable]: { Keys: matches.map((match) => ({ [PK]: match[PK], [SK]: match[SK] })), ConsistentRead: true },
+        },
+      }),
+    );
+    return (Responses?.[this.projectsTable] ?? []).filter((item) => item.keyPrefix === keyPrefix).map(toStored);
+  }
+
+  async legacyProjectForHash(keyHash: string): Promise<string | undefined> {
+    const [match] = await queryIndex(this.client, this.legacyTable, LEGACY_BY_HASH, keyHash);
+    if (!match) return undefined;
+    return (await this.legacyItem(match.projectId))?.keyHash === keyHash ? match.projectId : undefined;
   }
 
   async list(): Promise<ApiKeyRecord[]> {
-    return (await queryIndex(this.client, this.tableName, LISTING, LISTING_PARTITION)).map(toRecord);
+    const [current, legacy] = await Promise.all([
+      queryIndex(this.client, this.projectsTable, LISTING, LISTING_PARTITION),
+      queryIndex(this.client, this.legacyTable, LEGACY_LISTING, LISTING_PARTITION),
+    ]);
+    // The listing index does not hold sealedKey; every key in the projects table is sealed.
+    return [...current.map((item) => toRecord(item, true)), ...legacy.map((item) => toRecord(item, false))].sort(
+      (a, b) => a.projectId.localeCompare(b.projectId) || a.createdAt.localeCompare(b.createdAt),
+    );
   }
 
-  async delete(projectId: string): Promise<boolean> {
-    const { Attributes } = await this.client.send(
-      new DeleteCommand({ TableName: this.tableName, Key: { projectId }, ReturnValues: 'ALL_OLD' }),
-    );
+  async remove(projectId: string, keyPrefix: string): Promise<boolean> {
+    const key = (await this.ofProject(projectId)).find((stored) => stored.keyPrefix === keyPrefix);
+    if (!key) return false;
+    const { Attributes } = key.signsTokens
+      ? await this.deleteSlot(projectId, keyPrefix)
+      : await this.client.send(new DeleteCommand({ TableName: this.legacyTable, Key: { projectId }, ReturnValues: 'ALL_OLD' }));
     return Attributes !== undefined;
   }
 
-  async projectForHash(keyHash: string): Promise<string | undefined> {
-    const [match] = await queryIndex(this.client, this.tableName, BY_HASH, keyHash);
-    if (!match) return undefined;
-    // The index is eventually consistent; the table is read consistently, so a revoked key
-    // stops working the moment its item is deleted, in every warm handler.
-    return (await this.hashOf(match.projectId)) === keyHash ? match.projectId : undefined;
+  private async deleteSlot(projectId: string, keyPrefix: string) {
+    for (const slot of SLOTS) {
+      try {
+        return await this.client.send(
+          new DeleteCommand({
+            TableName: this.projectsTable,
+            Key: { [PK]: projectId, [SK]: slot },
+            // Only the slot that holds this key: a slot reused since is another key.
+            ConditionExpression: 'keyPrefix = :prefix',
+            ExpressionAttributeValues: { ':prefix': keyPrefix },
+            ReturnValues: 'ALL_OLD',
+          }),
+        );
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+      }
+    }
+    return { Attributes: undefined };
   }
 
-  /** A project's key item, read consistently: a revoke or a new key shows at once. */
-  private async item(projectId: string): Promise<Record<string, unknown> | undefined> {
-    const { Item } = await this.client.send(new GetCommand({ TableName: this.tableName, Key: { projectId }, ConsistentRead: true }));
+  private async legacyItem(projectId: string): Promise<Record<string, unknown> | undefined> {
+    const { Item } = await this.client.send(new GetCommand({ TableName: this.legacyTable, Key: { projectId }, ConsistentRead: true }));
     return Item;
   }
 }

@@ -1,15 +1,34 @@
-import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, BatchGetCommandOutput, DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { OPEN_PROJECT_SETTINGS } from '../contract/limits';
 import { isConditionFailure } from './dynamo-errors';
-import type { AddChannelOutcome, ConnectionRecord, ConnectionStore, NewConnection } from '../ports';
+import type { AddChannelOutcome, ConnectionRecord, ConnectionStore, NewConnection, RateLimit, TakeOutcome } from '../ports';
 import { CONNECTIONS_TABLE, connectionExpiry } from '../contract/tables';
 import { queryIndex } from './query-index';
 
-interface ConnectionItem extends NewConnection {
+interface ConnectionItem extends Omit<NewConnection, 'rateLimit'> {
   channels?: Set<string>;
   greeted?: boolean;
   expiresAt: number;
+  rateLimit?: RateLimit;
+  /** The rate limit as GCRA needs it: ms between messages, and that less the burst's tolerance. */
+  rlInterval?: number;
+  rlGateOffset?: number;
+  /** GCRA state: when the bucket is next full (theoretical arrival time), and that less the tolerance. */
+  tat?: number;
+  gate?: number;
 }
 
+/** Items written before rate limits carry none: they get the open default. */
+const DEFAULT_RATE = gcra(OPEN_PROJECT_SETTINGS.rateLimit);
+
+/**
+ * A token bucket as GCRA: one message every `interval` ms, `tolerance` ms of them at once. A
+ * message at `now` is allowed while `tat - tolerance <= now`; it moves `tat` to `max(tat, now) + interval`.
+ */
+function gcra({ perSecond, burst }: RateLimit) {
+  const interval = 1000 / perSecond;
+  return { interval, gateOffset: interval - (burst - 1) * interval };
+}
 
 const toRecord = (item: ConnectionItem): ConnectionRecord => ({
   connectionId: item.connectionId,
@@ -19,6 +38,12 @@ const toRecord = (item: ConnectionItem): ConnectionRecord => ({
   userId: item.userId,
   sourceIp: item.sourceIp,
   userAgent: item.userAgent,
+  keyPrefix: item.keyPrefix,
+  channelGrants: item.channelGrants,
+  publishGrants: item.publishGrants,
+  monitor: item.monitor,
+  info: item.info,
+  rateLimit: item.rateLimit,
   channels: [...(item.channels ?? [])],
 });
 
@@ -30,11 +55,65 @@ export class DynamoConnectionStore implements ConnectionStore {
   ) {}
 
   async put(connection: NewConnection): Promise<void> {
+    const { interval, gateOffset } = connection.rateLimit ? gcra(connection.rateLimit) : DEFAULT_RATE;
     const item: ConnectionItem = {
       ...connection,
+      rlInterval: interval,
+      rlGateOffset: gateOffset,
       expiresAt: connectionExpiry(connection.connectedAt),
     };
     await this.client.send(new PutCommand({ TableName: this.tableName, Item: item }));
+  }
+
+  async take(connectionId: string, nowMs: number): Promise<TakeOutcome> {
+    const key = { [CONNECTIONS_TABLE.partitionKey.name]: connectionId };
+    const values = { ':now': nowMs, ':interval': DEFAULT_RATE.interval };
+    // Two conditional updates, so that no read comes first: the first succeeds for a connection
+    // whose bucket is full (the usual case), the second within a burst.
+    const attempts = [
+      {
+        UpdateExpression: 'SET tat = :now + if_not_exists(rlInterval, :interval), gate = :now + if_not_exists(rlGateOffset, :offset)',
+        ConditionExpression: 'attribute_exists(connectionId) AND (attribute_not_exists(tat) OR tat < :now)',
+        ExpressionAttributeValues: { ...values, ':offset': DEFAULT_RATE.gateOffset },
+      },
+      {
+        UpdateExpression: 'SET tat = tat + if_not_exists(rlInterval, :interval), gate = gate + if_not_exists(rlInterval, :interval)',
+        ConditionExpression: 'attribute_exists(connectionId) AND gate <= :now',
+        ExpressionAttributeValues: values,
+      },
+    ];
+    for (const attempt of attempts) {
+      try {
+        const { Attributes } = await this.client.send(
+          new UpdateCommand({ TableName: this.tableName, Key: key, ...attempt, ReturnValues: 'ALL_NEW', ReturnValuesOnConditionCheckFailure: 'ALL_OLD' }),
+        );
+        return { status: 'allowed', connection: toRecord(Attributes as ConnectionItem) };
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+        // DynamoDB returns the item that failed the condition; stores that do not are asked.
+        if (attempt === attempts[1] && (error as { Item?: unknown }).Item) return { status: 'limited' };
+      }
+    }
+    return { status: (await this.get(connectionId)) ? 'limited' : 'missing' };
+  }
+
+  async signedBy(projectId: string, keyPrefix: string): Promise<string[]> {
+    const ids = (await queryIndex(this.client, this.tableName, CONNECTIONS_TABLE.indexes[0], projectId)).map(
+      (item) => item.connectionId as string,
+    );
+    const signed: string[] = [];
+    // The index does not hold keyPrefix (its projection cannot change in place): read it, 100 at a time.
+    for (let i = 0; i < ids.length; i += 100) {
+      let keys: Record<string, unknown>[] | undefined = ids.slice(i, i + 100).map((connectionId) => ({ connectionId }));
+      while (keys && keys.length > 0) {
+        const page: BatchGetCommandOutput = await this.client.send(
+          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys, ProjectionExpression: 'connectionId, keyPrefix' } } }),
+        );
+        for (const item of page.Responses?.[this.tableName] ?? []) if (item.keyPrefix === keyPrefix) signed.push(item.connectionId);
+        keys = page.UnprocessedKeys?.[this.tableName]?.Keys;
+      }
+    }
+    return signed;
   }
 
   async get(connectionId: string): Promise<ConnectionRecord | undefined> {

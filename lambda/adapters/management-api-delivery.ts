@@ -1,6 +1,6 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import { ApiGatewayManagementApiClient, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
+import { ApiGatewayManagementApiClient, DeleteConnectionCommand, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { Delivery, DeliveryOutcome } from '../ports';
 
@@ -76,15 +76,22 @@ export class ManagementApiDelivery implements Delivery {
     this.random = options.random ?? Math.random;
   }
 
-  async post(connectionId: string, message: string): Promise<DeliveryOutcome> {
+  post(connectionId: string, message: string): Promise<DeliveryOutcome> {
+    return this.withRetries(new PostToConnectionCommand({ ConnectionId: connectionId, Data: message }));
+  }
+
+  /** Closes a connection with `DeleteConnection`: `sent` when closed, `gone` if it already was. */
+  close(connectionId: string): Promise<DeliveryOutcome> {
+    return this.withRetries(new DeleteConnectionCommand({ ConnectionId: connectionId }));
+  }
+
+  private async withRetries(command: PostToConnectionCommand | DeleteConnectionCommand): Promise<DeliveryOutcome> {
     for (let attempt = 0; attempt < this.attempts; attempt++) {
       if (attempt > 0) await this.sleep(Math.floor(this.random() * this.baseDelayMs * 2 ** attempt));
       try {
         // The client's requestTimeout is not honoured for this call; without a signal a stuck
         // request would hold the fan-out until the Lambda times out.
-        await this.client.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: message }), {
-          abortSignal: AbortSignal.timeout(this.timeoutMs),
-        });
+        await this.client.send(command as PostToConnectionCommand, { abortSignal: AbortSignal.timeout(this.timeoutMs) });
         return 'sent';
       } catch (error) {
         if (isGone(error)) return 'gone';

@@ -3,11 +3,11 @@
  * names. Privileges come from these credentials only, never from what a client claims.
  */
 import { DEFAULT_PROJECT_ID } from '../contract/limits';
-import type { ApiKeyStore, KeySource } from '../ports';
+import type { KeySource } from '../ports';
 import { ErrorCode, Result, fail, ok } from '../protocol';
-import { API_KEY_PREFIX } from './api-keys';
-import { hashKey, secretsEqual } from './secrets';
-import { tokenSigningKey, verifyConnectToken } from './tokens';
+import { API_KEY_PREFIX, ApiKeys } from './api-keys';
+import { secretsEqual } from './secrets';
+import { ClientGrant, verifyClientToken } from './tokens';
 
 /** Who made a request: the master key (any project) or one project's key. */
 export type Principal = { readonly kind: 'master' } | { readonly kind: 'project'; readonly projectId: string };
@@ -20,25 +20,28 @@ export class Authorizer {
   private readonly master: AccessKeyVerifier;
 
   constructor(
-    private readonly masterKey: KeySource,
-    private readonly keys: ApiKeyStore,
+    masterKey: KeySource,
+    private readonly keys: ApiKeys,
+    private readonly maxTokenTtl: (projectId: string) => Promise<number>,
     private readonly now: () => number = Date.now,
   ) {
     this.master = new AccessKeyVerifier(masterKey);
   }
 
-  /** The user a connect token names, if the project's key or the master key signed it. */
-  async verifyToken(token: string, projectId: string): Promise<Result<string>> {
-    const [projectHash, master] = await Promise.all([this.keys.hashOf(projectId), this.masterKey.get()]);
-    const signingKeys = [...(projectHash ? [projectHash] : []), tokenSigningKey(master)];
-    return verifyConnectToken(token, signingKeys, Math.floor(this.now() / 1000));
+  /** What a client token grants, if a current key of its project signed it. The master key never signs tokens. */
+  verifyToken(token: string): Promise<Result<ClientGrant>> {
+    return verifyClientToken(token, {
+      keyFor: (kid) => this.keys.signingKey(kid),
+      maxTtlSeconds: this.maxTokenTtl,
+      nowSeconds: Math.floor(this.now() / 1000),
+    });
   }
 
   /** The principal a presented key stands for, or undefined if it is no valid key. */
   async identify(presented: string | undefined): Promise<Principal | undefined> {
     if (!presented) return undefined;
     if (presented.startsWith(API_KEY_PREFIX)) {
-      const projectId = await this.keys.projectForHash(hashKey(presented));
+      const projectId = await this.keys.projectOf(presented);
       if (projectId) return { kind: 'project', projectId };
     }
     return (await this.master.verify(presented)) ? { kind: 'master' } : undefined;
@@ -61,8 +64,9 @@ export interface AccessKeyVerifierOptions {
 }
 
 /**
- * Checks presented keys against the current access key. On a mismatch it refetches the key (at
- * most once per interval) before rejecting, so a rotated secret works without a redeploy.
+ * Checks presented keys against the current access key, and the previous one while the source
+ * still offers it. On a mismatch it refetches the key (at most once per interval) before
+ * rejecting, so a rotated secret works without a redeploy.
  */
 export class AccessKeyVerifier {
   private lastRefetch = Number.NEGATIVE_INFINITY;
@@ -80,6 +84,9 @@ export class AccessKeyVerifier {
   async verify(presented: string | undefined): Promise<boolean> {
     if (!presented) return false;
     if (secretsEqual(presented, await this.source.get())) return true;
+    // After a rotation, the previous key keeps working for the grace window the source allows.
+    const previous = await this.source.previous?.();
+    if (previous !== undefined && secretsEqual(presented, previous)) return true;
     const now = this.now();
     if (now - this.lastRefetch < this.refetchIntervalMs) return false;
     this.lastRefetch = now;

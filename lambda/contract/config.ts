@@ -13,11 +13,17 @@ export const ENV = {
   projectsTable: 'PROJECTS_TABLE',
   /** Set by the Lambda runtime: the function invokes itself for background tasks. */
   functionName: 'AWS_LAMBDA_FUNCTION_NAME',
-  /** `true` refuses WebSocket connections that present no valid API key. */
+  /** `true` refuses WebSocket connections without a valid client token, in every project (`default` included). */
+  requireToken: 'REQUIRE_TOKEN',
+  /** The former name of {@link ENV.requireToken}, still read: `true` means the same. */
   requireApiKey: 'REQUIRE_API_KEY',
   /** The WebSocket stage's callback URL (`https://{api}.execute-api.{region}.amazonaws.com/{stage}`). */
   managementEndpoint: 'MANAGEMENT_ENDPOINT',
   accessKeySecretArn: 'ACCESS_KEY_SECRET_ARN',
+  /** The secret project keys are sealed with (see auth/sealing.ts). */
+  sealingSecretArn: 'SEALING_SECRET_ARN',
+  /** Seconds the master key's previous version keeps working after a rotation. */
+  masterKeyGraceSeconds: 'MASTER_KEY_GRACE_SECONDS',
   fanoutConcurrency: 'FANOUT_CONCURRENCY',
   /** Seconds a fetched access key is trusted before it is read again. */
   accessKeyCacheSeconds: 'ACCESS_KEY_CACHE_SECONDS',
@@ -31,9 +37,11 @@ export interface Config {
   readonly retainedTable: string;
   readonly projectsTable: string;
   readonly functionName?: string;
-  readonly requireApiKey: boolean;
+  readonly requireToken: boolean;
   readonly managementEndpoint: string;
   readonly accessKeySecretArn?: string;
+  readonly sealingSecretArn?: string;
+  readonly masterKeyGraceSeconds: number;
   readonly fanoutConcurrency: number;
   readonly accessKeyCacheSeconds: number;
 }
@@ -48,8 +56,10 @@ export interface HandlerSettings {
   readonly projectsTable: string;
   readonly managementEndpoint: string;
   readonly accessKeySecretArn?: string;
+  readonly sealingSecretArn?: string;
+  readonly masterKeyGraceSeconds?: number;
   readonly fanoutConcurrency?: number;
-  readonly requireApiKey?: boolean;
+  readonly requireToken?: boolean;
 }
 
 /**
@@ -66,13 +76,16 @@ export function handlerEnvironment(settings: HandlerSettings): Record<string, st
     [ENV.projectsTable]: settings.projectsTable,
     [ENV.managementEndpoint]: settings.managementEndpoint,
     ...(settings.accessKeySecretArn !== undefined && { [ENV.accessKeySecretArn]: settings.accessKeySecretArn }),
+    ...(settings.sealingSecretArn !== undefined && { [ENV.sealingSecretArn]: settings.sealingSecretArn }),
+    [ENV.masterKeyGraceSeconds]: String(settings.masterKeyGraceSeconds ?? DEFAULT_MASTER_KEY_GRACE_SECONDS),
     [ENV.fanoutConcurrency]: String(settings.fanoutConcurrency ?? DEFAULT_FANOUT_CONCURRENCY),
-    [ENV.requireApiKey]: String(settings.requireApiKey ?? false),
+    [ENV.requireToken]: String(settings.requireToken ?? false),
   };
 }
 
 export const DEFAULT_FANOUT_CONCURRENCY = 100;
 export const DEFAULT_ACCESS_KEY_CACHE_SECONDS = 300;
+export const DEFAULT_MASTER_KEY_GRACE_SECONDS = 24 * 60 * 60;
 
 /**
  * Reads and checks the configuration. Throws at cold start with the variable's name, so a broken
@@ -84,19 +97,24 @@ export function readConfig(env: Record<string, string | undefined>): Config {
     if (!value) throw new Error(`Missing environment variable ${name}`);
     return value;
   };
-  const positiveInt = (name: string, fallback: number): number => {
+  const integer = (name: string, fallback: number, min: number): number => {
     const raw = env[name];
     if (raw === undefined || raw === '') return fallback;
     const value = Number(raw);
-    if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer, got "${raw}"`);
+    if (!Number.isInteger(value) || value < min) {
+      throw new Error(`${name} must be ${min === 0 ? 'a non-negative' : 'a positive'} integer, got "${raw}"`);
+    }
     return value;
   };
+  const positiveInt = (name: string, fallback: number) => integer(name, fallback, 1);
   const flag = (name: string): boolean => {
     const raw = (env[name] ?? '').toLowerCase();
     if (raw === '' || raw === 'false') return false;
     if (raw === 'true') return true;
     throw new Error(`${name} must be true or false, got "${env[name]}"`);
   };
+  // Both read, so a malformed value of either fails loudly.
+  const requireToken = [flag(ENV.requireToken), flag(ENV.requireApiKey)].some(Boolean);
   return {
     connectionsTable: required(ENV.connectionsTable),
     subscriptionsTable: required(ENV.subscriptionsTable),
@@ -105,9 +123,11 @@ export function readConfig(env: Record<string, string | undefined>): Config {
     retainedTable: required(ENV.retainedTable),
     projectsTable: required(ENV.projectsTable),
     functionName: env[ENV.functionName] || undefined,
-    requireApiKey: flag(ENV.requireApiKey),
+    requireToken,
     managementEndpoint: required(ENV.managementEndpoint),
     accessKeySecretArn: env[ENV.accessKeySecretArn] || undefined,
+    sealingSecretArn: env[ENV.sealingSecretArn] || undefined,
+    masterKeyGraceSeconds: integer(ENV.masterKeyGraceSeconds, DEFAULT_MASTER_KEY_GRACE_SECONDS, 0),
     fanoutConcurrency: positiveInt(ENV.fanoutConcurrency, DEFAULT_FANOUT_CONCURRENCY),
     accessKeyCacheSeconds: positiveInt(ENV.accessKeyCacheSeconds, DEFAULT_ACCESS_KEY_CACHE_SECONDS),
   };

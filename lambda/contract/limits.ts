@@ -10,6 +10,8 @@ export const MAX_CHANNELS_PER_CONNECTION = 100;
 export const MAX_BATCH_MESSAGES = 25;
 /** Longer-lived connect tokens are refused: a leaked token should not be good for long. */
 export const MAX_TOKEN_LIFETIME_SECONDS = 7 * 24 * 60 * 60;
+/** Project keys start `rbk_`; this many characters (`rbk_` and 8 more) are the key's `keyPrefix`, a client token's `kid`. */
+export const API_KEY_PREFIX_LENGTH = 12;
 /** The project of connections and publishes that name none. */
 export const DEFAULT_PROJECT_ID = 'default';
 /** Deeper JSON is refused: nothing a client sends needs more, and deep values cost every reader. */

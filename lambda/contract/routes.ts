@@ -29,6 +29,7 @@ export const HTTP_ROUTE_KEYS = [
   'GET /api-keys',
   'GET /api-keys/{projectId}',
   'DELETE /api-keys/{projectId}',
+  'DELETE /api-keys/{projectId}/{keyPrefix}',
   'GET /usage',
   'GET /status',
   'GET /channels/{channel+}',

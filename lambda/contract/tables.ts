@@ -57,8 +57,10 @@ export const SUBSCRIPTIONS_TABLE = {
 } as const satisfies TableDefinition;
 
 /**
- * Project API keys, one per project: `{ projectId, keyHash, keyPrefix, description, createdAt, listing }`.
- * Only the key's SHA-256 is stored. `byKeyHash` finds the project a presented key belongs to;
+ * Project API keys from before keys moved to the projects table, one per project:
+ * `{ projectId, keyHash, keyPrefix, description, createdAt, listing }`. Read (a key here still
+ * authenticates HTTP requests until revoked) and deleted, never written: only the key's SHA-256 is
+ * stored, so these keys cannot verify client tokens. `byKeyHash` finds the project a presented key belongs to;
  * `listing` (a constant partition) lists every key without a Scan.
  */
 export const API_KEYS_TABLE = {
@@ -98,13 +100,32 @@ export const RETAINED_TABLE = {
 } as const satisfies TableDefinition;
 
 /**
- * Per-project configuration, one item per kind: `{ projectId, item: "settings", settings, updatedAt }`.
- * Read through a short cache; written only by the master key (and once when a project gets its first key).
+ * Per-project configuration and credentials, a few items per project:
+ * - `{ projectId, item: "settings", settings, updatedAt }`, read through a short cache and written
+ *   only by the master key (and once when a project gets its first key);
+ * - `{ projectId, item: "key#1" | "key#2", keyPrefix, keyHash, sealedKey, description, createdAt, listing }`:
+ *   a project's keys, at most two (two fixed slots, so a third cannot be written even by racing
+ *   requests). `keyHash` (SHA-256) checks a presented key; `sealedKey` is the key encrypted with the
+ *   deployment's sealing secret, which client tokens are verified with, so the table alone cannot
+ *   mint tokens. `byKeyPrefix` finds the key a token's `kid` or a presented key names; `listing`
+ *   (a constant partition) lists every key without a Scan.
  */
 export const PROJECTS_TABLE = {
   partitionKey: { name: 'projectId', type: 'S' },
   sortKey: { name: 'item', type: 'S' },
+  indexes: [
+    { indexName: 'byKeyPrefix', partitionKey: { name: 'keyPrefix', type: 'S' } },
+    {
+      indexName: 'listing',
+      partitionKey: { name: 'listing', type: 'S' },
+      sortKey: { name: 'projectId', type: 'S' },
+      include: ['keyPrefix', 'description', 'createdAt'],
+    },
+  ],
 } as const satisfies TableDefinition;
+
+/** A project holds at most this many keys at once: the one in use and its replacement. */
+export const MAX_KEYS_PER_PROJECT = 2;
 
 /** How long an acknowledgement is remembered. */
 export const ACK_RETENTION_DAYS = 90;

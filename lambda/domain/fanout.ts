@@ -15,7 +15,7 @@ export interface FanoutResult {
 export async function fanOut(
   recipients: AsyncIterable<readonly string[]>,
   message: string,
-  delivery: Delivery,
+  delivery: Pick<Delivery, 'post'>,
   concurrency: number,
 ): Promise<FanoutResult> {
   const limit = pLimit(concurrency);
@@ -60,7 +60,7 @@ export interface Reached {
 export interface ChannelFanoutDependencies {
   readonly connections: ConnectionStore;
   readonly subscriptions: SubscriptionStore;
-  readonly delivery: Delivery;
+  readonly delivery: Pick<Delivery, 'post'>;
   /** Posts in flight at once for one channel. */
   readonly concurrency: number;
   /** Told of every fan-out, for metrics. */

@@ -11,13 +11,20 @@ export const INTERNAL = {
   typed: '$typed',
   /** Every connection of one type. */
   type: (clientType: string) => `$type:${clientType}`,
+  /** Connections that get a copy of every routed message that has a `to`. */
+  monitor: '$monitor',
 } as const;
 
-/** Connections of this type get a copy of every message that has a `to`. */
+/** The type whose connections monitor in an open project (`?type=admin`, as in seed 003). */
 export const MONITOR_TYPE = 'admin';
 
-export function internalChannelsFor(clientType: string | undefined): string[] {
-  return clientType ? [INTERNAL.all, INTERNAL.typed, INTERNAL.type(clientType)] : [INTERNAL.all];
+export function internalChannelsFor(connection: { readonly clientType?: string; readonly monitor?: boolean }): string[] {
+  const { clientType, monitor } = connection;
+  return [
+    INTERNAL.all,
+    ...(clientType ? [INTERNAL.typed, INTERNAL.type(clientType)] : []),
+    ...(monitor ? [INTERNAL.monitor] : []),
+  ];
 }
 
 export const isInternal = (channel: string): boolean => channel.startsWith('$');

@@ -46,7 +46,7 @@ export class Membership {
    * its channel list (which counts against the limit); its type says which they are.
    */
   async connect(connection: NewConnection): Promise<void> {
-    const channels = internalChannelsFor(connection.clientType);
+    const channels = internalChannelsFor(connection);
     await this.deps.connections.put(connection);
     const expiresAt = connectionExpiry(connection.connectedAt);
     const { projectId, connectionId } = connection;
@@ -60,8 +60,21 @@ export class Membership {
     }
   }
 
-  /** Subscribes a connection; `first` is true on its first subscribe. Subscribing twice is harmless. */
-  async subscribe(connectionId: string, channel: string): Promise<Result<{ first: boolean; projectId: string; userId?: string }>> {
+  /**
+   * Subscribes a connection; `first` is true on its first subscribe. Subscribing twice is harmless.
+   * A restricted channel is joined only if `allowed` says the connection may: nothing is stored otherwise.
+   */
+  async subscribe(
+    connectionId: string,
+    channel: string,
+    allowed?: (connection: ConnectionRecord) => Result<unknown>,
+  ): Promise<Result<{ first: boolean; projectId: string; userId?: string }>> {
+    if (allowed) {
+      const connection = await this.deps.connections.get(connectionId);
+      if (!connection) return fail(ErrorCode.notConnected);
+      const verdict = allowed(connection);
+      if (!verdict.ok) return verdict;
+    }
     const added = await this.deps.connections.addChannel(connectionId, channel, this.maxChannels);
     if (added.status === 'missing') return fail(ErrorCode.notConnected);
     if (added.status === 'full') {
@@ -114,7 +127,7 @@ export class Membership {
 
   private async remove(connectionId: string, alsoRemove?: SubscriptionKey): Promise<ConnectionRecord | undefined> {
     const connection = await this.deps.connections.delete(connectionId);
-    const channels = connection ? [...connection.channels, ...internalChannelsFor(connection.clientType)] : [];
+    const channels = connection ? [...connection.channels, ...internalChannelsFor(connection)] : [];
     const keys: SubscriptionKey[] = channels.map((channel) => ({ projectId: connection!.projectId, channel, connectionId }));
     if (alsoRemove && !keys.some((key) => key.channel === alsoRemove.channel && key.projectId === alsoRemove.projectId)) {
       keys.push(alsoRemove);

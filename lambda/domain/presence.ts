@@ -15,7 +15,7 @@ import type { AsyncInvoker, BackgroundTask, ConnectionRecord, Delivery } from '.
 export interface PresenceDependencies {
   /** Only channel fan-out: `client_left` goes to the project's typed clients. */
   readonly fanout: Pick<ChannelFanout, 'toChannel'>;
-  readonly delivery: Delivery;
+  readonly delivery: Pick<Delivery, 'post'>;
   readonly invoker: AsyncInvoker;
   readonly logger: Logger;
   readonly now?: () => number;

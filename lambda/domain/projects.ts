@@ -105,6 +105,6 @@ export class Projects {
 
   /** A project exists once it has a key or has been used; `default` always does. */
   private async exists(projectId: string): Promise<boolean> {
-    return projectId === DEFAULT_PROJECT_ID || (await this.deps.apiKeys.get(projectId)) !== undefined;
+    return projectId === DEFAULT_PROJECT_ID || (await this.deps.apiKeys.ofProject(projectId)).length > 0;
   }
 }

@@ -1,8 +1,9 @@
 /**
  * Routed messages between typed clients (frames with no `action`):
  * `to.id` → that connection; `to.type` → every connection of that type but the sender;
- * no `to` → every other connection of the project. Connections of type `admin` also get a copy of
- * every message that has a `to`. `from` is always set by the server.
+ * no `to` → every other connection of the project. Monitoring connections (a token's `monitor`, or
+ * `?type=admin` in an open project) also get a copy of every message that has a `to`. `from` is
+ * always set by the server.
  */
 import { INTERNAL, MONITOR_TYPE } from './internal-channels';
 import type { ConnectionRecord } from '../ports';
@@ -27,10 +28,10 @@ export async function routeMessage(sender: ConnectionRecord, frame: RoutedFrame,
     copied.add(frame.to.id);
   } else {
     counts = await publisher.deliverToChannel(projectId, INTERNAL.type(frame.to.type!), body.value, notSender);
-    // Admins addressed directly already have it.
+    // In an open project the monitors are the admins addressed, who already have it.
     if (frame.to.type === MONITOR_TYPE) return ok(counts);
   }
   // The monitoring copy: not counted as the message's own deliveries.
-  await publisher.deliverToChannel(projectId, INTERNAL.type(MONITOR_TYPE), body.value, copied);
+  await publisher.deliverToChannel(projectId, INTERNAL.monitor, body.value, copied);
   return ok(counts);
 }

@@ -33,6 +33,8 @@ export type HttpEvent = APIGatewayProxyEventV2;
 export interface WebSocketResult {
   readonly statusCode: number;
   readonly body?: string;
+  /** On `$connect` only: `Sec-WebSocket-Protocol` here is the subprotocol API Gateway accepts the upgrade with. */
+  readonly headers?: Record<string, string>;
 }
 export type HttpResult = APIGatewayProxyStructuredResultV2;
 

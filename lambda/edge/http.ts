@@ -7,10 +7,11 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { MAX_BATCH_MESSAGES, MAX_MESSAGE_BYTES } from '../contract/limits';
 import type { HttpRouteKey } from '../contract/routes';
 import type { ApiKeys } from '../auth/api-keys';
-import { Authorizer, Principal, resolveProject } from '../auth/principals';
+import { Authorizer, mayAccess, Principal, resolveProject } from '../auth/principals';
 import type { Projects } from '../domain/projects';
 import type { Published, Publisher } from '../domain/publish';
 import type { Retention } from '../domain/retention';
+import type { Revocation } from '../domain/revocation';
 import type { Settings } from '../domain/settings';
 import {
   broadcastRequest,
@@ -43,6 +44,7 @@ export interface HttpDependencies {
   readonly projects: Projects;
   readonly retention: Retention;
   readonly settings: Settings;
+  readonly revocation: Revocation;
   readonly logger: Logger;
   readonly telemetry: Telemetry;
 }
@@ -191,23 +193,32 @@ const clear = authenticated(async (principal, event, deps) => {
 const createKey: Route = async (event, deps) => {
   const request = parseMessage(createApiKeyRequest, bodyText(event));
   if (!request.ok) return errorResponse(request.error);
-  const created = await deps.apiKeys.create(request.value.projectId, request.value.description ?? '');
-  if (created.ok) {
-    // A project with a key is no longer open, unless the master key has said otherwise.
-    await deps.settings.protect(created.value.projectId);
-    deps.logger.info('api key created', { projectId: created.value.projectId, keyPrefix: created.value.keyPrefix });
-  }
+  const { projectId, description = '' } = request.value;
+  // First, so there is no moment when a project has a key and is still open; unless the master
+  // key has chosen otherwise, a project with a key needs tokens and grants.
+  await deps.settings.protect(projectId);
+  const created = await deps.apiKeys.create(projectId, description);
+  if (created.ok) deps.logger.info('api key created', { projectId, keyPrefix: created.value.keyPrefix });
   return respond(created, 201);
 };
 
 const listKeys: Route = async (_, deps) => jsonResponse(200, { success: true, data: await deps.apiKeys.list() });
 
-const getKey: Route = async (event, deps) => respond(await deps.apiKeys.get(event.pathParameters?.projectId ?? ''));
+/** The project's keys; the newest's fields at the top, as when a project had only one. */
+const getKey: Route = async (event, deps) => {
+  const keys = await deps.apiKeys.of(event.pathParameters?.projectId ?? '');
+  return respond(keys.ok ? ok({ ...keys.value[keys.value.length - 1], keys: keys.value }) : keys);
+};
 
+/** Revokes one key, or every key of the project, and closes the connections their tokens let in. */
 const revokeKey: Route = async (event, deps) => {
-  const revoked = await deps.apiKeys.revoke(event.pathParameters?.projectId ?? '');
-  if (revoked.ok) deps.logger.info('api key revoked', { projectId: revoked.value.projectId });
-  return respond(revoked);
+  const { projectId = '', keyPrefix } = event.pathParameters ?? {};
+  const revoked = await deps.apiKeys.revoke(projectId, keyPrefix);
+  if (!revoked.ok) return errorResponse(revoked.error);
+  const prefixes = revoked.value.map((key) => key.keyPrefix);
+  const disconnected = await deps.revocation.closeSignedBy(projectId, prefixes);
+  deps.logger.info('api key revoked', { projectId, keyPrefixes: prefixes, disconnected });
+  return respond(ok({ projectId, revoked: prefixes, disconnected }));
 };
 
 const usage = forProject(async (projectId, _, deps) => respond(await deps.projects.usage(projectId)));
@@ -244,9 +255,13 @@ export const HTTP_ROUTES: Record<HttpRouteKey, Route> = {
   'GET /api-keys': masterOnly(listKeys),
   'GET /api-keys/{projectId}': masterOnly(getKey),
   'DELETE /api-keys/{projectId}': masterOnly(revokeKey),
+  'DELETE /api-keys/{projectId}/{keyPrefix}': masterOnly(revokeKey),
   'GET /usage': usage,
   'GET /status': status,
   'GET /channels/{channel+}': channel,
-  'GET /projects/{projectId}/settings': masterOnly(getSettings),
+  // A project's backend may read its own settings (its token lifetime, say), never change them.
+  'GET /projects/{projectId}/settings': authenticated(async (principal, event, deps) =>
+    mayAccess(principal, event.pathParameters?.projectId ?? '') ? getSettings(event, deps) : unauthorized(),
+  ),
   'PUT /projects/{projectId}/settings': masterOnly(putSettings),
 };

@@ -5,12 +5,16 @@
 import type * as z from 'zod/mini';
 import { DEFAULT_PROJECT_ID } from '../contract/limits';
 import { WEBSOCKET_ACTIONS, WebSocketRouteKey } from '../contract/routes';
-import { Authorizer, mayAccess } from '../auth/principals';
+import { isOpen, isRestricted, mayPublish, maySubscribe } from '../auth/access';
+import type { Authorizer } from '../auth/principals';
+import type { ClientGrant } from '../auth/tokens';
 import type { Membership } from '../domain/membership';
 import type { Presence } from '../domain/presence';
 import type { Projects } from '../domain/projects';
 import type { Publisher } from '../domain/publish';
 import type { Retention } from '../domain/retention';
+import type { Settings } from '../domain/settings';
+import { MONITOR_TYPE } from '../domain/internal-channels';
 import { routeMessage } from '../domain/routed-messages';
 import type { ConnectionRecord, ConnectionStore, Delivery } from '../ports';
 import {
@@ -45,8 +49,11 @@ export interface WebSocketDependencies {
   readonly projects: Projects;
   readonly presence: Presence;
   readonly retention: Retention;
+  readonly settings: Settings;
   readonly telemetry: Telemetry;
-  readonly requireApiKey: boolean;
+  /** Every connection needs a client token, in every project. */
+  readonly requireToken: boolean;
+  readonly now?: () => number;
 }
 
 type Route = (event: WebSocketEvent, deps: WebSocketDependencies) => Promise<WebSocketResult>;
@@ -69,16 +76,25 @@ const withFrame =
 
 /**
  * Runs a route for the registered connection the frame came from, its project noted on the
- * request's log line; `not_connected` if there is none.
+ * request's log line, if its rate limit allows one more message: the look-up and the count are
+ * one conditional write. `not_connected` if there is no such connection, `rate_limited` if its
+ * bucket is empty (nothing is done; the connection stays open).
  */
 const fromSender =
   <F>(route: (frame: F, sender: ConnectionRecord, deps: WebSocketDependencies) => Promise<WebSocketResult>) =>
   async (frame: F, event: WebSocketEvent, deps: WebSocketDependencies): Promise<WebSocketResult> => {
-    const sender = await deps.connections.get(event.requestContext.connectionId);
-    if (!sender) return errorReply(failure(ErrorCode.notConnected));
-    deps.telemetry.annotate({ projectId: sender.projectId });
-    return route(frame, sender, deps);
+    const taken = await deps.connections.take(event.requestContext.connectionId, (deps.now ?? Date.now)());
+    if (taken.status === 'missing') return errorReply(failure(ErrorCode.notConnected));
+    if (taken.status === 'limited') return errorReply(failure(ErrorCode.rateLimited));
+    deps.telemetry.annotate({ projectId: taken.connection.projectId });
+    return route(frame, taken.connection, deps);
   };
+
+/** Refuses a message the sender may not publish, by its project's settings and its token. */
+async function publishRefusal(sender: ConnectionRecord, deps: WebSocketDependencies, channel?: string): Promise<WebSocketResult | undefined> {
+  const allowed = mayPublish(sender, await deps.settings.of(sender.projectId), channel);
+  return allowed.ok ? undefined : errorReply(allowed.error);
+}
 
 /** Counts one publish from a connection: a metric and the project's usage. */
 async function countPublish(projectId: string, deliveries: number, { telemetry, projects }: WebSocketDependencies) {
@@ -96,6 +112,24 @@ const refuse = (statusCode: number, failed: Failure): WebSocketResult => {
 const header = (event: WebSocketEvent, name: string): string | undefined =>
   Object.entries(event.headers ?? {}).find(([key]) => key.toLowerCase() === name)?.[1];
 
+/** The subprotocol a client speaking ours offers; `$connect` echoes it, as browsers require. */
+export const SUBPROTOCOL = 'rb.v1';
+/** A token offered as a subprotocol, where browsers can put it (they cannot set headers). */
+const TOKEN_SUBPROTOCOL = 'rb.token.';
+
+/** The subprotocols a client offered: `rb.v1` and perhaps a token. */
+function offeredProtocols(event: WebSocketEvent): { speaksOurs: boolean; offered: boolean; token?: string } {
+  const offered = (header(event, 'sec-websocket-protocol') ?? '').split(',').map((p) => p.trim()).filter(Boolean);
+  const token = offered.find((p) => p.startsWith(TOKEN_SUBPROTOCOL))?.slice(TOKEN_SUBPROTOCOL.length);
+  return { speaksOurs: offered.includes(SUBPROTOCOL), offered: offered.length > 0, ...(token !== undefined && { token }) };
+}
+
+/**
+ * Who is connecting, decided only by credentials: a client token (`?token=` or the
+ * `rb.token.<jwt>` subprotocol) signed by a current key of the project, or nothing — accepted only
+ * where the project takes anonymous connections and the deployment does not require tokens.
+ * A project key or the master key is never a way to connect: those belong on servers.
+ */
 const connect: Route = async (event, deps) => {
   const { connectionId, connectedAt, identity } = event.requestContext;
   const query = event.queryStringParameters ?? {};
@@ -103,35 +137,52 @@ const connect: Route = async (event, deps) => {
   if (!project.ok) return refuse(400, project.error);
   const type = optionalParam(clientTypeSchema, query.type, ErrorCode.invalidRequest);
   if (!type.ok) return refuse(400, type.error);
-
-  const presented = query.apiKey ?? header(event, 'x-api-key');
-  let projectId = project.value;
-  if (presented !== undefined) {
-    const principal = await deps.authorizer.identify(presented);
-    // A project key without ?projectId= connects to its own project.
-    projectId ??= principal?.kind === 'project' ? principal.projectId : undefined;
-    if (!principal || !mayAccess(principal, projectId ?? DEFAULT_PROJECT_ID)) {
-      return refuse(401, failure(ErrorCode.unauthorized));
-    }
-  } else if (deps.requireApiKey) {
-    return refuse(401, failure(ErrorCode.unauthorized, 'An API key is required: ?apiKey= or an x-api-key header'));
+  const protocols = offeredProtocols(event);
+  if (protocols.offered && !protocols.speaksOurs) {
+    return refuse(400, failure(ErrorCode.invalidRequest, `Offer the ${SUBPROTOCOL} subprotocol (with rb.token.<jwt>), or none`));
   }
-  projectId ??= DEFAULT_PROJECT_ID;
-  deps.telemetry.annotate({ projectId });
+  if (query.apiKey !== undefined || header(event, 'x-api-key') !== undefined) {
+    return refuse(401, failure(ErrorCode.unauthorized, 'Keys are for servers and are not accepted here: connect with a client token signed by your backend'));
+  }
 
-  // Identity only from a signed token: an unsigned ?user_id= is ignored.
-  let userId: string | undefined;
-  if (query.token !== undefined) {
-    const verified = await deps.authorizer.verifyToken(query.token, projectId);
+  const token = protocols.token ?? query.token;
+  let grant: ClientGrant | undefined;
+  if (token !== undefined) {
+    const verified = await deps.authorizer.verifyToken(token);
     if (!verified.ok) return refuse(401, verified.error);
-    userId = verified.value;
+    grant = verified.value;
+    if (project.value !== undefined && project.value !== grant.projectId) {
+      return refuse(401, failure(ErrorCode.invalidToken, `Invalid token: it is for another project than ${project.value}`));
+    }
   }
+  const projectId = grant?.projectId ?? project.value ?? DEFAULT_PROJECT_ID;
+  deps.telemetry.annotate({ projectId });
+  const settings = await deps.settings.of(projectId);
+  if (!grant && (deps.requireToken || !settings.anonymousConnect)) return refuse(401, failure(ErrorCode.tokenRequired));
 
   const clientType = type.value;
-  await deps.membership.connect({ connectionId, projectId, connectedAt, clientType, userId, sourceIp: identity?.sourceIp, userAgent: identity?.userAgent });
+  // Monitoring copies are granted by a token, or by the label only where everything is open anyway.
+  const monitor = grant ? grant.monitor : clientType === MONITOR_TYPE && isOpen(settings) && !deps.requireToken;
+  await deps.membership.connect({
+    connectionId,
+    projectId,
+    connectedAt,
+    clientType,
+    sourceIp: identity?.sourceIp,
+    userAgent: identity?.userAgent,
+    rateLimit: settings.rateLimit,
+    monitor,
+    ...(grant && {
+      userId: grant.userId,
+      keyPrefix: grant.keyPrefix,
+      channelGrants: grant.channels,
+      publishGrants: grant.publish,
+      ...(grant.info && { info: grant.info }),
+    }),
+  });
   const counted = await deps.projects.record(projectId, { connections: 1, live: 1 });
   await deps.presence.scheduleWelcome({ task: 'welcome', connectionId, projectId, clientType, clientCount: counted?.live ?? 1 });
-  return OK;
+  return protocols.speaksOurs ? { statusCode: 200, headers: { 'Sec-WebSocket-Protocol': SUBPROTOCOL } } : OK;
 };
 
 const disconnect: Route = async (event, { membership }) => {
@@ -141,7 +192,7 @@ const disconnect: Route = async (event, { membership }) => {
 
 const subscribe = withFrame(subscribeFrame, async ({ channel }, event, { membership, delivery, retention, telemetry }) => {
   const { connectionId } = event.requestContext;
-  const result = await membership.subscribe(connectionId, channel);
+  const result = await membership.subscribe(connectionId, channel, isRestricted(channel) ? (c) => maySubscribe(c, channel) : undefined);
   if (!result.ok) return errorReply(result.error);
   const { first, projectId, userId } = result.value;
   telemetry.annotate({ projectId, channel });
@@ -165,6 +216,8 @@ const send = withFrame(
   fromSender(async ({ channel, connectionId, event: name, data }, sender, deps) => {
     const named = checkClientName(name, 'event');
     if (!named.ok) return errorReply(named.error);
+    const refused = await publishRefusal(sender, deps, channel);
+    if (refused) return refused;
     // The sender's project, always: a connection cannot publish elsewhere.
     deps.telemetry.annotate({ channel });
     const message = { event: name, data, from: sender.connectionId };
@@ -184,7 +237,7 @@ const ack = withFrame(
   ackFrame,
   fromSender(async ({ channel, id }, sender, deps) => {
     if (!sender.userId) {
-      return errorReply(failure(ErrorCode.identityRequired, 'Acknowledgements need a user: connect with a signed ?token='));
+      return errorReply(failure(ErrorCode.identityRequired, 'Acknowledgements need a user: connect with a client token'));
     }
     await deps.retention.ack(sender.projectId, channel, sender.userId, id);
     return json(reply.acked(channel, id));
@@ -201,6 +254,8 @@ const getRetained = withFrame(
 
 /** A routed message between typed clients: fire-and-forget, as in the systems it comes from, so no reply on success. */
 const relay = fromSender<RoutedFrame>(async (frame, sender, deps) => {
+  const refused = await publishRefusal(sender, deps);
+  if (refused) return refused;
   const result = await routeMessage(sender, frame, deps.publisher);
   if (!result.ok) return errorReply(result.error);
   await countPublish(sender.projectId, result.value.sent, deps);

@@ -45,7 +45,15 @@ export interface WebSocketApiOptions {
 
 export class WebSocketApi {
   readonly connections = new Map<string, LiveConnection>();
-  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_WEBSOCKET_MESSAGE_BYTES });
+  /** The subprotocol each accepted upgrade's `$connect` answered with, if any. */
+  private readonly acceptedProtocol = new WeakMap<IncomingMessage, string>();
+  private readonly wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: MAX_WEBSOCKET_MESSAGE_BYTES,
+    // As API Gateway: the upgrade carries the subprotocol `$connect` put in its response's
+    // Sec-WebSocket-Protocol header, or none (and a browser that offered some then fails).
+    handleProtocols: (_offered, req) => this.acceptedProtocol.get(req) ?? false,
+  });
 
   constructor(
     private readonly lambda: LocalLambda,
@@ -87,9 +95,11 @@ export class WebSocketApi {
     let statusCode = 500;
     let body: string | undefined;
     try {
-      const result = (await this.lambda.invoke(event)) as { statusCode?: number; body?: string } | undefined;
+      const result = (await this.lambda.invoke(event)) as { statusCode?: number; body?: string; headers?: Record<string, string> } | undefined;
       statusCode = result?.statusCode ?? 200;
       body = result?.body;
+      const protocol = Object.entries(result?.headers ?? {}).find(([name]) => name.toLowerCase() === 'sec-websocket-protocol')?.[1];
+      if (protocol) this.acceptedProtocol.set(req, protocol);
     } catch {
       body = JSON.stringify({ message: 'Internal server error' });
     }

@@ -3,13 +3,13 @@
  * broadcasts with acknowledgements across reconnects, and batch publish.
  */
 import type { LocalStack } from '../../local/stack';
-import { signConnectToken } from '../../lambda/auth/tokens';
+import { signClientToken } from '../../lambda/auth/tokens';
 import { postJson, TestClient } from '../helpers/clients';
 import { useLocalStack } from '../helpers/e2e';
 
 const MASTER = 'messaging-master-key-0123456789abcdef';
 const e2e = useLocalStack({ accessKey: MASTER });
-const { connect, subscribe } = e2e;
+const { connect, subscribe, tokenFor, createKey } = e2e;
 let stack: LocalStack;
 let project = 0;
 beforeAll(() => {
@@ -151,9 +151,8 @@ describe('retained broadcasts', () => {
 
   it('does not resend to a user who acknowledged it, across reconnects; others still get it', async () => {
     const projectId = newProject();
-    const expiresAt = Math.floor(Date.now() / 1000) + 600;
-    const alice = signConnectToken({ userId: 'alice', expiresAt, apiKey: MASTER });
-    const bob = signConnectToken({ userId: 'bob', expiresAt, apiKey: MASTER });
+    const alice = await tokenFor(projectId, { sub: 'alice' });
+    const bob = await tokenFor(projectId, { sub: 'bob' });
     const published = await broadcast({ projectId, channel: 'news', event: 'terms', data: 'v2', retain: true });
     const id = published.json.id;
 
@@ -190,10 +189,12 @@ describe('retained broadcasts', () => {
 
   it('refuses a connection with an invalid or expired token', async () => {
     const projectId = newProject();
+    const key = await createKey(projectId);
     const now = Math.floor(Date.now() / 1000);
-    const forged = signConnectToken({ userId: 'alice', expiresAt: now + 600, apiKey: 'not-the-key' });
-    const expired = signConnectToken({ userId: 'alice', expiresAt: now - 1, apiKey: MASTER });
-    for (const token of [forged, expired, 'garbage']) {
+    const forged = await signClientToken({ sub: 'alice' }, { ...key, apiKey: 'rbk_not-the-key' }, 600);
+    const expired = await signClientToken({ sub: 'alice' }, key, 60, now - 3600);
+    const byMaster = await signClientToken({ sub: 'alice' }, { ...key, apiKey: MASTER }, 600);
+    for (const token of [forged, expired, byMaster, 'garbage']) {
       await expect(TestClient.open(`${stack.webSocketUrl}?projectId=${projectId}&token=${encodeURIComponent(token)}`)).rejects.toMatchObject({ statusCode: 401 });
     }
   });
@@ -201,8 +202,8 @@ describe('retained broadcasts', () => {
   it('accepts tokens signed with the project’s own key', async () => {
     const projectId = newProject();
     const created = await postJson(`${stack.httpUrl}/api-keys`, { projectId }, auth);
-    const token = signConnectToken({ userId: 'carol', expiresAt: Math.floor(Date.now() / 1000) + 60, apiKey: created.json.data.apiKey });
-    const { client } = await connect({ projectId, token });
+    const token = await signClientToken({ sub: 'carol' }, created.json.data, 60);
+    const { client } = await connect({ token });
     await broadcast({ projectId, channel: 'c', event: 'e', retain: true });
     client.send({ action: 'get_retained', channel: 'c' });
     const message = await client.next<{ id: string }>();

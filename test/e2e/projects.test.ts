@@ -2,12 +2,13 @@
  * Projects end to end: isolation over real sockets, API keys over real HTTP, revocation, usage and status.
  */
 import { LocalStack, startLocalStack } from '../../local/stack';
+import { signClientToken } from '../../lambda/auth/tokens';
 import { postJson, TestClient } from '../helpers/clients';
 import { useLocalStack } from '../helpers/e2e';
 
 const MASTER = 'projects-master-key-0123456789abcdef';
 const e2e = useLocalStack({ accessKey: MASTER });
-const { subscriber } = e2e;
+const { subscriber, tokenFor } = e2e;
 let stack: LocalStack;
 beforeAll(() => {
   stack = e2e.stack();
@@ -65,19 +66,23 @@ describe('isolation', () => {
 });
 
 describe('API keys', () => {
-  it('creates a key shown once, lists and gets it without the key, and refuses a duplicate with 409', async () => {
+  it('creates keys shown once, lists and gets them without the key, holds two and refuses a third with 409', async () => {
     const created = await call('POST', '/api-keys', MASTER, { projectId: 'keys-1', description: 'first' });
-    expect(created).toEqual({
-      status: 201,
-      json: { success: true, data: { projectId: 'keys-1', apiKey: expect.stringMatching(/^rbk_/), keyPrefix: expect.any(String), description: 'first', createdAt: expect.any(String) } },
-    });
-    const { apiKey } = created.json.data;
+    const record = { projectId: 'keys-1', keyPrefix: expect.stringMatching(/^rbk_.{8}$/), description: 'first', createdAt: expect.any(String), signsTokens: true };
+    expect(created).toEqual({ status: 201, json: { success: true, data: { ...record, apiKey: expect.stringMatching(/^rbk_/) } } });
+    const { apiKey, keyPrefix } = created.json.data;
     const listed = await call('GET', '/api-keys', MASTER);
-    expect(listed.json.data).toEqual(expect.arrayContaining([expect.objectContaining({ projectId: 'keys-1', keyPrefix: created.json.data.keyPrefix })]));
+    expect(listed.json.data).toEqual(expect.arrayContaining([expect.objectContaining({ projectId: 'keys-1', keyPrefix })]));
     expect(JSON.stringify(listed.json)).not.toContain(apiKey);
+    const second = await call('POST', '/api-keys', MASTER, { projectId: 'keys-1', description: 'second' });
+    expect(second.status).toBe(201);
     const got = await call('GET', '/api-keys/keys-1', MASTER);
-    expect(got.json).toEqual({ success: true, data: { projectId: 'keys-1', keyPrefix: expect.any(String), description: 'first', createdAt: expect.any(String) } });
-    expect((await call('POST', '/api-keys', MASTER, { projectId: 'keys-1' })).status).toBe(409);
+    // The newest key's fields at the top, as when a project had one key; every key under keys.
+    expect(got.json).toEqual({
+      success: true,
+      data: { ...record, keyPrefix: second.json.data.keyPrefix, description: 'second', keys: [{ ...record, keyPrefix }, { ...record, keyPrefix: second.json.data.keyPrefix, description: 'second' }] },
+    });
+    expect(await call('POST', '/api-keys', MASTER, { projectId: 'keys-1' })).toMatchObject({ status: 409, json: { code: 'key_exists' } });
   });
 
   it.each([
@@ -91,9 +96,11 @@ describe('API keys', () => {
     expect(response.json).toMatchObject({ success: false, code, errors: [{ code, message: expect.any(String) }] });
   });
 
-  it('answers 404 for an unknown project on get and delete', async () => {
+  it('answers 404 for an unknown project on get and delete, and for an unknown key', async () => {
     expect((await call('GET', '/api-keys/nobody', MASTER)).json).toMatchObject({ success: false, code: 'project_not_found' });
     expect((await call('DELETE', '/api-keys/nobody', MASTER)).status).toBe(404);
+    await createKey('keys-4');
+    expect(await call('DELETE', '/api-keys/keys-4/rbk_NotThere', MASTER)).toMatchObject({ status: 404, json: { code: 'key_not_found' } });
   });
 
   it('manages keys with the master key only', async () => {
@@ -102,6 +109,7 @@ describe('API keys', () => {
       expect((await call('GET', '/api-keys', key)).status).toBe(401);
       expect((await call('POST', '/api-keys', key, { projectId: 'keys-3' })).status).toBe(401);
       expect((await call('DELETE', '/api-keys/keys-2', key)).status).toBe(401);
+      expect((await call('DELETE', `/api-keys/keys-2/${projectKey.slice(0, 12)}`, key)).status).toBe(401);
     }
   });
 });
@@ -109,7 +117,7 @@ describe('API keys', () => {
 describe('publishing with a project key', () => {
   it('publishes to its own project only: 401 on another', async () => {
     const keyA = await createKey('pub-a');
-    const a = await subscriber('alerts', '?projectId=pub-a');
+    const a = await subscriber('alerts', { token: await tokenFor('pub-a') });
     const own = await postJson(`${stack.httpUrl}/broadcast`, { channel: 'alerts', event: 'mine' }, auth(keyA));
     expect(own.json).toMatchObject({ success: true, sent: 1 });
     expect(await a.client.next()).toMatchObject({ event: 'mine' });
@@ -123,36 +131,32 @@ describe('publishing with a project key', () => {
     const key = await createKey('revoked');
     const before = await postJson(`${stack.httpUrl}/broadcast`, { channel: 'x', event: 'e' }, auth(key));
     expect(before.status).toBe(200);
-    expect((await call('DELETE', '/api-keys/revoked', MASTER)).json).toEqual({ success: true, data: { projectId: 'revoked' } });
+    expect((await call('DELETE', '/api-keys/revoked', MASTER)).json).toEqual({
+      success: true,
+      data: { projectId: 'revoked', revoked: [key.slice(0, 12)], disconnected: 0 },
+    });
     const after = await postJson(`${stack.httpUrl}/broadcast`, { channel: 'x', event: 'e' }, auth(key));
     expect(after.status).toBe(401);
-    await expect(TestClient.open(`${stack.webSocketUrl}?apiKey=${key}`)).rejects.toMatchObject({ statusCode: 401 });
   });
 });
 
 describe('connecting with a key', () => {
-  it('accepts a valid key in ?apiKey= or x-api-key and joins its project', async () => {
+  it('is refused: keys are for servers, whether in ?apiKey= or x-api-key, valid or not', async () => {
     const key = await createKey('conn-a');
-    const viaQuery = await subscriber('room', `?apiKey=${key}`);
-    const viaHeader = await subscriber('room', '', { 'x-api-key': key });
-    const response = await postJson(`${stack.httpUrl}/broadcast`, { channel: 'room', event: 'hi' }, auth(key));
-    expect(response.json).toMatchObject({ sent: 2 });
-    expect(await viaQuery.client.next()).toMatchObject({ event: 'hi' });
-    expect(await viaHeader.client.next()).toMatchObject({ event: 'hi' });
+    for (const attempt of [`?apiKey=${key}`, `?projectId=conn-a&apiKey=${key}`, `?apiKey=${MASTER}`, '?apiKey=rbk_wrong']) {
+      await expect(TestClient.open(`${stack.webSocketUrl}${attempt}`)).rejects.toMatchObject({ statusCode: 401 });
+    }
+    await expect(TestClient.open(stack.webSocketUrl, { headers: { 'x-api-key': key } })).rejects.toMatchObject({ statusCode: 401 });
   });
 
-  it('refuses an invalid key, or a key for another project, with 401', async () => {
-    const key = await createKey('conn-b');
-    await expect(TestClient.open(`${stack.webSocketUrl}?apiKey=rbk_wrong`)).rejects.toMatchObject({ statusCode: 401 });
-    await expect(TestClient.open(`${stack.webSocketUrl}?projectId=conn-c&apiKey=${key}`)).rejects.toMatchObject({ statusCode: 401 });
-  });
-
-  it('requires a key when the deployment says so', async () => {
-    const strict = await startLocalStack({ accessKey: MASTER, requireApiKey: true });
+  it('needs a token everywhere when the deployment says so (requireToken), default included', async () => {
+    const strict = await startLocalStack({ accessKey: MASTER, requireToken: true });
     try {
       await expect(TestClient.open(strict.webSocketUrl)).rejects.toMatchObject({ statusCode: 401 });
+      await expect(TestClient.open(`${strict.webSocketUrl}?projectId=strict`)).rejects.toMatchObject({ statusCode: 401 });
       const created = await postJson(`${strict.httpUrl}/api-keys`, { projectId: 'strict' }, auth(MASTER));
-      const client = await TestClient.open(`${strict.webSocketUrl}?apiKey=${created.json.data.apiKey}`);
+      const token = await signClientToken({ sub: 'u' }, created.json.data, 60);
+      const client = await TestClient.open(`${strict.webSocketUrl}?token=${token}`);
       await client.close();
     } finally {
       await strict.stop();
@@ -163,7 +167,7 @@ describe('connecting with a key', () => {
 describe('usage and status', () => {
   it('counts messages per project and day, readable with the master key or the project’s key', async () => {
     const key = await createKey('usage-a');
-    const a = await subscriber('u', `?apiKey=${key}`);
+    const a = await subscriber('u', { token: await tokenFor('usage-a', { sub: 'u', publish: ['u'] }) });
     await postJson(`${stack.httpUrl}/broadcast`, { channel: 'u', event: 'one' }, auth(key));
     a.client.send({ action: 'send', channel: 'u', event: 'two' });
     await a.client.next((m) => m.type === 'send_success');
@@ -183,9 +187,9 @@ describe('usage and status', () => {
 
   it('reports connections by type, channels with subscribers, and last activity', async () => {
     const key = await createKey('status-a');
-    await subscriber('alpha', `?apiKey=${key}&type=admin`);
-    await subscriber('alpha', `?apiKey=${key}&type=runtime`);
-    await subscriber('beta', `?apiKey=${key}&type=runtime`);
+    await subscriber('alpha', { type: 'admin', token: await tokenFor('status-a') });
+    await subscriber('alpha', { type: 'runtime', token: await tokenFor('status-a') });
+    await subscriber('beta', { type: 'runtime', token: await tokenFor('status-a') });
     await postJson(`${stack.httpUrl}/broadcast`, { channel: 'alpha', event: 'e' }, auth(key));
     const status = await call('GET', '/status', key);
     expect(status.json).toEqual({
@@ -203,7 +207,7 @@ describe('usage and status', () => {
 
   it('counts one channel’s subscribers, names with / and : included', async () => {
     const key = await createKey('chan-a');
-    await subscriber('logs:thread-1/x', `?apiKey=${key}`);
+    await subscriber('logs:thread-1/x', { token: await tokenFor('chan-a') });
     const one = await call('GET', `/channels/${encodeURIComponent('logs:thread-1/x')}`, key);
     expect(one.json).toEqual({ success: true, data: { projectId: 'chan-a', channel: 'logs:thread-1/x', subscribers: 1 } });
     const raw = await call('GET', '/channels/logs:thread-1/x', key);
@@ -245,7 +249,9 @@ describe('project settings', () => {
     expect(changed.status).toBe(200);
     expect(changed.json.data.settings).toEqual({ anonymousConnect: false, clientPublish: 'none', rateLimit: { perSecond: 2, burst: 4 }, maxTokenTtlSeconds: 86400 });
     expect((await call('GET', path('settings-b'), MASTER)).json.data.settings.clientPublish).toBe('none');
-    expect(await call('GET', path('settings-b'), key)).toMatchObject({ status: 401, json: { code: 'unauthorized' } });
+    // A project's key may read its own settings (npm run token checks lifetimes with it), never change them.
+    expect((await call('GET', path('settings-b'), key)).json.data.settings.clientPublish).toBe('none');
+    expect(await call('GET', path('settings-a'), key)).toMatchObject({ status: 401, json: { code: 'unauthorized' } });
     expect(await call('PUT', path('settings-b'), key, { anonymousConnect: true })).toMatchObject({ status: 401 });
     expect(await call('PUT', path('settings-b'), undefined, { anonymousConnect: true })).toMatchObject({ status: 401 });
   });

@@ -31,7 +31,7 @@ export async function startTestStore(): Promise<TestStore> {
     documents,
     connections: new DynamoConnectionStore(documents, LOCAL_TABLES.connections.name),
     subscriptions: new DynamoSubscriptionStore(documents, LOCAL_TABLES.subscriptions.name),
-    apiKeys: new DynamoApiKeyStore(documents, LOCAL_TABLES.apiKeys.name),
+    apiKeys: new DynamoApiKeyStore(documents, LOCAL_TABLES.projects.name, LOCAL_TABLES.apiKeys.name),
     usage: new DynamoUsageStore(documents, LOCAL_TABLES.usage.name),
     retained: new DynamoRetainedStore(documents, LOCAL_TABLES.retained.name),
     settings: new DynamoSettingsStore(documents, LOCAL_TABLES.projects.name),

@@ -3,8 +3,14 @@
  * before the tests, closes every client after each test and stops it after all, and gives the
  * ways in — real WebSocket clients and real HTTP.
  */
+import { ClientClaims, signClientToken } from '../../lambda/auth/tokens';
 import { LocalStack, LocalStackOptions, startLocalStack } from '../../local/stack';
 import { postJson, TestClient } from './clients';
+
+export interface ProjectKey {
+  readonly apiKey: string;
+  readonly keyPrefix: string;
+}
 
 export function useLocalStack(options: LocalStackOptions & { accessKey: string }) {
   let stack: LocalStack | undefined;
@@ -47,8 +53,26 @@ export function useLocalStack(options: LocalStackOptions & { accessKey: string }
     return { client, id: hello.connection_id };
   }
 
+  const keys = new Map<string, ProjectKey>();
+
+  /** A new key for the project (which makes it a keyed project), made with the master key. */
+  async function createKey(projectId: string): Promise<ProjectKey> {
+    const created = await postJson(`${stack!.httpUrl}/api-keys`, { projectId }, { Authorization: `Bearer ${options.accessKey}` });
+    expect(created.status).toBe(201);
+    const key = { apiKey: created.json.data.apiKey as string, keyPrefix: created.json.data.keyPrefix as string };
+    if (!keys.has(projectId)) keys.set(projectId, key);
+    return key;
+  }
+
+  /** A client token for the project, signed as its backend would, with the project's first key (created if need be). */
+  async function tokenFor(projectId: string, claims: ClientClaims = { sub: 'user' }, ttlSeconds = 600, key?: ProjectKey) {
+    return signClientToken(claims, key ?? keys.get(projectId) ?? (await createKey(projectId)), ttlSeconds);
+  }
+
   return {
     stack: () => stack!,
+    createKey,
+    tokenFor,
     handlerErrors,
     connect,
     subscribe,

@@ -46,6 +46,7 @@ export function httpEvent(overrides: {
   body?: string | object;
   authorization?: string | null;
   isBase64Encoded?: boolean;
+  pathParameters?: Record<string, string>;
 } = {}): HttpEvent {
   const routeKey = overrides.routeKey ?? 'POST /broadcast';
   const [method, path] = routeKey.split(' ');
@@ -61,5 +62,6 @@ export function httpEvent(overrides: {
     requestContext: { ...httpFixture.requestContext, routeKey, http: { ...httpFixture.requestContext.http, method, path } },
     body,
     isBase64Encoded: overrides.isBase64Encoded ?? false,
+    ...(overrides.pathParameters && { pathParameters: overrides.pathParameters }),
   } as HttpEvent;
 }

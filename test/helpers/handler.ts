@@ -13,6 +13,7 @@ import { startTestStore, TestStore } from './dynamo';
 import { connectEvent, messageEvent, newConnectionId } from './gateway-events';
 
 export const MASTER_KEY = 'test-access-key';
+export const SEALING_SECRET = 'test-sealing-secret';
 /** The handler's clock. */
 export const NOW = Date.parse('2026-11-21T22:38:01.000Z');
 
@@ -33,7 +34,8 @@ export function useHandler() {
       retained: db.retained,
       settings: db.settings,
       invoker: { invoke: async (task) => void invoked.push(task) },
-      requireApiKey: false,
+      requireToken: false,
+      sealing: new StaticKeySource(SEALING_SECRET),
       delivery: new ManagementApiDelivery(new ApiGatewayManagementApiClient({ region: 'us-east-1' }), { sleep: async () => undefined }),
       keys: new StaticKeySource(MASTER_KEY),
       fanoutConcurrency: 8,

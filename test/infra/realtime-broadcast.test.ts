@@ -1,4 +1,4 @@
-import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { ENV } from '../../lambda/contract/config';
@@ -104,8 +104,10 @@ describe('handler', () => {
           [ENV.usageTable]: ref(stack.broadcast.usageTable),
           [ENV.retainedTable]: ref(stack.broadcast.retainedTable),
           [ENV.projectsTable]: ref(stack.broadcast.projectsTable),
-          [ENV.requireApiKey]: 'false',
+          [ENV.requireToken]: 'false',
           [ENV.accessKeySecretArn]: ref(stack.broadcast.accessKeySecret as Secret),
+          [ENV.sealingSecretArn]: ref(stack.broadcast.sealingSecret),
+          [ENV.masterKeyGraceSeconds]: '86400',
           [ENV.fanoutConcurrency]: '100',
           [ENV.managementEndpoint]: { 'Fn::Join': ['', ['https://', wsApiRef, '.execute-api.eu-west-1.', { Ref: 'AWS::URLSuffix' }, '/production']] },
           NODE_OPTIONS: '--enable-source-maps',
@@ -163,7 +165,7 @@ describe('tables', () => {
     const statements = handlerStatements(template);
     const actionsOf = (statement: { Action: string | string[] }) => (Array.isArray(statement.Action) ? statement.Action : [statement.Action]);
     const onProjects = statements.filter((statement: { Resource: unknown }) => JSON.stringify(statement.Resource).includes(stack.getLogicalId(stack.broadcast.projectsTable.node.defaultChild as never)));
-    expect(onProjects.flatMap(actionsOf).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem']);
+    expect(onProjects.flatMap(actionsOf).sort()).toEqual(['dynamodb:BatchGetItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query']);
   });
 
   it('indexes what status and key lookups query, so no request path scans', () => {
@@ -195,12 +197,13 @@ describe('access key secret', () => {
     });
   });
 
-  it('uses an existing secret when given one, creating none', () => {
+  it('uses an existing secret when given one, creating only the sealing secret', () => {
     const stack2 = new Stack(new App(), 'Existing', { env: ENVIRONMENT });
     const existing = Secret.fromSecretCompleteArn(stack2, 'Key', 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:my-key-AbCdEf');
     new RealtimeBroadcast(stack2, 'Broadcast', { accessKeySecret: existing });
     const t = Template.fromStack(stack2);
-    t.resourceCountIs('AWS::SecretsManager::Secret', 0);
+    t.resourceCountIs('AWS::SecretsManager::Secret', 1);
+    t.hasResourceProperties('AWS::SecretsManager::Secret', { GenerateSecretString: Match.objectLike({ PasswordLength: 64 }) });
     expect(handlerStatements(t)).toContainEqual(
       expect.objectContaining({ Resource: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:my-key-AbCdEf' }),
     );
@@ -222,11 +225,23 @@ describe('IAM', () => {
     ]);
   });
 
-  it('lets the handler read the secret and nothing else of Secrets Manager', () => {
+  it('lets the handler read its two secrets and nothing else of Secrets Manager', () => {
     const secret = statements.filter((s) => actionsOf(s).some((a) => a.startsWith('secretsmanager:')));
-    expect(secret).toEqual([expect.objectContaining({ Resource: ref(stack.broadcast.accessKeySecret as Secret) })]);
-    expect(actionsOf(secret[0])).toEqual(expect.arrayContaining(['secretsmanager:GetSecretValue']));
-    expect(actionsOf(secret[0]).every((a) => /^secretsmanager:(GetSecretValue|DescribeSecret)$/.test(a))).toBe(true);
+    expect(secret).toEqual([
+      expect.objectContaining({ Resource: ref(stack.broadcast.accessKeySecret as Secret) }),
+      expect.objectContaining({ Resource: ref(stack.broadcast.sealingSecret) }),
+    ]);
+    for (const statement of secret) {
+      expect(actionsOf(statement)).toEqual(expect.arrayContaining(['secretsmanager:GetSecretValue']));
+      expect(actionsOf(statement).every((a) => /^secretsmanager:(GetSecretValue|DescribeSecret)$/.test(a))).toBe(true);
+    }
+  });
+
+  it('generates a sealing secret, kept when the stack is deleted', () => {
+    template.hasResource('AWS::SecretsManager::Secret', {
+      Properties: { GenerateSecretString: { PasswordLength: 64, ExcludePunctuation: true, IncludeSpace: false } },
+      DeletionPolicy: 'Retain',
+    });
   });
 
   it('grants only the table calls the stores make, never Scan', () => {
@@ -234,7 +249,15 @@ describe('IAM', () => {
     const actions = dynamo.flatMap(actionsOf);
     expect(actions).not.toContain('dynamodb:Scan');
     expect(new Set(actions)).toEqual(
-      new Set(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem']),
+      new Set([
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+        'dynamodb:DeleteItem',
+        'dynamodb:Query',
+        'dynamodb:BatchWriteItem',
+        'dynamodb:BatchGetItem',
+      ]),
     );
     // Index queries need the index ARNs, which the CDK grant adds for tables with indexes.
     const resources = JSON.stringify(dynamo.map((s) => s.Resource));
@@ -266,9 +289,18 @@ describe('outputs', () => {
 });
 
 describe('props', () => {
-  it('applies stage name, memory, concurrency, throttling and requireApiKey', () => {
-    const t = synth({ stageName: 'live', memorySize: 1024, fanoutConcurrency: 250, throttle: { rateLimit: 50, burstLimit: 20 }, requireApiKey: true }).template;
-    t.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ [ENV.requireApiKey]: 'true' }) } });
+  it('applies stage name, memory, concurrency, throttling, requireToken and the master key grace', () => {
+    const t = synth({
+      stageName: 'live',
+      memorySize: 1024,
+      fanoutConcurrency: 250,
+      throttle: { rateLimit: 50, burstLimit: 20 },
+      requireToken: true,
+      masterKeyGracePeriod: Duration.hours(2),
+    }).template;
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ [ENV.requireToken]: 'true', [ENV.masterKeyGraceSeconds]: '7200' }) },
+    });
     t.hasResourceProperties('AWS::ApiGatewayV2::Stage', { StageName: 'live', DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 20 } });
     t.hasResourceProperties('AWS::Lambda::Function', { MemorySize: 1024, Environment: { Variables: Match.objectLike({ [ENV.fanoutConcurrency]: '250' }) } });
   });

@@ -1,4 +1,6 @@
 import { ApiKeys } from '../../../lambda/auth/api-keys';
+import { KeySealer } from '../../../lambda/auth/sealing';
+import { signClientToken } from '../../../lambda/auth/tokens';
 import { AccessKeyVerifier, Authorizer, mayAccess, resolveProject } from '../../../lambda/auth/principals';
 import { StaticKeySource } from '../../../lambda/adapters/key-sources';
 import type { KeySource } from '../../../lambda/ports';
@@ -9,8 +11,8 @@ let keys: ApiKeys;
 let authorizer: Authorizer;
 beforeAll(async () => {
   db = await startTestStore();
-  keys = new ApiKeys(db.apiKeys, () => Date.parse('2026-11-21T12:00:00Z'));
-  authorizer = new Authorizer(new StaticKeySource('master-key'), db.apiKeys);
+  keys = new ApiKeys(db.apiKeys, new KeySealer(new StaticKeySource('sealing')), () => Date.parse('2026-11-21T12:00:00Z'));
+  authorizer = new Authorizer(new StaticKeySource('master-key'), keys, async () => 3600);
 });
 afterAll(() => db.stop());
 
@@ -49,6 +51,20 @@ describe('Authorizer', () => {
     expect(await authorizer.identify(created.value.apiKey)).toBeUndefined();
   });
 
+  it('verifies tokens signed by a current key of the project, never by the master key', async () => {
+    const created = await keys.create('eta', '');
+    if (!created.ok) throw new Error('not created');
+    const token = await signClientToken({ sub: 'alice', channels: ['private-*'] }, created.value, 600);
+    expect(await authorizer.verifyToken(token)).toEqual({
+      ok: true,
+      value: { userId: 'alice', projectId: 'eta', keyPrefix: created.value.keyPrefix, channels: ['private-*'], publish: [], monitor: false },
+    });
+    const byMaster = await signClientToken({ sub: 'alice' }, { apiKey: 'master-key', keyPrefix: created.value.keyPrefix }, 600);
+    expect(await authorizer.verifyToken(byMaster)).toMatchObject({ ok: false, error: { code: 'invalid_token', message: 'Invalid token: bad signature' } });
+    await keys.revoke('eta');
+    expect(await authorizer.verifyToken(token)).toMatchObject({ ok: false, error: { code: 'invalid_token' } });
+  });
+
   it('does not accept an old key after the project gets a new one', async () => {
     const first = await keys.create('zeta', '');
     await keys.revoke('zeta');
@@ -85,6 +101,17 @@ describe('resolveProject', () => {
 });
 
 describe('AccessKeyVerifier', () => {
+  it('accepts the previous key while the source still offers it, and not after', async () => {
+    const source = new RotatingKeys('new');
+    let previous: string | undefined = 'old';
+    const withPrevious: KeySource = { get: (o) => source.get(o), previous: async () => previous };
+    const verifier = new AccessKeyVerifier(withPrevious);
+    expect(await verifier.verify('old')).toBe(true);
+    expect(await verifier.verify('new')).toBe(true);
+    previous = undefined;
+    expect(await verifier.verify('old')).toBe(false);
+  });
+
   it('accepts the current key and rejects others and absent ones', async () => {
     const verifier = new AccessKeyVerifier(new RotatingKeys('right'));
     expect(await verifier.verify('right')).toBe(true);

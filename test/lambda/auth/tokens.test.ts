@@ -1,39 +1,108 @@
-import { createHash, createHmac } from 'node:crypto';
-import { ErrorCode } from '../../../lambda/protocol';
-import { MAX_TOKEN_LIFETIME_SECONDS } from '../../../lambda/contract/limits';
-import { signConnectToken, tokenSigningKey, verifyConnectToken } from '../../../lambda/auth/tokens';
+import { createHmac } from 'node:crypto';
+import { matchesAny, signClientToken, SigningKey, verifyClientToken, VerifyOptions } from '../../../lambda/auth/tokens';
+import { isOpen, mayPublish, maySubscribe } from '../../../lambda/auth/access';
+import { KEYED_PROJECT_SETTINGS, OPEN_PROJECT_SETTINGS } from '../../../lambda/contract/limits';
 
 const NOW = 1_800_000_000;
-const KEY = 'rbk_project-key';
-const signing = [tokenSigningKey(KEY)];
+const KEY: SigningKey = { projectId: 'acme', keyPrefix: 'rbk_AbCdEfGh', apiKey: 'rbk_AbCdEfGh-the-rest-of-a-project-key-xx' };
+const options: VerifyOptions = {
+  keyFor: async (kid) => (kid === KEY.keyPrefix ? KEY : undefined),
+  maxTtlSeconds: async () => 24 * 3600,
+  nowSeconds: NOW,
+};
+const sign = (claims: Parameters<typeof signClientToken>[0], ttl = 600, key = KEY) => signClientToken(claims, key, ttl, NOW);
+const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+/** A JWT made by hand, as any language's HMAC can: proof the format is plain HS256 with the raw key. */
+function handMade(header: object, payload: object, secret = KEY.apiKey) {
+  const input = `${b64(header)}.${b64(payload)}`;
+  return `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`;
+}
+const reason = async (token: string) => {
+  const result = await verifyClientToken(token, options);
+  return result.ok ? 'accepted' : result.error.message;
+};
 
-describe('connect tokens', () => {
-  it('round-trips a user id, unicode included', () => {
-    const token = signConnectToken({ userId: 'zoë@example.com', expiresAt: NOW + 60, apiKey: KEY });
-    expect(verifyConnectToken(token, signing, NOW)).toEqual({ ok: true, value: 'zoë@example.com' });
+describe('client tokens', () => {
+  it('grants what the claims say, to the key’s project', async () => {
+    const token = await sign({ sub: 'zoë', channels: ['private-user-zoë'.replace('ë', 'e')], publish: ['chat-*'], info: { name: 'Zoë' }, monitor: true });
+    expect(await verifyClientToken(token, options)).toEqual({
+      ok: true,
+      value: { userId: 'zoë', projectId: 'acme', keyPrefix: KEY.keyPrefix, channels: ['private-user-zoe'], publish: ['chat-*'], info: { name: 'Zoë' }, monitor: true },
+    });
   });
 
-  it('matches the documented format, so any language can sign one', () => {
-    const user = Buffer.from('user-42').toString('base64url');
-    const payload = `v1.${user}.${NOW + 60}`;
-    const hmacKey = createHash('sha256').update(KEY).digest('hex');
-    const handMade = `${payload}.${createHmac('sha256', hmacKey).update(payload).digest('base64url')}`;
-    expect(signConnectToken({ userId: 'user-42', expiresAt: NOW + 60, apiKey: KEY })).toBe(handMade);
+  it('accepts a token any HS256 library would make with the raw project key', async () => {
+    const token = handMade({ alg: 'HS256', typ: 'JWT', kid: KEY.keyPrefix }, { sub: 'u', iat: NOW, exp: NOW + 60 });
+    expect(await reason(token)).toBe('accepted');
   });
 
   it.each([
-    ['expired', signConnectToken({ userId: 'u', expiresAt: NOW, apiKey: KEY }), 'expired'],
-    ['signed with another key', signConnectToken({ userId: 'u', expiresAt: NOW + 60, apiKey: 'other' }), 'bad signature'],
-    ['good for too long', signConnectToken({ userId: 'u', expiresAt: NOW + MAX_TOKEN_LIFETIME_SECONDS + 1, apiKey: KEY }), 'too far'],
-    ['malformed', 'not-a-token', 'expected v1'],
-    ['tampered', signConnectToken({ userId: 'u', expiresAt: NOW + 60, apiKey: KEY }).replace('v1.dQ', 'v1.dg'), 'bad signature'],
-  ])('refuses a token %s', (_, token, why) => {
-    const result = verifyConnectToken(token, signing, NOW);
-    expect(result).toMatchObject({ ok: false, error: { code: ErrorCode.invalidToken, message: expect.stringContaining(why) } });
+    ['expired', () => handMade({ alg: 'HS256', kid: KEY.keyPrefix }, { sub: 'u', exp: NOW - 120 }), 'Invalid token: expired'],
+    ['no exp', () => handMade({ alg: 'HS256', kid: KEY.keyPrefix }, { sub: 'u' }), /exp/],
+    ['no sub', () => handMade({ alg: 'HS256', kid: KEY.keyPrefix }, { exp: NOW + 60 }), /sub/],
+    ['an unknown kid', () => handMade({ alg: 'HS256', kid: 'rbk_Unknown1' }, { sub: 'u', exp: NOW + 60 }), /no current key/],
+    ['no kid', () => handMade({ alg: 'HS256' }, { sub: 'u', exp: NOW + 60 }), /kid must be/],
+    ['the wrong key', () => handMade({ alg: 'HS256', kid: KEY.keyPrefix }, { sub: 'u', exp: NOW + 60 }, 'another key'), 'Invalid token: bad signature'],
+    ['alg none', () => `${b64({ alg: 'none', kid: KEY.keyPrefix })}.${b64({ sub: 'u', exp: NOW + 60 })}.`, 'Invalid token: alg must be HS256'],
+    ['alg HS512', () => handMade({ alg: 'HS512', kid: KEY.keyPrefix }, { sub: 'u', exp: NOW + 60 }), 'Invalid token: alg must be HS256'],
+    ['a lifetime over the project’s maximum', () => handMade({ alg: 'HS256', kid: KEY.keyPrefix }, { sub: 'u', exp: NOW + 25 * 3600 }), /the project's maximum/],
+    ['info over 1 KB', () => handMade({ alg: 'HS256', kid: KEY.keyPrefix }, { sub: 'u', exp: NOW + 60, info: { bio: 'x'.repeat(1100) } }), /info is over 1024 bytes/],
+    ['a pattern with bad characters', () => handMade({ alg: 'HS256', kid: KEY.keyPrefix }, { sub: 'u', exp: NOW + 60, channels: ['a b'] }), /channels/],
+    ['monitor that is not a boolean', () => handMade({ alg: 'HS256', kid: KEY.keyPrefix }, { sub: 'u', exp: NOW + 60, monitor: 'yes' }), /monitor/],
+    ['garbage', () => 'not.a.jwt', 'Invalid token: not a JWT'],
+    ['a huge token', () => 'x'.repeat(5000), /longer than 4096/],
+  ])('refuses %s', async (_, make, expected) => {
+    expect(await reason(make())).toEqual(typeof expected === 'string' ? expected : expect.stringMatching(expected));
   });
 
-  it('accepts any of several signing keys', () => {
-    const token = signConnectToken({ userId: 'u', expiresAt: NOW + 60, apiKey: 'master' });
-    expect(verifyConnectToken(token, [tokenSigningKey('project'), tokenSigningKey('master')], NOW).ok).toBe(true);
+  it('refuses tampered claims', async () => {
+    const token = await sign({ sub: 'alice', channels: ['private-alice'] });
+    const [header, , signature] = token.split('.');
+    const forged = `${header}.${b64({ sub: 'alice', channels: ['private-*'], exp: NOW + 600, iat: NOW })}.${signature}`;
+    expect(await reason(forged)).toBe('Invalid token: bad signature');
+  });
+
+  it('looks up no key for a token refused on its header', async () => {
+    const keyFor = jest.fn(options.keyFor);
+    await verifyClientToken(`${b64({ alg: 'none', kid: KEY.keyPrefix })}.${b64({ sub: 'u', exp: NOW + 60 })}.`, { ...options, keyFor });
+    expect(keyFor).not.toHaveBeenCalled();
+  });
+});
+
+describe('patterns', () => {
+  it('match exact names and * runs, nothing else', () => {
+    expect(matchesAny(['private-user-42'], 'private-user-42')).toBe(true);
+    expect(matchesAny(['private-user-42'], 'private-user-420')).toBe(false);
+    expect(matchesAny(['presence-room-*'], 'presence-room-a:b')).toBe(true);
+    expect(matchesAny(['presence-room-*'], 'presence-roo')).toBe(false);
+    expect(matchesAny(['*'], 'anything')).toBe(true);
+    expect(matchesAny(['a.b'], 'axb')).toBe(false);
+    expect(matchesAny([], 'x')).toBe(false);
+  });
+});
+
+describe('access rules', () => {
+  it('open public channels to all, restricted ones only where the token grants', () => {
+    expect(maySubscribe({}, 'news').ok).toBe(true);
+    expect(maySubscribe({}, 'private-x')).toMatchObject({ ok: false, error: { code: 'subscription_forbidden' } });
+    expect(maySubscribe({}, 'presence-x')).toMatchObject({ ok: false, error: { code: 'subscription_forbidden' } });
+    expect(maySubscribe({ channelGrants: ['private-*'] }, 'private-x').ok).toBe(true);
+    expect(maySubscribe({ channelGrants: ['private-*'] }, 'presence-x').ok).toBe(false);
+  });
+
+  it('let clients publish by the project’s clientPublish and the token’s publish grants', () => {
+    const granted = { publishGrants: ['chat-*'] };
+    expect(mayPublish({}, OPEN_PROJECT_SETTINGS, 'x').ok).toBe(true);
+    expect(mayPublish(granted, { ...OPEN_PROJECT_SETTINGS, clientPublish: 'none' }, 'chat-1')).toMatchObject({ ok: false, error: { code: 'publish_forbidden' } });
+    expect(mayPublish(granted, KEYED_PROJECT_SETTINGS, 'chat-1').ok).toBe(true);
+    expect(mayPublish(granted, KEYED_PROJECT_SETTINGS, 'news')).toMatchObject({ ok: false, error: { code: 'publish_forbidden' } });
+    expect(mayPublish(granted, KEYED_PROJECT_SETTINGS).ok).toBe(false);
+    expect(mayPublish({ publishGrants: ['*'] }, KEYED_PROJECT_SETTINGS).ok).toBe(true);
+  });
+
+  it('call a project open only while anyone may connect and publish', () => {
+    expect(isOpen(OPEN_PROJECT_SETTINGS)).toBe(true);
+    expect(isOpen(KEYED_PROJECT_SETTINGS)).toBe(false);
+    expect(isOpen({ ...OPEN_PROJECT_SETTINGS, clientPublish: 'granted' })).toBe(false);
   });
 });

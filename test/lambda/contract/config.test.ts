@@ -9,8 +9,10 @@ const settings = {
   projectsTable: 'pr',
   managementEndpoint: 'https://abc.execute-api.eu-west-1.amazonaws.com/production',
   accessKeySecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:key-AbCdEf',
+  sealingSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:sealing-AbCdEf',
+  masterKeyGraceSeconds: 3600,
   fanoutConcurrency: 250,
-  requireApiKey: true,
+  requireToken: true,
 };
 
 describe('configuration', () => {
@@ -18,15 +20,22 @@ describe('configuration', () => {
     expect(readConfig(handlerEnvironment(settings))).toEqual({ ...settings, accessKeyCacheSeconds: 300, functionName: undefined });
   });
 
-  it('defaults concurrency and requireApiKey', () => {
-    const config = readConfig(handlerEnvironment({ ...settings, fanoutConcurrency: undefined, requireApiKey: undefined }));
-    expect(config).toMatchObject({ fanoutConcurrency: 100, requireApiKey: false });
+  it('defaults concurrency, requireToken and the master key grace', () => {
+    const config = readConfig(handlerEnvironment({ ...settings, fanoutConcurrency: undefined, requireToken: undefined, masterKeyGraceSeconds: undefined }));
+    expect(config).toMatchObject({ fanoutConcurrency: 100, requireToken: false, masterKeyGraceSeconds: 86400 });
+  });
+
+  it('still reads REQUIRE_API_KEY, the former name of REQUIRE_TOKEN', () => {
+    const env = { ...handlerEnvironment({ ...settings, requireToken: false }), [ENV.requireApiKey]: 'true' };
+    expect(readConfig(env).requireToken).toBe(true);
   });
 
   it.each([
     [ENV.connectionsTable, '', /Missing environment variable CONNECTIONS_TABLE/],
     [ENV.fanoutConcurrency, '0', /FANOUT_CONCURRENCY must be a positive integer/],
+    [ENV.requireToken, 'yes', /REQUIRE_TOKEN must be true or false/],
     [ENV.requireApiKey, 'yes', /REQUIRE_API_KEY must be true or false/],
+    [ENV.masterKeyGraceSeconds, '-1', /MASTER_KEY_GRACE_SECONDS must be a non-negative integer/],
   ])('fails at cold start when %s is %j', (name, value, message) => {
     expect(() => readConfig({ ...handlerEnvironment(settings), [name]: value })).toThrow(message);
   });

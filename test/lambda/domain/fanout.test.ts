@@ -2,7 +2,7 @@ import { fanOut, onePage } from '../../../lambda/domain/fanout';
 import type { Delivery, DeliveryOutcome } from '../../../lambda/ports';
 
 /** A delivery that answers from a table and records how many posts were in flight at once. */
-class ScriptedDelivery implements Delivery {
+class ScriptedDelivery implements Pick<Delivery, 'post'> {
   inFlight = 0;
   maxInFlight = 0;
   posted: string[] = [];

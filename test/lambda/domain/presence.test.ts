@@ -6,7 +6,7 @@ import type { ChannelFanout } from '../../../lambda/domain/fanout';
 /** A delivery answering from a script, the way API Gateway answers 410 until $connect has returned. */
 function scripted(outcomes: DeliveryOutcome[]) {
   const posts: string[] = [];
-  const delivery: Delivery = {
+  const delivery: Pick<Delivery, 'post'> = {
     post: async (_, message) => {
       posts.push(message);
       return outcomes.shift() ?? 'sent';
@@ -22,7 +22,7 @@ const unusedFanout: Pick<ChannelFanout, 'toChannel'> = {
   },
 };
 
-function presence(delivery: Delivery, clock: { now: number }, deadlineMs = 10_000) {
+function presence(delivery: Pick<Delivery, 'post'>, clock: { now: number }, deadlineMs = 10_000) {
   const sleeps: number[] = [];
   const p = new Presence({
     fanout: unusedFanout,

@@ -12,7 +12,7 @@ import { handlerFor } from '../../../lambda/compose';
 import type { Handler } from '../../../lambda/edge/app';
 import { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../../../lambda/contract/metrics';
 import { Telemetry } from '../../../lambda/edge/telemetry';
-import { signConnectToken } from '../../../lambda/auth/tokens';
+import { signClientToken } from '../../../lambda/auth/tokens';
 import { startTestStore, TestStore } from '../../helpers/dynamo';
 import { connectEvent, disconnectEvent, httpEvent, messageEvent, newConnectionId } from '../../helpers/gateway-events';
 
@@ -38,8 +38,9 @@ beforeAll(async () => {
     delivery: new ManagementApiDelivery(new ApiGatewayManagementApiClient({ region: 'us-east-1' }), { sleep: async () => undefined }),
     keys: new StaticKeySource(KEY),
     invoker: { invoke: async () => undefined },
+    sealing: new StaticKeySource('sealing-secret'),
     fanoutConcurrency: 4,
-    requireApiKey: false,
+    requireToken: false,
     telemetry,
   });
 });
@@ -153,19 +154,24 @@ describe('logs', () => {
     ]);
   });
 
-  it('never writes the access key, the Authorization header, a token or a payload, even at debug', async () => {
-    const token = signConnectToken({ userId: 'secret-user', expiresAt: Math.floor(Date.now() / 1000) + 60, apiKey: KEY });
+  it('never writes the master key, a project key, the Authorization header, a token or a payload, even at debug', async () => {
+    const created = await handler(httpEvent({ routeKey: 'POST /api-keys', body: { projectId: 'logs-p' } }));
+    const { apiKey, keyPrefix } = JSON.parse(created.body!).data;
+    const token = await signClientToken({ sub: 'secret-user', publish: ['*'] }, { apiKey, keyPrefix }, 60);
+    const badToken = await signClientToken({ sub: 'secret-user' }, { apiKey: 'rbk_wrong-signing-key', keyPrefix }, 60);
     const id = newConnectionId();
     await handler(connectEvent(id, { token }));
+    await handler(connectEvent(newConnectionId(), { token: badToken }));
+    await handler(connectEvent(newConnectionId(), { apiKey }));
     await handler(messageEvent(id, { action: 'subscribe', channel: 'quiet' }));
-    await handler(httpEvent({ body: { channel: 'quiet', event: 'e', data: { card: 'PAYLOAD-4111' } } }));
+    await handler(httpEvent({ body: { projectId: 'logs-p', channel: 'quiet', event: 'e', data: { card: 'PAYLOAD-4111' } } }));
+    await handler(httpEvent({ authorization: `Bearer ${apiKey}`, body: { channel: 'quiet', event: 'e' } }));
     await handler(httpEvent({ authorization: 'Bearer wrong-key-attempt' }));
     await handler(messageEvent(id, { action: 'send', channel: 'quiet', event: 'e', data: 'PAYLOAD-4112' }));
-    const created = await handler(httpEvent({ routeKey: 'POST /api-keys', body: { projectId: 'logs-p' } }));
-    const apiKey = JSON.parse(created.body!).data.apiKey;
+    await handler(httpEvent({ routeKey: 'DELETE /api-keys/{projectId}', pathParameters: { projectId: 'logs-p' } }));
     const output = lines.join('\n');
     expect(output.length).toBeGreaterThan(0);
-    for (const secret of [KEY, token, apiKey, 'wrong-key-attempt', 'PAYLOAD-4111', 'PAYLOAD-4112', 'secret-user']) {
+    for (const secret of [KEY, token, badToken, apiKey, apiKey.slice(12), 'sealing-secret', 'wrong-key-attempt', 'PAYLOAD-4111', 'PAYLOAD-4112', 'secret-user']) {
       expect(output).not.toContain(secret);
     }
   });

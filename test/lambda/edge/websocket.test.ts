@@ -163,7 +163,7 @@ describe('WebSocket: bad input', () => {
 
   it('answers internal_error without details when a store fails', async () => {
     const id = await connect();
-    const get = jest.spyOn(db().connections, 'get').mockRejectedValueOnce(new Error('secret internals: table xyz'));
+    const get = jest.spyOn(db().connections, 'take').mockRejectedValueOnce(new Error('secret internals: table xyz'));
     const result = await handler(messageEvent(id, { action: 'send', channel: 'admin', event: 'e' }));
     expect(replyOf(result)).toEqual({ type: 'error', code: 'internal_error', message: 'Internal error' });
     get.mockRestore();

@@ -1,0 +1,26 @@
+/**
+ * What revoking a key does to the connections it let in: each one whose token that key signed is
+ * closed now (`DeleteConnection`), instead of living on for up to two hours.
+ */
+import pLimit from 'p-limit';
+import type { ConnectionStore, Delivery } from '../ports';
+import type { Membership } from './membership';
+
+const CLOSE_CONCURRENCY = 16;
+
+export class Revocation {
+  constructor(
+    private readonly deps: { readonly connections: ConnectionStore; readonly delivery: Delivery; readonly membership: Membership },
+  ) {}
+
+  /** Closes every live connection of the project signed in by one of these keys; returns how many. */
+  async closeSignedBy(projectId: string, keyPrefixes: readonly string[]): Promise<number> {
+    const ids = (await Promise.all(keyPrefixes.map((prefix) => this.deps.connections.signedBy(projectId, prefix)))).flat();
+    const limit = pLimit(CLOSE_CONCURRENCY);
+    const outcomes = await Promise.all(ids.map((id) => limit(() => this.deps.delivery.close(id))));
+    // Removed here too, not left to $disconnect: one whose close failed stops receiving all the
+    // same, and its next frame finds no connection.
+    await this.deps.membership.purge(ids.map((connectionId) => ({ connectionId })));
+    return outcomes.filter((outcome) => outcome !== 'failed').length;
+  }
+}
