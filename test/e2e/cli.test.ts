@@ -5,6 +5,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import * as path from 'node:path';
+import { LocalStack, startLocalStack } from '../../local/stack';
 import { postJson, TestClient } from '../helpers/clients';
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -80,5 +81,58 @@ describe('npm start', () => {
     expect(await app.exited).toBe(1);
     expect(app.output().trim()).toBe(`npm start: Port ${port} on 127.0.0.1 is already in use; set HTTP_PORT to another port`);
     await new Promise((resolve) => blocker.close(resolve));
+  }, 40_000);
+});
+
+describe('npm start with REQUIRE_TOKEN=true', () => {
+  it('refuses anonymous clients, even in default, and says so in its banner', async () => {
+    const app = start({ HTTP_PORT: '0', WS_PORT: '0', BROADCAST_ACCESS_KEY: 'cli-test-key', REQUIRE_TOKEN: 'true' });
+    running = app.child;
+    await waitForOutput(app.output, /Ctrl-C stops/);
+    expect(app.output()).toMatch(/Anonymous +refused everywhere \(REQUIRE_TOKEN=true\)/);
+    const [, wsUrl] = app.output().match(/npx wscat -c (\S+)/)!;
+    await expect(TestClient.open(wsUrl)).rejects.toMatchObject({ statusCode: 401 });
+    app.child.kill('SIGTERM');
+    expect(await app.exited).toBe(0);
+  }, 40_000);
+});
+
+describe('npm run token', () => {
+  let stack: LocalStack;
+  beforeAll(async () => {
+    stack = await startLocalStack({ accessKey: 'token-cli-master' });
+  });
+  afterAll(() => stack.stop());
+
+  function token(args: string[], env: Record<string, string>) {
+    return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'local/token.ts', ...args], { cwd: ROOT, env: { ...process.env, BROADCAST_HTTP_URL: stack.httpUrl, ...env } });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk) => (stdout += chunk));
+      child.stderr.on('data', (chunk) => (stderr += chunk));
+      child.on('exit', (code) => resolve({ code, stdout, stderr }));
+    });
+  }
+
+  it('prints a token the stack accepts, with the grants asked for', async () => {
+    const created = await postJson(`${stack.httpUrl}/api-keys`, { projectId: 'cli-p' }, { Authorization: 'Bearer token-cli-master' });
+    const printed = await token(['--project', 'cli-p', '--sub', 'alice', '--ttl', '600', '--channels', 'private-*'], { PROJECT_API_KEY: created.json.data.apiKey });
+    expect(printed).toMatchObject({ code: 0, stderr: '' });
+    const client = await TestClient.open(`${stack.webSocketUrl}?token=${printed.stdout.trim()}`);
+    client.send({ action: 'subscribe', channel: 'private-alice' });
+    expect(await client.next((m) => m.type === 'subscription_succeeded')).toEqual({ type: 'subscription_succeeded', channel: 'private-alice' });
+    await client.close();
+  }, 40_000);
+
+  it('refuses a lifetime over the project’s maximum, and a key of another project, with a clear message', async () => {
+    const created = await postJson(`${stack.httpUrl}/api-keys`, { projectId: 'cli-q' }, { Authorization: 'Bearer token-cli-master' });
+    const apiKey = created.json.data.apiKey;
+    const long = await token(['--project', 'cli-q', '--sub', 'a', '--ttl', '90000'], { PROJECT_API_KEY: apiKey });
+    expect(long).toEqual({ code: 2, stdout: '', stderr: expect.stringContaining("--ttl 90000 is over project cli-q's maximum token lifetime (86400 s)") });
+    const elsewhere = await token(['--project', 'cli-p', '--sub', 'a'], { PROJECT_API_KEY: apiKey });
+    expect(elsewhere).toMatchObject({ code: 2, stderr: expect.stringContaining('is not a current key of project cli-p') });
+    const usage = await token(['--sub', 'a'], { PROJECT_API_KEY: apiKey });
+    expect(usage).toMatchObject({ code: 2, stderr: expect.stringContaining('usage:') });
   }, 40_000);
 });
