@@ -7,6 +7,7 @@ import { Construct } from 'constructs';
 
 export interface BroadcastFunctionProps {
   readonly memorySize: number;
+  readonly reservedConcurrency?: number;
   readonly logRetention: RetentionDays;
   readonly environment: Record<string, string>;
 }
@@ -32,6 +33,7 @@ export class BroadcastFunction extends NodejsFunction {
       runtime: Runtime.NODEJS_22_X,
       architecture: Architecture.ARM_64,
       memorySize: props.memorySize,
+      reservedConcurrentExecutions: props.reservedConcurrency,
       // Just under API Gateway's 29 s integration timeout: a slower answer reaches nobody.
       timeout: Duration.seconds(29),
       logGroup,

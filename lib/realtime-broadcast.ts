@@ -1,16 +1,19 @@
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { AccessLogFormat, CfnAccount } from 'aws-cdk-lib/aws-apigateway';
 import {
+  CfnStage,
   HttpApi,
   HttpMethod,
   HttpStage,
+  LogGroupLogDestination,
   ThrottleSettings,
   WebSocketApi,
   WebSocketStage,
 } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration, WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
-import { Policy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { ManagedPolicy, Policy, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
@@ -28,6 +31,7 @@ import {
 } from '../lambda/contract/tables';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../lambda/contract/metrics';
 import { BroadcastFunction } from './broadcast-function';
+import { acknowledgeNagFindings } from './nag-acknowledgements';
 import { AlarmThresholds, BroadcastMonitoring } from './monitoring';
 
 export interface RealtimeBroadcastProps {
@@ -94,6 +98,30 @@ export interface RealtimeBroadcastProps {
    */
   readonly logRetention?: RetentionDays;
   /**
+   * How long the API stages' access logs are kept (one JSON line per request: request id, route,
+   * status, connection id, source IP; never query strings or headers, which can carry tokens).
+   * @default RetentionDays.ONE_MONTH
+   */
+  readonly accessLogRetention?: RetentionDays;
+  /**
+   * WebSocket access logs need API Gateway's account-wide CloudWatch Logs role (one per account
+   * and region). True creates it and sets it (kept when the stack is deleted, as other APIs may
+   * rely on it); false when the account already has one.
+   * @default true
+   */
+  readonly setApiGatewayCloudWatchRole?: boolean;
+  /**
+   * A throttle of its own on `$connect`, below the stage's: a flood of connects cannot use up the
+   * budget that messages need. Must not exceed `throttle`.
+   * @default { rateLimit: 100, burstLimit: 50 }, or the stage's throttle where that is lower
+   */
+  readonly connectThrottle?: ThrottleSettings;
+  /**
+   * Reserved concurrency for the handler: caps what a flood can cost and guarantees capacity.
+   * @default none (the account's unreserved pool)
+   */
+  readonly reservedConcurrency?: number;
+  /**
    * The handler's log level: one line per request at INFO, details at DEBUG.
    * @default 'INFO'
    */
@@ -117,6 +145,31 @@ export interface RealtimeBroadcastProps {
 
 export const DEFAULT_STAGE_NAME = 'production';
 export const DEFAULT_THROTTLE: ThrottleSettings = { rateLimit: 1000, burstLimit: 500 };
+export const DEFAULT_CONNECT_THROTTLE: ThrottleSettings = { rateLimit: 100, burstLimit: 50 };
+
+/** Access log lines: who, what, how it ended. Never query strings or headers, where tokens and keys travel. */
+const WEBSOCKET_ACCESS_LOG = {
+  requestId: '$context.requestId',
+  requestTime: '$context.requestTimeEpoch',
+  eventType: '$context.eventType',
+  routeKey: '$context.routeKey',
+  status: '$context.status',
+  connectionId: '$context.connectionId',
+  sourceIp: '$context.identity.sourceIp',
+  error: '$context.error.message',
+  integrationLatency: '$context.integrationLatency',
+};
+const HTTP_ACCESS_LOG = {
+  requestId: '$context.requestId',
+  requestTime: '$context.requestTimeEpoch',
+  method: '$context.httpMethod',
+  routeKey: '$context.routeKey',
+  status: '$context.status',
+  sourceIp: '$context.identity.sourceIp',
+  responseLength: '$context.responseLength',
+  error: '$context.error.message',
+  integrationLatency: '$context.integrationLatency',
+};
 const MIN_KEY_LENGTH = 32;
 
 /**
@@ -148,6 +201,8 @@ export class RealtimeBroadcast extends Construct {
   public readonly httpApi: HttpApi;
   public readonly httpStage: HttpStage;
   public readonly monitoring: BroadcastMonitoring;
+  public readonly webSocketAccessLogs: LogGroup;
+  public readonly httpAccessLogs: LogGroup;
 
   constructor(scope: Construct, id: string, props: RealtimeBroadcastProps = {}) {
     super(scope, id);
@@ -189,15 +244,33 @@ export class RealtimeBroadcast extends Construct {
     this.webSocketApi = new WebSocketApi(this, 'WebSocketApi', {
       routeSelectionExpression: ROUTE_SELECTION_EXPRESSION,
     });
+    const accessLogs = (id: string) =>
+      new LogGroup(this, id, { retention: props.accessLogRetention ?? RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
+    this.webSocketAccessLogs = accessLogs('WebSocketAccessLogs');
+    this.httpAccessLogs = accessLogs('HttpAccessLogs');
     this.webSocketStage = new WebSocketStage(this, 'WebSocketStage', {
       webSocketApi: this.webSocketApi,
       stageName,
       autoDeploy: true,
       throttle,
+      accessLogSettings: {
+        destination: new LogGroupLogDestination(this.webSocketAccessLogs),
+        format: AccessLogFormat.custom(JSON.stringify(WEBSOCKET_ACCESS_LOG)),
+      },
     });
+    const connectThrottle = props.connectThrottle ?? {
+      // Below the stage's own, whatever that is.
+      rateLimit: Math.min(DEFAULT_CONNECT_THROTTLE.rateLimit!, throttle.rateLimit ?? Infinity),
+      burstLimit: Math.min(DEFAULT_CONNECT_THROTTLE.burstLimit!, throttle.burstLimit ?? Infinity),
+    };
+    (this.webSocketStage.node.defaultChild as CfnStage).routeSettings = {
+      $connect: { ThrottlingRateLimit: connectThrottle.rateLimit, ThrottlingBurstLimit: connectThrottle.burstLimit },
+    };
+    if (props.setApiGatewayCloudWatchRole ?? true) this.setCloudWatchRole();
 
     this.handler = new BroadcastFunction(this, 'Handler', {
       memorySize: props.memorySize ?? 512,
+      reservedConcurrency: props.reservedConcurrency,
       logRetention: props.logRetention ?? RetentionDays.ONE_MONTH,
       environment: {
         ...handlerEnvironment({
@@ -234,7 +307,12 @@ export class RealtimeBroadcast extends Construct {
     const httpIntegration = new HttpLambdaIntegration('HttpIntegration', this.handler);
     // The $default route sends unknown paths to the handler too, which answers 404 with a `code`.
     this.httpApi = new HttpApi(this, 'HttpApi', { createDefaultStage: false, defaultIntegration: httpIntegration });
-    this.httpStage = new HttpStage(this, 'HttpStage', { httpApi: this.httpApi, autoDeploy: true, throttle });
+    this.httpStage = new HttpStage(this, 'HttpStage', {
+      httpApi: this.httpApi,
+      autoDeploy: true,
+      throttle,
+      accessLogSettings: { destination: new LogGroupLogDestination(this.httpAccessLogs), format: AccessLogFormat.custom(JSON.stringify(HTTP_ACCESS_LOG)) },
+    });
     for (const routeKey of HTTP_ROUTE_KEYS) {
       const { method, path } = splitHttpRouteKey(routeKey);
       this.httpApi.addRoutes({ path, methods: [method as HttpMethod], integration: httpIntegration });
@@ -267,6 +345,14 @@ export class RealtimeBroadcast extends Construct {
     this.webSocketStage.grantManagementApiAccess(this.handler);
     this.accessKeySecret.grantRead(this.handler);
     this.sealingSecret.grantRead(this.handler);
+
+    acknowledgeNagFindings({
+      scope: this,
+      indexedTables: [this.connectionsTable, this.subscriptionsTable, this.apiKeysTable, this.projectsTable],
+      ephemeralTables: [this.connectionsTable, this.subscriptionsTable, this.usageTable, this.retainedTable],
+      webSocketApiLogicalId: Stack.of(this).getLogicalId(this.webSocketApi.node.defaultChild as never),
+      stageName,
+    });
 
     this.monitoring = new BroadcastMonitoring(this, 'Monitoring', {
       webSocketApi: this.webSocketApi,
@@ -301,6 +387,19 @@ export class RealtimeBroadcast extends Construct {
   /** The `https://…/broadcast` URL backends publish to. */
   get broadcastUrl(): string {
     return `${this.httpStage.url}broadcast`;
+  }
+
+  /** API Gateway's account-wide role for CloudWatch Logs, which WebSocket access logs need. */
+  private setCloudWatchRole(): void {
+    const role = new Role(this, 'ApiGatewayCloudWatchRole', {
+      assumedBy: new ServicePrincipal('apigateway.amazonaws.com'),
+      managedPolicies: [ManagedPolicy.fromAwsManagedPolicyName('service-role/AmazonAPIGatewayPushToCloudWatchLogs')],
+    });
+    // Kept on deletion: other APIs in the account may log through it by then.
+    role.applyRemovalPolicy(RemovalPolicy.RETAIN);
+    const account = new CfnAccount(this, 'ApiGatewayAccount', { cloudWatchRoleArn: role.roleArn });
+    account.applyRemovalPolicy(RemovalPolicy.RETAIN);
+    this.webSocketStage.node.addDependency(account);
   }
 
   private table(id: string, definition: TableDefinition, options: { removalPolicy: RemovalPolicy; pointInTimeRecovery: boolean }): Table {
@@ -342,6 +441,14 @@ function validateProps(props: RealtimeBroadcastProps): void {
   }
   if (props.fanoutConcurrency !== undefined && !(Number.isInteger(props.fanoutConcurrency) && props.fanoutConcurrency >= 1 && props.fanoutConcurrency <= 1000)) {
     throw new Error('RealtimeBroadcast: fanoutConcurrency must be an integer from 1 to 1000');
+  }
+  if (props.reservedConcurrency !== undefined && !(Number.isInteger(props.reservedConcurrency) && props.reservedConcurrency >= 1)) {
+    throw new Error('RealtimeBroadcast: reservedConcurrency must be a positive integer');
+  }
+  const stage = props.throttle ?? DEFAULT_THROTTLE;
+  const connect = props.connectThrottle ?? {};
+  if ((connect.rateLimit ?? 0) > (stage.rateLimit ?? Infinity) || (connect.burstLimit ?? 0) > (stage.burstLimit ?? Infinity)) {
+    throw new Error('RealtimeBroadcast: connectThrottle may not exceed throttle');
   }
   const { rateLimit, burstLimit } = props.throttle ?? {};
   if ((rateLimit !== undefined && !(rateLimit >= 0)) || (burstLimit !== undefined && !(Number.isInteger(burstLimit) && burstLimit >= 0))) {
