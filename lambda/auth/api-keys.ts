@@ -5,11 +5,10 @@
  * two at once, so a key can be replaced without downtime: create the new one, deploy it, revoke the old.
  */
 import { randomBytes } from 'node:crypto';
-import { API_KEY_PREFIX_LENGTH } from '../contract/limits';
 import { MAX_KEYS_PER_PROJECT } from '../contract/tables';
 import { hashKey, secretsEqual } from './secrets';
 import type { KeySealer } from './sealing';
-import type { SigningKey } from './tokens';
+import { keyPrefixOf, SigningKey } from './tokens';
 import type { ApiKeyRecord, ApiKeyStore } from '../ports';
 import { ErrorCode, Result, fail, ok, projectNotFound } from '../protocol';
 
@@ -32,8 +31,8 @@ export class ApiKeys {
   async create(projectId: string, description: string): Promise<Result<ApiKeyRecord & { apiKey: string }>> {
     let apiKey = generateApiKey();
     // A prefix is 48 random bits: a clash is all but impossible, and cheap to rule out.
-    while ((await this.store.withPrefix(apiKey.slice(0, API_KEY_PREFIX_LENGTH))).length > 0) apiKey = generateApiKey();
-    const keyPrefix = apiKey.slice(0, API_KEY_PREFIX_LENGTH);
+    while ((await this.store.withPrefix(keyPrefixOf(apiKey))).length > 0) apiKey = generateApiKey();
+    const keyPrefix = keyPrefixOf(apiKey);
     const record: ApiKeyRecord = { projectId, keyPrefix, description, createdAt: new Date(this.now()).toISOString(), signsTokens: true };
     const sealedKey = await this.sealer.seal(apiKey, projectId, keyPrefix);
     if (!(await this.store.add({ ...record, keyHash: hashKey(apiKey), sealedKey }))) {
@@ -69,7 +68,7 @@ export class ApiKeys {
   /** The project a presented key belongs to, if it is a current key. */
   async projectOf(presented: string): Promise<string | undefined> {
     const keyHash = hashKey(presented);
-    const candidates = await this.store.withPrefix(presented.slice(0, API_KEY_PREFIX_LENGTH));
+    const candidates = await this.store.withPrefix(keyPrefixOf(presented));
     const match = candidates.find((key) => secretsEqual(key.keyHash, keyHash));
     return match ? match.projectId : this.store.legacyProjectForHash(keyHash);
   }

@@ -160,19 +160,27 @@ describe('logs', () => {
     const token = await signClientToken({ sub: 'secret-user', publish: ['*'] }, { apiKey, keyPrefix }, 60);
     const badToken = await signClientToken({ sub: 'secret-user' }, { apiKey: 'rbk_wrong-signing-key', keyPrefix }, 60);
     const id = newConnectionId();
-    await handler(connectEvent(id, { token }));
-    await handler(connectEvent(newConnectionId(), { token: badToken }));
-    await handler(connectEvent(newConnectionId(), { apiKey }));
-    await handler(messageEvent(id, { action: 'subscribe', channel: 'quiet' }));
-    await handler(httpEvent({ body: { projectId: 'logs-p', channel: 'quiet', event: 'e', data: { card: 'PAYLOAD-4111' } } }));
-    await handler(httpEvent({ authorization: `Bearer ${apiKey}`, body: { channel: 'quiet', event: 'e' } }));
-    await handler(httpEvent({ authorization: 'Bearer wrong-key-attempt' }));
-    await handler(messageEvent(id, { action: 'send', channel: 'quiet', event: 'e', data: 'PAYLOAD-4112' }));
-    await handler(httpEvent({ routeKey: 'DELETE /api-keys/{projectId}', pathParameters: { projectId: 'logs-p' } }));
+    const answers: string[] = [];
+    const call = async (event: unknown) => answers.push(JSON.stringify(await handler(event)));
+    await call(connectEvent(id, { token }));
+    await call(connectEvent(newConnectionId(), { token: badToken }));
+    await call(connectEvent(newConnectionId(), { token: `${token}x` }));
+    await call(connectEvent(newConnectionId(), { apiKey }));
+    await call(messageEvent(id, { action: 'subscribe', channel: 'quiet' }));
+    await call(httpEvent({ body: { projectId: 'logs-p', channel: 'quiet', event: 'e', data: { card: 'PAYLOAD-4111' } } }));
+    await call(httpEvent({ authorization: `Bearer ${apiKey}`, body: { channel: 'quiet', event: 'e' } }));
+    await call(httpEvent({ authorization: `Bearer ${apiKey}`, body: { projectId: 'elsewhere', channel: 'quiet', event: 'e' } }));
+    await call(httpEvent({ authorization: 'Bearer wrong-key-attempt' }));
+    await call(messageEvent(id, { action: 'send', channel: 'quiet', event: 'e', data: 'PAYLOAD-4112' }));
+    await call(httpEvent({ routeKey: 'DELETE /api-keys/{projectId}', pathParameters: { projectId: 'logs-p' } }));
     const output = lines.join('\n');
     expect(output.length).toBeGreaterThan(0);
     for (const secret of [KEY, token, badToken, apiKey, apiKey.slice(12), 'sealing-secret', 'wrong-key-attempt', 'PAYLOAD-4111', 'PAYLOAD-4112', 'secret-user']) {
       expect(output).not.toContain(secret);
+    }
+    // Nor does any answer, refusals included: only the key's creation shows it, once.
+    for (const secret of [KEY, token, badToken, apiKey, 'sealing-secret', 'wrong-key-attempt']) {
+      expect(answers.join('\n')).not.toContain(secret);
     }
   });
 
