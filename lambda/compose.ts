@@ -95,6 +95,7 @@ export function composeServices(deps: AppDependencies): Services {
     authorizer: new Authorizer(deps.keys, apiKeys, async (projectId) => (await settings.of(projectId)).maxTokenTtlSeconds, now),
     apiKeys,
     requireToken: deps.requireToken,
+    now,
   };
 }
 

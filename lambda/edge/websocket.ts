@@ -162,7 +162,7 @@ const connect: Route = async (event, deps) => {
 
   const clientType = type.value;
   // Monitoring copies are granted by a token, or by the label only where everything is open anyway.
-  const monitor = grant ? grant.monitor : clientType === MONITOR_TYPE && isOpen(settings) && !deps.requireToken;
+  const monitor = grant ? grant.monitor : clientType === MONITOR_TYPE && isOpen(settings);
   await deps.membership.connect({
     connectionId,
     projectId,

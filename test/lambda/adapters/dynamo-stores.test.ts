@@ -1,4 +1,4 @@
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoSubscriptionStore } from '../../../lambda/adapters/dynamo-subscriptions';
 import { LOCAL_TABLES } from '../../../local/store';
 import { connectionExpiry } from '../../../lambda/contract/tables';
@@ -47,6 +47,47 @@ describe('DynamoConnectionStore', () => {
   it('reports a missing connection instead of creating one', async () => {
     expect(await db.connections.addChannel('never-1=', 'a', 10)).toEqual({ status: 'missing' });
     expect(await db.connections.get('never-1=')).toBeUndefined();
+  });
+
+  it('takes messages from a token bucket: the burst at once, then one per interval', async () => {
+    await db.connections.put({ ...connection('rate-1='), rateLimit: { perSecond: 2, burst: 3 } });
+    const t0 = 1_800_000_000_000;
+    const at = async (ms: number) => (await db.connections.take('rate-1=', t0 + ms)).status;
+    expect([await at(0), await at(0), await at(0), await at(0)]).toEqual(['allowed', 'allowed', 'allowed', 'limited']);
+    expect(await at(499)).toBe('limited');
+    expect(await at(500)).toBe('allowed');
+    expect(await at(500)).toBe('limited');
+    // A long pause refills the bucket to its burst, never beyond.
+    const later = [0, 0, 0, 0].map(() => 60_000);
+    const statuses: string[] = [];
+    for (const ms of later) statuses.push(await at(ms));
+    expect(statuses).toEqual(['allowed', 'allowed', 'allowed', 'limited']);
+  });
+
+  it('returns the sender with the message it takes, and says missing for none', async () => {
+    await db.connections.put({ ...connection('rate-2='), userId: 'alice', publishGrants: ['chat-*'] });
+    expect(await db.connections.take('rate-2=', Date.now())).toEqual({
+      status: 'allowed',
+      connection: expect.objectContaining({ connectionId: 'rate-2=', userId: 'alice', publishGrants: ['chat-*'], channels: [] }),
+    });
+    expect(await db.connections.take('never-2=', Date.now())).toEqual({ status: 'missing' });
+    expect(await db.connections.get('never-2=')).toBeUndefined();
+  });
+
+  it('gives an item written before rate limits the open default (10/s, burst 20)', async () => {
+    await db.documents.send(new PutCommand({ TableName: LOCAL_TABLES.connections.name, Item: { ...connection('old-1='), expiresAt: 0 } }));
+    const statuses: string[] = [];
+    for (let i = 0; i < 21; i++) statuses.push((await db.connections.take('old-1=', 1_800_000_000_000)).status);
+    expect(statuses.filter((s) => s === 'allowed')).toHaveLength(20);
+    expect(statuses.at(-1)).toBe('limited');
+  });
+
+  it('finds the connections a key signed in, among its project’s', async () => {
+    await db.connections.put({ ...connection('key-a='), projectId: 'signed', keyPrefix: 'rbk_AAAAAAAA' });
+    await db.connections.put({ ...connection('key-b='), projectId: 'signed', keyPrefix: 'rbk_BBBBBBBB' });
+    await db.connections.put({ ...connection('key-c='), projectId: 'signed' });
+    await db.connections.put({ ...connection('key-d='), projectId: 'other', keyPrefix: 'rbk_AAAAAAAA' });
+    expect(await db.connections.signedBy('signed', 'rbk_AAAAAAAA')).toEqual(['key-a=']);
   });
 
   it('deletes and returns what was there, once', async () => {
