@@ -7,7 +7,6 @@ import { DynamoDBClient, DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { ApiGatewayManagementApiClientConfig } from '@aws-sdk/client-apigatewaymanagementapi';
 import { DynamoApiKeyStore } from './adapters/dynamo-api-keys';
 import { DynamoConnectionStore } from './adapters/dynamo-connections';
 import { DynamoRetainedStore } from './adapters/dynamo-retained';
@@ -15,7 +14,8 @@ import { DynamoSettingsStore } from './adapters/dynamo-settings';
 import { DynamoUsageStore } from './adapters/dynamo-usage';
 import { LambdaSelfInvoker } from './adapters/lambda-invoker';
 import { DynamoSubscriptionStore } from './adapters/dynamo-subscriptions';
-import { ManagementApiDelivery, managementClientFor } from './adapters/management-api-delivery';
+import { AwsCredentials, AwsHttp, credentialsFromEnv } from './adapters/aws-http';
+import { ConnectionsApiDelivery } from './adapters/connections-api';
 import { SecretsManagerKeySource } from './adapters/key-sources';
 import { ApiKeys } from './auth/api-keys';
 import { Authorizer } from './auth/principals';
@@ -105,7 +105,10 @@ export const handlerFor = (deps: AppDependencies): Handler => createHandler(comp
 export interface ClientOverrides {
   /** Extra DynamoDB client settings: the local stack points it at dynalite. */
   readonly dynamodb?: DynamoDBClientConfig;
-  readonly management?: Partial<ApiGatewayManagementApiClientConfig>;
+  /** The region and credentials `@connections` requests are signed with (the local stack's). */
+  readonly management?: { readonly region: string; readonly credentials: AwsCredentials };
+  /** How long one `@connections` attempt may take (default 1 s, API Gateway answers in milliseconds). */
+  readonly deliveryAttemptTimeoutMs?: number;
   /** Where the access key comes from instead of Secrets Manager (the local stack). */
   readonly keys?: KeySource;
   /** Where the sealing secret comes from instead of Secrets Manager (the local stack). */
@@ -127,7 +130,15 @@ export function buildDependencies(config: Config, overrides: ClientOverrides = {
     settings: new DynamoSettingsStore(documents, config.projectsTable),
     invoker: overrides.invoker ?? selfInvoker(config),
     requireToken: config.requireToken,
-    delivery: new ManagementApiDelivery(managementClientFor(config.managementEndpoint, overrides.management)),
+    delivery: new ConnectionsApiDelivery(
+      new AwsHttp({
+        endpoint: config.managementEndpoint,
+        service: 'execute-api',
+        region: overrides.management?.region ?? process.env.AWS_REGION ?? 'us-east-1',
+        credentials: overrides.management?.credentials ?? credentialsFromEnv(),
+      }),
+      { attemptTimeoutMs: overrides.deliveryAttemptTimeoutMs },
+    ),
     keys: overrides.keys ?? masterKeySource(config),
     sealing: overrides.sealing ?? sealingSecretSource(config),
     fanoutConcurrency: config.fanoutConcurrency,

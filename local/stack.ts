@@ -106,6 +106,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     buildDependencies(config, {
       dynamodb: { ...LOCAL_AWS, endpoint: store.endpoint },
       management: LOCAL_AWS,
+      // The local gateway shares one process (and core) with the handler: under a burst of
+      // fan-outs its answers take longer than API Gateway's, and a retry after a timeout that
+      // was only slow would deliver twice.
+      deliveryAttemptTimeoutMs: 5000,
       keys: new StaticKeySource(options.accessKey),
       sealing: new StaticKeySource(options.sealingSecret ?? (await localSealingSecret(options.dataDir))),
       // As on AWS: the task runs in a separate invocation after $connect has returned.

@@ -1,12 +1,13 @@
 /**
- * The whole handler over a real store (dynalite) with the Management API mocked, so a test can
- * assert exactly what was posted to whom. Call `useHandler()` at the top of a test file: it
- * registers the hooks and gives the tools.
+ * The whole handler over a real store (dynalite) and the real delivery adapter, posting signed
+ * requests to a stand-in `@connections` endpoint, so a test can assert exactly what was posted to
+ * whom and script 410s and 429s. Call `useHandler()` at the top of a test file: it registers the
+ * hooks and gives the tools.
  */
-import { ApiGatewayManagementApiClient, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
-import { mockClient } from 'aws-sdk-client-mock';
-import { ManagementApiDelivery } from '../../lambda/adapters/management-api-delivery';
+import { AwsHttp } from '../../lambda/adapters/aws-http';
+import { ConnectionsApiDelivery } from '../../lambda/adapters/connections-api';
 import { StaticKeySource } from '../../lambda/adapters/key-sources';
+import { StandInConnections } from '../../local/stand-in-connections';
 import { handlerFor } from '../../lambda/compose';
 import type { Handler } from '../../lambda/edge/app';
 import { startTestStore, TestStore } from './dynamo';
@@ -14,11 +15,13 @@ import { connectEvent, messageEvent, newConnectionId } from './gateway-events';
 
 export const MASTER_KEY = 'test-access-key';
 export const SEALING_SECRET = 'test-sealing-secret';
+export const TEST_CREDENTIALS = { accessKeyId: 'AKIDTEST', secretAccessKey: 'test-secret-access-key' };
 /** The handler's clock. */
 export const NOW = Date.parse('2026-11-21T22:38:01.000Z');
 
 export function useHandler() {
-  const api = mockClient(ApiGatewayManagementApiClient);
+  const api = new StandInConnections();
+  let http: AwsHttp | undefined;
   const invoked: unknown[] = [];
   let db: TestStore | undefined;
   let current: Handler | undefined;
@@ -26,6 +29,7 @@ export function useHandler() {
 
   beforeAll(async () => {
     db = await startTestStore();
+    http = new AwsHttp({ endpoint: await api.listen(), service: 'execute-api', region: 'us-east-1', credentials: TEST_CREDENTIALS });
     current = handlerFor({
       connections: db.connections,
       subscriptions: db.subscriptions,
@@ -36,18 +40,19 @@ export function useHandler() {
       invoker: { invoke: async (task) => void invoked.push(task) },
       requireToken: false,
       sealing: new StaticKeySource(SEALING_SECRET),
-      delivery: new ManagementApiDelivery(new ApiGatewayManagementApiClient({ region: 'us-east-1' }), { sleep: async () => undefined }),
+      delivery: new ConnectionsApiDelivery(http, { sleep: async () => undefined }),
       keys: new StaticKeySource(MASTER_KEY),
       fanoutConcurrency: 8,
       newId: () => `msg-${++ids}`,
       now: () => NOW,
     });
   });
-  afterAll(() => db?.stop());
-  beforeEach(() => {
-    api.reset();
-    api.on(PostToConnectionCommand).resolves({});
+  afterAll(async () => {
+    http?.destroy();
+    await api.close();
+    await db?.stop();
   });
+  beforeEach(() => api.reset());
 
   const handler: Handler = (event, context) => current!(event, context);
 
@@ -64,9 +69,8 @@ export function useHandler() {
     invoked,
     /** The real stores under the handler. */
     db: () => db!,
-    /** Messages posted through the Management API, as [connectionId, parsed message]. */
-    posted: () =>
-      api.commandCalls(PostToConnectionCommand).map((call) => [call.args[0].input.ConnectionId, JSON.parse(String(call.args[0].input.Data))]),
+    /** Messages delivered through `@connections`, as [connectionId, parsed message]. */
+    posted: () => api.posted(),
     /** The number in the last id the handler gave a message (`msg-N`). */
     lastId: () => ids,
     replyOf: (result: { body?: string }) => JSON.parse(result.body!),

@@ -14,7 +14,7 @@ describe('welcome task', () => {
 
   it('the task posts connected to the new connection', async () => {
     const id = await connect();
-    api.resetHistory();
+    api.clearCalls();
     const result = await handler({ task: 'welcome', connectionId: id, projectId: 'default', clientCount: 4 });
     expect(result).toEqual({ statusCode: 200 });
     expect(posted()).toEqual([[id, { type: 'connected', clientId: id, projectId: 'default', clientCount: 4, timestamp: '2026-11-21T22:38:01.000Z' }]]);

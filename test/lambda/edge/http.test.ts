@@ -1,5 +1,4 @@
 /** The HTTP routes through the whole handler, with a real store and the Management API mocked. */
-import { ApiGatewayManagementApiServiceException, GoneException, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import { httpEvent } from '../../helpers/gateway-events';
 import { bearerToken } from '../../../lambda/edge/http';
 import { MASTER_KEY, useHandler } from '../../helpers/handler';
@@ -10,7 +9,7 @@ describe('HTTP: POST /broadcast', () => {
   it('delivers {channel, event, data, id, timestamp} to subscribers and reports counts', async () => {
     const a = await subscribed('admin-http');
     const b = await subscribed('admin-http');
-    api.resetHistory();
+    api.clearCalls();
     const result = await handler(httpEvent({ body: { channel: 'admin-http', event: 'admin_event', data: { hello: 'world' } } }));
     expect(result).toMatchObject({ statusCode: 200, headers: { 'content-type': 'application/json' } });
     const body = replyOf(result);
@@ -36,7 +35,7 @@ describe('HTTP: POST /broadcast', () => {
   it('counts gone subscribers as stale and purges them', async () => {
     const live = await subscribed('stale-room');
     const dead = await subscribed('stale-room');
-    api.on(PostToConnectionCommand, { ConnectionId: dead }).rejects(new GoneException({ $metadata: { httpStatusCode: 410 }, message: '' }));
+    api.script(dead, 410);
     const first = await handler(httpEvent({ body: { channel: 'stale-room', event: 'e' } }));
     expect(replyOf(first)).toMatchObject({ sent: 1, failed: 0, stale: 1 });
     expect(await db().connections.get(dead)).toBeUndefined();
@@ -47,12 +46,11 @@ describe('HTTP: POST /broadcast', () => {
 
   it('counts a subscriber that keeps failing as failed, after retries', async () => {
     const flaky = await subscribed('flaky-room');
-    const error = new ApiGatewayManagementApiServiceException({ name: 'InternalServerError', $fault: 'server', $metadata: { httpStatusCode: 500 }, message: '' });
-    api.on(PostToConnectionCommand, { ConnectionId: flaky }).rejects(error);
-    api.resetHistory();
+    api.script(flaky, 500, 500, 500);
+    api.clearCalls();
     const result = await handler(httpEvent({ body: { channel: 'flaky-room', event: 'e' } }));
     expect(replyOf(result)).toMatchObject({ sent: 0, failed: 1, stale: 0 });
-    expect(api.commandCalls(PostToConnectionCommand, { ConnectionId: flaky })).toHaveLength(3);
+    expect(api.calls.filter((call) => call.connectionId === flaky)).toHaveLength(3);
     expect(await db().connections.get(flaky)).toBeDefined();
   });
 

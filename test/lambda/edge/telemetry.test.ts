@@ -2,12 +2,13 @@
  * What the handler emits: EMF metrics with their names, units and dimensions, and log lines that
  * never carry a key, a token or a payload. Output is captured from stdout, where Lambda reads it.
  */
-import { ApiGatewayManagementApiClient, GoneException, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { mockClient } from 'aws-sdk-client-mock';
+import { AwsHttp } from '../../../lambda/adapters/aws-http';
+import { ConnectionsApiDelivery } from '../../../lambda/adapters/connections-api';
 import { StaticKeySource } from '../../../lambda/adapters/key-sources';
-import { ManagementApiDelivery } from '../../../lambda/adapters/management-api-delivery';
+import { StandInConnections } from '../../../local/stand-in-connections';
+import { TEST_CREDENTIALS } from '../../helpers/handler';
 import { handlerFor } from '../../../lambda/compose';
 import type { Handler } from '../../../lambda/edge/app';
 import { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../../../lambda/contract/metrics';
@@ -16,7 +17,8 @@ import { signClientToken } from '../../../lambda/auth/tokens';
 import { startTestStore, TestStore } from '../../helpers/dynamo';
 import { connectEvent, disconnectEvent, httpEvent, messageEvent, newConnectionId } from '../../helpers/gateway-events';
 
-const api = mockClient(ApiGatewayManagementApiClient);
+const api = new StandInConnections();
+let http: AwsHttp;
 const KEY = 'test-access-key';
 let db: TestStore;
 let handler: Handler;
@@ -26,6 +28,7 @@ let writeError: jest.SpyInstance;
 
 beforeAll(async () => {
   db = await startTestStore();
+  http = new AwsHttp({ endpoint: await api.listen(), service: 'execute-api', region: 'us-east-1', credentials: TEST_CREDENTIALS });
   const previous = process.env.POWERTOOLS_METRICS_DISABLED;
   process.env.POWERTOOLS_METRICS_DISABLED = 'false';
   const telemetry = new Telemetry({
@@ -35,7 +38,7 @@ beforeAll(async () => {
   process.env.POWERTOOLS_METRICS_DISABLED = previous;
   handler = handlerFor({
     ...db,
-    delivery: new ManagementApiDelivery(new ApiGatewayManagementApiClient({ region: 'us-east-1' }), { sleep: async () => undefined }),
+    delivery: new ConnectionsApiDelivery(http, { sleep: async () => undefined }),
     keys: new StaticKeySource(KEY),
     invoker: { invoke: async () => undefined },
     sealing: new StaticKeySource('sealing-secret'),
@@ -44,10 +47,13 @@ beforeAll(async () => {
     telemetry,
   });
 });
-afterAll(() => db.stop());
+afterAll(async () => {
+  http.destroy();
+  await api.close();
+  await db.stop();
+});
 beforeEach(() => {
   api.reset();
-  api.on(PostToConnectionCommand).resolves({});
   lines = [];
   const capture = (chunk: string | Uint8Array) => {
     lines.push(...String(chunk).split('\n').filter(Boolean));
@@ -124,7 +130,7 @@ describe('metrics', () => {
   it('counts stale connections purged', async () => {
     await subscribedConnection('m4');
     const dead = await subscribedConnection('m4');
-    api.on(PostToConnectionCommand, { ConnectionId: dead }).rejects(new GoneException({ $metadata: { httpStatusCode: 410 }, message: '' }));
+    api.script(dead, 410);
     lines = [];
     await handler(httpEvent({ body: { channel: 'm4', event: 'e' } }));
     expect(metric(METRIC.stalePurged)[0]).toMatchObject({ values: [1] });

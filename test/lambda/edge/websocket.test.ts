@@ -1,5 +1,4 @@
 /** The WebSocket routes through the whole handler, with a real store and the Management API mocked. */
-import { GoneException, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import { connectEvent, disconnectEvent, httpEvent, messageEvent, newConnectionId } from '../../helpers/gateway-events';
 import { useHandler } from '../../helpers/handler';
 
@@ -16,7 +15,7 @@ describe('WebSocket: subscribe', () => {
   it('does not resend connection_id on later subscribes, and subscribing twice is harmless', async () => {
     const id = await connect();
     await handler(messageEvent(id, { action: 'subscribe', channel: 'twice' }));
-    api.resetHistory();
+    api.clearCalls();
     const again = await handler(messageEvent(id, { action: 'subscribe', channel: 'twice' }));
     expect(replyOf(again)).toEqual({ type: 'subscription_succeeded', channel: 'twice' });
     expect(posted()).toEqual([]);
@@ -34,7 +33,7 @@ describe('WebSocket: unsubscribe', () => {
     const id = await subscribed('leaving');
     const result = await handler(messageEvent(id, { action: 'unsubscribe', channel: 'leaving' }));
     expect(replyOf(result)).toEqual({ type: 'unsubscribe_succeeded', channel: 'leaving' });
-    api.resetHistory();
+    api.clearCalls();
     const sent = await handler(httpEvent({ body: { channel: 'leaving', event: 'e' } }));
     expect(replyOf(sent)).toMatchObject({ sent: 0 });
     expect(posted()).toEqual([]);
@@ -46,7 +45,7 @@ describe('WebSocket: send', () => {
     const sender = await subscribed('room');
     const other = await subscribed('room');
     const outsider = await connect();
-    api.resetHistory();
+    api.clearCalls();
     const result = await handler(messageEvent(sender, { action: 'send', channel: 'room', event: 'admin_event', data: { n: 1 } }));
     const message = { id: `msg-${lastId()}`, timestamp: '2026-11-21T22:38:01.000Z', channel: 'room', event: 'admin_event', data: { n: 1 }, from: sender };
     expect(replyOf(result)).toEqual({ type: 'send_success', channel: 'room', id: message.id, sent: 2, failed: 0, stale: 0 });
@@ -79,7 +78,7 @@ describe('WebSocket: send', () => {
   it('answers connection_not_found and purges a target that is gone', async () => {
     const sender = await connect();
     const target = await connect();
-    api.on(PostToConnectionCommand, { ConnectionId: target }).rejects(new GoneException({ $metadata: { httpStatusCode: 410 }, message: '' }));
+    api.script(target, 410);
     const result = await handler(messageEvent(sender, { action: 'send', connectionId: target, event: 'e' }));
     expect(replyOf(result)).toMatchObject({ type: 'error', code: 'connection_not_found' });
     expect(await db().connections.get(target)).toBeUndefined();

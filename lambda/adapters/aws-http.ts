@@ -1,0 +1,156 @@
+/**
+ * Signed AWS requests without an SDK client: SigV4 from `@smithy/signature-v4` with Node's own
+ * hashing, sent over one keep-alive agent per endpoint. For the calls a fan-out makes thousands of
+ * times, where the SDK's middleware stack costs 5–20× the CPU (see the bench).
+ */
+import { createHash, createHmac } from 'node:crypto';
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { SignatureV4 } from '@smithy/signature-v4';
+
+export interface AwsCredentials {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly sessionToken?: string;
+}
+
+/** The execution role's credentials, as the Lambda runtime puts them in the environment. */
+export function credentialsFromEnv(env: Record<string, string | undefined> = process.env): AwsCredentials {
+  const { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey, AWS_SESSION_TOKEN: sessionToken } = env;
+  if (!accessKeyId || !secretAccessKey) throw new Error('AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set');
+  return { accessKeyId, secretAccessKey, ...(sessionToken && { sessionToken }) };
+}
+
+type Bytes = string | ArrayBuffer | ArrayBufferView;
+const toBuffer = (data: Bytes) =>
+  typeof data === 'string' ? Buffer.from(data, 'utf8') : ArrayBuffer.isView(data) ? Buffer.from(data.buffer, data.byteOffset, data.byteLength) : Buffer.from(data);
+
+/** SHA-256 and HMAC-SHA256 as the signer wants them, from Node's crypto. */
+class NodeSha256 {
+  private readonly hash;
+  constructor(secret?: Bytes) {
+    this.hash = secret === undefined ? createHash('sha256') : createHmac('sha256', toBuffer(secret));
+  }
+  update(data: Bytes): void {
+    this.hash.update(toBuffer(data));
+  }
+  async digest(): Promise<Uint8Array> {
+    return new Uint8Array(this.hash.digest());
+  }
+}
+
+export const sha256Hex = (body: string): string => createHash('sha256').update(body, 'utf8').digest('hex');
+
+export interface AwsHttpOptions {
+  /** `https://host[:port][/base path]`; the base path is prefixed to every request's path. */
+  readonly endpoint: string;
+  readonly service: string;
+  readonly region: string;
+  readonly credentials: AwsCredentials;
+  /** Sockets kept open to the endpoint. @default 256 */
+  readonly maxSockets?: number;
+}
+
+export interface AwsResponse {
+  readonly status: number;
+  readonly body: string;
+}
+
+/** A request that failed before any answer: a timeout, a reset, a refused connection. */
+export class NoResponseError extends Error {
+  constructor(readonly reason: 'timeout' | 'network', cause?: unknown) {
+    super(reason === 'timeout' ? 'No answer in time' : 'The request failed before any answer', { cause });
+    this.name = 'NoResponseError';
+  }
+}
+
+export class AwsHttp {
+  private readonly url: URL;
+  private readonly signer: SignatureV4;
+  private readonly agent: HttpAgent;
+  private readonly send: typeof httpRequest;
+
+  constructor(options: AwsHttpOptions) {
+    this.url = new URL(options.endpoint);
+    this.signer = new SignatureV4({ service: options.service, region: options.region, credentials: options.credentials, sha256: NodeSha256 });
+    const secure = this.url.protocol === 'https:';
+    const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 256 };
+    this.agent = secure ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions);
+    this.send = secure ? httpsRequest : httpRequest;
+  }
+
+  /**
+   * Signs and sends one request; resolves with any answer, rejects with {@link NoResponseError}
+   * when there is none within `timeoutMs`. `bodyHash` (hex SHA-256 of the body) saves hashing a
+   * body sent many times.
+   */
+  async request(method: string, path: string, options: { body?: string; bodyHash?: string; headers?: Record<string, string>; timeoutMs: number }): Promise<AwsResponse> {
+    const body = options.body ?? '';
+    const basePath = this.url.pathname.replace(/\/$/, '');
+    const signed = await this.signer.sign({
+      method,
+      protocol: this.url.protocol,
+      hostname: this.url.hostname,
+      port: this.url.port ? Number(this.url.port) : undefined,
+      path: `${basePath}${path}`,
+      query: {},
+      headers: {
+        host: this.url.host,
+        'content-type': 'application/json',
+        ...(options.headers ?? {}),
+        ...(options.bodyHash && { 'x-amz-content-sha256': options.bodyHash }),
+      },
+      body,
+    });
+    return new Promise<AwsResponse>((resolve, reject) => {
+      const req = this.send(
+        {
+          method,
+          host: this.url.hostname,
+          port: this.url.port || undefined,
+          path: signed.path,
+          headers: { ...signed.headers, 'content-length': String(Buffer.byteLength(body, 'utf8')) },
+          agent: this.agent,
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('end', () => {
+            clearTimeout(timer);
+            resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') });
+          });
+          res.on('error', (error) => fail(new NoResponseError('network', error)));
+        },
+      );
+      const fail = (error: NoResponseError) => {
+        clearTimeout(timer);
+        reject(error);
+      };
+      // A hung request is abandoned, its socket destroyed, so it cannot hold a fan-out. The clock
+      // starts when the request has a socket: time queued behind the pool's other requests is not
+      // the endpoint's, and abandoning a request still queued would only cost a retry.
+      // When it fires, it waits one turn of the event loop first: after a busy stretch, timers run
+      // before pending I/O, and an answer already received must not be thrown away (the retry
+      // would deliver the message twice).
+      let timer: NodeJS.Timeout | undefined;
+      let answered = false;
+      req.once('socket', () => {
+        timer = setTimeout(() => {
+          setImmediate(() => {
+            if (answered) return;
+            req.destroy();
+            fail(new NoResponseError('timeout'));
+          });
+        }, options.timeoutMs);
+      });
+      req.once('response', () => (answered = true));
+      req.on('error', (error) => fail(new NoResponseError('network', error)));
+      req.end(body);
+    });
+  }
+
+  /** Closes the kept-alive sockets (tests and the local stack's shutdown). */
+  destroy(): void {
+    this.agent.destroy();
+  }
+}
