@@ -1,70 +1,282 @@
 /**
- * `npm run bench`: fan-out throughput of the real handler against the local stack.
- * Loopback only; bounded in clients, messages and time. Settings: BENCH_CLIENTS (default 500),
- * BENCH_MESSAGES (default 20), BENCH_CONCURRENCY (fan-out concurrency, default 100).
+ * `npm run bench`: the fan-out path measured against its baselines, in one run.
+ *
+ * A stand-in `@connections` endpoint runs in a process of its own with an injected round-trip time,
+ * and dynalite in another, so the CPU measured here is the publisher's alone. For each channel
+ * size, subscribers are seeded through the real stores; then one `POST /broadcast` goes through the
+ * real handler (its lean delivery path), and on the same subscribers two baselines run: naive
+ * `Promise.all` on a default SDK client, and a sequential loop (seed 001's broadcaster; timed on a
+ * sample and scaled when the channel is large). Prints a markdown table and writes
+ * bench/results/latest.json.
+ *
+ * Settings: BENCH_SIZES (default 1000,10000), BENCH_RTT_MS (10), BENCH_CONCURRENCY (the handler's
+ * fan-out concurrency, 100), BENCH_THROTTLE_RATE (share of posts answered 429 in the storm run, 0.2).
  */
-import { WebSocket } from 'ws';
-import { startLocalStack } from '../local/stack';
-
-const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 500);
-const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 20);
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 100);
-const KEY = 'bench-key';
-const DEADLINE_MS = 120_000;
+import { ChildProcess, fork } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { ApiGatewayManagementApiClient, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
+import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { StaticKeySource } from '../lambda/adapters/key-sources';
+import { DynamoSubscriptionStore } from '../lambda/adapters/dynamo-subscriptions';
+import { buildDependencies, handlerFor } from '../lambda/compose';
+import { handlerEnvironment, readConfig } from '../lambda/contract/config';
+import { connectionExpiry } from '../lambda/contract/tables';
+import { LOCAL_AWS, LOCAL_TABLES } from '../local/store';
+import { measureBundle } from './bundle';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
 process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 
-const percentile = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor((p / 100) * values.length))];
+const SIZES = (process.env.BENCH_SIZES ?? '1000,10000').split(',').map(Number);
+const RTT_MS = Number(process.env.BENCH_RTT_MS ?? 10);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 100);
+const THROTTLE_RATE = Number(process.env.BENCH_THROTTLE_RATE ?? 0.2);
+/** The sequential loop is timed on at most this many posts, then scaled to the channel. */
+const SEQUENTIAL_SAMPLE = 300;
+const PROJECT = 'bench';
+const KEY = 'bench-master-key';
+/** Prices (us-east-1, 2026): API Gateway messages, Lambda arm64 GB-s, DynamoDB on-demand reads. */
+const PRICE = { perMillionMessages: 1.0, perGbSecond: 0.0000133334, perMillionReadUnits: 0.125 };
+/** The default function: 512 MB is about 0.29 of a vCPU (1,769 MB = 1 vCPU). */
+const LAMBDA_MB = 512;
 
-async function main() {
-  const stack = await startLocalStack({ accessKey: KEY, fanoutConcurrency: CONCURRENCY });
-  let received = 0;
-  const sockets: WebSocket[] = [];
-  const started = Date.now();
-  for (let i = 0; i < CLIENTS; i++) {
-    const socket = new WebSocket(stack.webSocketUrl);
-    await new Promise<void>((resolve, reject) => {
-      socket.once('open', () => resolve());
-      socket.once('error', reject);
+const HERE = __dirname;
+
+interface Child {
+  readonly process: ChildProcess;
+  ask<T>(message: object, key: string): Promise<T>;
+}
+
+function start(script: string, args: string[] = []): Promise<{ child: Child; ready: Record<string, string> }> {
+  const proc = fork(path.join(HERE, script), args, { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const ask = <T>(message: object, key: string) =>
+    new Promise<T>((resolve) => {
+      const onMessage = (reply: Record<string, unknown>) => {
+        if (key in reply) {
+          proc.off('message', onMessage);
+          resolve(reply[key] as T);
+        }
+      };
+      proc.on('message', onMessage);
+      proc.send(message);
     });
-    await new Promise<void>((resolve) => {
-      socket.on('message', (data: Buffer) => {
-        const text = data.toString();
-        if (text.includes('subscription_succeeded')) resolve();
-        else if (text.includes('"event":"bench"')) received++;
-      });
-      socket.send(JSON.stringify({ action: 'subscribe', channel: 'bench' }));
+  return new Promise((resolve) => proc.once('message', (ready: Record<string, string>) => resolve({ child: { process: proc, ask }, ready })));
+}
+
+interface Stats {
+  unique: number;
+  deliveries: number;
+  duplicates: number;
+  throttled: number;
+  lastDeliveryAt: number;
+}
+
+const cpuMs = (since: NodeJS.CpuUsage) => {
+  const used = process.cpuUsage(since);
+  return (used.user + used.system) / 1000;
+};
+
+async function main(): Promise<void> {
+  const [{ child: store, ready: storeReady }, { child: endpoint, ready: endpointReady }, { child: stormEndpoint, ready: stormReady }] = await Promise.all([
+    start('store-process.ts'),
+    start('stand-in-process.ts', [String(RTT_MS), '0', '0']),
+    start('stand-in-process.ts', [String(RTT_MS), String(THROTTLE_RATE), '0']),
+  ]);
+  const documents = DynamoDBDocumentClient.from(new DynamoDBClient({ ...LOCAL_AWS, endpoint: storeReady.endpoint }));
+  const subscriptions = new DynamoSubscriptionStore(documents, LOCAL_TABLES.subscriptions.name);
+
+  const handlerFor_ = (managementEndpoint: string) => {
+    const config = readConfig(
+      handlerEnvironment({
+        connectionsTable: LOCAL_TABLES.connections.name,
+        subscriptionsTable: LOCAL_TABLES.subscriptions.name,
+        apiKeysTable: LOCAL_TABLES.apiKeys.name,
+        usageTable: LOCAL_TABLES.usage.name,
+        retainedTable: LOCAL_TABLES.retained.name,
+        projectsTable: LOCAL_TABLES.projects.name,
+        managementEndpoint,
+        fanoutConcurrency: CONCURRENCY,
+      }),
+    );
+    return handlerFor(
+      buildDependencies(config, {
+        dynamodb: { ...LOCAL_AWS, endpoint: storeReady.endpoint },
+        management: LOCAL_AWS,
+        keys: new StaticKeySource(KEY),
+        sealing: new StaticKeySource('bench-sealing'),
+        invoker: { invoke: async () => undefined },
+      }),
+    );
+  };
+  const handler = handlerFor_(endpointReady.url);
+  const stormHandler = handlerFor_(stormReady.url);
+  const publish = (h: typeof handler, channel: string) =>
+    h({
+      version: '2.0',
+      routeKey: 'POST /broadcast',
+      rawPath: '/broadcast',
+      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+      requestContext: { http: { method: 'POST', path: '/broadcast' }, requestId: 'bench', routeKey: 'POST /broadcast' },
+      body: JSON.stringify({ projectId: PROJECT, channel, event: 'tick', data: { at: Date.now(), pad: 'x'.repeat(200) } }),
+      isBase64Encoded: false,
     });
-    sockets.push(socket);
+
+  const sdk = new ApiGatewayManagementApiClient({ ...LOCAL_AWS, endpoint: endpointReady.url });
+  const results: Record<string, unknown>[] = [];
+
+  async function seed(channel: string, size: number): Promise<void> {
+    const expiresAt = connectionExpiry(Date.now());
+    const items = Array.from({ length: size }, (_, i) => ({ pk: `${PROJECT}#${channel}`, sk: `c${String(i).padStart(7, '0')}${'A'.repeat(7)}=`, p: PROJECT, ttl: expiresAt }));
+    const batches: (typeof items)[] = [];
+    for (let i = 0; i < items.length; i += 25) batches.push(items.slice(i, i + 25));
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (next < batches.length) {
+          const batch = batches[next++];
+          await documents.send(new BatchWriteCommand({ RequestItems: { [LOCAL_TABLES.subscriptions.name]: batch.map((Item) => ({ PutRequest: { Item } })) } }));
+        }
+      }),
+    );
   }
-  const connectMs = Date.now() - started;
 
-  const latencies: number[] = [];
-  const publishStart = Date.now();
-  for (let n = 0; n < MESSAGES; n++) {
-    const t0 = Date.now();
-    const response = await fetch(`${stack.httpUrl}/broadcast`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${KEY}` },
-      body: JSON.stringify({ channel: 'bench', event: 'bench', data: { n } }),
-    });
-    const body = (await response.json()) as { sent: number; failed: number };
-    if (body.sent !== CLIENTS || body.failed !== 0) throw new Error(`publish ${n}: ${JSON.stringify(body)}`);
-    latencies.push(Date.now() - t0);
+  async function subscriberIds(channel: string): Promise<string[]> {
+    const ids: string[] = [];
+    for await (const page of subscriptions.subscribers(PROJECT, channel)) ids.push(...page);
+    return ids;
   }
-  const expected = CLIENTS * MESSAGES;
-  while (received < expected && Date.now() - publishStart < DEADLINE_MS) await new Promise((r) => setTimeout(r, 10));
-  const totalMs = Date.now() - publishStart;
 
-  console.log(`clients ${CLIENTS}, messages ${MESSAGES}, fan-out concurrency ${CONCURRENCY}`);
-  console.log(`connect + subscribe: ${connectMs} ms (${Math.round((CLIENTS / connectMs) * 1000)}/s)`);
-  console.log(`publish latency (POST /broadcast, whole fan-out): p50 ${percentile(latencies, 50)} ms, p99 ${percentile(latencies, 99)} ms`);
-  console.log(`delivered ${received}/${expected} in ${totalMs} ms: ${Math.round((received / totalMs) * 1000)} deliveries/s`);
-  sockets.forEach((s) => s.terminate());
-  await stack.stop();
-  if (received !== expected) process.exitCode = 1;
+  const body = JSON.stringify({ event: 'tick', data: { pad: 'x'.repeat(200) } });
+
+  // Warm-up: clients, sockets and code paths, on a small channel.
+  await seed('warm', 200);
+  await publish(handler, 'warm');
+  await Promise.all((await subscriberIds('warm')).map((id) => sdk.send(new PostToConnectionCommand({ ConnectionId: id, Data: body }))));
+
+  for (const size of SIZES) {
+    const channel = `size-${size}`;
+    process.stderr.write(`seeding ${size} subscribers…\n`);
+    await seed(channel, size);
+
+    await endpoint.ask({ command: 'reset' }, 'reset');
+    let cpu = process.cpuUsage();
+    let started = Date.now();
+    const answer = await publish(handler, channel);
+    const projectCpu = cpuMs(cpu);
+    const stats = await endpoint.ask<Stats>({ command: 'stats' }, 'stats');
+    const projectMs = Math.max(stats.lastDeliveryAt, Date.now()) - started;
+    const reply = JSON.parse((answer as { body: string }).body);
+
+    // Naive Promise.all on a default SDK client, same subscribers, ids read the same way.
+    await endpoint.ask({ command: 'reset' }, 'reset');
+    cpu = process.cpuUsage();
+    started = Date.now();
+    const ids = await subscriberIds(channel);
+    await Promise.all(ids.map((id) => sdk.send(new PostToConnectionCommand({ ConnectionId: id, Data: body })).catch(() => undefined)));
+    const naiveMs = Date.now() - started;
+    const naiveCpu = cpuMs(cpu);
+
+    // The sequential loop, timed on a sample and scaled.
+    const sample = ids.slice(0, SEQUENTIAL_SAMPLE);
+    started = Date.now();
+    for (const id of sample) await sdk.send(new PostToConnectionCommand({ ConnectionId: id, Data: body })).catch(() => undefined);
+    const sequentialMs = ((Date.now() - started) * ids.length) / sample.length;
+
+    // The 429 storm: the same publish against an endpoint that throttles a share of posts.
+    await stormEndpoint.ask({ command: 'reset' }, 'reset');
+    started = Date.now();
+    const storm = JSON.parse(((await publish(stormHandler, channel)) as { body: string }).body);
+    const stormStats = await stormEndpoint.ask<Stats>({ command: 'stats' }, 'stats');
+    const stormMs = Math.max(stormStats.lastDeliveryAt, Date.now()) - started;
+
+    const ideal = (size * RTT_MS) / CONCURRENCY;
+    results.push({
+      size,
+      ms: projectMs,
+      delivered: stats.unique,
+      duplicates: stats.duplicates,
+      expected: size,
+      reply: { sent: reply.sent, failed: reply.failed, stale: reply.stale },
+      deliveriesPerSecond: Math.round((stats.unique / projectMs) * 1000),
+      cpuMsPerDelivery: projectCpu / Math.max(1, stats.unique),
+      naiveMs,
+      naiveCpuMsPerDelivery: naiveCpu / size,
+      sequentialMs: Math.round(sequentialMs),
+      sequentialScaledFrom: sample.length,
+      vsNaive: naiveMs / projectMs,
+      vsSequential: sequentialMs / projectMs,
+      idealMs: ideal,
+      efficiency: ideal / projectMs,
+      storm: { throttleRate: THROTTLE_RATE, ms: stormMs, delivered: stormStats.unique, throttled: stormStats.throttled, reply: { sent: storm.sent, failed: storm.failed } },
+    });
+  }
+
+  const bundle = await measureBundle();
+  // Subscription items are ~70 bytes; an eventually consistent Query reads 4 KB for half a unit.
+  const itemBytes = 70;
+  const readUnitsPerDelivery = (itemBytes / 4096) * 0.5;
+  const largest = results[results.length - 1] as { cpuMsPerDelivery: number; ms: number; size: number };
+  // On Lambda the CPU share is memory / 1,769 MB: a delivery's billed time is its CPU scaled to
+  // that share, or its share of the wall-clock time, whichever is larger.
+  const vcpu = LAMBDA_MB / 1769;
+  const lambdaMsPerDelivery = Math.max(largest.cpuMsPerDelivery / vcpu, largest.ms / largest.size);
+  const gbSecondsPerMillion = (lambdaMsPerDelivery / 1000) * (LAMBDA_MB / 1024) * 1e6;
+  const cost = {
+    messages: PRICE.perMillionMessages,
+    lambda: gbSecondsPerMillion * PRICE.perGbSecond,
+    dynamodb: readUnitsPerDelivery * PRICE.perMillionReadUnits,
+  };
+  const costPerMillionUsd = cost.messages + cost.lambda + cost.dynamodb;
+
+  const rows = results.map((r: any) =>
+    [
+      r.size.toLocaleString('en'),
+      `${r.ms} ms`,
+      `${r.delivered}/${r.expected}${r.duplicates ? ` (${r.duplicates} dup)` : ''}`,
+      r.deliveriesPerSecond.toLocaleString('en'),
+      r.cpuMsPerDelivery.toFixed(3),
+      `${r.naiveMs} ms (${r.vsNaive.toFixed(1)}×)`,
+      `${r.sequentialMs.toLocaleString('en')} ms${r.sequentialScaledFrom < r.size ? '*' : ''} (${r.vsSequential.toFixed(0)}×)`,
+      `${Math.round(r.idealMs)} ms (${(r.efficiency * 100).toFixed(0)}%)`,
+      `${r.storm.delivered}/${r.expected} in ${r.storm.ms} ms (${r.storm.throttled} × 429)`,
+    ].join(' | '),
+  );
+  console.log(`
+Fan-out bench — RTT ${RTT_MS} ms, handler concurrency ${CONCURRENCY}, ${process.arch}, Node ${process.version}
+
+| subscribers | publish → last delivery | delivered | deliveries/s | CPU ms/delivery | naive Promise.all (ratio) | sequential (ratio) | ideal N×RTT/c (efficiency) | 429 storm (${THROTTLE_RATE * 100}%) |
+|---|---|---|---|---|---|---|---|---|
+${rows.map((row) => `| ${row} |`).join('\n')}
+
+\\* timed on ${SEQUENTIAL_SAMPLE} posts and scaled.
+Bundle ${bundle.bytes.toLocaleString('en')} bytes minified (${bundle.top}); module init ${bundle.initMs.toFixed(0)} ms.
+Read units per delivery ${readUnitsPerDelivery.toFixed(4)} (~${itemBytes}-byte items, eventually consistent Query).
+Cost per million deliveries: $${costPerMillionUsd.toFixed(4)} = API Gateway $${cost.messages.toFixed(2)} + Lambda $${cost.lambda.toFixed(4)} (${LAMBDA_MB} MB, ${lambdaMsPerDelivery.toFixed(3)} ms/delivery) + DynamoDB $${cost.dynamodb.toFixed(5)}; data transfer excluded.
+`);
+  mkdirSync(path.join(HERE, 'results'), { recursive: true });
+  writeFileSync(
+    path.join(HERE, 'results', 'latest.json'),
+    `${JSON.stringify(
+      {
+        settings: { rttMs: RTT_MS, concurrency: CONCURRENCY, throttleRate: THROTTLE_RATE, node: process.version, arch: process.arch },
+        sizes: Object.fromEntries(results.map((r: any) => [r.size, { ms: r.ms, delivered: r.delivered, expected: r.expected, cpuMsPerDelivery: r.cpuMsPerDelivery, vsNaive: r.vsNaive, vsSequential: r.vsSequential, ...r }])),
+        bundleBytes: bundle.bytes,
+        initMs: bundle.initMs,
+        readUnitsPerDelivery,
+        costPerMillionUsd,
+        costInputs: { ...PRICE, lambdaMb: LAMBDA_MB, lambdaMsPerDelivery, itemBytes },
+      },
+      null,
+      2,
+    )}\n`,
+  );
+  sdk.destroy();
+  documents.destroy();
+  for (const child of [store, endpoint, stormEndpoint]) child.process.kill();
+  process.exit(0);
 }
 
 main().catch((error) => {

@@ -34,6 +34,8 @@ export class StandInConnections {
   readonly calls: StandInCall[] = [];
   /** Posts answered 2xx, per connection id. */
   readonly delivered = new Map<string, number>();
+  /** When the last 2xx post was answered (epoch ms), 0 before any. */
+  lastDeliveryAt = 0;
   private readonly scripts = new Map<string, StandInAnswer[]>();
   private readonly gone = new Map<string, boolean>();
   private readonly server: Server;
@@ -71,11 +73,11 @@ export class StandInConnections {
   clearCalls(): void {
     this.calls.length = 0;
     this.delivered.clear();
+    this.lastDeliveryAt = 0;
   }
 
   reset(): void {
-    this.calls.length = 0;
-    this.delivered.clear();
+    this.clearCalls();
     this.scripts.clear();
     this.gone.clear();
   }
@@ -99,7 +101,10 @@ export class StandInConnections {
       if (status === 'hang') return;
       if (req.method === 'POST' && status < 300) this.delivered.set(connectionId, (this.delivered.get(connectionId) ?? 0) + 1);
       const rtt = this.options.rttMs ?? 0;
-      const send = () => this.reply(res, status, status < 300 ? undefined : { message: status === 410 ? 'Gone' : 'Too Many Requests' });
+      const send = () => {
+        if (req.method === 'POST' && status < 300) this.lastDeliveryAt = Date.now();
+        this.reply(res, status, status < 300 ? undefined : { message: status === 410 ? 'Gone' : 'Too Many Requests' });
+      };
       if (rtt > 0) setTimeout(send, rtt);
       else send();
     });

@@ -1,42 +1,20 @@
 /**
- * Signed AWS requests without an SDK client: SigV4 from `@smithy/signature-v4` with Node's own
- * hashing, sent over one keep-alive agent per endpoint. For the calls a fan-out makes thousands of
- * times, where the SDK's middleware stack costs 5–20× the CPU (see the bench).
+ * Signed AWS requests without an SDK client: SigV4 (`sigv4.ts`) with Node's own hashing, sent over
+ * one keep-alive agent per endpoint. For the calls a fan-out makes thousands of times, where the
+ * SDK's middleware stack costs 5–20× the CPU (see the bench).
  */
-import { createHash, createHmac } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { SignatureV4 } from '@smithy/signature-v4';
+import { AwsCredentials, RequestSigner } from './sigv4';
 
-export interface AwsCredentials {
-  readonly accessKeyId: string;
-  readonly secretAccessKey: string;
-  readonly sessionToken?: string;
-}
+export type { AwsCredentials };
 
 /** The execution role's credentials, as the Lambda runtime puts them in the environment. */
 export function credentialsFromEnv(env: Record<string, string | undefined> = process.env): AwsCredentials {
   const { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey, AWS_SESSION_TOKEN: sessionToken } = env;
   if (!accessKeyId || !secretAccessKey) throw new Error('AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set');
   return { accessKeyId, secretAccessKey, ...(sessionToken && { sessionToken }) };
-}
-
-type Bytes = string | ArrayBuffer | ArrayBufferView;
-const toBuffer = (data: Bytes) =>
-  typeof data === 'string' ? Buffer.from(data, 'utf8') : ArrayBuffer.isView(data) ? Buffer.from(data.buffer, data.byteOffset, data.byteLength) : Buffer.from(data);
-
-/** SHA-256 and HMAC-SHA256 as the signer wants them, from Node's crypto. */
-class NodeSha256 {
-  private readonly hash;
-  constructor(secret?: Bytes) {
-    this.hash = secret === undefined ? createHash('sha256') : createHmac('sha256', toBuffer(secret));
-  }
-  update(data: Bytes): void {
-    this.hash.update(toBuffer(data));
-  }
-  async digest(): Promise<Uint8Array> {
-    return new Uint8Array(this.hash.digest());
-  }
 }
 
 export const sha256Hex = (body: string): string => createHash('sha256').update(body, 'utf8').digest('hex');
@@ -66,13 +44,15 @@ export class NoResponseError extends Error {
 
 export class AwsHttp {
   private readonly url: URL;
-  private readonly signer: SignatureV4;
+  private readonly signer: RequestSigner;
+  private readonly headers: Readonly<Record<string, string>>;
   private readonly agent: HttpAgent;
   private readonly send: typeof httpRequest;
 
   constructor(options: AwsHttpOptions) {
     this.url = new URL(options.endpoint);
-    this.signer = new SignatureV4({ service: options.service, region: options.region, credentials: options.credentials, sha256: NodeSha256 });
+    this.headers = { host: this.url.host, 'content-type': 'application/json' };
+    this.signer = new RequestSigner({ ...options, headers: this.headers });
     const secure = this.url.protocol === 'https:';
     const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 256 };
     this.agent = secure ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions);
@@ -84,32 +64,18 @@ export class AwsHttp {
    * when there is none within `timeoutMs`. `bodyHash` (hex SHA-256 of the body) saves hashing a
    * body sent many times.
    */
-  async request(method: string, path: string, options: { body?: string; bodyHash?: string; headers?: Record<string, string>; timeoutMs: number }): Promise<AwsResponse> {
+  request(method: string, path: string, options: { body?: string; bodyHash?: string; timeoutMs: number }): Promise<AwsResponse> {
     const body = options.body ?? '';
-    const basePath = this.url.pathname.replace(/\/$/, '');
-    const signed = await this.signer.sign({
-      method,
-      protocol: this.url.protocol,
-      hostname: this.url.hostname,
-      port: this.url.port ? Number(this.url.port) : undefined,
-      path: `${basePath}${path}`,
-      query: {},
-      headers: {
-        host: this.url.host,
-        'content-type': 'application/json',
-        ...(options.headers ?? {}),
-        ...(options.bodyHash && { 'x-amz-content-sha256': options.bodyHash }),
-      },
-      body,
-    });
+    const fullPath = `${this.url.pathname.replace(/\/$/, '')}${path}`;
+    const signed = { ...this.headers, ...this.signer.sign(method, fullPath, options.bodyHash ?? sha256Hex(body)) };
     return new Promise<AwsResponse>((resolve, reject) => {
       const req = this.send(
         {
           method,
           host: this.url.hostname,
           port: this.url.port || undefined,
-          path: signed.path,
-          headers: { ...signed.headers, 'content-length': String(Buffer.byteLength(body, 'utf8')) },
+          path: fullPath,
+          headers: { ...signed, 'content-length': String(Buffer.byteLength(body, 'utf8')) },
           agent: this.agent,
         },
         (res) => {
