@@ -155,7 +155,11 @@ export type DeliveryOutcome = 'sent' | 'gone' | 'failed';
 
 /** Sends one message to one connection. Never throws: every outcome is a value. */
 export interface Delivery {
-  post(connectionId: string, message: string): Promise<DeliveryOutcome>;
+  /**
+   * Sends, retrying throttling and transient failures: with a `deadline` (epoch ms) until then,
+   * without one a few times.
+   */
+  post(connectionId: string, message: string, deadline?: number): Promise<DeliveryOutcome>;
   /** Closes a connection (API Gateway then sends its `$disconnect`); `sent` when closed. */
   close(connectionId: string): Promise<DeliveryOutcome>;
 }

@@ -7,8 +7,10 @@ import type { Delivery, DeliveryOutcome } from '../ports';
 import { AwsHttp, NoResponseError, sha256Hex } from './aws-http';
 
 export interface ConnectionsApiOptions {
-  /** Attempts per message for throttling, 5xx, timeouts and network failures. @default 3 */
+  /** Attempts per message for throttling, 5xx, timeouts and network failures, when no deadline is given. @default 3 */
   readonly attempts?: number;
+  /** The longest wait between attempts. @default 1000 */
+  readonly maxDelayMs?: number;
   /** Backoff base; attempt n waits a random time up to base × 2ⁿ (full jitter). @default 50 */
   readonly baseDelayMs?: number;
   /** A hung attempt is abandoned after this long. @default 1000 */
@@ -24,6 +26,7 @@ const pathOf = (connectionId: string) => `/@connections/${encodeURIComponent(con
 export class ConnectionsApiDelivery implements Delivery {
   private readonly attempts: number;
   private readonly baseDelayMs: number;
+  private readonly maxDelayMs: number;
   private readonly attemptTimeoutMs: number;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly random: () => number;
@@ -36,32 +39,45 @@ export class ConnectionsApiDelivery implements Delivery {
   ) {
     this.attempts = options.attempts ?? 3;
     this.baseDelayMs = options.baseDelayMs ?? 50;
+    this.maxDelayMs = options.maxDelayMs ?? 1000;
     this.attemptTimeoutMs = options.attemptTimeoutMs ?? 1000;
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.random = options.random ?? Math.random;
   }
 
-  post(connectionId: string, message: string): Promise<DeliveryOutcome> {
+  post(connectionId: string, message: string, deadline?: number): Promise<DeliveryOutcome> {
     if (this.last.body !== message) this.last = { body: message, hash: sha256Hex(message) };
-    return this.withRetries('POST', connectionId, { body: message, bodyHash: this.last.hash });
+    return this.withRetries('POST', connectionId, { body: message, bodyHash: this.last.hash }, deadline);
   }
 
   close(connectionId: string): Promise<DeliveryOutcome> {
     return this.withRetries('DELETE', connectionId, {});
   }
 
-  private async withRetries(method: string, connectionId: string, payload: { body?: string; bodyHash?: string }): Promise<DeliveryOutcome> {
-    for (let attempt = 0; attempt < this.attempts; attempt++) {
-      if (attempt > 0) await this.sleep(Math.floor(this.random() * this.baseDelayMs * 2 ** attempt));
+  /**
+   * Throttling (429) is retried until the deadline when there is one: it is the account's shared
+   * budget running out, it passes, and giving up would lose the message. Server errors, timeouts
+   * and network failures get a few attempts: a connection that keeps failing is not waited for.
+   */
+  private async withRetries(method: string, connectionId: string, payload: { body?: string; bodyHash?: string }, deadline?: number): Promise<DeliveryOutcome> {
+    let failures = 0;
+    for (let attempt = 0; ; attempt++) {
+      if (attempt > 0) {
+        const wait = Math.floor(this.random() * Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** attempt));
+        if (deadline !== undefined && Date.now() + wait + this.attemptTimeoutMs > deadline) return 'failed';
+        await this.sleep(wait);
+      }
+      let throttled = false;
       try {
         const { status } = await this.http.request(method, pathOf(connectionId), { ...payload, timeoutMs: this.attemptTimeoutMs });
         if (status >= 200 && status < 300) return 'sent';
         if (status === 410) return 'gone';
         if (!retryable(status)) return 'failed';
+        throttled = status === 429;
       } catch (error) {
         if (!(error instanceof NoResponseError)) throw error;
       }
+      if ((!throttled || deadline === undefined) && ++failures >= this.attempts) return 'failed';
     }
-    return 'failed';
   }
 }

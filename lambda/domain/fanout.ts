@@ -12,11 +12,18 @@ export interface FanoutResult {
   readonly gone: readonly string[];
 }
 
+/**
+ * How long one fan-out keeps retrying throttled and failing posts: well inside API Gateway's 29 s
+ * integration timeout, leaving time for the answer.
+ */
+export const FANOUT_RETRY_BUDGET_MS = 20_000;
+
 export async function fanOut(
   recipients: AsyncIterable<readonly string[]>,
   message: string,
   delivery: Pick<Delivery, 'post'>,
   concurrency: number,
+  deadline = Date.now() + FANOUT_RETRY_BUDGET_MS,
 ): Promise<FanoutResult> {
   const limit = pLimit(concurrency);
   const gone: string[] = [];
@@ -27,7 +34,7 @@ export async function fanOut(
     for (const connectionId of page) {
       posts.push(
         limit(async () => {
-          const outcome = await delivery.post(connectionId, message);
+          const outcome = await delivery.post(connectionId, message, deadline);
           if (outcome === 'sent') sent++;
           else if (outcome === 'gone') gone.push(connectionId);
           else failed++;

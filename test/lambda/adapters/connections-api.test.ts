@@ -69,6 +69,25 @@ describe('ConnectionsApiDelivery', () => {
     expect(endpoint.calls).toHaveLength(3);
   });
 
+  it('retries throttling until the deadline, however many attempts that takes', async () => {
+    endpoint.script('storm=', 429, 429, 429, 429, 429, 429);
+    expect(await delivery().post('storm=', 'm', Date.now() + 60_000)).toBe('sent');
+    expect(endpoint.calls).toHaveLength(7);
+    expect(Math.max(...sleeps)).toBeLessThanOrEqual(1000);
+  });
+
+  it('stops retrying throttling when the next attempt could not finish before the deadline', async () => {
+    endpoint.script('late=', 429, 429);
+    expect(await delivery().post('late=', 'm', Date.now() + 500)).toBe('failed');
+    expect(endpoint.calls).toHaveLength(1);
+  });
+
+  it('gives server errors a few attempts even with a deadline', async () => {
+    endpoint.script('broken=', 500, 502, 503, 504);
+    expect(await delivery().post('broken=', 'm', Date.now() + 60_000)).toBe('failed');
+    expect(endpoint.calls).toHaveLength(3);
+  });
+
   it('does not retry a 403', async () => {
     endpoint.script('denied=', 403);
     expect(await delivery().post('denied=', 'm')).toBe('failed');
