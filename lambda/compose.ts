@@ -77,7 +77,7 @@ export function composeServices(deps: AppDependencies): Services {
   const presence = new Presence({ fanout, delivery, invoker: deps.invoker, logger, now });
   // A connection that went, by $disconnect or found gone by a fan-out, is announced and uncounted.
   const membership = new Membership(deps, new Departures(presence, projects));
-  const publisher = new Publisher({ fanout, membership, newId: deps.newId, now });
+  const publisher = new Publisher({ fanout, membership, invoker: deps.invoker, newId: deps.newId, now });
   const settings = new Settings(deps.settings, now);
   const apiKeys = new ApiKeys(deps.apiKeys, new KeySealer(deps.sealing), now);
   return {

@@ -212,10 +212,23 @@ export interface AsyncInvoker {
   invoke(task: BackgroundTask): Promise<void>;
 }
 
-/** Work done outside the request that asked for it. */
-export type BackgroundTask = {
-  readonly task: 'welcome';
+/** A connection found gone (410), and the subscription it was found through, if any. */
+export interface GoneConnection {
   readonly connectionId: string;
-  readonly projectId: string;
-  readonly clientType?: string;
-};
+  readonly foundThrough?: SubscriptionKey;
+}
+
+/** Work done outside the request that asked for it. */
+export type BackgroundTask =
+  | {
+      /** The `connected` message, once API Gateway has opened the connection. */
+      readonly task: 'welcome';
+      readonly connectionId: string;
+      readonly projectId: string;
+      readonly clientType?: string;
+    }
+  | {
+      /** Removing connections a publish found gone, and telling who remains: after its answer. */
+      readonly task: 'purge';
+      readonly gone: readonly GoneConnection[];
+    };

@@ -3,7 +3,7 @@
  * page of recipients while later pages are still being read. Purging the gone is the caller's.
  */
 import pLimit from 'p-limit';
-import type { ConnectionStore, Delivery, FanoutObserver, SubscriptionKey, SubscriptionStore } from '../ports';
+import type { ConnectionStore, Delivery, FanoutObserver, GoneConnection, SubscriptionStore } from '../ports';
 
 export interface FanoutResult {
   readonly sent: number;
@@ -51,11 +51,7 @@ export async function* onePage(connectionIds: readonly string[]): AsyncIterable<
   if (connectionIds.length > 0) yield connectionIds;
 }
 
-/** A connection that answered 410 Gone, and the subscription it was found through, if any. */
-export interface GoneConnection {
-  readonly connectionId: string;
-  readonly foundThrough?: SubscriptionKey;
-}
+export type { GoneConnection } from '../ports';
 
 /** What one fan-out reached; the gone connections are left for the caller to purge. */
 export interface Reached {

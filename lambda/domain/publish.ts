@@ -1,15 +1,22 @@
 /**
  * Publishing: builds the delivered message (id, timestamp, sender), checks it fits API Gateway's
- * limit, fans it out, and purges connections that turned out to be gone.
+ * limit, fans it out, and hands the connections that turned out to be gone to a background purge,
+ * so the answer does not wait for their clean-up and `client_left` notices.
  */
 import { randomUUID } from 'node:crypto';
 import { Delivered, ErrorCode, FanoutCounts, Result, Stamp, encode, fail, ok, outbound } from '../protocol';
 import type { ChannelFanout, Reached } from './fanout';
 import type { Membership } from './membership';
+import type { AsyncInvoker, GoneConnection } from '../ports';
+
+/** Gone connections per purge task: keeps an asynchronous invocation's payload far below its limit. */
+export const PURGE_BATCH = 500;
 
 export interface PublisherDependencies {
   readonly fanout: ChannelFanout;
   readonly membership: Membership;
+  /** Runs the purge after the answer. */
+  readonly invoker: AsyncInvoker;
   readonly newId?: () => string;
   readonly now?: () => number;
 }
@@ -71,8 +78,20 @@ export class Publisher {
   }
 
   private async purged(reached: Reached): Promise<FanoutCounts> {
-    await this.deps.membership.purge(reached.gone);
+    await this.purgeLater(reached.gone);
     return { sent: reached.sent, failed: reached.failed, stale: reached.gone.length };
+  }
+
+  /** Hands gone connections to background purges; if that cannot start, purges them now. */
+  private async purgeLater(gone: readonly GoneConnection[]): Promise<void> {
+    for (let i = 0; i < gone.length; i += PURGE_BATCH) {
+      const batch = gone.slice(i, i + PURGE_BATCH);
+      try {
+        await this.deps.invoker.invoke({ task: 'purge', gone: batch });
+      } catch {
+        await this.deps.membership.purge(batch);
+      }
+    }
   }
 }
 

@@ -8,7 +8,7 @@ import { METRIC, MetricName } from '../contract/metrics';
 import type { HttpRouteKey, WebSocketRouteKey } from '../contract/routes';
 import type { WelcomeTask } from '../domain/presence';
 import { ErrorCode, failure } from '../protocol';
-import { classifyEvent, HttpEvent, HttpResult, WebSocketEvent, WebSocketResult } from './gateway-events';
+import { classifyEvent, HttpEvent, HttpResult, PurgeTask, WebSocketEvent, WebSocketResult } from './gateway-events';
 import { errorResponse, HttpDependencies, HTTP_ROUTES } from './http';
 import { errorReply, WebSocketDependencies, WEBSOCKET_ROUTES } from './websocket';
 
@@ -74,7 +74,25 @@ export function createHandler(services: Services): Handler {
     });
   }
 
-  async function onTask(task: WelcomeTask, requestId?: string): Promise<WebSocketResult> {
+  async function onTask(task: WelcomeTask | PurgeTask, requestId?: string): Promise<WebSocketResult> {
+    return task.task === 'purge' ? onPurge(task, requestId) : onWelcome(task, requestId);
+  }
+
+  /** Removes the connections a publish found gone; their departures tell the project's typed clients. */
+  async function onPurge(task: PurgeTask, requestId?: string): Promise<WebSocketResult> {
+    return telemetry.request({}, async () => {
+      try {
+        await services.membership.purge(task.gone);
+        telemetry.requestDone('purge', { requestId, connections: task.gone.length });
+      } catch (error) {
+        // Left for DynamoDB's TTL, and for the next publish that meets them.
+        logger.error('purge failed', { requestId, connections: task.gone.length, error: error as Error });
+      }
+      return { statusCode: 200 };
+    });
+  }
+
+  async function onWelcome(task: WelcomeTask, requestId?: string): Promise<WebSocketResult> {
     return telemetry.request({ connectionId: task.connectionId, projectId: task.projectId }, async () => {
       try {
         const outcome = await presence.welcome(task);

@@ -3,6 +3,9 @@
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { WelcomeTask } from '../domain/presence';
+import type { BackgroundTask } from '../ports';
+
+export type PurgeTask = Extract<BackgroundTask, { task: 'purge' }>;
 
 /** A WebSocket API event (Lambda proxy). `$connect` adds headers and query string parameters. */
 export interface WebSocketEvent {
@@ -41,7 +44,7 @@ export type HttpResult = APIGatewayProxyStructuredResultV2;
 export type ClassifiedEvent =
   | { kind: 'websocket'; event: WebSocketEvent }
   | { kind: 'http'; event: HttpEvent }
-  | { kind: 'task'; event: WelcomeTask }
+  | { kind: 'task'; event: WelcomeTask | PurgeTask }
   | { kind: 'unknown' };
 
 export function classifyEvent(event: unknown): ClassifiedEvent {
@@ -53,7 +56,8 @@ export function classifyEvent(event: unknown): ClassifiedEvent {
     return { kind: 'http', event: event as HttpEvent };
   }
   // Background tasks come from this function invoking itself, never through API Gateway.
-  if (!context && (event as { task?: unknown } | null)?.task === 'welcome') return { kind: 'task', event: event as WelcomeTask };
+  const task = (event as { task?: unknown } | null)?.task;
+  if (!context && (task === 'welcome' || task === 'purge')) return { kind: 'task', event: event as WelcomeTask | PurgeTask };
   return { kind: 'unknown' };
 }
 

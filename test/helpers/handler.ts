@@ -23,6 +23,7 @@ export function useHandler() {
   const api = new StandInConnections();
   let http: AwsHttp | undefined;
   const invoked: unknown[] = [];
+  const queued: unknown[] = [];
   let db: TestStore | undefined;
   let current: Handler | undefined;
   let ids = 0;
@@ -37,7 +38,9 @@ export function useHandler() {
       usage: db.usage,
       retained: db.retained,
       settings: db.settings,
-      invoker: { invoke: async (task) => void invoked.push(task) },
+      // Welcome tasks are recorded for tests to run; others (purges) run after the invocation
+      // that asked for them has answered, as an asynchronous invocation does on AWS.
+      invoker: { invoke: async (task) => void (task.task === 'welcome' ? invoked.push(task) : queued.push(task)) },
       requireToken: false,
       sealing: new StaticKeySource(SEALING_SECRET),
       delivery: new ConnectionsApiDelivery(http, { sleep: async () => undefined }),
@@ -54,7 +57,15 @@ export function useHandler() {
   });
   beforeEach(() => api.reset());
 
-  const handler: Handler = (event, context) => current!(event, context);
+  const handler: Handler = async (event, context) => {
+    const result = await current!(event, context);
+    if (!holding) await runQueued();
+    return result;
+  };
+  let holding = false;
+  async function runQueued() {
+    while (queued.length > 0) await current!(queued.shift());
+  }
 
   async function connect(query?: Record<string, string>) {
     const id = newConnectionId();
@@ -65,8 +76,13 @@ export function useHandler() {
   return {
     api,
     handler,
-    /** Background tasks the handler asked to run. */
+    /** Welcome tasks the handler asked to run. */
     invoked,
+    /** Other background tasks (purges) not yet run: only while `holdTasks(true)`. */
+    queued,
+    /** Keeps background tasks queued instead of running them after each invocation. */
+    holdTasks: (hold: boolean) => void (holding = hold),
+    runQueued,
     /** The real stores under the handler. */
     db: () => db!,
     /** Messages delivered through `@connections`, as [connectionId, parsed message]. */

@@ -1,9 +1,9 @@
 /** The HTTP routes through the whole handler, with a real store and the Management API mocked. */
-import { httpEvent } from '../../helpers/gateway-events';
+import { httpEvent, messageEvent } from '../../helpers/gateway-events';
 import { bearerToken } from '../../../lambda/edge/http';
 import { MASTER_KEY, useHandler } from '../../helpers/handler';
 
-const { api, handler, db, posted, replyOf, connect, subscribed } = useHandler();
+const { api, handler, db, posted, replyOf, connect, subscribed, queued, holdTasks, runQueued } = useHandler();
 
 describe('HTTP: POST /broadcast', () => {
   it('delivers {channel, event, data, id, timestamp} to subscribers and reports counts', async () => {
@@ -42,6 +42,30 @@ describe('HTTP: POST /broadcast', () => {
     expect(await db().connections.get(live)).toBeDefined();
     const second = await handler(httpEvent({ body: { channel: 'stale-room', event: 'e' } }));
     expect(replyOf(second)).toMatchObject({ sent: 1, stale: 0 });
+  });
+
+  it('answers before purging: the gone are removed, and typed clients told, by a background task', async () => {
+    const watcher = await connect({ type: 'agent' });
+    const live = await subscribed('later-room');
+    const dead = await connect({ type: 'runtime' });
+    await handler(messageEvent(dead, { action: 'subscribe', channel: 'later-room' }));
+    api.script(dead, 410);
+    api.clearCalls();
+    holdTasks(true);
+    try {
+      const result = await handler(httpEvent({ body: { channel: 'later-room', event: 'e' } }));
+      expect(replyOf(result)).toMatchObject({ sent: 1, stale: 1 });
+      // Answered; nothing removed or announced yet.
+      expect(queued).toEqual([{ task: 'purge', gone: [{ connectionId: dead, foundThrough: { projectId: 'default', channel: 'later-room', connectionId: dead } }] }]);
+      expect(await db().connections.get(dead)).toBeDefined();
+      expect(posted().filter(([, m]) => (m as { type?: string }).type === 'client_left')).toEqual([]);
+      await runQueued();
+    } finally {
+      holdTasks(false);
+    }
+    expect(await db().connections.get(dead)).toBeUndefined();
+    expect(await db().connections.get(live)).toBeDefined();
+    expect(posted()).toContainEqual([watcher, expect.objectContaining({ type: 'client_left', clientId: dead, clientType: 'runtime' })]);
   });
 
   it('counts a subscriber that keeps failing as failed, after retries', async () => {
