@@ -97,6 +97,7 @@ async function main(): Promise<void> {
         usageTable: LOCAL_TABLES.usage.name,
         retainedTable: LOCAL_TABLES.retained.name,
         projectsTable: LOCAL_TABLES.projects.name,
+        publishesTable: LOCAL_TABLES.publishes.name,
         managementEndpoint,
         fanoutConcurrency: CONCURRENCY,
       }),

@@ -8,6 +8,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DynamoApiKeyStore } from './adapters/dynamo-api-keys';
+import { DynamoPublishStore } from './adapters/dynamo-publishes';
 import { DynamoConnectionStore } from './adapters/dynamo-connections';
 import { DynamoRetainedStore } from './adapters/dynamo-retained';
 import { DynamoSettingsStore } from './adapters/dynamo-settings';
@@ -21,6 +22,7 @@ import { ApiKeys } from './auth/api-keys';
 import { Authorizer } from './auth/principals';
 import { KeySealer } from './auth/sealing';
 import type { Config } from './contract/config';
+import { BigChannels } from './domain/big-channels';
 import { Departures } from './domain/departures';
 import { ChannelFanout } from './domain/fanout';
 import { Membership } from './domain/membership';
@@ -38,6 +40,7 @@ import type {
   ConnectionStore,
   Delivery,
   KeySource,
+  PublishStore,
   RetainedStore,
   SettingsStore,
   SubscriptionStore,
@@ -52,6 +55,7 @@ export interface AppDependencies {
   readonly usage: UsageStore;
   readonly retained: RetainedStore;
   readonly settings: SettingsStore;
+  readonly publishes: PublishStore;
   readonly delivery: Delivery;
   /** Runs background tasks (the welcome message) after the current invocation. */
   readonly invoker: AsyncInvoker;
@@ -60,6 +64,10 @@ export interface AppDependencies {
   /** The secret project keys are sealed with. */
   readonly sealing: KeySource;
   readonly fanoutConcurrency: number;
+  /** Posts per second a big channel's shards may make together. */
+  readonly deliveryRatePerSecond: number;
+  /** Channels with more subscribers are published in the background. */
+  readonly backgroundFanoutAbove: number;
   /** Refuse WebSocket connections without a valid client token, in every project. */
   readonly requireToken: boolean;
   readonly telemetry?: Telemetry;
@@ -79,6 +87,16 @@ export function composeServices(deps: AppDependencies): Services {
   const membership = new Membership(deps, new Departures(presence, projects));
   const publisher = new Publisher({ fanout, membership, invoker: deps.invoker, newId: deps.newId, now });
   const settings = new Settings(deps.settings, now);
+  const bigChannels = new BigChannels({
+    subscriptions: deps.subscriptions,
+    delivery,
+    invoker: deps.invoker,
+    publishes: deps.publishes,
+    purge: (gone) => publisher.purge(gone),
+    concurrency: deps.fanoutConcurrency,
+    budgetPerSecond: deps.deliveryRatePerSecond,
+    now,
+  });
   const apiKeys = new ApiKeys(deps.apiKeys, new KeySealer(deps.sealing), now);
   return {
     connections,
@@ -92,6 +110,9 @@ export function composeServices(deps: AppDependencies): Services {
     retention: new Retention(deps.retained, publisher),
     settings,
     revocation: new Revocation({ connections, delivery, membership }),
+    bigChannels,
+    publishes: deps.publishes,
+    backgroundFanoutAbove: deps.backgroundFanoutAbove,
     authorizer: new Authorizer(deps.keys, apiKeys, async (projectId) => (await settings.of(projectId)).maxTokenTtlSeconds, now),
     apiKeys,
     requireToken: deps.requireToken,
@@ -128,6 +149,9 @@ export function buildDependencies(config: Config, overrides: ClientOverrides = {
     usage: new DynamoUsageStore(documents, config.usageTable),
     retained: new DynamoRetainedStore(documents, config.retainedTable),
     settings: new DynamoSettingsStore(documents, config.projectsTable),
+    publishes: new DynamoPublishStore(documents, config.publishesTable),
+    deliveryRatePerSecond: config.deliveryRatePerSecond,
+    backgroundFanoutAbove: config.backgroundFanoutAbove,
     invoker: overrides.invoker ?? selfInvoker(config),
     requireToken: config.requireToken,
     delivery: new ConnectionsApiDelivery(

@@ -79,12 +79,30 @@ export interface SubscriptionKey {
   readonly connectionId: string;
 }
 
+/** Connection ids from `from` to `to` (inclusive, by byte order), resuming after `after`. */
+export interface SubscriberRange {
+  readonly from: string;
+  readonly to: string;
+  readonly after?: string;
+}
+
+export interface SubscriberPage {
+  readonly ids: readonly string[];
+  /** Where the next page starts; undefined after the last. */
+  readonly after?: string;
+}
+
 export interface SubscriptionStore {
   add(key: SubscriptionKey, expiresAt: number): Promise<void>;
   remove(key: SubscriptionKey): Promise<void>;
   removeMany(keys: readonly SubscriptionKey[]): Promise<void>;
   /** The channel's live subscribers, a page at a time, so fan-out can start before the last page is read. */
   subscribers(projectId: string, channel: string): AsyncIterable<readonly string[]>;
+  /**
+   * The live subscribers whose connection ids fall in a range, a page at a time, each page with the
+   * key to resume after it (undefined on the last): how a shard reads its part of a big channel.
+   */
+  slice(projectId: string, channel: string, range: SubscriberRange, pageSize?: number): AsyncIterable<SubscriberPage>;
   /** How many live subscribers a channel has. */
   count(projectId: string, channel: string): Promise<number>;
   /** Every channel of the project with its live subscriber count, by Query on an index. */
@@ -151,7 +169,8 @@ export interface UsageStore {
   read(projectId: string, days: number, now: number): Promise<UsageReport | undefined>;
 }
 
-export type DeliveryOutcome = 'sent' | 'gone' | 'failed';
+/** `deferred`: still throttled (or failing) when the deadline came; worth another try later. */
+export type DeliveryOutcome = 'sent' | 'gone' | 'failed' | 'deferred';
 
 /** Sends one message to one connection. Never throws: every outcome is a value. */
 export interface Delivery {
@@ -162,6 +181,39 @@ export interface Delivery {
   post(connectionId: string, message: string, deadline?: number): Promise<DeliveryOutcome>;
   /** Closes a connection (API Gateway then sends its `$disconnect`); `sent` when closed. */
   close(connectionId: string): Promise<DeliveryOutcome>;
+}
+
+/** A publish as recorded for `GET /broadcast/{id}`. */
+export interface PublishRecord {
+  readonly id: string;
+  readonly projectId: string;
+  readonly channel?: string;
+  readonly connectionId?: string;
+  readonly event: string;
+  /** Subscribers it set out to reach. */
+  readonly queued: number;
+  readonly sent: number;
+  readonly failed: number;
+  readonly stale: number;
+  /** Background shards still delivering; 0 when done. */
+  readonly shardsPending: number;
+  readonly done: boolean;
+  readonly createdAt: string;
+}
+
+export interface PublishStore {
+  put(record: PublishRecord): Promise<void>;
+  get(id: string): Promise<PublishRecord | undefined>;
+  /**
+   * Claims an idempotency key for a publish id until `expiresAt` (epoch seconds); returns the id
+   * that already holds it, or undefined if this one now does.
+   */
+  claim(projectId: string, key: string, publishId: string, expiresAt: number): Promise<string | undefined>;
+  /**
+   * Adds a shard's counts and changes the number of shards pending (−1 when one finishes, +n when
+   * one hands work to n more); the change that brings it to 0 marks the publish done.
+   */
+  addCounts(id: string, counts: { sent: number; failed: number; stale: number }, shardsDelta: number): Promise<void>;
 }
 
 /** A project's settings as stored, and when they were last changed. */
@@ -231,4 +283,20 @@ export type BackgroundTask =
       /** Removing connections a publish found gone, and telling who remains: after its answer. */
       readonly task: 'purge';
       readonly gone: readonly GoneConnection[];
+    }
+  | {
+      /** One shard of a big channel's publish: a range of its subscribers. */
+      readonly task: 'deliver';
+      readonly publishId: string;
+      readonly projectId: string;
+      readonly channel: string;
+      /** The message as sent to every subscriber. */
+      readonly body: string;
+      readonly range: SubscriberRange;
+      /** The range has been read to its end; only `retry` is left. */
+      readonly rangeDone?: boolean;
+      /** Subscribers still throttled when the last invocation ran out of time. */
+      readonly retry?: readonly string[];
+      /** This shard's share of the delivery budget. */
+      readonly ratePerSecond: number;
     };

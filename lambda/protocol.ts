@@ -37,6 +37,7 @@ export const ERRORS = {
   keyNotFound: { code: 'key_not_found', status: 404, message: 'No such key in this project' },
   invalidToken: { code: 'invalid_token', status: 401, metric: METRIC.unauthorized, message: 'Invalid token' },
   identityRequired: { code: 'identity_required', status: 403, message: 'This needs a user: connect with a client token' },
+  publishNotFound: { code: 'publish_not_found', status: 404, message: 'No such publish (they are kept for two hours)' },
   connectionNotFound: { code: 'connection_not_found', status: 404, message: 'No such connection in this project' },
   notConnected: { code: 'not_connected', status: 409, message: 'This connection is not registered; reconnect' },
   tooManySubscriptions: { code: 'too_many_subscriptions', status: 409, message: 'Too many subscriptions on this connection' },
@@ -116,6 +117,10 @@ const publication = z
     ...target,
     /** Keep as the channel's active broadcast, sent to every later subscriber. */
     retain: z.optional(z.boolean()),
+    /** A repeat with the same key within 10 minutes returns the first publish and delivers nothing. */
+    idempotencyKey: z.optional(
+      z.string().check(z.regex(/^[\x21-\x7e]{1,128}$/, { error: 'idempotencyKey must be 1-128 printable ASCII characters without spaces' })),
+    ),
   })
   .check(
     exactlyOneTarget,

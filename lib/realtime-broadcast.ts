@@ -24,6 +24,7 @@ import {
   CONNECTIONS_TABLE,
   KeyAttribute,
   PROJECTS_TABLE,
+  PUBLISHES_TABLE,
   RETAINED_TABLE,
   SUBSCRIPTIONS_TABLE,
   TableDefinition,
@@ -87,6 +88,18 @@ export interface RealtimeBroadcastProps {
    * @default 100
    */
   readonly fanoutConcurrency?: number;
+  /**
+   * Posts per second a big channel's background shards may make together: a share of API
+   * Gateway's 10,000 requests/s per account and region, which every API and `@connections` share.
+   * @default 8000
+   */
+  readonly deliveryRatePerSecond?: number;
+  /**
+   * Channels with more subscribers than this are published in the background: `POST /broadcast`
+   * answers 202 with an id, and the outcome is at `GET /broadcast/{id}`.
+   * @default 2000
+   */
+  readonly backgroundFanoutAbove?: number;
   /**
    * Steady-state and burst request limits for each API's stage.
    * @default { rateLimit: 1000, burstLimit: 500 }
@@ -187,6 +200,8 @@ export class RealtimeBroadcast extends Construct {
   public readonly apiKeysTable: Table;
   public readonly usageTable: Table;
   public readonly retainedTable: Table;
+  /** Publishes' outcomes and idempotency keys, kept two hours. */
+  public readonly publishesTable: Table;
   /** Per-project settings: configuration, kept like the keys. */
   public readonly projectsTable: Table;
   public readonly accessKeySecret: ISecret;
@@ -218,6 +233,7 @@ export class RealtimeBroadcast extends Construct {
     this.subscriptionsTable = this.table('Subscriptions', SUBSCRIPTIONS_TABLE, ephemeral);
     this.usageTable = this.table('Usage', USAGE_TABLE, ephemeral);
     this.retainedTable = this.table('Retained', RETAINED_TABLE, ephemeral);
+    this.publishesTable = this.table('Publishes', PUBLISHES_TABLE, ephemeral);
     // Project API keys are configuration nobody can rebuild: kept on stack deletion, with PITR.
     const configuration = { removalPolicy: props.apiKeysRemovalPolicy ?? RemovalPolicy.RETAIN, pointInTimeRecovery: true };
     this.apiKeysTable = this.table('ApiKeys', API_KEYS_TABLE, configuration);
@@ -280,6 +296,9 @@ export class RealtimeBroadcast extends Construct {
           usageTable: this.usageTable.tableName,
           retainedTable: this.retainedTable.tableName,
           projectsTable: this.projectsTable.tableName,
+          publishesTable: this.publishesTable.tableName,
+          deliveryRatePerSecond: props.deliveryRatePerSecond,
+          backgroundFanoutAbove: props.backgroundFanoutAbove,
           managementEndpoint: this.webSocketStage.callbackUrl,
           accessKeySecretArn: this.accessKeySecret.secretArn,
           sealingSecretArn: this.sealingSecret.secretArn,
@@ -327,6 +346,7 @@ export class RealtimeBroadcast extends Construct {
     this.apiKeysTable.grant(this.handler, 'dynamodb:GetItem', 'dynamodb:DeleteItem', 'dynamodb:Query');
     this.usageTable.grant(this.handler, 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:Query');
     this.retainedTable.grant(this.handler, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem');
+    this.publishesTable.grant(this.handler, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem');
     this.projectsTable.grant(
       this.handler,
       'dynamodb:GetItem',
@@ -349,7 +369,7 @@ export class RealtimeBroadcast extends Construct {
     acknowledgeNagFindings({
       scope: this,
       indexedTables: [this.connectionsTable, this.subscriptionsTable, this.apiKeysTable, this.projectsTable],
-      ephemeralTables: [this.connectionsTable, this.subscriptionsTable, this.usageTable, this.retainedTable],
+      ephemeralTables: [this.connectionsTable, this.subscriptionsTable, this.usageTable, this.retainedTable, this.publishesTable],
       webSocketApiLogicalId: Stack.of(this).getLogicalId(this.webSocketApi.node.defaultChild as never),
       stageName,
     });
@@ -367,7 +387,7 @@ export class RealtimeBroadcast extends Construct {
         usage: this.usageTable,
         retained: this.retainedTable,
       },
-      configTables: { projects: this.projectsTable },
+      configTables: { projects: this.projectsTable, publishes: this.publishesTable },
       thresholds: props.alarmThresholds,
       alarmTopic: props.alarmTopic,
       alarmEmail: props.alarmEmail,

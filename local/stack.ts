@@ -97,6 +97,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       usageTable: LOCAL_TABLES.usage.name,
       retainedTable: LOCAL_TABLES.retained.name,
       projectsTable: LOCAL_TABLES.projects.name,
+      publishesTable: LOCAL_TABLES.publishes.name,
       managementEndpoint: gateway.managementEndpoint,
       fanoutConcurrency: options.fanoutConcurrency,
       requireToken: options.requireToken,

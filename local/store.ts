@@ -13,6 +13,7 @@ import {
   CONNECTIONS_TABLE,
   KeyAttribute,
   PROJECTS_TABLE,
+  PUBLISHES_TABLE,
   RETAINED_TABLE,
   SUBSCRIPTIONS_TABLE,
   TableDefinition,
@@ -32,6 +33,7 @@ export const LOCAL_TABLES = {
   usage: { name: 'broadcast-usage', definition: USAGE_TABLE },
   retained: { name: 'broadcast-retained', definition: RETAINED_TABLE },
   projects: { name: 'broadcast-projects', definition: PROJECTS_TABLE },
+  publishes: { name: 'broadcast-publishes', definition: PUBLISHES_TABLE },
 } as const satisfies Record<string, { name: string; definition: TableDefinition }>;
 
 export interface LocalStoreOptions {

@@ -64,7 +64,7 @@ export class ConnectionsApiDelivery implements Delivery {
     for (let attempt = 0; ; attempt++) {
       if (attempt > 0) {
         const wait = Math.floor(this.random() * Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** attempt));
-        if (deadline !== undefined && Date.now() + wait + this.attemptTimeoutMs > deadline) return 'failed';
+        if (deadline !== undefined && Date.now() + wait + this.attemptTimeoutMs > deadline) return 'deferred';
         await this.sleep(wait);
       }
       let throttled = false;

@@ -1,5 +1,5 @@
-import { BatchWriteCommand, DeleteCommand, DynamoDBDocumentClient, PutCommand, paginateQuery } from '@aws-sdk/lib-dynamodb';
-import type { SubscriptionKey, SubscriptionStore } from '../ports';
+import { BatchWriteCommand, DeleteCommand, DynamoDBDocumentClient, PutCommand, QueryCommand, paginateQuery } from '@aws-sdk/lib-dynamodb';
+import type { SubscriberPage, SubscriberRange, SubscriptionKey, SubscriptionStore } from '../ports';
 import { SUBSCRIPTIONS_TABLE } from '../contract/tables';
 import { queryIndex } from './query-index';
 
@@ -77,6 +77,28 @@ export class DynamoSubscriptionStore implements SubscriptionStore {
       const nowSeconds = Math.floor(this.now() / 1000);
       const live = (page.Items ?? []).filter((item) => item[TTL] === undefined || item[TTL] > nowSeconds);
       if (live.length > 0) yield live.map((item) => item[SK] as string);
+    }
+  }
+
+  async *slice(projectId: string, channel: string, range: SubscriberRange, pageSize = 1000): AsyncIterable<SubscriberPage> {
+    let after = range.after;
+    for (;;) {
+      const { Items = [], LastEvaluatedKey } = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :from AND :to',
+          ProjectionExpression: '#sk, #ttl',
+          ExpressionAttributeNames: { '#pk': PK, '#sk': SK, '#ttl': TTL },
+          ExpressionAttributeValues: { ':pk': subscriptionPartition(projectId, channel), ':from': range.from, ':to': range.to },
+          Limit: pageSize,
+          ...(after !== undefined && { ExclusiveStartKey: { [PK]: subscriptionPartition(projectId, channel), [SK]: after } }),
+        }),
+      );
+      const nowSeconds = Math.floor(this.now() / 1000);
+      const ids = Items.filter((item) => item[TTL] === undefined || item[TTL] > nowSeconds).map((item) => item[SK] as string);
+      after = LastEvaluatedKey?.[SK] as string | undefined;
+      yield { ids, after };
+      if (after === undefined) return;
     }
   }
 

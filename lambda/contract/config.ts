@@ -11,6 +11,11 @@ export const ENV = {
   usageTable: 'USAGE_TABLE',
   retainedTable: 'RETAINED_TABLE',
   projectsTable: 'PROJECTS_TABLE',
+  publishesTable: 'PUBLISHES_TABLE',
+  /** Posts per second all of a big channel's shards together may make (API Gateway allows 10,000/s per account). */
+  deliveryRatePerSecond: 'DELIVERY_RATE_PER_SECOND',
+  /** Channels with more subscribers than this are published in the background (202). */
+  backgroundFanoutAbove: 'BACKGROUND_FANOUT_ABOVE',
   /** Set by the Lambda runtime: the function invokes itself for background tasks. */
   functionName: 'AWS_LAMBDA_FUNCTION_NAME',
   /** `true` refuses WebSocket connections without a valid client token, in every project (`default` included). */
@@ -36,6 +41,9 @@ export interface Config {
   readonly usageTable: string;
   readonly retainedTable: string;
   readonly projectsTable: string;
+  readonly publishesTable: string;
+  readonly deliveryRatePerSecond: number;
+  readonly backgroundFanoutAbove: number;
   readonly functionName?: string;
   readonly requireToken: boolean;
   readonly managementEndpoint: string;
@@ -54,6 +62,9 @@ export interface HandlerSettings {
   readonly usageTable: string;
   readonly retainedTable: string;
   readonly projectsTable: string;
+  readonly publishesTable: string;
+  readonly deliveryRatePerSecond?: number;
+  readonly backgroundFanoutAbove?: number;
   readonly managementEndpoint: string;
   readonly accessKeySecretArn?: string;
   readonly sealingSecretArn?: string;
@@ -74,6 +85,9 @@ export function handlerEnvironment(settings: HandlerSettings): Record<string, st
     [ENV.usageTable]: settings.usageTable,
     [ENV.retainedTable]: settings.retainedTable,
     [ENV.projectsTable]: settings.projectsTable,
+    [ENV.publishesTable]: settings.publishesTable,
+    [ENV.deliveryRatePerSecond]: String(settings.deliveryRatePerSecond ?? DEFAULT_DELIVERY_RATE_PER_SECOND),
+    [ENV.backgroundFanoutAbove]: String(settings.backgroundFanoutAbove ?? DEFAULT_BACKGROUND_FANOUT_ABOVE),
     [ENV.managementEndpoint]: settings.managementEndpoint,
     ...(settings.accessKeySecretArn !== undefined && { [ENV.accessKeySecretArn]: settings.accessKeySecretArn }),
     ...(settings.sealingSecretArn !== undefined && { [ENV.sealingSecretArn]: settings.sealingSecretArn }),
@@ -84,6 +98,9 @@ export function handlerEnvironment(settings: HandlerSettings): Record<string, st
 }
 
 export const DEFAULT_FANOUT_CONCURRENCY = 100;
+/** 8,000 of API Gateway's 10,000 requests/s per account, leaving room for everything else. */
+export const DEFAULT_DELIVERY_RATE_PER_SECOND = 8_000;
+export const DEFAULT_BACKGROUND_FANOUT_ABOVE = 2_000;
 export const DEFAULT_ACCESS_KEY_CACHE_SECONDS = 300;
 export const DEFAULT_MASTER_KEY_GRACE_SECONDS = 24 * 60 * 60;
 
@@ -122,6 +139,9 @@ export function readConfig(env: Record<string, string | undefined>): Config {
     usageTable: required(ENV.usageTable),
     retainedTable: required(ENV.retainedTable),
     projectsTable: required(ENV.projectsTable),
+    publishesTable: required(ENV.publishesTable),
+    deliveryRatePerSecond: positiveInt(ENV.deliveryRatePerSecond, DEFAULT_DELIVERY_RATE_PER_SECOND),
+    backgroundFanoutAbove: positiveInt(ENV.backgroundFanoutAbove, DEFAULT_BACKGROUND_FANOUT_ABOVE),
     functionName: env[ENV.functionName] || undefined,
     requireToken,
     managementEndpoint: required(ENV.managementEndpoint),

@@ -24,6 +24,7 @@ export const ROUTES_WITH_RESPONSE: readonly WebSocketRouteKey[] = ['$default', .
 export const HTTP_ROUTE_KEYS = [
   'POST /broadcast',
   'POST /broadcast/clear',
+  'GET /broadcast/{id}',
   'GET /health',
   'POST /api-keys',
   'GET /api-keys',

@@ -127,6 +127,21 @@ export const PROJECTS_TABLE = {
 /** A project holds at most this many keys at once: the one in use and its replacement. */
 export const MAX_KEYS_PER_PROJECT = 2;
 
+/**
+ * Publishes a caller may ask about, and idempotency keys, one item each:
+ * `{ id, projectId, channel?, connectionId?, event, queued, sent, failed, stale, shardsPending, done, createdAt, ttl }`
+ * for a publish (`GET /broadcast/{id}`), `{ id: "idem#<project>#<key>", publishId, ttl }` for a key.
+ */
+export const PUBLISHES_TABLE = {
+  partitionKey: { name: 'id', type: 'S' },
+  ttlAttribute: 'ttl',
+} as const satisfies TableDefinition;
+
+/** A publish's outcome stays readable this long (at least an hour, as promised). */
+export const PUBLISH_STATUS_SECONDS = 2 * 60 * 60;
+/** A repeated idempotency key within this window returns the first publish. */
+export const IDEMPOTENCY_WINDOW_SECONDS = 10 * 60;
+
 /** How long an acknowledgement is remembered. */
 export const ACK_RETENTION_DAYS = 90;
 

@@ -10,6 +10,8 @@ export interface FanoutResult {
   readonly failed: number;
   /** Connections that answered 410 Gone: closed without a `$disconnect` we saw. */
   readonly gone: readonly string[];
+  /** Connections still throttled when the deadline came: for another invocation to retry. */
+  readonly deferred: readonly string[];
 }
 
 /**
@@ -24,9 +26,12 @@ export async function fanOut(
   delivery: Pick<Delivery, 'post'>,
   concurrency: number,
   deadline = Date.now() + FANOUT_RETRY_BUDGET_MS,
+  /** Waits for the delivery budget before each post, when there is one. */
+  pace?: () => Promise<void>,
 ): Promise<FanoutResult> {
   const limit = pLimit(concurrency);
   const gone: string[] = [];
+  const deferred: string[] = [];
   let sent = 0;
   let failed = 0;
   const posts: Promise<void>[] = [];
@@ -34,16 +39,18 @@ export async function fanOut(
     for (const connectionId of page) {
       posts.push(
         limit(async () => {
+          if (pace) await pace();
           const outcome = await delivery.post(connectionId, message, deadline);
           if (outcome === 'sent') sent++;
           else if (outcome === 'gone') gone.push(connectionId);
+          else if (outcome === 'deferred') deferred.push(connectionId);
           else failed++;
         }),
       );
     }
   }
   await Promise.all(posts);
-  return { sent, failed, gone };
+  return { sent, failed, gone, deferred };
 }
 
 /** Iterates a fixed list as one page. */
@@ -81,6 +88,12 @@ export class ChannelFanout {
     return { ...result, gone: result.gone.map((connectionId) => ({ connectionId, foundThrough: { projectId, channel, connectionId } })) };
   }
 
+  /** A channel's subscribers, already read by the caller. */
+  async toRecipients(projectId: string, channel: string, recipients: readonly string[], body: string): Promise<Reached> {
+    const result = await this.observed(onePage(recipients), body, this.deps.concurrency);
+    return { ...result, gone: result.gone.map((connectionId) => ({ connectionId, foundThrough: { projectId, channel, connectionId } })) };
+  }
+
   /** One connection, if it belongs to the project; undefined if it does not (or no longer) exist there. */
   async toConnection(projectId: string, connectionId: string, body: string): Promise<Reached | undefined> {
     const target = await this.deps.connections.get(connectionId);
@@ -90,12 +103,18 @@ export class ChannelFanout {
     return { ...result, gone: result.gone.map((id) => ({ connectionId: id })) };
   }
 
-  private async observed(recipients: AsyncIterable<readonly string[]>, body: string, concurrency: number): Promise<FanoutResult> {
+  /** A fan-out inside one request: what its deadline leaves undelivered counts as failed. */
+  private async observed(recipients: AsyncIterable<readonly string[]>, body: string, concurrency: number): Promise<Omit<FanoutResult, 'deferred'>> {
     const started = performance.now();
-    const result = await fanOut(recipients, body, this.deps.delivery, concurrency);
-    const durationMs = Math.round(performance.now() - started);
-    this.deps.observer?.fanout({ sent: result.sent, failed: result.failed, stale: result.gone.length, durationMs });
-    return result;
+    const { deferred, ...result } = await fanOut(recipients, body, this.deps.delivery, concurrency);
+    const counted = { ...result, failed: result.failed + deferred.length };
+    this.observe(counted, started);
+    return counted;
+  }
+
+  /** Tells the observer how a fan-out went. */
+  observe(result: { sent: number; failed: number; gone: readonly unknown[] }, started: number): void {
+    this.deps.observer?.fanout({ sent: result.sent, failed: result.failed, stale: result.gone.length, durationMs: Math.round(performance.now() - started) });
   }
 }
 

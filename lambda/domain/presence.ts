@@ -10,7 +10,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { outbound } from '../protocol';
 import type { ChannelFanout, GoneConnection } from './fanout';
 import { INTERNAL } from './internal-channels';
-import type { AsyncInvoker, BackgroundTask, ConnectionRecord, Delivery } from '../ports';
+import type { AsyncInvoker, BackgroundTask, ConnectionRecord, Delivery, DeliveryOutcome } from '../ports';
 
 export interface PresenceDependencies {
   /** Only channel fan-out: `client_left` goes to the project's typed clients. */
@@ -45,7 +45,7 @@ export class Presence {
   }
 
   /** Posts `connected`, retrying with backoff while API Gateway still answers 410. */
-  async welcome(task: WelcomeTask): Promise<'sent' | 'gone' | 'failed'> {
+  async welcome(task: WelcomeTask): Promise<DeliveryOutcome> {
     const message = JSON.stringify(outbound.connected(task, task.clientCount, this.timestamp()));
     const deadline = this.now() + (this.deps.welcomeDeadlineMs ?? 10_000);
     for (let delay = 25; ; delay = Math.min(delay * 2, 1000)) {

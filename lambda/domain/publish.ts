@@ -41,22 +41,39 @@ export class Publisher {
     this.now = deps.now ?? Date.now;
   }
 
-  /** Sends to every subscriber of a project's channel, the sender included if subscribed. */
-  async toChannel(projectId: string, channel: string, message: Message): Promise<Result<Published & { delivered: Delivered }>> {
-    const delivered = outbound.delivered(this.stamp(), { channel, ...message });
+  /** The message as subscribers will get it, and its wire form; `payload_too_large` if it cannot be sent. */
+  prepare(channel: string | undefined, message: Message, id?: string): Result<{ delivered: Delivered; body: string }> {
+    const stamp = this.stamp();
+    const delivered = outbound.delivered(id ? { ...stamp, id } : stamp, { ...(channel !== undefined && { channel }), ...message });
     const body = encode(delivered);
-    if (!body.ok) return body;
-    const counts = await this.deliverToChannel(projectId, channel, body.value);
+    return body.ok ? ok({ delivered, body: body.value }) : body;
+  }
+
+  /**
+   * Sends to every subscriber of a project's channel, the sender included if subscribed; to
+   * `recipients` when the caller has already read them.
+   */
+  async toChannel(
+    projectId: string,
+    channel: string,
+    message: Message,
+    options: { id?: string; recipients?: readonly string[] } = {},
+  ): Promise<Result<Published & { delivered: Delivered }>> {
+    const prepared = this.prepare(channel, message, options.id);
+    if (!prepared.ok) return prepared;
+    const { delivered, body } = prepared.value;
+    const counts = options.recipients
+      ? await this.purged(await this.deps.fanout.toRecipients(projectId, channel, options.recipients, body))
+      : await this.deliverToChannel(projectId, channel, body);
     return ok({ id: delivered.id, delivered, ...counts });
   }
 
   /** Sends to one connection of the project; `connection_not_found` if it is not there. */
-  async toConnection(projectId: string, connectionId: string, message: Message): Promise<Result<Published>> {
-    const delivered = outbound.delivered(this.stamp(), message);
-    const body = encode(delivered);
-    if (!body.ok) return body;
-    const counts = await this.deliverToConnection(projectId, connectionId, body.value);
-    return counts.ok ? ok({ id: delivered.id, ...counts.value }) : counts;
+  async toConnection(projectId: string, connectionId: string, message: Message, id?: string): Promise<Result<Published>> {
+    const prepared = this.prepare(undefined, message, id);
+    if (!prepared.ok) return prepared;
+    const counts = await this.deliverToConnection(projectId, connectionId, prepared.value.body);
+    return counts.ok ? ok({ id: prepared.value.delivered.id, ...counts.value }) : counts;
   }
 
   /** Fans a ready message out to a channel's subscribers, skipping `exclude`. */
@@ -75,6 +92,11 @@ export class Publisher {
   /** A message's id and timestamp, given to everything the server originates. */
   stamp(): Stamp {
     return { id: this.newId(), timestamp: new Date(this.now()).toISOString() };
+  }
+
+  /** Hands gone connections to background purges (see {@link purgeLater}). */
+  purge(gone: readonly GoneConnection[]): Promise<void> {
+    return this.purgeLater(gone);
   }
 
   private async purged(reached: Reached): Promise<FanoutCounts> {

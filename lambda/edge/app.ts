@@ -8,7 +8,11 @@ import { METRIC, MetricName } from '../contract/metrics';
 import type { HttpRouteKey, WebSocketRouteKey } from '../contract/routes';
 import type { WelcomeTask } from '../domain/presence';
 import { ErrorCode, failure } from '../protocol';
+import type { DeliverTask } from '../domain/big-channels';
 import { classifyEvent, HttpEvent, HttpResult, PurgeTask, WebSocketEvent, WebSocketResult } from './gateway-events';
+
+/** A background task's time when the runtime does not say: the function's 29 s timeout. */
+const DEFAULT_TASK_TIME_MS = 29_000;
 import { errorResponse, HttpDependencies, HTTP_ROUTES } from './http';
 import { errorReply, WebSocketDependencies, WEBSOCKET_ROUTES } from './websocket';
 
@@ -74,8 +78,28 @@ export function createHandler(services: Services): Handler {
     });
   }
 
-  async function onTask(task: WelcomeTask | PurgeTask, requestId?: string): Promise<WebSocketResult> {
-    return task.task === 'purge' ? onPurge(task, requestId) : onWelcome(task, requestId);
+  async function onTask(task: WelcomeTask | PurgeTask | DeliverTask, requestId?: string, context?: Partial<Context>): Promise<WebSocketResult> {
+    if (task.task === 'purge') return onPurge(task, requestId);
+    if (task.task === 'deliver') return onDeliver(task, requestId, context);
+    return onWelcome(task, requestId);
+  }
+
+  /**
+   * One shard of a big channel's publish, until the invocation's time runs short (then it hands
+   * over). Never throws: Lambda would run a failed asynchronous invocation again, and deliver twice.
+   */
+  async function onDeliver(task: DeliverTask, requestId?: string, context?: Partial<Context>): Promise<WebSocketResult> {
+    return telemetry.request({ projectId: task.projectId, channel: task.channel }, async () => {
+      const remaining = context?.getRemainingTimeInMillis?.() ?? DEFAULT_TASK_TIME_MS;
+      try {
+        const counts = await services.bigChannels.run(task, Date.now() + remaining);
+        await services.projects.record(task.projectId, { deliveries: counts.sent });
+        telemetry.requestDone('deliver', { requestId, publishId: task.publishId, ...counts });
+      } catch (error) {
+        logger.error('deliver failed', { requestId, publishId: task.publishId, error: error as Error });
+      }
+      return { statusCode: 200 };
+    });
   }
 
   /** Removes the connections a publish found gone; their departures tell the project's typed clients. */
@@ -111,7 +135,7 @@ export function createHandler(services: Services): Handler {
     const classified = classifyEvent(event);
     if (classified.kind === 'websocket') return onWebSocket(classified.event, requestId);
     if (classified.kind === 'http') return onHttp(classified.event, requestId);
-    if (classified.kind === 'task') return onTask(classified.event, requestId);
+    if (classified.kind === 'task') return onTask(classified.event, requestId, context);
     logger.warn('unrecognised event', { requestId });
     return { statusCode: 400 };
   };

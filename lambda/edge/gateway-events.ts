@@ -44,7 +44,7 @@ export type HttpResult = APIGatewayProxyStructuredResultV2;
 export type ClassifiedEvent =
   | { kind: 'websocket'; event: WebSocketEvent }
   | { kind: 'http'; event: HttpEvent }
-  | { kind: 'task'; event: WelcomeTask | PurgeTask }
+  | { kind: 'task'; event: WelcomeTask | PurgeTask | Extract<BackgroundTask, { task: 'deliver' }> }
   | { kind: 'unknown' };
 
 export function classifyEvent(event: unknown): ClassifiedEvent {
@@ -57,7 +57,9 @@ export function classifyEvent(event: unknown): ClassifiedEvent {
   }
   // Background tasks come from this function invoking itself, never through API Gateway.
   const task = (event as { task?: unknown } | null)?.task;
-  if (!context && (task === 'welcome' || task === 'purge')) return { kind: 'task', event: event as WelcomeTask | PurgeTask };
+  if (!context && (task === 'welcome' || task === 'purge' || task === 'deliver')) {
+    return { kind: 'task', event: event as WelcomeTask | PurgeTask | Extract<BackgroundTask, { task: 'deliver' }> };
+  }
   return { kind: 'unknown' };
 }
 

@@ -13,6 +13,9 @@ import type { Published, Publisher } from '../domain/publish';
 import type { Retention } from '../domain/retention';
 import type { Revocation } from '../domain/revocation';
 import type { Settings } from '../domain/settings';
+import type { BigChannels } from '../domain/big-channels';
+import { IDEMPOTENCY_WINDOW_SECONDS } from '../contract/tables';
+import type { PublishRecord, PublishStore } from '../ports';
 import {
   broadcastRequest,
   byteLength,
@@ -45,6 +48,10 @@ export interface HttpDependencies {
   readonly retention: Retention;
   readonly settings: Settings;
   readonly revocation: Revocation;
+  readonly bigChannels: BigChannels;
+  readonly publishes: PublishStore;
+  /** Channels with more subscribers are published in the background (202). */
+  readonly backgroundFanoutAbove: number;
   readonly logger: Logger;
   readonly telemetry: Telemetry;
 }
@@ -124,20 +131,78 @@ const broadcast = authenticated(async (principal, event, deps) => {
   const project = resolveProject(principal, request.value.projectId);
   if (!project.ok) return errorResponse(project.error);
   deps.telemetry.annotate({ projectId: project.value, channel: request.value.channel });
-  const [result] = await publishAll(project.value, [request], deps);
+  const [result] = await publishAll(project.value, [request], deps, true);
   if (!result.ok) return errorResponse(result.error);
   const { channel, connectionId, event: name } = request.value;
-  return jsonResponse(200, { success: true, ...(channel ? { channel } : { connectionId }), event: name, ...result.value });
+  const target = channel ? { channel } : { connectionId };
+  if ('queued' in result.value) return jsonResponse(202, { success: true, ...target, event: name, ...result.value });
+  return jsonResponse(200, { success: true, ...target, event: name, ...result.value });
 });
 
-async function publish(projectId: string, request: Publication, deps: HttpDependencies): Promise<Result<Published>> {
-  const { channel, connectionId, event: name, data, retain } = request;
-  if (!channel) return deps.publisher.toConnection(projectId, connectionId!, { event: name, data });
-  const result = await deps.publisher.toChannel(projectId, channel, { event: name, data });
+/** A publish that continues in the background: its outcome is at `GET /broadcast/{id}`. */
+interface Queued {
+  readonly id: string;
+  readonly queued: number;
+}
+
+type Outcome = Published | Queued | (Published & { duplicate: true }) | (Queued & { duplicate: true });
+
+/**
+ * One publish: a repeated idempotency key returns the first publish; a big channel (when the
+ * caller allows it) goes to the background; the rest is delivered now. Nothing after the first
+ * delivery can turn the answer into an error: what follows is logged, not thrown.
+ */
+async function publish(projectId: string, request: Publication, deps: HttpDependencies, mayQueue: boolean): Promise<Result<Outcome>> {
+  const { channel, connectionId, event: name, data, retain, idempotencyKey } = request;
+  const id = deps.publisher.stamp().id;
+  if (idempotencyKey !== undefined) {
+    const expiresAt = Math.floor(Date.now() / 1000) + IDEMPOTENCY_WINDOW_SECONDS;
+    const first = await deps.publishes.claim(projectId, idempotencyKey, id, expiresAt);
+    if (first !== undefined) return ok(await repeated(first, deps));
+  }
+  const base = { id, projectId, ...(channel ? { channel } : { connectionId }), event: name, createdAt: new Date().toISOString() };
+  if (!channel) {
+    const sent = await deps.publisher.toConnection(projectId, connectionId!, { event: name, data }, id);
+    if (sent.ok) await afterDelivery(deps, 'record publish', () => remember(idempotencyKey, base, sent.value, deps));
+    return sent;
+  }
+  const probe = await deps.bigChannels.probe(projectId, channel, deps.backgroundFanoutAbove);
+  if (!probe.small && mayQueue && !retain) {
+    const prepared = deps.publisher.prepare(channel, { event: name, data }, id);
+    if (!prepared.ok) return prepared;
+    await deps.bigChannels.start({ ...base, queued: probe.count }, prepared.value.body);
+    return ok({ id, queued: probe.count });
+  }
+  const result = await deps.publisher.toChannel(projectId, channel, { event: name, data }, { id, ...(probe.small && { recipients: probe.ids }) });
   if (!result.ok) return result;
-  if (retain) await deps.retention.retain(projectId, channel, result.value.delivered);
-  const { delivered: _, ...published } = result.value;
+  const { delivered, ...published } = result.value;
+  if (retain) await afterDelivery(deps, 'retain', () => deps.retention.retain(projectId, channel, delivered));
+  await afterDelivery(deps, 'record publish', () => remember(idempotencyKey, base, published, deps));
   return ok(published);
+}
+
+/** What a repeated idempotency key answers: the first publish's id and, once known, its outcome. */
+async function repeated(firstId: string, deps: HttpDependencies): Promise<Outcome> {
+  const record = await deps.publishes.get(firstId);
+  if (!record) return { id: firstId, sent: 0, failed: 0, stale: 0, duplicate: true };
+  const { sent, failed, stale, queued, done } = record;
+  return done ? { id: firstId, sent, failed, stale, duplicate: true } : { id: firstId, queued, duplicate: true };
+}
+
+/** Keeps a delivered publish's outcome where a repeat of its idempotency key can find it. */
+async function remember(key: string | undefined, base: Omit<PublishRecord, 'queued' | 'sent' | 'failed' | 'stale' | 'shardsPending' | 'done'>, counts: Published, deps: HttpDependencies) {
+  if (key === undefined) return;
+  const { sent, failed, stale } = counts;
+  await deps.publishes.put({ ...base, queued: sent + failed + stale, sent, failed, stale, shardsPending: 0, done: true });
+}
+
+/** Work after a delivery: a failure is logged, never answered as a 5xx the caller would retry (and so deliver twice). */
+async function afterDelivery(deps: HttpDependencies, what: string, work: () => Promise<unknown>): Promise<void> {
+  try {
+    await work();
+  } catch (error) {
+    deps.logger.error('after delivery: failed', { what, error: error as Error });
+  }
 }
 
 /** Up to 25 messages in order; a bad one fails alone and the rest are delivered. */
@@ -170,13 +235,14 @@ async function batch(body: { projectId?: unknown }, messages: unknown, principal
  * Publishes in order, a bad request failing alone, and counts the invocation once: one metric
  * and one usage record however many messages and deliveries.
  */
-async function publishAll(projectId: string, requests: Result<Publication>[], deps: HttpDependencies): Promise<Result<Published>[]> {
-  const results: Result<Published>[] = [];
-  for (const request of requests) results.push(request.ok ? await publish(projectId, request.value, deps) : request);
-  const published = results.flatMap((result) => (result.ok ? [result.value] : []));
+async function publishAll(projectId: string, requests: Result<Publication>[], deps: HttpDependencies, mayQueue = false): Promise<Result<Outcome>[]> {
+  const results: Result<Outcome>[] = [];
+  for (const request of requests) results.push(request.ok ? await publish(projectId, request.value, deps, mayQueue) : request);
+  const published = results.flatMap((result) => (result.ok && !('duplicate' in result.value) ? [result.value] : []));
   if (published.length > 0) {
     deps.telemetry.published('HTTP', published.length);
-    await deps.projects.record(projectId, { requests: published.length, deliveries: published.reduce((sum, p) => sum + p.sent, 0) });
+    const deliveries = published.reduce((sum, p) => sum + ('sent' in p ? p.sent : 0), 0);
+    await afterDelivery(deps, 'usage', () => deps.projects.record(projectId, { requests: published.length, deliveries }));
   }
   return results;
 }
@@ -221,6 +287,14 @@ const revokeKey: Route = async (event, deps) => {
   return respond(ok({ projectId, revoked: prefixes, disconnected }));
 };
 
+/** A publish's outcome, for the master key or the key of the publish's project. */
+const publishStatus = authenticated(async (principal, event, deps) => {
+  const record = await deps.publishes.get(event.pathParameters?.id ?? '');
+  if (!record || !mayAccess(principal, record.projectId)) return errorResponse(failure(ErrorCode.publishNotFound));
+  const { shardsPending: _, ...status } = record;
+  return jsonResponse(200, { success: true, data: status });
+});
+
 const usage = forProject(async (projectId, _, deps) => respond(await deps.projects.usage(projectId)));
 const status = forProject(async (projectId, _, deps) => respond(await deps.projects.status(projectId)));
 const channel = forProject(async (projectId, event, deps) => {
@@ -250,6 +324,7 @@ const putSettings = onPathProject(async (projectId, event, deps) => {
 export const HTTP_ROUTES: Record<HttpRouteKey, Route> = {
   'POST /broadcast': broadcast,
   'POST /broadcast/clear': clear,
+  'GET /broadcast/{id}': publishStatus,
   'GET /health': health,
   'POST /api-keys': masterOnly(createKey),
   'GET /api-keys': masterOnly(listKeys),

@@ -169,7 +169,7 @@ describe('bad input over HTTP', () => {
     expect(response.json).toMatchObject({ success: false, error: expect.any(String), code });
   });
 
-  it.each(['/nope', '//', '/broadcast/extra'])('answers the unknown path %s with 404 and a code, never 500', async (path) => {
+  it.each(['/nope', '//', '/broadcast/extra/more'])('answers the unknown path %s with 404 and a code, never 500', async (path) => {
     const response = await fetch(`${stack.httpUrl}${path}`);
     expect(response.status).toBe(404);
     expect(await response.json()).toMatchObject({ success: false, code: 'not_found', error: expect.stringContaining('No route GET') });

@@ -2,6 +2,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoApiKeyStore } from '../../lambda/adapters/dynamo-api-keys';
+import { DynamoPublishStore } from '../../lambda/adapters/dynamo-publishes';
 import { DynamoConnectionStore } from '../../lambda/adapters/dynamo-connections';
 import { DynamoRetainedStore } from '../../lambda/adapters/dynamo-retained';
 import { DynamoSettingsStore } from '../../lambda/adapters/dynamo-settings';
@@ -18,6 +19,7 @@ export interface TestStore {
   readonly usage: DynamoUsageStore;
   readonly retained: DynamoRetainedStore;
   readonly settings: DynamoSettingsStore;
+  readonly publishes: DynamoPublishStore;
   stop(): Promise<void>;
 }
 
@@ -35,6 +37,7 @@ export async function startTestStore(): Promise<TestStore> {
     usage: new DynamoUsageStore(documents, LOCAL_TABLES.usage.name),
     retained: new DynamoRetainedStore(documents, LOCAL_TABLES.retained.name),
     settings: new DynamoSettingsStore(documents, LOCAL_TABLES.projects.name),
+    publishes: new DynamoPublishStore(documents, LOCAL_TABLES.publishes.name),
     async stop() {
       documents.destroy();
       await store.stop();

@@ -15,6 +15,8 @@ import { connectEvent, messageEvent, newConnectionId } from './gateway-events';
 
 export const MASTER_KEY = 'test-access-key';
 export const SEALING_SECRET = 'test-sealing-secret';
+/** Small, so tests can publish to a big channel with a handful of subscribers. */
+export const BACKGROUND_ABOVE = 5;
 export const TEST_CREDENTIALS = { accessKeyId: 'AKIDTEST', secretAccessKey: 'test-secret-access-key' };
 /** The handler's clock. */
 export const NOW = Date.parse('2026-11-21T22:38:01.000Z');
@@ -38,6 +40,9 @@ export function useHandler() {
       usage: db.usage,
       retained: db.retained,
       settings: db.settings,
+      publishes: db.publishes,
+      deliveryRatePerSecond: 8000,
+      backgroundFanoutAbove: BACKGROUND_ABOVE,
       // Welcome tasks are recorded for tests to run; others (purges) run after the invocation
       // that asked for them has answered, as an asynchronous invocation does on AWS.
       invoker: { invoke: async (task) => void (task.task === 'welcome' ? invoked.push(task) : queued.push(task)) },

@@ -185,8 +185,8 @@ describe('tables', () => {
   it('follows tableRemovalPolicy for the live-data tables and apiKeysRemovalPolicy for keys', () => {
     const kept = synth({ tableRemovalPolicy: RemovalPolicy.RETAIN, apiKeysRemovalPolicy: RemovalPolicy.DESTROY }).template;
     const policies = Object.values(kept.findResources('AWS::DynamoDB::Table')).map((t) => t.DeletionPolicy).sort();
-    // Keys and settings follow apiKeysRemovalPolicy; the four live-data tables tableRemovalPolicy.
-    expect(policies).toEqual(['Delete', 'Delete', 'Retain', 'Retain', 'Retain', 'Retain']);
+    // Keys and settings follow apiKeysRemovalPolicy; the five live-data tables tableRemovalPolicy.
+    expect(policies).toEqual(['Delete', 'Delete', 'Retain', 'Retain', 'Retain', 'Retain', 'Retain']);
   });
 });
 

@@ -78,7 +78,7 @@ describe('ConnectionsApiDelivery', () => {
 
   it('stops retrying throttling when the next attempt could not finish before the deadline', async () => {
     endpoint.script('late=', 429, 429);
-    expect(await delivery().post('late=', 'm', Date.now() + 500)).toBe('failed');
+    expect(await delivery().post('late=', 'm', Date.now() + 500)).toBe('deferred');
     expect(endpoint.calls).toHaveLength(1);
   });
 

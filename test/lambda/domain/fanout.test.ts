@@ -26,7 +26,7 @@ describe('fanOut', () => {
     const delivery = new ScriptedDelivery();
     const result = await fanOut(pages(['a', 'b'], ['c'], ['d', 'e']), 'm', delivery, 10);
     expect(delivery.posted.sort()).toEqual(['a', 'b', 'c', 'd', 'e']);
-    expect(result).toEqual({ sent: 5, failed: 0, gone: [] });
+    expect(result).toEqual({ sent: 5, failed: 0, gone: [], deferred: [] });
   });
 
   it('never runs more posts at once than the concurrency limit', async () => {
@@ -47,7 +47,7 @@ describe('fanOut', () => {
 
   it('does nothing for no recipients', async () => {
     const delivery = new ScriptedDelivery();
-    expect(await fanOut(onePage([]), 'm', delivery, 2)).toEqual({ sent: 0, failed: 0, gone: [] });
+    expect(await fanOut(onePage([]), 'm', delivery, 2)).toEqual({ sent: 0, failed: 0, gone: [], deferred: [] });
     expect(delivery.posted).toEqual([]);
   });
 });

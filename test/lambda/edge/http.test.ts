@@ -1,7 +1,7 @@
 /** The HTTP routes through the whole handler, with a real store and the Management API mocked. */
 import { httpEvent, messageEvent } from '../../helpers/gateway-events';
 import { bearerToken } from '../../../lambda/edge/http';
-import { MASTER_KEY, useHandler } from '../../helpers/handler';
+import { BACKGROUND_ABOVE, MASTER_KEY, useHandler } from '../../helpers/handler';
 
 const { api, handler, db, posted, replyOf, connect, subscribed, queued, holdTasks, runQueued } = useHandler();
 
@@ -109,7 +109,7 @@ describe('HTTP: POST /broadcast', () => {
   });
 
   it('answers 500 without internals when fan-out fails unexpectedly', async () => {
-    const spy = jest.spyOn(db().subscriptions, 'subscribers').mockImplementationOnce(() => {
+    const spy = jest.spyOn(db().subscriptions, 'slice').mockImplementationOnce(() => {
       throw new Error('ProvisionedThroughputExceeded on table broadcast-subscriptions');
     });
     const result = await handler(httpEvent({ body: { channel: 'x', event: 'e' } }));
@@ -145,5 +145,71 @@ describe('bearerToken', () => {
     [undefined, undefined],
   ])('reads %j as %j', (header, token) => {
     expect(bearerToken(header)).toBe(token);
+  });
+});
+
+describe('HTTP: big channels, idempotency and publish status', () => {
+  it('answers 202 for a channel above the threshold, delivers in the background, and reports at GET /broadcast/{id}', async () => {
+    const ids = await Promise.all(Array.from({ length: BACKGROUND_ABOVE + 2 }, () => subscribed('crowd')));
+    api.clearCalls();
+    const result = await handler(httpEvent({ body: { channel: 'crowd', event: 'wave', data: 1 } }));
+    expect(result.statusCode).toBe(202);
+    const answer = replyOf(result);
+    expect(answer).toEqual({ success: true, channel: 'crowd', event: 'wave', id: expect.any(String), queued: ids.length });
+    // The background tasks have run (as AWS runs them after the answer): each subscriber once.
+    expect(posted().map(([id]) => id).sort()).toEqual([...ids].sort());
+    expect(posted().every(([, m]) => (m as { id: string }).id === answer.id)).toBe(true);
+    const status = await handler(httpEvent({ routeKey: 'GET /broadcast/{id}', pathParameters: { id: answer.id }, body: '' }));
+    expect(replyOf(status)).toEqual({
+      success: true,
+      data: { id: answer.id, projectId: 'default', channel: 'crowd', event: 'wave', queued: ids.length, sent: ids.length, failed: 0, stale: 0, done: true, createdAt: expect.any(String) },
+    });
+  });
+
+  it('keeps small channels synchronous, in the seeds’ shape', async () => {
+    await subscribed('few');
+    const result = await handler(httpEvent({ body: { channel: 'few', event: 'e' } }));
+    expect(result.statusCode).toBe(200);
+    expect(replyOf(result)).toEqual({ success: true, channel: 'few', event: 'e', id: expect.any(String), sent: 1, failed: 0, stale: 0 });
+  });
+
+  it('delivers once for a repeated idempotency key, answering the first publish’s id', async () => {
+    const id = await subscribed('once');
+    const body = { channel: 'once', event: 'pay', idempotencyKey: 'order-42' };
+    const first = replyOf(await handler(httpEvent({ body })));
+    const again = replyOf(await handler(httpEvent({ body })));
+    expect(again).toMatchObject({ success: true, id: first.id, duplicate: true, sent: 1 });
+    expect(posted().filter(([to, m]) => to === id && (m as { event?: string }).event === 'pay')).toHaveLength(1);
+    // Another project's key is another key.
+    const elsewhere = replyOf(await handler(httpEvent({ body: { ...body, projectId: 'other-p' } })));
+    expect(elsewhere.id).not.toBe(first.id);
+  });
+
+  it('shows a publish only to the master key and its own project', async () => {
+    await subscribed('seen');
+    const { id } = replyOf(await handler(httpEvent({ body: { channel: 'seen', event: 'e', idempotencyKey: 'k-seen' } })));
+    const created = replyOf(await handler(httpEvent({ routeKey: 'POST /api-keys', body: { projectId: 'outsider' } })));
+    const asOutsider = await handler(httpEvent({ routeKey: 'GET /broadcast/{id}', pathParameters: { id }, authorization: `Bearer ${created.data.apiKey}`, body: '' }));
+    expect(asOutsider.statusCode).toBe(404);
+    expect(replyOf(asOutsider)).toMatchObject({ code: 'publish_not_found' });
+    const unknown = await handler(httpEvent({ routeKey: 'GET /broadcast/{id}', pathParameters: { id: 'nope' }, body: '' }));
+    expect(unknown.statusCode).toBe(404);
+  });
+
+  it('never answers 5xx once it has delivered: a failure after the fan-out is logged, the counts answered', async () => {
+    await subscribed('after');
+    const spy = jest.spyOn(db().usage, 'record').mockRejectedValueOnce(new Error('usage table on fire'));
+    const retain = jest.spyOn(db().retained, 'put').mockRejectedValueOnce(new Error('retained table on fire'));
+    const result = await handler(httpEvent({ body: { channel: 'after', event: 'e', retain: true } }));
+    spy.mockRestore();
+    retain.mockRestore();
+    expect(result.statusCode).toBe(200);
+    expect(replyOf(result)).toMatchObject({ success: true, sent: 1, failed: 0 });
+  });
+
+  it('refuses a malformed idempotency key', async () => {
+    const result = await handler(httpEvent({ body: { channel: 'x', event: 'e', idempotencyKey: 'has space' } }));
+    expect(result.statusCode).toBe(400);
+    expect(replyOf(result)).toMatchObject({ code: 'invalid_message' });
   });
 });

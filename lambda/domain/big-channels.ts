@@ -1,0 +1,143 @@
+/**
+ * Channels too big for one request: their subscribers are split by connection-id ranges into
+ * shards, each delivered by a background invocation of its own at its share of the account's
+ * delivery budget. A shard that runs short of time hands what is left — the rest of its range and
+ * the posts still throttled — to a continuation, so nothing is dropped; counts add up in the
+ * publish's record, which the last shard marks done.
+ */
+import type { AsyncInvoker, BackgroundTask, Delivery, GoneConnection, PublishRecord, PublishStore, SubscriberRange, SubscriptionStore } from '../ports';
+import { fanOut, onePage } from './fanout';
+
+export type DeliverTask = Extract<BackgroundTask, { task: 'deliver' }>;
+
+/** Connection-id characters in byte order: API Gateway's ids are base64 (and we allow base64url). */
+const ID_ALPHABET = '+-/0123456789=ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz';
+
+/** `count` contiguous ranges that together cover every connection id, split on the first character. */
+export function shardRanges(count: number): SubscriberRange[] {
+  const shards = Math.max(1, Math.min(count, ID_ALPHABET.length));
+  const ranges: SubscriberRange[] = [];
+  for (let i = 0; i < shards; i++) {
+    const first = Math.floor((i * ID_ALPHABET.length) / shards);
+    const last = Math.floor(((i + 1) * ID_ALPHABET.length) / shards) - 1;
+    ranges.push({
+      from: i === 0 ? '\u0001' : ID_ALPHABET[first],
+      to: i === shards - 1 ? '\uffff' : `${ID_ALPHABET[last]}\uffff`,
+    });
+  }
+  return ranges;
+}
+
+/** At most `perSecond` posts a second from this invocation, spread evenly. */
+export class Pacer {
+  private next = 0;
+  constructor(
+    private readonly perSecond: number,
+    private readonly now: () => number = Date.now,
+    private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  ) {}
+
+  async acquire(): Promise<void> {
+    const now = this.now();
+    const slot = Math.max(now, this.next);
+    this.next = slot + 1000 / this.perSecond;
+    // Waits shorter than a few milliseconds are not worth a timer.
+    if (slot - now >= 5) await this.sleep(slot - now);
+  }
+}
+
+export interface BigChannelsDependencies {
+  readonly subscriptions: SubscriptionStore;
+  readonly delivery: Pick<Delivery, 'post'>;
+  readonly invoker: AsyncInvoker;
+  readonly publishes: PublishStore;
+  /** Purges connections found gone (in the background). */
+  readonly purge: (gone: readonly GoneConnection[]) => Promise<void>;
+  readonly concurrency: number;
+  /** Posts per second all shards together may make: the share of API Gateway's account-wide 10,000/s. */
+  readonly budgetPerSecond: number;
+  /** Subscribers per shard. @default 10000 */
+  readonly shardSize?: number;
+  /** @default 32 */
+  readonly maxShards?: number;
+  /** Subscribers read per page. @default 1000 */
+  readonly pageSize?: number;
+  readonly now?: () => number;
+}
+
+/** Time a shard keeps for itself before its deadline: to hand over and record its counts. */
+const HANDOVER_MS = 3_000;
+/** Throttled subscribers carried per continuation: ~20 bytes each, far below the payload limit. */
+const RETRY_BATCH = 2_000;
+
+export class BigChannels {
+  constructor(private readonly deps: BigChannelsDependencies) {}
+
+  /**
+   * Reads the channel's first `limit + 1` subscribers: all of them if there are no more than
+   * `limit` (the caller fans out to these, with no second read), else the count of them all.
+   */
+  async probe(projectId: string, channel: string, limit: number): Promise<{ small: true; ids: readonly string[] } | { small: false; count: number }> {
+    const all = shardRanges(1)[0];
+    for await (const page of this.deps.subscriptions.slice(projectId, channel, all, limit + 1)) {
+      if (page.after === undefined && page.ids.length <= limit) return { small: true, ids: page.ids };
+      break;
+    }
+    return { small: false, count: await this.deps.subscriptions.count(projectId, channel) };
+  }
+
+  /** Records the publish and starts its shards; returns how many there are. */
+  async start(record: Omit<PublishRecord, 'sent' | 'failed' | 'stale' | 'shardsPending' | 'done'>, body: string): Promise<number> {
+    const shards = Math.min(this.deps.maxShards ?? 32, Math.max(1, Math.ceil(record.queued / (this.deps.shardSize ?? 10_000))));
+    await this.deps.publishes.put({ ...record, sent: 0, failed: 0, stale: 0, shardsPending: shards, done: false });
+    const ratePerSecond = this.deps.budgetPerSecond / shards;
+    await Promise.all(
+      shardRanges(shards).map((range) =>
+        this.deps.invoker.invoke({ task: 'deliver', publishId: record.id, projectId: record.projectId, channel: record.channel!, body, range, ratePerSecond }),
+      ),
+    );
+    return shards;
+  }
+
+  /** Delivers one shard until done or until `deadline` (epoch ms) draws near, then hands over. */
+  async run(task: DeliverTask, deadline: number): Promise<{ sent: number; failed: number; stale: number }> {
+    const now = this.deps.now ?? Date.now;
+    const pacer = new Pacer(task.ratePerSecond, now);
+    const pace = () => pacer.acquire();
+    const postsDeadline = deadline - HANDOVER_MS;
+    const counts = { sent: 0, failed: 0, stale: 0 };
+    const deferred: string[] = [];
+    const deliver = async (ids: readonly string[]) => {
+      const result = await fanOut(onePage(ids), task.body, this.deps.delivery, this.deps.concurrency, postsDeadline, pace);
+      counts.sent += result.sent;
+      counts.failed += result.failed;
+      counts.stale += result.gone.length;
+      deferred.push(...result.deferred);
+      const { projectId, channel } = task;
+      if (result.gone.length > 0) await this.deps.purge(result.gone.map((connectionId) => ({ connectionId, foundThrough: { projectId, channel, connectionId } })));
+    };
+
+    if (task.retry && task.retry.length > 0) await deliver(task.retry);
+    let rest: SubscriberRange | undefined = task.rangeDone ? undefined : task.range;
+    if (rest) {
+      for await (const page of this.deps.subscriptions.slice(task.projectId, task.channel, rest, this.deps.pageSize)) {
+        await deliver(page.ids);
+        rest = page.after === undefined ? undefined : { ...task.range, after: page.after };
+        if (rest && now() > postsDeadline) break;
+      }
+    }
+    // What is left goes on in continuations: the rest of the range with the first retries, and
+    // further retries in tasks of their own, so no payload nears the asynchronous invocation limit.
+    const retries: string[][] = [];
+    for (let i = 0; i < deferred.length; i += RETRY_BATCH) retries.push(deferred.slice(i, i + RETRY_BATCH));
+    const continuations: DeliverTask[] = [];
+    if (rest !== undefined || retries.length > 0) {
+      continuations.push({ ...task, range: rest ?? task.range, rangeDone: rest === undefined, retry: retries.shift() ?? [] });
+    }
+    for (const retry of retries) continuations.push({ ...task, rangeDone: true, retry });
+    // This shard ends; its continuations are counted before they start, so done cannot come early.
+    await this.deps.publishes.addCounts(task.publishId, counts, continuations.length - 1);
+    await Promise.all(continuations.map((next) => this.deps.invoker.invoke(next)));
+    return counts;
+  }
+}
