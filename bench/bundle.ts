@@ -7,17 +7,21 @@ import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { build } from 'esbuild';
+import { HANDLER_BUNDLE } from '../lambda/contract/bundle';
+
+const ROOT = path.join(__dirname, '..');
 
 export async function measureBundle(): Promise<{ bytes: number; top: string; initMs: number }> {
   const outfile = path.join(mkdtempSync(path.join(tmpdir(), 'bundle-')), 'index.js');
   const result = await build({
-    entryPoints: [path.join(__dirname, '..', 'lambda', 'handler.ts')],
+    entryPoints: [path.join(ROOT, HANDLER_BUNDLE.entry)],
     bundle: true,
     minify: true,
     platform: 'node',
-    target: 'node22',
+    target: HANDLER_BUNDLE.target,
     format: 'cjs',
-    mainFields: ['module', 'main'],
+    mainFields: [...HANDLER_BUNDLE.mainFields],
+    alias: Object.fromEntries(Object.entries(HANDLER_BUNDLE.alias).map(([module, file]) => [module, path.join(ROOT, file)])),
     outfile,
     metafile: true,
     logLevel: 'silent',
@@ -43,6 +47,7 @@ export async function measureBundle(): Promise<{ bytes: number; top: string; ini
     USAGE_TABLE: 'u',
     RETAINED_TABLE: 'r',
     PROJECTS_TABLE: 'p',
+    PUBLISHES_TABLE: 'b',
     MANAGEMENT_ENDPOINT: 'https://example.execute-api.us-east-1.amazonaws.com/production',
     ACCESS_KEY_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:k',
     SEALING_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:s',

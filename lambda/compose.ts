@@ -5,19 +5,17 @@
  */
 import { DynamoDBClient, DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { LambdaClient } from '@aws-sdk/client-lambda';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DynamoApiKeyStore } from './adapters/dynamo-api-keys';
 import { DynamoPublishStore } from './adapters/dynamo-publishes';
 import { DynamoConnectionStore } from './adapters/dynamo-connections';
 import { DynamoRetainedStore } from './adapters/dynamo-retained';
 import { DynamoSettingsStore } from './adapters/dynamo-settings';
 import { DynamoUsageStore } from './adapters/dynamo-usage';
-import { LambdaSelfInvoker } from './adapters/lambda-invoker';
+import { lambdaEventInvokeHttp, LambdaSelfInvoker } from './adapters/lambda-invoker';
 import { DynamoSubscriptionStore } from './adapters/dynamo-subscriptions';
 import { AwsCredentials, AwsHttp, credentialsFromEnv } from './adapters/aws-http';
 import { ConnectionsApiDelivery } from './adapters/connections-api';
-import { SecretsManagerKeySource } from './adapters/key-sources';
+import { SecretsManagerKeySource, secretsManagerHttp } from './adapters/key-sources';
 import { ApiKeys } from './auth/api-keys';
 import { Authorizer } from './auth/principals';
 import { KeySealer } from './auth/sealing';
@@ -158,7 +156,7 @@ export function buildDependencies(config: Config, overrides: ClientOverrides = {
       new AwsHttp({
         endpoint: config.managementEndpoint,
         service: 'execute-api',
-        region: overrides.management?.region ?? process.env.AWS_REGION ?? 'us-east-1',
+        region: overrides.management?.region ?? region(),
         credentials: overrides.management?.credentials ?? credentialsFromEnv(),
       }),
       { attemptTimeoutMs: overrides.deliveryAttemptTimeoutMs },
@@ -171,7 +169,7 @@ export function buildDependencies(config: Config, overrides: ClientOverrides = {
 
 function masterKeySource(config: Config): KeySource {
   if (!config.accessKeySecretArn) throw new Error('ACCESS_KEY_SECRET_ARN is not set');
-  return new SecretsManagerKeySource(config.accessKeySecretArn, secretsClient(), config.accessKeyCacheSeconds, {
+  return new SecretsManagerKeySource(config.accessKeySecretArn, secretsHttp(), config.accessKeyCacheSeconds, {
     graceSeconds: config.masterKeyGraceSeconds,
   });
 }
@@ -179,13 +177,16 @@ function masterKeySource(config: Config): KeySource {
 function sealingSecretSource(config: Config): KeySource {
   if (!config.sealingSecretArn) throw new Error('SEALING_SECRET_ARN is not set');
   // Never rotated in place: sealed keys would no longer open. Cached for the container's life.
-  return new SecretsManagerKeySource(config.sealingSecretArn, secretsClient(), 24 * 60 * 60);
+  return new SecretsManagerKeySource(config.sealingSecretArn, secretsHttp(), 24 * 60 * 60);
 }
 
-let secrets: SecretsManagerClient | undefined;
-const secretsClient = () => (secrets ??= new SecretsManagerClient({}));
+// Lambda puts the region and the execution role's credentials in the environment.
+const region = () => process.env.AWS_REGION ?? 'us-east-1';
+
+let secrets: ReturnType<typeof secretsManagerHttp> | undefined;
+const secretsHttp = () => (secrets ??= secretsManagerHttp(region(), credentialsFromEnv()));
 
 function selfInvoker(config: Config): AsyncInvoker {
   if (!config.functionName) throw new Error('AWS_LAMBDA_FUNCTION_NAME is not set');
-  return new LambdaSelfInvoker(new LambdaClient({}), config.functionName);
+  return new LambdaSelfInvoker(lambdaEventInvokeHttp(region(), credentialsFromEnv()), config.functionName);
 }

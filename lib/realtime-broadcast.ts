@@ -462,6 +462,12 @@ function validateProps(props: RealtimeBroadcastProps): void {
   if (props.fanoutConcurrency !== undefined && !(Number.isInteger(props.fanoutConcurrency) && props.fanoutConcurrency >= 1 && props.fanoutConcurrency <= 1000)) {
     throw new Error('RealtimeBroadcast: fanoutConcurrency must be an integer from 1 to 1000');
   }
+  if (props.deliveryRatePerSecond !== undefined && !(Number.isInteger(props.deliveryRatePerSecond) && props.deliveryRatePerSecond >= 1)) {
+    throw new Error('RealtimeBroadcast: deliveryRatePerSecond must be a positive integer (API Gateway allows 10,000 requests/s per account and region by default)');
+  }
+  if (props.backgroundFanoutAbove !== undefined && !(Number.isInteger(props.backgroundFanoutAbove) && props.backgroundFanoutAbove >= 1)) {
+    throw new Error('RealtimeBroadcast: backgroundFanoutAbove must be a positive integer');
+  }
   if (props.reservedConcurrency !== undefined && !(Number.isInteger(props.reservedConcurrency) && props.reservedConcurrency >= 1)) {
     throw new Error('RealtimeBroadcast: reservedConcurrency must be a positive integer');
   }

@@ -27,11 +27,15 @@ export interface AwsHttpOptions {
   readonly credentials: AwsCredentials;
   /** Sockets kept open to the endpoint. @default 256 */
   readonly maxSockets?: number;
+  /** Headers every request carries and signs, names in lower case (default `content-type: application/json`). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 export interface AwsResponse {
   readonly status: number;
   readonly body: string;
+  /** AWS's error name (`x-amzn-ErrorType`, without its `:…` suffix), when the answer is an error. */
+  readonly errorType?: string;
 }
 
 /** A request that failed before any answer: a timeout, a reset, a refused connection. */
@@ -51,7 +55,7 @@ export class AwsHttp {
 
   constructor(options: AwsHttpOptions) {
     this.url = new URL(options.endpoint);
-    this.headers = { host: this.url.host, 'content-type': 'application/json' };
+    this.headers = { host: this.url.host, 'content-type': 'application/json', ...options.headers };
     this.signer = new RequestSigner({ ...options, headers: this.headers });
     const secure = this.url.protocol === 'https:';
     const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 256 };
@@ -83,7 +87,12 @@ export class AwsHttp {
           res.on('data', (chunk: Buffer) => chunks.push(chunk));
           res.on('end', () => {
             clearTimeout(timer);
-            resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') });
+            const errorType = res.headers['x-amzn-errortype'];
+            resolve({
+              status: res.statusCode ?? 0,
+              body: Buffer.concat(chunks).toString('utf8'),
+              ...(typeof errorType === 'string' && { errorType: errorType.split(':')[0] }),
+            });
           });
           res.on('error', (error) => fail(new NoResponseError('network', error)));
         },
@@ -118,5 +127,60 @@ export class AwsHttp {
   /** Closes the kept-alive sockets (tests and the local stack's shutdown). */
   destroy(): void {
     this.agent.destroy();
+  }
+}
+
+/** An AWS API's refusal, by its error name (`ResourceNotFoundException`, …); never its body. */
+export class AwsError extends Error {
+  constructor(
+    readonly errorType: string,
+    readonly status: number,
+  ) {
+    super(`AWS answered ${status} ${errorType}`);
+    this.name = 'AwsError';
+  }
+}
+
+/**
+ * One call to an AWS JSON API that is not on the hot path (Lambda Invoke, Secrets Manager), with
+ * what the SDK would do for it: throttling (429 or a throttling error name), 5xx, timeouts and network failures get three attempts
+ * with jittered backoff; another non-2xx throws {@link AwsError}.
+ */
+export async function callAws(
+  http: AwsHttp,
+  method: string,
+  path: string,
+  body: string,
+  options: { attempts?: number; timeoutMs?: number; sleep?: (ms: number) => Promise<void> } = {},
+): Promise<AwsResponse> {
+  const attempts = options.attempts ?? 3;
+  const sleep = options.sleep ?? ((ms: number) => new Promise((resolve) => setTimeout(resolve, ms)));
+  for (let attempt = 1; ; attempt++) {
+    let answer: AwsResponse | undefined;
+    try {
+      answer = await http.request(method, path, { body, timeoutMs: options.timeoutMs ?? 5000 });
+    } catch (error) {
+      if (!(error instanceof NoResponseError) || attempt >= attempts) throw error;
+    }
+    if (answer && answer.status < 300) return answer;
+    if (answer) {
+      const errorType = answer.errorType ?? errorTypeOf(answer.body) ?? 'UnknownError';
+      const retryable = answer.status === 429 || answer.status >= 500 || THROTTLING.has(errorType);
+      if (!retryable || attempt >= attempts) throw new AwsError(errorType, answer.status);
+    }
+    await sleep(Math.random() * 100 * 2 ** attempt);
+  }
+}
+
+/** Throttling some services answer with 400, as the SDK's retry strategy knows. */
+const THROTTLING = new Set(['ThrottlingException', 'Throttling', 'TooManyRequestsException', 'RequestLimitExceeded', 'ProvisionedThroughputExceededException']);
+
+/** JSON protocols name the error in the body too: `__type` (`prefix#Name`) or `Type`. */
+function errorTypeOf(body: string): string | undefined {
+  try {
+    const parsed = JSON.parse(body) as { __type?: unknown };
+    return typeof parsed.__type === 'string' ? parsed.__type.split('#').pop() : undefined;
+  } catch {
+    return undefined;
   }
 }

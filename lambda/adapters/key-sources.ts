@@ -1,6 +1,5 @@
-import { GetSecretValueCommand, ResourceNotFoundException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import type { KeySource } from '../ports';
+import { AwsCredentials, AwsError, AwsHttp, callAws } from './aws-http';
 
 export interface SecretsManagerKeySourceOptions {
   /**
@@ -11,25 +10,44 @@ export interface SecretsManagerKeySourceOptions {
   readonly now?: () => number;
 }
 
+interface SecretVersion {
+  readonly value: string | undefined;
+  /** When this version was created (epoch ms). */
+  readonly createdAt: number;
+}
+
 /**
- * A key from Secrets Manager, cached in memory by Powertools Parameters for `cacheSeconds`. The
- * secret holds the key as a plain string.
+ * A key from Secrets Manager (`GetSecretValue`, a plain-string secret), cached in memory for
+ * `cacheSeconds`. One signed request over {@link AwsHttp}: the SDK client and Powertools
+ * Parameters would add ~20 KB to the bundle for this call, made once per container and cache period.
  */
 export class SecretsManagerKeySource implements KeySource {
-  private readonly provider: SecretsProvider;
   private readonly graceSeconds: number;
   private readonly now: () => number;
+  private currentCache?: { value: string; until: number };
   private previousCache?: { value: string | undefined; until: number };
 
+  /** `http` signs for `secretsmanager` as `GetSecretValue` (see {@link secretsManagerHttp}). */
   constructor(
     private readonly secretId: string,
-    private readonly client: SecretsManagerClient,
+    private readonly http: AwsHttp,
     private readonly cacheSeconds: number,
     options: SecretsManagerKeySourceOptions = {},
   ) {
-    this.provider = new SecretsProvider({ awsSdkV3Client: client });
     this.graceSeconds = options.graceSeconds ?? 0;
     this.now = options.now ?? Date.now;
+  }
+
+  async get(options: { forceRefresh?: boolean } = {}): Promise<string> {
+    const now = this.now();
+    if (!options.forceRefresh && this.currentCache && this.currentCache.until > now) return this.currentCache.value;
+    const { value } = await this.version('AWSCURRENT');
+    if (value === undefined) {
+      // Never include the value: this message may be logged.
+      throw new Error('The access key secret is empty or not a string');
+    }
+    this.currentCache = { value, until: now + this.cacheSeconds * 1000 };
+    return value;
   }
 
   /** The `AWSPREVIOUS` version, if the current one was created less than the grace window ago. */
@@ -37,16 +55,14 @@ export class SecretsManagerKeySource implements KeySource {
     if (this.graceSeconds <= 0) return undefined;
     const now = this.now();
     if (this.previousCache && this.previousCache.until > now) return this.previousCache.value;
-    const current = await this.client.send(new GetSecretValueCommand({ SecretId: this.secretId, VersionStage: 'AWSCURRENT' }));
-    const rotatedAt = current.CreatedDate?.getTime() ?? 0;
+    const rotatedAt = (await this.version('AWSCURRENT')).createdAt;
     let value: string | undefined;
     if (now - rotatedAt < this.graceSeconds * 1000) {
       try {
-        const previous = await this.client.send(new GetSecretValueCommand({ SecretId: this.secretId, VersionStage: 'AWSPREVIOUS' }));
-        value = previous.SecretString?.trim() || undefined;
+        value = (await this.version('AWSPREVIOUS')).value;
       } catch (error) {
         // A secret never rotated has no AWSPREVIOUS version.
-        if (!(error instanceof ResourceNotFoundException)) throw error;
+        if (!(error instanceof AwsError && error.errorType === 'ResourceNotFoundException')) throw error;
       }
     }
     // Never cached past the end of the grace window.
@@ -55,15 +71,27 @@ export class SecretsManagerKeySource implements KeySource {
     return value;
   }
 
-  async get(options: { forceRefresh?: boolean } = {}): Promise<string> {
-    const value = await this.provider.get(this.secretId, { maxAge: this.cacheSeconds, forceFetch: options.forceRefresh });
-    if (typeof value !== 'string' || value.length === 0) {
-      // Never include the value: this message may be logged.
-      throw new Error('The access key secret is empty or not a string');
-    }
-    return value.trim();
+  private async version(stage: 'AWSCURRENT' | 'AWSPREVIOUS'): Promise<SecretVersion> {
+    const answer = await callAws(this.http, 'POST', '/', JSON.stringify({ SecretId: this.secretId, VersionStage: stage }));
+    const { SecretString: secret, CreatedDate: created } = JSON.parse(answer.body) as { SecretString?: unknown; CreatedDate?: unknown };
+    return {
+      value: typeof secret === 'string' && secret.trim() !== '' ? secret.trim() : undefined,
+      // The JSON protocol sends timestamps as epoch seconds.
+      createdAt: typeof created === 'number' ? created * 1000 : 0,
+    };
   }
 }
+
+/** Secrets Manager in `region`, every request a `GetSecretValue`. */
+export const secretsManagerHttp = (region: string, credentials: AwsCredentials, endpoint?: string) =>
+  new AwsHttp({
+    endpoint: endpoint ?? `https://secretsmanager.${region}.amazonaws.com`,
+    service: 'secretsmanager',
+    region,
+    credentials,
+    maxSockets: 4,
+    headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'secretsmanager.GetSecretValue' },
+  });
 
 /** A key fixed at start-up: the local stack's `BROADCAST_ACCESS_KEY`, and tests. */
 export class StaticKeySource implements KeySource {

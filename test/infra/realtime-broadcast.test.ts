@@ -1,3 +1,5 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -104,6 +106,9 @@ describe('handler', () => {
           [ENV.usageTable]: ref(stack.broadcast.usageTable),
           [ENV.retainedTable]: ref(stack.broadcast.retainedTable),
           [ENV.projectsTable]: ref(stack.broadcast.projectsTable),
+          [ENV.publishesTable]: ref(stack.broadcast.publishesTable),
+          [ENV.deliveryRatePerSecond]: '8000',
+          [ENV.backgroundFanoutAbove]: '2000',
           [ENV.requireToken]: 'false',
           [ENV.accessKeySecretArn]: ref(stack.broadcast.accessKeySecret as Secret),
           [ENV.sealingSecretArn]: ref(stack.broadcast.sealingSecret),
@@ -114,6 +119,17 @@ describe('handler', () => {
         }),
       },
     });
+  });
+
+  it('is bundled under 400 KB, without the SDK’s credential chain (the environment’s credentials replace it)', () => {
+    const { directory } = (stack.node.root as App).synth();
+    const assets = readdirSync(directory).filter((d) => d.startsWith('asset.') && existsSync(join(directory, d, 'index.js')));
+    expect(assets).toHaveLength(1);
+    const code = readFileSync(join(directory, assets[0], 'index.js'), 'utf8');
+    expect(Buffer.byteLength(code)).toBeLessThan(400 * 1024);
+    expect(code).not.toContain('AWS_WEB_IDENTITY_TOKEN_FILE'); // the web identity provider
+    expect(code).not.toContain('sso_start_url'); // the SSO provider
+    expect(code).toContain('AWS_SECRET_ACCESS_KEY');
   });
 
   it('logs to its own log group with a retention', () => {
@@ -128,6 +144,7 @@ describe('tables', () => {
     ['subscriptions', [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }], 'ttl'],
     ['usage', [{ AttributeName: 'projectId', KeyType: 'HASH' }, { AttributeName: 'period', KeyType: 'RANGE' }], 'expiresAt'],
     ['retained', [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }], 'ttl'],
+    ['publishes', [{ AttributeName: 'id', KeyType: 'HASH' }], 'ttl'],
   ])('%s: on demand, TTL on, AWS-managed encryption, no PITR, deleted with the stack', (_, keySchema, ttl) => {
     template.hasResource('AWS::DynamoDB::Table', {
       DeletionPolicy: 'Delete',
@@ -289,7 +306,7 @@ describe('outputs', () => {
 });
 
 describe('props', () => {
-  it('applies stage name, memory, concurrency, throttling, requireToken and the master key grace', () => {
+  it('applies stage name, memory, concurrency, throttling, requireToken, the master key grace and the background fan-out settings', () => {
     const t = synth({
       stageName: 'live',
       memorySize: 1024,
@@ -297,9 +314,11 @@ describe('props', () => {
       throttle: { rateLimit: 50, burstLimit: 20 },
       requireToken: true,
       masterKeyGracePeriod: Duration.hours(2),
+      deliveryRatePerSecond: 4000,
+      backgroundFanoutAbove: 500,
     }).template;
     t.hasResourceProperties('AWS::Lambda::Function', {
-      Environment: { Variables: Match.objectLike({ [ENV.requireToken]: 'true', [ENV.masterKeyGraceSeconds]: '7200' }) },
+      Environment: { Variables: Match.objectLike({ [ENV.requireToken]: 'true', [ENV.masterKeyGraceSeconds]: '7200', [ENV.deliveryRatePerSecond]: '4000', [ENV.backgroundFanoutAbove]: '500' }) },
     });
     t.hasResourceProperties('AWS::ApiGatewayV2::Stage', { StageName: 'live', DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 20 } });
     t.hasResourceProperties('AWS::Lambda::Function', { MemorySize: 1024, Environment: { Variables: Match.objectLike({ [ENV.fanoutConcurrency]: '250' }) } });
@@ -311,6 +330,8 @@ describe('props', () => {
     ['a bad stage name', { stageName: 'has space' }, /stageName/],
     ['too little memory', { memorySize: 64 }, /memorySize/],
     ['zero fan-out concurrency', { fanoutConcurrency: 0 }, /fanoutConcurrency/],
+    ['a fractional delivery budget', { deliveryRatePerSecond: 0.5 }, /deliveryRatePerSecond/],
+    ['a zero background threshold', { backgroundFanoutAbove: 0 }, /backgroundFanoutAbove/],
     ['a negative burst', { throttle: { burstLimit: -1 } }, /throttle/],
   ])('throws at synth on %s', (_, props, message) => {
     expect(() => new RealtimeBroadcast(new Stack(), 'B', props)).toThrow(message);
