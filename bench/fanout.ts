@@ -47,6 +47,8 @@ const KEY = 'bench-master-key';
 const PRICE = { perMillionMessages: 1.0, perGbSecond: 0.0000133334, perMillionReadUnits: 0.125 };
 /** The default function: 512 MB is about 0.29 of a vCPU (1,769 MB = 1 vCPU). */
 const LAMBDA_MB = 512;
+/** The construct's defaults the cost model uses: deliveryRatePerSecond, and subscribers per shard. */
+const LAMBDA_DEFAULTS = { budget: 8000, shardSize: 10_000 };
 
 const HERE = __dirname;
 
@@ -255,14 +257,25 @@ async function main(): Promise<void> {
   const itemBytes = 70;
   const readUnitsPerDelivery = (itemBytes / 4096) * 0.5;
   const largest = results[results.length - 1] as { cpuMsPerDelivery: number; ms: number; size: number };
-  // On Lambda the CPU share is memory / 1,769 MB: a delivery's billed time is its CPU scaled to
-  // that share, or its share of the wall-clock time, whichever is larger.
-  const vcpu = LAMBDA_MB / 1769;
-  const lambdaMsPerDelivery = Math.max(largest.cpuMsPerDelivery / vcpu, largest.ms / largest.size);
-  const gbSecondsPerMillion = (lambdaMsPerDelivery / 1000) * (LAMBDA_MB / 1024) * 1e6;
+  // The cost model, for a 100,000-subscriber channel at the construct's defaults: 10 shards
+  // (10,000 subscribers each) share 8,000 posts/s, 800/s each. On Lambda the CPU share is
+  // memory / 1,769 MB, so a delivery is billed its CPU scaled to that share or its shard's
+  // paced wall-clock share (1 / 800 s), whichever is larger; the CPU per delivery is the one
+  // measured here on the largest channel. Below the memory that keeps a shard up with its rate, a
+  // big channel is slower than the budget allows; above it, paced idle time is billed. The
+  // default is the smallest that keeps up.
+  const shardRate = LAMBDA_DEFAULTS.budget / Math.ceil(100_000 / LAMBDA_DEFAULTS.shardSize);
+  const memoryOptions = [256, 512, 1024, 1769].map((mb) => {
+    const vcpu = mb / 1769;
+    const capacity = (1000 * vcpu) / largest.cpuMsPerDelivery;
+    const msPerDelivery = Math.max(largest.cpuMsPerDelivery / vcpu, 1000 / Math.min(shardRate, capacity));
+    return { mb, capacity: Math.round(capacity), keepsUp: capacity >= shardRate, msPerDelivery, lambdaPerMillion: (msPerDelivery / 1000) * (mb / 1024) * 1e6 * PRICE.perGbSecond };
+  });
+  const chosen = memoryOptions.find((o) => o.keepsUp && o.mb === LAMBDA_MB);
+  const lambdaMsPerDelivery = memoryOptions.find((o) => o.mb === LAMBDA_MB)!.msPerDelivery;
   const cost = {
     messages: PRICE.perMillionMessages,
-    lambda: gbSecondsPerMillion * PRICE.perGbSecond,
+    lambda: memoryOptions.find((o) => o.mb === LAMBDA_MB)!.lambdaPerMillion,
     dynamodb: readUnitsPerDelivery * PRICE.perMillionReadUnits,
   };
   const costPerMillionUsd = cost.messages + cost.lambda + cost.dynamodb;
@@ -290,8 +303,14 @@ ${rows.map((row) => `| ${row} |`).join('\n')}
 \\* timed on ${SEQUENTIAL_SAMPLE} posts and scaled.
 Bundle ${bundle.bytes.toLocaleString('en')} bytes minified (${bundle.top}); module init ${bundle.initMs.toFixed(0)} ms.
 Read units per delivery ${readUnitsPerDelivery.toFixed(4)} (~${itemBytes}-byte items, eventually consistent Query).
-Cost per million deliveries: $${costPerMillionUsd.toFixed(4)} = API Gateway $${cost.messages.toFixed(2)} + Lambda $${cost.lambda.toFixed(4)} (${LAMBDA_MB} MB, ${lambdaMsPerDelivery.toFixed(3)} ms/delivery) + DynamoDB $${cost.dynamodb.toFixed(5)}; data transfer excluded.
-`);
+Cost per million deliveries: $${costPerMillionUsd.toFixed(4)} = API Gateway $${cost.messages.toFixed(2)} + Lambda $${cost.lambda.toFixed(4)} (${LAMBDA_MB} MB arm64 at $${PRICE.perGbSecond}/GB-s, ${lambdaMsPerDelivery.toFixed(3)} billed ms/delivery) + DynamoDB $${cost.dynamodb.toFixed(5)} ($${PRICE.perMillionReadUnits}/M read units); data transfer excluded.
+
+Lambda memory for a 100k channel's shards (${shardRate}/s each at the defaults; ${largest.cpuMsPerDelivery.toFixed(3)} CPU ms/delivery measured here):
+
+| memory | vCPU | deliveries/s one invocation can make | keeps up with its rate | billed ms/delivery | Lambda $/M deliveries |
+|---|---|---|---|---|---|
+${memoryOptions.map((o) => `| ${o.mb} MB${o.mb === LAMBDA_MB ? ' (default)' : ''} | ${(o.mb / 1769).toFixed(2)} | ${o.capacity.toLocaleString('en')} | ${o.keepsUp ? 'yes' : 'no'} | ${o.msPerDelivery.toFixed(3)} | $${o.lambdaPerMillion.toFixed(4)} |`).join('\n')}
+${chosen ? '' : `\nThe default (${LAMBDA_MB} MB) does not keep up on these figures: raise it.\n`}`);
   mkdirSync(path.join(HERE, 'results'), { recursive: true });
   writeFileSync(
     path.join(HERE, 'results', 'latest.json'),
@@ -303,7 +322,8 @@ Cost per million deliveries: $${costPerMillionUsd.toFixed(4)} = API Gateway $${c
         initMs: bundle.initMs,
         readUnitsPerDelivery,
         costPerMillionUsd,
-        costInputs: { ...PRICE, lambdaMb: LAMBDA_MB, lambdaMsPerDelivery, itemBytes },
+        costInputs: { ...PRICE, lambdaMb: LAMBDA_MB, lambdaMsPerDelivery, itemBytes, shardRate },
+        memoryOptions,
       },
       null,
       2,

@@ -299,4 +299,6 @@ export type BackgroundTask =
       readonly retry?: readonly string[];
       /** This shard's share of the delivery budget. */
       readonly ratePerSecond: number;
+      /** Reads of the range that failed in a row so far (a throttled or failing Query). */
+      readonly readFailures?: number;
     };

@@ -63,12 +63,17 @@ export interface BigChannelsDependencies {
   /** Subscribers read per page. @default 1000 */
   readonly pageSize?: number;
   readonly now?: () => number;
+  readonly sleep?: (ms: number) => Promise<void>;
 }
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Time a shard keeps for itself before its deadline: to hand over and record its counts. */
 const HANDOVER_MS = 3_000;
 /** Throttled subscribers carried per continuation: ~20 bytes each, far below the payload limit. */
 const RETRY_BATCH = 2_000;
+/** A range whose read fails this many times in a row, reading nothing, is given up (its shard ends, the error is reported). */
+const MAX_READ_FAILURES = 3;
 
 export class BigChannels {
   constructor(private readonly deps: BigChannelsDependencies) {}
@@ -100,13 +105,14 @@ export class BigChannels {
   }
 
   /** Delivers one shard until done or until `deadline` (epoch ms) draws near, then hands over. */
-  async run(task: DeliverTask, deadline: number): Promise<{ sent: number; failed: number; stale: number }> {
+  async run(task: DeliverTask, deadline: number): Promise<{ sent: number; failed: number; stale: number; error?: unknown }> {
     const now = this.deps.now ?? Date.now;
     const pacer = new Pacer(task.ratePerSecond, now);
     const pace = () => pacer.acquire();
     const postsDeadline = deadline - HANDOVER_MS;
     const counts = { sent: 0, failed: 0, stale: 0 };
     const deferred: string[] = [];
+    let purgeError: unknown;
     const deliver = async (ids: readonly string[]) => {
       const result = await fanOut(onePage(ids), task.body, this.deps.delivery, this.deps.concurrency, postsDeadline, pace);
       counts.sent += result.sent;
@@ -114,30 +120,52 @@ export class BigChannels {
       counts.stale += result.gone.length;
       deferred.push(...result.deferred);
       const { projectId, channel } = task;
-      if (result.gone.length > 0) await this.deps.purge(result.gone.map((connectionId) => ({ connectionId, foundThrough: { projectId, channel, connectionId } })));
+      try {
+        if (result.gone.length > 0) await this.deps.purge(result.gone.map((connectionId) => ({ connectionId, foundThrough: { projectId, channel, connectionId } })));
+      } catch (error) {
+        // The gone connections expire by TTL anyway; delivering the rest matters more.
+        purgeError = error;
+      }
     };
 
     if (task.retry && task.retry.length > 0) await deliver(task.retry);
     let rest: SubscriberRange | undefined = task.rangeDone ? undefined : task.range;
+    let readError: unknown;
+    let progressed = false;
     if (rest) {
-      for await (const page of this.deps.subscriptions.slice(task.projectId, task.channel, rest, this.deps.pageSize)) {
-        await deliver(page.ids);
-        rest = page.after === undefined ? undefined : { ...task.range, after: page.after };
-        if (rest && now() > postsDeadline) break;
+      // A read that failed before waits before trying again: throttling passes.
+      if (task.readFailures) await (this.deps.sleep ?? sleep)(Math.min(4000, 500 * 2 ** task.readFailures));
+      try {
+        for await (const page of this.deps.subscriptions.slice(task.projectId, task.channel, rest, this.deps.pageSize)) {
+          progressed = true;
+          await deliver(page.ids);
+          rest = page.after === undefined ? undefined : { ...task.range, after: page.after };
+          if (rest && now() > postsDeadline) break;
+        }
+      } catch (error) {
+        // Nothing read past `rest` was delivered: the continuation starts from there.
+        readError = error;
       }
     }
+    // Failures count in a row only while no page could be read at all.
+    const readFailures = readError === undefined ? 0 : progressed ? 1 : (task.readFailures ?? 0) + 1;
+    const givenUp = readFailures >= MAX_READ_FAILURES;
+    if (givenUp) rest = undefined;
     // What is left goes on in continuations: the rest of the range with the first retries, and
     // further retries in tasks of their own, so no payload nears the asynchronous invocation limit.
     const retries: string[][] = [];
     for (let i = 0; i < deferred.length; i += RETRY_BATCH) retries.push(deferred.slice(i, i + RETRY_BATCH));
     const continuations: DeliverTask[] = [];
     if (rest !== undefined || retries.length > 0) {
-      continuations.push({ ...task, range: rest ?? task.range, rangeDone: rest === undefined, retry: retries.shift() ?? [] });
+      continuations.push({ ...task, range: rest ?? task.range, rangeDone: rest === undefined, retry: retries.shift() ?? [], readFailures });
     }
-    for (const retry of retries) continuations.push({ ...task, rangeDone: true, retry });
+    for (const retry of retries) continuations.push({ ...task, rangeDone: true, retry, readFailures: 0 });
     // This shard ends; its continuations are counted before they start, so done cannot come early.
     await this.deps.publishes.addCounts(task.publishId, counts, continuations.length - 1);
     await Promise.all(continuations.map((next) => this.deps.invoker.invoke(next)));
-    return counts;
+    // Reported after the hand-over, to be logged. A range given up shows in the record as a
+    // shortfall: done, with sent + failed + stale under queued.
+    const error = givenUp ? readError : purgeError;
+    return error === undefined ? counts : { ...counts, error };
   }
 }

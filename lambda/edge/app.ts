@@ -92,7 +92,8 @@ export function createHandler(services: Services): Handler {
     return telemetry.request({ projectId: task.projectId, channel: task.channel }, async () => {
       const remaining = context?.getRemainingTimeInMillis?.() ?? DEFAULT_TASK_TIME_MS;
       try {
-        const counts = await services.bigChannels.run(task, Date.now() + remaining);
+        const { error, ...counts } = await services.bigChannels.run(task, Date.now() + remaining);
+        if (error !== undefined) logger.error('deliver: part of the shard was not done', { requestId, publishId: task.publishId, error: error as Error });
         await services.projects.record(task.projectId, { deliveries: counts.sent });
         telemetry.requestDone('deliver', { requestId, publishId: task.publishId, ...counts });
       } catch (error) {

@@ -237,7 +237,16 @@ async function batch(body: { projectId?: unknown }, messages: unknown, principal
  */
 async function publishAll(projectId: string, requests: Result<Publication>[], deps: HttpDependencies, mayQueue = false): Promise<Result<Outcome>[]> {
   const results: Result<Outcome>[] = [];
-  for (const request of requests) results.push(request.ok ? await publish(projectId, request.value, deps, mayQueue) : request);
+  for (const request of requests) {
+    try {
+      results.push(request.ok ? await publish(projectId, request.value, deps, mayQueue) : request);
+    } catch (error) {
+      // Once an earlier item was delivered, a 5xx would have the caller repeat it: this item fails alone.
+      if (!results.some((result) => result.ok)) throw error;
+      deps.logger.error('batch item failed', { error: error as Error });
+      results.push({ ok: false, error: failure(ErrorCode.internalError) });
+    }
+  }
   const published = results.flatMap((result) => (result.ok && !('duplicate' in result.value) ? [result.value] : []));
   if (published.length > 0) {
     deps.telemetry.published('HTTP', published.length);

@@ -23,13 +23,17 @@ async function channelOf(size: number) {
   return { channel, ids };
 }
 
-function setup(options: { outcomes?: (id: string, attempt: number) => DeliveryOutcome; shardSize?: number; pageSize?: number } = {}) {
+type Slice = typeof db.subscriptions.slice;
+
+function setup(options: { outcomes?: (id: string, attempt: number) => DeliveryOutcome; shardSize?: number; pageSize?: number; slice?: Slice } = {}) {
   const received = new Map<string, number>();
   const attempts = new Map<string, number>();
   const tasks: BackgroundTask[] = [];
   const purged: string[] = [];
+  const slept: number[] = [];
   const big = new BigChannels({
-    subscriptions: db.subscriptions,
+    subscriptions: options.slice ? Object.assign(Object.create(db.subscriptions), { slice: options.slice }) : db.subscriptions,
+    sleep: async (ms) => void slept.push(ms),
     delivery: {
       post: async (id) => {
         const attempt = (attempts.get(id) ?? 0) + 1;
@@ -48,16 +52,18 @@ function setup(options: { outcomes?: (id: string, attempt: number) => DeliveryOu
     pageSize: options.pageSize ?? 7,
   });
   /** Runs queued deliver tasks, as invocations would, until none are left. */
+  const errors: unknown[] = [];
   async function drain(deadline: () => number = () => Date.now() + 60_000) {
     let rounds = 0;
     while (tasks.length > 0) {
       const task = tasks.shift() as DeliverTask;
-      await big.run(task, deadline());
+      const { error } = await big.run(task, deadline());
+      if (error !== undefined) errors.push(error);
       if (++rounds > 500) throw new Error('never done');
     }
     return rounds;
   }
-  return { big, received, tasks, purged, drain };
+  return { big, received, tasks, purged, drain, errors, slept };
 }
 
 const record = (id: string, channel: string, queued: number) => ({ id, projectId: 'p', channel, event: 'e', queued, createdAt: new Date().toISOString() });
@@ -115,6 +121,53 @@ describe('BigChannels', () => {
     await drain();
     expect(purged.sort()).toEqual([...dead].sort());
     expect(await db.publishes.get('pub-4')).toMatchObject({ sent: 9, stale: 3, done: true });
+  });
+
+  it('resumes where a failing read stopped (a throttled Query), after a pause, delivering nothing twice', async () => {
+    const { channel, ids } = await channelOf(40);
+    let failuresLeft = 2;
+    // The second page of every read fails until two reads have failed.
+    const slice: Slice = async function* (...args) {
+      let page = 0;
+      for await (const ids of db.subscriptions.slice(...args)) {
+        if (++page === 2 && failuresLeft > 0) {
+          failuresLeft--;
+          throw Object.assign(new Error('Throughput exceeds the current capacity'), { name: 'ThrottlingException' });
+        }
+        yield ids;
+      }
+    };
+    const { big, received, drain, errors, slept } = setup({ shardSize: 40, pageSize: 5, slice });
+    await big.start(record('pub-5', channel, ids.length), '{"m":5}');
+    await drain();
+    expect([...received.keys()].sort()).toEqual([...ids].sort());
+    expect([...received.values()].every((n) => n === 1)).toBe(true);
+    // Each failed read had read a page first, so each counts as a first failure.
+    expect(slept).toEqual([1000, 1000]);
+    expect(errors).toEqual([]);
+    expect(await db.publishes.get('pub-5')).toMatchObject({ sent: 40, done: true });
+  });
+
+  it('gives a range up after three reads in a row that read nothing: done, the shortfall visible, the error reported', async () => {
+    const { channel, ids } = await channelOf(20);
+    // The first page reads; every read after it fails.
+    let reads = 0;
+    const slice: Slice = async function* (...args) {
+      if (++reads > 1) throw new Error('DynamoDB is down');
+      let page = 0;
+      for await (const ids of db.subscriptions.slice(...args)) {
+        if (++page === 2) throw new Error('DynamoDB is down');
+        yield ids;
+      }
+    };
+    const { big, received, drain, errors, slept } = setup({ shardSize: 20, pageSize: 5, slice });
+    await big.start(record('pub-6', channel, ids.length), '{"m":6}');
+    await drain();
+    expect(received.size).toBe(5);
+    // A read that made progress counts as the first failure; then two more that read nothing.
+    expect(slept).toEqual([1000, 2000]);
+    expect(errors).toHaveLength(1);
+    expect(await db.publishes.get('pub-6')).toMatchObject({ queued: 20, sent: 5, done: true });
   });
 
   it('probes: a small channel’s subscribers, or a big one’s count', async () => {

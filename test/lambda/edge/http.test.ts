@@ -207,6 +207,26 @@ describe('HTTP: big channels, idempotency and publish status', () => {
     expect(replyOf(result)).toMatchObject({ success: true, sent: 1, failed: 0 });
   });
 
+  it('fails a batch item alone when its read fails after an earlier item was delivered, so a retry repeats nothing delivered', async () => {
+    const first = await subscribed('batch-one');
+    await subscribed('batch-two');
+    api.clearCalls();
+    const read = db().subscriptions.slice.bind(db().subscriptions);
+    let reads = 0;
+    const spy = jest.spyOn(db().subscriptions, 'slice').mockImplementation((...args) => {
+      if (++reads === 2) throw new Error('ProvisionedThroughputExceededException');
+      return read(...args);
+    });
+    const result = await handler(httpEvent({ body: { messages: [{ channel: 'batch-one', event: 'a' }, { channel: 'batch-two', event: 'b' }] } }));
+    spy.mockRestore();
+    expect(result.statusCode).toBe(200);
+    expect(replyOf(result).results).toEqual([
+      { id: expect.any(String), sent: 1, failed: 0, stale: 0 },
+      { error: 'Internal error', code: 'internal_error' },
+    ]);
+    expect(posted().map(([to]) => to)).toEqual([first]);
+  });
+
   it('refuses a malformed idempotency key', async () => {
     const result = await handler(httpEvent({ body: { channel: 'x', event: 'e', idempotencyKey: 'has space' } }));
     expect(result.statusCode).toBe(400);
