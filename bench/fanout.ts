@@ -15,6 +15,7 @@
 import { ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
 import * as path from 'node:path';
 import { ApiGatewayManagementApiClient, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -51,6 +52,26 @@ const LAMBDA_MB = 512;
 const LAMBDA_DEFAULTS = { budget: 8000, shardSize: 10_000 };
 
 const HERE = __dirname;
+/** BENCH_PROFILE=1 writes a CPU profile of each size's publish to bench/results/ (open it in Chrome's DevTools). */
+const PROFILE = process.env.BENCH_PROFILE === '1';
+
+async function startProfile(): Promise<{ stop(name: string): Promise<string> }> {
+  const session = new Session();
+  session.connect();
+  const post = (method: string) => new Promise<any>((resolve, reject) => session.post(method, (error, result) => (error ? reject(error) : resolve(result))));
+  await post('Profiler.enable');
+  await post('Profiler.start');
+  return {
+    async stop(name) {
+      const { profile } = await post('Profiler.stop');
+      session.disconnect();
+      const file = path.join(HERE, 'results', `${name}.cpuprofile`);
+      mkdirSync(path.dirname(file), { recursive: true });
+      writeFileSync(file, JSON.stringify(profile));
+      return file;
+    },
+  };
+}
 
 interface Child {
   readonly process: ChildProcess;
@@ -198,10 +219,12 @@ async function main(): Promise<void> {
 
     const sharded = size >= SHARD_FROM;
     await endpoint.ask({ command: 'reset' }, 'reset');
+    const profiler = PROFILE ? await startProfile() : undefined;
     let cpu = process.cpuUsage();
     let started = Date.now();
     const answer = await publishAndSettle(sharded ? shardedHandler : syncHandler, channel);
     const projectCpu = cpuMs(cpu);
+    if (profiler) process.stderr.write(`profile: ${await profiler.stop(`fanout-${size}`)}\n`);
     const stats = await endpoint.ask<Stats>({ command: 'stats' }, 'stats');
     const projectMs = Math.max(stats.lastDeliveryAt, Date.now()) - started;
     const reply = JSON.parse((answer as { body: string }).body);

@@ -1,11 +1,10 @@
 /**
  * Signed AWS requests without an SDK client: SigV4 (`sigv4.ts`) with Node's own hashing, sent over
- * one keep-alive agent per endpoint. For the calls a fan-out makes thousands of times, where the
- * SDK's middleware stack costs 5–20× the CPU (see the bench).
+ * a keep-alive pool of sockets per endpoint (`http1-pool.ts`). For the calls a fan-out makes
+ * thousands of times, where the SDK's middleware stack costs 5–20× the CPU (see the bench).
  */
 import { createHash } from 'node:crypto';
-import { Agent as HttpAgent, request as httpRequest } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { Http1Error, Http1Pool } from './http1-pool';
 import { AwsCredentials, RequestSigner } from './sigv4';
 
 export type { AwsCredentials };
@@ -48,85 +47,46 @@ export class NoResponseError extends Error {
 
 export class AwsHttp {
   private readonly url: URL;
+  private readonly basePath: string;
   private readonly signer: RequestSigner;
   private readonly headers: Readonly<Record<string, string>>;
-  private readonly agent: HttpAgent;
-  private readonly send: typeof httpRequest;
+  private readonly fixedHead: string;
+  private readonly pool: Http1Pool;
 
   constructor(options: AwsHttpOptions) {
     this.url = new URL(options.endpoint);
+    this.basePath = this.url.pathname.replace(/\/$/, '');
     this.headers = { host: this.url.host, 'content-type': 'application/json', ...options.headers };
     this.signer = new RequestSigner({ ...options, headers: this.headers });
-    const secure = this.url.protocol === 'https:';
-    const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 256 };
-    this.agent = secure ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions);
-    this.send = secure ? httpsRequest : httpRequest;
+    this.fixedHead = Object.entries(this.headers)
+      .map(([name, value]) => `${name}: ${value}\r\n`)
+      .join('');
+    this.pool = new Http1Pool(this.url, { maxSockets: options.maxSockets ?? 256 });
   }
 
   /**
    * Signs and sends one request; resolves with any answer, rejects with {@link NoResponseError}
-   * when there is none within `timeoutMs`. `bodyHash` (hex SHA-256 of the body) saves hashing a
-   * body sent many times.
+   * when there is none within `timeoutMs` (counted from when the request has a socket).
+   * `bodyHash` (hex SHA-256 of the body) saves hashing a body sent many times.
    */
-  request(method: string, path: string, options: { body?: string; bodyHash?: string; timeoutMs: number }): Promise<AwsResponse> {
+  async request(method: string, path: string, options: { body?: string; bodyHash?: string; timeoutMs: number }): Promise<AwsResponse> {
     const body = options.body ?? '';
-    const fullPath = `${this.url.pathname.replace(/\/$/, '')}${path}`;
-    const signed = { ...this.headers, ...this.signer.sign(method, fullPath, options.bodyHash ?? sha256Hex(body)) };
-    return new Promise<AwsResponse>((resolve, reject) => {
-      const req = this.send(
-        {
-          method,
-          host: this.url.hostname,
-          port: this.url.port || undefined,
-          path: fullPath,
-          headers: { ...signed, 'content-length': String(Buffer.byteLength(body, 'utf8')) },
-          agent: this.agent,
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (chunk: Buffer) => chunks.push(chunk));
-          res.on('end', () => {
-            clearTimeout(timer);
-            const errorType = res.headers['x-amzn-errortype'];
-            resolve({
-              status: res.statusCode ?? 0,
-              body: Buffer.concat(chunks).toString('utf8'),
-              ...(typeof errorType === 'string' && { errorType: errorType.split(':')[0] }),
-            });
-          });
-          res.on('error', (error) => fail(new NoResponseError('network', error)));
-        },
-      );
-      const fail = (error: NoResponseError) => {
-        clearTimeout(timer);
-        reject(error);
-      };
-      // A hung request is abandoned, its socket destroyed, so it cannot hold a fan-out. The clock
-      // starts when the request has a socket: time queued behind the pool's other requests is not
-      // the endpoint's, and abandoning a request still queued would only cost a retry.
-      // When it fires, it waits one turn of the event loop first: after a busy stretch, timers run
-      // before pending I/O, and an answer already received must not be thrown away (the retry
-      // would deliver the message twice).
-      let timer: NodeJS.Timeout | undefined;
-      let answered = false;
-      req.once('socket', () => {
-        timer = setTimeout(() => {
-          setImmediate(() => {
-            if (answered) return;
-            req.destroy();
-            fail(new NoResponseError('timeout'));
-          });
-        }, options.timeoutMs);
-      });
-      req.once('response', () => (answered = true));
-      req.on('error', (error) => fail(new NoResponseError('network', error)));
-      req.end(body);
-    });
+    const fullPath = `${this.basePath}${path}`;
+    let head = `${method} ${fullPath} HTTP/1.1\r\n${this.fixedHead}`;
+    for (const [name, value] of Object.entries(this.signer.sign(method, fullPath, options.bodyHash ?? sha256Hex(body)))) head += `${name}: ${value}\r\n`;
+    head += `content-length: ${Buffer.byteLength(body, 'utf8')}\r\n\r\n`;
+    try {
+      const answer = await this.pool.request(head, body, options.timeoutMs);
+      const errorType = answer.headers['x-amzn-errortype'];
+      return { status: answer.status, body: answer.body, ...(errorType !== undefined && { errorType: errorType.split(':')[0] }) };
+    } catch (error) {
+      throw error instanceof Http1Error ? new NoResponseError(error.reason, error.cause) : error;
+    }
   }
 
   /** Closes the kept-alive sockets (tests and the local stack's shutdown). */
   destroy(): void {
-    this.agent.destroy();
+    this.pool.destroy();
   }
 }
 
