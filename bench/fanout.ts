@@ -7,10 +7,13 @@
  * real handler (its lean delivery path), and on the same subscribers two baselines run: naive
  * `Promise.all` on a default SDK client, and a sequential loop (seed 001's broadcaster; timed on a
  * sample and scaled when the channel is large). Prints a markdown table and writes
- * bench/results/latest.json.
+ * bench/results/latest.json. Channels of BENCH_SHARD_FROM subscribers or more are published as in
+ * production for big channels: 202, sharded, each shard a background task run in this process.
  *
- * Settings: BENCH_SIZES (default 1000,10000), BENCH_RTT_MS (10), BENCH_CONCURRENCY (the handler's
- * fan-out concurrency, 100), BENCH_THROTTLE_RATE (share of posts answered 429 in the storm run, 0.2).
+ * Settings: BENCH_SIZES (default 1000,10000,100000), BENCH_RTT_MS (10), BENCH_CONCURRENCY (the
+ * handler's fan-out concurrency, 100), BENCH_THROTTLE_RATE (share of posts answered 429 in the storm
+ * run, 0.2), BENCH_SHARD_FROM (50000), BENCH_BUDGET (the shards' posts per second, 10000),
+ * BENCH_PROFILE (1: CPU profiles of each publish in bench/results/).
  */
 import { ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -32,7 +35,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
 process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 
-const SIZES = (process.env.BENCH_SIZES ?? '1000,10000').split(',').map(Number);
+const SIZES = (process.env.BENCH_SIZES ?? '1000,10000,100000').split(',').map(Number);
 /** Sizes at or above this are published as in production: sharded in the background (202). */
 const SHARD_FROM = Number(process.env.BENCH_SHARD_FROM ?? 50_000);
 /** The account-wide delivery budget the shards share. */

@@ -3,6 +3,7 @@
  * of shards and pages, through hand-overs when time runs short and retries of throttled posts.
  */
 import { randomBytes } from 'node:crypto';
+import fc from 'fast-check';
 import { BigChannels, DeliverTask, Pacer, shardRanges } from '../../../lambda/domain/big-channels';
 import type { BackgroundTask, DeliveryOutcome } from '../../../lambda/ports';
 import { startTestStore, TestStore } from '../../helpers/dynamo';
@@ -88,6 +89,27 @@ describe('BigChannels', () => {
     expect([...received.keys()].sort()).toEqual([...ids].sort());
     expect([...received.values()].every((n) => n === 1)).toBe(true);
     expect(await db.publishes.get('pub-1')).toMatchObject({ queued: 95, sent: 95, failed: 0, stale: 0, shardsPending: 0, done: true });
+  });
+
+  it('reaches every subscriber exactly once for any shard size, page size and order the shards run in', async () => {
+    const { channel, ids } = await channelOf(37);
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 12 }), fc.array(fc.nat()), async (shardSize, pageSize, order) => {
+        const { big, received, tasks } = setup({ shardSize, pageSize });
+        const id = `pub-any-${run++}`;
+        await big.start(record(id, channel, ids.length), '{"m":0}');
+        // Tasks run in an arbitrary order, as concurrent invocations would.
+        for (let i = 0; tasks.length > 0; i++) {
+          const [task] = tasks.splice((order[i % Math.max(1, order.length)] ?? 0) % tasks.length, 1);
+          await big.run(task as DeliverTask, Date.now() + 60_000);
+        }
+        expect([...received.keys()].sort()).toEqual([...ids].sort());
+        expect([...received.values()].every((n) => n === 1)).toBe(true);
+        expect(await db.publishes.get(id)).toMatchObject({ sent: ids.length, done: true });
+      }),
+      { numRuns: 25 },
+    );
   });
 
   it('hands over to continuations when time runs short, losing and repeating nothing', async () => {
