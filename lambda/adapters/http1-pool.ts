@@ -52,6 +52,7 @@ class Connection {
   private body: Buffer[] = [];
   /** Body bytes still expected: a number, 'chunked', or 'close' (until the socket ends). */
   private remaining: number | 'chunked' | 'close' = 0;
+  /** Bytes left in the current chunk; -1 before a chunk's size line, -2 after the last chunk. */
   private chunkLeft = -1;
   dead = false;
 
@@ -152,7 +153,7 @@ class Connection {
   /** Consumes chunks; true once the last chunk and its trailers have arrived. */
   private readChunks(): boolean {
     for (;;) {
-      if (this.chunkLeft < 0) {
+      if (this.chunkLeft === -1) {
         const end = this.buffer.indexOf(CRLF);
         if (end < 0) return false;
         const size = this.buffer.toString('latin1', 0, end).split(';')[0].trim();

@@ -19,6 +19,8 @@ async function rawServer(answer: (socket: Socket, request: string, index: number
   let requests = 0;
   const server: Server = createServer((socket) => {
     sockets.add(socket);
+    // Each piece its own packet, so the client meets every split.
+    socket.setNoDelay(true);
     let buffer = '';
     socket.on('data', (data) => {
       buffer += data.toString('latin1');
