@@ -3,7 +3,10 @@
  *
  * Settings (environment): HOST, HTTP_PORT (3000), WS_PORT (3001), BROADCAST_ACCESS_KEY
  * (generated when unset), LOCAL_DATA_DIR (persist the store; in memory when unset),
- * REQUIRE_TOKEN (`true`: every connection needs a client token, as the construct's `requireToken`).
+ * REQUIRE_TOKEN (`true`: every connection needs a client token, as the construct's `requireToken`;
+ * REQUIRE_API_KEY, its former name, too), and the handler's other settings under the names the
+ * construct gives them (FANOUT_CONCURRENCY, DELIVERY_RATE_PER_SECOND, BACKGROUND_FANOUT_ABOVE, …).
+ * STAGE_THROTTLE and ACCOUNT_THROTTLE (`rate/burst`, or `off`) set the local gateway's throttles.
  */
 import { randomBytes } from 'node:crypto';
 import { startLocalStack } from './stack';
@@ -13,6 +16,16 @@ function flag(name: string): boolean {
   if (raw === '' || raw === 'false') return false;
   if (raw === 'true') return true;
   throw new Error(`${name} must be true or false, got "${process.env[name]}"`);
+}
+
+/** `1000/500` → a rate and a burst; `off` → none; unset → the default. */
+function throttle(name: string): { rateLimit: number; burstLimit: number } | false | undefined {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return undefined;
+  if (raw === 'off') return false;
+  const match = /^(\d+(?:\.\d+)?)\/(\d+)$/.exec(raw);
+  if (!match) throw new Error(`${name} must be rate/burst (like 1000/500) or off, got "${raw}"`);
+  return { rateLimit: Number(match[1]), burstLimit: Number(match[2]) };
 }
 
 function port(name: string, fallback: number): number {
@@ -36,6 +49,8 @@ async function main(): Promise<void> {
     wsPort: port('WS_PORT', 3001),
     dataDir: process.env.LOCAL_DATA_DIR || undefined,
     requireToken: flag('REQUIRE_TOKEN'),
+    settings: process.env,
+    throttle: { stage: throttle('STAGE_THROTTLE'), account: throttle('ACCOUNT_THROTTLE') },
   });
   const keySource = process.env.BROADCAST_ACCESS_KEY ? 'from BROADCAST_ACCESS_KEY' : 'generated; set BROADCAST_ACCESS_KEY to choose one';
   console.log(`
@@ -44,7 +59,7 @@ Realtime broadcast, running locally
   HTTP API       ${stack.httpUrl}  (POST /broadcast, GET /health)
   Access key     ${accessKey}  (${keySource})
   Store          ${process.env.LOCAL_DATA_DIR ? `dynalite, saved in ${process.env.LOCAL_DATA_DIR}` : 'dynalite, in memory'}
-  Anonymous      ${flag('REQUIRE_TOKEN') ? 'refused everywhere (REQUIRE_TOKEN=true)' : 'accepted in projects without a key, like default'}
+  Anonymous      ${flag('REQUIRE_TOKEN') || flag('REQUIRE_API_KEY') ? 'refused everywhere (REQUIRE_TOKEN=true)' : 'accepted in projects without a key, like default'}
 
 Try it:
   npx wscat -c ${stack.webSocketUrl}

@@ -11,10 +11,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Handler } from '../lambda/edge/app';
-import { handlerEnvironment, readConfig } from '../lambda/contract/config';
+import { handlerEnvironment, readConfig, tunableSettings } from '../lambda/contract/config';
 import { buildDependencies, handlerFor } from '../lambda/compose';
 import { StaticKeySource } from '../lambda/adapters/key-sources';
-import { LocalGateway } from './gateway';
+import { GatewayOptions, LocalGateway } from './gateway';
 import { LOCAL_AWS, LOCAL_TABLES, startLocalStore } from './store';
 
 /** The sealing secret of a persisted store lives beside it: keys sealed in one run open in the next. */
@@ -56,6 +56,13 @@ export interface LocalStackOptions {
   readonly sealingSecret?: string;
   readonly ttlSweepMs?: number;
   readonly onHandlerError?: (error: unknown) => void;
+  /**
+   * The handler's tunable settings by variable name (`REQUIRE_API_KEY`, `FANOUT_CONCURRENCY`, …, see
+   * `TUNABLE_SETTINGS`), as the construct sets them on AWS; `npm start` passes its environment.
+   */
+  readonly settings?: Record<string, string | undefined>;
+  /** The local gateway's throttles (default: on, at the construct's stage limits and the account's). */
+  readonly throttle?: GatewayOptions['throttle'];
 }
 
 export interface LocalStack {
@@ -81,6 +88,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     idleTimeoutMs: options.idleTimeoutMs,
     maxConnectionMs: options.maxConnectionMs,
     onHandlerError: options.onHandlerError,
+    throttle: options.throttle,
   });
   try {
     await gateway.listen();
@@ -88,9 +96,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await store.stop();
     throw error;
   }
-  // The same configuration the construct gives the Lambda, pointing at the local services.
-  const config = readConfig(
-    handlerEnvironment({
+  // The same configuration the construct gives the Lambda, pointing at the local services, with
+  // the tunable settings given (checked as the Lambda checks them at cold start).
+  const config = readConfig({
+    ...handlerEnvironment({
       connectionsTable: LOCAL_TABLES.connections.name,
       subscriptionsTable: LOCAL_TABLES.subscriptions.name,
       apiKeysTable: LOCAL_TABLES.apiKeys.name,
@@ -102,7 +111,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       fanoutConcurrency: options.fanoutConcurrency,
       requireToken: options.requireToken,
     }),
-  );
+    ...tunableSettings(options.settings ?? {}),
+  });
   handler = handlerFor(
     buildDependencies(config, {
       dynamodb: { ...LOCAL_AWS, endpoint: store.endpoint },

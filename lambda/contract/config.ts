@@ -97,6 +97,25 @@ export function handlerEnvironment(settings: HandlerSettings): Record<string, st
   };
 }
 
+/**
+ * The settings a deployment tunes (the construct's props), by variable name: the local stack reads
+ * these from its own environment, so `REQUIRE_API_KEY=true npm start` behaves as on AWS.
+ */
+export const TUNABLE_SETTINGS = [
+  ENV.requireToken,
+  ENV.requireApiKey,
+  ENV.fanoutConcurrency,
+  ENV.deliveryRatePerSecond,
+  ENV.backgroundFanoutAbove,
+  ENV.masterKeyGraceSeconds,
+  ENV.accessKeyCacheSeconds,
+] as const;
+
+/** The tunable settings present in `env`, to lay over a generated handler environment. */
+export function tunableSettings(env: Record<string, string | undefined>): Record<string, string> {
+  return Object.fromEntries(TUNABLE_SETTINGS.flatMap((name) => (env[name] !== undefined && env[name] !== '' ? [[name, env[name]!]] : [])));
+}
+
 export const DEFAULT_FANOUT_CONCURRENCY = 100;
 /** 8,000 of API Gateway's 10,000 requests/s per account, leaving room for everything else. */
 export const DEFAULT_DELIVERY_RATE_PER_SECOND = 8_000;

@@ -50,3 +50,23 @@ export const SETTINGS_BOUNDS = {
 
 /** How long the handler trusts a project's settings before reading them again. */
 export const SETTINGS_CACHE_SECONDS = 30;
+
+/**
+ * API Gateway's limits and timeouts that a client or the handler can observe: the local gateway
+ * enforces these, and the README's limits table states them (see aws-facts).
+ */
+export const API_GATEWAY = {
+  /** A WebSocket message, client → server or `PostToConnection`; larger closes with 1009. */
+  messageBytes: MAX_MESSAGE_BYTES,
+  /** A single client WebSocket frame; larger closes with 1009. Browsers send a message as one frame. */
+  frameBytes: 32 * 1024,
+  idleTimeoutMs: 10 * 60 * 1000,
+  maxConnectionMs: 2 * 60 * 60 * 1000,
+  webSocketIntegrationTimeoutMs: 29_000,
+  httpIntegrationTimeoutMs: 30_000,
+  httpBodyBytes: 10 * 1024 * 1024,
+  /** The construct's default stage throttle, for both APIs. */
+  stageThrottle: { rateLimit: 1000, burstLimit: 500 },
+  /** The account's request budget per region, shared by every API and `@connections`. */
+  accountThrottle: { rateLimit: 10_000, burstLimit: 5_000 },
+} as const;

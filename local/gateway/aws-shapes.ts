@@ -151,10 +151,14 @@ export function multiValueHeadersWithCase(raw: string[]): Record<string, string[
   return headers;
 }
 
-/** API Gateway passes text bodies as they are and base64-encodes the rest. */
+/**
+ * An HTTP API passes text bodies as they are and base64-encodes the rest: anything but `text/*`,
+ * JSON, XML and JavaScript, including form-encoded bodies (what `curl -d` sends) and bodies with
+ * no content type.
+ */
 function isTextual(contentType: string | undefined): boolean {
-  if (!contentType) return true;
-  return /^(text\/|application\/(json|.*\+json|x-www-form-urlencoded|xml|.*\+xml|javascript))/i.test(contentType);
+  if (!contentType) return false;
+  return /^(text\/|application\/(json|.*\+json|xml|.*\+xml|javascript))/i.test(contentType);
 }
 
 /** `21/Nov/2026:22:38:01 +0000`, API Gateway's requestTime format. */

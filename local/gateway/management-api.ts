@@ -1,12 +1,13 @@
 /**
  * The local `@connections` API, the one the handler's Management API client calls:
  * `POST` sends to a connection, `GET` describes it, `DELETE` closes it. Answers as AWS does:
- * 410 `GoneException` for a connection that is not open, 413 over the message limit, 403 for
- * anything else.
+ * 410 `GoneException` for a connection that is not open, 413 over the message limit, 429 over the
+ * account's request budget, 403 for an unsigned call, a path without the stage, or anything else.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { awsError } from './aws-shapes';
 import { readBody, requestUrl } from './io';
+import type { TokenBucket } from './throttle';
 import { MAX_WEBSOCKET_MESSAGE_BYTES, WebSocketApi } from './websocket-api';
 
 export class ManagementApi {
@@ -15,14 +16,21 @@ export class ManagementApi {
   constructor(
     private readonly webSocket: WebSocketApi,
     stage: string,
+    /** The account's request budget, which `@connections` calls share with every API. */
+    private readonly accountBucket?: TokenBucket,
   ) {
-    this.path = new RegExp(`^/(?:${escapeRegExp(stage)}/)?@connections/([^/]+)$`);
+    this.path = new RegExp(`^/${escapeRegExp(stage)}/@connections/([^/]+)$`);
   }
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = requestUrl(req);
     const match = this.path.exec(url.pathname);
     if (!match) return awsError(res, 403, 'ForbiddenException', 'Forbidden');
+    // Only SigV4-signed calls are accepted (the signature itself is not checked locally).
+    if (!/^AWS4-HMAC-SHA256 Credential=[^/]+\/\d{8}\/[^/]+\/execute-api\/aws4_request, SignedHeaders=[^,]+, Signature=[0-9a-f]{64}$/.test(req.headers.authorization ?? '')) {
+      return awsError(res, 403, 'ForbiddenException', 'Missing Authentication Token');
+    }
+    if (this.accountBucket && !this.accountBucket.take()) return awsError(res, 429, 'LimitExceededException', 'Too Many Requests');
     let id: string;
     try {
       id = decodeURIComponent(match[1]);

@@ -7,14 +7,24 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
-import { MAX_MESSAGE_BYTES } from '../../lambda/contract/limits';
+import { API_GATEWAY } from '../../lambda/contract/limits';
 import { ROUTES_WITH_RESPONSE, selectWebSocketRoute, WebSocketRouteKey } from '../../lambda/contract/routes';
 import { headersWithCase, multiValueHeadersWithCase, queryParameters, sourceIpOf, webSocketEvent } from './aws-shapes';
+import { FrameWatch } from './frames';
 import { refuseUpgrade, requestUrl } from './io';
 import type { LocalLambda } from './lambda-runtime';
+import { admit, TokenBucket, within } from './throttle';
 
 /** API Gateway's WebSocket message limit (larger messages close the connection with 1009), the protocol's own. */
-export const MAX_WEBSOCKET_MESSAGE_BYTES = MAX_MESSAGE_BYTES;
+export const MAX_WEBSOCKET_MESSAGE_BYTES = API_GATEWAY.messageBytes;
+
+/** `disconnectReason` when the close frame gives none, as API Gateway reports it. */
+const CLOSE_REASONS: Record<number, string> = {
+  1000: 'Connection Closed Normally',
+  1001: 'Going away',
+  1005: 'Client-side close frame status not set',
+  1006: 'Connection closed abnormally',
+};
 
 export interface LiveConnection {
   readonly id: string;
@@ -31,6 +41,8 @@ export interface LiveConnection {
   idleTimer?: NodeJS.Timeout;
   /** Closes the connection at its maximum duration. */
   lifetimeTimer?: NodeJS.Timeout;
+  /** The client sent what API Gateway refuses (a frame over 32 KB, a binary frame): nothing more is routed. */
+  refused?: boolean;
 }
 
 export interface WebSocketApiOptions {
@@ -41,6 +53,11 @@ export interface WebSocketApiOptions {
   readonly idleTimeoutMs?: number;
   /** API Gateway closes every connection this long after it opened. @default 7200000 (2 hours) */
   readonly maxConnectionMs?: number;
+  /** The stage's throttle and the account's, shared with the HTTP API and `@connections`; undefined: none. */
+  readonly stageBucket?: TokenBucket;
+  readonly accountBucket?: TokenBucket;
+  /** How long a route's integration may take. @default 29000 */
+  readonly integrationTimeoutMs?: number;
 }
 
 export class WebSocketApi {
@@ -72,6 +89,7 @@ export class WebSocketApi {
     // Checked before $connect runs, so a malformed handshake leaves nothing behind.
     const refused = this.checkHandshake(req);
     if (refused) return refuseUpgrade(socket, refused.status, JSON.stringify({ message: refused.message }), refused.headers);
+    if (!admit([this.options.accountBucket, this.options.stageBucket])) return refuseUpgrade(socket, 429, JSON.stringify({ message: 'Too Many Requests' }));
     const url = requestUrl(req);
     // Connection ids look like AWS's: 16 base64 characters, often ending in '='.
     const id = randomId();
@@ -86,21 +104,33 @@ export class WebSocketApi {
     };
     this.connections.set(id, connection);
     const query = queryParameters(url.searchParams);
+    // API Gateway adds these to what the client sent.
+    const rawHeaders = [
+      ...req.rawHeaders,
+      'X-Amzn-Trace-Id', `Root=1-${Math.floor(now / 1000).toString(16)}-${randomBytes(12).toString('hex')}`,
+      'X-Forwarded-For', connection.sourceIp,
+      'X-Forwarded-Port', String(req.socket.localPort ?? ''),
+      'X-Forwarded-Proto', 'http',
+    ];
     const event = {
       ...this.event(connection, '$connect', 'CONNECT', now),
-      headers: headersWithCase(req.rawHeaders),
-      multiValueHeaders: multiValueHeadersWithCase(req.rawHeaders),
+      headers: headersWithCase(rawHeaders),
+      multiValueHeaders: multiValueHeadersWithCase(rawHeaders),
       ...(query && { queryStringParameters: query.single, multiValueQueryStringParameters: query.multi }),
     };
-    let statusCode = 500;
+    let statusCode = 502;
     let body: string | undefined;
     try {
-      const result = (await this.lambda.invoke(event)) as { statusCode?: number; body?: string; headers?: Record<string, string> } | undefined;
+      const answer = await within(this.lambda.invoke(event), this.options.integrationTimeoutMs ?? API_GATEWAY.webSocketIntegrationTimeoutMs);
+      if (answer === 'timeout') throw new Error('timeout');
+      const result = answer as { statusCode?: number; body?: string; headers?: Record<string, string> } | undefined;
       statusCode = result?.statusCode ?? 200;
       body = result?.body;
       const protocol = Object.entries(result?.headers ?? {}).find(([name]) => name.toLowerCase() === 'sec-websocket-protocol')?.[1];
       if (protocol) this.acceptedProtocol.set(req, protocol);
     } catch {
+      // A $connect that throws or times out fails the handshake with 502, as on AWS.
+      statusCode = 502;
       body = JSON.stringify({ message: 'Internal server error' });
     }
     if (statusCode < 200 || statusCode > 299) {
@@ -113,7 +143,7 @@ export class WebSocketApi {
       await this.onClose(connection, 1006, '');
       return;
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.onOpen(connection, ws));
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.onOpen(connection, ws, socket, head));
   }
 
   /** What is wrong with an upgrade request, as a refusal; undefined if it is a valid handshake to the stage. */
@@ -152,19 +182,40 @@ export class WebSocketApi {
     this.wss.close();
   }
 
-  private onOpen(connection: LiveConnection, ws: WebSocket): void {
+  private onOpen(connection: LiveConnection, ws: WebSocket, socket: Duplex, head: Buffer): void {
     connection.socket = ws;
     connection.state = 'open';
     this.resetIdleTimer(connection);
-    const maxMs = this.options.maxConnectionMs ?? 2 * 60 * 60 * 1000;
+    const maxMs = this.options.maxConnectionMs ?? API_GATEWAY.maxConnectionMs;
     connection.lifetimeTimer = setTimeout(() => ws.close(1001, 'Going away'), maxMs);
-    ws.on('message', (data: Buffer) => void this.onMessage(connection, data.toString('utf8')));
+    // Each frame over 32 KB closes the connection (1009) before `ws` can make a message of it:
+    // this listener runs first.
+    const frames = new FrameWatch(API_GATEWAY.frameBytes);
+    const tooBig = () => {
+      connection.refused = true;
+      ws.close(1009, 'Message too big');
+      setTimeout(() => ws.terminate(), 1000).unref();
+    };
+    if (frames.feed(head) !== undefined) tooBig();
+    socket.prependListener('data', (chunk: Buffer) => {
+      if (!connection.refused && frames.feed(chunk) !== undefined) tooBig();
+    });
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      if (connection.refused) return;
+      // Without binary media types, API Gateway refuses binary frames (1003).
+      if (isBinary) {
+        connection.refused = true;
+        ws.close(1003, 'Unsupported data');
+        return;
+      }
+      void this.onMessage(connection, data.toString('utf8'));
+    });
     ws.on('close', (code: number, reason: Buffer) => void this.onClose(connection, code, reason.toString()));
     ws.on('error', () => undefined);
   }
 
   private resetIdleTimer(connection: LiveConnection): void {
-    const idleMs = this.options.idleTimeoutMs ?? 10 * 60 * 1000;
+    const idleMs = this.options.idleTimeoutMs ?? API_GATEWAY.idleTimeoutMs;
     clearTimeout(connection.idleTimer);
     connection.idleTimer = setTimeout(() => connection.socket?.close(1001, 'Going away'), idleMs);
   }
@@ -174,10 +225,18 @@ export class WebSocketApi {
     this.resetIdleTimer(connection);
     const routeKey = selectWebSocketRoute(body);
     const event = { ...this.event(connection, routeKey, 'MESSAGE', Date.now()), body, isBase64Encoded: false };
+    const { requestId } = event.requestContext;
     let reply: string | undefined;
     try {
-      const result = (await this.lambda.invoke(event)) as { body?: unknown } | undefined;
-      if (ROUTES_WITH_RESPONSE.includes(routeKey) && typeof result?.body === 'string') reply = result.body;
+      if (!admit([this.options.accountBucket, this.options.stageBucket])) {
+        reply = JSON.stringify({ message: 'Too Many Requests', connectionId: connection.id, requestId });
+      } else {
+        const result = await within(this.lambda.invoke(event), this.options.integrationTimeoutMs ?? API_GATEWAY.webSocketIntegrationTimeoutMs);
+        if (result === 'timeout') reply = JSON.stringify({ message: 'Endpoint request timed out', connectionId: connection.id, requestId });
+        else if (ROUTES_WITH_RESPONSE.includes(routeKey) && typeof (result as { body?: unknown } | undefined)?.body === 'string') {
+          reply = (result as { body: string }).body;
+        }
+      }
     } catch {
       // What API Gateway sends the caller when the integration fails.
       reply = JSON.stringify({ message: 'Internal server error', connectionId: connection.id, requestId: event.requestContext.requestId });
@@ -193,7 +252,7 @@ export class WebSocketApi {
     const event = this.event(connection, '$disconnect', 'DISCONNECT', Date.now());
     const disconnect = {
       ...event,
-      requestContext: { ...event.requestContext, disconnectStatusCode: code, disconnectReason: reason },
+      requestContext: { ...event.requestContext, disconnectStatusCode: code, disconnectReason: reason || (CLOSE_REASONS[code] ?? '') },
     };
     await this.lambda.invoke(disconnect).catch(() => undefined);
   }

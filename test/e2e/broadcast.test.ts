@@ -136,14 +136,21 @@ describe('bad input over WebSocket', () => {
     ['a message too large with its envelope', 'payload_too_large', { action: 'send', channel: 'x', event: 'e', data: 'x'.repeat(128 * 1024 - 100) }],
   ])('answers %s with %s and keeps the connection open', async (_, code, frame) => {
     const client = await connect();
-    client.send(frame);
+    // In frames of 32 KB, as API Gateway requires of messages over that.
+    client.sendInFrames(frame);
     expect(await client.next()).toEqual({ type: 'error', code, message: expect.any(String) });
     expect(await client.request({ action: 'ping' }, 'pong')).toEqual({ type: 'pong' });
   });
 
-  it('closes a connection that sends a frame over 128 KB with 1009, as API Gateway does', async () => {
+  it('closes a connection that sends a message over 128 KB with 1009, as API Gateway does, even in small frames', async () => {
     const client = await connect();
-    client.send('x'.repeat(128 * 1024 + 1));
+    client.sendInFrames('x'.repeat(128 * 1024 + 1));
+    expect((await client.waitClosed()).code).toBe(1009);
+  });
+
+  it('closes a connection that sends one frame over 32 KB with 1009 (a browser sending a 40 KB message), as API Gateway does', async () => {
+    const client = await connect();
+    client.send({ action: 'send', channel: 'x', event: 'e', data: 'x'.repeat(40 * 1024) });
     expect((await client.waitClosed()).code).toBe(1009);
   });
 

@@ -128,7 +128,7 @@ describe('routed messages', () => {
     ['a payload too large with its envelope', { type: 'x', payload: 'y'.repeat(128 * 1024 - 100) }, 'payload_too_large'],
   ])('answers %s with an error', async (_, frame, code) => {
     const { client } = await connect({ projectId: newProject(), type: 'runtime' });
-    client.send(frame);
+    client.sendInFrames(frame);
     expect(await client.next()).toMatchObject({ type: 'error', code });
   });
 });

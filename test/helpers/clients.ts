@@ -26,6 +26,17 @@ export class TestClient {
     });
   }
 
+  /**
+   * Sends a message split into frames of at most `frameBytes` (API Gateway refuses frames over
+   * 32 KB, but takes messages up to 128 KB in smaller frames).
+   */
+  sendInFrames(message: string | object, frameBytes = 32 * 1024): void {
+    const bytes = Buffer.from(typeof message === 'string' ? message : JSON.stringify(message));
+    for (let at = 0; at < bytes.length; at += frameBytes) {
+      this.socket.send(bytes.subarray(at, at + frameBytes), { binary: false, fin: at + frameBytes >= bytes.length });
+    }
+  }
+
   send(message: string | object): void {
     this.socket.send(typeof message === 'string' ? message : JSON.stringify(message));
   }

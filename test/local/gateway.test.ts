@@ -21,7 +21,7 @@ let respond: (event: Event) => Promise<unknown>;
 let gateway: LocalGateway;
 let management: ApiGatewayManagementApiClient;
 
-async function start(options: { idleTimeoutMs?: number; maxConnectionMs?: number } = {}) {
+async function start(options: Partial<Omit<ConstructorParameters<typeof LocalGateway>[0], 'handler'>> = {}) {
   const handler: LocalHandler = async (event) => {
     events.push(event as Event);
     return respond(event as Event);
@@ -79,11 +79,23 @@ describe('$connect', () => {
     await expect(TestClient.open(gateway.webSocketUrl)).rejects.toMatchObject({ statusCode: 401 });
   });
 
-  it('refuses with 500 when $connect throws', async () => {
+  it('refuses with 502 when $connect throws, as API Gateway does', async () => {
     respond = async () => {
       throw new Error('boom');
     };
-    await expect(TestClient.open(gateway.webSocketUrl)).rejects.toMatchObject({ statusCode: 500 });
+    await expect(TestClient.open(gateway.webSocketUrl)).rejects.toMatchObject({ statusCode: 502 });
+  });
+
+  it('adds the headers API Gateway adds to $connect', async () => {
+    const client = await TestClient.open(gateway.webSocketUrl);
+    const { headers } = eventsFor('$connect')[0] as unknown as { headers: Record<string, string> };
+    expect(headers).toMatchObject({
+      'X-Forwarded-For': '127.0.0.1',
+      'X-Forwarded-Proto': 'http',
+      'X-Forwarded-Port': expect.stringMatching(/^\d+$/),
+      'X-Amzn-Trace-Id': expect.stringMatching(/^Root=1-[0-9a-f]{8}-[0-9a-f]{24}$/),
+    });
+    await client.close();
   });
 
   it('answers PostToConnection with 410 GoneException while $connect runs, as AWS does', async () => {
@@ -233,12 +245,36 @@ describe('messages', () => {
     expect((await client.waitClosed()).code).toBe(1009);
   });
 
-  it('accepts a message of exactly 128 KB', async () => {
+  it('accepts a message of exactly 128 KB in frames of 32 KB', async () => {
     respond = async () => ({ statusCode: 200, body: 'got it' });
     const client = await TestClient.open(gateway.webSocketUrl);
-    client.send('x'.repeat(128 * 1024));
+    client.sendInFrames('x'.repeat(128 * 1024));
     expect(await client.next()).toBe('got it');
     await client.close();
+  });
+
+  it('closes the connection with 1009 on a single frame over 32 KB (what browsers send for a bigger message), routing nothing', async () => {
+    const client = await TestClient.open(gateway.webSocketUrl);
+    client.send('x'.repeat(32 * 1024 + 1));
+    expect((await client.waitClosed()).code).toBe(1009);
+    await until(() => eventsFor('$disconnect').length === 1);
+    expect(eventsFor('$default')).toEqual([]);
+  });
+
+  it('takes a frame of exactly 32 KB', async () => {
+    respond = async () => ({ statusCode: 200, body: 'fine' });
+    const client = await TestClient.open(gateway.webSocketUrl);
+    client.send('x'.repeat(32 * 1024));
+    expect(await client.next()).toBe('fine');
+    await client.close();
+  });
+
+  it('closes the connection with 1003 on a binary frame, routing nothing', async () => {
+    const client = await TestClient.open(gateway.webSocketUrl);
+    client.socket.send(Buffer.from([0xff, 0xfe, 0x00]), { binary: true });
+    expect((await client.waitClosed()).code).toBe(1003);
+    await until(() => eventsFor('$disconnect').length === 1);
+    expect(eventsFor('$default')).toEqual([]);
   });
 });
 
@@ -302,12 +338,82 @@ describe('@connections', () => {
     expect(error.$metadata.httpStatusCode).toBe(410);
   });
 
+  it('refuses unsigned calls and paths without the stage with 403, as AWS does', async () => {
+    const client = await TestClient.open(gateway.webSocketUrl);
+    const id = eventsFor('$connect')[0].requestContext.connectionId;
+    const unsigned = await fetch(`${gateway.managementEndpoint}/@connections/${encodeURIComponent(id)}`, { method: 'POST', body: 'hi' });
+    expect(unsigned.status).toBe(403);
+    expect(unsigned.headers.get('x-amzn-errortype')).toBe('ForbiddenException');
+    const stageless = new ApiGatewayManagementApiClient({ ...LOCAL_AWS, endpoint: gateway.managementEndpoint.replace(/\/production$/, '') });
+    const error = await stageless.send(new PostToConnectionCommand({ ConnectionId: id, Data: 'hi' })).catch((e) => e);
+    stageless.destroy();
+    expect(error.$metadata.httpStatusCode).toBe(403);
+    await client.close();
+  });
+
   it('refuses a post over 128 KB with 413 PayloadTooLargeException', async () => {
     const client = await TestClient.open(gateway.webSocketUrl);
     const id = eventsFor('$connect')[0].requestContext.connectionId;
     const error = await management.send(new PostToConnectionCommand({ ConnectionId: id, Data: 'x'.repeat(128 * 1024 + 1) })).catch((e) => e);
     expect(error.name).toBe('PayloadTooLargeException');
     expect(error.$metadata.httpStatusCode).toBe(413);
+    await client.close();
+  });
+});
+
+describe('throttling', () => {
+  it('answers 429 over the stage limit, on both APIs, and recovers at its rate', async () => {
+    await gateway.stop();
+    await start({ throttle: { stage: { rateLimit: 5, burstLimit: 3 } } });
+    const statuses = [];
+    for (let i = 0; i < 5; i++) statuses.push((await fetch(`${gateway.httpUrl}/health`)).status);
+    expect(statuses).toEqual([200, 200, 200, 429, 429]);
+    await new Promise((resolve) => setTimeout(resolve, 450));
+    expect((await fetch(`${gateway.httpUrl}/health`)).status).toBe(200);
+    // The WebSocket API's stage has a bucket of its own: $connect and messages draw on it.
+    respond = async () => ({ statusCode: 200, body: 'ok' });
+    const client = await TestClient.open(gateway.webSocketUrl);
+    client.send('a');
+    client.send('b');
+    client.send('c');
+    const replies = [await client.next<unknown>(), await client.next<unknown>(), await client.next<unknown>()];
+    // The refusal comes at once, the others after their invocations.
+    expect(replies.filter((r) => r === 'ok')).toHaveLength(2);
+    expect(replies.find((r) => r !== 'ok')).toMatchObject({ message: 'Too Many Requests', connectionId: expect.any(String) });
+    await client.close();
+  });
+
+  it('answers @connections 429 LimitExceededException over the account budget, which both APIs share', async () => {
+    await gateway.stop();
+    await start({ throttle: { stage: false, account: { rateLimit: 1, burstLimit: 2 } } });
+    const client = await TestClient.open(gateway.webSocketUrl); // one token
+    const id = eventsFor('$connect')[0].requestContext.connectionId;
+    await management.send(new PostToConnectionCommand({ ConnectionId: id, Data: 'one' })); // the second
+    const error = await new ApiGatewayManagementApiClient({ ...LOCAL_AWS, endpoint: gateway.managementEndpoint, maxAttempts: 1 })
+      .send(new PostToConnectionCommand({ ConnectionId: id, Data: 'two' }))
+      .catch((e) => e);
+    expect(error.name).toBe('LimitExceededException');
+    expect(error.$metadata.httpStatusCode).toBe(429);
+    expect((await fetch(`${gateway.httpUrl}/health`)).status).toBe(429);
+    await client.close();
+  });
+});
+
+describe('integration timeouts', () => {
+  it('answers a WebSocket route that runs too long with API Gateway’s timeout message, and an HTTP route with 503', async () => {
+    await gateway.stop();
+    await start({ integrationTimeoutMs: { webSocket: 100, http: 100 } });
+    respond = async (event) => {
+      if (event.requestContext.eventType === 'CONNECT') return { statusCode: 200 };
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      return { statusCode: 200, body: 'late' };
+    };
+    const client = await TestClient.open(gateway.webSocketUrl);
+    client.send('slow');
+    expect(await client.next()).toMatchObject({ message: 'Endpoint request timed out', connectionId: expect.any(String), requestId: expect.any(String) });
+    const response = await fetch(`${gateway.httpUrl}/health`);
+    expect(response.status).toBe(503);
+    expect(await response.json()).toEqual({ message: 'Service Unavailable' });
     await client.close();
   });
 });
@@ -355,6 +461,14 @@ describe('HTTP API', () => {
       body: '{"hello":1}',
       isBase64Encoded: false,
     });
+  });
+
+  it('base64-encodes form-encoded bodies (what curl -d sends) and bodies with no content type, as HTTP APIs do', async () => {
+    await fetch(`${gateway.httpUrl}/broadcast`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: '{"a":1}' });
+    await fetch(`${gateway.httpUrl}/broadcast`, { method: 'POST', body: Buffer.from('{"b":2}') });
+    const [form, bare] = eventsFor('POST /broadcast');
+    expect(form).toMatchObject({ body: Buffer.from('{"a":1}').toString('base64'), isBase64Encoded: true });
+    expect(bare).toMatchObject({ body: Buffer.from('{"b":2}').toString('base64'), isBase64Encoded: true });
   });
 
   it('base64-encodes a binary body', async () => {

@@ -1,4 +1,4 @@
-import { ENV, handlerEnvironment, readConfig } from '../../../lambda/contract/config';
+import { ENV, handlerEnvironment, readConfig, tunableSettings } from '../../../lambda/contract/config';
 
 const settings = {
   connectionsTable: 'c',
@@ -41,5 +41,12 @@ describe('configuration', () => {
     [ENV.masterKeyGraceSeconds, '-1', /MASTER_KEY_GRACE_SECONDS must be a non-negative integer/],
   ])('fails at cold start when %s is %j', (name, value, message) => {
     expect(() => readConfig({ ...handlerEnvironment(settings), [name]: value })).toThrow(message);
+  });
+
+  it('lays the tunable settings of an environment (npm start’s) over a generated one, and nothing else', () => {
+    const env = { REQUIRE_API_KEY: 'true', FANOUT_CONCURRENCY: '7', DELIVERY_RATE_PER_SECOND: '', CONNECTIONS_TABLE: 'elsewhere', HOME: '/root' };
+    expect(tunableSettings(env)).toEqual({ REQUIRE_API_KEY: 'true', FANOUT_CONCURRENCY: '7' });
+    const config = readConfig({ ...handlerEnvironment(settings), ...tunableSettings(env) });
+    expect(config).toMatchObject({ requireToken: true, fanoutConcurrency: 7, connectionsTable: settings.connectionsTable });
   });
 });
