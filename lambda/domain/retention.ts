@@ -2,7 +2,7 @@
  * Retained broadcasts: a channel's active broadcast, sent to each new subscriber until replaced or
  * cleared, and not again to a user who acknowledged it.
  */
-import { Delivered, FanoutCounts, outbound } from '../protocol';
+import { Delivered, ErrorCode, fail, FanoutCounts, ok, outbound, Result } from '../protocol';
 import type { RetainedStore } from '../ports';
 import type { Publisher } from './publish';
 
@@ -27,8 +27,18 @@ export class Retention {
     return outbound.retained(retained.message);
   }
 
-  ack(projectId: string, channel: string, userId: string, messageId: string): Promise<void> {
-    return this.store.ack(projectId, channel, userId, messageId);
+  /**
+   * Records that the user has seen the channel's retained message. Only the message retained now
+   * can be acknowledged: a stale or wrong id is refused, so it cannot replace a valid
+   * acknowledgement (and have the retained message sent to the user again).
+   */
+  async ack(projectId: string, channel: string, userId: string, messageId: string): Promise<Result<void>> {
+    const retained = await this.store.get(projectId, channel);
+    if (retained?.id !== messageId) {
+      return fail(ErrorCode.invalidMessage, retained ? `${messageId} is not the retained message of ${channel}` : `${channel} has no retained message`);
+    }
+    await this.store.ack(projectId, channel, userId, messageId);
+    return ok(undefined);
   }
 
   /** Removes the active broadcast and tells subscribers; nothing is sent if there was none. */

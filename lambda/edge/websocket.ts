@@ -239,8 +239,8 @@ const ack = withFrame(
     if (!sender.userId) {
       return errorReply(failure(ErrorCode.identityRequired, 'Acknowledgements need a user: connect with a client token'));
     }
-    await deps.retention.ack(sender.projectId, channel, sender.userId, id);
-    return json(reply.acked(channel, id));
+    const acked = await deps.retention.ack(sender.projectId, channel, sender.userId, id);
+    return acked.ok ? json(reply.acked(channel, id)) : errorReply(acked.error);
   }),
 );
 

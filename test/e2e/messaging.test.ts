@@ -174,6 +174,20 @@ describe('retained broadcasts', () => {
     expect(await other.client.next()).toMatchObject({ id, retained: true });
   });
 
+  it('refuses an ack naming another message, which never replaces a valid acknowledgement', async () => {
+    const projectId = newProject();
+    const alice = await tokenFor(projectId, { sub: 'alice' });
+    const { json } = await broadcast({ projectId, channel: 'news', event: 'terms', retain: true });
+    const { client } = await connect({ projectId, token: alice });
+    expect(await client.request({ action: 'ack', channel: 'news', id: json.id }, 'ack_succeeded')).toMatchObject({ type: 'ack_succeeded' });
+    client.send({ action: 'ack', channel: 'news', id: 'not-the-message' });
+    expect(await client.next()).toMatchObject({ type: 'error', code: 'invalid_message', message: expect.stringContaining('not the retained message') });
+    client.send({ action: 'ack', channel: 'quiet', id: json.id });
+    expect(await client.next()).toMatchObject({ type: 'error', code: 'invalid_message', message: expect.stringContaining('no retained message') });
+    // The valid acknowledgement stands: nothing is resent.
+    expect(await client.request({ action: 'get_retained', channel: 'news' }, 'no_retained')).toEqual({ type: 'no_retained', channel: 'news' });
+  });
+
   it('resends on get_retained until acknowledged, and needs identity to acknowledge', async () => {
     const projectId = newProject();
     await broadcast({ projectId, channel: 'news', event: 'e', retain: true });
