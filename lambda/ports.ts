@@ -146,8 +146,10 @@ export interface UsageCounts {
   readonly deliveries?: number;
   /** Connections opened. */
   readonly connections?: number;
-  /** Change in connections open now: +1 on connect, -1 on disconnect. */
+  /** Change in connections open now: +1 on connect, -1 on disconnect; with `liveSince`. */
   readonly live?: number;
+  /** When the connection `live` counts opened (epoch ms): it is counted until API Gateway's 2-hour limit has closed it. */
+  readonly liveSince?: number;
 }
 
 export interface UsageReport {

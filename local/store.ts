@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { CreateTableCommand, DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, paginateScan } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
+import { LIVE_PERIOD_PREFIX } from '../lambda/contract/tables';
 import {
   API_KEYS_TABLE,
   CONNECTIONS_TABLE,
@@ -107,8 +108,12 @@ export async function startLocalStore(options: LocalStoreOptions = {}): Promise<
     });
   }
 
-  // A saved store outlives the gateway's sockets: every connection it remembers is dead.
-  if (options.dataDir) await deleteWhere([LOCAL_TABLES.connections, LOCAL_TABLES.subscriptions], () => true);
+  // A saved store outlives the gateway's sockets: every connection it remembers is dead, so
+  // they go, and every project's count of open connections starts again from zero.
+  if (options.dataDir) {
+    await deleteWhere([LOCAL_TABLES.connections, LOCAL_TABLES.subscriptions], () => true);
+    await deleteWhere([LOCAL_TABLES.usage], (item) => String(item.period).startsWith(LIVE_PERIOD_PREFIX));
+  }
 
   const sweeper = setInterval(() => void sweepExpired().catch(() => undefined), options.ttlSweepMs ?? 60_000);
   sweeper.unref();

@@ -1,11 +1,16 @@
 import { DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { UsageCounts, UsageReport, UsageStore } from '../ports';
-import { USAGE_RETENTION_DAYS } from '../contract/tables';
+import { LIVE_PERIOD_PREFIX, USAGE_RETENTION_DAYS } from '../contract/tables';
 
 const TOTAL = 'total';
 const DAY_PREFIX = 'day#';
 const DAY_MS = 24 * 60 * 60 * 1000;
 const dateOf = (epochMs: number) => new Date(epochMs).toISOString().slice(0, 10);
+const HOUR_MS = 60 * 60 * 1000;
+/** API Gateway closes every connection within 2 hours of opening it. */
+const MAX_CONNECTION_MS = 2 * HOUR_MS;
+/** `live#2026112314`: the hour bucket of an epoch-ms instant. */
+const liveBucket = (epochMs: number) => `${LIVE_PERIOD_PREFIX}${new Date(epochMs).toISOString().slice(0, 13).replace(/[-T]/g, '')}`;
 
 /** Usage counters in DynamoDB: a running total and one item per day per project. */
 export class DynamoUsageStore implements UsageStore {
@@ -21,34 +26,59 @@ export class DynamoUsageStore implements UsageStore {
       ':connections': counts.connections ?? 0,
     };
     const add = 'ADD requests :requests, deliveries :deliveries, connections :connections';
-    // A disconnect changes only the open-connection count, which lives on the total: no day write.
     const dayChanges = Object.values(values).some((value) => value !== 0);
-    const [total] = await Promise.all([
-      this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { projectId, period: TOTAL },
-          // `live` is a running count of open connections; a missed $disconnect that is never
-          // purged leaves it high, so it is informational and /status counts connections exactly.
-          UpdateExpression: `${add}, live :live SET lastActivityAt = :at`,
-          ExpressionAttributeValues: { ...values, ':live': counts.live ?? 0, ':at': new Date(at).toISOString() },
-          ReturnValues: 'UPDATED_NEW',
-        }),
-      ),
+    await Promise.all([
+      (dayChanges || !counts.live) &&
+        this.client.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: { projectId, period: TOTAL },
+            UpdateExpression: `${add} SET lastActivityAt = :at`,
+            ExpressionAttributeValues: { ...values, ':at': new Date(at).toISOString() },
+          }),
+        ),
       dayChanges &&
-      this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { projectId, period: `${DAY_PREFIX}${dateOf(at)}` },
-          UpdateExpression: `${add} SET expiresAt = :expires`,
-          ExpressionAttributeValues: {
-            ...values,
-            ':expires': Math.floor(at / 1000) + USAGE_RETENTION_DAYS * 24 * 60 * 60,
-          },
-        }),
-      ),
+        this.client.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: { projectId, period: `${DAY_PREFIX}${dateOf(at)}` },
+            UpdateExpression: `${add} SET expiresAt = :expires`,
+            ExpressionAttributeValues: {
+              ...values,
+              ':expires': Math.floor(at / 1000) + USAGE_RETENTION_DAYS * 24 * 60 * 60,
+            },
+          }),
+        ),
+      // The connection is counted in the bucket of the hour by which it must have closed; the
+      // bucket expires an hour after that hour ends.
+      counts.live &&
+        this.client.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: { projectId, period: liveBucket((counts.liveSince ?? at) + MAX_CONNECTION_MS) },
+            UpdateExpression: 'ADD live :live SET expiresAt = :expires',
+            ExpressionAttributeValues: {
+              ':live': counts.live,
+              ':expires': Math.floor(((counts.liveSince ?? at) + MAX_CONNECTION_MS) / HOUR_MS + 2) * 3600,
+            },
+          }),
+        ),
     ]);
-    return { live: Math.max(0, Number(total.Attributes?.live ?? 0)) };
+    return { live: counts.live ? await this.liveCount(projectId, at) : 0 };
+  }
+
+  /** Connections open now: the sum of the buckets whose hour has not passed (at most three items). */
+  private async liveCount(projectId: string, at: number): Promise<number> {
+    const { Items = [] } = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'projectId = :p AND period BETWEEN :from AND :to',
+        ExpressionAttributeValues: { ':p': projectId, ':from': liveBucket(at), ':to': `${LIVE_PERIOD_PREFIX}~` },
+        ProjectionExpression: 'live',
+        ConsistentRead: true,
+      }),
+    );
+    return Math.max(0, Items.reduce((sum, item) => sum + Number(item.live ?? 0), 0));
   }
 
   async read(projectId: string, days: number, now: number): Promise<UsageReport | undefined> {

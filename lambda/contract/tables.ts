@@ -137,6 +137,13 @@ export const PUBLISHES_TABLE = {
   ttlAttribute: 'ttl',
 } as const satisfies TableDefinition;
 
+/**
+ * Open connections are counted in the usage table by the hour in which API Gateway will have closed
+ * them at the latest (`live#2026112314`): the count is the sum of the buckets not yet past, so a
+ * connection whose `$disconnect` never came stops counting within three hours instead of forever.
+ */
+export const LIVE_PERIOD_PREFIX = 'live#';
+
 /** A publish's outcome stays readable this long (at least an hour, as promised). */
 export const PUBLISH_STATUS_SECONDS = 2 * 60 * 60;
 /** A repeated idempotency key within this window returns the first publish. */

@@ -15,7 +15,7 @@ export class Departures implements DepartureListener {
   ) {}
 
   async departed(connection: ConnectionRecord): Promise<readonly GoneConnection[]> {
-    const [gone] = await Promise.all([this.presence.left(connection), this.projects.record(connection.projectId, { live: -1 })]);
+    const [gone] = await Promise.all([this.presence.left(connection), this.projects.record(connection.projectId, { live: -1, liveSince: connection.connectedAt })]);
     return gone;
   }
 }

@@ -180,7 +180,7 @@ const connect: Route = async (event, deps) => {
       ...(grant.info && { info: grant.info }),
     }),
   });
-  const counted = await deps.projects.record(projectId, { connections: 1, live: 1 });
+  const counted = await deps.projects.record(projectId, { connections: 1, live: 1, liveSince: connectedAt });
   await deps.presence.scheduleWelcome({ task: 'welcome', connectionId, projectId, clientType, clientCount: counted?.live ?? 1 });
   return protocols.speaksOurs ? { statusCode: 200, headers: { 'Sec-WebSocket-Protocol': SUBPROTOCOL } } : OK;
 };

@@ -17,14 +17,19 @@ describe('local store on disk (LOCAL_DATA_DIR)', () => {
       const first = await open();
       await first.documents.send(new PutCommand({ TableName: LOCAL_TABLES.apiKeys.name, Item: { projectId: 'kept', keyHash: 'h', listing: 'key' } }));
       await first.documents.send(new PutCommand({ TableName: LOCAL_TABLES.connections.name, Item: { connectionId: 'old=', projectId: 'kept', connectedAt: 1 } }));
+      // Counted open when the process died, with no $disconnect to follow.
+      await first.documents.send(new PutCommand({ TableName: LOCAL_TABLES.usage.name, Item: { projectId: 'kept', period: 'live#2099010100', live: 1 } }));
       first.documents.destroy();
       await first.store.stop();
 
       const second = await open();
       const key = await second.documents.send(new GetCommand({ TableName: LOCAL_TABLES.apiKeys.name, Key: { projectId: 'kept' } }));
       const connection = await second.documents.send(new GetCommand({ TableName: LOCAL_TABLES.connections.name, Key: { connectionId: 'old=' } }));
+      const counted = await second.documents.send(new GetCommand({ TableName: LOCAL_TABLES.usage.name, Key: { projectId: 'kept', period: 'live#2099010100' } }));
       expect(key.Item).toMatchObject({ projectId: 'kept' });
       expect(connection.Item).toBeUndefined();
+      // The first client after a restart is counted as the only one.
+      expect(counted.Item).toBeUndefined();
       second.documents.destroy();
       await second.store.stop();
     } finally {

@@ -25,6 +25,23 @@ async function connection(projectId: string, clientType?: string, channels: stri
   return connectionId;
 }
 
+describe('the count of open connections', () => {
+  const HOUR = 60 * 60 * 1000;
+
+  it('goes up on connect and down on disconnect, paired by the connection’s open time', async () => {
+    expect(await db.usage.record('live1', { connections: 1, live: 1, liveSince: NOW }, NOW)).toEqual({ live: 1 });
+    expect(await db.usage.record('live1', { connections: 1, live: 1, liveSince: NOW + 1000 }, NOW + 1000)).toEqual({ live: 2 });
+    // A disconnect an hour and a half later still finds its connection's bucket.
+    expect(await db.usage.record('live1', { live: -1, liveSince: NOW }, NOW + 1.5 * HOUR)).toEqual({ live: 1 });
+  });
+
+  it('forgets a connection whose $disconnect never came once API Gateway must have closed it, instead of counting it forever', async () => {
+    await db.usage.record('live2', { connections: 1, live: 1, liveSince: NOW }, NOW);
+    // Three hours later: past the 2-hour limit and the end of its bucket's hour.
+    expect(await db.usage.record('live2', { connections: 1, live: 1, liveSince: NOW + 3 * HOUR }, NOW + 3 * HOUR)).toEqual({ live: 1 });
+  });
+});
+
 describe('usage', () => {
   it('adds each invocation’s counts to the total and to its day', async () => {
     await db.usage.record('u1', { requests: 1, deliveries: 40 }, NOW - 2 * DAY);
