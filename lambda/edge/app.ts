@@ -39,7 +39,8 @@ export function createHandler(services: Services): Handler {
 
   async function onWebSocket(event: WebSocketEvent, requestId?: string): Promise<WebSocketResult> {
     const { routeKey, connectionId, eventType } = event.requestContext;
-    const route = WEBSOCKET_ROUTES[routeKey as WebSocketRouteKey] ?? WEBSOCKET_ROUTES.$default;
+    // Own properties only: a route key like `__proto__` is no route.
+    const route = Object.hasOwn(WEBSOCKET_ROUTES, routeKey) ? WEBSOCKET_ROUTES[routeKey as WebSocketRouteKey] : WEBSOCKET_ROUTES.$default;
     return telemetry.request({ connectionId }, async () => {
       const started = performance.now();
       let result: WebSocketResult;
@@ -51,7 +52,7 @@ export function createHandler(services: Services): Handler {
         result = eventType === 'MESSAGE' ? errorReply(INTERNAL) : { statusCode: 500 };
       }
       const succeeded = !telemetry.countFailure() && result.statusCode === 200;
-      const metric = COUNTED_ROUTES[routeKey as WebSocketRouteKey];
+      const metric = Object.hasOwn(COUNTED_ROUTES, routeKey) ? COUNTED_ROUTES[routeKey as WebSocketRouteKey] : undefined;
       if (succeeded && metric) telemetry.count(metric);
       telemetry.requestDone('websocket request', { requestId, routeKey, statusCode: result.statusCode, durationMs: elapsed(started) });
       return result;
@@ -60,7 +61,7 @@ export function createHandler(services: Services): Handler {
 
   async function onHttp(event: HttpEvent, requestId?: string): Promise<HttpResult> {
     const { routeKey } = event;
-    const route = HTTP_ROUTES[routeKey as HttpRouteKey];
+    const route = Object.hasOwn(HTTP_ROUTES, routeKey) ? HTTP_ROUTES[routeKey as HttpRouteKey] : undefined;
     return telemetry.request({}, async () => {
       const started = performance.now();
       let result: HttpResult;

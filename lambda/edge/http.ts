@@ -279,26 +279,38 @@ const createKey: Route = async (event, deps) => {
 
 const listKeys: Route = async (_, deps) => jsonResponse(200, { success: true, data: await deps.apiKeys.list() });
 
+/** A route on the project named in the path (`/projects/{projectId}/…`, `/api-keys/{projectId}`), checked: present and well-formed. */
+const onPathProject = (route: (projectId: string, event: HttpEvent, deps: HttpDependencies) => Promise<HttpResult>): Route =>
+  async (event, deps) => {
+    const project = optionalParam(projectIdSchema, event.pathParameters?.projectId ?? '', ErrorCode.invalidProject);
+    if (!project.ok) return errorResponse(project.error);
+    if (project.value === undefined) return errorResponse(failure(ErrorCode.invalidProject, 'The path names no project'));
+    return route(project.value, event, deps);
+  };
+
 /** The project's keys; the newest's fields at the top, as when a project had only one. */
-const getKey: Route = async (event, deps) => {
-  const keys = await deps.apiKeys.of(event.pathParameters?.projectId ?? '');
+const getKey = onPathProject(async (projectId, _, deps) => {
+  const keys = await deps.apiKeys.of(projectId);
   return respond(keys.ok ? ok({ ...keys.value[keys.value.length - 1], keys: keys.value }) : keys);
-};
+});
 
 /** Revokes one key, or every key of the project, and closes the connections their tokens let in. */
-const revokeKey: Route = async (event, deps) => {
-  const { projectId = '', keyPrefix } = event.pathParameters ?? {};
+const revokeKey = onPathProject(async (projectId, event, deps) => {
+  const keyPrefix = event.pathParameters?.keyPrefix;
   const revoked = await deps.apiKeys.revoke(projectId, keyPrefix);
   if (!revoked.ok) return errorResponse(revoked.error);
   const prefixes = revoked.value.map((key) => key.keyPrefix);
   const disconnected = await deps.revocation.closeSignedBy(projectId, prefixes);
   deps.logger.info('api key revoked', { projectId, keyPrefixes: prefixes, disconnected });
   return respond(ok({ projectId, revoked: prefixes, disconnected }));
-};
+});
 
 /** A publish's outcome, for the master key or the key of the publish's project. */
 const publishStatus = authenticated(async (principal, event, deps) => {
-  const record = await deps.publishes.get(event.pathParameters?.id ?? '');
+  const id = event.pathParameters?.id ?? '';
+  // Ids are short printable strings; anything else names no publish (and is never a store key).
+  if (!/^[\x21-\x7e]{1,128}$/.test(id)) return errorResponse(failure(ErrorCode.publishNotFound));
+  const record = await deps.publishes.get(id);
   if (!record || !mayAccess(principal, record.projectId)) return errorResponse(failure(ErrorCode.publishNotFound));
   const { shardsPending: _, ...status } = record;
   return jsonResponse(200, { success: true, data: status });
@@ -312,13 +324,6 @@ const channel = forProject(async (projectId, event, deps) => {
   if (!checked.ok) return errorResponse(checked.error);
   return respond(await deps.projects.channel(projectId, name));
 });
-
-/** A route on the project named in the path (`/projects/{projectId}/…`), checked. */
-const onPathProject = (route: (projectId: string, event: HttpEvent, deps: HttpDependencies) => Promise<HttpResult>): Route =>
-  async (event, deps) => {
-    const project = optionalParam(projectIdSchema, event.pathParameters?.projectId ?? '', ErrorCode.invalidProject);
-    return project.ok ? route(project.value!, event, deps) : errorResponse(project.error);
-  };
 
 const getSettings = onPathProject(async (projectId, _, deps) => respond(ok(await deps.settings.read(projectId))));
 

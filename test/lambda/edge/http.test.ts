@@ -227,6 +227,17 @@ describe('HTTP: big channels, idempotency and publish status', () => {
     expect(posted().map(([to]) => to)).toEqual([first]);
   });
 
+  it.each<[string, Parameters<typeof httpEvent>[0], number, string]>([
+    ['a publish status without an id', { routeKey: 'GET /broadcast/{id}', body: '', pathParameters: {} }, 404, 'publish_not_found'],
+    ['a key revocation naming no project', { routeKey: 'DELETE /api-keys/{projectId}/{keyPrefix}', body: '', pathParameters: {} }, 400, 'invalid_project'],
+    ['a key lookup naming no project', { routeKey: 'GET /api-keys/{projectId}', body: '' }, 400, 'invalid_project'],
+    ['a route key naming an Object property', { routeKey: '__proto__', body: '' }, 404, 'not_found'],
+  ])('answers %s with a clear error, not a 500 (found by fuzzing)', async (_, event, status, code) => {
+    const result = await handler(httpEvent(event));
+    expect(result.statusCode).toBe(status);
+    expect(replyOf(result)).toMatchObject({ code });
+  });
+
   it('refuses a malformed idempotency key', async () => {
     const result = await handler(httpEvent({ body: { channel: 'x', event: 'e', idempotencyKey: 'has space' } }));
     expect(result.statusCode).toBe(400);
