@@ -47,6 +47,7 @@ export const ERRORS = {
   publishForbidden: { code: 'publish_forbidden', status: 403, metric: METRIC.unauthorized, message: 'This connection may not publish here' },
   rateLimited: { code: 'rate_limited', status: 429, message: 'Too many messages from this connection; slow down' },
   notFound: { code: 'not_found', status: 404, message: 'Not found' },
+  unavailable: { code: 'unavailable', status: 503, message: 'The service is busy or a part of it is unavailable; nothing was done, retry with backoff' },
   internalError: { code: 'internal_error', status: 500, message: 'Internal error' },
 } as const satisfies Record<string, ErrorSpec>;
 

@@ -22,6 +22,17 @@ export type Services = WebSocketDependencies & HttpDependencies;
 export type Handler = (event: unknown, context?: Partial<Context>) => Promise<WebSocketResult | HttpResult>;
 
 const INTERNAL = failure(ErrorCode.internalError);
+const UNAVAILABLE = failure(ErrorCode.unavailable);
+
+/** AWS errors that say "busy or down, try later" (throttling, 5xx, no answer), as the SDKs mark them. */
+const TRANSIENT = /Throttl|ThroughputExceeded|RequestLimitExceeded|LimitExceeded|InternalServerError|ServiceUnavailable|TimeoutError|NoResponseError/;
+
+/** Whether a failure is the store's or a service's being unavailable, rather than a bug. */
+export function isUnavailable(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const e = error as { name?: unknown; $fault?: unknown; $retryable?: unknown; status?: unknown };
+  return e.$fault === 'server' || e.$retryable !== undefined || (typeof e.name === 'string' && TRANSIENT.test(e.name)) || (typeof e.status === 'number' && (e.status === 429 || e.status >= 500));
+}
 
 /** WebSocket routes whose successes are counted. */
 const COUNTED_ROUTES: Partial<Record<WebSocketRouteKey, MetricName>> = {
@@ -48,8 +59,9 @@ export function createHandler(services: Services): Handler {
         result = await route(event, services);
       } catch (error) {
         logger.error('websocket request failed', { requestId, routeKey, connectionId, error: error as Error });
-        // $connect and $disconnect have no one to reply to; a 500 on $connect refuses the connection.
-        result = eventType === 'MESSAGE' ? errorReply(INTERNAL) : { statusCode: 500 };
+        // $connect and $disconnect have no one to reply to; a 5xx on $connect refuses the connection.
+        const unavailable = isUnavailable(error);
+        result = eventType === 'MESSAGE' ? errorReply(unavailable ? UNAVAILABLE : INTERNAL) : { statusCode: unavailable ? 503 : 500 };
       }
       const succeeded = !telemetry.countFailure() && result.statusCode === 200;
       const metric = Object.hasOwn(COUNTED_ROUTES, routeKey) ? COUNTED_ROUTES[routeKey as WebSocketRouteKey] : undefined;
@@ -71,7 +83,7 @@ export function createHandler(services: Services): Handler {
           : errorResponse({ code: ErrorCode.notFound, message: `No route ${event.requestContext.http.method} ${event.rawPath}` });
       } catch (error) {
         logger.error('http request failed', { requestId, routeKey, error: error as Error });
-        result = errorResponse(INTERNAL);
+        result = errorResponse(isUnavailable(error) ? UNAVAILABLE : INTERNAL);
       }
       telemetry.countFailure();
       telemetry.requestDone('http request', { requestId, routeKey, statusCode: result.statusCode, durationMs: elapsed(started) });
