@@ -43,6 +43,8 @@ export interface LiveConnection {
   lifetimeTimer?: NodeJS.Timeout;
   /** The client sent what API Gateway refuses (a frame over 32 KB, a binary frame): nothing more is routed. */
   refused?: boolean;
+  /** `$disconnect` has been sent (or skipped): never twice. */
+  closed?: boolean;
 }
 
 export interface WebSocketApiOptions {
@@ -137,9 +139,13 @@ export class WebSocketApi {
       this.connections.delete(id);
       return refuseUpgrade(socket, statusCode, body);
     }
+    // From here the handler has stored a connection. If the client is gone before the socket
+    // opens — while $connect ran, or in the moment before the upgrade completes, when `ws` just
+    // destroys the socket — it is told of the departure, as API Gateway does, so nothing is left.
+    socket.once('close', () => {
+      if (connection.state !== 'open') void this.onClose(connection, 1006, '');
+    });
     if (socket.destroyed || !socket.writable) {
-      // The client left while $connect ran: the handler stored a connection that will never
-      // open, so it is told of the departure, as API Gateway does, and nothing is left behind.
       await this.onClose(connection, 1006, '');
       return;
     }
@@ -245,6 +251,9 @@ export class WebSocketApi {
   }
 
   private async onClose(connection: LiveConnection, code: number, reason: string): Promise<void> {
+    // Once per connection, whichever of the socket's and `ws`'s close events comes first.
+    if (connection.closed) return;
+    connection.closed = true;
     clearTimeout(connection.idleTimer);
     clearTimeout(connection.lifetimeTimer);
     this.connections.delete(connection.id);

@@ -29,7 +29,8 @@ export interface StandInReply {
 type Bytes = string | ArrayBuffer | ArrayBufferView;
 const toBuffer = (data: Bytes) =>
   typeof data === 'string' ? Buffer.from(data) : ArrayBuffer.isView(data) ? Buffer.from(data.buffer, data.byteOffset, data.byteLength) : Buffer.from(data);
-class Sha256 {
+/** Node's hashing in the shape @smithy/signature-v4 takes. */
+export class Sha256 {
   private readonly hash;
   constructor(secret?: Bytes) {
     this.hash = secret === undefined ? createHash('sha256') : createHmac('sha256', toBuffer(secret));

@@ -1,24 +1,9 @@
 /** The hot path's SigV4 signer, held equal to @smithy/signature-v4 (the SDK's own) on the same inputs. */
-import { createHash, createHmac } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { SignatureV4 } from '@smithy/signature-v4';
 import fc from 'fast-check';
 import { RequestSigner } from '../../../lambda/adapters/sigv4';
-
-type Bytes = string | ArrayBuffer | ArrayBufferView;
-const toBuffer = (data: Bytes) =>
-  typeof data === 'string' ? Buffer.from(data) : ArrayBuffer.isView(data) ? Buffer.from(data.buffer, data.byteOffset, data.byteLength) : Buffer.from(data);
-class Sha256 {
-  private readonly hash;
-  constructor(secret?: Bytes) {
-    this.hash = secret === undefined ? createHash('sha256') : createHmac('sha256', toBuffer(secret));
-  }
-  update(data: Bytes) {
-    this.hash.update(toBuffer(data));
-  }
-  async digest() {
-    return new Uint8Array(this.hash.digest());
-  }
-}
+import { Sha256 } from '../../helpers/aws-json-stand-in';
 
 const NOW = Date.parse('2026-11-22T22:31:44.123Z');
 const HOST = 'abc123.execute-api.eu-west-1.amazonaws.com';
