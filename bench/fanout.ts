@@ -28,7 +28,7 @@ import { DynamoSubscriptionStore } from '../lambda/adapters/dynamo-subscriptions
 import { buildDependencies, handlerFor } from '../lambda/compose';
 import { handlerEnvironment, readConfig } from '../lambda/contract/config';
 import { connectionExpiry } from '../lambda/contract/tables';
-import { LOCAL_AWS, LOCAL_TABLES } from '../local/store';
+import { LOCAL_AWS, LOCAL_TABLE_SETTINGS, LOCAL_TABLES } from '../local/store';
 import { measureBundle } from './bundle';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -137,13 +137,7 @@ async function main(): Promise<void> {
   const handlerFor_ = (managementEndpoint: string, backgroundFanoutAbove: number) => {
     const config = readConfig(
       handlerEnvironment({
-        connectionsTable: LOCAL_TABLES.connections.name,
-        subscriptionsTable: LOCAL_TABLES.subscriptions.name,
-        apiKeysTable: LOCAL_TABLES.apiKeys.name,
-        usageTable: LOCAL_TABLES.usage.name,
-        retainedTable: LOCAL_TABLES.retained.name,
-        projectsTable: LOCAL_TABLES.projects.name,
-        publishesTable: LOCAL_TABLES.publishes.name,
+        ...LOCAL_TABLE_SETTINGS,
         managementEndpoint,
         fanoutConcurrency: CONCURRENCY,
         deliveryRatePerSecond: BUDGET,

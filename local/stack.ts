@@ -15,7 +15,7 @@ import { handlerEnvironment, readConfig, tunableSettings } from '../lambda/contr
 import { buildDependencies, handlerFor } from '../lambda/compose';
 import { StaticKeySource } from '../lambda/adapters/key-sources';
 import { GatewayOptions, LocalGateway } from './gateway';
-import { LOCAL_AWS, LOCAL_TABLES, startLocalStore } from './store';
+import { LOCAL_AWS, LOCAL_TABLE_SETTINGS, startLocalStore } from './store';
 
 /** The sealing secret of a persisted store lives beside it: keys sealed in one run open in the next. */
 async function localSealingSecret(dataDir: string | undefined): Promise<string> {
@@ -100,13 +100,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   // the tunable settings given (checked as the Lambda checks them at cold start).
   const config = readConfig({
     ...handlerEnvironment({
-      connectionsTable: LOCAL_TABLES.connections.name,
-      subscriptionsTable: LOCAL_TABLES.subscriptions.name,
-      apiKeysTable: LOCAL_TABLES.apiKeys.name,
-      usageTable: LOCAL_TABLES.usage.name,
-      retainedTable: LOCAL_TABLES.retained.name,
-      projectsTable: LOCAL_TABLES.projects.name,
-      publishesTable: LOCAL_TABLES.publishes.name,
+      ...LOCAL_TABLE_SETTINGS,
       managementEndpoint: gateway.managementEndpoint,
       fanoutConcurrency: options.fanoutConcurrency,
       requireToken: options.requireToken,

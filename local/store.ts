@@ -65,6 +65,17 @@ function restrictToOwner(dir: string): void {
   }
 }
 
+/** The handler's table settings for the local store's tables (as the construct sets them for its own). */
+export const LOCAL_TABLE_SETTINGS = {
+  connectionsTable: LOCAL_TABLES.connections.name,
+  subscriptionsTable: LOCAL_TABLES.subscriptions.name,
+  apiKeysTable: LOCAL_TABLES.apiKeys.name,
+  usageTable: LOCAL_TABLES.usage.name,
+  retainedTable: LOCAL_TABLES.retained.name,
+  projectsTable: LOCAL_TABLES.projects.name,
+  publishesTable: LOCAL_TABLES.publishes.name,
+} as const;
+
 export async function startLocalStore(options: LocalStoreOptions = {}): Promise<LocalStore> {
   if (options.dataDir) restrictToOwner(options.dataDir);
   const server = dynalite({ path: options.dataDir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });

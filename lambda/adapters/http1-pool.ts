@@ -9,7 +9,7 @@
  * close; `Connection: close`; interim 1xx answers skipped. Anything it cannot parse destroys the
  * socket and fails the request as a network error, which callers retry like any other.
  */
-import { connect as netConnect, Socket } from 'node:net';
+import { isIP, connect as netConnect, Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 
 export interface Http1Answer {
@@ -262,7 +262,7 @@ export class Http1Pool {
   private connect(): Connection {
     this.open++;
     const socket = this.secure
-      ? tlsConnect({ host: this.host, port: this.port, servername: this.host, ALPNProtocols: ['http/1.1'], session: this.tlsSession, ...(this.ca && { ca: this.ca }) })
+      ? tlsConnect({ host: this.host, port: this.port, ...(isIP(this.host) === 0 && { servername: this.host }), ALPNProtocols: ['http/1.1'], session: this.tlsSession, ...(this.ca && { ca: this.ca }) })
       : netConnect({ host: this.host, port: this.port });
     // TLS sessions are resumed on the next sockets: a cheaper handshake.
     if (this.secure) socket.on('session', (session: Buffer) => (this.tlsSession = session));
