@@ -1,5 +1,5 @@
 /**
- * The local `@connections` API, the one the handler's Management API client calls:
+ * The local `@connections` API, the one the handler's signed delivery requests call:
  * `POST` sends to a connection, `GET` describes it, `DELETE` closes it. Answers as AWS does:
  * 410 `GoneException` for a connection that is not open, 413 over the message limit, 429 over the
  * account's request budget, 403 for an unsigned call, a path without the stage, or anything else.
