@@ -84,8 +84,10 @@ export class Membership {
     try {
       await this.deps.subscriptions.add({ projectId, channel, connectionId }, connectionExpiry(connectedAt));
     } catch (error) {
-      // Undo the first write so the connection does not list a channel it never joined.
-      await this.deps.connections.removeChannel(connectionId, channel).catch(() => undefined);
+      // Undo the first write so the connection does not list a channel it never joined; but a
+      // channel it was already in stays (its subscription was written before), or a later
+      // disconnect would not find that subscription to remove.
+      if (!added.connection.channels.includes(channel)) await this.deps.connections.removeChannel(connectionId, channel).catch(() => undefined);
       throw error;
     }
     return ok({ first: added.first, projectId, ...(userId !== undefined && { userId }) });

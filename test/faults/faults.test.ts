@@ -83,6 +83,19 @@ describe('DynamoDB failing', () => {
     expect([...(connection.channels ?? [])]).not.toContain('f-half');
   });
 
+  it('subscribe again: the repeated subscription cannot be written → unavailable, and the connection keeps the channel it was already in', async () => {
+    const id = await connect();
+    await handler(messageEvent(id, { action: 'subscribe', channel: 'f-again' }));
+    inject('PutItemCommand', LOCAL_TABLES.subscriptions.name);
+    const reply = replyOf((await handler(messageEvent(id, { action: 'subscribe', channel: 'f-again' }))) as { body: string });
+    expect(reply).toMatchObject({ type: 'error', code: 'unavailable' });
+    const [connection] = (await scan(LOCAL_TABLES.connections.name)).filter((c) => c.connectionId === id);
+    expect([...(connection.channels ?? [])]).toContain('f-again');
+    // So its disconnect still removes the subscription: nothing is orphaned.
+    await handler({ ...connectEvent(id), requestContext: { ...connectEvent(id).requestContext, routeKey: '$disconnect', eventType: 'DISCONNECT' } } as never);
+    expect((await scan(LOCAL_TABLES.subscriptions.name)).filter((s) => s.sk === id)).toEqual([]);
+  });
+
   it('the usage counters cannot be written → the publish still answers its counts (it delivered)', async () => {
     await subscribed('f-usage');
     inject('UpdateItemCommand', LOCAL_TABLES.usage.name);
