@@ -5,6 +5,7 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { HANDLER_BUNDLE } from '../lambda/contract/bundle';
+import { HANDLER_TIMEOUT_SECONDS } from '../lambda/contract/limits';
 
 export interface BroadcastFunctionProps {
   readonly memorySize: number;
@@ -36,8 +37,7 @@ export class BroadcastFunction extends NodejsFunction {
       architecture: Architecture.ARM_64,
       memorySize: props.memorySize,
       reservedConcurrentExecutions: props.reservedConcurrency,
-      // Just under API Gateway's 29 s integration timeout: a slower answer reaches nobody.
-      timeout: Duration.seconds(29),
+      timeout: Duration.seconds(HANDLER_TIMEOUT_SECONDS),
       logGroup,
       environment: props.environment,
       bundling: {

@@ -18,6 +18,7 @@ import { ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { handlerEnvironment } from '../lambda/contract/config';
+import { API_GATEWAY } from '../lambda/contract/limits';
 import { HTTP_ROUTE_KEYS, ROUTE_SELECTION_EXPRESSION, WEBSOCKET_ACTIONS, splitHttpRouteKey } from '../lambda/contract/routes';
 import {
   API_KEYS_TABLE,
@@ -157,7 +158,8 @@ export interface RealtimeBroadcastProps {
 }
 
 export const DEFAULT_STAGE_NAME = 'production';
-export const DEFAULT_THROTTLE: ThrottleSettings = { rateLimit: 1000, burstLimit: 500 };
+/** The stage throttle when none is given; the local gateway applies the same (contract/limits). */
+export const DEFAULT_THROTTLE: ThrottleSettings = { ...API_GATEWAY.stageThrottle };
 export const DEFAULT_CONNECT_THROTTLE: ThrottleSettings = { rateLimit: 100, burstLimit: 50 };
 
 /** Access log lines: who, what, how it ended. Never query strings or headers, where tokens and keys travel. */

@@ -4,10 +4,11 @@
  * thousands of times, where the SDK's middleware stack costs 5–20× the CPU (see the bench).
  */
 import { createHash } from 'node:crypto';
-import { Http1Error, Http1Pool } from './http1-pool';
+import { Http1Pool, NoResponseError } from './http1-pool';
 import { AwsCredentials, RequestSigner } from './sigv4';
 
 export type { AwsCredentials };
+export { NoResponseError };
 
 /** The execution role's credentials, as the Lambda runtime puts them in the environment. */
 export function credentialsFromEnv(env: Record<string, string | undefined> = process.env): AwsCredentials {
@@ -37,28 +38,20 @@ export interface AwsResponse {
   readonly errorType?: string;
 }
 
-/** A request that failed before any answer: a timeout, a reset, a refused connection. */
-export class NoResponseError extends Error {
-  constructor(readonly reason: 'timeout' | 'network', cause?: unknown) {
-    super(reason === 'timeout' ? 'No answer in time' : 'The request failed before any answer', { cause });
-    this.name = 'NoResponseError';
-  }
-}
-
 export class AwsHttp {
   private readonly url: URL;
   private readonly basePath: string;
   private readonly signer: RequestSigner;
-  private readonly headers: Readonly<Record<string, string>>;
+  /** The fixed headers, signed on every request, as the start of each request's head. */
   private readonly fixedHead: string;
   private readonly pool: Http1Pool;
 
   constructor(options: AwsHttpOptions) {
     this.url = new URL(options.endpoint);
     this.basePath = this.url.pathname.replace(/\/$/, '');
-    this.headers = { host: this.url.host, 'content-type': 'application/json', ...options.headers };
-    this.signer = new RequestSigner({ ...options, headers: this.headers });
-    this.fixedHead = Object.entries(this.headers)
+    const headers = { host: this.url.host, 'content-type': 'application/json', ...options.headers };
+    this.signer = new RequestSigner({ ...options, headers });
+    this.fixedHead = Object.entries(headers)
       .map(([name, value]) => `${name}: ${value}\r\n`)
       .join('');
     this.pool = new Http1Pool(this.url, { maxSockets: options.maxSockets ?? 256 });
@@ -75,13 +68,9 @@ export class AwsHttp {
     let head = `${method} ${fullPath} HTTP/1.1\r\n${this.fixedHead}`;
     for (const [name, value] of Object.entries(this.signer.sign(method, fullPath, options.bodyHash ?? sha256Hex(body)))) head += `${name}: ${value}\r\n`;
     head += `content-length: ${Buffer.byteLength(body, 'utf8')}\r\n\r\n`;
-    try {
-      const answer = await this.pool.request(head, body, options.timeoutMs);
-      const errorType = answer.headers['x-amzn-errortype'];
-      return { status: answer.status, body: answer.body, ...(errorType !== undefined && { errorType: errorType.split(':')[0] }) };
-    } catch (error) {
-      throw error instanceof Http1Error ? new NoResponseError(error.reason, error.cause) : error;
-    }
+    const answer = await this.pool.request(head, body, options.timeoutMs);
+    const errorType = answer.headers['x-amzn-errortype'];
+    return { status: answer.status, body: answer.body, ...(errorType !== undefined && { errorType: errorType.split(':')[0] }) };
   }
 
   /** Closes the kept-alive sockets (tests and the local stack's shutdown). */

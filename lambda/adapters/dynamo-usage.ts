@@ -1,5 +1,6 @@
 import { DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { UsageCounts, UsageReport, UsageStore } from '../ports';
+import { API_GATEWAY } from '../contract/limits';
 import { LIVE_PERIOD_PREFIX, USAGE_RETENTION_DAYS } from '../contract/tables';
 
 const TOTAL = 'total';
@@ -7,8 +8,8 @@ const DAY_PREFIX = 'day#';
 const DAY_MS = 24 * 60 * 60 * 1000;
 const dateOf = (epochMs: number) => new Date(epochMs).toISOString().slice(0, 10);
 const HOUR_MS = 60 * 60 * 1000;
-/** API Gateway closes every connection within 2 hours of opening it. */
-const MAX_CONNECTION_MS = 2 * HOUR_MS;
+/** API Gateway closes every connection within this long of opening it. */
+const MAX_CONNECTION_MS = API_GATEWAY.maxConnectionMs;
 /** `live#2026112314`: the hour bucket of an epoch-ms instant. */
 const liveBucket = (epochMs: number) => `${LIVE_PERIOD_PREFIX}${new Date(epochMs).toISOString().slice(0, 13).replace(/[-T]/g, '')}`;
 
@@ -28,15 +29,15 @@ export class DynamoUsageStore implements UsageStore {
     const add = 'ADD requests :requests, deliveries :deliveries, connections :connections';
     const dayChanges = Object.values(values).some((value) => value !== 0);
     await Promise.all([
-      (dayChanges || !counts.live) &&
-        this.client.send(
-          new UpdateCommand({
-            TableName: this.tableName,
-            Key: { projectId, period: TOTAL },
-            UpdateExpression: `${add} SET lastActivityAt = :at`,
-            ExpressionAttributeValues: { ...values, ':at': new Date(at).toISOString() },
-          }),
-        ),
+      // Every record is activity, a disconnect included.
+      this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { projectId, period: TOTAL },
+          UpdateExpression: `${add} SET lastActivityAt = :at`,
+          ExpressionAttributeValues: { ...values, ':at': new Date(at).toISOString() },
+        }),
+      ),
       dayChanges &&
         this.client.send(
           new UpdateCommand({

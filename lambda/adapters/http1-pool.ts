@@ -19,24 +19,25 @@ export interface Http1Answer {
   readonly body: string;
 }
 
-export class Http1Error extends Error {
+/** A request that failed before any answer: a timeout, a reset, a refused connection, an unreadable answer. */
+export class NoResponseError extends Error {
   constructor(
     readonly reason: 'timeout' | 'network',
     cause?: unknown,
   ) {
     super(reason === 'timeout' ? 'No answer in time' : 'The request failed before any answer', { cause });
-    this.name = 'Http1Error';
+    this.name = 'NoResponseError';
   }
 }
 
 interface Pending {
   resolve(answer: Http1Answer): void;
-  reject(error: Http1Error): void;
+  reject(error: NoResponseError): void;
 }
 
 interface Waiting {
   run(connection: Connection): void;
-  reject(error: Http1Error): void;
+  reject(error: NoResponseError): void;
 }
 
 const CRLF = Buffer.from('\r\n');
@@ -64,10 +65,10 @@ class Connection {
     socket.on('data', (data: Buffer) => this.receive(data));
     socket.on('end', () => {
       if (this.remaining === 'close' && this.head) this.complete();
-      this.fail(new Http1Error('network', new Error('The server closed the connection')));
+      this.fail(new NoResponseError('network', new Error('The server closed the connection')));
     });
-    socket.on('error', (error) => this.fail(new Http1Error('network', error)));
-    socket.on('close', () => this.fail(new Http1Error('network', new Error('The connection closed'))));
+    socket.on('error', (error) => this.fail(new NoResponseError('network', error)));
+    socket.on('close', () => this.fail(new NoResponseError('network', new Error('The connection closed'))));
   }
 
   send(request: string, pending: Pending): void {
@@ -77,7 +78,7 @@ class Connection {
   }
 
   /** Ends the connection; a request on it fails with `error`. */
-  fail(error: Http1Error): void {
+  fail(error: NoResponseError): void {
     if (!this.dead) {
       this.dead = true;
       this.socket.destroy();
@@ -89,12 +90,12 @@ class Connection {
   }
 
   private receive(data: Buffer): void {
-    if (!this.pending) return this.fail(new Http1Error('network', new Error('An answer to no request')));
+    if (!this.pending) return this.fail(new NoResponseError('network', new Error('An answer to no request')));
     this.buffer = this.buffer.length === 0 ? data : Buffer.concat([this.buffer, data]);
     try {
       this.parse();
     } catch (error) {
-      this.fail(new Http1Error('network', error));
+      this.fail(new NoResponseError('network', error));
     }
   }
 
@@ -184,7 +185,7 @@ class Connection {
     this.body = [];
     const pending = this.pending;
     this.pending = undefined;
-    if (close || this.remaining === 'close') this.fail(new Http1Error('network'));
+    if (close || this.remaining === 'close') this.fail(new NoResponseError('network'));
     pending?.resolve(answer);
   }
 }
@@ -241,10 +242,10 @@ export class Http1Pool {
         // run before pending I/O, and an answer already received must not be thrown away (the
         // retry would deliver the message twice).
         // (I/O already received is read in the poll phase, before setImmediate's callbacks.)
-        timer = setTimeout(() => setImmediate(() => connection.pending === pending && connection.fail(new Http1Error('timeout'))), timeoutMs);
+        timer = setTimeout(() => setImmediate(() => connection.pending === pending && connection.fail(new NoResponseError('timeout'))), timeoutMs);
         connection.send(head + body, pending);
       };
-      if (this.destroyed) return reject(new Http1Error('network', new Error('The pool is closed')));
+      if (this.destroyed) return reject(new NoResponseError('network', new Error('The pool is closed')));
       const ready = this.idle.pop();
       if (ready) return run(ready);
       if (this.open < this.maxSockets) return run(this.connect());
@@ -255,8 +256,8 @@ export class Http1Pool {
   /** Closes every socket (tests and the local stack's shutdown). */
   destroy(): void {
     this.destroyed = true;
-    for (const waiting of this.waiting.splice(0)) waiting.reject(new Http1Error('network', new Error('The pool is closed')));
-    for (const connection of [...this.idle]) connection.fail(new Http1Error('network'));
+    for (const waiting of this.waiting.splice(0)) waiting.reject(new NoResponseError('network', new Error('The pool is closed')));
+    for (const connection of [...this.idle]) connection.fail(new NoResponseError('network'));
   }
 
   private connect(): Connection {
@@ -274,7 +275,7 @@ export class Http1Pool {
     if (connection.dead) return;
     const next = this.waiting.shift();
     if (next) return next.run(connection);
-    if (this.destroyed) return connection.fail(new Http1Error('network'));
+    if (this.destroyed) return connection.fail(new NoResponseError('network'));
     connection.socket.unref();
     this.idle.push(connection);
   }

@@ -51,6 +51,9 @@ export const SETTINGS_BOUNDS = {
 /** How long the handler trusts a project's settings before reading them again. */
 export const SETTINGS_CACHE_SECONDS = 30;
 
+/** The handler's Lambda timeout: just under API Gateway's 29 s integration timeout, since a slower answer reaches nobody. */
+export const HANDLER_TIMEOUT_SECONDS = 29;
+
 /**
  * API Gateway's limits and timeouts that a client or the handler can observe: the local gateway
  * enforces these, and the README's limits table states them (see aws-facts).

@@ -3,6 +3,7 @@
  * construct and the local stack both build their tables from these, and the stores read and write
  * these names.
  */
+import { API_GATEWAY } from './limits';
 
 export interface KeyAttribute {
   readonly name: string;
@@ -156,7 +157,7 @@ export const ACK_RETENTION_DAYS = 90;
  * How long a connection's items outlive it if `$disconnect` never arrives: API Gateway closes
  * every connection after 2 hours, so anything older than that plus a margin is certainly dead.
  */
-export const CONNECTION_TTL_SECONDS = 2 * 60 * 60 + 10 * 60;
+export const CONNECTION_TTL_SECONDS = API_GATEWAY.maxConnectionMs / 1000 + 10 * 60;
 
 /** When a connection's items expire (epoch seconds), given when it connected (epoch milliseconds). */
 export const connectionExpiry = (connectedAtMs: number): number => Math.floor(connectedAtMs / 1000) + CONNECTION_TTL_SECONDS;

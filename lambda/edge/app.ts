@@ -4,6 +4,7 @@
  * Gateway.
  */
 import type { Context } from 'aws-lambda';
+import { HANDLER_TIMEOUT_SECONDS } from '../contract/limits';
 import { METRIC, MetricName } from '../contract/metrics';
 import type { HttpRouteKey, WebSocketRouteKey } from '../contract/routes';
 import type { WelcomeTask } from '../domain/presence';
@@ -12,7 +13,7 @@ import type { DeliverTask } from '../domain/big-channels';
 import { classifyEvent, HttpEvent, HttpResult, PurgeTask, WebSocketEvent, WebSocketResult } from './gateway-events';
 
 /** A background task's time when the runtime does not say: the function's 29 s timeout. */
-const DEFAULT_TASK_TIME_MS = 29_000;
+const DEFAULT_TASK_TIME_MS = HANDLER_TIMEOUT_SECONDS * 1000;
 import { errorResponse, HttpDependencies, HTTP_ROUTES } from './http';
 import { errorReply, WebSocketDependencies, WEBSOCKET_ROUTES } from './websocket';
 

@@ -3,6 +3,7 @@
  * a deadline, concurrently with the others, and asynchronous (`Event`) invocations queued.
  */
 import { randomUUID } from 'node:crypto';
+import { HANDLER_TIMEOUT_SECONDS } from '../../lambda/contract/limits';
 
 /** The function behind the APIs: the same signature as a Lambda handler. */
 export type LocalHandler = (event: unknown, context: LocalContext) => Promise<unknown>;
@@ -13,8 +14,8 @@ export interface LocalContext {
   getRemainingTimeInMillis(): number;
 }
 
-/** API Gateway's integration timeout. */
-const INTEGRATION_TIMEOUT_MS = 29_000;
+/** The deployed function's timeout: each invocation's deadline. */
+const FUNCTION_TIMEOUT_MS = HANDLER_TIMEOUT_SECONDS * 1000;
 
 export class LocalLambda {
   private readonly pending = new Set<Promise<unknown>>();
@@ -27,7 +28,7 @@ export class LocalLambda {
 
   /** A synchronous invocation, as API Gateway makes. */
   invoke(event: unknown): Promise<unknown> {
-    const deadline = Date.now() + INTEGRATION_TIMEOUT_MS;
+    const deadline = Date.now() + FUNCTION_TIMEOUT_MS;
     const context: LocalContext = {
       awsRequestId: randomUUID(),
       functionName: 'realtime-broadcast-local',

@@ -9,7 +9,7 @@ import { createServer, Server, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { Http1Error, Http1Pool } from '../../../lambda/adapters/http1-pool';
+import { Http1Pool, NoResponseError } from '../../../lambda/adapters/http1-pool';
 
 const GET = (path = '/') => `GET ${path} HTTP/1.1\r\nhost: test\r\ncontent-length: 0\r\n\r\n`;
 
@@ -126,7 +126,7 @@ describe('Http1Pool', () => {
     });
     const pool = new Http1Pool(server.url);
     try {
-      await expect(pool.request(GET('/cut'), '', 2000)).rejects.toMatchObject({ name: 'Http1Error', reason: 'network' });
+      await expect(pool.request(GET('/cut'), '', 2000)).rejects.toMatchObject({ name: 'NoResponseError', reason: 'network' });
       await expect(pool.request(GET('/garbage'), '', 2000)).rejects.toMatchObject({ reason: 'network' });
       expect(await pool.request(GET('/fine'), '', 2000)).toMatchObject({ status: 200, body: '' });
     } finally {
@@ -142,7 +142,7 @@ describe('Http1Pool', () => {
     const pool = new Http1Pool(server.url, { maxSockets: 1 });
     try {
       const started = Date.now();
-      await expect(pool.request(GET('/hang'), '', 100)).rejects.toEqual(new Http1Error('timeout'));
+      await expect(pool.request(GET('/hang'), '', 100)).rejects.toEqual(new NoResponseError('timeout'));
       expect(Date.now() - started).toBeLessThan(1000);
       expect(await pool.request(GET('/after'), '', 2000)).toMatchObject({ status: 204 });
     } finally {
