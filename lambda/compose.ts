@@ -128,11 +128,16 @@ export interface ClientOverrides {
   readonly management?: { readonly region: string; readonly credentials: AwsCredentials };
   /** How long one `@connections` attempt may take (default 1 s, API Gateway answers in milliseconds). */
   readonly deliveryAttemptTimeoutMs?: number;
-  /** Where the access key comes from instead of Secrets Manager (the local stack). */
+  /**
+   * Where Secrets Manager and Lambda calls go, signed with these credentials, instead of AWS's
+   * regional endpoints with the role's (the local stack's AWS endpoint).
+   */
+  readonly services?: { readonly endpoint: string; readonly region: string; readonly credentials: AwsCredentials };
+  /** Where the access key comes from instead of Secrets Manager (tests). */
   readonly keys?: KeySource;
-  /** Where the sealing secret comes from instead of Secrets Manager (the local stack). */
+  /** Where the sealing secret comes from instead of Secrets Manager (tests). */
   readonly sealing?: KeySource;
-  /** How background tasks run instead of a Lambda self-invocation (the local stack). */
+  /** How background tasks run instead of a Lambda self-invocation (tests). */
   readonly invoker?: AsyncInvoker;
 }
 
@@ -150,7 +155,7 @@ export function buildDependencies(config: Config, overrides: ClientOverrides = {
     publishes: new DynamoPublishStore(documents, config.publishesTable),
     deliveryRatePerSecond: config.deliveryRatePerSecond,
     backgroundFanoutAbove: config.backgroundFanoutAbove,
-    invoker: overrides.invoker ?? selfInvoker(config),
+    invoker: overrides.invoker ?? selfInvoker(config, overrides.services),
     requireToken: config.requireToken,
     delivery: new ConnectionsApiDelivery(
       new AwsHttp({
@@ -161,32 +166,41 @@ export function buildDependencies(config: Config, overrides: ClientOverrides = {
       }),
       { attemptTimeoutMs: overrides.deliveryAttemptTimeoutMs },
     ),
-    keys: overrides.keys ?? masterKeySource(config),
-    sealing: overrides.sealing ?? sealingSecretSource(config),
+    keys: overrides.keys ?? masterKeySource(config, overrides.services),
+    sealing: overrides.sealing ?? sealingSecretSource(config, overrides.services),
     fanoutConcurrency: config.fanoutConcurrency,
   };
 }
 
-function masterKeySource(config: Config): KeySource {
+type ServiceEndpoint = ClientOverrides['services'];
+
+function masterKeySource(config: Config, services: ServiceEndpoint): KeySource {
   if (!config.accessKeySecretArn) throw new Error('ACCESS_KEY_SECRET_ARN is not set');
-  return new SecretsManagerKeySource(config.accessKeySecretArn, secretsHttp(), config.accessKeyCacheSeconds, {
+  return new SecretsManagerKeySource(config.accessKeySecretArn, secretsHttp(services), config.accessKeyCacheSeconds, {
     graceSeconds: config.masterKeyGraceSeconds,
   });
 }
 
-function sealingSecretSource(config: Config): KeySource {
+function sealingSecretSource(config: Config, services: ServiceEndpoint): KeySource {
   if (!config.sealingSecretArn) throw new Error('SEALING_SECRET_ARN is not set');
   // Never rotated in place: sealed keys would no longer open. Cached for the container's life.
-  return new SecretsManagerKeySource(config.sealingSecretArn, secretsHttp(), 24 * 60 * 60);
+  return new SecretsManagerKeySource(config.sealingSecretArn, secretsHttp(services), 24 * 60 * 60);
 }
 
 // Lambda puts the region and the execution role's credentials in the environment.
 const region = () => process.env.AWS_REGION ?? 'us-east-1';
 
 let secrets: ReturnType<typeof secretsManagerHttp> | undefined;
-const secretsHttp = () => (secrets ??= secretsManagerHttp(region(), credentialsFromEnv()));
+/** One pool for both secrets, shared by the container (a local endpoint gets its own). */
+const secretsHttp = (services: ServiceEndpoint) =>
+  services
+    ? secretsManagerHttp(services.region, services.credentials, services.endpoint)
+    : (secrets ??= secretsManagerHttp(region(), credentialsFromEnv()));
 
-function selfInvoker(config: Config): AsyncInvoker {
+function selfInvoker(config: Config, services: ServiceEndpoint): AsyncInvoker {
   if (!config.functionName) throw new Error('AWS_LAMBDA_FUNCTION_NAME is not set');
-  return new LambdaSelfInvoker(lambdaEventInvokeHttp(region(), credentialsFromEnv()), config.functionName);
+  const http = services
+    ? lambdaEventInvokeHttp(services.region, services.credentials, services.endpoint)
+    : lambdaEventInvokeHttp(region(), credentialsFromEnv());
+  return new LambdaSelfInvoker(http, config.functionName);
 }

@@ -7,6 +7,8 @@
  * REQUIRE_API_KEY, its former name, too), and the handler's other settings under the names the
  * construct gives them (FANOUT_CONCURRENCY, DELIVERY_RATE_PER_SECOND, BACKGROUND_FANOUT_ABOVE, …).
  * STAGE_THROTTLE and ACCOUNT_THROTTLE (`rate/burst`, or `off`) set the local gateway's throttles.
+ * IAM_ENFORCEMENT (`on`, the default, or `off`): whether the handler's AWS calls are held to its
+ * role's policy, derived from the construct.
  */
 import { randomBytes } from 'node:crypto';
 import { startLocalStack } from './stack';
@@ -26,6 +28,13 @@ function throttle(name: string): { rateLimit: number; burstLimit: number } | fal
   const match = /^(\d+(?:\.\d+)?)\/(\d+)$/.exec(raw);
   if (!match) throw new Error(`${name} must be rate/burst (like 1000/500) or off, got "${raw}"`);
   return { rateLimit: Number(match[1]), burstLimit: Number(match[2]) };
+}
+
+function iamEnforcement(): boolean {
+  const raw = (process.env.IAM_ENFORCEMENT ?? '').toLowerCase();
+  if (raw === '' || raw === 'on') return true;
+  if (raw === 'off') return false;
+  throw new Error(`IAM_ENFORCEMENT must be on or off, got "${process.env.IAM_ENFORCEMENT}"`);
 }
 
 function port(name: string, fallback: number): number {
@@ -51,7 +60,11 @@ async function main(): Promise<void> {
     requireToken: flag('REQUIRE_TOKEN'),
     settings: process.env,
     throttle: { stage: throttle('STAGE_THROTTLE'), account: throttle('ACCOUNT_THROTTLE') },
+    iam: iamEnforcement() ? {} : false,
   });
+  const iam = stack.policy
+    ? `enforced: the handler's calls are checked against its role's ${stack.policy.statements.length} policy statements from the construct (IAM_ENFORCEMENT=off to stop)`
+    : 'not enforced (IAM_ENFORCEMENT=off): every call the handler makes is allowed';
   const keySource = process.env.BROADCAST_ACCESS_KEY ? 'from BROADCAST_ACCESS_KEY' : 'generated; set BROADCAST_ACCESS_KEY to choose one';
   console.log(`
 Realtime broadcast, running locally
@@ -59,6 +72,7 @@ Realtime broadcast, running locally
   HTTP API       ${stack.httpUrl}  (POST /broadcast, GET /health)
   Access key     ${accessKey}  (${keySource})
   Store          ${process.env.LOCAL_DATA_DIR ? `dynalite, saved in ${process.env.LOCAL_DATA_DIR}` : 'dynalite, in memory'}
+  IAM            ${iam}
   Anonymous      ${flag('REQUIRE_TOKEN') || flag('REQUIRE_API_KEY') ? 'refused everywhere (REQUIRE_TOKEN=true)' : 'accepted in projects without a key, like default'}
 
 Try it:

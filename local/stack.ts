@@ -13,9 +13,26 @@ import path from 'node:path';
 import type { Handler } from '../lambda/edge/app';
 import { handlerEnvironment, readConfig, tunableSettings } from '../lambda/contract/config';
 import { buildDependencies, handlerFor } from '../lambda/compose';
-import { StaticKeySource } from '../lambda/adapters/key-sources';
+import { ENV } from '../lambda/contract/config';
+import type { BroadcastStack } from '../lib/broadcast-stack';
+import { LocalAwsEndpoint, LocalSecret } from './aws/endpoint';
 import { GatewayOptions, LocalGateway } from './gateway';
-import { LOCAL_AWS, LOCAL_TABLE_SETTINGS, startLocalStore } from './store';
+import { API_ID, LOCAL_ACCOUNT, LOCAL_REGION } from './gateway/aws-shapes';
+import { LOCAL_FUNCTION_NAME } from './gateway/lambda-runtime';
+import { deriveHandlerPolicy } from './iam/derive';
+import type { Authorization, RolePolicy } from './iam/policy';
+import { LOCAL_TABLE_SETTINGS, startLocalStore } from './store';
+
+/**
+ * What the handler signs its AWS calls with locally: its role's credentials. The local AWS
+ * endpoint and `@connections` hold calls signed with this key id to the role's policy.
+ */
+export const HANDLER_CREDENTIALS = { accessKeyId: 'ASIALOCALHANDLERROLE', secretAccessKey: 'local' } as const;
+
+/** The stack's two secrets, under ARNs shaped as Secrets Manager's (a name and a 6-character suffix). */
+const secretArn = (name: string) => `arn:aws:secretsmanager:${LOCAL_REGION}:${LOCAL_ACCOUNT}:secret:${name}-LoCaL0`;
+const ACCESS_KEY_SECRET = 'realtime-broadcast/access-key';
+const SEALING_SECRET = 'realtime-broadcast/sealing-secret';
 
 /** The sealing secret of a persisted store lives beside it: keys sealed in one run open in the next. */
 async function localSealingSecret(dataDir: string | undefined): Promise<string> {
@@ -63,6 +80,12 @@ export interface LocalStackOptions {
   readonly settings?: Record<string, string | undefined>;
   /** The local gateway's throttles (default: on, at the construct's stage limits and the account's). */
   readonly throttle?: GatewayOptions['throttle'];
+  /**
+   * IAM: every AWS call the handler makes is checked against its role's policy, derived from the
+   * construct (see local/iam/derive.ts). `false` checks nothing; `variant` changes the stack the
+   * policy is derived from (tests remove a grant with it). @default on
+   */
+  readonly iam?: false | { readonly variant?: (stack: BroadcastStack) => void };
 }
 
 export interface LocalStack {
@@ -71,28 +94,96 @@ export interface LocalStack {
   readonly managementEndpoint: string;
   readonly dynamoEndpoint: string;
   readonly gateway: LocalGateway;
+  /** Where the handler's DynamoDB, Secrets Manager and Lambda calls go. */
+  readonly awsEndpoint: string;
+  /** The handler role's policy the local stack enforces, if it does. */
+  readonly policy?: RolePolicy;
+  /** How many of the handler's calls IAM refused so far. */
+  deniedCalls(): number;
+  /** Each distinct action and resource the handler asked IAM for (connection ids as `{id}`), with the times refused. */
+  iamRequests(): ReadonlyMap<string, { readonly asked: number; readonly refused: number }>;
   /** Runs the store's TTL stand-in now. */
   sweepExpired(now?: number): Promise<number>;
   stop(): Promise<void>;
 }
 
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  const stage = options.stage ?? 'production';
+  const secrets: LocalSecret[] = [
+    { name: ACCESS_KEY_SECRET, arn: secretArn(ACCESS_KEY_SECRET), value: options.accessKey, createdAt: Date.now() },
+    {
+      name: SEALING_SECRET,
+      arn: secretArn(SEALING_SECRET),
+      value: options.sealingSecret ?? (await localSealingSecret(options.dataDir)),
+      createdAt: Date.now(),
+    },
+  ];
+  // The names the deployed environment's references stand for, as the local stack has them.
+  const resourceSettings = {
+    ...LOCAL_TABLE_SETTINGS,
+    managementEndpoint: `http://localhost/${stage}`,
+    accessKeySecretArn: secretArn(ACCESS_KEY_SECRET),
+    sealingSecretArn: secretArn(SEALING_SECRET),
+  };
+  const policy =
+    options.iam === false
+      ? undefined
+      : await deriveHandlerPolicy(
+          {
+            region: LOCAL_REGION,
+            account: LOCAL_ACCOUNT,
+            environment: handlerEnvironment(resourceSettings),
+            functionName: LOCAL_FUNCTION_NAME,
+            webSocketApiId: API_ID,
+            httpApiId: `${API_ID}-http`,
+            stageName: stage,
+          },
+          { variant: options.iam?.variant },
+        );
+
   const store = await startLocalStore({ dataDir: options.dataDir, ttlSweepMs: options.ttlSweepMs });
   let handler: Handler | undefined;
+  // Every authorization the handler's calls needed, for the closing checks of the tests.
+  const requests = new Map<string, { asked: number; refused: number }>();
+  let denied = 0;
+  const check = (wanted: readonly Authorization[]): string | undefined => {
+    const denial = policy!.check(wanted);
+    for (const { action, resource } of wanted) {
+      const key = `${action} ${resource.replace(/@connections\/[^/]+$/, '@connections/{id}')}`;
+      const seen = requests.get(key) ?? { asked: 0, refused: 0 };
+      requests.set(key, { asked: seen.asked + 1, refused: seen.refused + (denial?.request.action === action && denial.request.resource === resource ? 1 : 0) });
+    }
+    if (denial) denied++;
+    return denial?.message;
+  };
   const gateway = new LocalGateway({
     handler: (event, context) => handler!(event, context),
     host: options.host,
     httpPort: options.httpPort,
     wsPort: options.wsPort,
-    stage: options.stage,
+    stage,
     idleTimeoutMs: options.idleTimeoutMs,
     maxConnectionMs: options.maxConnectionMs,
     onHandlerError: options.onHandlerError,
     throttle: options.throttle,
+    authorizeManagement: policy && ((accessKeyId, request) => (accessKeyId === HANDLER_CREDENTIALS.accessKeyId ? check([request]) : undefined)),
+  });
+  const aws = new LocalAwsEndpoint({
+    dynamoEndpoint: store.endpoint,
+    region: LOCAL_REGION,
+    account: LOCAL_ACCOUNT,
+    secrets,
+    functionName: LOCAL_FUNCTION_NAME,
+    // As on AWS: the task runs in a separate invocation after the caller has returned.
+    invokeAsync: (payload) => gateway.invokeAsync(payload),
+    enforce: policy && { accessKeyId: HANDLER_CREDENTIALS.accessKeyId, check },
+    host: options.host,
   });
   try {
     await gateway.listen();
+    await aws.listen();
   } catch (error) {
+    await gateway.stop();
     await store.stop();
     throw error;
   }
@@ -100,25 +191,24 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   // the tunable settings given (checked as the Lambda checks them at cold start).
   const config = readConfig({
     ...handlerEnvironment({
-      ...LOCAL_TABLE_SETTINGS,
+      ...resourceSettings,
       managementEndpoint: gateway.managementEndpoint,
       fanoutConcurrency: options.fanoutConcurrency,
       requireToken: options.requireToken,
     }),
+    [ENV.functionName]: LOCAL_FUNCTION_NAME,
     ...tunableSettings(options.settings ?? {}),
   });
+  const role = { region: LOCAL_REGION, credentials: HANDLER_CREDENTIALS };
   handler = handlerFor(
     buildDependencies(config, {
-      dynamodb: { ...LOCAL_AWS, endpoint: store.endpoint },
-      management: LOCAL_AWS,
+      dynamodb: { ...role, endpoint: aws.url },
+      management: role,
+      services: { ...role, endpoint: aws.url },
       // The local gateway shares one process (and core) with the handler: under a burst of
       // fan-outs its answers take longer than API Gateway's, and a retry after a timeout that
       // was only slow would deliver twice.
       deliveryAttemptTimeoutMs: 5000,
-      keys: new StaticKeySource(options.accessKey),
-      sealing: new StaticKeySource(options.sealingSecret ?? (await localSealingSecret(options.dataDir))),
-      // As on AWS: the task runs in a separate invocation after $connect has returned.
-      invoker: { invoke: async (task) => gateway.invokeAsync(task) },
     }),
   );
   return {
@@ -126,10 +216,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     httpUrl: gateway.httpUrl,
     managementEndpoint: gateway.managementEndpoint,
     dynamoEndpoint: store.endpoint,
+    awsEndpoint: aws.url,
     gateway,
+    policy,
+    deniedCalls: () => denied,
+    iamRequests: () => requests,
     sweepExpired: (now) => store.sweepExpired(now),
     async stop() {
       await gateway.stop();
+      await aws.stop();
       await store.stop();
     },
   };

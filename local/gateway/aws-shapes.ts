@@ -8,6 +8,9 @@ import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { WebSocketRouteKey } from '../../lambda/contract/routes';
 
 export const API_ID = 'local';
+/** The account and region the local stack pretends to be in (ARNs, events). */
+export const LOCAL_ACCOUNT = '000000000000';
+export const LOCAL_REGION = 'us-east-1';
 
 /** A new request id, shaped like API Gateway's. */
 export const newRequestId = (): string => randomBytes(12).toString('base64');
@@ -77,7 +80,7 @@ export function httpEvent(request: {
     ...(query && { queryStringParameters: query.joined }),
     ...(request.pathParameters && { pathParameters: request.pathParameters }),
     requestContext: {
-      accountId: '000000000000',
+      accountId: LOCAL_ACCOUNT,
       apiId: API_ID,
       domainName: headers.host ?? request.domainName,
       domainPrefix: (headers.host ?? 'localhost').split('.')[0],

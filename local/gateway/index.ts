@@ -12,13 +12,14 @@ import type { Duplex } from 'node:stream';
 import { HttpApi } from './http-api';
 import { close, listen, refuseUpgrade, sendJson } from './io';
 import { LocalHandler, LocalLambda } from './lambda-runtime';
-import { ManagementApi } from './management-api';
+import { ManagementApi, ManagementAuthorizer } from './management-api';
 import { ThrottleLimits, TokenBucket } from './throttle';
 import { WebSocketApi } from './websocket-api';
 import { API_GATEWAY } from '../../lambda/contract/limits';
 
 export type { ThrottleLimits } from './throttle';
 export type { LocalContext, LocalHandler } from './lambda-runtime';
+export type { ManagementAuthorizer } from './management-api';
 export { MAX_HTTP_BODY_BYTES } from './http-api';
 
 export interface GatewayOptions {
@@ -45,6 +46,8 @@ export interface GatewayOptions {
   readonly throttle?: { readonly stage?: ThrottleLimits | false; readonly account?: ThrottleLimits | false };
   /** Integration timeouts, shortened by tests. @default 29000 for WebSocket routes, 30000 for HTTP */
   readonly integrationTimeoutMs?: { readonly webSocket?: number; readonly http?: number };
+  /** IAM for `@connections`: the local stack checks the handler role's policy here. @default none (every signed call allowed) */
+  readonly authorizeManagement?: ManagementAuthorizer;
 }
 
 export class LocalGateway {
@@ -73,7 +76,7 @@ export class LocalGateway {
       stageBucket: limits(options.throttle?.stage, API_GATEWAY.stageThrottle),
       integrationTimeoutMs: options.integrationTimeoutMs?.webSocket,
     });
-    const management = new ManagementApi(this.webSocket, this.stage, accountBucket);
+    const management = new ManagementApi(this.webSocket, this.stage, accountBucket, options.authorizeManagement);
     const http = new HttpApi(this.lambda, () => this.httpAddress, {
       accountBucket,
       stageBucket: limits(options.throttle?.stage, API_GATEWAY.stageThrottle),

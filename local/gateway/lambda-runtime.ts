@@ -14,6 +14,9 @@ export interface LocalContext {
   getRemainingTimeInMillis(): number;
 }
 
+/** The local function's name (`AWS_LAMBDA_FUNCTION_NAME`), which background tasks invoke. */
+export const LOCAL_FUNCTION_NAME = 'realtime-broadcast-local';
+
 /** The deployed function's timeout: each invocation's deadline. */
 const FUNCTION_TIMEOUT_MS = HANDLER_TIMEOUT_SECONDS * 1000;
 
@@ -31,7 +34,7 @@ export class LocalLambda {
     const deadline = Date.now() + FUNCTION_TIMEOUT_MS;
     const context: LocalContext = {
       awsRequestId: randomUUID(),
-      functionName: 'realtime-broadcast-local',
+      functionName: LOCAL_FUNCTION_NAME,
       getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
     };
     const run = Promise.resolve()

@@ -2,22 +2,30 @@
  * The local `@connections` API, the one the handler's signed delivery requests call:
  * `POST` sends to a connection, `GET` describes it, `DELETE` closes it. Answers as AWS does:
  * 410 `GoneException` for a connection that is not open, 413 over the message limit, 429 over the
- * account's request budget, 403 for an unsigned call, a path without the stage, or anything else.
+ * account's request budget, 403 for an unsigned call, a call the caller's IAM policy does not allow
+ * (when an authorizer is given), a path without the stage, or anything else.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { awsError } from './aws-shapes';
+import { API_ID, awsError, LOCAL_ACCOUNT, LOCAL_REGION } from './aws-shapes';
 import { readBody, requestUrl } from './io';
 import type { TokenBucket } from './throttle';
 import { MAX_WEBSOCKET_MESSAGE_BYTES, WebSocketApi } from './websocket-api';
+
+/**
+ * Asks IAM whether the caller (the access key id it signed with) may make this call: the refusal's
+ * sentence, or `undefined` when allowed.
+ */
+export type ManagementAuthorizer = (accessKeyId: string, request: { action: string; resource: string }) => string | undefined;
 
 export class ManagementApi {
   private readonly path: RegExp;
 
   constructor(
     private readonly webSocket: WebSocketApi,
-    stage: string,
+    private readonly stage: string,
     /** The account's request budget, which `@connections` calls share with every API. */
     private readonly accountBucket?: TokenBucket,
+    private readonly authorize?: ManagementAuthorizer,
   ) {
     this.path = new RegExp(`^/${escapeRegExp(stage)}/@connections/([^/]+)$`);
   }
@@ -27,9 +35,16 @@ export class ManagementApi {
     const match = this.path.exec(url.pathname);
     if (!match) return awsError(res, 403, 'ForbiddenException', 'Forbidden');
     // Only SigV4-signed calls are accepted (the signature itself is not checked locally).
-    if (!/^AWS4-HMAC-SHA256 Credential=[^/]+\/\d{8}\/[^/]+\/execute-api\/aws4_request, SignedHeaders=[^,]+, Signature=[0-9a-f]{64}$/.test(req.headers.authorization ?? '')) {
-      return awsError(res, 403, 'ForbiddenException', 'Missing Authentication Token');
-    }
+    const signed = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/\d{8}\/[^/]+\/execute-api\/aws4_request, SignedHeaders=[^,]+, Signature=[0-9a-f]{64}$/.exec(
+      req.headers.authorization ?? '',
+    );
+    if (!signed) return awsError(res, 403, 'ForbiddenException', 'Missing Authentication Token');
+    // IAM names the connection as it appears in the path.
+    const refused = this.authorize?.(signed[1], {
+      action: 'execute-api:ManageConnections',
+      resource: `arn:aws:execute-api:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${API_ID}/${this.stage}/${req.method}/@connections/${match[1]}`,
+    });
+    if (refused) return awsError(res, 403, 'ForbiddenException', refused);
     if (this.accountBucket && !this.accountBucket.take()) return awsError(res, 429, 'LimitExceededException', 'Too Many Requests');
     let id: string;
     try {

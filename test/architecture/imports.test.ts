@@ -52,7 +52,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   'lambda/handler': ['lambda/contract', 'lambda/compose'],
   lib: ['lambda/contract'],
   bin: ['lib'],
-  local: ['local', 'lambda/contract', 'lambda/compose', 'lambda/edge', 'lambda/adapters', 'lambda/auth'],
+  local: ['local', 'lib', 'lambda/contract', 'lambda/compose', 'lambda/edge', 'lambda/adapters', 'lambda/auth'],
   bench: ['bench', 'local', 'lambda/contract', 'lambda/compose', 'lambda/adapters'],
 };
 

@@ -46,6 +46,7 @@ describe('npm start', () => {
     await waitForOutput(app.output, /Ctrl-C stops/);
     const text = app.output();
     expect(text).toContain('Access key     cli-test-key');
+    expect(text).toMatch(/IAM +enforced: the handler's calls are checked against its role's \d+ policy statements from the construct/);
     const [, wsUrl] = text.match(/npx wscat -c (\S+)/)!;
     const [, broadcastUrl] = text.match(/curl -X POST (\S+)/)!;
     const [, body] = text.match(/-d '([^']+)'/)!;
@@ -81,6 +82,26 @@ describe('npm start', () => {
     expect(await app.exited).toBe(1);
     expect(app.output().trim()).toBe(`npm start: Port ${port} on 127.0.0.1 is already in use; set HTTP_PORT to another port`);
     await new Promise((resolve) => blocker.close(resolve));
+  }, 40_000);
+});
+
+describe('npm start with IAM_ENFORCEMENT', () => {
+  it('says in its banner when IAM is off, and still works', async () => {
+    const app = start({ HTTP_PORT: '0', WS_PORT: '0', BROADCAST_ACCESS_KEY: 'cli-test-key', IAM_ENFORCEMENT: 'off' });
+    running = app.child;
+    await waitForOutput(app.output, /Ctrl-C stops/);
+    expect(app.output()).toMatch(/IAM +not enforced \(IAM_ENFORCEMENT=off\)/);
+    const [, url] = app.output().match(/HTTP API +(\S+)/)!;
+    expect((await postJson(`${url}/broadcast`, { channel: 'a', event: 'e' }, { Authorization: 'Bearer cli-test-key' })).status).toBe(200);
+    app.child.kill('SIGTERM');
+    expect(await app.exited).toBe(0);
+  }, 40_000);
+
+  it('refuses a value other than on or off with one line', async () => {
+    const app = start({ HTTP_PORT: '0', WS_PORT: '0', IAM_ENFORCEMENT: 'maybe' });
+    running = app.child;
+    expect(await app.exited).toBe(1);
+    expect(app.output().trim()).toBe('npm start: IAM_ENFORCEMENT must be on or off, got "maybe"');
   }, 40_000);
 });
 

@@ -3,6 +3,7 @@
  * before the tests, closes every client after each test and stops it after all, and gives the
  * ways in — real WebSocket clients and real HTTP.
  */
+import { appendFileSync } from 'node:fs';
 import { ClientClaims, signClientToken } from '../../lambda/auth/tokens';
 import { LocalStack, LocalStackOptions, startLocalStack } from '../../local/stack';
 import { postJson, TestClient } from './clients';
@@ -24,7 +25,21 @@ export function useLocalStack(options: LocalStackOptions & { accessKey: string }
   afterEach(async () => {
     await Promise.all(clients.splice(0).map((client) => client.close()));
   });
-  afterAll(() => stack?.stop());
+  afterAll(async () => {
+    if (!stack) return;
+    await stack.stop();
+    // Enforcement is on unless a suite turns it off; a call the handler's role may not make
+    // fails the suite even when the test that caused it passed (a background task, say).
+    if (options.iam !== false) {
+      // IAM_REPORT=file npm test collects what the handler asked IAM for, suite by suite.
+      if (process.env.IAM_REPORT) {
+        const lines = [...stack.iamRequests()].map(([request, counts]) => JSON.stringify({ request, ...counts }));
+        appendFileSync(process.env.IAM_REPORT, lines.map((line) => `${line}\n`).join(''));
+      }
+      expect(stack.policy).toBeDefined();
+      expect(stack.deniedCalls()).toBe(0);
+    }
+  });
 
   /** Opens a connection and takes its `connected` system message, so a test sees only what follows. */
   async function connect(query: string | Record<string, string> = '', headers?: Record<string, string>) {

@@ -1,0 +1,243 @@
+/**
+ * The handler's permissions, taken from the construct `cdk deploy` uses: the stack is synthesized
+ * in-process (asset bundling skipped), the policies attached to the handler function's role are
+ * read from the template, and their references (`Ref`, `Fn::GetAtt`, `Fn::Join`, `Fn::Sub`,
+ * `Fn::Select`, `Fn::Split`) are resolved to the local stack's resources. A grant the construct
+ * forgot is then missing locally too.
+ *
+ * Synthesizing loads aws-cdk-lib (seconds), so the result is cached on disk under a hash of
+ * everything it depends on: `lib/`, `lambda/contract/`, the aws-cdk-lib version and the local names.
+ */
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { ENV } from '../../lambda/contract/config';
+import type { BroadcastStack } from '../../lib/broadcast-stack';
+import { RolePolicy, Statement } from './policy';
+
+const ROOT = path.join(__dirname, '..', '..');
+const STACK_NAME = 'RealtimeBroadcast';
+
+/** What the local stack's resources are called: the values references resolve to. */
+export interface LocalResources {
+  readonly region: string;
+  readonly account: string;
+  /** The environment the local stack gives the handler: tables and secrets resolve through it. */
+  readonly environment: Readonly<Record<string, string>>;
+  readonly functionName: string;
+  readonly webSocketApiId: string;
+  readonly httpApiId: string;
+  readonly stageName: string;
+}
+
+/** What synthesis found: the statements, resolved, and the role they belong to. */
+export interface DerivedPolicy {
+  readonly roleName: string;
+  readonly statements: readonly Statement[];
+}
+
+type Template = { Resources: Record<string, { Type: string; Properties?: Record<string, any> }> };
+
+/**
+ * Synthesizes the stack and derives the handler's policy. `variant` may change the stack before
+ * synthesis (tests remove a grant with it); a variant is never cached.
+ */
+export async function deriveHandlerPolicy(
+  local: LocalResources,
+  options: { variant?: (stack: BroadcastStack) => void; cacheDir?: string | false } = {},
+): Promise<RolePolicy> {
+  const cacheDir = options.variant || options.cacheDir === false ? undefined : (options.cacheDir ?? defaultCacheDir());
+  const cacheFile = cacheDir && path.join(cacheDir, `handler-policy-${cacheKey(local)}.json`);
+  let derived: DerivedPolicy | undefined;
+  if (cacheFile) {
+    try {
+      derived = JSON.parse(readFileSync(cacheFile, 'utf8')) as DerivedPolicy;
+    } catch {
+      // Not cached yet.
+    }
+  }
+  if (!derived) {
+    derived = policyOf(await synthesize(local.stageName, options.variant), local);
+    if (cacheFile) writeAtomically(cacheFile, JSON.stringify(derived));
+  }
+  return new RolePolicy(derived.statements, `arn:aws:sts::${local.account}:assumed-role/${derived.roleName}/${local.functionName}`);
+}
+
+async function synthesize(
+  stageName: string,
+  variant?: (stack: BroadcastStack) => void,
+): Promise<Template> {
+  // Loaded here, not at the top: a cached policy needs no CDK at all.
+  const [{ App }, { BroadcastStack: Stack }] = await Promise.all([import('aws-cdk-lib'), import('../../lib/broadcast-stack')]);
+  const outdir = mkdtempSync(path.join(tmpdir(), 'broadcast-synth-'));
+  try {
+    // An empty list of bundling stacks skips esbuild: the asset is never read, only the policies.
+    const app = new App({ outdir, context: { 'aws:cdk:bundling-stacks': [] } });
+    const stack = new Stack(app, STACK_NAME, { broadcast: { stageName } });
+    variant?.(stack);
+    return app.synth().getStackByName(STACK_NAME).template as Template;
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
+  }
+}
+
+/** The handler is the function whose environment names the connections table. */
+export function policyOf(template: Template, local: LocalResources): DerivedPolicy {
+  const resources = template.Resources;
+  const handlerId = Object.keys(resources).find(
+    (id) => resources[id].Type === 'AWS::Lambda::Function' && resources[id].Properties?.Environment?.Variables?.[ENV.connectionsTable],
+  );
+  if (!handlerId) throw new Error('The synthesized stack has no handler function');
+  const handler = resources[handlerId].Properties!;
+  const roleId = handler.Role?.['Fn::GetAtt']?.[0] as string | undefined;
+  if (!roleId || resources[roleId]?.Type !== 'AWS::IAM::Role') throw new Error("The handler's role is not a role of the stack");
+
+  const resolver = new LocalResolver(resources, local, handlerId, handler.Environment.Variables);
+  const documents = [
+    ...((resources[roleId].Properties?.Policies ?? []) as { PolicyDocument: unknown }[]).map((p) => p.PolicyDocument),
+    ...Object.values(resources)
+      .filter((r) => r.Type === 'AWS::IAM::Policy' && (r.Properties?.Roles ?? []).some((role: any) => role?.Ref === roleId))
+      .map((r) => r.Properties!.PolicyDocument),
+  ];
+  const statements = documents.flatMap((document: any) => toArray(document.Statement).map((s: any) => resolver.statement(s)));
+  return { roleName: `${STACK_NAME}-${roleId}`, statements };
+}
+
+const toArray = <T>(value: T | T[] | undefined): T[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
+
+/** Resolves CloudFormation references to the local stack's names and ARNs. */
+class LocalResolver {
+  private readonly refs = new Map<string, string>();
+
+  constructor(
+    private readonly resources: Template['Resources'],
+    private readonly local: LocalResources,
+    handlerId: string,
+    deployedEnvironment: Record<string, unknown>,
+  ) {
+    // A variable set to a plain `Ref` in the deployed environment has the local value of the same
+    // variable: the tables' names, the secrets' ARNs.
+    for (const [name, value] of Object.entries(deployedEnvironment)) {
+      const ref = (value as { Ref?: string } | null)?.Ref;
+      if (typeof ref === 'string' && local.environment[name] !== undefined) this.refs.set(ref, local.environment[name]);
+    }
+    this.refs.set(handlerId, local.functionName);
+    for (const [id, resource] of Object.entries(resources)) {
+      if (resource.Type === 'AWS::ApiGatewayV2::Api') {
+        this.refs.set(id, resource.Properties?.ProtocolType === 'WEBSOCKET' ? local.webSocketApiId : local.httpApiId);
+      }
+      if (resource.Type === 'AWS::ApiGatewayV2::Stage') this.refs.set(id, local.stageName);
+      if (resource.Type === 'AWS::IAM::Role') this.refs.set(id, `${STACK_NAME}-${id}`);
+    }
+  }
+
+  statement(raw: Record<string, unknown>): Statement {
+    if (raw.Effect !== 'Allow' && raw.Effect !== 'Deny') throw new Error(`A policy statement has Effect ${String(raw.Effect)}`);
+    const list = (key: string) => (raw[key] === undefined ? undefined : toArray(raw[key]).map((v) => this.resolve(v)));
+    return {
+      effect: raw.Effect,
+      actions: list('Action'),
+      notActions: list('NotAction'),
+      resources: list('Resource'),
+      notResources: list('NotResource'),
+    };
+  }
+
+  resolve(value: unknown): string {
+    const resolved = this.value(value);
+    if (typeof resolved !== 'string') throw new Error(`A policy value resolves to a list: ${JSON.stringify(value)}`);
+    return resolved;
+  }
+
+  private value(value: unknown): string | string[] {
+    if (typeof value === 'string') return value;
+    if (typeof value !== 'object' || value === null) throw new Error(`Unexpected policy value ${JSON.stringify(value)}`);
+    const [[fn, args]] = Object.entries(value) as [[string, any]];
+    switch (fn) {
+      case 'Ref':
+        return this.ref(args);
+      case 'Fn::GetAtt':
+        return this.getAtt(args[0], args[1]);
+      case 'Fn::Join':
+        return (args[1] as unknown[]).map((part) => this.resolve(part)).join(args[0]);
+      case 'Fn::Select':
+        return toArray(this.value(args[1]))[Number(args[0])];
+      case 'Fn::Split':
+        return this.resolve(args[1]).split(args[0]);
+      case 'Fn::Sub': {
+        const [text, variables] = typeof args === 'string' ? [args, {}] : args;
+        return (text as string).replace(/\$\{([^}!][^}]*)\}/g, (_: string, name: string) => {
+          if (variables[name] !== undefined) return this.resolve(variables[name]);
+          const [id, attribute] = name.split('.');
+          return attribute ? this.getAtt(id, attribute) : this.ref(id);
+        });
+      }
+      default:
+        throw new Error(`The local stack cannot resolve ${fn} in the handler's policy`);
+    }
+  }
+
+  private ref(id: string): string {
+    const pseudo: Record<string, string> = {
+      'AWS::Partition': 'aws',
+      'AWS::Region': this.local.region,
+      'AWS::AccountId': this.local.account,
+      'AWS::URLSuffix': 'amazonaws.com',
+      'AWS::StackName': STACK_NAME,
+    };
+    const value = pseudo[id] ?? this.refs.get(id);
+    if (value === undefined) throw this.unknown(id);
+    return value;
+  }
+
+  private getAtt(id: string, attribute: string): string {
+    const type = this.resources[id]?.Type;
+    const { region, account } = this.local;
+    if (attribute === 'Arn') {
+      switch (type) {
+        case 'AWS::DynamoDB::Table':
+          return `arn:aws:dynamodb:${region}:${account}:table/${this.ref(id)}`;
+        case 'AWS::Lambda::Function':
+          return `arn:aws:lambda:${region}:${account}:function:${this.ref(id)}`;
+        case 'AWS::IAM::Role':
+          return `arn:aws:iam::${account}:role/${this.ref(id)}`;
+      }
+    }
+    throw this.unknown(`${id}.${attribute}`);
+  }
+
+  private unknown(what: string): Error {
+    const type = this.resources[what.split('.')[0]]?.Type ?? 'an unknown resource';
+    return new Error(`The handler's policy refers to ${what} (${type}), which the local stack has no stand-in for: add one in local/iam/derive.ts`);
+  }
+}
+
+function defaultCacheDir(): string {
+  return path.join(ROOT, 'node_modules', '.cache', 'realtime-broadcast');
+}
+
+/** Everything the derived policy depends on. */
+function cacheKey(local: LocalResources): string {
+  const hash = createHash('sha256').update(JSON.stringify(local));
+  const files = (dir: string): string[] =>
+    readdirSync(path.join(ROOT, dir), { withFileTypes: true })
+      .flatMap((entry) => (entry.isDirectory() ? files(path.join(dir, entry.name)) : [path.join(dir, entry.name)]))
+      .sort();
+  for (const file of [...files('lib'), ...files('lambda/contract'), 'local/iam/derive.ts']) {
+    hash.update(file).update(readFileSync(path.join(ROOT, file)));
+  }
+  hash.update(readFileSync(require.resolve('aws-cdk-lib/package.json')));
+  return hash.digest('hex').slice(0, 32);
+}
+
+function writeAtomically(file: string, text: string): void {
+  try {
+    mkdirSync(path.dirname(file), { recursive: true });
+    const partial = `${file}.${process.pid}.tmp`;
+    writeFileSync(partial, text);
+    renameSync(partial, file);
+  } catch {
+    // A read-only tree only loses the cache.
+  }
+}
