@@ -11,6 +11,11 @@ import { DynamoConnectionStore } from './adapters/dynamo-connections';
 import { DynamoRetainedStore } from './adapters/dynamo-retained';
 import { DynamoSettingsStore } from './adapters/dynamo-settings';
 import { DynamoUsageStore } from './adapters/dynamo-usage';
+import { DynamoMemberStore } from './adapters/dynamo-members';
+import { DynamoNamespaceStore } from './adapters/dynamo-namespaces';
+import { DynamoOccupancyStore } from './adapters/dynamo-occupancy';
+import { DynamoStreamStore } from './adapters/dynamo-streams';
+import { eventBridgeHttp, EventBridgeSink } from './adapters/eventbridge';
 import { lambdaEventInvokeHttp, LambdaSelfInvoker } from './adapters/lambda-invoker';
 import { DynamoSubscriptionStore } from './adapters/dynamo-subscriptions';
 import { AwsCredentials, AwsHttp, credentialsFromEnv } from './adapters/aws-http';
@@ -20,8 +25,13 @@ import { ApiKeys } from './auth/api-keys';
 import { Authorizer } from './auth/principals';
 import { KeySealer } from './auth/sealing';
 import type { Config } from './contract/config';
+import { NamespaceConfig, PRESENCE_TIMEOUT_SECONDS } from './contract/namespaces';
 import { BigChannels } from './domain/big-channels';
 import { Departures } from './domain/departures';
+import { ChannelHistory } from './domain/history';
+import { Lifecycle } from './domain/lifecycle';
+import { Members } from './domain/members';
+import { Namespaces } from './domain/namespaces';
 import { ChannelFanout } from './domain/fanout';
 import { Membership } from './domain/membership';
 import { Presence } from './domain/presence';
@@ -37,10 +47,15 @@ import type {
   AsyncInvoker,
   ConnectionStore,
   Delivery,
+  EventSink,
   KeySource,
+  MemberStore,
+  NamespaceStore,
+  OccupancyStore,
   PublishStore,
   RetainedStore,
   SettingsStore,
+  StreamStore,
   SubscriptionStore,
   UsageStore,
 } from './ports';
@@ -54,6 +69,16 @@ export interface AppDependencies {
   readonly retained: RetainedStore;
   readonly settings: SettingsStore;
   readonly publishes: PublishStore;
+  readonly namespaces: NamespaceStore;
+  readonly streams: StreamStore;
+  readonly members: MemberStore;
+  readonly occupancy: OccupancyStore;
+  /** Where lifecycle events go; absent, they are off. */
+  readonly events?: EventSink;
+  /** The deployment's namespace defaults. */
+  readonly namespaceDefaults: Readonly<Record<string, NamespaceConfig>>;
+  /** Presence members silent this long are gone. @default PRESENCE_TIMEOUT_SECONDS */
+  readonly presenceTimeoutMs?: number;
   readonly delivery: Delivery;
   /** Runs background tasks (the welcome message) after the current invocation. */
   readonly invoker: AsyncInvoker;
@@ -81,9 +106,20 @@ export function composeServices(deps: AppDependencies): Services {
   const fanout = new ChannelFanout({ ...deps, concurrency: deps.fanoutConcurrency, observer: telemetry });
   const projects = new Projects({ ...deps, logger });
   const presence = new Presence({ fanout, delivery, invoker: deps.invoker, logger, now });
+  const namespaces = new Namespaces(deps.namespaces, deps.namespaceDefaults, now);
+  const history = new ChannelHistory(deps.streams);
+  const lifecycle = new Lifecycle({ sink: deps.events, occupancy: deps.occupancy, logger, now });
+  const members = new Members({
+    members: deps.members,
+    fanout,
+    invoker: deps.invoker,
+    lifecycle,
+    timeoutMs: deps.presenceTimeoutMs ?? PRESENCE_TIMEOUT_SECONDS * 1000,
+    now,
+  });
   // A connection that went, by $disconnect or found gone by a fan-out, is announced and uncounted.
-  const membership = new Membership(deps, new Departures(presence, projects));
-  const publisher = new Publisher({ fanout, membership, invoker: deps.invoker, newId: deps.newId, now });
+  const membership = new Membership(deps, new Departures({ presence, projects, members, namespaces, lifecycle }));
+  const publisher = new Publisher({ fanout, membership, invoker: deps.invoker, namespaces, history, newId: deps.newId, now });
   const settings = new Settings(deps.settings, now);
   const bigChannels = new BigChannels({
     subscriptions: deps.subscriptions,
@@ -110,6 +146,10 @@ export function composeServices(deps: AppDependencies): Services {
     revocation: new Revocation({ connections, delivery, membership }),
     bigChannels,
     publishes: deps.publishes,
+    namespaces,
+    history,
+    members,
+    lifecycle,
     backgroundFanoutAbove: deps.backgroundFanoutAbove,
     authorizer: new Authorizer(deps.keys, apiKeys, async (projectId) => (await settings.of(projectId)).maxTokenTtlSeconds, now),
     apiKeys,
@@ -153,6 +193,13 @@ export function buildDependencies(config: Config, overrides: ClientOverrides = {
     retained: new DynamoRetainedStore(documents, config.retainedTable),
     settings: new DynamoSettingsStore(documents, config.projectsTable),
     publishes: new DynamoPublishStore(documents, config.publishesTable),
+    namespaces: new DynamoNamespaceStore(documents, config.projectsTable),
+    streams: new DynamoStreamStore(documents, config.channelsTable),
+    members: new DynamoMemberStore(documents, config.channelsTable),
+    occupancy: new DynamoOccupancyStore(documents, config.channelsTable),
+    events: config.eventBusName ? eventSink(config.eventBusName, overrides.services) : undefined,
+    namespaceDefaults: config.namespaces,
+    presenceTimeoutMs: config.presenceTimeoutSeconds * 1000,
     deliveryRatePerSecond: config.deliveryRatePerSecond,
     backgroundFanoutAbove: config.backgroundFanoutAbove,
     invoker: overrides.invoker ?? selfInvoker(config, overrides.services),
@@ -196,6 +243,11 @@ const secretsHttp = (services: ServiceEndpoint) =>
   services
     ? secretsManagerHttp(services.region, services.credentials, services.endpoint)
     : (secrets ??= secretsManagerHttp(region(), credentialsFromEnv()));
+
+function eventSink(busName: string, services: ServiceEndpoint): EventSink {
+  const http = services ? eventBridgeHttp(services.region, services.credentials, services.endpoint) : eventBridgeHttp(region(), credentialsFromEnv());
+  return new EventBridgeSink(http, busName);
+}
 
 function selfInvoker(config: Config, services: ServiceEndpoint): AsyncInvoker {
   if (!config.functionName) throw new Error('AWS_LAMBDA_FUNCTION_NAME is not set');

@@ -4,6 +4,7 @@
  * pass their own.
  */
 import type { ProjectSettings } from './contract/limits';
+import type { NamespaceConfig } from './contract/namespaces';
 
 export interface NewConnection {
   readonly connectionId: string;
@@ -261,6 +262,92 @@ export interface RetainedStore {
   ackedBy(projectId: string, channel: string, userId: string): Promise<string | undefined>;
 }
 
+/** A project's own configuration of one namespace. */
+export interface StoredNamespace {
+  readonly namespace: string;
+  readonly config: NamespaceConfig;
+  readonly updatedAt: string;
+}
+
+export interface NamespaceStore {
+  list(projectId: string): Promise<StoredNamespace[]>;
+  put(projectId: string, stored: StoredNamespace): Promise<void>;
+  /** False if there was nothing to remove. */
+  remove(projectId: string, namespace: string): Promise<boolean>;
+}
+
+/** Where a channel's stream is: its last offset, in an epoch. */
+export interface StreamPosition {
+  readonly offset: number;
+  readonly epoch: string;
+}
+
+export interface StoredMessage {
+  readonly offset: number;
+  /** The message as delivered (JSON text). */
+  readonly body: string;
+}
+
+/** Channel streams: offsets, epochs and stored messages (the channels table). */
+export interface StreamStore {
+  /**
+   * Takes the channel's next offset, creating its head with `freshEpoch` if it has none (never
+   * published, or expired), and keeps the head for `ttlSeconds` more.
+   */
+  next(projectId: string, channel: string, freshEpoch: string, ttlSeconds: number): Promise<StreamPosition>;
+  /** The same head without taking an offset: where a new subscriber starts. */
+  current(projectId: string, channel: string, freshEpoch: string, ttlSeconds: number): Promise<StreamPosition>;
+  /** The head as it is, if there is one (a consistent read). */
+  head(projectId: string, channel: string): Promise<StreamPosition | undefined>;
+  put(projectId: string, channel: string, message: StoredMessage, ttlSeconds: number): Promise<void>;
+  /** Stored messages after `offset`, oldest first, at most `limit`, expired ones left out. */
+  after(projectId: string, channel: string, offset: number, limit: number): Promise<StoredMessage[]>;
+}
+
+/** One presence member as stored: its connections, each with when it was last heard from. */
+export interface MemberRecord {
+  readonly userId: string;
+  readonly info?: Record<string, unknown>;
+  readonly connections: Readonly<Record<string, number>>;
+  /** Changes with every write: a removal is conditional on it, so a join in between is never lost. */
+  readonly version: number;
+}
+
+/** Presence members of channels (the channels table). */
+export interface MemberStore {
+  /** Adds (or refreshes) one connection of a user; returns the member as it was before. */
+  join(projectId: string, channel: string, member: { userId: string; info?: Record<string, unknown> }, connectionId: string, now: number): Promise<MemberRecord | undefined>;
+  /** Removes one connection of a user; returns the member as it is after, undefined if the connection was not there. */
+  leave(projectId: string, channel: string, userId: string, connectionId: string): Promise<MemberRecord | undefined>;
+  /** Notes that a connection is still there; false if it is no longer a member. */
+  touch(projectId: string, channel: string, userId: string, connectionId: string, now: number): Promise<boolean>;
+  list(projectId: string, channel: string): Promise<MemberRecord[]>;
+  /** Deletes a member unless it changed since `version` was read; true if deleted. */
+  remove(projectId: string, channel: string, userId: string, version: number): Promise<boolean>;
+}
+
+/** Subscriber counts per channel, kept only for lifecycle events. */
+export interface OccupancyStore {
+  /** Adds `delta` to the channel's count; returns the new count. */
+  change(projectId: string, channel: string, delta: number): Promise<number>;
+}
+
+export type LifecycleEventName = 'channel_occupied' | 'channel_vacated' | 'member_added' | 'member_removed';
+
+export interface LifecycleEvent {
+  readonly name: LifecycleEventName;
+  readonly projectId: string;
+  readonly channel: string;
+  readonly userId?: string;
+  /** ISO-8601. */
+  readonly time: string;
+}
+
+/** Where lifecycle events go: EventBridge on AWS, a file locally. */
+export interface EventSink {
+  emit(events: readonly LifecycleEvent[]): Promise<void>;
+}
+
 /** Runs work after the current invocation returns: on AWS an asynchronous self-invocation. */
 export interface AsyncInvoker {
   invoke(task: BackgroundTask): Promise<void>;
@@ -285,6 +372,13 @@ export type BackgroundTask =
       /** Removing connections a publish found gone, and telling who remains: after its answer. */
       readonly task: 'purge';
       readonly gone: readonly GoneConnection[];
+    }
+  | {
+      /** Presence members found silent on a read: removed unless they spoke since, and announced. */
+      readonly task: 'reap';
+      readonly projectId: string;
+      readonly channel: string;
+      readonly members: readonly { readonly userId: string; readonly version: number }[];
     }
   | {
       /** One shard of a big channel's publish: a range of its subscribers. */

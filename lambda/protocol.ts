@@ -46,6 +46,18 @@ export const ERRORS = {
   subscriptionForbidden: { code: 'subscription_forbidden', status: 403, metric: METRIC.unauthorized, message: "Your token does not grant this channel" },
   publishForbidden: { code: 'publish_forbidden', status: 403, metric: METRIC.unauthorized, message: 'This connection may not publish here' },
   rateLimited: { code: 'rate_limited', status: 429, message: 'Too many messages from this connection; slow down' },
+  invalidNamespace: { code: 'invalid_namespace', status: 400, metric: invalidInput, message: 'A namespace is _ or up to 64 letters, digits, - and _' },
+  invalidNamespaceConfig: { code: 'invalid_namespace_config', status: 400, metric: invalidInput, message: 'Invalid namespace configuration' },
+  historyNotEnabled: {
+    code: 'history_not_enabled',
+    status: 400,
+    message: "This channel's namespace keeps no history: PUT /projects/{projectId}/namespaces/{namespace} with history",
+  },
+  presenceNotEnabled: {
+    code: 'presence_not_enabled',
+    status: 400,
+    message: 'This channel tracks no members: use a presence-… channel, or a namespace with presence',
+  },
   notFound: { code: 'not_found', status: 404, message: 'Not found' },
   unavailable: { code: 'unavailable', status: 503, message: 'The service is busy or a part of it is unavailable; nothing was done, retry with backoff' },
   internalError: { code: 'internal_error', status: 500, message: 'Internal error' },
@@ -188,7 +200,32 @@ export const settingsRequest = z.strictObject({
 /** `POST /broadcast/clear`. */
 export const clearRequest = z.object({ projectId: z.optional(projectIdSchema), channel });
 
-export const subscribeFrame = z.object({ action: z.literal('subscribe'), channel });
+/** Offsets in a channel's stream. */
+const offset = boundedInt('offset', { min: 0, max: 999_999_999_999 });
+/** The most one history page may ask for: a channel keeps at most this many. */
+export const MAX_HISTORY_LIMIT = 1000;
+export const DEFAULT_HISTORY_LIMIT = 100;
+const historyLimit = boundedInt('limit', { min: 1, max: MAX_HISTORY_LIMIT });
+
+/** `since`: the offset and epoch of the last message the client has, to recover what followed. */
+export const subscribeFrame = z.object({
+  action: z.literal('subscribe'),
+  channel,
+  since: z.optional(
+    z.object({
+      offset,
+      epoch: z.string().check(z.minLength(1, { error: 'since.epoch must not be empty' }), z.maxLength(64, { error: 'since.epoch is at most 64 characters' })),
+    }),
+  ),
+});
+export const historyFrame = z.object({ action: z.literal('history'), channel, since: z.optional(offset), limit: z.optional(historyLimit) });
+export const presenceFrame = z.object({ action: z.literal('presence'), channel });
+/** `GET /history` query parameters, as numbers once checked. */
+export const historyQuery = z.object({
+  channel,
+  since: z.optional(z.string().check(z.regex(/^\d{1,12}$/, { error: 'since must be an offset (a whole number)' }))),
+  limit: z.optional(z.string().check(z.regex(/^\d{1,4}$/, { error: `limit must be a whole number from 1 to ${MAX_HISTORY_LIMIT}` }))),
+});
 export const unsubscribeFrame = z.object({ action: z.literal('unsubscribe'), channel });
 export const sendFrame = z
   .object({ action: z.literal('send'), ...target, projectId: z.optional(z.unknown()), retain: z.optional(z.unknown()) })
@@ -316,6 +353,9 @@ export interface Delivered {
   readonly from?: string;
   /** Set on a channel's retained broadcast when it is sent to a new subscriber or on request. */
   readonly retained?: true;
+  /** On channels that keep history: the message's place in the channel's stream. */
+  readonly offset?: number;
+  readonly epoch?: string;
 }
 
 export interface FanoutCounts {
@@ -326,7 +366,12 @@ export interface FanoutCounts {
 
 export const reply = {
   connectionId: (id: string) => ({ type: 'connection_id', connection_id: id }),
-  subscribed: (channelName: string) => ({ type: 'subscription_succeeded', channel: channelName }),
+  /** With the stream's position on channels that keep history, and the outcome of a recovery asked for. */
+  subscribed: (channelName: string, stream?: { offset: number; epoch: string; recovered?: boolean; reason?: string }) => ({
+    type: 'subscription_succeeded',
+    channel: channelName,
+    ...stream,
+  }),
   unsubscribed: (channelName: string) => ({ type: 'unsubscribe_succeeded', channel: channelName }),
   sent: (target: { channel?: string; connectionId?: string }, id: string, counts: FanoutCounts) => ({
     type: 'send_success',
@@ -338,7 +383,23 @@ export const reply = {
   acked: (channelName: string, id: string) => ({ type: 'ack_succeeded', channel: channelName, id }),
   noRetained: (channelName: string) => ({ type: 'no_retained', channel: channelName }),
   error: (failure: Failure) => ({ type: 'error', code: failure.code, message: failure.message }),
+  presence: (channelName: string, members: readonly { userId: string; info?: Record<string, unknown> }[], count: number, next?: string) => ({
+    type: 'presence',
+    channel: channelName,
+    members,
+    count,
+    ...(next !== undefined && { next }),
+  }),
 };
+
+/**
+ * A page of stored messages as JSON text, the messages spliced in as stored (no re-parsing):
+ * `{ ...head, "epoch", "offset", "messages": [...], "more" }`.
+ */
+export function historyJson(head: Record<string, unknown>, page: { position?: { offset: number; epoch: string }; messages: readonly { body: string }[]; more: boolean }): string {
+  const start = JSON.stringify({ ...head, ...(page.position && { epoch: page.position.epoch, offset: page.position.offset }) }).slice(0, -1);
+  return `${start},"messages":[${page.messages.map((m) => m.body).join(',')}],"more":${page.more}}`;
+}
 
 /** What every message the server originates carries: a fresh id and the time it was made. */
 export interface Stamp {
@@ -356,12 +417,17 @@ interface ClientRef {
 /** Messages the server pushes (not replies to a frame). */
 export const outbound = {
   /** A publish as its subscribers (or its one addressee) receive it. */
-  delivered: (stamp: Stamp, message: { channel?: string; event: string; data?: unknown; from?: string }): Delivered => ({
+  delivered: (
+    stamp: Stamp,
+    message: { channel?: string; event: string; data?: unknown; from?: string },
+    position?: { offset: number; epoch: string },
+  ): Delivered => ({
     ...stamp,
     ...(message.channel !== undefined && { channel: message.channel }),
     event: message.event,
     data: message.data ?? null,
     ...(message.from !== undefined && { from: message.from }),
+    ...(position && { offset: position.offset, epoch: position.epoch }),
   }),
   /** A channel's retained broadcast, sent to a new subscriber or on request. */
   retained: (message: Record<string, unknown>) => ({ ...message, retained: true as const }),

@@ -12,6 +12,7 @@ import {
 } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration, WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import { EventBus, IEventBus } from 'aws-cdk-lib/aws-events';
 import { ManagedPolicy, Policy, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -19,9 +20,11 @@ import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { handlerEnvironment } from '../lambda/contract/config';
 import { API_GATEWAY } from '../lambda/contract/limits';
+import { NamespaceConfig, namespaceDefaultsProblem } from '../lambda/contract/namespaces';
 import { HTTP_ROUTE_KEYS, ROUTE_SELECTION_EXPRESSION, WEBSOCKET_ACTIONS, splitHttpRouteKey } from '../lambda/contract/routes';
 import {
   API_KEYS_TABLE,
+  CHANNELS_TABLE,
   CONNECTIONS_TABLE,
   KeyAttribute,
   PROJECTS_TABLE,
@@ -136,6 +139,27 @@ export interface RealtimeBroadcastProps {
    */
   readonly reservedConcurrency?: number;
   /**
+   * Namespace settings every project starts with, by namespace (`chat` for `chat:room-1`, `_` for
+   * channels without a `:`): history `{ size ≤ 1000, ttlSeconds ≤ 604800 }` and `presence`. A
+   * project's own settings (`PUT /projects/{id}/namespaces/{ns}`) replace a default namespace whole.
+   * @example { chat: { history: { size: 100, ttlSeconds: 86400 }, presence: true } }
+   * @default none: no history, presence only on `presence-…` channels
+   */
+  readonly namespaces?: Readonly<Record<string, NamespaceConfig>>;
+  /**
+   * Sends `channel_occupied`, `channel_vacated`, `member_added` and `member_removed` to EventBridge
+   * (source `realtime-broadcast`), for rules to route to your own targets. `true`: the account's
+   * default bus; or give a bus. Each event is an EventBridge `PutEvents` entry ($1 per million).
+   * @default false
+   */
+  readonly lifecycleEvents?: boolean | { readonly eventBus: IEventBus };
+  /**
+   * How long a presence member may stay silent before it is no longer listed and is removed
+   * (clients ping; a ping refreshes every presence channel the connection is in).
+   * @default Duration.minutes(5)
+   */
+  readonly presenceTimeout?: Duration;
+  /**
    * The handler's log level: one line per request at INFO, details at DEBUG.
    * @default 'INFO'
    */
@@ -206,6 +230,10 @@ export class RealtimeBroadcast extends Construct {
   public readonly publishesTable: Table;
   /** Per-project settings: configuration, kept like the keys. */
   public readonly projectsTable: Table;
+  /** Channel streams (history), presence members and occupancy, each item with a TTL. */
+  public readonly channelsTable: Table;
+  /** Where lifecycle events go, when they are on. */
+  public readonly eventBus?: IEventBus;
   public readonly accessKeySecret: ISecret;
   /**
    * Seals project keys in the projects table (see lambda/auth/sealing.ts): reading the table
@@ -236,6 +264,13 @@ export class RealtimeBroadcast extends Construct {
     this.usageTable = this.table('Usage', USAGE_TABLE, ephemeral);
     this.retainedTable = this.table('Retained', RETAINED_TABLE, ephemeral);
     this.publishesTable = this.table('Publishes', PUBLISHES_TABLE, ephemeral);
+    this.channelsTable = this.table('Channels', CHANNELS_TABLE, ephemeral);
+    this.eventBus =
+      props.lifecycleEvents === true
+        ? EventBus.fromEventBusName(this, 'DefaultEventBus', 'default')
+        : props.lifecycleEvents
+          ? props.lifecycleEvents.eventBus
+          : undefined;
     // Project API keys are configuration nobody can rebuild: kept on stack deletion, with PITR.
     const configuration = { removalPolicy: props.apiKeysRemovalPolicy ?? RemovalPolicy.RETAIN, pointInTimeRecovery: true };
     this.apiKeysTable = this.table('ApiKeys', API_KEYS_TABLE, configuration);
@@ -299,6 +334,10 @@ export class RealtimeBroadcast extends Construct {
           retainedTable: this.retainedTable.tableName,
           projectsTable: this.projectsTable.tableName,
           publishesTable: this.publishesTable.tableName,
+          channelsTable: this.channelsTable.tableName,
+          namespaces: props.namespaces,
+          eventBusName: this.eventBus?.eventBusName,
+          presenceTimeoutSeconds: props.presenceTimeout?.toSeconds(),
           deliveryRatePerSecond: props.deliveryRatePerSecond,
           backgroundFanoutAbove: props.backgroundFanoutAbove,
           managementEndpoint: this.webSocketStage.callbackUrl,
@@ -349,6 +388,9 @@ export class RealtimeBroadcast extends Construct {
     this.usageTable.grant(this.handler, 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:Query');
     this.retainedTable.grant(this.handler, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem');
     this.publishesTable.grant(this.handler, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem');
+    // Streams, members and occupancy: read by Query, written item by item.
+    this.channelsTable.grant(this.handler, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query');
+    this.eventBus?.grantPutEventsTo(this.handler);
     this.projectsTable.grant(
       this.handler,
       'dynamodb:GetItem',
@@ -371,7 +413,7 @@ export class RealtimeBroadcast extends Construct {
     acknowledgeNagFindings({
       scope: this,
       indexedTables: [this.connectionsTable, this.subscriptionsTable, this.apiKeysTable, this.projectsTable],
-      ephemeralTables: [this.connectionsTable, this.subscriptionsTable, this.usageTable, this.retainedTable, this.publishesTable],
+      ephemeralTables: [this.connectionsTable, this.subscriptionsTable, this.usageTable, this.retainedTable, this.publishesTable, this.channelsTable],
       webSocketApiLogicalId: Stack.of(this).getLogicalId(this.webSocketApi.node.defaultChild as never),
       stageName,
     });
@@ -449,6 +491,11 @@ export class RealtimeBroadcast extends Construct {
 }
 
 function validateProps(props: RealtimeBroadcastProps): void {
+  const namespaces = props.namespaces === undefined ? undefined : namespaceDefaultsProblem(props.namespaces);
+  if (namespaces) throw new Error(`RealtimeBroadcast: namespaces: ${namespaces}`);
+  if (props.presenceTimeout !== undefined && !(props.presenceTimeout.toSeconds() >= 10 && props.presenceTimeout.toSeconds() <= 7200)) {
+    throw new Error('RealtimeBroadcast: presenceTimeout must be from 10 seconds to 2 hours (clients must ping more often than it)');
+  }
   if (props.accessKeySecret && props.generatedKeyLength !== undefined) {
     throw new Error('RealtimeBroadcast: give accessKeySecret (use an existing key) or generatedKeyLength (generate one), not both');
   }

@@ -8,7 +8,8 @@
  * construct gives them (FANOUT_CONCURRENCY, DELIVERY_RATE_PER_SECOND, BACKGROUND_FANOUT_ABOVE, …).
  * STAGE_THROTTLE and ACCOUNT_THROTTLE (`rate/burst`, or `off`) set the local gateway's throttles.
  * IAM_ENFORCEMENT (`on`, the default, or `off`): whether the handler's AWS calls are held to its
- * role's policy, derived from the construct.
+ * role's policy, derived from the construct. NAMESPACES: the namespace defaults (JSON, as the
+ * construct's `namespaces`). LIFECYCLE_EVENTS=off, LIFECYCLE_EVENTS_FILE: lifecycle events' file.
  */
 import { randomBytes } from 'node:crypto';
 import { startLocalStack } from './stack';
@@ -61,6 +62,7 @@ async function main(): Promise<void> {
     settings: process.env,
     throttle: { stage: throttle('STAGE_THROTTLE'), account: throttle('ACCOUNT_THROTTLE') },
     iam: iamEnforcement() ? {} : false,
+    lifecycleEventsFile: process.env.LIFECYCLE_EVENTS === 'off' ? false : process.env.LIFECYCLE_EVENTS_FILE || undefined,
   });
   const iam = stack.policy
     ? `enforced: the handler's calls are checked against its role's ${stack.policy.statements.length} policy statements from the construct (IAM_ENFORCEMENT=off to stop)`
@@ -73,6 +75,8 @@ Realtime broadcast, running locally
   Access key     ${accessKey}  (${keySource})
   Store          ${process.env.LOCAL_DATA_DIR ? `dynalite, saved in ${process.env.LOCAL_DATA_DIR}` : 'dynalite, in memory'}
   IAM            ${iam}
+  Lifecycle      ${stack.lifecycleEventsFile ? `events written to ${stack.lifecycleEventsFile} (LIFECYCLE_EVENTS=off to stop)` : 'events off (LIFECYCLE_EVENTS=off)'}
+  Namespaces     ${process.env.NAMESPACES ? `defaults from NAMESPACES: ${process.env.NAMESPACES}` : 'no defaults (set NAMESPACES, or PUT /projects/{id}/namespaces/{ns})'}
   Anonymous      ${flag('REQUIRE_TOKEN') || flag('REQUIRE_API_KEY') ? 'refused everywhere (REQUIRE_TOKEN=true)' : 'accepted in projects without a key, like default'}
 
 Try it:

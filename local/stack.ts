@@ -8,7 +8,8 @@
  * await stack.stop();
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Handler } from '../lambda/edge/app';
 import { handlerEnvironment, readConfig, tunableSettings } from '../lambda/contract/config';
@@ -49,6 +50,13 @@ async function localSealingSecret(dataDir: string | undefined): Promise<string> 
   }
 }
 
+/** Lifecycle events go beside the saved store, or into a new folder of their own. */
+async function defaultEventsFile(dataDir: string | undefined): Promise<string> {
+  const dir = dataDir ?? (await mkdtemp(path.join(tmpdir(), 'realtime-broadcast-')));
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  return path.join(dir, 'lifecycle-events.jsonl');
+}
+
 export interface LocalStackOptions {
   /** The HTTP API's access key. */
   readonly accessKey: string;
@@ -86,6 +94,12 @@ export interface LocalStackOptions {
    * policy is derived from (tests remove a grant with it). @default on
    */
   readonly iam?: false | { readonly variant?: (stack: BroadcastStack) => void };
+  /**
+   * Lifecycle events (the construct's `lifecycleEvents`), written one JSON line each, as a rule's
+   * target would receive them, to this file. `false`: off. @default `lifecycle-events.jsonl` in
+   * `dataDir`, or in a new temporary folder
+   */
+  readonly lifecycleEventsFile?: string | false;
 }
 
 export interface LocalStack {
@@ -96,6 +110,8 @@ export interface LocalStack {
   readonly gateway: LocalGateway;
   /** Where the handler's DynamoDB, Secrets Manager and Lambda calls go. */
   readonly awsEndpoint: string;
+  /** Where lifecycle events are written, if they are on. */
+  readonly lifecycleEventsFile?: string;
   /** The handler role's policy the local stack enforces, if it does. */
   readonly policy?: RolePolicy;
   /** How many of the handler's calls IAM refused so far. */
@@ -118,8 +134,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       createdAt: Date.now(),
     },
   ];
+  const eventsFile = options.lifecycleEventsFile === false ? undefined : (options.lifecycleEventsFile ?? (await defaultEventsFile(options.dataDir)));
   // The names the deployed environment's references stand for, as the local stack has them.
   const resourceSettings = {
+    ...(eventsFile && { eventBusName: 'default' }),
     ...LOCAL_TABLE_SETTINGS,
     managementEndpoint: `http://localhost/${stage}`,
     accessKeySecretArn: secretArn(ACCESS_KEY_SECRET),
@@ -137,6 +155,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
             webSocketApiId: API_ID,
             httpApiId: `${API_ID}-http`,
             stageName: stage,
+            lifecycleEvents: eventsFile !== undefined,
           },
           { variant: options.iam?.variant },
         );
@@ -176,6 +195,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     functionName: LOCAL_FUNCTION_NAME,
     // As on AWS: the task runs in a separate invocation after the caller has returned.
     invokeAsync: (payload) => gateway.invokeAsync(payload),
+    eventsFile,
     enforce: policy && { accessKeyId: HANDLER_CREDENTIALS.accessKeyId, check },
     host: options.host,
   });
@@ -217,6 +237,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     managementEndpoint: gateway.managementEndpoint,
     dynamoEndpoint: store.endpoint,
     awsEndpoint: aws.url,
+    lifecycleEventsFile: eventsFile,
     gateway,
     policy,
     deniedCalls: () => denied,

@@ -11,6 +11,7 @@ import dynalite from 'dynalite';
 import { LIVE_PERIOD_PREFIX } from '../lambda/contract/tables';
 import {
   API_KEYS_TABLE,
+  CHANNELS_TABLE,
   CONNECTIONS_TABLE,
   KeyAttribute,
   PROJECTS_TABLE,
@@ -35,6 +36,7 @@ export const LOCAL_TABLES = {
   retained: { name: 'broadcast-retained', definition: RETAINED_TABLE },
   projects: { name: 'broadcast-projects', definition: PROJECTS_TABLE },
   publishes: { name: 'broadcast-publishes', definition: PUBLISHES_TABLE },
+  channels: { name: 'broadcast-channels', definition: CHANNELS_TABLE },
 } as const satisfies Record<string, { name: string; definition: TableDefinition }>;
 
 export interface LocalStoreOptions {
@@ -74,6 +76,7 @@ export const LOCAL_TABLE_SETTINGS = {
   retainedTable: LOCAL_TABLES.retained.name,
   projectsTable: LOCAL_TABLES.projects.name,
   publishesTable: LOCAL_TABLES.publishes.name,
+  channelsTable: LOCAL_TABLES.channels.name,
 } as const;
 
 export async function startLocalStore(options: LocalStoreOptions = {}): Promise<LocalStore> {

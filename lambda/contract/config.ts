@@ -3,6 +3,8 @@
  * two sides cannot disagree) and one reader that validates them at cold start.
  */
 
+import { NamespaceConfig, parseNamespaceDefaults, PRESENCE_TIMEOUT_SECONDS } from './namespaces';
+
 /** Environment variable names the construct sets and the handler reads. */
 export const ENV = {
   connectionsTable: 'CONNECTIONS_TABLE',
@@ -12,6 +14,13 @@ export const ENV = {
   retainedTable: 'RETAINED_TABLE',
   projectsTable: 'PROJECTS_TABLE',
   publishesTable: 'PUBLISHES_TABLE',
+  channelsTable: 'CHANNELS_TABLE',
+  /** Namespace defaults for every project, JSON (see contract/namespaces.ts). */
+  namespaces: 'NAMESPACES',
+  /** The EventBridge bus lifecycle events go to; unset: none are sent. */
+  eventBusName: 'EVENT_BUS_NAME',
+  /** Seconds a presence member may stay silent (no ping) before it is no longer listed. */
+  presenceTimeoutSeconds: 'PRESENCE_TIMEOUT_SECONDS',
   /** Posts per second all of a big channel's shards together may make (API Gateway allows 10,000/s per account). */
   deliveryRatePerSecond: 'DELIVERY_RATE_PER_SECOND',
   /** Channels with more subscribers than this are published in the background (202). */
@@ -42,6 +51,10 @@ export interface Config {
   readonly retainedTable: string;
   readonly projectsTable: string;
   readonly publishesTable: string;
+  readonly channelsTable: string;
+  readonly namespaces: Readonly<Record<string, NamespaceConfig>>;
+  readonly eventBusName?: string;
+  readonly presenceTimeoutSeconds: number;
   readonly deliveryRatePerSecond: number;
   readonly backgroundFanoutAbove: number;
   readonly functionName?: string;
@@ -63,6 +76,10 @@ export interface HandlerSettings {
   readonly retainedTable: string;
   readonly projectsTable: string;
   readonly publishesTable: string;
+  readonly channelsTable: string;
+  readonly namespaces?: Readonly<Record<string, NamespaceConfig>>;
+  readonly eventBusName?: string;
+  readonly presenceTimeoutSeconds?: number;
   readonly deliveryRatePerSecond?: number;
   readonly backgroundFanoutAbove?: number;
   readonly managementEndpoint: string;
@@ -86,6 +103,10 @@ export function handlerEnvironment(settings: HandlerSettings): Record<string, st
     [ENV.retainedTable]: settings.retainedTable,
     [ENV.projectsTable]: settings.projectsTable,
     [ENV.publishesTable]: settings.publishesTable,
+    [ENV.channelsTable]: settings.channelsTable,
+    [ENV.namespaces]: JSON.stringify(settings.namespaces ?? {}),
+    ...(settings.eventBusName !== undefined && { [ENV.eventBusName]: settings.eventBusName }),
+    [ENV.presenceTimeoutSeconds]: String(settings.presenceTimeoutSeconds ?? PRESENCE_TIMEOUT_SECONDS),
     [ENV.deliveryRatePerSecond]: String(settings.deliveryRatePerSecond ?? DEFAULT_DELIVERY_RATE_PER_SECOND),
     [ENV.backgroundFanoutAbove]: String(settings.backgroundFanoutAbove ?? DEFAULT_BACKGROUND_FANOUT_ABOVE),
     [ENV.managementEndpoint]: settings.managementEndpoint,
@@ -102,6 +123,8 @@ export function handlerEnvironment(settings: HandlerSettings): Record<string, st
  * these from its own environment, so `REQUIRE_API_KEY=true npm start` behaves as on AWS.
  */
 export const TUNABLE_SETTINGS = [
+  ENV.namespaces,
+  ENV.presenceTimeoutSeconds,
   ENV.requireToken,
   ENV.requireApiKey,
   ENV.fanoutConcurrency,
@@ -159,6 +182,10 @@ export function readConfig(env: Record<string, string | undefined>): Config {
     retainedTable: required(ENV.retainedTable),
     projectsTable: required(ENV.projectsTable),
     publishesTable: required(ENV.publishesTable),
+    channelsTable: required(ENV.channelsTable),
+    namespaces: parseNamespaceDefaults(ENV.namespaces, env[ENV.namespaces]),
+    eventBusName: env[ENV.eventBusName] || undefined,
+    presenceTimeoutSeconds: positiveInt(ENV.presenceTimeoutSeconds, PRESENCE_TIMEOUT_SECONDS),
     deliveryRatePerSecond: positiveInt(ENV.deliveryRatePerSecond, DEFAULT_DELIVERY_RATE_PER_SECOND),
     backgroundFanoutAbove: positiveInt(ENV.backgroundFanoutAbove, DEFAULT_BACKGROUND_FANOUT_ABOVE),
     functionName: env[ENV.functionName] || undefined,

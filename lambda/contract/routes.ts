@@ -8,7 +8,7 @@
 export const ROUTE_SELECTION_EXPRESSION = '$request.body.action';
 
 /** Custom WebSocket routes, selected by the frame's `action`. Each one gets its own CloudWatch metrics. */
-export const WEBSOCKET_ACTIONS = ['subscribe', 'unsubscribe', 'send', 'ping', 'ack', 'get_retained'] as const;
+export const WEBSOCKET_ACTIONS = ['subscribe', 'unsubscribe', 'send', 'ping', 'ack', 'get_retained', 'history', 'presence'] as const;
 export type WebSocketAction = (typeof WEBSOCKET_ACTIONS)[number];
 
 export const WEBSOCKET_ROUTE_KEYS = ['$connect', '$disconnect', '$default', ...WEBSOCKET_ACTIONS] as const;
@@ -33,9 +33,15 @@ export const HTTP_ROUTE_KEYS = [
   'DELETE /api-keys/{projectId}/{keyPrefix}',
   'GET /usage',
   'GET /status',
+  // Before the greedy route, as API Gateway prefers the more specific: `/channels/x/users`.
+  'GET /channels/{channel}/users',
   'GET /channels/{channel+}',
+  'GET /history',
   'GET /projects/{projectId}/settings',
   'PUT /projects/{projectId}/settings',
+  'GET /projects/{projectId}/namespaces',
+  'PUT /projects/{projectId}/namespaces/{namespace}',
+  'DELETE /projects/{projectId}/namespaces/{namespace}',
 ] as const;
 export type HttpRouteKey = (typeof HTTP_ROUTE_KEYS)[number];
 

@@ -139,6 +139,22 @@ export const PUBLISHES_TABLE = {
 } as const satisfies TableDefinition;
 
 /**
+ * Per-channel state, for channels whose namespace keeps history or tracks presence, and for
+ * lifecycle events. One partition per channel, `pk: "<project>#<channel>"`:
+ * - `{ sk: "head", seq, epoch, ttl }`: the stream's last offset and its epoch (a new one whenever
+ *   the head is created, so a client can tell a reset or expired stream from "nothing missed");
+ * - `{ sk: "m#<offset, 12 digits>", body (the delivered JSON text), ttl }`: one stored message;
+ * - `{ sk: "u#<userId>", info, conns: { <connectionId>: lastSeenMs }, v, ttl }`: one presence member,
+ *   however many connections it has;
+ * - `{ sk: "occupancy", n }`: subscribers, counted only when lifecycle events are on.
+ */
+export const CHANNELS_TABLE = {
+  partitionKey: { name: 'pk', type: 'S' },
+  sortKey: { name: 'sk', type: 'S' },
+  ttlAttribute: 'ttl',
+} as const satisfies TableDefinition;
+
+/**
  * Open connections are counted in the usage table by the hour in which API Gateway will have closed
  * them at the latest (`live#2026112314`): the count is the sum of the buckets not yet past, so a
  * connection whose `$disconnect` never came stops counting within three hours instead of forever.

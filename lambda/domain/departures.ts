@@ -1,21 +1,43 @@
 /**
- * What follows a connection that went: the project's typed clients are told, and its count of
- * open connections goes down.
+ * What follows a connection that went: the project's typed clients are told, its count of open
+ * connections goes down, and in each of its channels its user leaves the members (announced if it
+ * was the user's last connection) and the channel's subscriber count goes down.
  */
 import type { ConnectionRecord } from '../ports';
 import type { GoneConnection } from './fanout';
+import type { Lifecycle } from './lifecycle';
+import type { Members } from './members';
 import type { DepartureListener } from './membership';
+import type { Namespaces } from './namespaces';
 import type { Presence } from './presence';
 import type { Projects } from './projects';
 
+export interface DeparturesDependencies {
+  readonly presence: Presence;
+  readonly projects: Projects;
+  readonly members: Members;
+  readonly namespaces: Pick<Namespaces, 'of'>;
+  readonly lifecycle: Lifecycle;
+}
+
 export class Departures implements DepartureListener {
-  constructor(
-    private readonly presence: Presence,
-    private readonly projects: Projects,
-  ) {}
+  constructor(private readonly deps: DeparturesDependencies) {}
 
   async departed(connection: ConnectionRecord): Promise<readonly GoneConnection[]> {
-    const [gone] = await Promise.all([this.presence.left(connection), this.projects.record(connection.projectId, { live: -1, liveSince: connection.connectedAt })]);
+    const { presence, projects } = this.deps;
+    const [gone, , ...fromChannels] = await Promise.all([
+      presence.left(connection),
+      projects.record(connection.projectId, { live: -1, liveSince: connection.connectedAt }),
+      ...connection.channels.map((channel) => this.leftChannel(connection, channel)),
+    ]);
+    return [...gone, ...fromChannels.flat()];
+  }
+
+  private async leftChannel(connection: ConnectionRecord, channel: string): Promise<readonly GoneConnection[]> {
+    const { projectId, userId, connectionId } = connection;
+    // The member leaves before the channel is counted empty: member_removed, then channel_vacated.
+    const gone = userId !== undefined && (await this.deps.namespaces.of(projectId, channel)).presence ? await this.deps.members.leave(projectId, channel, userId, connectionId) : [];
+    await this.deps.lifecycle.unsubscribed(projectId, channel);
     return gone;
   }
 }

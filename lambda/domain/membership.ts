@@ -61,14 +61,18 @@ export class Membership {
   }
 
   /**
-   * Subscribes a connection; `first` is true on its first subscribe. Subscribing twice is harmless.
-   * A restricted channel is joined only if `allowed` says the connection may: nothing is stored otherwise.
+   * Subscribes a connection; `first` is true on its first subscribe, `joined` when the channel is
+   * new to it (subscribing twice is harmless). A restricted channel is joined only if `allowed`
+   * says the connection may: nothing is stored otherwise. `admit` decides with the connection in
+   * hand (its project known) before the subscription is written; if it refuses, the channel is
+   * taken off the connection again.
    */
-  async subscribe(
+  async subscribe<A = undefined>(
     connectionId: string,
     channel: string,
     allowed?: (connection: ConnectionRecord) => Result<unknown>,
-  ): Promise<Result<{ first: boolean; projectId: string; userId?: string }>> {
+    admit?: (connection: ConnectionRecord) => Promise<Result<A>>,
+  ): Promise<Result<{ first: boolean; joined: boolean; connection: ConnectionRecord; projectId: string; userId?: string; admitted?: A }>> {
     if (allowed) {
       const connection = await this.deps.connections.get(connectionId);
       if (!connection) return fail(ErrorCode.notConnected);
@@ -81,26 +85,41 @@ export class Membership {
       return fail(ErrorCode.tooManySubscriptions, `A connection may subscribe to at most ${this.maxChannels} channels`);
     }
     const { projectId, connectedAt, userId } = added.connection;
+    // Was the channel new to the connection? Its record is as it was before this write.
+    const joined = !added.connection.channels.includes(channel);
+    const undo = () => (joined ? this.deps.connections.removeChannel(connectionId, channel).catch(() => undefined) : undefined);
+    let admitted: A | undefined;
+    if (admit) {
+      const verdict = await admit(added.connection);
+      if (!verdict.ok) {
+        await undo();
+        return verdict;
+      }
+      admitted = verdict.value;
+    }
     try {
       await this.deps.subscriptions.add({ projectId, channel, connectionId }, connectionExpiry(connectedAt));
     } catch (error) {
       // Undo the first write so the connection does not list a channel it never joined; but a
       // channel it was already in stays (its subscription was written before), or a later
       // disconnect would not find that subscription to remove.
-      if (!added.connection.channels.includes(channel)) await this.deps.connections.removeChannel(connectionId, channel).catch(() => undefined);
+      await undo();
       throw error;
     }
-    return ok({ first: added.first, projectId, ...(userId !== undefined && { userId }) });
+    return ok({ first: added.first, joined, connection: added.connection, projectId, ...(userId !== undefined && { userId }), admitted });
   }
 
-  /** Unsubscribes a connection. Unsubscribing from a channel it is not in succeeds. */
-  async unsubscribe(connectionId: string, channel: string): Promise<Result<void>> {
+  /**
+   * Unsubscribes a connection. Unsubscribing from a channel it is not in succeeds; `left` says
+   * whether it was in it.
+   */
+  async unsubscribe(connectionId: string, channel: string): Promise<Result<{ connection: ConnectionRecord; left: boolean }>> {
     const connection = await this.deps.connections.get(connectionId);
     if (!connection) return fail(ErrorCode.notConnected);
     // Subscription first: if the second write fails, the leftover channel name is harmless.
     await this.deps.subscriptions.remove({ projectId: connection.projectId, channel, connectionId });
     await this.deps.connections.removeChannel(connectionId, channel);
-    return ok(undefined);
+    return ok({ connection, left: connection.channels.includes(channel) });
   }
 
   /** Removes a connection that said goodbye, and all its subscriptions. Idempotent. */

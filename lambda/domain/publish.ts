@@ -6,7 +6,9 @@
 import { randomUUID } from 'node:crypto';
 import { Delivered, ErrorCode, FanoutCounts, Result, Stamp, encode, fail, ok, outbound } from '../protocol';
 import type { ChannelFanout, Reached } from './fanout';
+import type { ChannelHistory } from './history';
 import type { Membership } from './membership';
+import type { Namespaces } from './namespaces';
 import type { AsyncInvoker, GoneConnection } from '../ports';
 
 /** Gone connections per purge task: keeps an asynchronous invocation's payload far below its limit. */
@@ -17,9 +19,15 @@ export interface PublisherDependencies {
   readonly membership: Membership;
   /** Runs the purge after the answer. */
   readonly invoker: AsyncInvoker;
+  /** Where a channel's history is configured, and kept; without them nothing is stored. */
+  readonly namespaces?: Pick<Namespaces, 'of'>;
+  readonly history?: Pick<ChannelHistory, 'append'>;
   readonly newId?: () => string;
   readonly now?: () => number;
 }
+
+/** The largest offset and epoch a message can get: a message that fits with them fits with any. */
+const WIDEST_POSITION = { offset: 999_999_999_999, epoch: 'x'.repeat(16) };
 
 export interface Message {
   readonly event: string;
@@ -30,6 +38,15 @@ export interface Message {
 
 export interface Published extends FanoutCounts {
   readonly id: string;
+  /** On channels that keep history. */
+  readonly offset?: number;
+  readonly epoch?: string;
+}
+
+/** A message ready to send: as subscribers get it, its wire form, and its place in the channel's stream. */
+export interface Prepared {
+  readonly delivered: Delivered;
+  readonly body: string;
 }
 
 export class Publisher {
@@ -42,11 +59,29 @@ export class Publisher {
   }
 
   /** The message as subscribers will get it, and its wire form; `payload_too_large` if it cannot be sent. */
-  prepare(channel: string | undefined, message: Message, id?: string): Result<{ delivered: Delivered; body: string }> {
+  prepare(channel: string | undefined, message: Message, id?: string): Result<Prepared> {
     const stamp = this.stamp();
     const delivered = outbound.delivered(id ? { ...stamp, id } : stamp, { ...(channel !== undefined && { channel }), ...message });
     const body = encode(delivered);
     return body.ok ? ok({ delivered, body: body.value }) : body;
+  }
+
+  /**
+   * The message for a channel of the project. Where the channel keeps history it gets the next
+   * offset and is stored — before anyone is sent it, which is what makes recovery gap-free.
+   */
+  async prepareForChannel(projectId: string, channel: string, message: Message, id?: string): Promise<Result<Prepared>> {
+    const history = this.deps.history && (await this.deps.namespaces?.of(projectId, channel))?.history;
+    if (!history) return this.prepare(channel, message, id);
+    const stamp = id ? { ...this.stamp(), id } : this.stamp();
+    const fits = encode(outbound.delivered(stamp, { channel, ...message }, WIDEST_POSITION));
+    if (!fits.ok) return fits;
+    let delivered: Delivered | undefined;
+    const { body } = await this.deps.history!.append(projectId, channel, history, (position) => {
+      delivered = outbound.delivered(stamp, { channel, ...message }, position);
+      return JSON.stringify(delivered);
+    });
+    return ok({ delivered: delivered!, body });
   }
 
   /**
@@ -59,13 +94,13 @@ export class Publisher {
     message: Message,
     options: { id?: string; recipients?: readonly string[] } = {},
   ): Promise<Result<Published & { delivered: Delivered }>> {
-    const prepared = this.prepare(channel, message, options.id);
+    const prepared = await this.prepareForChannel(projectId, channel, message, options.id);
     if (!prepared.ok) return prepared;
     const { delivered, body } = prepared.value;
     const counts = options.recipients
       ? await this.purged(await this.deps.fanout.toRecipients(projectId, channel, options.recipients, body))
       : await this.deliverToChannel(projectId, channel, body);
-    return ok({ id: delivered.id, delivered, ...counts });
+    return ok({ id: delivered.id, delivered, ...counts, ...positionOf(delivered) });
   }
 
   /** Sends to one connection of the project; `connection_not_found` if it is not there. */
@@ -116,6 +151,9 @@ export class Publisher {
     }
   }
 }
+
+/** A delivered message's offset and epoch, if it has them. */
+export const positionOf = (delivered: Delivered) => (delivered.offset !== undefined ? { offset: delivered.offset, epoch: delivered.epoch! } : {});
 
 const notFound = (connectionId: string): Result<never> =>
   fail(ErrorCode.connectionNotFound, `No connection ${connectionId} in this project`);

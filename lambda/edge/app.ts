@@ -10,7 +10,7 @@ import type { HttpRouteKey, WebSocketRouteKey } from '../contract/routes';
 import type { WelcomeTask } from '../domain/presence';
 import { ErrorCode, failure } from '../protocol';
 import type { DeliverTask } from '../domain/big-channels';
-import { classifyEvent, HttpEvent, HttpResult, PurgeTask, WebSocketEvent, WebSocketResult } from './gateway-events';
+import { classifyEvent, HttpEvent, HttpResult, PurgeTask, ReapTask, WebSocketEvent, WebSocketResult } from './gateway-events';
 
 /** A background task's time when the runtime does not say: the function's 29 s timeout. */
 const DEFAULT_TASK_TIME_MS = HANDLER_TIMEOUT_SECONDS * 1000;
@@ -92,8 +92,9 @@ export function createHandler(services: Services): Handler {
     });
   }
 
-  async function onTask(task: WelcomeTask | PurgeTask | DeliverTask, requestId?: string, context?: Partial<Context>): Promise<WebSocketResult> {
+  async function onTask(task: WelcomeTask | PurgeTask | ReapTask | DeliverTask, requestId?: string, context?: Partial<Context>): Promise<WebSocketResult> {
     if (task.task === 'purge') return onPurge(task, requestId);
+    if (task.task === 'reap') return onReap(task, requestId);
     if (task.task === 'deliver') return onDeliver(task, requestId, context);
     return onWelcome(task, requestId);
   }
@@ -126,6 +127,20 @@ export function createHandler(services: Services): Handler {
       } catch (error) {
         // Left for DynamoDB's TTL, and for the next publish that meets them.
         logger.error('purge failed', { requestId, connections: task.gone.length, error: error as Error });
+      }
+      return { statusCode: 200 };
+    });
+  }
+
+  /** Removes presence members found silent, and announces them; connections found gone are purged. */
+  async function onReap(task: ReapTask, requestId?: string): Promise<WebSocketResult> {
+    return telemetry.request({ projectId: task.projectId, channel: task.channel }, async () => {
+      try {
+        const gone = await services.members.reap(task.projectId, task.channel, task.members);
+        if (gone.length > 0) await services.membership.purge(gone);
+        telemetry.requestDone('reap', { requestId, members: task.members.length });
+      } catch (error) {
+        logger.error('reap failed', { requestId, members: task.members.length, error: error as Error });
       }
       return { statusCode: 200 };
     });

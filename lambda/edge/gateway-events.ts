@@ -6,6 +6,7 @@ import type { WelcomeTask } from '../domain/presence';
 import type { BackgroundTask } from '../ports';
 
 export type PurgeTask = Extract<BackgroundTask, { task: 'purge' }>;
+export type ReapTask = Extract<BackgroundTask, { task: 'reap' }>;
 
 /** A WebSocket API event (Lambda proxy). `$connect` adds headers and query string parameters. */
 export interface WebSocketEvent {
@@ -44,7 +45,7 @@ export type HttpResult = APIGatewayProxyStructuredResultV2;
 export type ClassifiedEvent =
   | { kind: 'websocket'; event: WebSocketEvent }
   | { kind: 'http'; event: HttpEvent }
-  | { kind: 'task'; event: WelcomeTask | PurgeTask | Extract<BackgroundTask, { task: 'deliver' }> }
+  | { kind: 'task'; event: WelcomeTask | PurgeTask | ReapTask | Extract<BackgroundTask, { task: 'deliver' }> }
   | { kind: 'unknown' };
 
 export function classifyEvent(event: unknown): ClassifiedEvent {
@@ -57,8 +58,8 @@ export function classifyEvent(event: unknown): ClassifiedEvent {
   }
   // Background tasks come from this function invoking itself, never through API Gateway.
   const task = (event as { task?: unknown } | null)?.task;
-  if (!context && (task === 'welcome' || task === 'purge' || task === 'deliver')) {
-    return { kind: 'task', event: event as WelcomeTask | PurgeTask | Extract<BackgroundTask, { task: 'deliver' }> };
+  if (!context && (task === 'welcome' || task === 'purge' || task === 'deliver' || task === 'reap')) {
+    return { kind: 'task', event: event as WelcomeTask | PurgeTask | ReapTask | Extract<BackgroundTask, { task: 'deliver' }> };
   }
   return { kind: 'unknown' };
 }

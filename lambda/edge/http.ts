@@ -9,11 +9,14 @@ import type { HttpRouteKey } from '../contract/routes';
 import type { ApiKeys } from '../auth/api-keys';
 import { Authorizer, mayAccess, Principal, resolveProject } from '../auth/principals';
 import type { Projects } from '../domain/projects';
-import type { Published, Publisher } from '../domain/publish';
+import { positionOf, type Published, type Publisher } from '../domain/publish';
 import type { Retention } from '../domain/retention';
 import type { Revocation } from '../domain/revocation';
 import type { Settings } from '../domain/settings';
 import type { BigChannels } from '../domain/big-channels';
+import type { ChannelHistory } from '../domain/history';
+import type { Members } from '../domain/members';
+import type { Namespaces } from '../domain/namespaces';
 import { IDEMPOTENCY_WINDOW_SECONDS } from '../contract/tables';
 import type { PublishRecord, PublishStore } from '../ports';
 import {
@@ -22,7 +25,11 @@ import {
   checkChannel,
   clearRequest,
   createApiKeyRequest,
+  DEFAULT_HISTORY_LIMIT,
   errorSpec,
+  historyJson,
+  historyQuery,
+  MAX_HISTORY_LIMIT,
   fail,
   failure,
   ok,
@@ -50,6 +57,9 @@ export interface HttpDependencies {
   readonly revocation: Revocation;
   readonly bigChannels: BigChannels;
   readonly publishes: PublishStore;
+  readonly namespaces: Namespaces;
+  readonly history: ChannelHistory;
+  readonly members: Members;
   /** Channels with more subscribers are published in the background (202). */
   readonly backgroundFanoutAbove: number;
   readonly logger: Logger;
@@ -57,6 +67,9 @@ export interface HttpDependencies {
 }
 
 type Route = (event: HttpEvent, deps: HttpDependencies) => Promise<HttpResult>;
+
+/** A history page over HTTP stays well under Lambda's 6 MB response. */
+const MAX_HTTP_HISTORY_BYTES = 5 * 1024 * 1024;
 
 const jsonResponse = (statusCode: number, body: object): HttpResult => ({
   statusCode,
@@ -168,10 +181,10 @@ async function publish(projectId: string, request: Publication, deps: HttpDepend
   }
   const probe = await deps.bigChannels.probe(projectId, channel, deps.backgroundFanoutAbove);
   if (!probe.small && mayQueue && !retain) {
-    const prepared = deps.publisher.prepare(channel, { event: name, data }, id);
+    const prepared = await deps.publisher.prepareForChannel(projectId, channel, { event: name, data }, id);
     if (!prepared.ok) return prepared;
     await deps.bigChannels.start({ ...base, queued: probe.count }, prepared.value.body);
-    return ok({ id, queued: probe.count });
+    return ok({ id, queued: probe.count, ...positionOf(prepared.value.delivered) });
   }
   const result = await deps.publisher.toChannel(projectId, channel, { event: name, data }, { id, ...(probe.small && { recipients: probe.ids }) });
   if (!result.ok) return result;
@@ -335,6 +348,53 @@ const putSettings = onPathProject(async (projectId, event, deps) => {
   return respond(ok(updated));
 });
 
+/** A channel's stored messages, oldest first: `?projectId=&channel=&since=&limit=`. */
+const history = forProject(async (projectId, event, deps) => {
+  const query = validate(historyQuery, event.queryStringParameters ?? {});
+  if (!query.ok) return errorResponse(query.error);
+  const { channel: name, since, limit } = query.value;
+  const checked = checkChannel(name);
+  if (!checked.ok) return errorResponse(checked.error);
+  const count = limit === undefined ? DEFAULT_HISTORY_LIMIT : Number(limit);
+  if (count < 1 || count > MAX_HISTORY_LIMIT) return errorResponse(failure(ErrorCode.invalidRequest, `limit must be a whole number from 1 to ${MAX_HISTORY_LIMIT}`));
+  const kept = (await deps.namespaces.of(projectId, name)).history;
+  if (!kept) return errorResponse(failure(ErrorCode.historyNotEnabled));
+  const page = await deps.history.read(projectId, name, kept, since === undefined ? undefined : Number(since), count, MAX_HTTP_HISTORY_BYTES);
+  return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: `{"success":true,"data":${historyJson({ channel: name }, page)}}` };
+});
+
+/** A presence channel's members: `GET /channels/{channel}/users?projectId=`. */
+const users = forProject(async (projectId, event, deps) => {
+  const name = event.pathParameters?.channel ?? '';
+  const checked = checkChannel(name);
+  if (!checked.ok) return errorResponse(checked.error);
+  if (!(await deps.namespaces.of(projectId, name)).presence) return errorResponse(failure(ErrorCode.presenceNotEnabled));
+  const members = await deps.members.list(projectId, name);
+  return respond(ok({ channel: name, members, count: members.length }));
+});
+
+/** The master key, or the key of the project in the path. */
+const ownProject = (route: Route): Route =>
+  authenticated(async (principal, event, deps) => (mayAccess(principal, event.pathParameters?.projectId ?? '') ? route(event, deps) : unauthorized()));
+
+const listNamespaces = onPathProject(async (projectId, _, deps) => respond(ok({ projectId, namespaces: await deps.namespaces.list(projectId) })));
+
+const putNamespace = onPathProject(async (projectId, event, deps) => {
+  const body = parseJson(bodyText(event));
+  if (!body.ok) return errorResponse(body.error);
+  const namespace = event.pathParameters?.namespace ?? '';
+  const stored = await deps.namespaces.put(projectId, namespace, body.value);
+  if (stored.ok) deps.logger.info('namespace configured', { projectId, namespace });
+  return respond(stored);
+});
+
+const deleteNamespace = onPathProject(async (projectId, event, deps) => {
+  const namespace = event.pathParameters?.namespace ?? '';
+  const removed = await deps.namespaces.remove(projectId, namespace);
+  if (removed.ok && removed.value.removed) deps.logger.info('namespace configuration removed', { projectId, namespace });
+  return respond(removed);
+});
+
 export const HTTP_ROUTES: Record<HttpRouteKey, Route> = {
   'POST /broadcast': broadcast,
   'POST /broadcast/clear': clear,
@@ -347,10 +407,16 @@ export const HTTP_ROUTES: Record<HttpRouteKey, Route> = {
   'DELETE /api-keys/{projectId}/{keyPrefix}': masterOnly(revokeKey),
   'GET /usage': usage,
   'GET /status': status,
+  'GET /channels/{channel}/users': users,
   'GET /channels/{channel+}': channel,
+  'GET /history': history,
   // A project's backend may read its own settings (its token lifetime, say), never change them.
   'GET /projects/{projectId}/settings': authenticated(async (principal, event, deps) =>
     mayAccess(principal, event.pathParameters?.projectId ?? '') ? getSettings(event, deps) : unauthorized(),
   ),
   'PUT /projects/{projectId}/settings': masterOnly(putSettings),
+  // Namespaces are the project's own business: its key may change them too.
+  'GET /projects/{projectId}/namespaces': ownProject(listNamespaces),
+  'PUT /projects/{projectId}/namespaces/{namespace}': ownProject(putNamespace),
+  'DELETE /projects/{projectId}/namespaces/{namespace}': ownProject(deleteNamespace),
 };

@@ -8,7 +8,11 @@ import { WEBSOCKET_ACTIONS, WebSocketRouteKey } from '../contract/routes';
 import { isOpen, isRestricted, mayPublish, maySubscribe } from '../auth/access';
 import type { Authorizer } from '../auth/principals';
 import type { ClientGrant } from '../auth/tokens';
+import type { ChannelHistory } from '../domain/history';
+import type { Lifecycle } from '../domain/lifecycle';
+import type { Members } from '../domain/members';
 import type { Membership } from '../domain/membership';
+import type { ChannelConfig, Namespaces } from '../domain/namespaces';
 import type { Presence } from '../domain/presence';
 import type { Projects } from '../domain/projects';
 import type { Publisher } from '../domain/publish';
@@ -21,10 +25,17 @@ import {
   ackFrame,
   checkClientName,
   clientTypeSchema,
+  DEFAULT_HISTORY_LIMIT,
   ErrorCode,
+  fail,
   Failure,
   failure,
   getRetainedFrame,
+  historyFrame,
+  historyJson,
+  ok,
+  presenceFrame,
+  Result,
   optionalParam,
   parseJson,
   parseMessage,
@@ -50,6 +61,10 @@ export interface WebSocketDependencies {
   readonly presence: Presence;
   readonly retention: Retention;
   readonly settings: Settings;
+  readonly namespaces: Namespaces;
+  readonly history: ChannelHistory;
+  readonly members: Members;
+  readonly lifecycle: Lifecycle;
   readonly telemetry: Telemetry;
   /** Every connection needs a client token, in every project. */
   readonly requireToken: boolean;
@@ -190,25 +205,69 @@ const disconnect: Route = async (event, { membership }) => {
   return OK;
 };
 
-const subscribe = withFrame(subscribeFrame, async ({ channel }, event, { membership, delivery, retention, telemetry }) => {
+/** Presence needs a user: an anonymous connection is refused before anything is stored. */
+async function admitTo(channel: string, connection: ConnectionRecord, deps: WebSocketDependencies): Promise<Result<ChannelConfig>> {
+  const config = await deps.namespaces.of(connection.projectId, channel);
+  if (config.presence && connection.userId === undefined) {
+    return fail(ErrorCode.identityRequired, 'Presence channels need a user: connect with a client token (its sub is the member)');
+  }
+  return ok(config);
+}
+
+const subscribe = withFrame(subscribeFrame, async ({ channel, since }, event, deps) => {
+  const { membership, delivery, retention, telemetry } = deps;
   const { connectionId } = event.requestContext;
-  const result = await membership.subscribe(connectionId, channel, isRestricted(channel) ? (c) => maySubscribe(c, channel) : undefined);
+  const result = await membership.subscribe(
+    connectionId,
+    channel,
+    isRestricted(channel) ? (c) => maySubscribe(c, channel) : undefined,
+    (c) => admitTo(channel, c, deps),
+  );
   if (!result.ok) return errorReply(result.error);
-  const { first, projectId, userId } = result.value;
+  const { first, joined, connection, projectId, userId, admitted: config } = result.value;
   telemetry.annotate({ projectId, channel });
-  const retained = await retention.pendingFor(projectId, channel, userId);
+  if (joined) await deps.lifecycle.subscribed(projectId, channel);
+  if (config!.presence) await purgeLater(deps, await deps.members.join(projectId, channel, connection));
   if (first) await delivery.post(connectionId, JSON.stringify(reply.connectionId(connectionId)));
-  if (!retained) return json(reply.subscribed(channel));
+
+  // On a channel with history: where the stream is, and what this subscriber missed, replayed in
+  // order before the confirmation (a route response always arrives last).
+  let stream: Parameters<typeof reply.subscribed>[1];
+  const history = config!.history;
+  if (history && since) {
+    const recovery = await deps.history.recover(projectId, channel, history, since);
+    if (recovery.recovered) for (const message of recovery.messages) await delivery.post(connectionId, message.body);
+    stream = { ...recovery.position, recovered: recovery.recovered, ...(!recovery.recovered && { reason: recovery.reason }) };
+  } else if (history) {
+    stream = await deps.history.position(projectId, channel, history);
+  }
+
+  const retained = await retention.pendingFor(projectId, channel, userId);
+  if (!retained) return json(reply.subscribed(channel, stream));
   // The retained broadcast must follow the confirmation, and a route response always arrives
   // last, so both go by PostToConnection, in order.
-  await delivery.post(connectionId, JSON.stringify(reply.subscribed(channel)));
+  await delivery.post(connectionId, JSON.stringify(reply.subscribed(channel, stream)));
   await delivery.post(connectionId, JSON.stringify(retained));
   return OK;
 });
 
-const unsubscribe = withFrame(unsubscribeFrame, async ({ channel }, event, { membership }) => {
-  const result = await membership.unsubscribe(event.requestContext.connectionId, channel);
-  return result.ok ? json(reply.unsubscribed(channel)) : errorReply(result.error);
+/** Connections found gone while announcing go to a background purge, as a publish's do. */
+async function purgeLater(deps: WebSocketDependencies, gone: readonly { connectionId: string }[]): Promise<void> {
+  if (gone.length > 0) await deps.publisher.purge(gone);
+}
+
+const unsubscribe = withFrame(unsubscribeFrame, async ({ channel }, event, deps) => {
+  const { connectionId } = event.requestContext;
+  const result = await deps.membership.unsubscribe(connectionId, channel);
+  if (!result.ok) return errorReply(result.error);
+  const { connection, left } = result.value;
+  if (left) {
+    if (connection.userId !== undefined && (await deps.namespaces.of(connection.projectId, channel)).presence) {
+      await purgeLater(deps, await deps.members.leave(connection.projectId, channel, connection.userId, connectionId));
+    }
+    await deps.lifecycle.unsubscribed(connection.projectId, channel);
+  }
+  return json(reply.unsubscribed(channel));
 });
 
 const send = withFrame(
@@ -231,7 +290,64 @@ const send = withFrame(
   }),
 );
 
-const ping: Route = async () => json(reply.pong());
+/**
+ * A ping keeps the connection open past API Gateway's idle timeout and, for a user, keeps its
+ * presence alive in every presence channel it is in.
+ */
+async function stillHere(connectionId: string, deps: WebSocketDependencies): Promise<void> {
+  const connection = await deps.connections.get(connectionId);
+  if (!connection?.userId || connection.channels.length === 0) return;
+  const configs = await Promise.all(connection.channels.map((channel) => deps.namespaces.of(connection.projectId, channel)));
+  const present = connection.channels.filter((_, i) => configs[i].presence);
+  if (present.length > 0) await deps.members.touch(connection.projectId, present, connection.userId, connectionId);
+}
+
+const ping: Route = async (event, deps) => {
+  await stillHere(event.requestContext.connectionId, deps);
+  return json(reply.pong());
+};
+
+/** Stored messages of a channel the sender may read, oldest first, in pages that fit one reply. */
+const history = withFrame(
+  historyFrame,
+  fromSender(async ({ channel, since, limit }, sender, deps) => {
+    const allowed = maySubscribe(sender, channel);
+    if (!allowed.ok) return errorReply(allowed.error);
+    const kept = (await deps.namespaces.of(sender.projectId, channel)).history;
+    if (!kept) return errorReply(failure(ErrorCode.historyNotEnabled));
+    const page = await deps.history.read(sender.projectId, channel, kept, since, limit ?? DEFAULT_HISTORY_LIMIT, MAX_REPLY_HISTORY_BYTES);
+    return { statusCode: 200, body: historyJson({ type: 'history', channel }, page) };
+  }),
+);
+
+/** A presence channel's members, for a connection that may join it. */
+const presence = withFrame(
+  presenceFrame,
+  fromSender(async ({ channel }, sender, deps) => {
+    const allowed = maySubscribe(sender, channel);
+    if (!allowed.ok) return errorReply(allowed.error);
+    if (!(await deps.namespaces.of(sender.projectId, channel)).presence) return errorReply(failure(ErrorCode.presenceNotEnabled));
+    const members = await deps.members.list(sender.projectId, channel);
+    // A reply is one message (128 KB): as many members as fit, and where to go on from.
+    const page = membersThatFit(members, MAX_REPLY_BYTES);
+    return json(reply.presence(channel, page, members.length));
+  }),
+);
+
+/** Leaves room in a 128 KB message for the envelope. */
+const MAX_REPLY_BYTES = 120 * 1024;
+const MAX_REPLY_HISTORY_BYTES = MAX_REPLY_BYTES;
+
+function membersThatFit<T>(members: readonly T[], maxBytes: number): T[] {
+  let bytes = 0;
+  const page: T[] = [];
+  for (const member of members) {
+    bytes += Buffer.byteLength(JSON.stringify(member)) + 1;
+    if (bytes > maxBytes) break;
+    page.push(member);
+  }
+  return page;
+}
 
 const ack = withFrame(
   ackFrame,
@@ -278,7 +394,10 @@ function routed(event: WebSocketEvent, value: object, deps: WebSocketDependencie
  */
 const fallback: Route = async (event, deps) => {
   const text = bodyText(event);
-  if (text.trim() === 'ping') return { statusCode: 200, body: 'pong' };
+  if (text.trim() === 'ping') {
+    await stillHere(event.requestContext.connectionId, deps);
+    return { statusCode: 200, body: 'pong' };
+  }
   const parsed = parseJson(text);
   if (!parsed.ok) return errorReply(parsed.error);
   if (typeof parsed.value !== 'object' || parsed.value === null || Array.isArray(parsed.value)) {
@@ -302,4 +421,6 @@ export const WEBSOCKET_ROUTES: Record<WebSocketRouteKey, Route> = {
   ping,
   ack,
   get_retained: getRetained,
+  history,
+  presence,
 };

@@ -4,11 +4,14 @@
  * - DynamoDB (`X-Amz-Target: DynamoDB_20120810.*`), forwarded to dynalite;
  * - Secrets Manager `GetSecretValue` for the stack's two secrets (the master key, the sealing secret);
  * - Lambda `Invoke` with `InvocationType: Event`, the handler's background tasks;
+ * - EventBridge `PutEvents`, each entry written as one line of JSON, shaped as the event a rule's
+ *   target receives, to a file;
  * and checks every call signed with the handler role's credentials against that role's policy
  * first, answering a refusal exactly as each service does. Calls signed with other credentials
  * (tests, tools: an administrator) are not checked.
  */
 import { randomUUID } from 'node:crypto';
+import { appendFile } from 'node:fs/promises';
 import { Agent, createServer, IncomingMessage, request, Server, ServerResponse } from 'node:http';
 import type { Authorization } from '../iam/policy';
 import { readBody, requestUrl } from '../gateway/io';
@@ -31,6 +34,8 @@ export interface AwsEndpointOptions {
   /** The function `Invoke` reaches, by name, and what runs an `Event` invocation of it. */
   readonly functionName: string;
   readonly invokeAsync: (payload: unknown) => void;
+  /** Where `PutEvents` entries go, one JSON line each; absent, EventBridge is not served. */
+  readonly eventsFile?: string;
   /**
    * The access key id the handler signs with, and what its role's policy says of a call's
    * authorizations: the refusal's sentence, or `undefined` when allowed. Absent: nothing is checked.
@@ -42,6 +47,8 @@ export interface AwsEndpointOptions {
 /** DynamoDB's request limit (16 MB); Lambda's asynchronous payload limit (256 KB). */
 const MAX_DYNAMODB_REQUEST_BYTES = 16 * 1024 * 1024;
 const MAX_EVENT_PAYLOAD_BYTES = 256 * 1024;
+/** EventBridge's PutEvents request limit. */
+const MAX_PUT_EVENTS_BYTES = 256 * 1024;
 
 /** The access key id of a SigV4 `Authorization` header. */
 export function signingKeyId(authorization: string | undefined): string | undefined {
@@ -93,6 +100,7 @@ export class LocalAwsEndpoint {
     const invoke = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/.exec(requestUrl(req).pathname);
     if (target.startsWith('DynamoDB_20120810.')) return this.dynamodb(req, res, target.slice('DynamoDB_20120810.'.length));
     if (target.startsWith('secretsmanager.')) return this.secretsManager(req, res, target.slice('secretsmanager.'.length));
+    if (target === 'AWSEvents.PutEvents' && this.options.eventsFile) return this.putEvents(req, res, this.options.eventsFile);
     if (invoke && req.method === 'POST') return this.lambdaInvoke(req, res, decodeURIComponent(invoke[1]));
     jsonError(res, 400, 'UnknownOperationException', 'The local AWS endpoint serves DynamoDB, Secrets Manager GetSecretValue and Lambda Invoke');
   }
@@ -163,6 +171,41 @@ export class LocalAwsEndpoint {
         CreatedDate: secret.createdAt / 1000,
       }),
     );
+  }
+
+  private async putEvents(req: IncomingMessage, res: ServerResponse, file: string): Promise<void> {
+    const body = await readBody(req, MAX_PUT_EVENTS_BYTES + 1);
+    if (!signingKeyId(req.headers.authorization)) {
+      return jsonError(res, 400, 'MissingAuthenticationTokenException', 'Missing Authentication Token', 'application/x-amz-json-1.1');
+    }
+    if (body.length > MAX_PUT_EVENTS_BYTES) return jsonError(res, 400, 'ValidationException', 'Total size of the entries in the request is over the limit.');
+    let entries: Record<string, unknown>[];
+    try {
+      entries = (JSON.parse(body.toString('utf8')) as { Entries: Record<string, unknown>[] }).Entries;
+      if (!Array.isArray(entries) || entries.length < 1 || entries.length > 10) throw new Error('bad entries');
+    } catch {
+      return jsonError(res, 400, 'ValidationException', 'Entries must hold 1 to 10 entries');
+    }
+    const busArn = (name: unknown) => `arn:aws:events:${this.options.region}:${this.options.account}:event-bus/${String(name ?? 'default')}`;
+    const refused = this.refusal(req, entries.map((entry) => ({ action: 'events:PutEvents', resource: busArn(entry.EventBusName) })));
+    if (refused) return jsonError(res, 400, 'AccessDeniedException', refused);
+    const ids = entries.map(() => randomUUID());
+    const lines = entries.map((entry, i) =>
+      JSON.stringify({
+        version: '0',
+        id: ids[i],
+        'detail-type': entry.DetailType,
+        source: entry.Source,
+        account: this.options.account,
+        time: new Date(typeof entry.Time === 'number' ? entry.Time * 1000 : Date.now()).toISOString(),
+        region: this.options.region,
+        resources: entry.Resources ?? [],
+        detail: JSON.parse(String(entry.Detail ?? '{}')),
+        'event-bus': busArn(entry.EventBusName),
+      }),
+    );
+    await appendFile(file, lines.map((line) => `${line}\n`).join(''), { mode: 0o600 });
+    res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify({ FailedEntryCount: 0, Entries: ids.map((EventId) => ({ EventId })) }));
   }
 
   private async lambdaInvoke(req: IncomingMessage, res: ServerResponse, functionId: string): Promise<void> {

@@ -29,6 +29,8 @@ export interface LocalResources {
   readonly webSocketApiId: string;
   readonly httpApiId: string;
   readonly stageName: string;
+  /** The construct's lifecycle events, as the local stack runs them (they add a grant). */
+  readonly lifecycleEvents: boolean;
 }
 
 /** What synthesis found: the statements, resolved, and the role they belong to. */
@@ -58,23 +60,20 @@ export async function deriveHandlerPolicy(
     }
   }
   if (!derived) {
-    derived = policyOf(await synthesize(local.stageName, options.variant), local);
+    derived = policyOf(await synthesize(local, options.variant), local);
     if (cacheFile) writeAtomically(cacheFile, JSON.stringify(derived));
   }
   return new RolePolicy(derived.statements, `arn:aws:sts::${local.account}:assumed-role/${derived.roleName}/${local.functionName}`);
 }
 
-async function synthesize(
-  stageName: string,
-  variant?: (stack: BroadcastStack) => void,
-): Promise<Template> {
+async function synthesize(local: LocalResources, variant?: (stack: BroadcastStack) => void): Promise<Template> {
   // Loaded here, not at the top: a cached policy needs no CDK at all.
   const [{ App }, { BroadcastStack: Stack }] = await Promise.all([import('aws-cdk-lib'), import('../../lib/broadcast-stack')]);
   const outdir = mkdtempSync(path.join(tmpdir(), 'broadcast-synth-'));
   try {
     // An empty list of bundling stacks skips esbuild: the asset is never read, only the policies.
     const app = new App({ outdir, context: { 'aws:cdk:bundling-stacks': [] } });
-    const stack = new Stack(app, STACK_NAME, { broadcast: { stageName } });
+    const stack = new Stack(app, STACK_NAME, { broadcast: { stageName: local.stageName, lifecycleEvents: local.lifecycleEvents } });
     variant?.(stack);
     return app.synth().getStackByName(STACK_NAME).template as Template;
   } finally {

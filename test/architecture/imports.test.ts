@@ -53,7 +53,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   lib: ['lambda/contract'],
   bin: ['lib'],
   local: ['local', 'lib', 'lambda/contract', 'lambda/compose', 'lambda/edge', 'lambda/adapters', 'lambda/auth'],
-  bench: ['bench', 'local', 'lambda/contract', 'lambda/compose', 'lambda/adapters'],
+  bench: ['bench', 'local', 'lambda/contract', 'lambda/compose', 'lambda/adapters', 'lambda/auth'],
 };
 
 describe('imports', () => {

@@ -8,6 +8,10 @@ import { DynamoRetainedStore } from '../../lambda/adapters/dynamo-retained';
 import { DynamoSettingsStore } from '../../lambda/adapters/dynamo-settings';
 import { DynamoUsageStore } from '../../lambda/adapters/dynamo-usage';
 import { DynamoSubscriptionStore } from '../../lambda/adapters/dynamo-subscriptions';
+import { DynamoMemberStore } from '../../lambda/adapters/dynamo-members';
+import { DynamoNamespaceStore } from '../../lambda/adapters/dynamo-namespaces';
+import { DynamoOccupancyStore } from '../../lambda/adapters/dynamo-occupancy';
+import { DynamoStreamStore } from '../../lambda/adapters/dynamo-streams';
 import { LOCAL_AWS, LOCAL_TABLES, LocalStore, startLocalStore } from '../../local/store';
 
 export interface TestStore {
@@ -20,6 +24,12 @@ export interface TestStore {
   readonly retained: DynamoRetainedStore;
   readonly settings: DynamoSettingsStore;
   readonly publishes: DynamoPublishStore;
+  readonly namespaces: DynamoNamespaceStore;
+  readonly streams: DynamoStreamStore;
+  readonly members: DynamoMemberStore;
+  readonly occupancy: DynamoOccupancyStore;
+  /** No defaults: a test configures the namespaces it needs. */
+  readonly namespaceDefaults: Record<string, never>;
   stop(): Promise<void>;
 }
 
@@ -38,6 +48,11 @@ export async function startTestStore(): Promise<TestStore> {
     retained: new DynamoRetainedStore(documents, LOCAL_TABLES.retained.name),
     settings: new DynamoSettingsStore(documents, LOCAL_TABLES.projects.name),
     publishes: new DynamoPublishStore(documents, LOCAL_TABLES.publishes.name),
+    namespaces: new DynamoNamespaceStore(documents, LOCAL_TABLES.projects.name),
+    streams: new DynamoStreamStore(documents, LOCAL_TABLES.channels.name),
+    members: new DynamoMemberStore(documents, LOCAL_TABLES.channels.name),
+    occupancy: new DynamoOccupancyStore(documents, LOCAL_TABLES.channels.name),
+    namespaceDefaults: {},
     async stop() {
       documents.destroy();
       await store.stop();

@@ -41,6 +41,11 @@ export function useHandler() {
       retained: db.retained,
       settings: db.settings,
       publishes: db.publishes,
+      namespaces: db.namespaces,
+      streams: db.streams,
+      members: db.members,
+      occupancy: db.occupancy,
+      namespaceDefaults: {},
       deliveryRatePerSecond: 8000,
       backgroundFanoutAbove: BACKGROUND_ABOVE,
       // Welcome tasks are recorded for tests to run; others (purges) run after the invocation

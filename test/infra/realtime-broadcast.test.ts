@@ -202,8 +202,8 @@ describe('tables', () => {
   it('follows tableRemovalPolicy for the live-data tables and apiKeysRemovalPolicy for keys', () => {
     const kept = synth({ tableRemovalPolicy: RemovalPolicy.RETAIN, apiKeysRemovalPolicy: RemovalPolicy.DESTROY }).template;
     const policies = Object.values(kept.findResources('AWS::DynamoDB::Table')).map((t) => t.DeletionPolicy).sort();
-    // Keys and settings follow apiKeysRemovalPolicy; the five live-data tables tableRemovalPolicy.
-    expect(policies).toEqual(['Delete', 'Delete', 'Retain', 'Retain', 'Retain', 'Retain', 'Retain']);
+    // Keys and settings follow apiKeysRemovalPolicy; the six live-data tables tableRemovalPolicy.
+    expect(policies).toEqual(['Delete', 'Delete', 'Retain', 'Retain', 'Retain', 'Retain', 'Retain', 'Retain']);
   });
 });
 
@@ -294,6 +294,42 @@ describe('IAM', () => {
   });
 });
 
+describe('history, presence and lifecycle events', () => {
+  it('keeps channel state in a table of its own with a TTL, which the handler reads and writes item by item', () => {
+    const channels = stack.getLogicalId(stack.broadcast.channelsTable.node.defaultChild as never);
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }],
+      TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true },
+    });
+    const grant = handlerStatements(template).filter((s) => JSON.stringify(s.Resource).includes(`"${channels}"`));
+    expect(grant).toHaveLength(1);
+    expect(new Set(grant[0].Action)).toEqual(new Set(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query']));
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ [ENV.channelsTable]: { Ref: channels }, [ENV.namespaces]: '{}', [ENV.presenceTimeoutSeconds]: '300' }) },
+    });
+  });
+
+  it('sends no lifecycle events and grants no EventBridge unless asked', () => {
+    expect(JSON.stringify(handlerStatements(template))).not.toContain('events:');
+    const variables = Object.values(template.findResources('AWS::Lambda::Function')).map((f) => (f as any).Properties.Environment?.Variables ?? {});
+    expect(variables.some((v) => ENV.eventBusName in v)).toBe(false);
+  });
+
+  it('passes namespace defaults and the presence timeout, and grants PutEvents on the default bus when lifecycle events are on', () => {
+    const namespaces = { chat: { history: { size: 100, ttlSeconds: 86400 }, presence: true } };
+    const t = synth({ namespaces, lifecycleEvents: true, presenceTimeout: Duration.minutes(2) }).template;
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ [ENV.namespaces]: JSON.stringify(namespaces), [ENV.eventBusName]: 'default', [ENV.presenceTimeoutSeconds]: '120' }) },
+    });
+    const put = handlerStatements(t).filter((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]).includes('events:PutEvents'));
+    expect(put).toEqual([
+      expect.objectContaining({
+        Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':events:eu-west-1:123456789012:event-bus/default']] },
+      }),
+    ]);
+  });
+});
+
 describe('outputs', () => {
   it('gives the wss:// URL, the broadcast URL, the secret ARN and a command that prints the key', () => {
     template.hasOutput('WebSocketUrl', { Value: { 'Fn::Join': ['', Match.arrayWith(['wss://', wsApiRef, '/production'])] } });
@@ -333,6 +369,9 @@ describe('props', () => {
     ['a fractional delivery budget', { deliveryRatePerSecond: 0.5 }, /deliveryRatePerSecond/],
     ['a zero background threshold', { backgroundFanoutAbove: 0 }, /backgroundFanoutAbove/],
     ['a negative burst', { throttle: { burstLimit: -1 } }, /throttle/],
+    ['a history too long', { namespaces: { chat: { history: { size: 2000, ttlSeconds: 60 } } } }, /namespaces: namespace chat: history.size must be an integer from 1 to 1000/],
+    ['a bad namespace name', { namespaces: { 'a:b': { presence: true } } }, /namespaces: namespace "a:b"/],
+    ['a presence timeout too short', { presenceTimeout: Duration.seconds(1) }, /presenceTimeout/],
   ])('throws at synth on %s', (_, props, message) => {
     expect(() => new RealtimeBroadcast(new Stack(), 'B', props)).toThrow(message);
   });

@@ -8,6 +8,10 @@ const settings = {
   retainedTable: 'r',
   projectsTable: 'pr',
   publishesTable: 'pu',
+  channelsTable: 'ch',
+  namespaces: { chat: { history: { size: 100, ttlSeconds: 86400 }, presence: true }, _: { presence: false } },
+  eventBusName: 'default',
+  presenceTimeoutSeconds: 120,
   deliveryRatePerSecond: 5000,
   backgroundFanoutAbove: 500,
   managementEndpoint: 'https://abc.execute-api.eu-west-1.amazonaws.com/production',
@@ -39,6 +43,9 @@ describe('configuration', () => {
     [ENV.requireToken, 'yes', /REQUIRE_TOKEN must be true or false/],
     [ENV.requireApiKey, 'yes', /REQUIRE_API_KEY must be true or false/],
     [ENV.masterKeyGraceSeconds, '-1', /MASTER_KEY_GRACE_SECONDS must be a non-negative integer/],
+    [ENV.namespaces, '{chat', /NAMESPACES must be JSON/],
+    [ENV.namespaces, '{"chat":{"history":{"size":1001,"ttlSeconds":60}}}', /NAMESPACES: namespace chat: history.size must be an integer from 1 to 1000/],
+    [ENV.namespaces, '{"a b":{}}', /NAMESPACES: namespace "a b": a name is _ or up to 64/],
   ])('fails at cold start when %s is %j', (name, value, message) => {
     expect(() => readConfig({ ...handlerEnvironment(settings), [name]: value })).toThrow(message);
   });

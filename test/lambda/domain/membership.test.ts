@@ -28,8 +28,8 @@ async function connected(projectId = 'default') {
 describe('Membership', () => {
   it('subscribes into the connection’s project, first only once', async () => {
     const id = await connected('acme');
-    expect(await membership.subscribe(id, 'news')).toEqual({ ok: true, value: { first: true, projectId: 'acme' } });
-    expect(await membership.subscribe(id, 'news')).toEqual({ ok: true, value: { first: false, projectId: 'acme' } });
+    expect(await membership.subscribe(id, 'news')).toMatchObject({ ok: true, value: { first: true, joined: true, projectId: 'acme' } });
+    expect(await membership.subscribe(id, 'news')).toMatchObject({ ok: true, value: { first: false, joined: false, projectId: 'acme' } });
     expect(await subscribers('acme', '$all')).toEqual([id]);
     expect(await subscribers('acme', 'news')).toEqual([id]);
     expect(await subscribers('default', 'news')).toEqual([]);

@@ -1,0 +1,105 @@
+/**
+ * Presence members of a channel: users (a token's `sub`, with its `info`), each counted once
+ * however many connections it has. `member_added` goes to the channel's subscribers when a user's
+ * first connection joins, `member_removed` when its last one leaves — by unsubscribe,
+ * `$disconnect`, a purge of a gone connection, or silence longer than the presence timeout.
+ *
+ * No ghosts: a member is listed only while one of its connections has been heard from within the
+ * timeout (connections ping; a ping refreshes it). Members found silent on a read are left out at
+ * once and removed in the background, with their `member_removed`.
+ */
+import type { AsyncInvoker, ConnectionRecord, MemberRecord, MemberStore } from '../ports';
+import { encode } from '../protocol';
+import type { ChannelFanout, GoneConnection } from './fanout';
+import type { Lifecycle } from './lifecycle';
+
+export interface Member {
+  readonly userId: string;
+  readonly info?: Record<string, unknown>;
+}
+
+export interface MembersDependencies {
+  readonly members: MemberStore;
+  readonly fanout: Pick<ChannelFanout, 'toChannel'>;
+  readonly invoker: AsyncInvoker;
+  readonly lifecycle: Lifecycle;
+  readonly timeoutMs: number;
+  readonly now?: () => number;
+}
+
+/** A member to remove once silent, as read: removed only if unchanged since. */
+export interface SilentMember {
+  readonly userId: string;
+  readonly version: number;
+}
+
+export class Members {
+  private readonly now: () => number;
+
+  constructor(private readonly deps: MembersDependencies) {
+    this.now = deps.now ?? Date.now;
+  }
+
+  /** Whether one of the member's connections has been heard from within the timeout. */
+  private live(record: MemberRecord | undefined): boolean {
+    if (!record) return false;
+    const cutoff = this.now() - this.deps.timeoutMs;
+    return Object.values(record.connections).some((seen) => seen >= cutoff);
+  }
+
+  /** Adds a connection's user to the channel; `member_added` if it was not there. Returns connections found gone. */
+  async join(projectId: string, channel: string, connection: Pick<ConnectionRecord, 'connectionId' | 'userId' | 'info'>): Promise<readonly GoneConnection[]> {
+    const member = { userId: connection.userId!, ...(connection.info && { info: connection.info }) };
+    const before = await this.deps.members.join(projectId, channel, member, connection.connectionId, this.now());
+    // Present already, by another connection or this one subscribing again: nothing to announce.
+    if (this.live(before)) return [];
+    // The joining connection learns the members from `presence`; the others are told.
+    return this.announce('member_added', projectId, channel, member, new Set([connection.connectionId]));
+  }
+
+  /** Removes a connection of a user; `member_removed` if it was the user's last. Returns connections found gone. */
+  async leave(projectId: string, channel: string, userId: string, connectionId: string): Promise<readonly GoneConnection[]> {
+    const after = await this.deps.members.leave(projectId, channel, userId, connectionId);
+    // Not there: already removed as silent, and announced then.
+    if (!after || this.live(after)) return [];
+    if (!(await this.deps.members.remove(projectId, channel, userId, after.version))) return [];
+    return this.announce('member_removed', projectId, channel, { userId, ...(after.info && { info: after.info }) });
+  }
+
+  /** A ping: the connection is still there, in each of these channels. */
+  async touch(projectId: string, channels: readonly string[], userId: string, connectionId: string): Promise<void> {
+    await Promise.all(channels.map((channel) => this.deps.members.touch(projectId, channel, userId, connectionId, this.now())));
+  }
+
+  /** The members now, by user id, without the silent (whose removal starts in the background). */
+  async list(projectId: string, channel: string): Promise<Member[]> {
+    const records = await this.deps.members.list(projectId, channel);
+    const silent = records.filter((r) => !this.live(r)).map(({ userId, version }) => ({ userId, version }));
+    if (silent.length > 0) {
+      await this.deps.invoker
+        .invoke({ task: 'reap', projectId, channel, members: silent })
+        // Inline if the background cannot start: it is only a delete and a notice per member.
+        .catch(() => this.reap(projectId, channel, silent));
+    }
+    return records
+      .filter((r) => this.live(r))
+      .map(({ userId, info }) => ({ userId, ...(info && { info }) }))
+      .sort((a, b) => (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0));
+  }
+
+  /** Removes members found silent, unless they spoke since; `member_removed` for each. */
+  async reap(projectId: string, channel: string, silent: readonly SilentMember[]): Promise<readonly GoneConnection[]> {
+    const gone: GoneConnection[] = [];
+    for (const { userId, version } of silent) {
+      if (await this.deps.members.remove(projectId, channel, userId, version)) gone.push(...(await this.announce('member_removed', projectId, channel, { userId })));
+    }
+    return gone;
+  }
+
+  private async announce(type: 'member_added' | 'member_removed', projectId: string, channel: string, member: Member, exclude?: ReadonlySet<string>) {
+    await this.deps.lifecycle.emit(type, projectId, channel, member.userId);
+    const body = encode({ type, channel, member });
+    if (!body.ok) return [];
+    return (await this.deps.fanout.toChannel(projectId, channel, body.value, exclude)).gone;
+  }
+}
