@@ -8,7 +8,7 @@ import { ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { LOCAL_TABLES } from '../../local/store';
 import { connectEvent, httpEvent, messageEvent, newConnectionId } from '../helpers/gateway-events';
-import { useHandler } from '../helpers/handler';
+import { MASTER_KEY, useHandler } from '../helpers/handler';
 
 const { api, handler, db, posted, replyOf, connect, subscribed } = useHandler();
 
@@ -112,6 +112,48 @@ describe('DynamoDB failing', () => {
     const reply = replyOf((await handler(messageEvent(sender, { action: 'send', channel: 'f-send', event: 'e' }))) as { body: string });
     expect(reply).toMatchObject({ type: 'error', code: 'unavailable' });
     expect(posted()).toEqual([]);
+  });
+});
+
+describe('history failing', () => {
+  beforeAll(async () => {
+    const configured = await handler(
+      httpEvent({ routeKey: 'PUT /projects/{projectId}/namespaces/{namespace}', pathParameters: { projectId: 'default', namespace: 'hist' }, body: { history: { size: 100, ttlSeconds: 3600 } }, authorization: `Bearer ${MASTER_KEY}` }),
+    );
+    expect(configured.statusCode).toBe(200);
+  });
+  const subscribeSince = async (channel: string, since: { offset: number; epoch: string }) => {
+    const id = await connect();
+    return { id, reply: replyOf((await handler(messageEvent(id, { action: 'subscribe', channel, since }))) as { body: string }) };
+  };
+
+  it('publish: the message cannot be stored → 503 and nothing delivered; the offset it took is a hole recovery reports, never a silent gap', async () => {
+    const id = await subscribed('hist:a');
+    const first = replyOf(await handler(httpEvent({ body: { channel: 'hist:a', event: 'e', data: 1 } })));
+    expect(first).toMatchObject({ offset: 1, sent: 1 });
+    api.clearCalls();
+    inject('PutItemCommand', LOCAL_TABLES.channels.name, 1);
+    const failed = await handler(httpEvent({ body: { channel: 'hist:a', event: 'e', data: 2 } }));
+    expect(failed.statusCode).toBe(503);
+    expect(posted()).toEqual([]);
+    expect(replyOf(await handler(httpEvent({ body: { channel: 'hist:a', event: 'e', data: 3 } })))).toMatchObject({ offset: 3 });
+    expect(posted().filter(([to]) => to === id).map(([, m]) => m.offset)).toEqual([3]);
+
+    // A client that had offset 1 missed offset 2, which nobody ever got: it is told, not misled.
+    expect((await subscribeSince('hist:a', { offset: 1, epoch: first.epoch })).reply).toMatchObject({ recovered: false, reason: 'expired', offset: 3 });
+    expect((await subscribeSince('hist:a', { offset: 2, epoch: first.epoch })).reply).toMatchObject({ recovered: true, offset: 3 });
+  });
+
+  it('subscribe with since: the history cannot be read → unavailable; subscribing again recovers', async () => {
+    const first = replyOf(await handler(httpEvent({ body: { channel: 'hist:b', event: 'e' } })));
+    await handler(httpEvent({ body: { channel: 'hist:b', event: 'e' } }));
+    inject('QueryCommand', LOCAL_TABLES.channels.name, 1);
+    const { id, reply } = await subscribeSince('hist:b', { offset: 1, epoch: first.epoch });
+    expect(reply).toMatchObject({ type: 'error', code: 'unavailable' });
+    api.clearCalls();
+    const again = replyOf((await handler(messageEvent(id, { action: 'subscribe', channel: 'hist:b', since: { offset: 1, epoch: first.epoch } }))) as { body: string });
+    expect(again).toMatchObject({ recovered: true, offset: 2 });
+    expect(posted().filter(([to]) => to === id).map(([, m]) => m.offset)).toEqual([2]);
   });
 });
 

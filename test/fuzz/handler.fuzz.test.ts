@@ -22,7 +22,8 @@ const KNOWN_CODES = new Set(Object.values(ERRORS).map((e) => e.code));
 const { handler, connect, db } = useHandler();
 
 // Inputs near the protocol, so generation reaches past the first check, mixed with junk.
-const channel = fc.oneof(fc.constantFrom('news', 'room-1', 'private-x', 'presence-y', '$all', '$type:admin', 'a'.repeat(129), ''), fc.string({ maxLength: 12 }));
+// `chat:` keeps history (set up below).
+const channel = fc.oneof(fc.constantFrom('news', 'room-1', 'private-x', 'presence-y', 'chat:1', 'chat:2', '$all', '$type:admin', 'a'.repeat(129), ''), fc.string({ maxLength: 12 }));
 const event = fc.oneof(fc.constantFrom('e', 'connected', 'client_left', 'x'.repeat(200)), fc.string({ maxLength: 12 }));
 const json = fc.jsonValue({ maxDepth: 4 });
 const frame = fc.oneof(
@@ -31,7 +32,9 @@ const frame = fc.oneof(
   fc.constantFrom('ping', '', '{', '[]', 'null', '{"action":null}', `{"action":"send","data":${'['.repeat(60)}${']'.repeat(60)}}`),
   fc.record(
     {
-      action: fc.oneof(fc.constantFrom('subscribe', 'unsubscribe', 'send', 'ping', 'ack', 'get_retained', 'dance'), json),
+      action: fc.oneof(fc.constantFrom('subscribe', 'unsubscribe', 'send', 'ping', 'ack', 'get_retained', 'history', 'presence', 'dance'), json),
+      since: fc.oneof(json, fc.nat(20), fc.record({ offset: fc.oneof(fc.integer(), fc.nat(20)), epoch: fc.oneof(fc.string({ maxLength: 10 }), json) }, { requiredKeys: [] })),
+      limit: fc.oneof(json, fc.integer({ min: -5, max: 2000 })),
       channel,
       event,
       data: json,
@@ -52,19 +55,26 @@ const body = fc.oneof(
   fc.record({ channel, event, data: json, retain: fc.boolean(), idempotencyKey: fc.string({ maxLength: 10 }), projectId: fc.string({ maxLength: 10 }) }, { requiredKeys: [] }).map((v) => JSON.stringify(v)),
   fc.record({ messages: fc.array(fc.record({ channel, event, data: json }, { requiredKeys: [] }), { maxLength: 30 }) }).map((v) => JSON.stringify(v)),
   fc.record({ projectId: fc.string({ maxLength: 12 }), description: fc.string({ maxLength: 12 }) }, { requiredKeys: [] }).map((v) => JSON.stringify(v)),
+  fc.record({ history: fc.oneof(json, fc.record({ size: fc.integer({ min: -1, max: 1200 }), ttlSeconds: fc.integer({ min: 0, max: 700_000 }) }, { requiredKeys: [] })), presence: fc.oneof(fc.boolean(), json) }, { requiredKeys: [] }).map((v) => JSON.stringify(v)),
 );
 const request = fc.record({
   routeKey: fc.oneof(fc.constantFrom(...HTTP_ROUTE_KEYS, '$default'), fc.string({ maxLength: 20 })),
   authorization,
   body,
   base64: fc.boolean(),
-  pathParameters: fc.dictionary(fc.constantFrom('id', 'projectId', 'channel', 'keyPrefix', 'x'), fc.string({ maxLength: 16 }), { maxKeys: 3 }),
+  pathParameters: fc.dictionary(fc.constantFrom('id', 'projectId', 'channel', 'keyPrefix', 'namespace', 'x'), fc.oneof(fc.string({ maxLength: 16 }), fc.constantFrom('default', 'chat', '_', 'chat:1')), { maxKeys: 3 }),
+  query: fc.dictionary(fc.constantFrom('projectId', 'channel', 'since', 'limit', 'x'), fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom('default', 'chat:1', '0', '5', '1000', '1001', '-1')), { maxKeys: 4 }),
 });
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 describe(`fuzzing the handler (seed ${SEED}, ${RUNS} runs each)`, () => {
   it('answers every generated WebSocket frame in the protocol’s shape, never throwing', async () => {
+    // A namespace that keeps history, so generated frames reach recovery and history pages (the senders are anonymous: presence refuses them).
+    const configured = await handler(
+      httpEvent({ routeKey: 'PUT /projects/{projectId}/namespaces/{namespace}', pathParameters: { projectId: 'default', namespace: 'chat' }, body: { history: { size: 10, ttlSeconds: 600 } }, authorization: `Bearer ${MASTER_KEY}` }),
+    );
+    expect(configured).toMatchObject({ statusCode: 200 });
     const senders = await Promise.all(Array.from({ length: 40 }, (_, i) => connect(i % 3 === 0 ? { type: 'admin' } : i % 3 === 1 ? { type: 'runtime' } : undefined)));
     await fc.assert(
       fc.asyncProperty(fc.nat(senders.length), frame, fc.nat(200), async (who, text, disconnectRoll) => {
@@ -94,13 +104,14 @@ describe(`fuzzing the handler (seed ${SEED}, ${RUNS} runs each)`, () => {
 
   it('answers every generated HTTP request with a status, a JSON body and a known code, and never 500', async () => {
     await fc.assert(
-      fc.asyncProperty(request, async ({ routeKey, authorization: auth, body: text, base64, pathParameters }) => {
+      fc.asyncProperty(request, async ({ routeKey, authorization: auth, body: text, base64, pathParameters, query }) => {
         const event = httpEvent({
           routeKey,
           authorization: auth,
           body: base64 ? Buffer.from(text).toString('base64') : text,
           isBase64Encoded: base64,
           pathParameters,
+          queryStringParameters: query,
         });
         const result = (await handler(event)) as { statusCode: number; body: string };
         expect(result.statusCode).toBeGreaterThanOrEqual(200);

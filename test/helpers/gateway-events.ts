@@ -47,6 +47,7 @@ export function httpEvent(overrides: {
   authorization?: string | null;
   isBase64Encoded?: boolean;
   pathParameters?: Record<string, string>;
+  queryStringParameters?: Record<string, string>;
 } = {}): HttpEvent {
   const routeKey = overrides.routeKey ?? 'POST /broadcast';
   const [method, path] = routeKey.split(' ');
@@ -63,5 +64,6 @@ export function httpEvent(overrides: {
     body,
     isBase64Encoded: overrides.isBase64Encoded ?? false,
     ...(overrides.pathParameters && { pathParameters: overrides.pathParameters }),
+    ...(overrides.queryStringParameters && { queryStringParameters: overrides.queryStringParameters }),
   } as HttpEvent;
 }
