@@ -383,12 +383,12 @@ export const reply = {
   acked: (channelName: string, id: string) => ({ type: 'ack_succeeded', channel: channelName, id }),
   noRetained: (channelName: string) => ({ type: 'no_retained', channel: channelName }),
   error: (failure: Failure) => ({ type: 'error', code: failure.code, message: failure.message }),
-  presence: (channelName: string, members: readonly { userId: string; info?: Record<string, unknown> }[], count: number, next?: string) => ({
+  /** `members` may be the first of `count` (as many as fit in one message). */
+  presence: (channelName: string, members: readonly { userId: string; info?: Record<string, unknown> }[], count: number) => ({
     type: 'presence',
     channel: channelName,
     members,
     count,
-    ...(next !== undefined && { next }),
   }),
 };
 

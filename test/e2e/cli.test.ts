@@ -47,6 +47,8 @@ describe('npm start', () => {
     const text = app.output();
     expect(text).toContain('Access key     cli-test-key');
     expect(text).toMatch(/IAM +enforced: the handler's calls are checked against its role's \d+ policy statements from the construct/);
+    expect(text).toMatch(/Lifecycle +events written to \S+lifecycle-events\.jsonl/);
+    expect(text).toMatch(/Namespaces +no defaults/);
     const [, wsUrl] = text.match(/npx wscat -c (\S+)/)!;
     const [, broadcastUrl] = text.match(/curl -X POST (\S+)/)!;
     const [, body] = text.match(/-d '([^']+)'/)!;

@@ -137,7 +137,7 @@ describe('history failing', () => {
     expect(failed.statusCode).toBe(503);
     expect(posted()).toEqual([]);
     expect(replyOf(await handler(httpEvent({ body: { channel: 'hist:a', event: 'e', data: 3 } })))).toMatchObject({ offset: 3 });
-    expect(posted().filter(([to]) => to === id).map(([, m]) => m.offset)).toEqual([3]);
+    expect(posted().filter(([to]) => to === id).map(([, m]) => (m as { offset?: number }).offset)).toEqual([3]);
 
     // A client that had offset 1 missed offset 2, which nobody ever got: it is told, not misled.
     expect((await subscribeSince('hist:a', { offset: 1, epoch: first.epoch })).reply).toMatchObject({ recovered: false, reason: 'expired', offset: 3 });
@@ -153,7 +153,7 @@ describe('history failing', () => {
     api.clearCalls();
     const again = replyOf((await handler(messageEvent(id, { action: 'subscribe', channel: 'hist:b', since: { offset: 1, epoch: first.epoch } }))) as { body: string });
     expect(again).toMatchObject({ recovered: true, offset: 2 });
-    expect(posted().filter(([to]) => to === id).map(([, m]) => m.offset)).toEqual([2]);
+    expect(posted().filter(([to]) => to === id).map(([, m]) => (m as { offset?: number }).offset)).toEqual([2]);
   });
 });
 
