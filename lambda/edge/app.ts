@@ -15,7 +15,7 @@ import { classifyEvent, HttpEvent, HttpResult, PurgeTask, ReapTask, WebSocketEve
 /** A background task's time when the runtime does not say: the function's 29 s timeout. */
 const DEFAULT_TASK_TIME_MS = HANDLER_TIMEOUT_SECONDS * 1000;
 import { errorResponse, HttpDependencies, HTTP_ROUTES } from './http';
-import { errorReply, WebSocketDependencies, WEBSOCKET_ROUTES } from './websocket';
+import { echoRequestId, errorReply, WebSocketDependencies, WEBSOCKET_ROUTES } from './websocket';
 
 /** Everything the routes use, built once per execution environment (see `compose.ts`). */
 export type Services = WebSocketDependencies & HttpDependencies;
@@ -68,7 +68,7 @@ export function createHandler(services: Services): Handler {
       const metric = Object.hasOwn(COUNTED_ROUTES, routeKey) ? COUNTED_ROUTES[routeKey as WebSocketRouteKey] : undefined;
       if (succeeded && metric) telemetry.count(metric);
       telemetry.requestDone('websocket request', { requestId, routeKey, statusCode: result.statusCode, durationMs: elapsed(started) });
-      return result;
+      return eventType === 'MESSAGE' ? echoRequestId(event, result) : result;
     });
   }
 

@@ -285,8 +285,8 @@ const send = withFrame(
       : await deps.publisher.toConnection(sender.projectId, connectionId!, message);
     if (!result.ok) return errorReply(result.error);
     await countPublish(sender.projectId, result.value.sent, deps);
-    const { id, sent, failed, stale } = result.value;
-    return json(reply.sent(channel ? { channel } : { connectionId }, id, { sent, failed, stale }));
+    const { id, sent, failed, stale, offset, epoch } = result.value;
+    return json({ ...reply.sent(channel ? { channel } : { connectionId }, id, { sent, failed, stale }), ...(offset !== undefined && { offset, epoch }) });
   }),
 );
 
@@ -410,6 +410,28 @@ const fallback: Route = async (event, deps) => {
     message: `Unknown action ${JSON.stringify(action).slice(0, 64)}; expected one of ${WEBSOCKET_ACTIONS.join(', ')}`,
   });
 };
+
+/** A request id a client may put on a frame (`"rid"`): up to 64 letters, digits, `-`, `_` and `.`. */
+const REQUEST_ID = /^[\w.-]{1,64}$/;
+
+/**
+ * Echoes a frame's `rid` on its reply, so a client with several requests in flight can tell which
+ * answer is whose (route responses carry nothing else that says). Replies that are not a JSON
+ * object (the text `pong`) and frames without a valid `rid` are left as they are.
+ */
+export function echoRequestId(event: WebSocketEvent, result: WebSocketResult): WebSocketResult {
+  const text = bodyText(event);
+  if (result.body === undefined || !result.body.startsWith('{') || !text.includes('"rid"')) return result;
+  let rid: unknown;
+  try {
+    rid = (JSON.parse(text) as { rid?: unknown } | null)?.rid;
+  } catch {
+    return result;
+  }
+  if (typeof rid !== 'string' || !REQUEST_ID.test(rid)) return result;
+  const rest = result.body.slice(1).trimStart();
+  return { ...result, body: `{"rid":${JSON.stringify(rid)}${rest.startsWith('}') ? '' : ','}${rest}` };
+}
 
 export const WEBSOCKET_ROUTES: Record<WebSocketRouteKey, Route> = {
   $connect: connect,

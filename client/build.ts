@@ -1,0 +1,30 @@
+/**
+ * `npm run build:client`: the client and publisher as ESM and CommonJS, minified, with source maps
+ * and type declarations, into client/dist. No runtime dependencies are bundled: there are none.
+ */
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { buildSync } from 'esbuild';
+
+const ROOT = path.join(__dirname, '..');
+export const CLIENT_ENTRIES = { index: 'client/src/index.ts', publisher: 'client/src/publisher.ts' };
+
+export function buildClient(outdir = path.join(ROOT, 'client', 'dist')): void {
+  for (const format of ['esm', 'cjs'] as const) {
+    buildSync({
+      entryPoints: Object.fromEntries(Object.entries(CLIENT_ENTRIES).map(([name, file]) => [name, path.join(ROOT, file)])),
+      outdir,
+      bundle: true,
+      minify: true,
+      sourcemap: true,
+      format,
+      platform: 'neutral',
+      target: 'es2020',
+      outExtension: { '.js': format === 'esm' ? '.mjs' : '.cjs' },
+      logLevel: 'warning',
+    });
+  }
+  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(ROOT, 'client', 'tsconfig.json'), '--outDir', outdir], { stdio: 'inherit' });
+}
+
+if (require.main === module) buildClient();

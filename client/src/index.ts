@@ -1,0 +1,402 @@
+/**
+ * The browser and Node client: one connection that stays up. It reconnects with capped, jittered
+ * backoff; resubscribes every channel, recovering what was missed on channels that keep history
+ * (and dropping what arrives twice); pings before API Gateway's idle timeout; moves to a new
+ * connection before the 2-hour limit; and gets a fresh token before connecting when the old one
+ * is about to expire or was refused. No runtime dependencies: it uses the global `WebSocket`
+ * (browsers, Node ≥ 22), or the one given (`ws` on older Node).
+ *
+ * @example
+ * const client = new RealtimeClient('wss://…/production', { getToken: () => fetch('/token').then((r) => r.text()) });
+ * const room = client.subscribe('chat:room-1');
+ * room.on('message', (m) => console.log(m.event, m.data));
+ * await client.publish('chat:room-1', 'say', { text: 'hi' });
+ */
+
+/** What the client needs of a WebSocket: the standard browser interface. */
+export interface SocketLike {
+  readonly readyState: number;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  onopen: ((event: unknown) => void) | null;
+  onclose: ((event: { code?: number; reason?: string }) => void) | null;
+  onerror: ((event: unknown) => void) | null;
+  onmessage: ((event: { data: unknown }) => void) | null;
+}
+export type SocketFactory = new (url: string, protocols?: string | string[]) => SocketLike;
+
+export type State = 'connecting' | 'connected' | 'reconnecting' | 'disconnected';
+
+export interface ClientOptions {
+  /** A client token (your backend signs it). */
+  readonly token?: string;
+  /** Gets a token: called before connecting when there is none, it expires within a minute, or the last was refused. */
+  readonly getToken?: () => Promise<string>;
+  /** The project, for anonymous connections to open projects. */
+  readonly projectId?: string;
+  /** The WebSocket class: the global one by default; pass `ws`'s on Node < 22. */
+  readonly WebSocket?: SocketFactory;
+  /** Ping this often (API Gateway closes connections idle 10 minutes). @default 300000 */
+  readonly pingIntervalMs?: number;
+  /** …and this often while in a presence channel (members silent 5 minutes are dropped). @default 60000 */
+  readonly presencePingIntervalMs?: number;
+  /** Move to a new connection after this long (API Gateway closes every connection at 2 hours). @default 6900000 */
+  readonly maxConnectionMs?: number;
+  /** Reconnect backoff: full jitter between 0 and min(max, initial × 2^attempt). @default { initialMs: 500, maxMs: 30000 } */
+  readonly backoff?: { readonly initialMs?: number; readonly maxMs?: number };
+  /** How long a request (publish, presence, history) waits for its answer. @default 10000 */
+  readonly requestTimeoutMs?: number;
+}
+
+/** A message published to a channel, as subscribers get it. */
+export interface ChannelMessage {
+  readonly id: string;
+  readonly timestamp: string;
+  readonly channel: string;
+  readonly event: string;
+  readonly data: unknown;
+  readonly from?: string;
+  readonly offset?: number;
+  readonly epoch?: string;
+  readonly retained?: true;
+}
+
+export interface Member {
+  readonly userId: string;
+  readonly info?: Record<string, unknown>;
+}
+
+type Listener = (value: any) => void;
+
+class Emitter<Events extends Record<string, unknown>> {
+  private readonly listeners = new Map<keyof Events, Set<Listener>>();
+
+  /** Adds a listener; returns the function that removes it. */
+  on<K extends keyof Events>(type: K, listener: (value: Events[K]) => void): () => void {
+    let set = this.listeners.get(type);
+    if (!set) this.listeners.set(type, (set = new Set()));
+    set.add(listener);
+    return () => set!.delete(listener);
+  }
+
+  protected emit<K extends keyof Events>(type: K, value: Events[K]): void {
+    for (const listener of this.listeners.get(type) ?? []) listener(value);
+  }
+}
+
+/** A channel the client is subscribed to; it stays subscribed across reconnects until `unsubscribe`. */
+export class Subscription extends Emitter<{
+  message: ChannelMessage;
+  member_added: Member;
+  member_removed: Member;
+  subscribed: { recovered?: boolean; reason?: string; offset?: number; epoch?: string };
+  error: { code: string; message: string };
+}> {
+  /** The last offset seen on a channel that keeps history, and its epoch: where recovery starts. */
+  offset?: number;
+  epoch?: string;
+
+  constructor(
+    readonly channel: string,
+    private readonly client: RealtimeClient,
+  ) {
+    super();
+  }
+
+  unsubscribe(): void {
+    this.client.unsubscribe(this.channel);
+  }
+
+  /** @internal */
+  deliver(message: ChannelMessage): void {
+    if (message.offset !== undefined) {
+      // A replayed message may arrive live too, with the same offset; and a new epoch starts over.
+      if (message.epoch === this.epoch && this.offset !== undefined && message.offset <= this.offset) return;
+      this.offset = message.offset;
+      this.epoch = message.epoch;
+    }
+    this.emit('message', message);
+  }
+
+  /** @internal */
+  notify(type: 'member_added' | 'member_removed' | 'subscribed' | 'error', value: any): void {
+    if (type === 'subscribed' && value.epoch !== undefined && (value.recovered === false || this.epoch === undefined || value.epoch !== this.epoch)) {
+      // Nothing to recover from (or it could not be): start from where the stream is now.
+      this.offset = value.offset;
+      this.epoch = value.epoch;
+    }
+    this.emit(type, value);
+  }
+}
+
+const OPEN = 1;
+const SUBPROTOCOL = 'rb.v1';
+/** Remembered message ids, to drop one delivered on both connections while moving to a new one. */
+const SEEN_IDS = 1000;
+
+export class RealtimeClient extends Emitter<{
+  state: State;
+  /** A message sent to this connection alone (no channel). */
+  message: Omit<ChannelMessage, 'channel'>;
+  /** A routed message between typed clients (`{type, payload, from}`). */
+  routed: { type: string; payload: unknown; from: { id: string; type: string | null }; id: string; timestamp: string };
+  /** Everything else the server sends: `connected`, `client_left`, … */
+  system: Record<string, unknown>;
+  error: { code: string; message: string };
+}> {
+  state: State = 'disconnected';
+  private socket?: SocketLike;
+  private token?: string;
+  private tokenRefused = false;
+  private attempt = 0;
+  private closed = false;
+  private readonly subscriptions = new Map<string, Subscription>();
+  private readonly pending = new Map<string, { resolve: (value: any) => void; reject: (error: Error) => void; timer: ReturnType<typeof setTimeout> }>();
+  private readonly seen: string[] = [];
+  private requests = 0;
+  private pingTimer?: ReturnType<typeof setTimeout>;
+  private rotateTimer?: ReturnType<typeof setTimeout>;
+  private retryTimer?: ReturnType<typeof setTimeout>;
+
+  constructor(
+    private readonly url: string,
+    private readonly options: ClientOptions = {},
+  ) {
+    super();
+    this.token = options.token;
+    void this.connect();
+  }
+
+  /** Subscribes (now, and again after every reconnect); `since` recovers from an offset you kept. */
+  subscribe(channel: string, options: { since?: { offset: number; epoch: string } } = {}): Subscription {
+    let subscription = this.subscriptions.get(channel);
+    if (!subscription) {
+      subscription = new Subscription(channel, this);
+      if (options.since) {
+        subscription.offset = options.since.offset;
+        subscription.epoch = options.since.epoch;
+      }
+      this.subscriptions.set(channel, subscription);
+      if (this.state === 'connected') this.sendSubscribe(this.socket!, subscription);
+      this.schedulePing();
+    }
+    return subscription;
+  }
+
+  unsubscribe(channel: string): void {
+    if (!this.subscriptions.delete(channel)) return;
+    if (this.state === 'connected') this.write(this.socket!, { action: 'unsubscribe', channel });
+  }
+
+  /** Publishes to a channel (where the project lets clients); resolves with the server's counts. */
+  publish(channel: string, event: string, data?: unknown): Promise<{ id: string; sent: number; failed: number; offset?: number }> {
+    return this.request({ action: 'send', channel, event, data });
+  }
+
+  /** The members of a presence channel. */
+  presence(channel: string): Promise<{ members: Member[]; count: number }> {
+    return this.request({ action: 'presence', channel });
+  }
+
+  /** Stored messages of a channel that keeps history, oldest first. */
+  history(channel: string, options: { since?: number; limit?: number } = {}): Promise<{ messages: ChannelMessage[]; more: boolean; offset?: number; epoch?: string }> {
+    return this.request({ action: 'history', channel, ...options });
+  }
+
+  /** Sends a routed message to typed clients: `to: { type }` or `{ id }`, or everyone of the project. */
+  route(type: string, payload: unknown, to?: { type?: string; id?: string }): void {
+    if (this.state === 'connected') this.write(this.socket!, { type, payload, ...(to && { to }) });
+  }
+
+  /** Closes for good: no reconnect. */
+  close(): void {
+    this.closed = true;
+    this.clearTimers();
+    const socket = this.socket;
+    this.socket = undefined;
+    socket?.close(1000, 'closed by client');
+    this.failPending(new Error('client closed'));
+    this.setState('disconnected');
+  }
+
+  private async connect(replacing?: SocketLike): Promise<void> {
+    if (this.closed) return;
+    if (!replacing) this.setState(this.attempt === 0 ? 'connecting' : 'reconnecting');
+    let socket: SocketLike;
+    try {
+      const token = await this.currentToken();
+      const url = this.options.projectId && !token ? `${this.url}${this.url.includes('?') ? '&' : '?'}projectId=${encodeURIComponent(this.options.projectId)}` : this.url;
+      const Socket = this.options.WebSocket ?? (globalThis as { WebSocket?: SocketFactory }).WebSocket;
+      if (!Socket) throw new Error('No WebSocket: pass options.WebSocket (the ws package on Node < 22)');
+      socket = new Socket(url, token ? [SUBPROTOCOL, `rb.token.${token}`] : [SUBPROTOCOL]);
+    } catch (error) {
+      this.emit('error', { code: 'connect_failed', message: (error as Error).message });
+      return this.retry();
+    }
+    let opened = false;
+    socket.onopen = () => {
+      opened = true;
+      this.tokenRefused = false;
+      this.attempt = 0;
+      const old = this.socket;
+      this.socket = socket;
+      for (const subscription of this.subscriptions.values()) this.sendSubscribe(socket, subscription);
+      this.setState('connected');
+      this.schedulePing();
+      // Before API Gateway's 2-hour limit: a new connection first, then the old one goes.
+      clearTimeout(this.rotateTimer);
+      this.rotateTimer = setTimeout(() => void this.connect(socket), this.options.maxConnectionMs ?? 115 * 60_000);
+      if (replacing && old === replacing) setTimeout(() => replacing.close(1000, 'replaced'), 2000);
+    };
+    // Both connections deliver while one replaces the other: duplicates are dropped by id and offset.
+    socket.onmessage = (event) => {
+      if (!this.closed) this.receive(String(event.data));
+    };
+    socket.onerror = () => undefined;
+    socket.onclose = () => {
+      if (this.closed) return;
+      if (!opened) {
+        // Refused before opening: perhaps the token (browsers cannot see the 401); get a new one next
+        // time. A failed replacement leaves the current connection as it is.
+        this.tokenRefused = true;
+        if (!replacing) this.retry();
+        return;
+      }
+      // A replaced connection closing is expected; only the current one's loss is a reconnect.
+      if (this.socket !== socket) return;
+      this.socket = undefined;
+      this.failPending(new Error('connection lost'));
+      this.retry();
+    };
+  }
+
+  private retry(): void {
+    if (this.closed) return;
+    this.clearTimers();
+    this.setState('reconnecting');
+    const { initialMs = 500, maxMs = 30_000 } = this.options.backoff ?? {};
+    const delay = Math.random() * Math.min(maxMs, initialMs * 2 ** this.attempt++);
+    this.retryTimer = setTimeout(() => void this.connect(), delay);
+  }
+
+  private async currentToken(): Promise<string | undefined> {
+    const { getToken } = this.options;
+    if (getToken && (!this.token || this.tokenRefused || expiresWithin(this.token, 60))) this.token = await getToken();
+    return this.token;
+  }
+
+  private sendSubscribe(socket: SocketLike, subscription: Subscription): void {
+    const since = subscription.offset !== undefined && subscription.epoch !== undefined ? { offset: subscription.offset, epoch: subscription.epoch } : undefined;
+    this.write(socket, { action: 'subscribe', channel: subscription.channel, ...(since && { since }) });
+  }
+
+  private request<T>(frame: Record<string, unknown>): Promise<T> {
+    if (this.state !== 'connected') return Promise.reject(new Error(`not connected (${this.state})`));
+    const rid = `r${++this.requests}`;
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(rid);
+        reject(new Error('request timed out'));
+      }, this.options.requestTimeoutMs ?? 10_000);
+      this.pending.set(rid, { resolve, reject, timer });
+      this.write(this.socket!, { ...frame, rid });
+    });
+  }
+
+  private receive(text: string): void {
+    if (text === 'pong') return;
+    let message: Record<string, any>;
+    try {
+      message = JSON.parse(text);
+    } catch {
+      return;
+    }
+    const waiting = typeof message.rid === 'string' ? this.pending.get(message.rid) : undefined;
+    if (waiting) {
+      this.pending.delete(message.rid);
+      clearTimeout(waiting.timer);
+      if (message.type === 'error') waiting.reject(Object.assign(new Error(message.message), { code: message.code }));
+      else waiting.resolve(message);
+      return;
+    }
+    const subscription = typeof message.channel === 'string' ? this.subscriptions.get(message.channel) : undefined;
+    if (message.type === undefined && typeof message.event === 'string') {
+      // Delivered on both connections while moving to a new one: keep the first.
+      if (typeof message.id === 'string') {
+        if (this.seen.includes(message.id)) return;
+        this.seen.push(message.id);
+        if (this.seen.length > SEEN_IDS) this.seen.shift();
+      }
+      if (subscription) subscription.deliver(message as ChannelMessage);
+      else if (message.channel === undefined) this.emit('message', message as ChannelMessage);
+      return;
+    }
+    switch (message.type) {
+      case 'member_added':
+      case 'member_removed':
+        subscription?.notify(message.type, message.member);
+        return;
+      case 'subscription_succeeded':
+        subscription?.notify('subscribed', message);
+        return;
+      case 'error':
+        this.emit('error', { code: message.code, message: message.message });
+        return;
+      case 'pong':
+      case 'connection_id':
+      case 'unsubscribe_succeeded':
+        return;
+    }
+    if (message.from && typeof message.type === 'string' && 'payload' in message) return this.emit('routed', message as any);
+    this.emit('system', message);
+  }
+
+  private schedulePing(): void {
+    clearTimeout(this.pingTimer);
+    if (this.state !== 'connected') return;
+    // Presence needs a ping within its timeout; namespaces with presence are not known here, so
+    // a `:` channel counts too (a ping a minute is cheap).
+    const presence = [...this.subscriptions.keys()].some((c) => c.startsWith('presence-') || c.includes(':'));
+    const every = presence ? (this.options.presencePingIntervalMs ?? 60_000) : (this.options.pingIntervalMs ?? 300_000);
+    const tick = () => {
+      if (this.socket?.readyState === OPEN) this.socket.send('ping');
+      this.pingTimer = setTimeout(tick, every);
+    };
+    this.pingTimer = setTimeout(tick, every);
+  }
+
+  private write(socket: SocketLike, frame: object): void {
+    if (socket.readyState === OPEN) socket.send(JSON.stringify(frame));
+  }
+
+  private setState(state: State): void {
+    if (this.state === state) return;
+    this.state = state;
+    this.emit('state', state);
+  }
+
+  private failPending(error: Error): void {
+    for (const { reject, timer } of this.pending.values()) {
+      clearTimeout(timer);
+      reject(error);
+    }
+    this.pending.clear();
+  }
+
+  private clearTimers(): void {
+    clearTimeout(this.pingTimer);
+    clearTimeout(this.rotateTimer);
+    clearTimeout(this.retryTimer);
+  }
+}
+
+/** Whether a JWT expires within `seconds` (an unreadable one is treated as expiring). */
+function expiresWithin(token: string, seconds: number): boolean {
+  try {
+    const payload = token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
+    const { exp } = JSON.parse(atob(payload)) as { exp?: number };
+    return typeof exp !== 'number' || exp - Date.now() / 1000 < seconds;
+  } catch {
+    return true;
+  }
+}
