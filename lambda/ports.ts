@@ -68,6 +68,11 @@ export interface ConnectionStore {
   signedBy(projectId: string, keyPrefix: string): Promise<string[]>;
   addChannel(connectionId: string, channel: string, maxChannels: number): Promise<AddChannelOutcome>;
   removeChannel(connectionId: string, channel: string): Promise<void>;
+  /**
+   * Gives a connection without a user the one a backend vouched for (Pusher channel auth with
+   * `channel_data`); false if the connection is gone or already is another user.
+   */
+  adopt(connectionId: string, user: { userId: string; info?: Record<string, unknown> }): Promise<boolean>;
   /** Deletes the connection and returns what it was, or undefined if it was already gone. */
   delete(connectionId: string): Promise<ConnectionRecord | undefined>;
   /** The project's live connections (type and connect time only), by Query on an index. */

@@ -211,6 +211,10 @@ const historyLimit = boundedInt('limit', { min: 1, max: MAX_HISTORY_LIMIT });
 export const subscribeFrame = z.object({
   action: z.literal('subscribe'),
   channel,
+  /** Pusher's channel auth, `<key prefix>:<hex HMAC-SHA256>`, from an existing Pusher auth endpoint. */
+  auth: z.optional(z.string().check(z.maxLength(256, { error: 'auth is at most 256 characters' }))),
+  /** Pusher's presence `channel_data`, `{"user_id", "user_info"}` as JSON text, covered by `auth`. */
+  channel_data: z.optional(z.string().check(z.maxLength(2048, { error: 'channel_data is at most 2048 characters' }))),
   since: z.optional(
     z.object({
       offset,
@@ -365,7 +369,8 @@ export interface FanoutCounts {
 }
 
 export const reply = {
-  connectionId: (id: string) => ({ type: 'connection_id', connection_id: id }),
+  /** With the connection's Pusher-style socket id, for Pusher auth endpoints. */
+  connectionId: (id: string, socketId?: string) => ({ type: 'connection_id', connection_id: id, ...(socketId && { socket_id: socketId }) }),
   /** With the stream's position on channels that keep history, and the outcome of a recovery asked for. */
   subscribed: (channelName: string, stream?: { offset: number; epoch: string; recovered?: boolean; reason?: string }) => ({
     type: 'subscription_succeeded',

@@ -163,6 +163,24 @@ export class DynamoConnectionStore implements ConnectionStore {
     }
   }
 
+  async adopt(connectionId: string, user: { userId: string; info?: Record<string, unknown> }): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [CONNECTIONS_TABLE.partitionKey.name]: connectionId },
+          UpdateExpression: `SET userId = :user${user.info ? ', info = :info' : ''}`,
+          ConditionExpression: 'attribute_exists(connectionId) AND (attribute_not_exists(userId) OR userId = :user)',
+          ExpressionAttributeValues: { ':user': user.userId, ...(user.info && { ':info': user.info }) },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
   async delete(connectionId: string): Promise<ConnectionRecord | undefined> {
     const { Attributes } = await this.client.send(
       new DeleteCommand({

@@ -42,6 +42,12 @@ export const HTTP_ROUTE_KEYS = [
   'GET /projects/{projectId}/namespaces',
   'PUT /projects/{projectId}/namespaces/{namespace}',
   'DELETE /projects/{projectId}/namespaces/{namespace}',
+  // Pusher's REST API (app id = project id), signed the Pusher way.
+  'POST /apps/{appId}/events',
+  'POST /apps/{appId}/batch_events',
+  'GET /apps/{appId}/channels',
+  'GET /apps/{appId}/channels/{channel}/users',
+  'GET /apps/{appId}/channels/{channel}',
 ] as const;
 export type HttpRouteKey = (typeof HTTP_ROUTE_KEYS)[number];
 

@@ -70,13 +70,13 @@ export class Membership {
   async subscribe<A = undefined>(
     connectionId: string,
     channel: string,
-    allowed?: (connection: ConnectionRecord) => Result<unknown>,
+    allowed?: (connection: ConnectionRecord) => Result<unknown> | Promise<Result<unknown>>,
     admit?: (connection: ConnectionRecord) => Promise<Result<A>>,
   ): Promise<Result<{ first: boolean; joined: boolean; connection: ConnectionRecord; projectId: string; userId?: string; admitted?: A }>> {
     if (allowed) {
       const connection = await this.deps.connections.get(connectionId);
       if (!connection) return fail(ErrorCode.notConnected);
-      const verdict = allowed(connection);
+      const verdict = await allowed(connection);
       if (!verdict.ok) return verdict;
     }
     const added = await this.deps.connections.addChannel(connectionId, channel, this.maxChannels);

@@ -92,14 +92,14 @@ export class Publisher {
     projectId: string,
     channel: string,
     message: Message,
-    options: { id?: string; recipients?: readonly string[] } = {},
+    options: { id?: string; recipients?: readonly string[]; exclude?: ReadonlySet<string> } = {},
   ): Promise<Result<Published & { delivered: Delivered }>> {
     const prepared = await this.prepareForChannel(projectId, channel, message, options.id);
     if (!prepared.ok) return prepared;
     const { delivered, body } = prepared.value;
     const counts = options.recipients
       ? await this.purged(await this.deps.fanout.toRecipients(projectId, channel, options.recipients, body))
-      : await this.deliverToChannel(projectId, channel, body);
+      : await this.deliverToChannel(projectId, channel, body, options.exclude);
     return ok({ id: delivered.id, delivered, ...counts, ...positionOf(delivered) });
   }
 

@@ -45,6 +45,7 @@ import {
   Result,
 } from '../protocol';
 import { bodyText, HttpEvent, HttpResult } from './gateway-events';
+import { PUSHER_ROUTES } from './pusher';
 import { noteFailure, Telemetry } from './telemetry';
 
 export interface HttpDependencies {
@@ -419,4 +420,5 @@ export const HTTP_ROUTES: Record<HttpRouteKey, Route> = {
   'GET /projects/{projectId}/namespaces': ownProject(listNamespaces),
   'PUT /projects/{projectId}/namespaces/{namespace}': ownProject(putNamespace),
   'DELETE /projects/{projectId}/namespaces/{namespace}': ownProject(deleteNamespace),
+  ...PUSHER_ROUTES,
 };

@@ -6,7 +6,9 @@ import type * as z from 'zod/mini';
 import { DEFAULT_PROJECT_ID } from '../contract/limits';
 import { WEBSOCKET_ACTIONS, WebSocketRouteKey } from '../contract/routes';
 import { isOpen, isRestricted, mayPublish, maySubscribe } from '../auth/access';
+import type { ApiKeys } from '../auth/api-keys';
 import type { Authorizer } from '../auth/principals';
+import { channelAuthValid, pusherSocketId } from '../auth/pusher';
 import type { ClientGrant } from '../auth/tokens';
 import type { ChannelHistory } from '../domain/history';
 import type { Lifecycle } from '../domain/lifecycle';
@@ -57,6 +59,7 @@ export interface WebSocketDependencies {
   readonly connections: ConnectionStore;
   readonly delivery: Delivery;
   readonly authorizer: Authorizer;
+  readonly apiKeys: ApiKeys;
   readonly projects: Projects;
   readonly presence: Presence;
   readonly retention: Retention;
@@ -205,35 +208,77 @@ const disconnect: Route = async (event, { membership }) => {
   return OK;
 };
 
-/** Presence needs a user: an anonymous connection is refused before anything is stored. */
-async function admitTo(channel: string, connection: ConnectionRecord, deps: WebSocketDependencies): Promise<Result<ChannelConfig>> {
+/**
+ * Presence needs a user: an anonymous connection is refused before anything is stored, unless a
+ * Pusher `channel_data` signed by the project's key (checked already) names one.
+ */
+async function admitTo(
+  channel: string,
+  connection: ConnectionRecord,
+  deps: WebSocketDependencies,
+  signedChannelData?: string,
+): Promise<Result<{ config: ChannelConfig; connection: ConnectionRecord }>> {
   const config = await deps.namespaces.of(connection.projectId, channel);
-  if (config.presence && connection.userId === undefined) {
-    return fail(ErrorCode.identityRequired, 'Presence channels need a user: connect with a client token (its sub is the member)');
+  if (!config.presence) return ok({ config, connection });
+  if (signedChannelData !== undefined) {
+    const user = pusherUser(signedChannelData);
+    if (!user) return fail(ErrorCode.invalidMessage, 'channel_data must be JSON with a user_id (a string or number)');
+    if (!(await deps.connections.adopt(connection.connectionId, user))) {
+      return fail(ErrorCode.subscriptionForbidden, 'channel_data names another user than this connection’s');
+    }
+    return ok({ config, connection: { ...connection, ...user } });
   }
-  return ok(config);
+  if (connection.userId === undefined) {
+    return fail(ErrorCode.identityRequired, 'Presence channels need a user: connect with a client token (its sub is the member), or Pusher auth with channel_data');
+  }
+  return ok({ config, connection });
 }
 
-const subscribe = withFrame(subscribeFrame, async ({ channel, since }, event, deps) => {
+/** Pusher's `channel_data`: `{"user_id": "…", "user_info": {…}}`. */
+function pusherUser(channelData: string): { userId: string; info?: Record<string, unknown> } | undefined {
+  try {
+    const { user_id: id, user_info: info } = JSON.parse(channelData) as { user_id?: unknown; user_info?: unknown };
+    if ((typeof id !== 'string' && typeof id !== 'number') || String(id).length === 0 || String(id).length > 128) return undefined;
+    const valid = typeof info === 'object' && info !== null && !Array.isArray(info);
+    return { userId: String(id), ...(valid && { info: info as Record<string, unknown> }) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** A restricted channel joined with Pusher's `auth`: signed for this socket and channel (and channel data) by a key of the connection's project. */
+function pusherAuthorized(channel: string, auth: string, channelData: string | undefined, deps: WebSocketDependencies) {
+  return async (connection: ConnectionRecord): Promise<Result<unknown>> => {
+    const socketId = pusherSocketId(connection.connectionId);
+    const valid = socketId !== undefined && (await channelAuthValid(auth, socketId, channel, channelData, (prefix) => deps.apiKeys.signingKey(prefix), connection.projectId));
+    return valid ? ok(channel) : fail(ErrorCode.subscriptionForbidden, `Invalid auth for ${channel}: sign socket_id:channel${channelData === undefined ? '' : ':channel_data'} with a key of this project`);
+  };
+}
+
+const subscribe = withFrame(subscribeFrame, async ({ channel, since, auth, channel_data: channelData }, event, deps) => {
   const { membership, delivery, retention, telemetry } = deps;
   const { connectionId } = event.requestContext;
+  // Pusher auth counts only where a grant is needed, and only then is its channel_data trusted.
+  const viaPusher = isRestricted(channel) && auth !== undefined;
   const result = await membership.subscribe(
     connectionId,
     channel,
-    isRestricted(channel) ? (c) => maySubscribe(c, channel) : undefined,
-    (c) => admitTo(channel, c, deps),
+    viaPusher ? pusherAuthorized(channel, auth, channelData, deps) : isRestricted(channel) ? (c) => maySubscribe(c, channel) : undefined,
+    (c) => admitTo(channel, c, deps, viaPusher ? channelData : undefined),
   );
   if (!result.ok) return errorReply(result.error);
-  const { first, joined, connection, projectId, userId, admitted: config } = result.value;
+  const { first, joined, projectId, admitted } = result.value;
+  const { config, connection } = admitted!;
+  const userId = connection.userId;
   telemetry.annotate({ projectId, channel });
   if (joined) await deps.lifecycle.subscribed(projectId, channel);
-  if (config!.presence) await purgeLater(deps, await deps.members.join(projectId, channel, connection));
-  if (first) await delivery.post(connectionId, JSON.stringify(reply.connectionId(connectionId)));
+  if (config.presence) await purgeLater(deps, await deps.members.join(projectId, channel, connection));
+  if (first) await delivery.post(connectionId, JSON.stringify(reply.connectionId(connectionId, pusherSocketId(connectionId))));
 
   // On a channel with history: where the stream is, and what this subscriber missed, replayed in
   // order before the confirmation (a route response always arrives last).
   let stream: Parameters<typeof reply.subscribed>[1];
-  const history = config!.history;
+  const history = config.history;
   if (history && since) {
     const recovery = await deps.history.recover(projectId, channel, history, since);
     if (recovery.recovered) for (const message of recovery.messages) await delivery.post(connectionId, message.body);

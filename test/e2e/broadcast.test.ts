@@ -33,7 +33,7 @@ describe('README flows', () => {
   it('subscribe answers connection_id first, then subscription_succeeded', async () => {
     const client = await connect();
     client.send({ action: 'subscribe', channel: 'admin' });
-    expect(await client.next()).toEqual({ type: 'connection_id', connection_id: expect.stringMatching(/=$/) });
+    expect(await client.next()).toEqual({ type: 'connection_id', connection_id: expect.stringMatching(/=$/), socket_id: expect.stringMatching(/^\d+\.\d+$/) });
     expect(await client.next()).toEqual({ type: 'subscription_succeeded', channel: 'admin' });
     client.send({ action: 'subscribe', channel: 'logs:thread-123' });
     expect(await client.next()).toEqual({ type: 'subscription_succeeded', channel: 'logs:thread-123' });

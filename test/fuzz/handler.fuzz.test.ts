@@ -116,6 +116,8 @@ describe(`fuzzing the handler (seed ${SEED}, ${RUNS} runs each)`, () => {
         const result = (await handler(event)) as { statusCode: number; body: string };
         expect(result.statusCode).toBeGreaterThanOrEqual(200);
         expect(result.statusCode).toBeLessThan(500);
+        // Pusher's REST API answers errors in Pusher's shape: a plain-text reason.
+        if (routeKey.includes('/apps/') && result.statusCode >= 400) return expect(result.body.length).toBeGreaterThan(0);
         const reply = JSON.parse(result.body);
         if (result.statusCode >= 400) {
           expect(KNOWN_CODES.has(reply.code)).toBe(true);

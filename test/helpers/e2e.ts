@@ -63,7 +63,7 @@ export function useLocalStack(options: LocalStackOptions & { accessKey: string }
     const { client } = await connect(query, headers);
     client.send({ action: 'subscribe', channel });
     const hello = await client.next<{ connection_id: string }>();
-    expect(hello).toEqual({ type: 'connection_id', connection_id: expect.any(String) });
+    expect(hello).toEqual({ type: 'connection_id', connection_id: expect.any(String), socket_id: expect.stringMatching(/^\d+\.\d+$/) });
     expect(await client.next()).toEqual({ type: 'subscription_succeeded', channel });
     return { client, id: hello.connection_id };
   }

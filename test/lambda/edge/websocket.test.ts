@@ -1,6 +1,7 @@
 /** The WebSocket routes through the whole handler, with a real store and the Management API mocked. */
 import { connectEvent, disconnectEvent, httpEvent, messageEvent, newConnectionId } from '../../helpers/gateway-events';
 import { useHandler } from '../../helpers/handler';
+import { pusherSocketId } from '../../../lambda/auth/pusher';
 
 const { api, handler, db, lastId, posted, replyOf, connect, subscribed } = useHandler();
 
@@ -9,7 +10,8 @@ describe('WebSocket: subscribe', () => {
     const id = await connect();
     const result = await handler(messageEvent(id, { action: 'subscribe', channel: 'admin' }));
     expect(replyOf(result)).toEqual({ type: 'subscription_succeeded', channel: 'admin' });
-    expect(posted()).toEqual([[id, { type: 'connection_id', connection_id: id }]]);
+    const socketId = pusherSocketId(id);
+    expect(posted()).toEqual([[id, { type: 'connection_id', connection_id: id, ...(socketId && { socket_id: socketId }) }]]);
   });
 
   it('does not resend connection_id on later subscribes, and subscribing twice is harmless', async () => {

@@ -1,0 +1,114 @@
+/**
+ * Pusher compatibility, verified with the real `pusher` server SDK (which nobody here wrote)
+ * pointed at the local stack: trigger, triggerBatch, channel queries, and channel auth made by
+ * `authorizeChannel` accepted on subscribe. App id = project id, app key = key prefix, secret = key.
+ */
+import { createHash, createHmac } from 'node:crypto';
+import Pusher from 'pusher';
+import { useLocalStack } from '../helpers/e2e';
+import { TestClient } from '../helpers/clients';
+
+const MASTER = 'pusher-master-key';
+const APP = 'pusherapp';
+const e2e = useLocalStack({ accessKey: MASTER });
+let pusher: Pusher;
+
+beforeAll(async () => {
+  const key = await e2e.createKey(APP);
+  // Pusher's clients connect anonymously and are authorized per channel.
+  const settings = await fetch(`${e2e.stack().httpUrl}/projects/${APP}/settings`, {
+    method: 'PUT',
+    headers: { Authorization: `Bearer ${MASTER}` },
+    body: JSON.stringify({ anonymousConnect: true }),
+  });
+  expect(settings.status).toBe(200);
+  const { hostname, port } = new URL(e2e.stack().httpUrl);
+  pusher = new Pusher({ appId: APP, key: key.keyPrefix, secret: key.apiKey, host: hostname, port, useTLS: false });
+});
+
+/** An anonymous connection to the app, subscribed; with its Pusher socket id. */
+async function socket(channel?: string, extra: Record<string, string> = {}) {
+  const { client } = await e2e.connect({ projectId: APP });
+  client.send({ action: 'subscribe', channel: channel ?? 'warmup', ...extra });
+  const hello = await client.next<{ socket_id: string; connection_id: string }>((m) => m.type === 'connection_id');
+  expect(hello.socket_id).toMatch(/^\d+\.\d+$/);
+  const confirmed = await client.next((m) => m.type === 'subscription_succeeded' || m.type === 'error');
+  return { client, socketId: hello.socket_id, confirmed };
+}
+
+const subscribe = async (client: TestClient, frame: Record<string, string>) => {
+  client.send({ action: 'subscribe', ...frame });
+  return client.next((m) => m.type === 'subscription_succeeded' || m.type === 'error');
+};
+
+describe('the pusher server SDK, unchanged but for its host', () => {
+  it('trigger: one event to several channels, JSON data delivered as JSON, the socket_id excluded', async () => {
+    const a = await socket('news');
+    const b = await socket('news');
+    await subscribe(b.client, { channel: 'sport' });
+    const response = await pusher.trigger(['news', 'sport'], 'update', { headline: 'hi' }, { socket_id: a.socketId });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({});
+    expect(await b.client.next()).toMatchObject({ channel: 'news', event: 'update', data: { headline: 'hi' } });
+    expect(await b.client.next()).toMatchObject({ channel: 'sport', event: 'update', data: { headline: 'hi' } });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(a.client.messages).toEqual([]);
+  });
+
+  it('triggerBatch: each event to its channel', async () => {
+    const { client } = await socket('batch-a');
+    await subscribe(client, { channel: 'batch-b' });
+    const response = await pusher.triggerBatch([
+      { channel: 'batch-a', name: 'one', data: 'plain text' },
+      { channel: 'batch-b', name: 'two', data: JSON.stringify({ n: 2 }) },
+    ]);
+    expect(response.status).toBe(200);
+    expect(await client.next()).toMatchObject({ channel: 'batch-a', event: 'one', data: 'plain text' });
+    expect(await client.next()).toMatchObject({ channel: 'batch-b', event: 'two', data: { n: 2 } });
+  });
+
+  it('authorizeChannel: a private channel joined with the signature it makes, and refused with another socket’s', async () => {
+    const { client, socketId } = await socket();
+    const other = await socket();
+    const auth = pusher.authorizeChannel(socketId, 'private-orders');
+    expect(await subscribe(other.client, { channel: 'private-orders', auth: auth.auth })).toMatchObject({ type: 'error', code: 'subscription_forbidden' });
+    expect(await subscribe(client, { channel: 'private-orders', auth: auth.auth })).toEqual({ type: 'subscription_succeeded', channel: 'private-orders' });
+    await pusher.trigger('private-orders', 'placed', { id: 7 });
+    expect(await client.next()).toMatchObject({ channel: 'private-orders', event: 'placed', data: { id: 7 } });
+  });
+
+  it('presence with channel_data, and the channel queries: channels, channel info, users', async () => {
+    const { client, socketId } = await socket();
+    const signed = pusher.authorizeChannel(socketId, 'presence-room', { user_id: 'u-1', user_info: { name: 'Ada' } });
+    expect(await subscribe(client, { channel: 'presence-room', auth: signed.auth, channel_data: signed.channel_data! })).toMatchObject({ type: 'subscription_succeeded' });
+    // channel_data is covered by the signature: another user's is refused.
+    const intruder = await socket();
+    const forged = pusher.authorizeChannel(intruder.socketId, 'presence-room', { user_id: 'u-2' });
+    expect(await subscribe(intruder.client, { channel: 'presence-room', auth: forged.auth, channel_data: JSON.stringify({ user_id: 'admin' }) })).toMatchObject({ code: 'subscription_forbidden' });
+
+    const channels = await (await pusher.get({ path: '/channels', params: { filter_by_prefix: 'presence-', info: 'user_count' } })).json();
+    expect(channels).toEqual({ channels: { 'presence-room': { user_count: 1 } } });
+    const info = await (await pusher.get({ path: '/channels/presence-room', params: { info: 'user_count,subscription_count' } })).json();
+    expect(info).toEqual({ occupied: true, subscription_count: 1, user_count: 1 });
+    const users = await (await pusher.get({ path: '/channels/presence-room/users' })).json();
+    expect(users).toEqual({ users: [{ id: 'u-1' }] });
+    expect(await (await pusher.get({ path: '/channels/nobody-here' })).json()).toEqual({ occupied: false });
+  });
+
+  it('refuses what Pusher refuses: a wrong secret, another app, a stale timestamp', async () => {
+    const { hostname, port } = new URL(e2e.stack().httpUrl);
+    const wrong = new Pusher({ appId: APP, key: (pusher as any).config.token.key, secret: 'not-the-secret', host: hostname, port, useTLS: false });
+    await expect(wrong.trigger('news', 'e', {})).rejects.toMatchObject({ status: 401, body: expect.stringContaining('Invalid signature') });
+    const elsewhere = new Pusher({ appId: 'default', key: (pusher as any).config.token.key, secret: (pusher as any).config.token.secret, host: hostname, port, useTLS: false });
+    await expect(elsewhere.trigger('news', 'e', {})).rejects.toMatchObject({ status: 401 });
+    // Signed correctly, but 700 s ago (the handler shares this process's clock, so it is signed by hand).
+    const { key, secret } = (pusher as any).config.token;
+    const body = JSON.stringify({ name: 'e', channels: ['news'], data: '{}' });
+    const query = `auth_key=${key}&auth_timestamp=${Math.floor(Date.now() / 1000) - 700}&auth_version=1.0&body_md5=${createHash('md5').update(body).digest('hex')}`;
+    const signature = createHmac('sha256', secret).update(`POST\n/apps/${APP}/events\n${query}`).digest('hex');
+    const stale = await fetch(`${e2e.stack().httpUrl}/apps/${APP}/events?${query}&auth_signature=${signature}`, { method: 'POST', body });
+    expect(stale.status).toBe(401);
+    expect(await stale.text()).toContain('Timestamp expired');
+    await expect(pusher.trigger('news', 'pusher:internal', {})).rejects.toMatchObject({ status: 400 });
+  });
+});
