@@ -4,6 +4,7 @@
  * server sends. Nothing else builds what a client sees.
  */
 import * as z from 'zod/mini';
+import { pusherSocketId } from './contract/socket-ids';
 import { MAX_JSON_DEPTH, MAX_MESSAGE_BYTES, SETTINGS_BOUNDS } from './contract/limits';
 import { METRIC, MetricName } from './contract/metrics';
 
@@ -441,6 +442,7 @@ export const outbound = {
   connected: (client: ClientRef, clientCount: number, timestamp: string) => ({
     type: 'connected',
     clientId: client.connectionId,
+    ...socketIdOf(client.connectionId),
     projectId: client.projectId,
     ...(client.clientType && { clientType: client.clientType }),
     clientCount,
@@ -464,6 +466,12 @@ export const outbound = {
     timestamp: stamp.timestamp,
   }),
 };
+
+/** `{ socketId }`: the connection's Pusher-style socket id, for Pusher auth endpoints (none for an id that has none). */
+function socketIdOf(connectionId: string): { socketId?: string } {
+  const socketId = pusherSocketId(connectionId);
+  return socketId ? { socketId } : {};
+}
 
 /** A message as sent on the wire, or `payload_too_large` if API Gateway could not deliver it. */
 export function encode(message: object): Result<string> {

@@ -46,6 +46,15 @@ export interface ClientOptions {
   readonly backoff?: { readonly initialMs?: number; readonly maxMs?: number };
   /** How long a request (publish, presence, history) waits for its answer. @default 10000 */
   readonly requestTimeoutMs?: number;
+  /**
+   * Pusher-style channel auth for `private-` and `presence-` channels, from an auth endpoint you
+   * already have (`pusher.authorizeChannel`, Laravel's `/broadcasting/auth`): it gets
+   * `socket_id=…&channel_name=…` (form-encoded, as from pusher-js) and answers `{auth, channel_data?}`.
+   * Or a function doing the same. Without it, restricted channels need a token's `channels` grant.
+   */
+  readonly channelAuthorization?:
+    | { readonly endpoint: string; readonly headers?: Record<string, string> }
+    | ((socketId: string, channel: string) => Promise<{ auth: string; channel_data?: string }>);
 }
 
 /** A message published to a channel, as subscribers get it. */
@@ -107,6 +116,11 @@ export class Subscription extends Emitter<{
     this.client.unsubscribe(this.channel);
   }
 
+  /** pusher-js style: `fn(data)` for each message with this event name. Returns the function that unbinds it. */
+  bind(event: string, fn: (data: unknown, message: ChannelMessage) => void): () => void {
+    return this.on('message', (message) => message.event === event && fn(message.data, message));
+  }
+
   /** @internal */
   deliver(message: ChannelMessage): void {
     if (message.offset !== undefined) {
@@ -146,6 +160,9 @@ export class RealtimeClient extends Emitter<{
 }> {
   state: State = 'disconnected';
   private socket?: SocketLike;
+  /** This connection's Pusher-style socket id (from `connected`), for channel auth; waited for by those who need it. */
+  private socketId?: string;
+  private socketIdWaiters: ((socketId: string) => void)[] = [];
   private token?: string;
   private tokenRefused = false;
   private attempt = 0;
@@ -240,6 +257,7 @@ export class RealtimeClient extends Emitter<{
       this.attempt = 0;
       const old = this.socket;
       this.socket = socket;
+      this.socketId = undefined;
       for (const subscription of this.subscriptions.values()) this.sendSubscribe(socket, subscription);
       this.setState('connected');
       this.schedulePing();
@@ -286,8 +304,27 @@ export class RealtimeClient extends Emitter<{
   }
 
   private sendSubscribe(socket: SocketLike, subscription: Subscription): void {
+    const { channel } = subscription;
     const since = subscription.offset !== undefined && subscription.epoch !== undefined ? { offset: subscription.offset, epoch: subscription.epoch } : undefined;
-    this.write(socket, { action: 'subscribe', channel: subscription.channel, ...(since && { since }) });
+    const frame = { action: 'subscribe', channel, ...(since && { since }) };
+    const authorize = this.options.channelAuthorization;
+    if (!authorize || !/^(private|presence)-/.test(channel)) return this.write(socket, frame);
+    void this.currentSocketId()
+      .then((socketId) =>
+        typeof authorize === 'function'
+          ? authorize(socketId, channel)
+          : fetch(authorize.endpoint, {
+              method: 'POST',
+              headers: { 'content-type': 'application/x-www-form-urlencoded', ...authorize.headers },
+              body: `socket_id=${encodeURIComponent(socketId)}&channel_name=${encodeURIComponent(channel)}`,
+            }).then((r) => (r.ok ? (r.json() as Promise<{ auth: string; channel_data?: string }>) : Promise.reject(new Error(`channel auth answered ${r.status}`)))),
+      )
+      .then((signed: { auth: string; channel_data?: string }) => this.write(socket, { ...frame, auth: signed.auth, ...(signed.channel_data && { channel_data: signed.channel_data }) }))
+      .catch((error: Error) => subscription.notify('error', { code: 'channel_auth_failed', message: error.message }));
+  }
+
+  private currentSocketId(): Promise<string> {
+    return this.socketId ? Promise.resolve(this.socketId) : new Promise((resolve) => this.socketIdWaiters.push(resolve));
   }
 
   private request<T>(frame: Record<string, unknown>): Promise<T> {
@@ -346,6 +383,10 @@ export class RealtimeClient extends Emitter<{
       case 'connection_id':
       case 'unsubscribe_succeeded':
         return;
+    }
+    if (message.type === 'connected' && typeof message.socketId === 'string') {
+      this.socketId = message.socketId;
+      for (const resolve of this.socketIdWaiters.splice(0)) resolve(message.socketId);
     }
     if (message.from && typeof message.type === 'string' && 'payload' in message) return this.emit('routed', message as any);
     this.emit('system', message);

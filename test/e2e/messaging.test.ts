@@ -29,6 +29,8 @@ describe('system messages', () => {
     expect(first.connected).toEqual({
       type: 'connected',
       clientId: expect.stringMatching(/=$/),
+      // The Pusher-style socket id, for Pusher auth endpoints.
+      socketId: expect.stringMatching(/^\d+\.\d+$/),
       projectId,
       clientType: 'runtime',
       clientCount: 1,

@@ -112,3 +112,42 @@ describe('the pusher server SDK, unchanged but for its host', () => {
     await expect(pusher.trigger('news', 'pusher:internal', {})).rejects.toMatchObject({ status: 400 });
   });
 });
+
+describe('moving a pusher-js frontend to the client: the constructor and the import change, the rest stays', () => {
+  it('joins a private channel through an existing Pusher auth endpoint and binds events as pusher-js does', async () => {
+    // The backend's auth endpoint, as it was for pusher-js (form-encoded socket_id and channel_name).
+    const { createServer } = await import('node:http');
+    const endpoint = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk) => (body += chunk));
+      req.on('end', () => {
+        const form = new URLSearchParams(body);
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(pusher.authorizeChannel(form.get('socket_id')!, form.get('channel_name')!)));
+      });
+    });
+    await new Promise<void>((resolve) => endpoint.listen(0, '127.0.0.1', resolve));
+    const { RealtimeClient } = await import('../../client/src');
+    const WebSocket = (await import('ws')).default;
+    const client = new RealtimeClient(`${e2e.stack().webSocketUrl}?projectId=${APP}`, {
+      WebSocket: WebSocket as never,
+      channelAuthorization: { endpoint: `http://127.0.0.1:${(endpoint.address() as { port: number }).port}/pusher/auth` },
+    });
+    try {
+      const channel = client.subscribe('private-inbox');
+      const got: unknown[] = [];
+      channel.bind('new-mail', (data) => got.push(data));
+      await new Promise<void>((resolve, reject) => {
+        channel.on('subscribed', () => resolve());
+        channel.on('error', (e) => reject(new Error(e.message)));
+      });
+      await pusher.trigger('private-inbox', 'new-mail', { subject: 'hello' });
+      await pusher.trigger('private-inbox', 'other', {});
+      const deadline = Date.now() + 5000;
+      while (got.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(got).toEqual([{ subject: 'hello' }]);
+    } finally {
+      client.close();
+      await new Promise((resolve) => endpoint.close(resolve));
+    }
+  });
+});

@@ -1,3 +1,4 @@
+import { pusherSocketId } from '../../../lambda/contract/socket-ids';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Delivery, DeliveryOutcome } from '../../../lambda/ports';
 import { Presence } from '../../../lambda/domain/presence';
@@ -49,7 +50,7 @@ describe('welcome', () => {
     expect(await p.welcome(task)).toBe('sent');
     expect(sleeps).toEqual([25, 50, 100]);
     expect(JSON.parse(posts.at(-1)!)).toEqual({
-      type: 'connected', clientId: 'abc=', projectId: 'p1', clientType: 'runtime', clientCount: 3, timestamp: '2026-11-21T12:00:00.000Z',
+      type: 'connected', clientId: 'abc=', socketId: pusherSocketId('abc='), projectId: 'p1', clientType: 'runtime', clientCount: 3, timestamp: '2026-11-21T12:00:00.000Z',
     });
   });
 

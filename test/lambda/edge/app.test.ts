@@ -1,3 +1,4 @@
+import { pusherSocketId } from '../../../lambda/contract/socket-ids';
 /** Dispatch: background tasks and events that are neither WebSocket nor HTTP. */
 import { httpEvent } from '../../helpers/gateway-events';
 import { useHandler } from '../../helpers/handler';
@@ -17,7 +18,8 @@ describe('welcome task', () => {
     api.clearCalls();
     const result = await handler({ task: 'welcome', connectionId: id, projectId: 'default', clientCount: 4 });
     expect(result).toEqual({ statusCode: 200 });
-    expect(posted()).toEqual([[id, { type: 'connected', clientId: id, projectId: 'default', clientCount: 4, timestamp: '2026-11-21T22:38:01.000Z' }]]);
+    const socketId = pusherSocketId(id);
+    expect(posted()).toEqual([[id, { type: 'connected', clientId: id, ...(socketId && { socketId }), projectId: 'default', clientCount: 4, timestamp: '2026-11-21T22:38:01.000Z' }]]);
   });
 
   it('is not accepted through API Gateway', async () => {
