@@ -22,6 +22,8 @@ export function buildClient(outdir = path.join(ROOT, 'client', 'dist')): void {
       target: 'es2020',
       outExtension: { '.js': format === 'esm' ? '.mjs' : '.cjs' },
       logLevel: 'warning',
+      // Loaded only on Node without a global WebSocket, from the user's own node_modules.
+      external: ['ws'],
     });
   }
   execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(ROOT, 'client', 'tsconfig.json'), '--outDir', outdir], { stdio: 'inherit' });

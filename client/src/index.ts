@@ -243,8 +243,8 @@ export class RealtimeClient extends Emitter<{
     try {
       const token = await this.currentToken();
       const url = this.options.projectId && !token ? `${this.url}${this.url.includes('?') ? '&' : '?'}projectId=${encodeURIComponent(this.options.projectId)}` : this.url;
-      const Socket = this.options.WebSocket ?? (globalThis as { WebSocket?: SocketFactory }).WebSocket;
-      if (!Socket) throw new Error('No WebSocket: pass options.WebSocket (the ws package on Node < 22)');
+      const Socket = this.options.WebSocket ?? (globalThis as { WebSocket?: SocketFactory }).WebSocket ?? (await nodeWebSocket());
+      if (!Socket) throw new Error('No WebSocket: install ws (Node < 22), or pass options.WebSocket');
       socket = new Socket(url, token ? [SUBPROTOCOL, `rb.token.${token}`] : [SUBPROTOCOL]);
     } catch (error) {
       this.emit('error', { code: 'connect_failed', message: (error as Error).message });
@@ -428,6 +428,19 @@ export class RealtimeClient extends Emitter<{
     clearTimeout(this.pingTimer);
     clearTimeout(this.rotateTimer);
     clearTimeout(this.retryTimer);
+  }
+}
+
+/** On Node without a global WebSocket (< 22): the `ws` package, if installed. Never loaded in browsers. */
+async function nodeWebSocket(): Promise<SocketFactory | undefined> {
+  const node = (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node;
+  if (!node) return undefined;
+  try {
+    // A name in a variable: bundlers leave it alone, so browser builds never look for `ws`.
+    const name = 'ws';
+    return ((await import(/* webpackIgnore: true */ /* @vite-ignore */ name)) as { default: SocketFactory }).default;
+  } catch {
+    return undefined;
   }
 }
 

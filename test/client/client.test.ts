@@ -159,3 +159,19 @@ describe('RealtimeClient across a restart of the server', () => {
     }
   }, 60_000);
 });
+
+describe('RealtimeClient on Node without a global WebSocket', () => {
+  it('uses the ws package by itself', async () => {
+    const stack = await startLocalStack({ accessKey: KEY, lifecycleEventsFile: false });
+    const had = (globalThis as { WebSocket?: unknown }).WebSocket;
+    delete (globalThis as { WebSocket?: unknown }).WebSocket;
+    const client = new RealtimeClient(stack.webSocketUrl);
+    try {
+      await connected(client);
+    } finally {
+      client.close();
+      if (had) (globalThis as { WebSocket?: unknown }).WebSocket = had;
+      await stack.stop();
+    }
+  });
+});
