@@ -21,9 +21,17 @@ export class BroadcastStack extends Stack {
     });
     new CfnOutput(this, 'DashboardUrl', { value: this.broadcast.dashboardUrl, description: 'The CloudWatch dashboard' });
     new CfnOutput(this, 'AccessKeySecretArn', { value: this.broadcast.accessKeySecret.secretArn });
-    new CfnOutput(this, 'GetAccessKeyCommand', {
-      value: `aws secretsmanager get-secret-value --region ${this.region} --secret-id ${this.broadcast.accessKeySecret.secretArn} --query SecretString --output text`,
-      description: 'Prints the access key',
+    const getKey = `aws secretsmanager get-secret-value --region ${this.region} --secret-id ${this.broadcast.accessKeySecret.secretArn} --query SecretString --output text`;
+    new CfnOutput(this, 'GetAccessKeyCommand', { value: getKey, description: 'Prints the access key' });
+    // Ready to paste, in this order.
+    new CfnOutput(this, 'TryWebSocket', { value: `npx wscat -c ${this.broadcast.webSocketUrl}`, description: 'Then send {"action":"subscribe","channel":"admin"}' });
+    new CfnOutput(this, 'TryBroadcast', {
+      value: `curl -X POST ${this.broadcast.broadcastUrl} -H "Authorization: Bearer $(${getKey})" -d '{"channel":"admin","event":"hello","data":{"from":"curl"}}'`,
+      description: 'Publishes to the admin channel with the master key',
+    });
+    new CfnOutput(this, 'CreateProjectKey', {
+      value: `curl -X POST ${this.broadcast.httpStage.url}api-keys -H "Authorization: Bearer $(${getKey})" -d '{"projectId":"my-app"}'`,
+      description: 'Creates the first key of project my-app (shown once)',
     });
   }
 }

@@ -71,8 +71,10 @@ async function synthesize(local: LocalResources, variant?: (stack: BroadcastStac
   const [{ App }, { BroadcastStack: Stack }] = await Promise.all([import('aws-cdk-lib'), import('../../lib/broadcast-stack')]);
   const outdir = mkdtempSync(path.join(tmpdir(), 'broadcast-synth-'));
   try {
-    // An empty list of bundling stacks skips esbuild: the asset is never read, only the policies.
-    const app = new App({ outdir, context: { 'aws:cdk:bundling-stacks': [] } });
+    // The feature flags cdk deploy uses (cdk.json); an empty list of bundling stacks skips esbuild:
+    // the asset is never read, only the policies.
+    const flags = (JSON.parse(readFileSync(path.join(ROOT, 'cdk.json'), 'utf8')) as { context?: Record<string, unknown> }).context ?? {};
+    const app = new App({ outdir, context: { ...flags, 'aws:cdk:bundling-stacks': [] } });
     const stack = new Stack(app, STACK_NAME, { broadcast: { stageName: local.stageName, lifecycleEvents: local.lifecycleEvents } });
     variant?.(stack);
     return app.synth().getStackByName(STACK_NAME).template as Template;
@@ -223,7 +225,7 @@ function cacheKey(local: LocalResources): string {
     readdirSync(path.join(ROOT, dir), { withFileTypes: true })
       .flatMap((entry) => (entry.isDirectory() ? files(path.join(dir, entry.name)) : [path.join(dir, entry.name)]))
       .sort();
-  for (const file of [...files('lib'), ...files('lambda/contract'), 'local/iam/derive.ts']) {
+  for (const file of [...files('lib'), ...files('lambda/contract'), 'local/iam/derive.ts', 'cdk.json']) {
     hash.update(file).update(readFileSync(path.join(ROOT, file)));
   }
   hash.update(readFileSync(require.resolve('aws-cdk-lib/package.json')));
