@@ -2,6 +2,7 @@
  * The handler's bundle as the construct builds it (esbuild, minified, CJS, node22, ES module
  * builds preferred): its size, what is biggest in it, and how long loading it takes.
  */
+import { handlerEnvironment } from '../lambda/contract/config';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -41,16 +42,20 @@ export async function measureBundle(): Promise<{ bytes: number; top: string; ini
   // Module initialisation as on a cold start: a fresh process loads the bundle with the handler's environment.
   const env = {
     ...process.env,
-    CONNECTIONS_TABLE: 'c',
-    SUBSCRIPTIONS_TABLE: 's',
-    API_KEYS_TABLE: 'k',
-    USAGE_TABLE: 'u',
-    RETAINED_TABLE: 'r',
-    PROJECTS_TABLE: 'p',
-    PUBLISHES_TABLE: 'b',
-    MANAGEMENT_ENDPOINT: 'https://example.execute-api.us-east-1.amazonaws.com/production',
-    ACCESS_KEY_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:k',
-    SEALING_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:s',
+    // The environment the construct gives the function, so a new setting cannot be forgotten here.
+    ...handlerEnvironment({
+      connectionsTable: 'c',
+      subscriptionsTable: 's',
+      apiKeysTable: 'k',
+      usageTable: 'u',
+      retainedTable: 'r',
+      projectsTable: 'p',
+      publishesTable: 'b',
+      channelsTable: 'ch',
+      managementEndpoint: 'https://example.execute-api.us-east-1.amazonaws.com/production',
+      accessKeySecretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:k',
+      sealingSecretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:s',
+    }),
     AWS_LAMBDA_FUNCTION_NAME: 'bench',
     AWS_REGION: 'us-east-1',
     AWS_ACCESS_KEY_ID: 'x',

@@ -93,6 +93,8 @@ export interface AppDependencies {
   readonly backgroundFanoutAbove: number;
   /** Refuse WebSocket connections without a valid client token, in every project. */
   readonly requireToken: boolean;
+  /** The WebSocket stage's URL, for the console (from the `@connections` endpoint: same host and stage). */
+  readonly webSocketUrl?: string;
   readonly telemetry?: Telemetry;
   readonly newId?: () => string;
   readonly now?: () => number;
@@ -151,6 +153,7 @@ export function composeServices(deps: AppDependencies): Services {
     members,
     lifecycle,
     backgroundFanoutAbove: deps.backgroundFanoutAbove,
+    webSocketUrl: deps.webSocketUrl ?? 'wss://localhost/',
     authorizer: new Authorizer(deps.keys, apiKeys, async (projectId) => (await settings.of(projectId)).maxTokenTtlSeconds, now),
     apiKeys,
     requireToken: deps.requireToken,
@@ -204,6 +207,7 @@ export function buildDependencies(config: Config, overrides: ClientOverrides = {
     backgroundFanoutAbove: config.backgroundFanoutAbove,
     invoker: overrides.invoker ?? selfInvoker(config, overrides.services),
     requireToken: config.requireToken,
+    webSocketUrl: config.managementEndpoint.replace(/^http/, 'ws'),
     delivery: new ConnectionsApiDelivery(
       new AwsHttp({
         endpoint: config.managementEndpoint,

@@ -19,6 +19,7 @@ export class BroadcastStack extends Stack {
       value: this.broadcast.broadcastUrl,
       description: 'POST messages here with Authorization: Bearer <access key>',
     });
+    new CfnOutput(this, 'ConsoleUrl', { value: `${this.broadcast.httpStage.url}console`, description: 'The debug console (sign in with a key)' });
     new CfnOutput(this, 'DashboardUrl', { value: this.broadcast.dashboardUrl, description: 'The CloudWatch dashboard' });
     new CfnOutput(this, 'AccessKeySecretArn', { value: this.broadcast.accessKeySecret.secretArn });
     const getKey = `aws secretsmanager get-secret-value --region ${this.region} --secret-id ${this.broadcast.accessKeySecret.secretArn} --query SecretString --output text`;

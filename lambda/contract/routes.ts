@@ -48,6 +48,10 @@ export const HTTP_ROUTE_KEYS = [
   'GET /apps/{appId}/channels',
   'GET /apps/{appId}/channels/{channel}/users',
   'GET /apps/{appId}/channels/{channel}',
+  // The debug console: its page and script (no key needed to load them), and its live view's token.
+  'GET /console',
+  'GET /console/app.js',
+  'POST /console/token',
 ] as const;
 export type HttpRouteKey = (typeof HTTP_ROUTE_KEYS)[number];
 

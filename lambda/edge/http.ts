@@ -7,6 +7,8 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { MAX_BATCH_MESSAGES, MAX_MESSAGE_BYTES } from '../contract/limits';
 import type { HttpRouteKey } from '../contract/routes';
 import type { ApiKeys } from '../auth/api-keys';
+import { signClientToken } from '../auth/tokens';
+import { createHash } from 'node:crypto';
 import { Authorizer, mayAccess, Principal, resolveProject } from '../auth/principals';
 import type { Projects } from '../domain/projects';
 import { positionOf, type Published, type Publisher } from '../domain/publish';
@@ -45,6 +47,7 @@ import {
   Result,
 } from '../protocol';
 import { bodyText, HttpEvent, HttpResult } from './gateway-events';
+import { CONSOLE_HTML, CONSOLE_JS } from './console-page';
 import { PUSHER_ROUTES } from './pusher';
 import { noteFailure, Telemetry } from './telemetry';
 
@@ -63,6 +66,8 @@ export interface HttpDependencies {
   readonly members: Members;
   /** Channels with more subscribers are published in the background (202). */
   readonly backgroundFanoutAbove: number;
+  /** The WebSocket stage's URL (`wss://…/production`), which the console connects to. */
+  readonly webSocketUrl: string;
   readonly logger: Logger;
   readonly telemetry: Telemetry;
 }
@@ -396,6 +401,49 @@ const deleteNamespace = onPathProject(async (projectId, event, deps) => {
   return respond(removed);
 });
 
+/** How long a console's WebSocket token lasts: it asks again for each channel it watches. */
+const CONSOLE_TOKEN_SECONDS = 300;
+const sha256 = (text: string) => createHash('sha256').update(text).digest('base64');
+const CONSOLE_STYLE_HASH = sha256(/<style>([\s\S]*?)<\/style>/.exec(CONSOLE_HTML)![1]);
+
+/**
+ * The console page, with a policy that lets it load only its own script and style and talk only
+ * to this API and the WebSocket stage: no CDN, no other site, no framing.
+ */
+const consolePage: Route = async (_, deps) => ({
+  statusCode: 200,
+  headers: {
+    'content-type': 'text/html; charset=utf-8',
+    'content-security-policy': `default-src 'none'; script-src 'self'; style-src 'sha256-${CONSOLE_STYLE_HASH}'; connect-src 'self' ${new URL(deps.webSocketUrl).origin}; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
+    'x-content-type-options': 'nosniff',
+    'referrer-policy': 'no-referrer',
+    'cache-control': 'no-store',
+  },
+  body: CONSOLE_HTML,
+});
+
+const consoleScript: Route = async () => ({
+  statusCode: 200,
+  headers: { 'content-type': 'text/javascript; charset=utf-8', 'x-content-type-options': 'nosniff', 'cache-control': 'no-store' },
+  body: CONSOLE_JS,
+});
+
+/**
+ * A short-lived client token for the console's live view of a project the key may read: signed
+ * with the project's newest key (no token for a project without keys, which takes anonymous
+ * connections). It grants nothing the key could not grant itself.
+ */
+const consoleToken = authenticated(async (principal, event, deps) => {
+  const body = parseJson(bodyText(event) || '{}');
+  const project = projectFor(principal, body.ok ? (body.value as { projectId?: unknown } | null)?.projectId : undefined);
+  if (!project.ok) return errorResponse(project.error);
+  const keys = await deps.apiKeys.of(project.value);
+  const newest = keys.ok ? keys.value.at(-1) : undefined;
+  const signing = newest && (await deps.apiKeys.signingKey(newest.keyPrefix));
+  const token = signing ? await signClientToken({ sub: 'console', channels: ['*'] }, signing, CONSOLE_TOKEN_SECONDS) : null;
+  return respond(ok({ projectId: project.value, webSocketUrl: deps.webSocketUrl, token, expiresIn: token ? CONSOLE_TOKEN_SECONDS : null }));
+});
+
 export const HTTP_ROUTES: Record<HttpRouteKey, Route> = {
   'POST /broadcast': broadcast,
   'POST /broadcast/clear': clear,
@@ -421,4 +469,7 @@ export const HTTP_ROUTES: Record<HttpRouteKey, Route> = {
   'PUT /projects/{projectId}/namespaces/{namespace}': ownProject(putNamespace),
   'DELETE /projects/{projectId}/namespaces/{namespace}': ownProject(deleteNamespace),
   ...PUSHER_ROUTES,
+  'GET /console': consolePage,
+  'GET /console/app.js': consoleScript,
+  'POST /console/token': consoleToken,
 };
