@@ -49,6 +49,14 @@ export class BroadcastFunction extends NodejsFunction {
         esbuildArgs: { '--alias': Object.entries(HANDLER_BUNDLE.alias).map(([module, file]) => `${module}=${path.join(ROOT, file)}`) },
         externalModules: [],
         forceDockerBundling: false,
+        // The console's page and script travel beside the bundle (read on first request, not at init).
+        commandHooks: {
+          beforeBundling: () => [],
+          beforeInstall: () => [],
+          afterBundling: (inputDir: string, outputDir: string) => [
+            `node -e "require('fs').cpSync(process.argv[1], process.argv[2], { recursive: true })" "${path.join(inputDir, 'console')}" "${path.join(outputDir, 'console')}"`,
+          ],
+        },
       },
     });
   }

@@ -8,7 +8,6 @@ import { MAX_BATCH_MESSAGES, MAX_MESSAGE_BYTES } from '../contract/limits';
 import type { HttpRouteKey } from '../contract/routes';
 import type { ApiKeys } from '../auth/api-keys';
 import { signClientToken } from '../auth/tokens';
-import { createHash } from 'node:crypto';
 import { Authorizer, mayAccess, Principal, resolveProject } from '../auth/principals';
 import type { Projects } from '../domain/projects';
 import { positionOf, type Published, type Publisher } from '../domain/publish';
@@ -47,7 +46,7 @@ import {
   Result,
 } from '../protocol';
 import { bodyText, HttpEvent, HttpResult } from './gateway-events';
-import { CONSOLE_HTML, CONSOLE_JS } from './console-page';
+import { consoleAssets } from './console-assets';
 import { PUSHER_ROUTES } from './pusher';
 import { noteFailure, Telemetry } from './telemetry';
 
@@ -403,30 +402,32 @@ const deleteNamespace = onPathProject(async (projectId, event, deps) => {
 
 /** How long a console's WebSocket token lasts: it asks again for each channel it watches. */
 const CONSOLE_TOKEN_SECONDS = 300;
-const sha256 = (text: string) => createHash('sha256').update(text).digest('base64');
-const CONSOLE_STYLE_HASH = sha256(/<style>([\s\S]*?)<\/style>/.exec(CONSOLE_HTML)![1]);
+
+/** A console file, gzipped for clients that accept it (every browser), as API Gateway passes it on. */
+function consoleFile(event: HttpEvent, file: { plain: string; gzipped: string }, headers: Record<string, string>): HttpResult {
+  const gzip = /\bgzip\b/.test(event.headers?.['accept-encoding'] ?? '');
+  return gzip
+    ? { statusCode: 200, headers: { ...headers, 'content-encoding': 'gzip', vary: 'accept-encoding' }, body: file.gzipped, isBase64Encoded: true }
+    : { statusCode: 200, headers: { ...headers, vary: 'accept-encoding' }, body: file.plain };
+}
 
 /**
  * The console page, with a policy that lets it load only its own script and style and talk only
  * to this API and the WebSocket stage: no CDN, no other site, no framing.
  */
-const consolePage: Route = async (_, deps) => ({
-  statusCode: 200,
-  headers: {
+const consolePage: Route = async (event, deps) => {
+  const assets = consoleAssets();
+  return consoleFile(event, assets.html, {
     'content-type': 'text/html; charset=utf-8',
-    'content-security-policy': `default-src 'none'; script-src 'self'; style-src 'sha256-${CONSOLE_STYLE_HASH}'; connect-src 'self' ${new URL(deps.webSocketUrl).origin}; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
+    'content-security-policy': `default-src 'none'; script-src 'self'; style-src 'sha256-${assets.styleHash}'; connect-src 'self' ${new URL(deps.webSocketUrl).origin}; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
     'x-content-type-options': 'nosniff',
     'referrer-policy': 'no-referrer',
     'cache-control': 'no-store',
-  },
-  body: CONSOLE_HTML,
-});
+  });
+};
 
-const consoleScript: Route = async () => ({
-  statusCode: 200,
-  headers: { 'content-type': 'text/javascript; charset=utf-8', 'x-content-type-options': 'nosniff', 'cache-control': 'no-store' },
-  body: CONSOLE_JS,
-});
+const consoleScript: Route = async (event) =>
+  consoleFile(event, consoleAssets().js, { 'content-type': 'text/javascript; charset=utf-8', 'x-content-type-options': 'nosniff', 'cache-control': 'no-store' });
 
 /**
  * A short-lived client token for the console's live view of a project the key may read: signed

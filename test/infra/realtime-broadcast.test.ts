@@ -130,6 +130,10 @@ describe('handler', () => {
     expect(code).not.toContain('AWS_WEB_IDENTITY_TOKEN_FILE'); // the web identity provider
     expect(code).not.toContain('sso_start_url'); // the SSO provider
     expect(code).toContain('AWS_SECRET_ACCESS_KEY');
+    // The console's files beside it, not in it.
+    expect(existsSync(join(directory, assets[0], 'console', 'page.html'))).toBe(true);
+    expect(existsSync(join(directory, assets[0], 'console', 'app.js'))).toBe(true);
+    expect(code).not.toContain('Realtime broadcast console');
   });
 
   it('logs to its own log group with a retention', () => {
