@@ -1,6 +1,7 @@
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
-import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, Code, Function as LambdaFunction, FunctionProps, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -14,50 +15,61 @@ export interface BroadcastFunctionProps {
   readonly environment: Record<string, string>;
 }
 
-const ROOT = path.join(__dirname, '..');
+/** This repository's root, when the construct runs from its sources (lib/ → ..). */
+const SOURCE_ROOT = path.join(__dirname, '..');
+/**
+ * The pre-built handler a package ships (`npm run build` writes it to dist/handler, beside
+ * dist/lib): used when present, so apps that install the package need neither esbuild nor the sources.
+ */
+export const PREBUILT_HANDLER_DIR = path.join(__dirname, '..', 'handler');
 
 /**
  * The shared handler's function, with every default set in one place: Node.js 22 on arm64
- * (about 20% cheaper than x86_64), bundled by the local esbuild into one minified file with the
- * AWS SDK inside (faster cold starts than loading the runtime's copy), source maps on, and the
- * SDK's credential chain replaced by the environment's credentials (`contract/bundle.ts`).
+ * (about 20% cheaper than x86_64), one minified file with the AWS SDK inside (faster cold starts
+ * than loading the runtime's copy), source maps on, and the SDK's credential chain replaced by the
+ * environment's credentials (`contract/bundle.ts`). From the sources it is bundled by the local
+ * esbuild at synth; from the package, the bundle it ships is the asset.
+ *
+ * @example
+ * const fn = createBroadcastFunction(this, 'Handler', { memorySize: 512, logRetention: RetentionDays.ONE_MONTH, environment: {} });
  */
-export class BroadcastFunction extends NodejsFunction {
-  constructor(scope: Construct, id: string, props: BroadcastFunctionProps) {
-    const logGroup = new LogGroup(scope, `${id}Logs`, {
-      retention: props.logRetention,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    super(scope, id, {
-      entry: path.join(ROOT, HANDLER_BUNDLE.entry),
-      handler: 'handler',
-      projectRoot: ROOT,
-      depsLockFilePath: path.join(ROOT, 'package-lock.json'),
-      runtime: Runtime.NODEJS_22_X,
-      architecture: Architecture.ARM_64,
-      memorySize: props.memorySize,
-      reservedConcurrentExecutions: props.reservedConcurrency,
-      timeout: Duration.seconds(HANDLER_TIMEOUT_SECONDS),
-      logGroup,
-      environment: props.environment,
-      bundling: {
-        minify: true,
-        sourceMap: true,
-        target: HANDLER_BUNDLE.target,
-        format: OutputFormat.CJS,
-        mainFields: [...HANDLER_BUNDLE.mainFields],
-        esbuildArgs: { '--alias': Object.entries(HANDLER_BUNDLE.alias).map(([module, file]) => `${module}=${path.join(ROOT, file)}`) },
-        externalModules: [],
-        forceDockerBundling: false,
-        // The console's page and script travel beside the bundle (read on first request, not at init).
-        commandHooks: {
-          beforeBundling: () => [],
-          beforeInstall: () => [],
-          afterBundling: (inputDir: string, outputDir: string) => [
-            `node -e "require('fs').cpSync(process.argv[1], process.argv[2], { recursive: true })" "${path.join(inputDir, 'console')}" "${path.join(outputDir, 'console')}"`,
-          ],
-        },
-      },
-    });
+export function createBroadcastFunction(scope: Construct, id: string, props: BroadcastFunctionProps): LambdaFunction {
+  const logGroup = new LogGroup(scope, `${id}Logs`, { retention: props.logRetention, removalPolicy: RemovalPolicy.DESTROY });
+  const common: Omit<FunctionProps, 'code' | 'handler'> = {
+    runtime: Runtime.NODEJS_22_X,
+    architecture: Architecture.ARM_64,
+    memorySize: props.memorySize,
+    reservedConcurrentExecutions: props.reservedConcurrency,
+    timeout: Duration.seconds(HANDLER_TIMEOUT_SECONDS),
+    logGroup,
+    environment: props.environment,
+  };
+  if (existsSync(path.join(PREBUILT_HANDLER_DIR, 'index.js'))) {
+    return new LambdaFunction(scope, id, { ...common, code: Code.fromAsset(PREBUILT_HANDLER_DIR), handler: 'index.handler' });
   }
+  return new NodejsFunction(scope, id, {
+    ...common,
+    entry: path.join(SOURCE_ROOT, HANDLER_BUNDLE.entry),
+    handler: 'handler',
+    projectRoot: SOURCE_ROOT,
+    depsLockFilePath: path.join(SOURCE_ROOT, 'package-lock.json'),
+    bundling: {
+      minify: true,
+      sourceMap: true,
+      target: HANDLER_BUNDLE.target,
+      format: OutputFormat.CJS,
+      mainFields: [...HANDLER_BUNDLE.mainFields],
+      esbuildArgs: { '--alias': Object.entries(HANDLER_BUNDLE.alias).map(([module, file]) => `${module}=${path.join(SOURCE_ROOT, file)}`) },
+      externalModules: [],
+      forceDockerBundling: false,
+      // The console's page and script travel beside the bundle (read on first request, not at init).
+      commandHooks: {
+        beforeBundling: () => [],
+        beforeInstall: () => [],
+        afterBundling: (inputDir: string, outputDir: string) => [
+          `node -e "require('fs').cpSync(process.argv[1], process.argv[2], { recursive: true })" "${path.join(inputDir, 'console')}" "${path.join(outputDir, 'console')}"`,
+        ],
+      },
+    },
+  });
 }

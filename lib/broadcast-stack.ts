@@ -2,11 +2,20 @@ import { CfnOutput, Stack, StackProps } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { RealtimeBroadcast, RealtimeBroadcastProps } from './realtime-broadcast';
 
+/**
+ * The stack's settings: a stack's own, and the construct's under `broadcast`.
+ * @example
+ * new BroadcastStack(app, 'Realtime', { env: { region: 'eu-west-1' }, broadcast: { stageName: 'live' } });
+ */
 export interface BroadcastStackProps extends StackProps {
   readonly broadcast?: RealtimeBroadcastProps;
 }
 
-/** A deployable stack: the {@link RealtimeBroadcast} construct and the outputs a user needs. */
+/**
+ * A deployable stack: the {@link RealtimeBroadcast} construct and the outputs a user needs.
+ * @example
+ * const stack = new BroadcastStack(new App(), 'RealtimeBroadcast', { broadcast: { requireToken: true } });
+ */
 export class BroadcastStack extends Stack {
   public readonly broadcast: RealtimeBroadcast;
 

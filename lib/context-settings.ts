@@ -27,8 +27,19 @@ import type { Node } from 'constructs';
 import { namespaceDefaultsProblem, NamespaceConfig } from '../lambda/contract/namespaces';
 import type { RealtimeBroadcastProps } from './realtime-broadcast';
 
+/**
+ * The CDK context keys the provided app reads.
+ * @example
+ * // npx cdk deploy -c memorySize=1024 -c logLevel=DEBUG
+ * CONTEXT_KEYS.includes('memorySize'); // true
+ */
 export const CONTEXT_KEYS = ['stackName', 'stageName', 'requireToken', 'alarmEmail', 'memorySize', 'deliveryRatePerSecond', 'namespaces', 'logLevel', 'lifecycleEvents'] as const;
 
+/**
+ * What the provided app deploys: the stack's name and the construct's props.
+ * @example
+ * const { stackName, broadcast } = readContextSettings(app.node);
+ */
 export interface ContextSettings {
   readonly stackName: string;
   readonly broadcast: RealtimeBroadcastProps;
@@ -36,7 +47,12 @@ export interface ContextSettings {
 
 const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
 
-/** Reads and checks the settings; `baseDir` resolves a relative `namespaces` path (the app's directory). */
+/**
+ * Reads and checks the settings; `baseDir` resolves a relative `namespaces` path (the app's directory).
+ * @example
+ * const settings = readContextSettings(app.node);
+ * new BroadcastStack(app, settings.stackName, { broadcast: settings.broadcast });
+ */
 export function readContextSettings(node: Pick<Node, 'tryGetContext'>, baseDir = process.cwd()): ContextSettings {
   const raw = (key: (typeof CONTEXT_KEYS)[number]): unknown => node.tryGetContext(key);
   const fail = (key: string, what: string, value: unknown): never => {

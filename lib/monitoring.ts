@@ -21,7 +21,11 @@ import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../lambda/contract/metrics';
 
-/** When each alarm fires. Every alarm looks at 5-minute periods. */
+/**
+ * When each alarm fires. Every alarm looks at 5-minute periods.
+ * @example
+ * new RealtimeBroadcast(this, 'Rt', { alarmThresholds: { handlerErrors: 10, http5xxRate: 0.02 } });
+ */
 export interface AlarmThresholds {
   /**
    * Handler invocations that failed (threw or timed out) in 5 minutes.
@@ -50,6 +54,10 @@ export interface AlarmThresholds {
   readonly lambdaThrottles?: number;
 }
 
+/**
+ * @example
+ * new RealtimeBroadcast(this, 'Rt', { alarmThresholds: { ...DEFAULT_ALARM_THRESHOLDS, handlerErrors: 10 } });
+ */
 export const DEFAULT_ALARM_THRESHOLDS: Required<AlarmThresholds> = {
   handlerErrors: 5,
   http5xxPercent: 5,
@@ -58,6 +66,10 @@ export const DEFAULT_ALARM_THRESHOLDS: Required<AlarmThresholds> = {
   lambdaThrottles: 1,
 };
 
+/**
+ * @example
+ * // Built by RealtimeBroadcast; its dashboard: broadcast.monitoring.dashboard
+ */
 export interface BroadcastMonitoringProps {
   readonly webSocketApi: IWebSocketApi;
   readonly webSocketStageName: string;
@@ -84,6 +96,8 @@ const PERIOD = Duration.minutes(5);
 /**
  * A CloudWatch dashboard and alarms for one {@link RealtimeBroadcast}, built from its resources:
  * the APIs, the handler, the tables, and the business metrics the handler emits (EMF).
+  * @example
+  * new CfnOutput(this, 'Dashboard', { value: broadcast.monitoring.dashboardUrl });
  */
 export class BroadcastMonitoring extends Construct {
   public readonly dashboard: Dashboard;

@@ -13,6 +13,7 @@ import {
 import { HttpLambdaIntegration, WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { EventBus, IEventBus } from 'aws-cdk-lib/aws-events';
+import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { ManagedPolicy, Policy, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -35,10 +36,15 @@ import {
   USAGE_TABLE,
 } from '../lambda/contract/tables';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../lambda/contract/metrics';
-import { BroadcastFunction } from './broadcast-function';
+import { createBroadcastFunction } from './broadcast-function';
 import { acknowledgeNagFindings } from './nag-acknowledgements';
 import { AlarmThresholds, BroadcastMonitoring } from './monitoring';
 
+/**
+ * The construct's settings; every one has a default.
+ * @example
+ * new RealtimeBroadcast(this, 'Rt', { memorySize: 1024, requireToken: true, alarmEmail: 'ops@example.com' });
+ */
 export interface RealtimeBroadcastProps {
   /**
    * The WebSocket API's stage name; it is the last part of the `wss://` URL.
@@ -181,9 +187,23 @@ export interface RealtimeBroadcastProps {
   readonly alarmEmail?: string;
 }
 
+/**
+ * The WebSocket stage when `stageName` is not given.
+ * @example
+ * new RealtimeBroadcast(this, 'Rt').webSocketStage.stageName === DEFAULT_STAGE_NAME; // 'production'
+ */
 export const DEFAULT_STAGE_NAME = 'production';
-/** The stage throttle when none is given; the local gateway applies the same (contract/limits). */
+/**
+ * The stage throttle when none is given; the local gateway applies the same (contract/limits).
+ * @example
+ * new RealtimeBroadcast(this, 'Rt', { throttle: { ...DEFAULT_THROTTLE, rateLimit: 2000 } });
+ */
 export const DEFAULT_THROTTLE: ThrottleSettings = { ...API_GATEWAY.stageThrottle };
+/**
+ * The `$connect` route's own throttle when `connectThrottle` is not given.
+ * @example
+ * new RealtimeBroadcast(this, 'Rt', { connectThrottle: { ...DEFAULT_CONNECT_THROTTLE, burstLimit: 100 } });
+ */
 export const DEFAULT_CONNECT_THROTTLE: ThrottleSettings = { rateLimit: 100, burstLimit: 50 };
 
 /** Access log lines: who, what, how it ended. Never query strings or headers, where tokens and keys travel. */
@@ -240,7 +260,7 @@ export class RealtimeBroadcast extends Construct {
    * alone is not enough to mint client tokens. Never rotate it: sealed keys would no longer open.
    */
   public readonly sealingSecret: Secret;
-  public readonly handler: BroadcastFunction;
+  public readonly handler: LambdaFunction;
   public readonly webSocketApi: WebSocketApi;
   public readonly webSocketStage: WebSocketStage;
   public readonly httpApi: HttpApi;
@@ -321,7 +341,7 @@ export class RealtimeBroadcast extends Construct {
     };
     if (props.setApiGatewayCloudWatchRole ?? true) this.setCloudWatchRole();
 
-    this.handler = new BroadcastFunction(this, 'Handler', {
+    this.handler = createBroadcastFunction(this, 'Handler', {
       memorySize: props.memorySize ?? 512,
       reservedConcurrency: props.reservedConcurrency,
       logRetention: props.logRetention ?? RetentionDays.ONE_MONTH,

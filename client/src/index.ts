@@ -13,7 +13,11 @@
  * await client.publish('chat:room-1', 'say', { text: 'hi' });
  */
 
-/** What the client needs of a WebSocket: the standard browser interface. */
+/**
+ * What the client needs of a WebSocket: the standard browser interface.
+ * @example
+ * new RealtimeClient(url, { WebSocket: MyWebSocket }); // MyWebSocket's instances are SocketLike
+ */
 export interface SocketLike {
   readonly readyState: number;
   send(data: string): void;
@@ -23,10 +27,26 @@ export interface SocketLike {
   onerror: ((event: unknown) => void) | null;
   onmessage: ((event: { data: unknown }) => void) | null;
 }
+/**
+ * A WebSocket class: the browser's, Node's (22+), or `ws`'s.
+ * @example
+ * import WebSocket from 'ws';
+ * new RealtimeClient(url, { WebSocket });
+ */
 export type SocketFactory = new (url: string, protocols?: string | string[]) => SocketLike;
 
+/**
+ * The connection's state, as `on('state')` reports it.
+ * @example
+ * client.on('state', (state: State) => console.log(state));
+ */
 export type State = 'connecting' | 'connected' | 'reconnecting' | 'disconnected';
 
+/**
+ * How the client connects, reconnects and authenticates.
+ * @example
+ * new RealtimeClient(url, { getToken: () => fetch('/token').then((r) => r.text()), pingIntervalMs: 120_000 });
+ */
 export interface ClientOptions {
   /** A client token (your backend signs it). */
   readonly token?: string;
@@ -57,7 +77,11 @@ export interface ClientOptions {
     | ((socketId: string, channel: string) => Promise<{ auth: string; channel_data?: string }>);
 }
 
-/** A message published to a channel, as subscribers get it. */
+/**
+ * A message published to a channel, as subscribers get it.
+ * @example
+ * room.on('message', (m: ChannelMessage) => console.log(m.event, m.data, m.offset));
+ */
 export interface ChannelMessage {
   readonly id: string;
   readonly timestamp: string;
@@ -70,6 +94,11 @@ export interface ChannelMessage {
   readonly retained?: true;
 }
 
+/**
+ * A presence member: the user (a token's `sub`) and what its token says about it.
+ * @example
+ * room.on('member_added', (member: Member) => console.log(member.userId, member.info));
+ */
 export interface Member {
   readonly userId: string;
   readonly info?: Record<string, unknown>;
@@ -93,7 +122,13 @@ class Emitter<Events extends Record<string, unknown>> {
   }
 }
 
-/** A channel the client is subscribed to; it stays subscribed across reconnects until `unsubscribe`. */
+/**
+ * A channel the client is subscribed to; it stays subscribed across reconnects until `unsubscribe`.
+ * @example
+ * const room = client.subscribe('chat:room-1');
+ * room.on('message', (m) => render(m));
+ * room.unsubscribe();
+ */
 export class Subscription extends Emitter<{
   message: ChannelMessage;
   member_added: Member;
@@ -148,6 +183,12 @@ const SUBPROTOCOL = 'rb.v1';
 /** Remembered message ids, to drop one delivered on both connections while moving to a new one. */
 const SEEN_IDS = 1000;
 
+/**
+ * One connection that stays up: see the module's description.
+ * @example
+ * const client = new RealtimeClient('wss://abc.execute-api.eu-west-1.amazonaws.com/production', { token });
+ * client.subscribe('news').bind('update', (data) => console.log(data));
+ */
 export class RealtimeClient extends Emitter<{
   state: State;
   /** A message sent to this connection alone (no channel). */

@@ -9,6 +9,10 @@
  * await publisher.publish('chat:room-1', 'say', { text: 'hi' });
  */
 
+/**
+ * @example
+ * createPublisher({ url: 'http://localhost:3000', key: process.env.RB_KEY!, attempts: 3 });
+ */
 export interface PublisherOptions {
   /** The HTTP API's base URL (`https://…amazonaws.com`, or `http://localhost:3000`). */
   readonly url: string;
@@ -23,6 +27,11 @@ export interface PublisherOptions {
   readonly fetch?: typeof fetch;
 }
 
+/**
+ * One message of a batch, or a publish's extras.
+ * @example
+ * await publisher.publishBatch([{ channel: 'news', event: 'update', data: { id: 1 } }]);
+ */
 export interface Publication {
   readonly channel?: string;
   readonly connectionId?: string;
@@ -33,6 +42,11 @@ export interface Publication {
   readonly idempotencyKey?: string;
 }
 
+/**
+ * The answer to a publish.
+ * @example
+ * const { sent, offset } = await publisher.publish('chat:room-1', 'say', 'hi');
+ */
 export interface Published {
   readonly success: true;
   readonly id: string;
@@ -45,7 +59,11 @@ export interface Published {
   readonly epoch?: string;
 }
 
-/** An answer that will not change by retrying (400, 401, 403, 404, 413, …). */
+/**
+ * An answer that will not change by retrying (400, 401, 403, 404, 413, …).
+ * @example
+ * try { await publisher.publish('news', 'e'); } catch (error) { if (error instanceof PublishError && error.status === 401) rotateKey(); }
+ */
 export class PublishError extends Error {
   constructor(
     readonly status: number,
@@ -59,6 +77,12 @@ export class PublishError extends Error {
 
 const newKey = (): string => globalThis.crypto.randomUUID();
 
+/**
+ * A publisher for backends: see the module's description.
+ * @example
+ * const publisher = createPublisher({ url: process.env.RB_URL!, key: process.env.RB_KEY! });
+ * await publisher.publish('news', 'update', { id: 1 });
+ */
 export function createPublisher(options: PublisherOptions) {
   const base = options.url.replace(/\/+$/, '');
   const doFetch = options.fetch ?? fetch;
@@ -102,4 +126,9 @@ export function createPublisher(options: PublisherOptions) {
   };
 }
 
+/**
+ * What `createPublisher` returns.
+ * @example
+ * const publisher: Publisher = createPublisher({ url, key });
+ */
 export type Publisher = ReturnType<typeof createPublisher>;

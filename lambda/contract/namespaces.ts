@@ -7,6 +7,10 @@
  * at `npm start` and over HTTP.
  */
 
+/**
+ * @example
+ * const history: HistoryConfig = { size: 100, ttlSeconds: 86_400 };
+ */
 export interface HistoryConfig {
   /** Messages kept per channel (the newest ones). */
   readonly size: number;
@@ -14,6 +18,10 @@ export interface HistoryConfig {
   readonly ttlSeconds: number;
 }
 
+/**
+ * @example
+ * new RealtimeBroadcast(this, 'Rt', { namespaces: { chat: { history: { size: 100, ttlSeconds: 86_400 }, presence: true } } });
+ */
 export interface NamespaceConfig {
   readonly history?: HistoryConfig;
   /** Members are tracked on the namespace's channels (as on every `presence-…` channel). */
