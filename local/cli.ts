@@ -72,6 +72,7 @@ async function main(): Promise<void> {
 Realtime broadcast, running locally
   WebSocket API  ${stack.webSocketUrl}
   HTTP API       ${stack.httpUrl}  (POST /broadcast, GET /health)
+  Console        ${stack.httpUrl}/console  (sign in with the access key)
   Access key     ${accessKey}  (${keySource})
   Store          ${process.env.LOCAL_DATA_DIR ? `dynalite, saved in ${process.env.LOCAL_DATA_DIR}` : 'dynalite, in memory'}
   IAM            ${iam}

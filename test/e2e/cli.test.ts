@@ -49,6 +49,8 @@ describe('npm start', () => {
     expect(text).toMatch(/IAM +enforced: the handler's calls are checked against its role's \d+ policy statements from the construct/);
     expect(text).toMatch(/Lifecycle +events written to \S+lifecycle-events\.jsonl/);
     expect(text).toMatch(/Namespaces +no defaults/);
+    const [, consoleUrl] = text.match(/Console +(\S+)/)!;
+    expect((await fetch(consoleUrl)).status).toBe(200);
     const [, wsUrl] = text.match(/npx wscat -c (\S+)/)!;
     const [, broadcastUrl] = text.match(/curl -X POST (\S+)/)!;
     const [, body] = text.match(/-d '([^']+)'/)!;
