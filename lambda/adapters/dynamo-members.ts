@@ -1,7 +1,7 @@
 import { DeleteCommand, DynamoDBDocumentClient, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { CONNECTION_TTL_SECONDS } from '../contract/tables';
 import type { MemberRecord, MemberStore } from '../ports';
-import { isConditionFailure } from './dynamo-errors';
+import { isConditionFailure, updateOrCreate } from './dynamo-errors';
 import { subscriptionPartition } from './dynamo-subscriptions';
 
 const MEMBER_PREFIX = 'u#';
@@ -27,8 +27,8 @@ export class DynamoMemberStore implements MemberStore {
     now: number,
   ): Promise<MemberRecord | undefined> {
     const key = this.key(projectId, channel, member.userId);
-    for (;;) {
-      try {
+    return updateOrCreate<MemberRecord | undefined>(
+      async () => {
         const { Attributes } = await this.client.send(
           new UpdateCommand({
             TableName: this.tableName,
@@ -41,10 +41,9 @@ export class DynamoMemberStore implements MemberStore {
           }),
         );
         return record(Attributes!);
-      } catch (error) {
-        if (!isConditionFailure(error)) throw error;
-      }
-      try {
+      },
+      // The user's first connection here (or another made the item first, and the update runs again).
+      async () => {
         await this.client.send(
           new PutCommand({
             TableName: this.tableName,
@@ -53,11 +52,8 @@ export class DynamoMemberStore implements MemberStore {
           }),
         );
         return undefined;
-      } catch (error) {
-        // Another connection of the user made the item first: join it.
-        if (!isConditionFailure(error)) throw error;
-      }
-    }
+      },
+    );
   }
 
   async leave(projectId: string, channel: string, userId: string, connectionId: string): Promise<MemberRecord | undefined> {

@@ -1,6 +1,6 @@
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { StoredMessage, StreamPosition, StreamStore } from '../ports';
-import { isConditionFailure } from './dynamo-errors';
+import { updateOrCreate } from './dynamo-errors';
 import { subscriptionPartition } from './dynamo-subscriptions';
 
 const HEAD = 'head';
@@ -74,8 +74,8 @@ export class DynamoStreamStore implements StreamStore {
   private async writeHead(projectId: string, channel: string, freshEpoch: string, ttlSeconds: number, step: number): Promise<StreamPosition> {
     const key = { pk: subscriptionPartition(projectId, channel), sk: HEAD };
     const nowSeconds = this.nowSeconds();
-    for (;;) {
-      try {
+    return updateOrCreate(
+      async () => {
         const { Attributes } = await this.client.send(
           new UpdateCommand({
             TableName: this.tableName,
@@ -88,11 +88,9 @@ export class DynamoStreamStore implements StreamStore {
           }),
         );
         return { offset: Attributes!.seq, epoch: Attributes!.epoch };
-      } catch (error) {
-        if (!isConditionFailure(error)) throw error;
-      }
+      },
       // The head expired: a new one, in a new epoch, unless another writer made it first.
-      try {
+      async () => {
         await this.client.send(
           new PutCommand({
             TableName: this.tableName,
@@ -103,10 +101,8 @@ export class DynamoStreamStore implements StreamStore {
           }),
         );
         return { offset: step, epoch: freshEpoch };
-      } catch (error) {
-        if (!isConditionFailure(error)) throw error;
-      }
-    }
+      },
+    );
   }
 
   private nowSeconds(): number {

@@ -84,7 +84,7 @@ async function synthesize(local: LocalResources, variant?: (stack: BroadcastStac
 }
 
 /** The handler is the function whose environment names the connections table. */
-export function policyOf(template: Template, local: LocalResources): DerivedPolicy {
+function policyOf(template: Template, local: LocalResources): DerivedPolicy {
   const resources = template.Resources;
   const handlerId = Object.keys(resources).find(
     (id) => resources[id].Type === 'AWS::Lambda::Function' && resources[id].Properties?.Environment?.Variables?.[ENV.connectionsTable],
