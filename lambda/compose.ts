@@ -3,11 +3,11 @@
  * environment and reused by every invocation), then the services the routes use. Nothing else
  * constructs a service, so what depends on what can be read here top to bottom.
  */
-import { DynamoDBClient, DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { DynamoApiKeyStore } from './adapters/dynamo-api-keys';
 import { DynamoPublishStore } from './adapters/dynamo-publishes';
 import { DynamoConnectionStore } from './adapters/dynamo-connections';
+import { documentClient } from './adapters/dynamo-errors';
 import { DynamoRetainedStore } from './adapters/dynamo-retained';
 import { DynamoSettingsStore } from './adapters/dynamo-settings';
 import { DynamoUsageStore } from './adapters/dynamo-usage';
@@ -40,8 +40,9 @@ import { Publisher } from './domain/publish';
 import { Retention } from './domain/retention';
 import { Revocation } from './domain/revocation';
 import { Settings } from './domain/settings';
-import { createHandler, Handler, Services } from './edge/app';
-import { Telemetry } from './edge/telemetry';
+import { createHandler, Handler } from './edge/app';
+import type { Services } from './operations';
+import { Telemetry } from './telemetry';
 import type {
   ApiKeyStore,
   AsyncInvoker,
@@ -120,7 +121,8 @@ export function composeServices(deps: AppDependencies): Services {
     now,
   });
   // A connection that went, by $disconnect or found gone by a fan-out, is announced and uncounted.
-  const membership = new Membership(deps, new Departures({ presence, projects, members, namespaces, lifecycle }));
+  const departures = new Departures({ presence, projects, members, namespaces, lifecycle });
+  const membership = new Membership(deps, departures);
   const publisher = new Publisher({ fanout, membership, invoker: deps.invoker, namespaces, history, newId: deps.newId, now });
   const settings = new Settings(deps.settings, now);
   const bigChannels = new BigChannels({
@@ -142,6 +144,7 @@ export function composeServices(deps: AppDependencies): Services {
     projects,
     presence,
     membership,
+    departures,
     publisher,
     retention: new Retention(deps.retained, publisher),
     settings,
@@ -157,7 +160,7 @@ export function composeServices(deps: AppDependencies): Services {
     authorizer: new Authorizer(deps.keys, apiKeys, async (projectId) => (await settings.of(projectId)).maxTokenTtlSeconds, now),
     apiKeys,
     requireToken: deps.requireToken,
-    now,
+    now: now ?? Date.now,
   };
 }
 
@@ -185,9 +188,7 @@ export interface ClientOverrides {
 }
 
 export function buildDependencies(config: Config, overrides: ClientOverrides = {}): AppDependencies {
-  const documents = DynamoDBDocumentClient.from(new DynamoDBClient(overrides.dynamodb ?? {}), {
-    marshallOptions: { removeUndefinedValues: true },
-  });
+  const documents = documentClient(overrides.dynamodb);
   return {
     connections: new DynamoConnectionStore(documents, config.connectionsTable),
     subscriptions: new DynamoSubscriptionStore(documents, config.subscriptionsTable),

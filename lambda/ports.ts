@@ -5,6 +5,9 @@
  */
 import type { ProjectSettings } from './contract/limits';
 import type { NamespaceConfig } from './contract/namespaces';
+import type { BackgroundTask } from './tasks';
+
+export type { BackgroundTask };
 
 export interface NewConnection {
   readonly connectionId: string;
@@ -64,6 +67,11 @@ export interface ConnectionStore {
    * conditional update): `limited` if its bucket is empty.
    */
   take(connectionId: string, nowMs: number): Promise<TakeOutcome>;
+  /**
+   * Takes `tokens` more from a connection's bucket after a `take`, whether or not it holds them: a
+   * call that costs more than one message leaves the connection waiting that much longer.
+   */
+  charge(connectionId: string, tokens: number, rateLimit?: RateLimit): Promise<void>;
   /** The project's live connections whose token this key signed. */
   signedBy(projectId: string, keyPrefix: string): Promise<string[]>;
   addChannel(connectionId: string, channel: string, maxChannels: number): Promise<AddChannelOutcome>;
@@ -363,43 +371,3 @@ export interface GoneConnection {
   readonly connectionId: string;
   readonly foundThrough?: SubscriptionKey;
 }
-
-/** Work done outside the request that asked for it. */
-export type BackgroundTask =
-  | {
-      /** The `connected` message, once API Gateway has opened the connection. */
-      readonly task: 'welcome';
-      readonly connectionId: string;
-      readonly projectId: string;
-      readonly clientType?: string;
-    }
-  | {
-      /** Removing connections a publish found gone, and telling who remains: after its answer. */
-      readonly task: 'purge';
-      readonly gone: readonly GoneConnection[];
-    }
-  | {
-      /** Presence members found silent on a read: removed unless they spoke since, and announced. */
-      readonly task: 'reap';
-      readonly projectId: string;
-      readonly channel: string;
-      readonly members: readonly { readonly userId: string; readonly version: number }[];
-    }
-  | {
-      /** One shard of a big channel's publish: a range of its subscribers. */
-      readonly task: 'deliver';
-      readonly publishId: string;
-      readonly projectId: string;
-      readonly channel: string;
-      /** The message as sent to every subscriber. */
-      readonly body: string;
-      readonly range: SubscriberRange;
-      /** The range has been read to its end; only `retry` is left. */
-      readonly rangeDone?: boolean;
-      /** Subscribers still throttled when the last invocation ran out of time. */
-      readonly retry?: readonly string[];
-      /** This shard's share of the delivery budget. */
-      readonly ratePerSecond: number;
-      /** Reads of the range that failed in a row so far (a throttled or failing Query). */
-      readonly readFailures?: number;
-    };

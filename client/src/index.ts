@@ -77,32 +77,9 @@ export interface ClientOptions {
     | ((socketId: string, channel: string) => Promise<{ auth: string; channel_data?: string }>);
 }
 
-/**
- * A message published to a channel, as subscribers get it.
- * @example
- * room.on('message', (m: ChannelMessage) => console.log(m.event, m.data, m.offset));
- */
-export interface ChannelMessage {
-  readonly id: string;
-  readonly timestamp: string;
-  readonly channel: string;
-  readonly event: string;
-  readonly data: unknown;
-  readonly from?: string;
-  readonly offset?: number;
-  readonly epoch?: string;
-  readonly retained?: true;
-}
+import type { ChannelMessage, Counts, Member, Notice, Reply, RoutedMessage, ServerMessage, StreamState } from './messages';
 
-/**
- * A presence member: the user (a token's `sub`) and what its token says about it.
- * @example
- * room.on('member_added', (member: Member) => console.log(member.userId, member.info));
- */
-export interface Member {
-  readonly userId: string;
-  readonly info?: Record<string, unknown>;
-}
+export type { ChannelMessage, Counts, Member, Notice, Reply, RoutedMessage, ServerMessage, StreamState };
 
 type Listener = (value: any) => void;
 
@@ -133,7 +110,7 @@ export class Subscription extends Emitter<{
   message: ChannelMessage;
   member_added: Member;
   member_removed: Member;
-  subscribed: { recovered?: boolean; reason?: string; offset?: number; epoch?: string };
+  subscribed: StreamState;
   error: { code: string; message: string };
 }> {
   /** The last offset seen on a channel that keeps history, and its epoch: where recovery starts. */
@@ -168,13 +145,19 @@ export class Subscription extends Emitter<{
   }
 
   /** @internal */
-  notify(type: 'member_added' | 'member_removed' | 'subscribed' | 'error', value: any): void {
-    if (type === 'subscribed' && value.epoch !== undefined && (value.recovered === false || this.epoch === undefined || value.epoch !== this.epoch)) {
-      // Nothing to recover from (or it could not be): start from where the stream is now.
-      this.offset = value.offset;
-      this.epoch = value.epoch;
+  notify(type: 'member_added' | 'member_removed', member: Member): void;
+  notify(type: 'subscribed', stream: StreamState): void;
+  notify(type: 'error', error: { code: string; message: string }): void;
+  notify(type: 'member_added' | 'member_removed' | 'subscribed' | 'error', value: Member | StreamState | { code: string; message: string }): void {
+    if (type === 'subscribed') {
+      const stream = value as StreamState;
+      if (stream.epoch !== undefined && (stream.recovered === false || this.epoch === undefined || stream.epoch !== this.epoch)) {
+        // Nothing to recover from (or it could not be): start from where the stream is now.
+        this.offset = stream.offset;
+        this.epoch = stream.epoch;
+      }
     }
-    this.emit(type, value);
+    this.emit(type, value as never);
   }
 }
 
@@ -194,9 +177,9 @@ export class RealtimeClient extends Emitter<{
   /** A message sent to this connection alone (no channel). */
   message: Omit<ChannelMessage, 'channel'>;
   /** A routed message between typed clients (`{type, payload, from}`). */
-  routed: { type: string; payload: unknown; from: { id: string; type: string | null }; id: string; timestamp: string };
-  /** Everything else the server sends: `connected`, `client_left`, … */
-  system: Record<string, unknown>;
+  routed: RoutedMessage;
+  /** What the server says on its own: `connected`, `client_left`, … (members go to their channel's subscription). */
+  system: Notice;
   error: { code: string; message: string };
 }> {
   state: State = 'disconnected';
@@ -209,7 +192,7 @@ export class RealtimeClient extends Emitter<{
   private attempt = 0;
   private closed = false;
   private readonly subscriptions = new Map<string, Subscription>();
-  private readonly pending = new Map<string, { resolve: (value: any) => void; reject: (error: Error) => void; timer: ReturnType<typeof setTimeout> }>();
+  private readonly pending = new Map<string, { resolve: (reply: Reply) => void; reject: (error: Error) => void; timer: ReturnType<typeof setTimeout> }>();
   private readonly seen: string[] = [];
   private requests = 0;
   private pingTimer?: ReturnType<typeof setTimeout>;
@@ -247,17 +230,17 @@ export class RealtimeClient extends Emitter<{
   }
 
   /** Publishes to a channel (where the project lets clients); resolves with the server's counts. */
-  publish(channel: string, event: string, data?: unknown): Promise<{ id: string; sent: number; failed: number; offset?: number }> {
+  publish(channel: string, event: string, data?: unknown): Promise<Extract<Reply, { type: 'send_success' }>> {
     return this.request({ action: 'send', channel, event, data });
   }
 
   /** The members of a presence channel. */
-  presence(channel: string): Promise<{ members: Member[]; count: number }> {
+  presence(channel: string): Promise<Extract<Reply, { type: 'presence' }>> {
     return this.request({ action: 'presence', channel });
   }
 
   /** Stored messages of a channel that keeps history, oldest first. */
-  history(channel: string, options: { since?: number; limit?: number } = {}): Promise<{ messages: ChannelMessage[]; more: boolean; offset?: number; epoch?: string }> {
+  history(channel: string, options: { since?: number; limit?: number } = {}): Promise<Extract<Reply, { type: 'history' }>> {
     return this.request({ action: 'history', channel, ...options });
   }
 
@@ -368,7 +351,7 @@ export class RealtimeClient extends Emitter<{
     return this.socketId ? Promise.resolve(this.socketId) : new Promise((resolve) => this.socketIdWaiters.push(resolve));
   }
 
-  private request<T>(frame: Record<string, unknown>): Promise<T> {
+  private request<T extends Reply>(frame: Record<string, unknown>): Promise<T> {
     if (this.state !== 'connected') return Promise.reject(new Error(`not connected (${this.state})`));
     const rid = `r${++this.requests}`;
     return new Promise<T>((resolve, reject) => {
@@ -376,60 +359,61 @@ export class RealtimeClient extends Emitter<{
         this.pending.delete(rid);
         reject(new Error('request timed out'));
       }, this.options.requestTimeoutMs ?? 10_000);
-      this.pending.set(rid, { resolve, reject, timer });
+      this.pending.set(rid, { resolve: resolve as (reply: Reply) => void, reject, timer });
       this.write(this.socket!, { ...frame, rid });
     });
   }
 
   private receive(text: string): void {
     if (text === 'pong') return;
-    let message: Record<string, any>;
+    let message: ServerMessage;
     try {
-      message = JSON.parse(text);
+      message = JSON.parse(text) as ServerMessage;
     } catch {
       return;
     }
-    const waiting = typeof message.rid === 'string' ? this.pending.get(message.rid) : undefined;
+    switch (message.kind) {
+      case 'message':
+        return this.receiveMessage(message);
+      case 'routed':
+        return this.emit('routed', message);
+      case 'reply':
+        return this.receiveReply(message);
+      case 'notice':
+        return this.receiveNotice(message);
+    }
+  }
+
+  private receiveMessage(message: ChannelMessage): void {
+    // Delivered on both connections while moving to a new one: keep the first.
+    if (this.seen.includes(message.id)) return;
+    this.seen.push(message.id);
+    if (this.seen.length > SEEN_IDS) this.seen.shift();
+    if (message.channel === undefined) return this.emit('message', message);
+    this.subscriptions.get(message.channel)?.deliver(message);
+  }
+
+  private receiveReply(message: Reply): void {
+    const waiting = message.rid !== undefined ? this.pending.get(message.rid) : undefined;
     if (waiting) {
-      this.pending.delete(message.rid);
+      this.pending.delete(message.rid!);
       clearTimeout(waiting.timer);
       if (message.type === 'error') waiting.reject(Object.assign(new Error(message.message), { code: message.code }));
       else waiting.resolve(message);
       return;
     }
-    const subscription = typeof message.channel === 'string' ? this.subscriptions.get(message.channel) : undefined;
-    if (message.type === undefined && typeof message.event === 'string') {
-      // Delivered on both connections while moving to a new one: keep the first.
-      if (typeof message.id === 'string') {
-        if (this.seen.includes(message.id)) return;
-        this.seen.push(message.id);
-        if (this.seen.length > SEEN_IDS) this.seen.shift();
-      }
-      if (subscription) subscription.deliver(message as ChannelMessage);
-      else if (message.channel === undefined) this.emit('message', message as ChannelMessage);
-      return;
+    if (message.type === 'subscription_succeeded') this.subscriptions.get(message.channel)?.notify('subscribed', message);
+    else if (message.type === 'error') this.emit('error', { code: message.code, message: message.message });
+  }
+
+  private receiveNotice(message: Notice): void {
+    if (message.type === 'member_added' || message.type === 'member_removed') {
+      return this.subscriptions.get(message.channel)?.notify(message.type, message.member);
     }
-    switch (message.type) {
-      case 'member_added':
-      case 'member_removed':
-        subscription?.notify(message.type, message.member);
-        return;
-      case 'subscription_succeeded':
-        subscription?.notify('subscribed', message);
-        return;
-      case 'error':
-        this.emit('error', { code: message.code, message: message.message });
-        return;
-      case 'pong':
-      case 'connection_id':
-      case 'unsubscribe_succeeded':
-        return;
-    }
-    if (message.type === 'connected' && typeof message.socketId === 'string') {
+    if (message.type === 'connected' && message.socketId !== undefined) {
       this.socketId = message.socketId;
       for (const resolve of this.socketIdWaiters.splice(0)) resolve(message.socketId);
     }
-    if (message.from && typeof message.type === 'string' && 'payload' in message) return this.emit('routed', message as any);
     this.emit('system', message);
   }
 

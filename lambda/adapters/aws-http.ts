@@ -4,6 +4,7 @@
  * thousands of times, where the SDK's middleware stack costs 5–20× the CPU (see the bench).
  */
 import { createHash } from 'node:crypto';
+import { markTemporary, retrying } from '../contract/retry';
 import { Http1Pool, NoResponseError } from './http1-pool';
 import { AwsCredentials, RequestSigner } from './sigv4';
 
@@ -87,6 +88,8 @@ export class AwsError extends Error {
   ) {
     super(`AWS answered ${status} ${errorType}`);
     this.name = 'AwsError';
+    // Throttling and the service's own failures pass; anything else is an answer.
+    if (status === 429 || status >= 500 || THROTTLING.has(errorType)) markTemporary(this);
   }
 }
 
@@ -102,24 +105,18 @@ export async function callAws(
   body: string,
   options: { attempts?: number; timeoutMs?: number; sleep?: (ms: number) => Promise<void> } = {},
 ): Promise<AwsResponse> {
-  const attempts = options.attempts ?? 3;
-  const sleep = options.sleep ?? ((ms: number) => new Promise((resolve) => setTimeout(resolve, ms)));
-  for (let attempt = 1; ; attempt++) {
-    let answer: AwsResponse | undefined;
-    try {
-      answer = await http.request(method, path, { body, timeoutMs: options.timeoutMs ?? 5000 });
-    } catch (error) {
-      if (!(error instanceof NoResponseError) || attempt >= attempts) throw error;
-    }
-    if (answer && answer.status < 300) return answer;
-    if (answer) {
-      const errorType = answer.errorType ?? errorTypeOf(answer.body) ?? 'UnknownError';
-      const retryable = answer.status === 429 || answer.status >= 500 || THROTTLING.has(errorType);
-      if (!retryable || attempt >= attempts) throw new AwsError(errorType, answer.status);
-    }
-    await sleep(Math.random() * 100 * 2 ** attempt);
-  }
+  return retrying(
+    async () => {
+      const answer = await http.request(method, path, { body, timeoutMs: options.timeoutMs ?? 5000 });
+      if (answer.status < 300) return answer;
+      throw new AwsError(answer.errorType ?? errorTypeOf(answer.body) ?? 'UnknownError', answer.status);
+    },
+    { attempts: options.attempts ?? 3, backoff: AWS_CALL_BACKOFF, sleep: options.sleep },
+  );
 }
+
+/** As the SDK's standard retry strategy: 100 ms base, full jitter. */
+const AWS_CALL_BACKOFF = { baseMs: 100, maxMs: 20_000 };
 
 /** Throttling some services answer with 400, as the SDK's retry strategy knows. */
 const THROTTLING = new Set(['ThrottlingException', 'Throttling', 'TooManyRequestsException', 'RequestLimitExceeded', 'ProvisionedThroughputExceededException']);

@@ -3,8 +3,9 @@
  * (`aws-http.ts`): `POST` sends, `DELETE` closes. 410 is `gone`; throttling (429), 5xx, timeouts
  * and network failures are retried with jittered backoff; any other answer is `failed`.
  */
+import { backoffDelay, isTemporary, sleep } from '../contract/retry';
 import type { Delivery, DeliveryOutcome } from '../ports';
-import { AwsHttp, NoResponseError, sha256Hex } from './aws-http';
+import { AwsHttp, sha256Hex } from './aws-http';
 
 export interface ConnectionsApiOptions {
   /** Attempts per message for throttling, 5xx, timeouts and network failures, when no deadline is given. @default 3 */
@@ -41,7 +42,7 @@ export class ConnectionsApiDelivery implements Delivery {
     this.baseDelayMs = options.baseDelayMs ?? 50;
     this.maxDelayMs = options.maxDelayMs ?? 1000;
     this.attemptTimeoutMs = options.attemptTimeoutMs ?? 1000;
-    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.sleep = options.sleep ?? sleep;
     this.random = options.random ?? Math.random;
   }
 
@@ -63,7 +64,7 @@ export class ConnectionsApiDelivery implements Delivery {
     let failures = 0;
     for (let attempt = 0; ; attempt++) {
       if (attempt > 0) {
-        const wait = Math.floor(this.random() * Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** attempt));
+        const wait = backoffDelay(attempt, { baseMs: this.baseDelayMs, maxMs: this.maxDelayMs }, this.random);
         if (deadline !== undefined && Date.now() + wait + this.attemptTimeoutMs > deadline) return 'deferred';
         await this.sleep(wait);
       }
@@ -75,7 +76,7 @@ export class ConnectionsApiDelivery implements Delivery {
         if (!retryable(status)) return 'failed';
         throttled = status === 429;
       } catch (error) {
-        if (!(error instanceof NoResponseError)) throw error;
+        if (!isTemporary(error)) throw error;
       }
       if ((!throttled || deadline === undefined) && ++failures >= this.attempts) return 'failed';
     }

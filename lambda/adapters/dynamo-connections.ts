@@ -97,6 +97,24 @@ export class DynamoConnectionStore implements ConnectionStore {
     return { status: (await this.get(connectionId)) ? 'limited' : 'missing' };
   }
 
+  async charge(connectionId: string, tokens: number, rateLimit?: RateLimit): Promise<void> {
+    const ms = tokens * (rateLimit ? gcra(rateLimit) : DEFAULT_RATE).interval;
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [CONNECTIONS_TABLE.partitionKey.name]: connectionId },
+          UpdateExpression: 'SET tat = tat + :ms, gate = gate + :ms',
+          ConditionExpression: 'attribute_exists(tat)',
+          ExpressionAttributeValues: { ':ms': ms },
+        }),
+      );
+    } catch (error) {
+      // Gone meanwhile: there is no bucket left to charge.
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
   async signedBy(projectId: string, keyPrefix: string): Promise<string[]> {
     const ids = (await queryIndex(this.client, this.tableName, CONNECTIONS_TABLE.indexes[0], projectId)).map(
       (item) => item.connectionId as string,

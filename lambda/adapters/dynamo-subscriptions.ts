@@ -1,6 +1,7 @@
 import { BatchWriteCommand, DeleteCommand, DynamoDBDocumentClient, PutCommand, QueryCommand, paginateQuery } from '@aws-sdk/lib-dynamodb';
 import type { SubscriberPage, SubscriberRange, SubscriptionKey, SubscriptionStore } from '../ports';
 import { SUBSCRIPTIONS_TABLE } from '../contract/tables';
+import { backoffDelay, markTemporary, sleep } from '../contract/retry';
 import { queryIndex } from './query-index';
 
 const PK = SUBSCRIPTIONS_TABLE.partitionKey.name;
@@ -12,13 +13,12 @@ const PROJECT = SUBSCRIPTIONS_TABLE.indexes[0].partitionKey.name;
 /** BatchWriteItem takes at most 25 requests. */
 const BATCH_SIZE = 25;
 const MAX_BATCH_ATTEMPTS = 5;
+const UNPROCESSED_BACKOFF = { baseMs: 50, maxMs: 1000 };
 
 /** Partition key: the project is part of it, so tenants never share a partition or see each other's channels. */
 export const subscriptionPartition = (projectId: string, channel: string): string => `${projectId}#${channel}`;
 
 const keyOf = (key: SubscriptionKey) => ({ [PK]: subscriptionPartition(key.projectId, key.channel), [SK]: key.connectionId });
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Subscriptions in DynamoDB, partitioned by project and channel and sorted by connection id. */
 export class DynamoSubscriptionStore implements SubscriptionStore {
@@ -50,8 +50,8 @@ export class DynamoSubscriptionStore implements SubscriptionStore {
       let requests = keys.slice(start, start + BATCH_SIZE).map((key) => ({ DeleteRequest: { Key: keyOf(key) } }));
       // DynamoDB may leave some requests unprocessed under load; retry those with backoff.
       for (let attempt = 0; requests.length > 0; attempt++) {
-        if (attempt === MAX_BATCH_ATTEMPTS) throw new Error(`${requests.length} subscription deletes left unprocessed`);
-        if (attempt > 0) await sleep(50 * 2 ** attempt);
+        if (attempt === MAX_BATCH_ATTEMPTS) throw markTemporary(new Error(`${requests.length} subscription deletes left unprocessed`));
+        if (attempt > 0) await sleep(backoffDelay(attempt, UNPROCESSED_BACKOFF));
         const { UnprocessedItems } = await this.client.send(
           new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } }),
         );

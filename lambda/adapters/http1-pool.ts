@@ -28,6 +28,9 @@ export class NoResponseError extends Error {
     super(reason === 'timeout' ? 'No answer in time' : 'The request failed before any answer', { cause });
     this.name = 'NoResponseError';
   }
+
+  /** No answer is worth another try: the request may not even have arrived. */
+  readonly temporary = true;
 }
 
 interface Pending {

@@ -1,11 +1,15 @@
 /**
- * Who may join and publish where: the rules a connection's token and its project's settings make.
- * Pure functions over what was stored when the connection was made, so the hot path reads nothing.
+ * Who may do what: the callers an operation can have, and the rules operations declare. Every
+ * rule decides from credentials only — a connection's token grants, stored when it connected, a
+ * backend's key, a Pusher signature made with a project key — never from what a client claims, and
+ * gives the project the call acts on.
  */
-import type { ProjectSettings } from '../contract/limits';
-import { matchesAny } from './tokens';
+import { DEFAULT_PROJECT_ID, type ProjectSettings } from '../contract/limits';
 import type { ConnectionRecord } from '../ports';
 import { ErrorCode, Result, fail, ok } from '../protocol';
+import { mayAccess, type Principal, resolveProject } from './principals';
+import { channelAuthValid, pusherSocketId } from './pusher';
+import { matchesAny, type SigningKey } from './tokens';
 
 /** Channels only a token can open: `private-…` and `presence-…`. */
 export const RESTRICTED_PREFIXES = ['private-', 'presence-'] as const;
@@ -18,6 +22,41 @@ export const isRestricted = (channel: string): boolean => RESTRICTED_PREFIXES.so
  * elsewhere only a token's `monitor` claim grants them.
  */
 export const isOpen = (settings: ProjectSettings): boolean => settings.anonymousConnect && settings.clientPublish === 'all';
+
+/** Who is calling: a registered WebSocket connection (as stored), or a backend holding a key. */
+export type Caller =
+  | { readonly kind: 'connection'; readonly connection: ConnectionRecord }
+  | { readonly kind: 'backend'; readonly principal: Principal };
+
+export type CallerKind = Caller['kind'];
+
+/** What rules may consult: the project's settings (cached) and its keys (Pusher channel auth). */
+export interface AccessContext {
+  readonly settings: { of(projectId: string): Promise<ProjectSettings> };
+  readonly signingKey: (keyPrefix: string) => Promise<SigningKey | undefined>;
+}
+
+/**
+ * A rule an operation declares. `gate` is the part that needs no input (the master key, a backend),
+ * decided before the input is even read; `check` gives the project the call acts on, or the refusal.
+ */
+export interface AccessRule<I> {
+  /** How the rule reads in docs and tests: `master`, `project`, `read channel`, … */
+  readonly name: string;
+  gate(caller: Caller): Result<void>;
+  check(caller: Caller, input: I, context: AccessContext): Promise<Result<string>>;
+}
+
+const open = (): Result<void> => ok(undefined);
+const rule = <I>(name: string, check: AccessRule<I>['check'], gate: AccessRule<I>['gate'] = open): AccessRule<I> => ({ name, gate, check });
+const backendsOnly = (caller: Caller): Result<void> => (caller.kind === 'backend' ? ok(undefined) : fail(ErrorCode.unauthorized));
+const masterOnly = (caller: Caller): Result<void> => (caller.kind === 'backend' && caller.principal.kind === 'master' ? ok(undefined) : fail(ErrorCode.unauthorized));
+
+const notForConnections = fail<string>(ErrorCode.unauthorized);
+const notForBackends = fail<string>(ErrorCode.invalidRequest, 'This is for WebSocket connections');
+
+/** The project a backend acts on: the one it names, else its own (a project key) or `default` (the master key). */
+const backendProject = (principal: Principal, requested: string | undefined) => resolveProject(principal, requested);
 
 /** Public channels are open to every connection; restricted ones need a matching `channels` grant. */
 export function maySubscribe(connection: Pick<ConnectionRecord, 'channelGrants'>, channel: string): Result<string> {
@@ -44,3 +83,78 @@ export function mayPublish(connection: Pick<ConnectionRecord, 'publishGrants'>, 
       : 'Messages without a channel need a token whose publish claim holds "*"',
   );
 }
+
+/** What a channel read carries that may stand in for a token grant: Pusher's channel auth. */
+export interface PusherChannelAuth {
+  readonly channel: string;
+  readonly auth?: string;
+  readonly channel_data?: string;
+}
+
+/** Pusher auth counts only on a restricted channel, and only then is its `channel_data` trusted. */
+export const viaPusherAuth = (input: PusherChannelAuth): boolean => isRestricted(input.channel) && input.auth !== undefined;
+
+/** A restricted channel joined with Pusher's `auth`: signed for this socket and channel (and channel data) by a key of the connection's project. */
+async function pusherAuthorized(connection: ConnectionRecord, input: PusherChannelAuth, context: AccessContext): Promise<Result<string>> {
+  const socketId = pusherSocketId(connection.connectionId);
+  const valid = socketId !== undefined && (await channelAuthValid(input.auth!, socketId, input.channel, input.channel_data, context.signingKey, connection.projectId));
+  return valid
+    ? ok(connection.projectId)
+    : fail(ErrorCode.subscriptionForbidden, `Invalid auth for ${input.channel}: sign socket_id:channel${input.channel_data === undefined ? '' : ':channel_data'} with a key of this project`);
+}
+
+/** The rules operations declare. */
+export const ACCESS = {
+  /** Anyone: no credentials (the health check, the console's files). */
+  anyone: rule<unknown>('anyone', async () => ok(DEFAULT_PROJECT_ID)),
+
+  /** Any registered connection, on its own project. */
+  connection: rule<unknown>('connection', async (caller) => (caller.kind === 'connection' ? ok(caller.connection.projectId) : notForBackends)),
+
+  /** Any backend key; its own project (`default` for the master key). The operation checks what it reads. */
+  backend: rule<unknown>('backend', async (caller) => (caller.kind === 'backend' ? backendProject(caller.principal, undefined) : notForConnections), backendsOnly),
+
+  /** The master key; the project the input names (or `default`). */
+  master: <I>(projectOf: (input: I) => string | undefined = () => undefined) =>
+    rule<I>(
+      'master',
+      async (caller, input) => {
+        const gated = masterOnly(caller);
+        return gated.ok ? ok(projectOf(input) ?? DEFAULT_PROJECT_ID) : gated;
+      },
+      masterOnly,
+    ),
+
+  /** A backend key for the project the input names: the master key, or that project's key. */
+  project: <I>(projectOf: (input: I) => string | undefined) =>
+    rule<I>('project', async (caller, input) => (caller.kind === 'backend' ? backendProject(caller.principal, projectOf(input)) : notForConnections), backendsOnly),
+
+  /**
+   * Reading a channel (subscribing, its history, members, retained message): a backend of the
+   * project; a connection, on its own project, where the channel is public or its token grants it
+   * (or Pusher channel auth signed by a project key does).
+   */
+  readChannel: <I extends { channel: string }>(projectOf: (input: I) => string | undefined = () => undefined) =>
+    rule<I>('read channel', async (caller, input, context) => {
+      if (caller.kind === 'backend') return backendProject(caller.principal, projectOf(input));
+      const { connection } = caller;
+      if (viaPusherAuth(input as PusherChannelAuth)) return pusherAuthorized(connection, input as PusherChannelAuth, context);
+      const allowed = maySubscribe(connection, input.channel);
+      return allowed.ok ? ok(connection.projectId) : allowed;
+    }),
+
+  /**
+   * Publishing to a channel (or, without one, to a connection or as a routed message): a backend of
+   * the project; a connection, on its own project, as its `clientPublish` setting and token allow.
+   */
+  publish: <I>(target: (input: I) => { readonly projectId?: string; readonly channel?: string }) =>
+    rule<I>('publish', async (caller, input, context) => {
+      const { projectId, channel } = target(input);
+      if (caller.kind === 'backend') return backendProject(caller.principal, projectId);
+      const { connection } = caller;
+      const allowed = mayPublish(connection, await context.settings.of(connection.projectId), channel);
+      return allowed.ok ? ok(connection.projectId) : allowed;
+    }),
+} as const;
+
+export { mayAccess };

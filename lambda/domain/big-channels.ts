@@ -5,10 +5,12 @@
  * the posts still throttled — to a continuation, so nothing is dropped; counts add up in the
  * publish's record, which the last shard marks done.
  */
-import type { AsyncInvoker, BackgroundTask, Delivery, GoneConnection, PublishRecord, PublishStore, SubscriberRange, SubscriptionStore } from '../ports';
-import { fanOut, onePage } from './fanout';
+import { backoffCeiling, sleep as wait } from '../contract/retry';
+import type { AsyncInvoker, Delivery, GoneConnection, PublishRecord, PublishStore, SubscriberRange, SubscriptionStore } from '../ports';
+import type { DeliverTask } from '../tasks';
 
-export type DeliverTask = Extract<BackgroundTask, { task: 'deliver' }>;
+export type { DeliverTask };
+import { fanOut, onePage } from './fanout';
 
 /** Connection-id characters in byte order: API Gateway's ids are base64 (and we allow base64url). */
 const ID_ALPHABET = '+-/0123456789=ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz';
@@ -34,7 +36,7 @@ export class Pacer {
   constructor(
     private readonly perSecond: number,
     private readonly now: () => number = Date.now,
-    private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    private readonly sleep: (ms: number) => Promise<void> = wait,
   ) {}
 
   async acquire(): Promise<void> {
@@ -66,14 +68,14 @@ export interface BigChannelsDependencies {
   readonly sleep?: (ms: number) => Promise<void>;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /** Time a shard keeps for itself before its deadline: to hand over and record its counts. */
 const HANDOVER_MS = 3_000;
 /** Throttled subscribers carried per continuation: ~20 bytes each, far below the payload limit. */
 const RETRY_BATCH = 2_000;
 /** A range whose read fails this many times in a row, reading nothing, is given up (its shard ends, the error is reported). */
 const MAX_READ_FAILURES = 3;
+/** A read that failed waits before the next try: 1 s, 2 s, 4 s — throttling passes. */
+const READ_BACKOFF = { baseMs: 500, maxMs: 4000 };
 
 export class BigChannels {
   constructor(private readonly deps: BigChannelsDependencies) {}
@@ -91,14 +93,14 @@ export class BigChannels {
     return { small: false, count: await this.deps.subscriptions.count(projectId, channel) };
   }
 
-  /** Records the publish and starts its shards; returns how many there are. */
-  async start(record: Omit<PublishRecord, 'sent' | 'failed' | 'stale' | 'shardsPending' | 'done'>, body: string): Promise<number> {
+  /** Records the publish and starts its shards (which skip `exclude`, if given); returns how many there are. */
+  async start(record: Omit<PublishRecord, 'sent' | 'failed' | 'stale' | 'shardsPending' | 'done'>, body: string, exclude?: string): Promise<number> {
     const shards = Math.min(this.deps.maxShards ?? 32, Math.max(1, Math.ceil(record.queued / (this.deps.shardSize ?? 10_000))));
     await this.deps.publishes.put({ ...record, sent: 0, failed: 0, stale: 0, shardsPending: shards, done: false });
     const ratePerSecond = this.deps.budgetPerSecond / shards;
     await Promise.all(
       shardRanges(shards).map((range) =>
-        this.deps.invoker.invoke({ task: 'deliver', publishId: record.id, projectId: record.projectId, channel: record.channel!, body, range, ratePerSecond }),
+        this.deps.invoker.invoke({ task: 'deliver', publishId: record.id, projectId: record.projectId, channel: record.channel!, body, range, ratePerSecond, ...(exclude && { exclude }) }),
       ),
     );
     return shards;
@@ -113,7 +115,8 @@ export class BigChannels {
     const counts = { sent: 0, failed: 0, stale: 0 };
     const deferred: string[] = [];
     let purgeError: unknown;
-    const deliver = async (ids: readonly string[]) => {
+    const deliver = async (page: readonly string[]) => {
+      const ids = task.exclude === undefined ? page : page.filter((id) => id !== task.exclude);
       const result = await fanOut(onePage(ids), task.body, this.deps.delivery, this.deps.concurrency, postsDeadline, pace);
       counts.sent += result.sent;
       counts.failed += result.failed;
@@ -134,7 +137,7 @@ export class BigChannels {
     let progressed = false;
     if (rest) {
       // A read that failed before waits before trying again: throttling passes.
-      if (task.readFailures) await (this.deps.sleep ?? sleep)(Math.min(4000, 500 * 2 ** task.readFailures));
+      if (task.readFailures) await (this.deps.sleep ?? wait)(backoffCeiling(task.readFailures, READ_BACKOFF));
       try {
         for await (const page of this.deps.subscriptions.slice(task.projectId, task.channel, rest, this.deps.pageSize)) {
           progressed = true;

@@ -33,7 +33,11 @@ export class Departures implements DepartureListener {
     return [...gone, ...fromChannels.flat()];
   }
 
-  private async leftChannel(connection: ConnectionRecord, channel: string): Promise<readonly GoneConnection[]> {
+  /**
+   * A connection left a channel, by unsubscribing or by going: its user leaves the members, the
+   * channel's count goes down. Returns connections found gone while announcing.
+   */
+  async leftChannel(connection: ConnectionRecord, channel: string): Promise<readonly GoneConnection[]> {
     const { projectId, userId, connectionId } = connection;
     // The member leaves before the channel is counted empty: member_removed, then channel_vacated.
     const gone = userId !== undefined && (await this.deps.namespaces.of(projectId, channel)).presence ? await this.deps.members.leave(projectId, channel, userId, connectionId) : [];

@@ -9,7 +9,7 @@
  * once and removed in the background, with their `member_removed`.
  */
 import type { AsyncInvoker, ConnectionRecord, MemberRecord, MemberStore } from '../ports';
-import { encode } from '../protocol';
+import { encode, outbound } from '../protocol';
 import type { ChannelFanout, GoneConnection } from './fanout';
 import type { Lifecycle } from './lifecycle';
 
@@ -98,7 +98,7 @@ export class Members {
 
   private async announce(type: 'member_added' | 'member_removed', projectId: string, channel: string, member: Member, exclude?: ReadonlySet<string>) {
     await this.deps.lifecycle.emit(type, projectId, channel, member.userId);
-    const body = encode({ type, channel, member });
+    const body = encode(outbound.member(type, channel, member));
     if (!body.ok) return [];
     return (await this.deps.fanout.toChannel(projectId, channel, body.value, exclude)).gone;
   }

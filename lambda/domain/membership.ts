@@ -61,24 +61,16 @@ export class Membership {
   }
 
   /**
-   * Subscribes a connection; `first` is true on its first subscribe, `joined` when the channel is
-   * new to it (subscribing twice is harmless). A restricted channel is joined only if `allowed`
-   * says the connection may: nothing is stored otherwise. `admit` decides with the connection in
-   * hand (its project known) before the subscription is written; if it refuses, the channel is
-   * taken off the connection again.
+   * Subscribes a connection (whose right to the channel the caller has checked); `first` is true
+   * on its first subscribe, `joined` when the channel is new to it (subscribing twice is harmless).
+   * `admit` decides with the connection in hand (its project known) before the subscription is
+   * written; if it refuses, the channel is taken off the connection again.
    */
   async subscribe<A = undefined>(
     connectionId: string,
     channel: string,
-    allowed?: (connection: ConnectionRecord) => Result<unknown> | Promise<Result<unknown>>,
     admit?: (connection: ConnectionRecord) => Promise<Result<A>>,
   ): Promise<Result<{ first: boolean; joined: boolean; connection: ConnectionRecord; projectId: string; userId?: string; admitted?: A }>> {
-    if (allowed) {
-      const connection = await this.deps.connections.get(connectionId);
-      if (!connection) return fail(ErrorCode.notConnected);
-      const verdict = await allowed(connection);
-      if (!verdict.ok) return verdict;
-    }
     const added = await this.deps.connections.addChannel(connectionId, channel, this.maxChannels);
     if (added.status === 'missing') return fail(ErrorCode.notConnected);
     if (added.status === 'full') {

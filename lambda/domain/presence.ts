@@ -10,7 +10,9 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { outbound } from '../protocol';
 import type { ChannelFanout, GoneConnection } from './fanout';
 import { INTERNAL } from './internal-channels';
-import type { AsyncInvoker, BackgroundTask, ConnectionRecord, Delivery, DeliveryOutcome } from '../ports';
+import { backoffCeiling, sleep } from '../contract/retry';
+import type { AsyncInvoker, ConnectionRecord, Delivery, DeliveryOutcome } from '../ports';
+import type { WelcomeTask } from '../tasks';
 
 export interface PresenceDependencies {
   /** Only channel fan-out: `client_left` goes to the project's typed clients. */
@@ -24,7 +26,8 @@ export interface PresenceDependencies {
   readonly welcomeDeadlineMs?: number;
 }
 
-export type WelcomeTask = Extract<BackgroundTask, { task: 'welcome' }> & { readonly clientCount: number };
+/** A connection not open yet is tried again soon, then less often: 25 ms doubling to 1 s. */
+const WELCOME_BACKOFF = { baseMs: 25, maxMs: 1000 };
 
 export class Presence {
   private readonly now: () => number;
@@ -32,7 +35,7 @@ export class Presence {
 
   constructor(private readonly deps: PresenceDependencies) {
     this.now = deps.now ?? Date.now;
-    this.sleep = deps.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.sleep = deps.sleep ?? sleep;
   }
 
   /** Asks for the `connected` message to be sent once `$connect` has returned. Never fails `$connect`. */
@@ -48,7 +51,8 @@ export class Presence {
   async welcome(task: WelcomeTask): Promise<DeliveryOutcome> {
     const message = JSON.stringify(outbound.connected(task, task.clientCount, this.timestamp()));
     const deadline = this.now() + (this.deps.welcomeDeadlineMs ?? 10_000);
-    for (let delay = 25; ; delay = Math.min(delay * 2, 1000)) {
+    for (let attempt = 0; ; attempt++) {
+      const delay = backoffCeiling(attempt, WELCOME_BACKOFF);
       const outcome = await this.deps.delivery.post(task.connectionId, message);
       // Gone before the deadline means "not open yet"; after it, the client really left.
       if (outcome !== 'gone' || this.now() + delay > deadline) return outcome;

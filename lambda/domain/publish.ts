@@ -28,6 +28,8 @@ export interface PublisherDependencies {
 
 /** The largest offset and epoch a message can get: a message that fits with them fits with any. */
 const WIDEST_POSITION = { offset: 999_999_999_999, epoch: 'x'.repeat(16) };
+/** An id as long as any the publisher makes (a UUID), for the size check before one is made. */
+const WIDEST_ID = 'x'.repeat(36);
 
 export interface Message {
   readonly event: string;
@@ -58,10 +60,16 @@ export class Publisher {
     this.now = deps.now ?? Date.now;
   }
 
+  /** Whether a message to a channel fits API Gateway's limit whatever its place in the channel's stream: checked before anything is sent. */
+  check(channel: string, message: Message): Result<void> {
+    const fits = encode(outbound.delivered(this.stamp(WIDEST_ID), { channel, ...message }, WIDEST_POSITION));
+    return fits.ok ? ok(undefined) : fits;
+  }
+
   /** The message as subscribers will get it, and its wire form; `payload_too_large` if it cannot be sent. */
   prepare(channel: string | undefined, message: Message, id?: string): Result<Prepared> {
-    const stamp = this.stamp();
-    const delivered = outbound.delivered(id ? { ...stamp, id } : stamp, { ...(channel !== undefined && { channel }), ...message });
+    const stamp = this.stamp(id);
+    const delivered = outbound.delivered(stamp, { ...(channel !== undefined && { channel }), ...message });
     const body = encode(delivered);
     return body.ok ? ok({ delivered, body: body.value }) : body;
   }
@@ -73,7 +81,7 @@ export class Publisher {
   async prepareForChannel(projectId: string, channel: string, message: Message, id?: string): Promise<Result<Prepared>> {
     const history = this.deps.history && (await this.deps.namespaces?.of(projectId, channel))?.history;
     if (!history) return this.prepare(channel, message, id);
-    const stamp = id ? { ...this.stamp(), id } : this.stamp();
+    const stamp = this.stamp(id);
     const fits = encode(outbound.delivered(stamp, { channel, ...message }, WIDEST_POSITION));
     if (!fits.ok) return fits;
     let delivered: Delivered | undefined;
@@ -86,7 +94,7 @@ export class Publisher {
 
   /**
    * Sends to every subscriber of a project's channel, the sender included if subscribed; to
-   * `recipients` when the caller has already read them.
+   * `recipients` when the caller has already read them; never to those in `exclude`.
    */
   async toChannel(
     projectId: string,
@@ -97,8 +105,9 @@ export class Publisher {
     const prepared = await this.prepareForChannel(projectId, channel, message, options.id);
     if (!prepared.ok) return prepared;
     const { delivered, body } = prepared.value;
-    const counts = options.recipients
-      ? await this.purged(await this.deps.fanout.toRecipients(projectId, channel, options.recipients, body))
+    const { recipients, exclude } = options;
+    const counts = recipients
+      ? await this.purged(await this.deps.fanout.toRecipients(projectId, channel, exclude ? recipients.filter((id) => !exclude.has(id)) : recipients, body))
       : await this.deliverToChannel(projectId, channel, body, options.exclude);
     return ok({ id: delivered.id, delivered, ...counts, ...positionOf(delivered) });
   }
@@ -125,8 +134,8 @@ export class Publisher {
   }
 
   /** A message's id and timestamp, given to everything the server originates. */
-  stamp(): Stamp {
-    return { id: this.newId(), timestamp: new Date(this.now()).toISOString() };
+  stamp(id?: string): Stamp {
+    return { id: id ?? this.newId(), timestamp: new Date(this.now()).toISOString() };
   }
 
   /** Hands gone connections to background purges (see {@link purgeLater}). */

@@ -2,7 +2,7 @@
  * Retained broadcasts: a channel's active broadcast, sent to each new subscriber until replaced or
  * cleared, and not again to a user who acknowledged it.
  */
-import { Delivered, ErrorCode, fail, FanoutCounts, ok, outbound, Result } from '../protocol';
+import { ChannelMessage, Delivered, ErrorCode, fail, FanoutCounts, ok, outbound, Result } from '../protocol';
 import type { RetainedStore } from '../ports';
 import type { Publisher } from './publish';
 
@@ -15,11 +15,11 @@ export class Retention {
 
   /** Makes a just-published message the channel's active broadcast. */
   retain(projectId: string, channel: string, delivered: Delivered): Promise<void> {
-    return this.store.put(projectId, channel, { id: delivered.id, message: { ...delivered } });
+    return this.store.put(projectId, channel, { id: delivered.id, message: { ...delivered } as Record<string, unknown> });
   }
 
   /** The channel's active broadcast, marked `retained`, unless this user acknowledged it. */
-  async pendingFor(projectId: string, channel: string, userId: string | undefined): Promise<Record<string, unknown> | undefined> {
+  async pendingFor(projectId: string, channel: string, userId: string | undefined): Promise<ChannelMessage | undefined> {
     // Most channels retain nothing: look for the acknowledgement only when there is something to check.
     const retained = await this.store.get(projectId, channel);
     if (!retained) return undefined;

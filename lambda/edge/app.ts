@@ -1,39 +1,29 @@
 /**
- * The shared handler's core: tells WebSocket events from HTTP API events, looks up the route,
- * and is the one error boundary: anything unexpected becomes a clean error, never a throw to API
- * Gateway.
+ * The shared handler's core: tells WebSocket events, HTTP API events and background tasks apart,
+ * hands each to its codec (or the task runner), and is the one error boundary: anything
+ * unexpected becomes a clean error, never a throw to API Gateway.
  */
 import type { Context } from 'aws-lambda';
 import { HANDLER_TIMEOUT_SECONDS } from '../contract/limits';
 import { METRIC, MetricName } from '../contract/metrics';
+import { isTemporary } from '../contract/retry';
 import type { HttpRouteKey, WebSocketRouteKey } from '../contract/routes';
-import type { WelcomeTask } from '../domain/presence';
+import { Operations, type Services } from '../operations';
 import { ErrorCode, failure } from '../protocol';
-import type { DeliverTask } from '../domain/big-channels';
-import { classifyEvent, HttpEvent, HttpResult, PurgeTask, ReapTask, WebSocketEvent, WebSocketResult } from './gateway-events';
+import { classifyEvent, HttpEvent, HttpResult, WebSocketEvent, WebSocketResult } from './gateway-events';
+import { HTTP_ROUTES } from './http';
+import { errorResponse as answer } from './http-kit';
+import { echoRequestId, errorReply, WEBSOCKET_ROUTES } from './websocket';
 
-/** A background task's time when the runtime does not say: the function's 29 s timeout. */
-const DEFAULT_TASK_TIME_MS = HANDLER_TIMEOUT_SECONDS * 1000;
-import { errorResponse, HttpDependencies, HTTP_ROUTES } from './http';
-import { echoRequestId, errorReply, WebSocketDependencies, WEBSOCKET_ROUTES } from './websocket';
-
-/** Everything the routes use, built once per execution environment (see `compose.ts`). */
-export type Services = WebSocketDependencies & HttpDependencies;
+export type { Services };
 
 export type Handler = (event: unknown, context?: Partial<Context>) => Promise<WebSocketResult | HttpResult>;
 
+/** A background task's time when the runtime does not say: the function's 29 s timeout. */
+const DEFAULT_TASK_TIME_MS = HANDLER_TIMEOUT_SECONDS * 1000;
+
 const INTERNAL = failure(ErrorCode.internalError);
 const UNAVAILABLE = failure(ErrorCode.unavailable);
-
-/** AWS errors that say "busy or down, try later" (throttling, 5xx, no answer), as the SDKs mark them. */
-const TRANSIENT = /Throttl|ThroughputExceeded|RequestLimitExceeded|LimitExceeded|InternalServerError|ServiceUnavailable|TimeoutError|NoResponseError/;
-
-/** Whether a failure is the store's or a service's being unavailable, rather than a bug. */
-export function isUnavailable(error: unknown): boolean {
-  if (typeof error !== 'object' || error === null) return false;
-  const e = error as { name?: unknown; $fault?: unknown; $retryable?: unknown; status?: unknown };
-  return e.$fault === 'server' || e.$retryable !== undefined || (typeof e.name === 'string' && TRANSIENT.test(e.name)) || (typeof e.status === 'number' && (e.status === 429 || e.status >= 500));
-}
 
 /** WebSocket routes whose successes are counted. */
 const COUNTED_ROUTES: Partial<Record<WebSocketRouteKey, MetricName>> = {
@@ -44,9 +34,9 @@ const COUNTED_ROUTES: Partial<Record<WebSocketRouteKey, MetricName>> = {
 
 const elapsed = (started: number) => Math.round(performance.now() - started);
 
-
 export function createHandler(services: Services): Handler {
-  const { telemetry, presence } = services;
+  const ops = new Operations(services);
+  const { telemetry } = services;
   const { logger } = telemetry;
 
   async function onWebSocket(event: WebSocketEvent, requestId?: string): Promise<WebSocketResult> {
@@ -57,12 +47,12 @@ export function createHandler(services: Services): Handler {
       const started = performance.now();
       let result: WebSocketResult;
       try {
-        result = await route(event, services);
+        result = await route(event, ops);
       } catch (error) {
         logger.error('websocket request failed', { requestId, routeKey, connectionId, error: error as Error });
         // $connect and $disconnect have no one to reply to; a 5xx on $connect refuses the connection.
-        const unavailable = isUnavailable(error);
-        result = eventType === 'MESSAGE' ? errorReply(unavailable ? UNAVAILABLE : INTERNAL) : { statusCode: unavailable ? 503 : 500 };
+        const temporary = isTemporary(error);
+        result = eventType === 'MESSAGE' ? errorReply(temporary ? UNAVAILABLE : INTERNAL) : { statusCode: temporary ? 503 : 500 };
       }
       const succeeded = !telemetry.countFailure() && result.statusCode === 200;
       const metric = Object.hasOwn(COUNTED_ROUTES, routeKey) ? COUNTED_ROUTES[routeKey as WebSocketRouteKey] : undefined;
@@ -79,82 +69,14 @@ export function createHandler(services: Services): Handler {
       const started = performance.now();
       let result: HttpResult;
       try {
-        result = route
-          ? await route(event, services)
-          : errorResponse({ code: ErrorCode.notFound, message: `No route ${event.requestContext.http.method} ${event.rawPath}` });
+        result = route ? await route(event, ops) : answer(failure(ErrorCode.notFound, `No route ${event.requestContext.http.method} ${event.rawPath}`));
       } catch (error) {
         logger.error('http request failed', { requestId, routeKey, error: error as Error });
-        result = errorResponse(isUnavailable(error) ? UNAVAILABLE : INTERNAL);
+        result = answer(isTemporary(error) ? UNAVAILABLE : INTERNAL);
       }
       telemetry.countFailure();
       telemetry.requestDone('http request', { requestId, routeKey, statusCode: result.statusCode, durationMs: elapsed(started) });
       return result;
-    });
-  }
-
-  async function onTask(task: WelcomeTask | PurgeTask | ReapTask | DeliverTask, requestId?: string, context?: Partial<Context>): Promise<WebSocketResult> {
-    if (task.task === 'purge') return onPurge(task, requestId);
-    if (task.task === 'reap') return onReap(task, requestId);
-    if (task.task === 'deliver') return onDeliver(task, requestId, context);
-    return onWelcome(task, requestId);
-  }
-
-  /**
-   * One shard of a big channel's publish, until the invocation's time runs short (then it hands
-   * over). Never throws: Lambda would run a failed asynchronous invocation again, and deliver twice.
-   */
-  async function onDeliver(task: DeliverTask, requestId?: string, context?: Partial<Context>): Promise<WebSocketResult> {
-    return telemetry.request({ projectId: task.projectId, channel: task.channel }, async () => {
-      const remaining = context?.getRemainingTimeInMillis?.() ?? DEFAULT_TASK_TIME_MS;
-      try {
-        const { error, ...counts } = await services.bigChannels.run(task, Date.now() + remaining);
-        if (error !== undefined) logger.error('deliver: part of the shard was not done', { requestId, publishId: task.publishId, error: error as Error });
-        await services.projects.record(task.projectId, { deliveries: counts.sent });
-        telemetry.requestDone('deliver', { requestId, publishId: task.publishId, ...counts });
-      } catch (error) {
-        logger.error('deliver failed', { requestId, publishId: task.publishId, error: error as Error });
-      }
-      return { statusCode: 200 };
-    });
-  }
-
-  /** Removes the connections a publish found gone; their departures tell the project's typed clients. */
-  async function onPurge(task: PurgeTask, requestId?: string): Promise<WebSocketResult> {
-    return telemetry.request({}, async () => {
-      try {
-        await services.membership.purge(task.gone);
-        telemetry.requestDone('purge', { requestId, connections: task.gone.length });
-      } catch (error) {
-        // Left for DynamoDB's TTL, and for the next publish that meets them.
-        logger.error('purge failed', { requestId, connections: task.gone.length, error: error as Error });
-      }
-      return { statusCode: 200 };
-    });
-  }
-
-  /** Removes presence members found silent, and announces them; connections found gone are purged. */
-  async function onReap(task: ReapTask, requestId?: string): Promise<WebSocketResult> {
-    return telemetry.request({ projectId: task.projectId, channel: task.channel }, async () => {
-      try {
-        const gone = await services.members.reap(task.projectId, task.channel, task.members);
-        if (gone.length > 0) await services.membership.purge(gone);
-        telemetry.requestDone('reap', { requestId, members: task.members.length });
-      } catch (error) {
-        logger.error('reap failed', { requestId, members: task.members.length, error: error as Error });
-      }
-      return { statusCode: 200 };
-    });
-  }
-
-  async function onWelcome(task: WelcomeTask, requestId?: string): Promise<WebSocketResult> {
-    return telemetry.request({ connectionId: task.connectionId, projectId: task.projectId }, async () => {
-      try {
-        const outcome = await presence.welcome(task);
-        telemetry.requestDone('welcome', { requestId, outcome });
-      } catch (error) {
-        logger.error('welcome failed', { requestId, connectionId: task.connectionId, error: error as Error });
-      }
-      return { statusCode: 200 };
     });
   }
 
@@ -165,7 +87,10 @@ export function createHandler(services: Services): Handler {
     const classified = classifyEvent(event);
     if (classified.kind === 'websocket') return onWebSocket(classified.event, requestId);
     if (classified.kind === 'http') return onHttp(classified.event, requestId);
-    if (classified.kind === 'task') return onTask(classified.event, requestId, context);
+    if (classified.kind === 'task') {
+      await ops.runTask(classified.event, { requestId, remainingMs: context?.getRemainingTimeInMillis?.() ?? DEFAULT_TASK_TIME_MS });
+      return { statusCode: 200 };
+    }
     logger.warn('unrecognised event', { requestId });
     return { statusCode: 400 };
   };

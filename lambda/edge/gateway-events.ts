@@ -1,12 +1,8 @@
 /**
- * The two kinds of event API Gateway sends the shared handler, and how to tell them apart.
+ * The events the shared handler gets — API Gateway's two kinds and its own background tasks — and how to tell them apart.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import type { WelcomeTask } from '../domain/presence';
-import type { BackgroundTask } from '../ports';
-
-export type PurgeTask = Extract<BackgroundTask, { task: 'purge' }>;
-export type ReapTask = Extract<BackgroundTask, { task: 'reap' }>;
+import { BackgroundTask, parseTask } from '../tasks';
 
 /** A WebSocket API event (Lambda proxy). `$connect` adds headers and query string parameters. */
 export interface WebSocketEvent {
@@ -45,7 +41,7 @@ export type HttpResult = APIGatewayProxyStructuredResultV2;
 export type ClassifiedEvent =
   | { kind: 'websocket'; event: WebSocketEvent }
   | { kind: 'http'; event: HttpEvent }
-  | { kind: 'task'; event: WelcomeTask | PurgeTask | ReapTask | Extract<BackgroundTask, { task: 'deliver' }> }
+  | { kind: 'task'; event: BackgroundTask }
   | { kind: 'unknown' };
 
 export function classifyEvent(event: unknown): ClassifiedEvent {
@@ -57,10 +53,8 @@ export function classifyEvent(event: unknown): ClassifiedEvent {
     return { kind: 'http', event: event as HttpEvent };
   }
   // Background tasks come from this function invoking itself, never through API Gateway.
-  const task = (event as { task?: unknown } | null)?.task;
-  if (!context && (task === 'welcome' || task === 'purge' || task === 'deliver' || task === 'reap')) {
-    return { kind: 'task', event: event as WelcomeTask | PurgeTask | ReapTask | Extract<BackgroundTask, { task: 'deliver' }> };
-  }
+  const task = context ? undefined : parseTask(event);
+  if (task) return { kind: 'task', event: task };
   return { kind: 'unknown' };
 }
 

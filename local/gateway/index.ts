@@ -132,6 +132,11 @@ export class LocalGateway {
     this.lambda.invokeAsync(event);
   }
 
+  /** Resolves once no invocation is in flight: every message they posted has been written to its socket. */
+  settled(): Promise<void> {
+    return this.lambda.settled();
+  }
+
   async stop(): Promise<void> {
     this.webSocket.closeAll();
     await this.lambda.settled();

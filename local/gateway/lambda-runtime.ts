@@ -50,11 +50,14 @@ export class LocalLambda {
 
   /** An asynchronous (`Event`) invocation: queued, not awaited, errors reported like any other. */
   invokeAsync(event: unknown): void {
-    setImmediate(() => void this.invoke(event).catch(() => undefined));
+    // In flight from the moment it is asked for, so `settled` waits for it.
+    const queued = new Promise<void>((resolve) => setImmediate(() => void this.invoke(event).catch(() => undefined).finally(resolve)));
+    this.pending.add(queued);
+    void queued.finally(() => this.pending.delete(queued));
   }
 
-  /** Resolves when every invocation in flight has ended. */
+  /** Resolves when every invocation in flight has ended, those they started meanwhile included. */
   async settled(): Promise<void> {
-    await Promise.allSettled([...this.pending]);
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
   }
 }

@@ -42,13 +42,18 @@ function layerOf(file: string): string {
 /** What each layer may import (itself always). Mirrors ARCHITECTURE.md. */
 const ALLOWED: Record<string, readonly string[]> = {
   'lambda/contract': [],
-  'lambda/ports': ['lambda/contract'],
-  'lambda/protocol': ['lambda/contract'],
+  'lambda/tasks': ['lambda/contract'],
+  'lambda/ports': ['lambda/contract', 'lambda/tasks'],
+  // The wire types are the client's own (type-only: see below).
+  'lambda/protocol': ['lambda/contract', 'client'],
+  'lambda/telemetry': ['lambda/contract', 'lambda/protocol'],
   'lambda/auth': ['lambda/contract', 'lambda/protocol', 'lambda/ports'],
-  'lambda/domain': ['lambda/contract', 'lambda/protocol', 'lambda/ports'],
-  'lambda/adapters': ['lambda/contract', 'lambda/ports'],
-  'lambda/edge': ['lambda/contract', 'lambda/protocol', 'lambda/ports', 'lambda/auth', 'lambda/domain'],
-  'lambda/compose': ['lambda/contract', 'lambda/ports', 'lambda/auth', 'lambda/domain', 'lambda/adapters', 'lambda/edge'],
+  'lambda/domain': ['lambda/contract', 'lambda/protocol', 'lambda/ports', 'lambda/tasks'],
+  'lambda/adapters': ['lambda/contract', 'lambda/ports', 'lambda/tasks'],
+  'lambda/operations': ['lambda/contract', 'lambda/protocol', 'lambda/ports', 'lambda/tasks', 'lambda/telemetry', 'lambda/auth', 'lambda/domain'],
+  // Codecs: only the operations, never the domain, the stores or the rules behind them.
+  'lambda/edge': ['lambda/contract', 'lambda/protocol', 'lambda/tasks', 'lambda/telemetry', 'lambda/operations'],
+  'lambda/compose': ['lambda/contract', 'lambda/ports', 'lambda/tasks', 'lambda/telemetry', 'lambda/auth', 'lambda/domain', 'lambda/adapters', 'lambda/operations', 'lambda/edge'],
   'lambda/handler': ['lambda/contract', 'lambda/compose'],
   lib: ['lambda/contract'],
   bin: ['lib'],
@@ -81,6 +86,23 @@ describe('imports', () => {
       }
     }
     expect(broken).toEqual([]);
+  });
+
+  it('bring the client into the service only as types: the handler bundles none of its code', () => {
+    const typeOnly = /(?:^|\n)\s*(?:import|export)\s+type\s/;
+    for (const [file, targets] of graph) {
+      if (!file.startsWith('lambda/')) continue;
+      for (const target of targets.filter((t) => t.startsWith('client/'))) {
+        const text = readFileSync(path.join(ROOT, file), 'utf8');
+        const lines = text.split('\n').filter((line) => line.includes(`'${path.relative(path.dirname(file), target).replace(/\.ts$/, '')}'`));
+        expect({ file, target, typeOnly: lines.every((line) => typeOnly.test(line)) }).toEqual({ file, target, typeOnly: true });
+      }
+    }
+  });
+
+  it('keep every codec short: the operations hold the work', () => {
+    const long = all.filter((file) => file.startsWith('lambda/edge/')).map((file) => ({ file, lines: readFileSync(path.join(ROOT, file), 'utf8').split('\n').length })).filter(({ lines }) => lines >= 250);
+    expect(long).toEqual([]);
   });
 
   it('form no cycle', () => {

@@ -28,7 +28,7 @@ describe('a big channel', () => {
     // The same key again within its window: the first publish's id, nothing sent twice.
     const repeated = await e2e.broadcast({ channel: 'crowd', event: 'wave', data: { n: 1 }, idempotencyKey: 'wave-1' });
     expect(repeated.json).toMatchObject({ id: published.json.id });
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await e2e.barrier(...subscribers);
     for (const { client } of subscribers) expect(client.messages).toEqual([]);
   });
 });

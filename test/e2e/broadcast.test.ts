@@ -33,10 +33,10 @@ describe('README flows', () => {
   it('subscribe answers connection_id first, then subscription_succeeded', async () => {
     const client = await connect();
     client.send({ action: 'subscribe', channel: 'admin' });
-    expect(await client.next()).toEqual({ type: 'connection_id', connection_id: expect.stringMatching(/=$/), socket_id: expect.stringMatching(/^\d+\.\d+$/) });
-    expect(await client.next()).toEqual({ type: 'subscription_succeeded', channel: 'admin' });
+    expect(await client.next()).toEqual({ kind: 'reply', type: 'connection_id', connection_id: expect.stringMatching(/=$/), socket_id: expect.stringMatching(/^\d+\.\d+$/) });
+    expect(await client.next()).toEqual({ kind: 'reply', type: 'subscription_succeeded', channel: 'admin' });
     client.send({ action: 'subscribe', channel: 'logs:thread-123' });
-    expect(await client.next()).toEqual({ type: 'subscription_succeeded', channel: 'logs:thread-123' });
+    expect(await client.next()).toEqual({ kind: 'reply', type: 'subscription_succeeded', channel: 'logs:thread-123' });
   });
 
   it('POST /broadcast reaches every subscriber with channel, event, data, id and timestamp', async () => {
@@ -46,10 +46,10 @@ describe('README flows', () => {
     const response = await broadcast({ channel: 'news', event: 'admin_event', data: { hello: 'world' } });
     expect(response.status).toBe(200);
     expect(response.json).toEqual({ success: true, channel: 'news', event: 'admin_event', id: expect.any(String), sent: 2, failed: 0, stale: 0 });
-    const expected = { id: response.json.id, timestamp: expect.any(String), channel: 'news', event: 'admin_event', data: { hello: 'world' } };
+    const expected = { kind: 'message', id: response.json.id, timestamp: expect.any(String), channel: 'news', event: 'admin_event', data: { hello: 'world' } };
     expect(await a.client.next()).toEqual(expected);
     expect(await b.client.next()).toEqual(expected);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await e2e.barrier(bystander);
     expect(bystander.client.messages).toEqual([]);
   });
 
@@ -57,11 +57,11 @@ describe('README flows', () => {
     const sender = await subscriber('chat');
     const other = await subscriber('chat');
     sender.client.send({ action: 'send', channel: 'chat', event: 'admin_event', data: { text: 'hi' } });
-    const message = { id: expect.any(String), timestamp: expect.any(String), channel: 'chat', event: 'admin_event', data: { text: 'hi' }, from: sender.id };
+    const message = { kind: 'message', id: expect.any(String), timestamp: expect.any(String), channel: 'chat', event: 'admin_event', data: { text: 'hi' }, from: sender.id };
     expect(await other.client.next()).toEqual(message);
     expect(await sender.client.next((m) => m.event === 'admin_event')).toEqual(message);
     expect(await sender.client.next((m) => m.type === 'send_success')).toEqual({
-      type: 'send_success', channel: 'chat', id: expect.any(String), sent: 2, failed: 0, stale: 0,
+      kind: 'reply', type: 'send_success', channel: 'chat', id: expect.any(String), sent: 2, failed: 0, stale: 0,
     });
   });
 
@@ -69,8 +69,8 @@ describe('README flows', () => {
     const sender = await subscriber('dm');
     const target = await subscriber('dm');
     const reply = await sender.client.request({ action: 'send', connectionId: target.id, event: 'private_message', data: { secret: 1 } }, 'send_success');
-    expect(reply).toMatchObject({ type: 'send_success', connectionId: target.id, sent: 1, failed: 0 });
-    expect(await target.client.next()).toEqual({ id: expect.any(String), timestamp: expect.any(String), event: 'private_message', data: { secret: 1 }, from: sender.id });
+    expect(reply).toMatchObject({ kind: 'reply', type: 'send_success', connectionId: target.id, sent: 1, failed: 0 });
+    expect(await target.client.next()).toEqual({ kind: 'message', id: expect.any(String), timestamp: expect.any(String), event: 'private_message', data: { secret: 1 }, from: sender.id });
     expect(sender.client.messages).toEqual([]);
   });
 
@@ -83,13 +83,13 @@ describe('README flows', () => {
 
   it('unsubscribe confirms and stops delivery', async () => {
     const { client } = await subscriber('quiet');
-    expect(await client.request({ action: 'unsubscribe', channel: 'quiet' }, 'unsubscribe_succeeded')).toEqual({ type: 'unsubscribe_succeeded', channel: 'quiet' });
+    expect(await client.request({ action: 'unsubscribe', channel: 'quiet' }, 'unsubscribe_succeeded')).toEqual({ kind: 'reply', type: 'unsubscribe_succeeded', channel: 'quiet' });
     expect((await broadcast({ channel: 'quiet', event: 'e' })).json).toMatchObject({ sent: 0 });
   });
 
   it('answers both forms of ping', async () => {
     const client = await connect();
-    expect(await client.request({ action: 'ping' }, 'pong')).toEqual({ type: 'pong' });
+    expect(await client.request({ action: 'ping' }, 'pong')).toEqual({ kind: 'reply', type: 'pong' });
     client.send('ping');
     expect(await client.next()).toBe('pong');
   });
@@ -138,8 +138,8 @@ describe('bad input over WebSocket', () => {
     const client = await connect();
     // In frames of 32 KB, as API Gateway requires of messages over that.
     client.sendInFrames(frame);
-    expect(await client.next()).toEqual({ type: 'error', code, message: expect.any(String) });
-    expect(await client.request({ action: 'ping' }, 'pong')).toEqual({ type: 'pong' });
+    expect(await client.next()).toEqual({ kind: 'reply', type: 'error', code, message: expect.any(String) });
+    expect(await client.request({ action: 'ping' }, 'pong')).toEqual({ kind: 'reply', type: 'pong' });
   });
 
   it('closes a connection that sends a message over 128 KB with 1009, as API Gateway does, even in small frames', async () => {
@@ -218,7 +218,7 @@ describe('fan-out at scale', () => {
     const ids = responses.map((response) => response.json.id).sort();
     expect(new Set(ids).size).toBe(20);
     await waitFor(async () => subscribers.every(({ client }) => client.messages.length >= 20), 10_000);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await e2e.barrier(...subscribers);
     for (const { client } of subscribers) {
       const received = client.messages.map((raw) => JSON.parse(raw));
       expect(received.map((m) => m.id).sort()).toEqual(ids);

@@ -146,7 +146,7 @@ describe('npm run token', () => {
     expect(printed).toMatchObject({ code: 0, stderr: '' });
     const client = await TestClient.open(`${stack.webSocketUrl}?token=${printed.stdout.trim()}`);
     client.send({ action: 'subscribe', channel: 'private-alice' });
-    expect(await client.next((m) => m.type === 'subscription_succeeded')).toEqual({ type: 'subscription_succeeded', channel: 'private-alice' });
+    expect(await client.next((m) => m.type === 'subscription_succeeded')).toEqual({ kind: 'reply', type: 'subscription_succeeded', channel: 'private-alice' });
     await client.close();
   }, 40_000);
 

@@ -38,7 +38,7 @@ describe('history and recovery', () => {
   it('stamps each message with its offset and epoch, and recovers what a client missed while away', async () => {
     const { client: first } = await e2e.connect();
     const start = await subscribed(first, 'chat:r1');
-    expect(start).toEqual({ type: 'subscription_succeeded', channel: 'chat:r1', offset: 0, epoch: expect.stringMatching(/^[\w-]{8}$/) });
+    expect(start).toEqual({ kind: 'reply', type: 'subscription_succeeded', channel: 'chat:r1', offset: 0, epoch: expect.stringMatching(/^[\w-]{8}$/) });
     const epoch = start.epoch;
 
     for (let n = 1; n <= 3; n++) {
@@ -53,11 +53,11 @@ describe('history and recovery', () => {
 
     const { client: back } = await e2e.connect();
     back.send({ action: 'subscribe', channel: 'chat:r1', since: { offset: 3, epoch } });
-    expect(await back.next()).toMatchObject({ type: 'connection_id' });
+    expect(await back.next()).toMatchObject({ kind: 'reply', type: 'connection_id' });
     const replayed = [];
     for (let n = 4; n <= 8; n++) replayed.push(await back.next<any>((m) => m.event === 'say'));
     expect(replayed.map((m) => [m.offset, m.data.n])).toEqual([[4, 4], [5, 5], [6, 6], [7, 7], [8, 8]]);
-    expect(await back.next()).toEqual({ type: 'subscription_succeeded', channel: 'chat:r1', offset: 8, epoch, recovered: true });
+    expect(await back.next()).toEqual({ kind: 'reply', type: 'subscription_succeeded', channel: 'chat:r1', offset: 8, epoch, recovered: true });
 
     // And live from there.
     await e2e.broadcast({ channel: 'chat:r1', event: 'say', data: { n: 9 } });
@@ -68,6 +68,7 @@ describe('history and recovery', () => {
     await e2e.broadcast({ channel: 'chat:r2', event: 'e', data: 1 });
     const { client } = await e2e.connect();
     expect(await subscribed(client, 'chat:r2', { offset: 0, epoch: 'another-epoch' })).toEqual({
+      kind: 'reply',
       type: 'subscription_succeeded',
       channel: 'chat:r2',
       offset: 1,
@@ -103,7 +104,7 @@ describe('history and recovery', () => {
     const { client } = await e2e.connect();
     client.send({ action: 'history', channel: 'chat:log', since: 1, limit: 2 });
     const page = await client.next<any>((m) => m.type === 'history');
-    expect(page).toMatchObject({ type: 'history', channel: 'chat:log', offset: 5, more: true });
+    expect(page).toMatchObject({ kind: 'reply', type: 'history', channel: 'chat:log', offset: 5, more: true });
     expect(page.messages.map((m: any) => m.data)).toEqual([2, 3]);
 
     const http = await call('GET', '/history?channel=chat:log&since=3');
@@ -113,7 +114,7 @@ describe('history and recovery', () => {
     expect((await call('GET', '/history?channel=chat:log')).json.data.messages).toHaveLength(5);
 
     client.send({ action: 'history', channel: 'plain' });
-    expect(await client.next()).toMatchObject({ type: 'error', code: 'history_not_enabled' });
+    expect(await client.next()).toMatchObject({ kind: 'reply', type: 'error', code: 'history_not_enabled' });
     expect((await call('GET', '/history?channel=plain')).json).toMatchObject({ code: 'history_not_enabled' });
     expect((await call('GET', '/history?channel=chat:log&limit=5000')).json).toMatchObject({ code: 'invalid_request' });
     expect((await call('GET', '/history?channel=chat:log', 'wrong-key')).status).toBe(401);

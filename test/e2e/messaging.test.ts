@@ -9,7 +9,7 @@ import { useLocalStack } from '../helpers/e2e';
 
 const MASTER = 'messaging-master-key-0123456789abcdef';
 const e2e = useLocalStack({ accessKey: MASTER });
-const { connect, subscribe, tokenFor, createKey } = e2e;
+const { connect, subscribe, tokenFor, createKey, barrier } = e2e;
 let stack: LocalStack;
 let project = 0;
 beforeAll(() => {
@@ -20,13 +20,13 @@ beforeAll(() => {
 const newProject = () => `msg-${++project}`;
 const auth = { Authorization: `Bearer ${MASTER}` };
 const broadcast = (body: object) => postJson(`${stack.httpUrl}/broadcast`, body, auth);
-const quiet = () => new Promise((resolve) => setTimeout(resolve, 150));
 
 describe('system messages', () => {
   it('greets every new connection with connected: clientId, projectId, clientCount, timestamp', async () => {
     const projectId = newProject();
     const first = await connect({ projectId, type: 'runtime' });
     expect(first.connected).toEqual({
+      kind: 'notice',
       type: 'connected',
       clientId: expect.stringMatching(/=$/),
       // The Pusher-style socket id, for Pusher auth endpoints.
@@ -49,13 +49,14 @@ describe('system messages', () => {
     const elsewhere = await connect({ projectId: newProject(), type: 'admin' });
     await leaving.client.close();
     expect(await admin.client.next()).toEqual({
+      kind: 'notice',
       type: 'client_left',
       clientId: leaving.id,
       clientType: 'runtime',
       projectId,
       timestamp: expect.any(String),
     });
-    await quiet();
+    await barrier(untyped, elsewhere);
     expect(untyped.client.messages).toEqual([]);
     expect(elsewhere.client.messages).toEqual([]);
   });
@@ -80,18 +81,18 @@ describe('routed messages', () => {
     const c = await cast(newProject());
     for (const member of Object.values(c)) await subscribe(member.client, 'news');
     c.agent1.client.send(frame);
-    expect(await c.agent1.client.next()).toEqual({ type: 'error', code: 'reserved_type', message: expect.any(String) });
-    await quiet();
+    expect(await c.agent1.client.next()).toEqual({ kind: 'reply', type: 'error', code: 'reserved_type', message: expect.any(String) });
+    await barrier(...Object.values(c));
     for (const member of Object.values(c)) expect(member.client.messages).toEqual([]);
   });
 
   it('to.id reaches only that connection, from set by the server, with a copy to admins', async () => {
     const c = await cast(newProject());
     c.runtime.client.send({ id: 'm1', type: 'run', payload: { job: 7 }, to: { id: c.agent1.id }, from: { id: 'forged', type: 'admin' } });
-    const expected = { id: 'm1', type: 'run', payload: { job: 7 }, to: { id: c.agent1.id }, from: { id: c.runtime.id, type: 'runtime' }, timestamp: expect.any(String) };
+    const expected = { kind: 'routed', id: 'm1', type: 'run', payload: { job: 7 }, to: { id: c.agent1.id }, from: { id: c.runtime.id, type: 'runtime' }, timestamp: expect.any(String) };
     expect(await c.agent1.client.next()).toEqual(expected);
     expect(await c.admin.client.next()).toEqual(expected);
-    await quiet();
+    await barrier(c.runtime, c.agent2, c.plain);
     for (const other of [c.runtime, c.agent2, c.plain]) expect(other.client.messages).toEqual([]);
   });
 
@@ -101,7 +102,7 @@ describe('routed messages', () => {
     const received = await c.agent2.client.next();
     expect(received).toMatchObject({ type: 'sync', payload: 1, from: { id: c.agent1.id, type: 'data-agent' }, id: expect.any(String) });
     expect(await c.admin.client.next()).toEqual(received);
-    await quiet();
+    await barrier(c.runtime, c.agent1, c.plain);
     for (const other of [c.runtime, c.agent1, c.plain]) expect(other.client.messages).toEqual([]);
   });
 
@@ -111,7 +112,7 @@ describe('routed messages', () => {
     const outsider = await connect({ projectId: newProject(), type: 'admin' });
     c.runtime.client.send({ type: 'hello', payload: 'all' });
     for (const other of [c.agent1, c.agent2, c.admin, c.plain]) expect(await other.client.next()).toMatchObject({ type: 'hello', from: { id: c.runtime.id } });
-    await quiet();
+    await barrier(c.agent1, c.agent2, c.admin, c.plain, c.runtime, outsider);
     for (const other of [c.agent1, c.agent2, c.admin, c.plain, c.runtime, outsider]) expect(other.client.messages).toEqual([]);
   });
 
@@ -119,7 +120,7 @@ describe('routed messages', () => {
     const c = await cast(newProject());
     c.runtime.client.send({ type: 'report', to: { type: 'admin' } });
     expect(await c.admin.client.next()).toMatchObject({ type: 'report' });
-    await quiet();
+    await barrier(c.admin);
     expect(c.admin.client.messages).toEqual([]);
   });
 
@@ -131,7 +132,7 @@ describe('routed messages', () => {
   ])('answers %s with an error', async (_, frame, code) => {
     const { client } = await connect({ projectId: newProject(), type: 'runtime' });
     client.sendInFrames(frame);
-    expect(await client.next()).toMatchObject({ type: 'error', code });
+    expect(await client.next()).toMatchObject({ kind: 'reply', type: 'error', code });
   });
 });
 
@@ -142,12 +143,12 @@ describe('retained broadcasts', () => {
     const published = await broadcast({ projectId, channel: 'notice', event: 'maintenance', data: { at: '22:00' }, retain: true });
     const { client } = await connect({ projectId });
     client.send({ action: 'subscribe', channel: 'notice' });
-    expect(await client.next()).toMatchObject({ type: 'connection_id' });
-    expect(await client.next()).toEqual({ type: 'subscription_succeeded', channel: 'notice' });
+    expect(await client.next()).toMatchObject({ kind: 'reply', type: 'connection_id' });
+    expect(await client.next()).toEqual({ kind: 'reply', type: 'subscription_succeeded', channel: 'notice' });
     expect(await client.next()).toEqual({
-      id: published.json.id, timestamp: expect.any(String), channel: 'notice', event: 'maintenance', data: { at: '22:00' }, retained: true,
+      kind: 'message', id: published.json.id, timestamp: expect.any(String), channel: 'notice', event: 'maintenance', data: { at: '22:00' }, retained: true,
     });
-    await quiet();
+    await barrier({ client });
     expect(client.messages).toEqual([]);
   });
 
@@ -161,14 +162,14 @@ describe('retained broadcasts', () => {
     const first = await connect({ projectId, token: alice });
     first.client.send({ action: 'subscribe', channel: 'news' });
     expect(await first.client.next((m) => m.retained)).toMatchObject({ id });
-    expect(await first.client.request({ action: 'ack', channel: 'news', id }, 'ack_succeeded')).toEqual({ type: 'ack_succeeded', channel: 'news', id });
+    expect(await first.client.request({ action: 'ack', channel: 'news', id }, 'ack_succeeded')).toEqual({ kind: 'reply', type: 'ack_succeeded', channel: 'news', id });
     await first.client.close();
 
     const again = await connect({ projectId, token: alice });
     again.client.send({ action: 'subscribe', channel: 'news' });
     await again.client.next((m) => m.type === 'subscription_succeeded');
-    expect(await again.client.request({ action: 'get_retained', channel: 'news' }, 'no_retained')).toEqual({ type: 'no_retained', channel: 'news' });
-    await quiet();
+    expect(await again.client.request({ action: 'get_retained', channel: 'news' }, 'no_retained')).toEqual({ kind: 'reply', type: 'no_retained', channel: 'news' });
+    await barrier(again);
     expect(again.client.messages.filter((m) => m.includes('"retained"'))).toEqual([]);
 
     const other = await connect({ projectId, token: bob });
@@ -181,13 +182,13 @@ describe('retained broadcasts', () => {
     const alice = await tokenFor(projectId, { sub: 'alice' });
     const { json } = await broadcast({ projectId, channel: 'news', event: 'terms', retain: true });
     const { client } = await connect({ projectId, token: alice });
-    expect(await client.request({ action: 'ack', channel: 'news', id: json.id }, 'ack_succeeded')).toMatchObject({ type: 'ack_succeeded' });
+    expect(await client.request({ action: 'ack', channel: 'news', id: json.id }, 'ack_succeeded')).toMatchObject({ kind: 'reply', type: 'ack_succeeded' });
     client.send({ action: 'ack', channel: 'news', id: 'not-the-message' });
-    expect(await client.next()).toMatchObject({ type: 'error', code: 'invalid_message', message: expect.stringContaining('not the retained message') });
+    expect(await client.next()).toMatchObject({ kind: 'reply', type: 'error', code: 'invalid_message', message: expect.stringContaining('not the retained message') });
     client.send({ action: 'ack', channel: 'quiet', id: json.id });
-    expect(await client.next()).toMatchObject({ type: 'error', code: 'invalid_message', message: expect.stringContaining('no retained message') });
+    expect(await client.next()).toMatchObject({ kind: 'reply', type: 'error', code: 'invalid_message', message: expect.stringContaining('no retained message') });
     // The valid acknowledgement stands: nothing is resent.
-    expect(await client.request({ action: 'get_retained', channel: 'news' }, 'no_retained')).toEqual({ type: 'no_retained', channel: 'news' });
+    expect(await client.request({ action: 'get_retained', channel: 'news' }, 'no_retained')).toEqual({ kind: 'reply', type: 'no_retained', channel: 'news' });
   });
 
   it('resends on get_retained until acknowledged, and needs identity to acknowledge', async () => {
@@ -200,7 +201,7 @@ describe('retained broadcasts', () => {
     expect(await anonymous.client.next()).toMatchObject({ id: message.id, retained: true });
     // An unsigned ?user_id= is not identity.
     anonymous.client.send({ action: 'ack', channel: 'news', id: message.id });
-    expect(await anonymous.client.next()).toMatchObject({ type: 'error', code: 'identity_required' });
+    expect(await anonymous.client.next()).toMatchObject({ kind: 'reply', type: 'error', code: 'identity_required' });
   });
 
   it('refuses a connection with an invalid or expired token', async () => {
@@ -223,7 +224,7 @@ describe('retained broadcasts', () => {
     await broadcast({ projectId, channel: 'c', event: 'e', retain: true });
     client.send({ action: 'get_retained', channel: 'c' });
     const message = await client.next<{ id: string }>();
-    expect(await client.request({ action: 'ack', channel: 'c', id: message.id }, 'ack_succeeded')).toMatchObject({ type: 'ack_succeeded' });
+    expect(await client.request({ action: 'ack', channel: 'c', id: message.id }, 'ack_succeeded')).toMatchObject({ kind: 'reply', type: 'ack_succeeded' });
   });
 
   it('clears: subscribers get broadcast_cleared and new subscribers get nothing', async () => {
@@ -237,7 +238,7 @@ describe('retained broadcasts', () => {
     expect(await watcher.client.next()).toMatchObject({ channel: 'ops', event: 'broadcast_cleared' });
     const late = await connect({ projectId });
     await subscribe(late.client, 'ops');
-    await quiet();
+    await barrier(late);
     expect(late.client.messages).toEqual([]);
     const again = await postJson(`${stack.httpUrl}/broadcast/clear`, { projectId, channel: 'ops' }, auth);
     expect(again.json).toMatchObject({ cleared: false, sent: 0 });

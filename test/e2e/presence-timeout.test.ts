@@ -28,7 +28,7 @@ it('drops a member silent past the timeout and removes it in the background; a p
     await new Promise((resolve) => setTimeout(resolve, 1600));
     expect(await members()).toEqual(['pinger', 'watcher']);
     // The read started the removal, announced to the channel.
-    expect(await watcher.next((m) => m.type === 'member_removed')).toEqual({ type: 'member_removed', channel: 'presence-quiet', member: { userId: 'silent' } });
+    expect(await watcher.next((m) => m.type === 'member_removed')).toEqual({ kind: 'notice', type: 'member_removed', channel: 'presence-quiet', member: { userId: 'silent' } });
     await waitFor(async () => (await members()).length === 2);
   } finally {
     clearInterval(keepAlive);

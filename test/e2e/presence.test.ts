@@ -30,18 +30,19 @@ const users = async (channel: string, projectId = PROJECT) => {
 describe('presence', () => {
   it('counts a user once across two connections: one member_added, one member_removed after both leave', async () => {
     const { client: bob } = await asUser('bob', { name: 'Bob' });
-    expect(await join(bob, 'presence-lobby')).toEqual({ type: 'subscription_succeeded', channel: 'presence-lobby' });
+    expect(await join(bob, 'presence-lobby')).toEqual({ kind: 'reply', type: 'subscription_succeeded', channel: 'presence-lobby' });
     const { client: alice1 } = await asUser('alice', { name: 'Alice' });
     const { client: alice2 } = await asUser('alice', { name: 'Alice' });
 
     await join(alice1, 'presence-lobby');
-    expect(await bob.next()).toEqual({ type: 'member_added', channel: 'presence-lobby', member: { userId: 'alice', info: { name: 'Alice' } } });
+    expect(await bob.next()).toEqual({ kind: 'notice', type: 'member_added', channel: 'presence-lobby', member: { userId: 'alice', info: { name: 'Alice' } } });
     await join(alice2, 'presence-lobby');
     // Subscribing again is harmless: no second member_added.
     await join(alice1, 'presence-lobby');
 
     alice2.send({ action: 'presence', channel: 'presence-lobby' });
     expect(await alice2.next((m) => m.type === 'presence')).toEqual({
+      kind: 'reply',
       type: 'presence',
       channel: 'presence-lobby',
       members: [
@@ -58,8 +59,8 @@ describe('presence', () => {
     await alice1.close();
     alice2.send({ action: 'unsubscribe', channel: 'presence-lobby' });
     await alice2.next((m) => m.type === 'unsubscribe_succeeded');
-    expect(await bob.next()).toEqual({ type: 'member_removed', channel: 'presence-lobby', member: { userId: 'alice', info: { name: 'Alice' } } });
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(await bob.next()).toEqual({ kind: 'notice', type: 'member_removed', channel: 'presence-lobby', member: { userId: 'alice', info: { name: 'Alice' } } });
+    await e2e.barrier(bob);
     // Exactly one of each: nothing else reached bob.
     expect(bob.messages).toEqual([]);
     expect((await users('presence-lobby')).json.data.members).toEqual([{ userId: 'bob', info: { name: 'Bob' } }]);
@@ -67,7 +68,7 @@ describe('presence', () => {
 
   it('tracks members on a namespace with presence on, and refuses anonymous connections there', async () => {
     const { client: anonymous } = await e2e.connect();
-    expect(await join(anonymous, 'room:1')).toMatchObject({ type: 'error', code: 'identity_required' });
+    expect(await join(anonymous, 'room:1')).toMatchObject({ kind: 'reply', type: 'error', code: 'identity_required' });
     // Nothing was stored for the refused subscribe.
     expect((await users('room:1', 'default')).json.data.count).toBe(0);
 
@@ -76,7 +77,7 @@ describe('presence', () => {
     expect((await users('room:1')).json.data.members).toEqual([{ userId: 'carol' }]);
     expect((await users('plain')).json).toMatchObject({ code: 'presence_not_enabled' });
     carol.send({ action: 'presence', channel: 'plain' });
-    expect(await carol.next()).toMatchObject({ type: 'error', code: 'presence_not_enabled' });
+    expect(await carol.next()).toMatchObject({ kind: 'reply', type: 'error', code: 'presence_not_enabled' });
   });
 
   it('removes a ghost: a connection lost without $disconnect is purged at the next publish, with member_removed', async () => {
@@ -84,14 +85,14 @@ describe('presence', () => {
     await join(watcher, 'room:ghosts');
     const { client: ghost, id: ghostId } = await asUser('ghost');
     await join(ghost, 'room:ghosts');
-    expect(await watcher.next()).toMatchObject({ type: 'member_added', member: { userId: 'ghost' } });
+    expect(await watcher.next()).toMatchObject({ kind: 'notice', type: 'member_added', member: { userId: 'ghost' } });
 
     e2e.stack().gateway.dropWithoutDisconnect(ghostId);
     // Still listed: nothing has noticed yet.
     expect((await users('room:ghosts')).json.data.count).toBe(2);
     const published = await e2e.broadcast({ projectId: PROJECT, channel: 'room:ghosts', event: 'e' });
     expect(published.json).toMatchObject({ sent: 1, stale: 1 });
-    expect(await watcher.next((m) => m.type === 'member_removed')).toEqual({ type: 'member_removed', channel: 'room:ghosts', member: { userId: 'ghost' } });
+    expect(await watcher.next((m) => m.type === 'member_removed')).toEqual({ kind: 'notice', type: 'member_removed', channel: 'room:ghosts', member: { userId: 'ghost' } });
     expect((await users('room:ghosts')).json.data.members).toEqual([{ userId: 'watcher' }]);
   });
 

@@ -49,7 +49,7 @@ describe('isolation', () => {
     expect(toDefault.json).toMatchObject({ sent: 1 });
     expect(await plain.client.next()).toMatchObject({ event: 'for-default' });
 
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    await e2e.barrier(b, plain);
     expect(b.client.messages).toEqual([]);
     expect(plain.client.messages).toEqual([]);
   });
@@ -58,7 +58,7 @@ describe('isolation', () => {
     const a = await subscriber('dm', '?projectId=iso-c');
     const b = await subscriber('dm', '?projectId=iso-d');
     a.client.send({ action: 'send', connectionId: b.id, event: 'sneak' });
-    expect(await a.client.next()).toMatchObject({ type: 'error', code: 'connection_not_found' });
+    expect(await a.client.next()).toMatchObject({ kind: 'reply', type: 'error', code: 'connection_not_found' });
     const http = await postJson(`${stack.httpUrl}/broadcast`, { projectId: 'iso-c', connectionId: b.id, event: 'sneak' }, auth(MASTER));
     expect(http.status).toBe(404);
     expect(b.client.messages).toEqual([]);

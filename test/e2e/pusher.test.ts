@@ -51,7 +51,7 @@ describe('the pusher server SDK, unchanged but for its host', () => {
     expect(await response.json()).toEqual({});
     expect(await b.client.next()).toMatchObject({ channel: 'news', event: 'update', data: { headline: 'hi' } });
     expect(await b.client.next()).toMatchObject({ channel: 'sport', event: 'update', data: { headline: 'hi' } });
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await e2e.barrier(a);
     expect(a.client.messages).toEqual([]);
   });
 
@@ -71,8 +71,8 @@ describe('the pusher server SDK, unchanged but for its host', () => {
     const { client, socketId } = await socket();
     const other = await socket();
     const auth = pusher.authorizeChannel(socketId, 'private-orders');
-    expect(await subscribe(other.client, { channel: 'private-orders', auth: auth.auth })).toMatchObject({ type: 'error', code: 'subscription_forbidden' });
-    expect(await subscribe(client, { channel: 'private-orders', auth: auth.auth })).toEqual({ type: 'subscription_succeeded', channel: 'private-orders' });
+    expect(await subscribe(other.client, { channel: 'private-orders', auth: auth.auth })).toMatchObject({ kind: 'reply', type: 'error', code: 'subscription_forbidden' });
+    expect(await subscribe(client, { channel: 'private-orders', auth: auth.auth })).toEqual({ kind: 'reply', type: 'subscription_succeeded', channel: 'private-orders' });
     await pusher.trigger('private-orders', 'placed', { id: 7 });
     expect(await client.next()).toMatchObject({ channel: 'private-orders', event: 'placed', data: { id: 7 } });
   });
@@ -80,7 +80,7 @@ describe('the pusher server SDK, unchanged but for its host', () => {
   it('presence with channel_data, and the channel queries: channels, channel info, users', async () => {
     const { client, socketId } = await socket();
     const signed = pusher.authorizeChannel(socketId, 'presence-room', { user_id: 'u-1', user_info: { name: 'Ada' } });
-    expect(await subscribe(client, { channel: 'presence-room', auth: signed.auth, channel_data: signed.channel_data! })).toMatchObject({ type: 'subscription_succeeded' });
+    expect(await subscribe(client, { channel: 'presence-room', auth: signed.auth, channel_data: signed.channel_data! })).toMatchObject({ kind: 'reply', type: 'subscription_succeeded' });
     // channel_data is covered by the signature: another user's is refused.
     const intruder = await socket();
     const forged = pusher.authorizeChannel(intruder.socketId, 'presence-room', { user_id: 'u-2' });

@@ -13,11 +13,10 @@ import { useLocalStack } from '../helpers/e2e';
 
 const MASTER = 'security-master-key-0123456789abcdef';
 const e2e = useLocalStack({ accessKey: MASTER });
-const { connect, subscribe, subscriber, tokenFor, createKey, broadcast } = e2e;
+const { connect, subscribe, subscriber, tokenFor, createKey, broadcast, barrier } = e2e;
 
 let project = 0;
 const newProject = () => `sec-${++project}`;
-const quiet = () => new Promise((resolve) => setTimeout(resolve, 150));
 
 async function call(method: string, path: string, body?: unknown, key = MASTER) {
   const response = await fetch(`${e2e.stack().httpUrl}${path}`, {
@@ -94,7 +93,7 @@ describe('private and presence channels', () => {
     await subscribe(client, 'news');
     for (const channel of ['private-user-bob', 'presence-lobby']) {
       client.send({ action: 'subscribe', channel });
-      expect(await client.next()).toEqual({ type: 'error', code: 'subscription_forbidden', message: expect.stringContaining(channel) });
+      expect(await client.next()).toEqual({ kind: 'reply', type: 'error', code: 'subscription_forbidden', message: expect.stringContaining(channel) });
     }
     const status = await call('GET', `/status?projectId=${projectId}`);
     expect(status.json.data.channels.map((c: { channel: string }) => c.channel).sort()).toEqual(['news', 'presence-room-1', 'private-user-alice']);
@@ -103,7 +102,7 @@ describe('private and presence channels', () => {
   it('are refused to anonymous clients of an open project', async () => {
     const { client } = await connect();
     client.send({ action: 'subscribe', channel: 'private-anything' });
-    expect(await client.next()).toMatchObject({ type: 'error', code: 'subscription_forbidden' });
+    expect(await client.next()).toMatchObject({ kind: 'reply', type: 'error', code: 'subscription_forbidden' });
   });
 });
 
@@ -113,15 +112,15 @@ describe('publishing from clients', () => {
     const listener = await subscriber('chat-1', { token: await tokenFor(projectId) });
     const { client } = await connect({ token: await tokenFor(projectId, { sub: 'writer', publish: ['chat-*'] }) });
     client.send({ action: 'send', channel: 'chat-1', event: 'hello' });
-    expect(await client.next()).toMatchObject({ type: 'send_success', sent: 1 });
+    expect(await client.next()).toMatchObject({ kind: 'reply', type: 'send_success', sent: 1 });
     expect(await listener.client.next()).toMatchObject({ event: 'hello', from: expect.any(String) });
     client.send({ action: 'send', channel: 'news', event: 'nope' });
-    expect(await client.next()).toMatchObject({ type: 'error', code: 'publish_forbidden' });
+    expect(await client.next()).toMatchObject({ kind: 'reply', type: 'error', code: 'publish_forbidden' });
     listener.client.send({ action: 'send', channel: 'chat-1', event: 'nope' });
-    expect(await listener.client.next()).toMatchObject({ type: 'error', code: 'publish_forbidden' });
+    expect(await listener.client.next()).toMatchObject({ kind: 'reply', type: 'error', code: 'publish_forbidden' });
     // Routed messages have no channel: they need publish "*".
     client.send({ type: 'note', payload: {} });
-    expect(await client.next()).toMatchObject({ type: 'error', code: 'publish_forbidden' });
+    expect(await client.next()).toMatchObject({ kind: 'reply', type: 'error', code: 'publish_forbidden' });
   });
 
   it('is refused to everyone under clientPublish: none, and to nobody under all', async () => {
@@ -130,11 +129,11 @@ describe('publishing from clients', () => {
     await call('PUT', `/projects/${projectId}/settings`, { clientPublish: 'none' });
     const { client } = await connect({ token });
     client.send({ action: 'send', channel: 'x', event: 'e' });
-    expect(await client.next()).toMatchObject({ type: 'error', code: 'publish_forbidden', message: expect.stringContaining('HTTP only') });
+    expect(await client.next()).toMatchObject({ kind: 'reply', type: 'error', code: 'publish_forbidden', message: expect.stringContaining('HTTP only') });
     await call('PUT', `/projects/${projectId}/settings`, { clientPublish: 'all' });
     const later = await connect({ token: await tokenFor(projectId, { sub: 'no-grants' }) });
     later.client.send({ action: 'send', channel: 'x', event: 'e' });
-    expect(await later.client.next()).toMatchObject({ type: 'send_success' });
+    expect(await later.client.next()).toMatchObject({ kind: 'reply', type: 'send_success' });
   });
 });
 
@@ -149,7 +148,7 @@ describe('monitoring copies', () => {
     agent.client.send({ type: 'job', payload: { secret: 1 }, to: { type: 'runtime' } });
     expect(await runtime.client.next()).toMatchObject({ type: 'job', payload: { secret: 1 } });
     expect(await monitor.client.next()).toMatchObject({ type: 'job', payload: { secret: 1 } });
-    await quiet();
+    await barrier(labelled);
     expect(labelled.client.messages).toEqual([]);
   });
 
@@ -171,15 +170,15 @@ describe('rate limit per connection', () => {
     const listener = await connect({ projectId });
     const { client } = await connect({ projectId });
     for (let i = 0; i < 6; i++) client.send({ type: 'tick', payload: i });
-    for (let i = 0; i < 3; i++) expect(await client.next()).toMatchObject({ type: 'error', code: 'rate_limited' });
-    await quiet();
+    for (let i = 0; i < 3; i++) expect(await client.next()).toMatchObject({ kind: 'reply', type: 'error', code: 'rate_limited' });
+    await barrier(listener);
     const delivered = listener.client.messages.map((raw) => JSON.parse(raw).payload);
     expect(delivered).toHaveLength(3);
     expect(client.closed).toBeUndefined();
     // The bucket refills: one message every 500 ms.
     await new Promise((resolve) => setTimeout(resolve, 600));
     client.send({ action: 'send', channel: 'x', event: 'again' });
-    expect(await client.next()).toMatchObject({ type: 'send_success' });
+    expect(await client.next()).toMatchObject({ kind: 'reply', type: 'send_success' });
   });
 });
 
@@ -246,9 +245,9 @@ describe('what a client cannot do', () => {
   it('cannot forge system messages', async () => {
     const { client } = await connect();
     client.send({ type: 'client_left', payload: {} });
-    expect(await client.next()).toMatchObject({ type: 'error', code: 'reserved_type' });
+    expect(await client.next()).toMatchObject({ kind: 'reply', type: 'error', code: 'reserved_type' });
     client.send({ action: 'send', channel: 'admin', event: 'broadcast_cleared' });
-    expect(await client.next()).toMatchObject({ type: 'error', code: 'reserved_type' });
+    expect(await client.next()).toMatchObject({ kind: 'reply', type: 'error', code: 'reserved_type' });
   });
 
   it('cannot reach another project’s data with a token of its own', async () => {
@@ -258,7 +257,7 @@ describe('what a client cannot do', () => {
     const mine = newProject();
     const { client } = await connect({ token: await tokenFor(mine) });
     client.send({ action: 'get_retained', channel: 'secrets' });
-    expect(await client.next()).toEqual({ type: 'no_retained', channel: 'secrets' });
+    expect(await client.next()).toEqual({ kind: 'reply', type: 'no_retained', channel: 'secrets' });
     expect((await attempt(`?projectId=${victim}`)).status).toBe(401);
   });
 });
@@ -266,7 +265,7 @@ describe('what a client cannot do', () => {
 it('keeps serving after all of it', async () => {
   const client = await TestClient.open(e2e.stack().webSocketUrl);
   client.send({ action: 'ping' });
-  expect(await client.next((m) => m.type === 'pong')).toEqual({ type: 'pong' });
+  expect(await client.next((m) => m.type === 'pong')).toEqual({ kind: 'reply', type: 'pong' });
   await client.close();
   expect(e2e.handlerErrors).toEqual([]);
 });

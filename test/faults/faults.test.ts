@@ -78,7 +78,7 @@ describe('DynamoDB failing', () => {
     const id = await connect();
     inject('PutItemCommand', LOCAL_TABLES.subscriptions.name);
     const reply = replyOf((await handler(messageEvent(id, { action: 'subscribe', channel: 'f-half' }))) as { body: string });
-    expect(reply).toMatchObject({ type: 'error', code: 'unavailable' });
+    expect(reply).toMatchObject({ kind: 'reply', type: 'error', code: 'unavailable' });
     const [connection] = (await scan(LOCAL_TABLES.connections.name)).filter((c) => c.connectionId === id);
     expect([...(connection.channels ?? [])]).not.toContain('f-half');
   });
@@ -88,7 +88,7 @@ describe('DynamoDB failing', () => {
     await handler(messageEvent(id, { action: 'subscribe', channel: 'f-again' }));
     inject('PutItemCommand', LOCAL_TABLES.subscriptions.name);
     const reply = replyOf((await handler(messageEvent(id, { action: 'subscribe', channel: 'f-again' }))) as { body: string });
-    expect(reply).toMatchObject({ type: 'error', code: 'unavailable' });
+    expect(reply).toMatchObject({ kind: 'reply', type: 'error', code: 'unavailable' });
     const [connection] = (await scan(LOCAL_TABLES.connections.name)).filter((c) => c.connectionId === id);
     expect([...(connection.channels ?? [])]).toContain('f-again');
     // So its disconnect still removes the subscription: nothing is orphaned.
@@ -110,7 +110,7 @@ describe('DynamoDB failing', () => {
     api.clearCalls();
     inject('UpdateItemCommand', LOCAL_TABLES.connections.name);
     const reply = replyOf((await handler(messageEvent(sender, { action: 'send', channel: 'f-send', event: 'e' }))) as { body: string });
-    expect(reply).toMatchObject({ type: 'error', code: 'unavailable' });
+    expect(reply).toMatchObject({ kind: 'reply', type: 'error', code: 'unavailable' });
     expect(posted()).toEqual([]);
   });
 });
@@ -149,7 +149,7 @@ describe('history failing', () => {
     await handler(httpEvent({ body: { channel: 'hist:b', event: 'e' } }));
     inject('QueryCommand', LOCAL_TABLES.channels.name, 1);
     const { id, reply } = await subscribeSince('hist:b', { offset: 1, epoch: first.epoch });
-    expect(reply).toMatchObject({ type: 'error', code: 'unavailable' });
+    expect(reply).toMatchObject({ kind: 'reply', type: 'error', code: 'unavailable' });
     api.clearCalls();
     const again = replyOf((await handler(messageEvent(id, { action: 'subscribe', channel: 'hist:b', since: { offset: 1, epoch: first.epoch } }))) as { body: string });
     expect(again).toMatchObject({ recovered: true, offset: 2 });

@@ -75,6 +75,12 @@ describe(`fuzzing the handler (seed ${SEED}, ${RUNS} runs each)`, () => {
       httpEvent({ routeKey: 'PUT /projects/{projectId}/namespaces/{namespace}', pathParameters: { projectId: 'default', namespace: 'chat' }, body: { history: { size: 10, ttlSeconds: 600 } }, authorization: `Bearer ${MASTER_KEY}` }),
     );
     expect(configured).toMatchObject({ statusCode: 200 });
+    // Every frame takes from its connection's rate limit, and the handler's clock stands still here:
+    // a bucket big enough for the run, so generation reaches past the limit to every route.
+    const limited = await handler(
+      httpEvent({ routeKey: 'PUT /projects/{projectId}/settings', pathParameters: { projectId: 'default' }, body: { rateLimit: { perSecond: 1000, burst: 1000 } }, authorization: `Bearer ${MASTER_KEY}` }),
+    );
+    expect(limited).toMatchObject({ statusCode: 200 });
     const senders = await Promise.all(Array.from({ length: 40 }, (_, i) => connect(i % 3 === 0 ? { type: 'admin' } : i % 3 === 1 ? { type: 'runtime' } : undefined)));
     await fc.assert(
       fc.asyncProperty(fc.nat(senders.length), frame, fc.nat(200), async (who, text, disconnectRoll) => {
@@ -88,10 +94,11 @@ describe(`fuzzing the handler (seed ${SEED}, ${RUNS} runs each)`, () => {
         const result = (await handler(messageEvent(sender, text))) as { statusCode: number; body?: string };
         expect(result.statusCode).toBe(200);
         if (result.body === undefined) return;
-        // The plain-text heartbeat.
-        if (text.trim() === 'ping') return expect(result.body).toBe('pong');
+        // The plain-text heartbeat; a connection the store does not know is told to reconnect.
+        if (text.trim() === 'ping' && who < senders.length) return expect(result.body).toBe('pong');
+        if (text.trim() === 'ping') return expect(JSON.parse(result.body)).toMatchObject({ kind: 'reply', type: 'error', code: 'not_connected' });
         const reply = JSON.parse(result.body);
-        expect(isObject(reply) && typeof reply.type === 'string').toBe(true);
+        expect(isObject(reply) && reply.kind === 'reply' && typeof reply.type === 'string').toBe(true);
         if (reply.type === 'error') {
           expect(KNOWN_CODES.has(reply.code)).toBe(true);
           expect(reply.code).not.toBe('internal_error');

@@ -3,6 +3,9 @@ import { WebSocket } from 'ws';
 
 export class TestClient {
   readonly messages: string[] = [];
+  /** Its connection and project, from `connected` (set by the e2e helper's `connect`). */
+  connectionId?: string;
+  projectId?: string;
   private waiters: (() => void)[] = [];
   closed?: { code: number; reason: string };
 

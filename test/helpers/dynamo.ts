@@ -1,6 +1,6 @@
 /** A real DynamoDB-compatible store (dynalite) with the product's tables, for tests of the stores and the handler. */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { documentClient } from '../../lambda/adapters/dynamo-errors';
 import { DynamoApiKeyStore } from '../../lambda/adapters/dynamo-api-keys';
 import { DynamoPublishStore } from '../../lambda/adapters/dynamo-publishes';
 import { DynamoConnectionStore } from '../../lambda/adapters/dynamo-connections';
@@ -35,9 +35,7 @@ export interface TestStore {
 
 export async function startTestStore(): Promise<TestStore> {
   const store = await startLocalStore();
-  const documents = DynamoDBDocumentClient.from(new DynamoDBClient({ ...LOCAL_AWS, endpoint: store.endpoint }), {
-    marshallOptions: { removeUndefinedValues: true },
-  });
+  const documents = documentClient({ ...LOCAL_AWS, endpoint: store.endpoint });
   return {
     store,
     documents,

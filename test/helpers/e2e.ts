@@ -47,6 +47,8 @@ export function useLocalStack(options: LocalStackOptions & { accessKey: string }
     const client = await TestClient.open(`${stack!.webSocketUrl}${search}`, { headers });
     clients.push(client);
     const connected = await client.next<{ clientId: string; clientCount: number; projectId: string }>((m) => m.type === 'connected');
+    client.connectionId = connected.clientId;
+    client.projectId = connected.projectId;
     return { client, id: connected.clientId, connected };
   }
 
@@ -63,9 +65,33 @@ export function useLocalStack(options: LocalStackOptions & { accessKey: string }
     const { client } = await connect(query, headers);
     client.send({ action: 'subscribe', channel });
     const hello = await client.next<{ connection_id: string }>();
-    expect(hello).toEqual({ type: 'connection_id', connection_id: expect.any(String), socket_id: expect.stringMatching(/^\d+\.\d+$/) });
-    expect(await client.next()).toEqual({ type: 'subscription_succeeded', channel });
+    expect(hello).toEqual({ kind: 'reply', type: 'connection_id', connection_id: expect.any(String), socket_id: expect.stringMatching(/^\d+\.\d+$/) });
+    expect(await client.next()).toEqual({ kind: 'reply', type: 'subscription_succeeded', channel });
     return { client, id: hello.connection_id };
+  }
+
+  /**
+   * A barrier instead of a pause: once every invocation so far has ended (background tasks
+   * included), a sentinel posted to each client arrives after anything it was sent before. So
+   * what a client holds after the barrier is all it was ever going to get.
+   */
+  let sentinels = 0;
+  async function barrier(...targets: (TestClient | { client: TestClient })[]): Promise<void> {
+    await stack!.gateway.settled();
+    await Promise.all(
+      targets.map(async (target) => {
+        const client = target instanceof TestClient ? target : target.client;
+        if (!client.connectionId) throw new Error('barrier: the client was not opened with connect(), so its connection is unknown');
+        const data = `barrier-${++sentinels}`;
+        const posted = await postJson(
+          `${stack!.httpUrl}/broadcast`,
+          { projectId: client.projectId, connectionId: client.connectionId, event: 'barrier', data },
+          { Authorization: `Bearer ${options.accessKey}` },
+        );
+        expect(posted.json).toMatchObject({ success: true, sent: 1 });
+        await client.next((m) => m.event === 'barrier' && m.data === data);
+      }),
+    );
   }
 
   const keys = new Map<string, ProjectKey>();
@@ -92,6 +118,7 @@ export function useLocalStack(options: LocalStackOptions & { accessKey: string }
     connect,
     subscribe,
     subscriber,
+    barrier,
     /** `POST /broadcast` with a bearer key. */
     broadcast: (body: unknown, key = options.accessKey) => postJson(`${stack!.httpUrl}/broadcast`, body, { Authorization: `Bearer ${key}` }),
   };

@@ -109,7 +109,7 @@ describe('ERRORS', () => {
     expect(errorSpec('unauthorized')).toMatchObject({ status: 401, metric: 'UnauthorizedRequests', message: 'Unauthorized' });
     expect(errorSpec('invalid_token')).toMatchObject({ status: 401, metric: 'UnauthorizedRequests' });
     expect(errorSpec('payload_too_large')).toMatchObject({ status: 413, metric: 'InvalidInputs' });
-    expect(errorSpec('internal_error')).toEqual({ code: 'internal_error', status: 500, message: 'Internal error' });
+    expect(errorSpec('internal_error')).toEqual({ code: 'internal_error', status: 500, temporary: false, message: 'Internal error' });
     expect(errorSpec('no_such_code')).toBeUndefined();
   });
 
@@ -137,14 +137,14 @@ describe('outbound messages', () => {
   const stamp = { id: 'm1', timestamp: '2026-11-21T12:00:00.000Z' };
 
   it('builds a delivered message with null data and no absent fields', () => {
-    expect(outbound.delivered(stamp, { channel: 'c', event: 'e' })).toEqual({ ...stamp, channel: 'c', event: 'e', data: null });
-    expect(outbound.delivered(stamp, { event: 'e', data: 1, from: 'abc=' })).toEqual({ ...stamp, event: 'e', data: 1, from: 'abc=' });
+    expect(outbound.delivered(stamp, { channel: 'c', event: 'e' })).toEqual({ kind: 'message', ...stamp, channel: 'c', event: 'e', data: null });
+    expect(outbound.delivered(stamp, { event: 'e', data: 1, from: 'abc=' })).toEqual({ kind: 'message', ...stamp, event: 'e', data: 1, from: 'abc=' });
   });
 
   it('sets a routed message’s from itself, and keeps the client’s own id', () => {
     const frame = { id: 'own', type: 'hello', to: { type: 'runtime' } };
     expect(outbound.routed(stamp, frame, { connectionId: 'abc=' })).toEqual({
-      id: 'own', type: 'hello', payload: null, to: { type: 'runtime' }, from: { id: 'abc=', type: null }, timestamp: stamp.timestamp,
+      kind: 'routed', id: 'own', type: 'hello', payload: null, to: { type: 'runtime' }, from: { id: 'abc=', type: null }, timestamp: stamp.timestamp,
     });
   });
 

@@ -50,7 +50,7 @@ describe('welcome', () => {
     expect(await p.welcome(task)).toBe('sent');
     expect(sleeps).toEqual([25, 50, 100]);
     expect(JSON.parse(posts.at(-1)!)).toEqual({
-      type: 'connected', clientId: 'abc=', socketId: pusherSocketId('abc='), projectId: 'p1', clientType: 'runtime', clientCount: 3, timestamp: '2026-11-21T12:00:00.000Z',
+      kind: 'notice', type: 'connected', clientId: 'abc=', socketId: pusherSocketId('abc='), projectId: 'p1', clientType: 'runtime', clientCount: 3, timestamp: '2026-11-21T12:00:00.000Z',
     });
   });
 
@@ -97,7 +97,7 @@ describe('left', () => {
         projectId: 'p1',
         channel: '$typed',
         exclude: ['abc='],
-        body: { type: 'client_left', clientId: 'abc=', clientType: 'runtime', projectId: 'p1', timestamp: '2026-11-21T12:00:00.000Z' },
+        body: { kind: 'notice', type: 'client_left', clientId: 'abc=', clientType: 'runtime', projectId: 'p1', timestamp: '2026-11-21T12:00:00.000Z' },
       },
     ]);
   });

@@ -14,7 +14,7 @@ describe('HTTP: POST /broadcast', () => {
     expect(result).toMatchObject({ statusCode: 200, headers: { 'content-type': 'application/json' } });
     const body = replyOf(result);
     expect(body).toEqual({ success: true, channel: 'admin-http', event: 'admin_event', id: expect.any(String), sent: 2, failed: 0, stale: 0 });
-    const message = { id: body.id, timestamp: '2026-11-21T22:38:01.000Z', channel: 'admin-http', event: 'admin_event', data: { hello: 'world' } };
+    const message = { kind: 'message', id: body.id, timestamp: '2026-11-21T22:38:01.000Z', channel: 'admin-http', event: 'admin_event', data: { hello: 'world' } };
     expect(posted().sort()).toEqual([[a, message], [b, message]].sort());
   });
 
@@ -65,7 +65,7 @@ describe('HTTP: POST /broadcast', () => {
     }
     expect(await db().connections.get(dead)).toBeUndefined();
     expect(await db().connections.get(live)).toBeDefined();
-    expect(posted()).toContainEqual([watcher, expect.objectContaining({ type: 'client_left', clientId: dead, clientType: 'runtime' })]);
+    expect(posted()).toContainEqual([watcher, expect.objectContaining({ kind: 'notice', type: 'client_left', clientId: dead, clientType: 'runtime' })]);
   });
 
   it('counts a subscriber that keeps failing as failed, after retries', async () => {

@@ -9,9 +9,9 @@ describe('WebSocket: subscribe', () => {
   it('sends connection_id on the first subscribe, then confirms', async () => {
     const id = await connect();
     const result = await handler(messageEvent(id, { action: 'subscribe', channel: 'admin' }));
-    expect(replyOf(result)).toEqual({ type: 'subscription_succeeded', channel: 'admin' });
+    expect(replyOf(result)).toEqual({ kind: 'reply', type: 'subscription_succeeded', channel: 'admin' });
     const socketId = pusherSocketId(id);
-    expect(posted()).toEqual([[id, { type: 'connection_id', connection_id: id, ...(socketId && { socket_id: socketId }) }]]);
+    expect(posted()).toEqual([[id, { kind: 'reply', type: 'connection_id', connection_id: id, ...(socketId && { socket_id: socketId }) }]]);
   });
 
   it('does not resend connection_id on later subscribes, and subscribing twice is harmless', async () => {
@@ -19,14 +19,14 @@ describe('WebSocket: subscribe', () => {
     await handler(messageEvent(id, { action: 'subscribe', channel: 'twice' }));
     api.clearCalls();
     const again = await handler(messageEvent(id, { action: 'subscribe', channel: 'twice' }));
-    expect(replyOf(again)).toEqual({ type: 'subscription_succeeded', channel: 'twice' });
+    expect(replyOf(again)).toEqual({ kind: 'reply', type: 'subscription_succeeded', channel: 'twice' });
     expect(posted()).toEqual([]);
   });
 
   it('accepts names like logs:thread-123', async () => {
     const id = await connect();
     const result = await handler(messageEvent(id, { action: 'subscribe', channel: 'logs:thread-123' }));
-    expect(replyOf(result)).toEqual({ type: 'subscription_succeeded', channel: 'logs:thread-123' });
+    expect(replyOf(result)).toEqual({ kind: 'reply', type: 'subscription_succeeded', channel: 'logs:thread-123' });
   });
 });
 
@@ -34,7 +34,7 @@ describe('WebSocket: unsubscribe', () => {
   it('confirms and stops delivery', async () => {
     const id = await subscribed('leaving');
     const result = await handler(messageEvent(id, { action: 'unsubscribe', channel: 'leaving' }));
-    expect(replyOf(result)).toEqual({ type: 'unsubscribe_succeeded', channel: 'leaving' });
+    expect(replyOf(result)).toEqual({ kind: 'reply', type: 'unsubscribe_succeeded', channel: 'leaving' });
     api.clearCalls();
     const sent = await handler(httpEvent({ body: { channel: 'leaving', event: 'e' } }));
     expect(replyOf(sent)).toMatchObject({ sent: 0 });
@@ -49,8 +49,8 @@ describe('WebSocket: send', () => {
     const outsider = await connect();
     api.clearCalls();
     const result = await handler(messageEvent(sender, { action: 'send', channel: 'room', event: 'admin_event', data: { n: 1 } }));
-    const message = { id: `msg-${lastId()}`, timestamp: '2026-11-21T22:38:01.000Z', channel: 'room', event: 'admin_event', data: { n: 1 }, from: sender };
-    expect(replyOf(result)).toEqual({ type: 'send_success', channel: 'room', id: message.id, sent: 2, failed: 0, stale: 0 });
+    const message = { kind: 'message', id: `msg-${lastId()}`, timestamp: '2026-11-21T22:38:01.000Z', channel: 'room', event: 'admin_event', data: { n: 1 }, from: sender };
+    expect(replyOf(result)).toEqual({ kind: 'reply', type: 'send_success', channel: 'room', id: message.id, sent: 2, failed: 0, stale: 0 });
     expect(posted().sort()).toEqual([[sender, message], [other, message]].sort());
     expect(posted().map(([to]) => to)).not.toContain(outsider);
   });
@@ -59,14 +59,14 @@ describe('WebSocket: send', () => {
     const sender = await connect();
     const target = await connect();
     const result = await handler(messageEvent(sender, { action: 'send', connectionId: target, event: 'private_message', data: { hi: true } }));
-    expect(replyOf(result)).toMatchObject({ type: 'send_success', connectionId: target, sent: 1, failed: 0 });
-    expect(posted()).toEqual([[target, { id: expect.any(String), timestamp: expect.any(String), event: 'private_message', data: { hi: true }, from: sender }]]);
+    expect(replyOf(result)).toMatchObject({ kind: 'reply', type: 'send_success', connectionId: target, sent: 1, failed: 0 });
+    expect(posted()).toEqual([[target, { kind: 'message', id: expect.any(String), timestamp: expect.any(String), event: 'private_message', data: { hi: true }, from: sender }]]);
   });
 
   it('answers connection_not_found for an unknown connection', async () => {
     const sender = await connect();
     const result = await handler(messageEvent(sender, { action: 'send', connectionId: 'nobody123456=', event: 'e' }));
-    expect(replyOf(result)).toEqual({ type: 'error', code: 'connection_not_found', message: expect.any(String) });
+    expect(replyOf(result)).toEqual({ kind: 'reply', type: 'error', code: 'connection_not_found', message: expect.any(String) });
     expect(posted()).toEqual([]);
   });
 
@@ -74,7 +74,7 @@ describe('WebSocket: send', () => {
     const sender = await connect({ projectId: 'one' });
     const target = await connect({ projectId: 'two' });
     const result = await handler(messageEvent(sender, { action: 'send', connectionId: target, event: 'e' }));
-    expect(replyOf(result)).toMatchObject({ type: 'error', code: 'connection_not_found' });
+    expect(replyOf(result)).toMatchObject({ kind: 'reply', type: 'error', code: 'connection_not_found' });
   });
 
   it('answers connection_not_found and purges a target that is gone', async () => {
@@ -82,7 +82,7 @@ describe('WebSocket: send', () => {
     const target = await connect();
     api.script(target, 410);
     const result = await handler(messageEvent(sender, { action: 'send', connectionId: target, event: 'e' }));
-    expect(replyOf(result)).toMatchObject({ type: 'error', code: 'connection_not_found' });
+    expect(replyOf(result)).toMatchObject({ kind: 'reply', type: 'error', code: 'connection_not_found' });
     expect(await db().connections.get(target)).toBeUndefined();
   });
 });
@@ -90,7 +90,7 @@ describe('WebSocket: send', () => {
 describe('WebSocket: ping', () => {
   it('answers {"action":"ping"} with {"type":"pong"}', async () => {
     const id = await connect();
-    expect(replyOf(await handler(messageEvent(id, { action: 'ping' })))).toEqual({ type: 'pong' });
+    expect(replyOf(await handler(messageEvent(id, { action: 'ping' })))).toEqual({ kind: 'reply', type: 'pong' });
   });
 
   it('answers the text ping with the text pong', async () => {
@@ -124,13 +124,13 @@ describe('WebSocket: ack and get_retained', () => {
 
   it('answers no_retained when the channel retains nothing', async () => {
     const id = await connect();
-    expect(replyOf(await handler(messageEvent(id, { action: 'get_retained', channel: 'empty' })))).toEqual({ type: 'no_retained', channel: 'empty' });
+    expect(replyOf(await handler(messageEvent(id, { action: 'get_retained', channel: 'empty' })))).toEqual({ kind: 'reply', type: 'no_retained', channel: 'empty' });
   });
 
   it('refuses an ack from a connection without a signed identity', async () => {
     const id = await connect();
     const result = await handler(messageEvent(id, { action: 'ack', channel: 'news', id: 'm1' }));
-    expect(replyOf(result)).toMatchObject({ type: 'error', code: 'identity_required' });
+    expect(replyOf(result)).toMatchObject({ kind: 'reply', type: 'error', code: 'identity_required' });
   });
 });
 
@@ -157,7 +157,7 @@ describe('WebSocket: bad input', () => {
     const id = await connect();
     const result = await handler(messageEvent(id, body));
     expect(result.statusCode).toBe(200);
-    expect(replyOf(result)).toEqual({ type: 'error', code, message: expect.any(String) });
+    expect(replyOf(result)).toEqual({ kind: 'reply', type: 'error', code, message: expect.any(String) });
     expect((await db().connections.get(id))!.channels).toEqual([]);
     expect(posted()).toEqual([]);
   });
@@ -166,7 +166,7 @@ describe('WebSocket: bad input', () => {
     const id = await connect();
     const get = jest.spyOn(db().connections, 'take').mockRejectedValueOnce(new Error('secret internals: table xyz'));
     const result = await handler(messageEvent(id, { action: 'send', channel: 'admin', event: 'e' }));
-    expect(replyOf(result)).toEqual({ type: 'error', code: 'internal_error', message: 'Internal error' });
+    expect(replyOf(result)).toEqual({ kind: 'reply', type: 'error', code: 'internal_error', message: 'Internal error' });
     get.mockRestore();
   });
 

@@ -4,18 +4,18 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { AwsHttp } from '../../../lambda/adapters/aws-http';
-import { ConnectionsApiDelivery } from '../../../lambda/adapters/connections-api';
-import { StaticKeySource } from '../../../lambda/adapters/key-sources';
-import { StandInConnections } from '../../../local/stand-in-connections';
-import { TEST_CREDENTIALS } from '../../helpers/handler';
-import { handlerFor } from '../../../lambda/compose';
-import type { Handler } from '../../../lambda/edge/app';
-import { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../../../lambda/contract/metrics';
-import { Telemetry } from '../../../lambda/edge/telemetry';
-import { signClientToken } from '../../../lambda/auth/tokens';
-import { startTestStore, TestStore } from '../../helpers/dynamo';
-import { connectEvent, disconnectEvent, httpEvent, messageEvent, newConnectionId } from '../../helpers/gateway-events';
+import { AwsHttp } from '../../lambda/adapters/aws-http';
+import { ConnectionsApiDelivery } from '../../lambda/adapters/connections-api';
+import { StaticKeySource } from '../../lambda/adapters/key-sources';
+import { StandInConnections } from '../../local/stand-in-connections';
+import { TEST_CREDENTIALS } from '../helpers/handler';
+import { handlerFor } from '../../lambda/compose';
+import type { Handler } from '../../lambda/edge/app';
+import { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../../lambda/contract/metrics';
+import { Telemetry } from '../../lambda/telemetry';
+import { signClientToken } from '../../lambda/auth/tokens';
+import { startTestStore, TestStore } from '../helpers/dynamo';
+import { connectEvent, disconnectEvent, httpEvent, messageEvent, newConnectionId } from '../helpers/gateway-events';
 
 const api = new StandInConnections();
 let http: AwsHttp;

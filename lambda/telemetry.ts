@@ -7,8 +7,8 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { METRIC, METRICS_NAMESPACE, MetricName, SERVICE_NAME } from '../contract/metrics';
-import { errorSpec } from '../protocol';
+import { METRIC, METRICS_NAMESPACE, MetricName, SERVICE_NAME } from './contract/metrics';
+import { errorSpec } from './protocol';
 
 export type Transport = 'WebSocket' | 'HTTP';
 

@@ -1,0 +1,63 @@
+/**
+ * `$connect`'s codec: what a WebSocket handshake offers (query string, subprotocols, headers) read
+ * into a connect call. A non-2xx answer refuses the upgrade; the client sees its status and body.
+ */
+import { ErrorCode, Failure, clientTypeSchema, connectRefusal, failure, optionalParam, projectIdSchema } from '../protocol';
+import type { Operations } from '../operations';
+import { noteFailure } from '../telemetry';
+import type { WebSocketEvent, WebSocketResult } from './gateway-events';
+
+/** The subprotocol a client speaking ours offers; `$connect` echoes it, as browsers require. */
+export const SUBPROTOCOL = 'rb.v1';
+/** A token offered as a subprotocol, where browsers can put it (they cannot set headers). */
+const TOKEN_SUBPROTOCOL = 'rb.token.';
+
+const refuse = (failed: Failure): WebSocketResult => {
+  noteFailure(failed.code);
+  return connectRefusal(failed);
+};
+
+/** Header names keep the client's case on `$connect`. */
+const header = (event: WebSocketEvent, name: string): string | undefined =>
+  Object.entries(event.headers ?? {}).find(([key]) => key.toLowerCase() === name)?.[1];
+
+/** The subprotocols a client offered: `rb.v1` and perhaps a token. */
+function offeredProtocols(event: WebSocketEvent): { speaksOurs: boolean; offered: boolean; token?: string } {
+  const offered = (header(event, 'sec-websocket-protocol') ?? '')
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
+  const token = offered.find((p) => p.startsWith(TOKEN_SUBPROTOCOL))?.slice(TOKEN_SUBPROTOCOL.length);
+  return { speaksOurs: offered.includes(SUBPROTOCOL), offered: offered.length > 0, ...(token !== undefined && { token }) };
+}
+
+/**
+ * Reads the handshake: `?projectId=`, `?type=`, a token (`?token=` or the `rb.token.<jwt>`
+ * subprotocol). A project key or the master key is never a way to connect: those belong on servers.
+ */
+export async function connectRoute(event: WebSocketEvent, ops: Operations): Promise<WebSocketResult> {
+  const { connectionId, connectedAt, identity } = event.requestContext;
+  const query = event.queryStringParameters ?? {};
+  const project = optionalParam(projectIdSchema, query.projectId, ErrorCode.invalidProject);
+  if (!project.ok) return refuse(project.error);
+  const type = optionalParam(clientTypeSchema, query.type, ErrorCode.invalidRequest);
+  if (!type.ok) return refuse(type.error);
+  const protocols = offeredProtocols(event);
+  if (protocols.offered && !protocols.speaksOurs) {
+    return refuse(failure(ErrorCode.invalidRequest, `Offer the ${SUBPROTOCOL} subprotocol (with rb.token.<jwt>), or none`));
+  }
+  if (query.apiKey !== undefined || header(event, 'x-api-key') !== undefined) {
+    return refuse(failure(ErrorCode.unauthorized, 'Keys are for servers and are not accepted here: connect with a client token signed by your backend'));
+  }
+  const connected = await ops.connect({
+    connectionId,
+    connectedAt,
+    projectId: project.value,
+    clientType: type.value,
+    token: protocols.token ?? query.token,
+    sourceIp: identity?.sourceIp,
+    userAgent: identity?.userAgent,
+  });
+  if (!connected.ok) return refuse(connected.error);
+  return protocols.speaksOurs ? { statusCode: 200, headers: { 'Sec-WebSocket-Protocol': SUBPROTOCOL } } : { statusCode: 200 };
+}

@@ -1,0 +1,31 @@
+/**
+ * What every native HTTP route shares: the bearer key read into a checked caller, and answers in
+ * the seed's shapes (`{success, data}`, `{success:false, error, code, errors}`).
+ */
+import type { Backend, Operations } from '../operations';
+import { Failure, httpData, httpError, Result } from '../protocol';
+import { noteFailure } from '../telemetry';
+import type { HttpEvent, HttpResult } from './gateway-events';
+
+export type Route = (event: HttpEvent, ops: Operations) => Promise<HttpResult>;
+
+export const errorResponse = (failed: Failure): HttpResult => {
+  noteFailure(failed.code);
+  return httpError(failed);
+};
+
+export const respond = <T>(result: Result<T>, status = 200): HttpResult => (result.ok ? httpData(result.value, status) : errorResponse(result.error));
+
+/** The token of an `Authorization: Bearer <token>` header, or undefined. */
+export function bearerToken(header: string | undefined): string | undefined {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
+  return match?.[1];
+}
+
+/** A route for a backend with a valid key. */
+export const keyed =
+  (route: (caller: Backend, event: HttpEvent, ops: Operations) => Promise<HttpResult>): Route =>
+  async (event, ops) => {
+    const caller = await ops.bearer(bearerToken(event.headers?.authorization));
+    return caller.ok ? route(caller.value, event, ops) : errorResponse(caller.error);
+  };

@@ -1,0 +1,240 @@
+/**
+ * What a connection does with channels — subscribe (membership, presence, recovery, the retained
+ * message, lifecycle), unsubscribe, ping — and what anyone who may read a channel may ask of it:
+ * its history, its members, its retained message.
+ */
+import { ACCESS, viaPusherAuth } from '../auth/access';
+import type { Member } from '../domain/members';
+import type { ChannelConfig } from '../domain/namespaces';
+import type { HistoryPage } from '../domain/history';
+import type { ConnectionRecord, GoneConnection } from '../ports';
+import { ChannelMessage, ErrorCode, fail, failure, ok, Result, StreamState } from '../protocol';
+import { operation, Scope } from './operation';
+import type { Services } from './services';
+
+/** A WebSocket message is at most 128 KB: a reply leaves room for its envelope. */
+export const MAX_REPLY_BYTES = 120 * 1024;
+/** A history page over HTTP stays well under Lambda's 6 MB response. */
+export const MAX_HTTP_REPLY_BYTES = 5 * 1024 * 1024;
+
+/** The most one reply may carry, by who asks: a connection's reply is one WebSocket message. */
+const replyBytes = (scope: Scope) => (scope.caller.kind === 'connection' ? MAX_REPLY_BYTES : MAX_HTTP_REPLY_BYTES);
+
+const connectionOf = (scope: Scope): ConnectionRecord => {
+  if (scope.caller.kind !== 'connection') throw new Error('a connection operation was called by a backend');
+  return scope.caller.connection;
+};
+
+/** Connections found gone while announcing go to a background purge, as a publish's do. */
+async function purgeLater(services: Services, gone: readonly GoneConnection[]): Promise<void> {
+  if (gone.length > 0) await services.publisher.purge(gone);
+}
+
+export interface SubscribeInput {
+  readonly channel: string;
+  /** The offset and epoch of the last message the client has, to recover what followed. */
+  readonly since?: { readonly offset: number; readonly epoch: string };
+  /** Pusher's channel auth, `<key prefix>:<hex HMAC-SHA256>`, from an existing Pusher auth endpoint. */
+  readonly auth?: string;
+  /** Pusher's presence `channel_data`, covered by `auth`. */
+  readonly channel_data?: string;
+}
+
+export interface Subscribed {
+  readonly channel: string;
+  readonly connectionId: string;
+  /** The connection's first subscribe ever. */
+  readonly first: boolean;
+  /** On a channel with history: where the stream is, and how a recovery asked for went. */
+  readonly stream?: StreamState;
+  /** What the subscriber missed, in offset order, as stored: sent before the confirmation. */
+  readonly replay: readonly { readonly body: string }[];
+  /** The channel's retained broadcast, unless this user acknowledged it: sent after the confirmation. */
+  readonly retained?: ChannelMessage;
+}
+
+/** Pusher's `channel_data`: `{"user_id": "…", "user_info": {…}}`. */
+function pusherUser(channelData: string): { userId: string; info?: Record<string, unknown> } | undefined {
+  try {
+    const { user_id: id, user_info: info } = JSON.parse(channelData) as { user_id?: unknown; user_info?: unknown };
+    if ((typeof id !== 'string' && typeof id !== 'number') || String(id).length === 0 || String(id).length > 128) return undefined;
+    const valid = typeof info === 'object' && info !== null && !Array.isArray(info);
+    return { userId: String(id), ...(valid && { info: info as Record<string, unknown> }) };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Presence needs a user: an anonymous connection is refused before anything is stored, unless a
+ * Pusher `channel_data` signed by the project's key (checked already) names one.
+ */
+async function admitTo(
+  channel: string,
+  connection: ConnectionRecord,
+  services: Services,
+  signedChannelData?: string,
+): Promise<Result<{ config: ChannelConfig; connection: ConnectionRecord }>> {
+  const config = await services.namespaces.of(connection.projectId, channel);
+  if (!config.presence) return ok({ config, connection });
+  if (signedChannelData !== undefined) {
+    const user = pusherUser(signedChannelData);
+    if (!user) return fail(ErrorCode.invalidMessage, 'channel_data must be JSON with a user_id (a string or number)');
+    if (!(await services.connections.adopt(connection.connectionId, user))) {
+      return fail(ErrorCode.subscriptionForbidden, 'channel_data names another user than this connection’s');
+    }
+    return ok({ config, connection: { ...connection, ...user } });
+  }
+  if (connection.userId === undefined) {
+    return fail(ErrorCode.identityRequired, 'Presence channels need a user: connect with a client token (its sub is the member), or Pusher auth with channel_data');
+  }
+  return ok({ config, connection });
+}
+
+/** Joins a channel: its members (presence), what was missed (history), its retained message. */
+export const subscribe = operation<SubscribeInput, Subscribed>({
+  name: 'subscribe',
+  callers: ['connection'],
+  access: ACCESS.readChannel(),
+  cost: 1,
+  async run(input, scope, services) {
+    const { channel, since } = input;
+    const { connectionId } = connectionOf(scope);
+    const signedChannelData = viaPusherAuth(input) ? input.channel_data : undefined;
+    const result = await services.membership.subscribe(connectionId, channel, (c) => admitTo(channel, c, services, signedChannelData));
+    if (!result.ok) return result;
+    const { first, joined, projectId, admitted } = result.value;
+    const { config, connection } = admitted!;
+    services.telemetry.annotate({ projectId, channel });
+    if (joined) await services.lifecycle.subscribed(projectId, channel);
+    if (config.presence) await purgeLater(services, await services.members.join(projectId, channel, connection));
+
+    // On a channel with history: where the stream is, and what this subscriber missed.
+    let stream: StreamState | undefined;
+    let replay: Subscribed['replay'] = [];
+    const history = config.history;
+    if (history && since) {
+      const recovery = await services.history.recover(projectId, channel, history, since);
+      if (recovery.recovered) replay = recovery.messages;
+      stream = { ...recovery.position, recovered: recovery.recovered, ...(!recovery.recovered && { reason: recovery.reason }) };
+    } else if (history) {
+      stream = await services.history.position(projectId, channel, history);
+    }
+    const retained = await services.retention.pendingFor(projectId, channel, connection.userId);
+    return ok({ channel, connectionId, first, stream, replay, ...(retained && { retained }) });
+  },
+});
+
+/** Leaves a channel (also fine if not in it): the member leaves, the channel's count goes down. */
+export const unsubscribe = operation<{ readonly channel: string }, { channel: string }>({
+  name: 'unsubscribe',
+  callers: ['connection'],
+  access: ACCESS.connection,
+  cost: 1,
+  async run({ channel }, scope, services) {
+    const result = await services.membership.unsubscribe(connectionOf(scope).connectionId, channel);
+    if (!result.ok) return result;
+    const { connection, left } = result.value;
+    // The same path as a connection that went: one way to leave a channel.
+    if (left) await purgeLater(services, await services.departures.leftChannel(connection, channel));
+    return ok({ channel });
+  },
+});
+
+/**
+ * A ping keeps the connection open past API Gateway's idle timeout and, for a user, keeps its
+ * presence alive in every presence channel it is in.
+ */
+export const ping = operation<unknown, undefined>({
+  name: 'ping',
+  callers: ['connection'],
+  access: ACCESS.connection,
+  cost: 1,
+  async run(_, scope, services) {
+    const connection = connectionOf(scope);
+    if (!connection.userId || connection.channels.length === 0) return ok(undefined);
+    const configs = await Promise.all(connection.channels.map((channel) => services.namespaces.of(connection.projectId, channel)));
+    const present = connection.channels.filter((_, i) => configs[i].presence);
+    if (present.length > 0) await services.members.touch(connection.projectId, present, connection.userId, connection.connectionId);
+    return ok(undefined);
+  },
+});
+
+export interface HistoryInput {
+  readonly projectId?: string;
+  readonly channel: string;
+  readonly since?: number;
+  readonly limit: number;
+}
+
+/** Stored messages of a channel, oldest first, in pages that fit one reply. */
+export const history = operation<HistoryInput, HistoryPage & { channel: string }>({
+  name: 'history',
+  callers: ['connection', 'backend'],
+  access: ACCESS.readChannel((input) => input.projectId),
+  cost: 1,
+  async run({ channel, since, limit }, scope, services) {
+    const kept = (await services.namespaces.of(scope.projectId, channel)).history;
+    if (!kept) return fail(ErrorCode.historyNotEnabled);
+    const page = await services.history.read(scope.projectId, channel, kept, since, limit, replyBytes(scope));
+    return ok({ channel, ...page });
+  },
+});
+
+export interface MembersPage {
+  readonly channel: string;
+  /** All of them, or for a connection as many as fit in one reply. */
+  readonly members: readonly Member[];
+  readonly count: number;
+}
+
+/** The members a reply can hold, in order. */
+function membersThatFit<T>(members: readonly T[], maxBytes: number): T[] {
+  let bytes = 0;
+  const page: T[] = [];
+  for (const member of members) {
+    bytes += Buffer.byteLength(JSON.stringify(member)) + 1;
+    if (bytes > maxBytes) break;
+    page.push(member);
+  }
+  return page;
+}
+
+/** A presence channel's members. */
+export const members = operation<{ readonly projectId?: string; readonly channel: string }, MembersPage>({
+  name: 'members',
+  callers: ['connection', 'backend'],
+  access: ACCESS.readChannel((input) => input.projectId),
+  cost: 1,
+  async run({ channel }, scope, services) {
+    if (!(await services.namespaces.of(scope.projectId, channel)).presence) return fail(ErrorCode.presenceNotEnabled);
+    const all = await services.members.list(scope.projectId, channel);
+    return ok({ channel, members: membersThatFit(all, replyBytes(scope)), count: all.length });
+  },
+});
+
+/** The channel's retained broadcast, unless this user acknowledged it. */
+export const getRetained = operation<{ readonly channel: string }, { channel: string; retained?: ChannelMessage }>({
+  name: 'get retained',
+  callers: ['connection'],
+  access: ACCESS.readChannel(),
+  cost: 1,
+  async run({ channel }, scope, services) {
+    const retained = await services.retention.pendingFor(scope.projectId, channel, connectionOf(scope).userId);
+    return ok({ channel, ...(retained && { retained }) });
+  },
+});
+
+/** This user has seen the channel's retained broadcast: it is not sent to it again. */
+export const ack = operation<{ readonly channel: string; readonly id: string }, { channel: string; id: string }>({
+  name: 'ack',
+  callers: ['connection'],
+  access: ACCESS.readChannel(),
+  cost: 1,
+  async run({ channel, id }, scope, services) {
+    const { userId } = connectionOf(scope);
+    if (!userId) return { ok: false, error: failure(ErrorCode.identityRequired, 'Acknowledgements need a user: connect with a client token') };
+    const acked = await services.retention.ack(scope.projectId, channel, userId, id);
+    return acked.ok ? ok({ channel, id }) : acked;
+  },
+});

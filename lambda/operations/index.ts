@@ -1,0 +1,162 @@
+/**
+ * The operations layer's doors. A codec (edge/) turns its input into a call through one of these,
+ * and nothing else: the door establishes the caller (a connection pays the operation's cost from
+ * its rate limit first — a frame that did not even parse pays too; a backend's key or Pusher
+ * signature is checked), applies the operation's access rule, and only then runs it.
+ */
+import type { AccessContext, Caller } from '../auth/access';
+import type { Principal } from '../auth/principals';
+import { type PusherRequest, verifyPusherRequest } from '../auth/pusher';
+import type { DeliveryOutcome } from '../ports';
+import { ErrorCode, fail, Failure, ok, Result } from '../protocol';
+import type { BackgroundTask } from '../tasks';
+import * as channels from './channels';
+import { connect, ConnectRequest, disconnect } from './connections';
+import type { Operation } from './operation';
+import * as projects from './projects';
+import * as publishing from './publish';
+import type { Services } from './services';
+import { runTask } from './tasks';
+
+export type { Operation, Services, ConnectRequest };
+export { isQueued, type PublishInput, type PublishOutcome, type Queued } from './publish';
+export type { Subscribed, MembersPage } from './channels';
+export { MAX_REPLY_BYTES } from './channels';
+
+/** Every operation a client or backend can call, by name. */
+export const OPERATIONS = {
+  publish: publishing.publish,
+  publishBatch: publishing.publishBatch,
+  trigger: publishing.trigger,
+  route: publishing.route,
+  subscribe: channels.subscribe,
+  unsubscribe: channels.unsubscribe,
+  ping: channels.ping,
+  history: channels.history,
+  members: channels.members,
+  getRetained: channels.getRetained,
+  ack: channels.ack,
+  clearRetained: projects.clearRetained,
+  createKey: projects.createKey,
+  listKeys: projects.listKeys,
+  projectKeys: projects.projectKeys,
+  revokeKey: projects.revokeKey,
+  getSettings: projects.getSettings,
+  putSettings: projects.putSettings,
+  listNamespaces: projects.listNamespaces,
+  putNamespace: projects.putNamespace,
+  deleteNamespace: projects.deleteNamespace,
+  usage: projects.usage,
+  status: projects.status,
+  channelInfo: projects.channelInfo,
+  listChannels: projects.listChannels,
+  publishStatus: projects.publishStatus,
+  consoleToken: projects.consoleToken,
+} as const;
+
+/** Made only here: a backend whose key (or Pusher signature) the operations layer has checked. */
+declare const checked: unique symbol;
+export interface Backend {
+  readonly kind: 'backend';
+  readonly principal: Principal;
+  readonly [checked]: true;
+}
+
+export class Operations {
+  private readonly access: AccessContext;
+
+  constructor(readonly services: Services) {
+    this.access = { settings: services.settings, signingKey: (prefix) => services.apiKeys.signingKey(prefix) };
+  }
+
+  /** A backend's `Authorization: Bearer <key>`: the master key, or a project's key. */
+  async bearer(key: string | undefined): Promise<Result<Backend>> {
+    const principal = await this.services.authorizer.identify(key);
+    return principal ? ok(backend(principal)) : fail(ErrorCode.unauthorized);
+  }
+
+  /** A request to Pusher's REST API for an app (project), signed the Pusher way by one of its keys. */
+  async pusherSigned(request: PusherRequest, appId: string | undefined): Promise<Result<Backend>> {
+    const verified = await verifyPusherRequest(request, this.access.signingKey, Math.floor(Date.now() / 1000));
+    if (!verified.ok) return verified;
+    if (verified.value.projectId !== appId) return fail(ErrorCode.unauthorized, 'the key is not one of this app');
+    return ok(backend({ kind: 'project', projectId: verified.value.projectId }));
+  }
+
+  /**
+   * A backend's call. The part of the access rule that needs no input (the master key, say) is
+   * decided first: a caller who may not call the operation at all learns nothing about its input.
+   */
+  async asBackend<I, O>(caller: Backend, op: Operation<I, O>, input: Result<I>): Promise<Result<O>> {
+    if (!op.callers.includes('backend')) return fail(ErrorCode.unauthorized);
+    const gate = op.access.gate(caller);
+    if (!gate.ok) return gate;
+    if (!input.ok) return input;
+    return this.run(caller, op, input.value);
+  }
+
+  /**
+   * A frame from a connection: the connection pays the operation's cost first, then its access is
+   * checked, then it runs. `input` is the frame as parsed: one that did not parse is refused, and
+   * paid for all the same.
+   */
+  async asConnection<I, O>(connectionId: string, op: Operation<I, O>, input: Result<I>): Promise<Result<O>> {
+    const caller = await this.pays(connectionId, op.cost);
+    if (!caller.ok) return caller;
+    if (!op.callers.includes('connection')) return fail(ErrorCode.unknownAction);
+    const gate = op.access.gate(caller.value);
+    if (!gate.ok) return gate;
+    if (!input.ok) return input;
+    return this.run(caller.value, op, input.value);
+  }
+
+  /** A frame that is no call at all (not JSON, an unknown action): refused, after the connection pays for it. */
+  async refuse(connectionId: string, failed: Failure): Promise<Failure> {
+    const paid = await this.pays(connectionId, 1);
+    return paid.ok ? failed : paid.error;
+  }
+
+  /** Posts to a connection: what a reply cannot carry (messages before it, or after it). */
+  post(connectionId: string, body: string): Promise<DeliveryOutcome> {
+    return this.services.delivery.post(connectionId, body);
+  }
+
+  /** `$connect`. */
+  connect(request: ConnectRequest): Promise<Result<{ projectId: string }>> {
+    return connect(request, this.services);
+  }
+
+  /** `$disconnect`. */
+  disconnect(connectionId: string): Promise<void> {
+    return disconnect(connectionId, this.services);
+  }
+
+  /** A background task (an asynchronous invocation of this function). */
+  runTask(task: BackgroundTask, options: { requestId?: string; remainingMs: number }): Promise<void> {
+    return runTask(task, this.services, options);
+  }
+
+  private async run<I, O>(caller: Caller, op: Operation<I, O>, input: I): Promise<Result<O>> {
+    const scope = await op.access.check(caller, input, this.access);
+    if (!scope.ok) return scope;
+    this.services.telemetry.annotate({ projectId: scope.value });
+    return op.run(input, { caller, projectId: scope.value }, this.services);
+  }
+
+  /**
+   * Looks the connection up and takes a message from its rate limit in the same write (a
+   * conditional update), then the rest of the cost: `not_connected` if there is no connection,
+   * `rate_limited` if its bucket is empty.
+   */
+  private async pays(connectionId: string, cost: number): Promise<Result<Caller>> {
+    const taken = await this.services.connections.take(connectionId, this.services.now());
+    if (taken.status === 'missing') return fail(ErrorCode.notConnected);
+    if (taken.status === 'limited') return fail(ErrorCode.rateLimited);
+    // A call worth more than one message is allowed with one in the bucket, and the rest is owed.
+    if (cost > 1) await this.services.connections.charge(connectionId, cost - 1, taken.connection.rateLimit);
+    this.services.telemetry.annotate({ projectId: taken.connection.projectId });
+    return ok({ kind: 'connection', connection: taken.connection });
+  }
+}
+
+const backend = (principal: Principal): Backend => ({ kind: 'backend', principal }) as Backend;

@@ -1,0 +1,77 @@
+/**
+ * Background tasks: work the handler hands to an asynchronous invocation of itself, declared and
+ * validated here once. A payload that does not match its schema is no task (and is never run).
+ */
+import * as z from 'zod/mini';
+
+const connectionId = z.string().check(z.minLength(1), z.maxLength(128));
+const projectId = z.string().check(z.minLength(1), z.maxLength(64));
+const channel = z.string().check(z.minLength(1), z.maxLength(128));
+
+/** A subscription, as the subscriptions table keys it. */
+const subscriptionKey = z.object({ projectId, channel, connectionId });
+
+const TASK_SCHEMAS = {
+  /** The `connected` message, once API Gateway has opened the connection. */
+  welcome: z.object({
+    task: z.literal('welcome'),
+    connectionId,
+    projectId,
+    clientType: z.optional(z.string()),
+    /** The project's open connections, as counted when this one connected. */
+    clientCount: z.number(),
+  }),
+  /** Removing connections a publish found gone (410), and telling who remains: after its answer. */
+  purge: z.object({
+    task: z.literal('purge'),
+    gone: z.array(z.object({ connectionId, foundThrough: z.optional(subscriptionKey) })),
+  }),
+  /** Presence members found silent on a read: removed unless they spoke since, and announced. */
+  reap: z.object({
+    task: z.literal('reap'),
+    projectId,
+    channel,
+    members: z.array(z.object({ userId: z.string(), version: z.number() })),
+  }),
+  /** One shard of a big channel's publish: a range of its subscribers. */
+  deliver: z.object({
+    task: z.literal('deliver'),
+    publishId: z.string(),
+    projectId,
+    channel,
+    /** The message as sent to every subscriber. */
+    body: z.string(),
+    /** Connection ids from `from` to `to` (inclusive, by byte order), resuming after `after`. */
+    range: z.object({ from: z.string(), to: z.string(), after: z.optional(z.string()) }),
+    /** The range has been read to its end; only `retry` is left. */
+    rangeDone: z.optional(z.boolean()),
+    /** Subscribers still throttled when the last invocation ran out of time. */
+    retry: z.optional(z.array(connectionId)),
+    /** This shard's share of the delivery budget. */
+    ratePerSecond: z.number().check(z.positive()),
+    /** Reads of the range that failed in a row so far (a throttled or failing Query). */
+    readFailures: z.optional(z.number()),
+    /** A connection not to deliver to (Pusher's `socket_id` on a trigger). */
+    exclude: z.optional(connectionId),
+  }),
+} as const;
+
+export type TaskName = keyof typeof TASK_SCHEMAS;
+export const TASK_NAMES = Object.keys(TASK_SCHEMAS) as TaskName[];
+
+/** A task of one kind, as its payload. */
+export type TaskOf<N extends TaskName> = z.infer<(typeof TASK_SCHEMAS)[N]>;
+export type BackgroundTask = { [N in TaskName]: TaskOf<N> }[TaskName];
+
+export type WelcomeTask = TaskOf<'welcome'>;
+export type PurgeTask = TaskOf<'purge'>;
+export type ReapTask = TaskOf<'reap'>;
+export type DeliverTask = TaskOf<'deliver'>;
+
+/** The task an invocation's event is, if it is one and well-formed; undefined otherwise. */
+export function parseTask(event: unknown): BackgroundTask | undefined {
+  const name = (event as { task?: unknown } | null)?.task;
+  if (typeof name !== 'string' || !Object.hasOwn(TASK_SCHEMAS, name)) return undefined;
+  const parsed = TASK_SCHEMAS[name as TaskName].safeParse(event);
+  return parsed.success ? (parsed.data as BackgroundTask) : undefined;
+}
