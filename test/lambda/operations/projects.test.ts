@@ -1,0 +1,53 @@
+/** The project operations' rules and their edges, with small typed fakes. */
+import { OPEN_PROJECT_SETTINGS } from '../../../lambda/contract/limits';
+import { OPERATIONS } from '../../../lambda/operations';
+import { fail, ok } from '../../../lambda/protocol';
+import { asConnection, asMaster, asProjectKey, fakeServices, scope } from '../../helpers/fake-services';
+
+const access = { settings: { of: async () => OPEN_PROJECT_SETTINGS }, signingKey: async () => undefined };
+const RECORD = { id: 'p1', projectId: 'acme', event: 'e', queued: 1, sent: 1, failed: 0, stale: 0, shardsPending: 0, done: true, createdAt: '' };
+
+describe('who may call the project operations', () => {
+  it('keys, settings changes: only the master key, decided before any input is read', () => {
+    for (const op of [OPERATIONS.createKey, OPERATIONS.listKeys, OPERATIONS.projectKeys, OPERATIONS.revokeKey, OPERATIONS.putSettings]) {
+      expect({ name: op.name, master: op.access.gate(asMaster()), project: op.access.gate(asProjectKey()) }).toEqual({ name: op.name, master: ok(undefined), project: fail('unauthorized') });
+    }
+  });
+
+  it('usage, status, channels, namespaces, settings reads: the project’s own key or the master key', async () => {
+    for (const op of [OPERATIONS.usage, OPERATIONS.status, OPERATIONS.channelInfo, OPERATIONS.listChannels, OPERATIONS.listNamespaces, OPERATIONS.getSettings]) {
+      const input = { projectId: 'acme', channel: 'x', prefix: '' };
+      expect(await op.access.check(asProjectKey('acme'), input as never, access)).toEqual(ok('acme'));
+      expect(await op.access.check(asProjectKey('other'), input as never, access)).toEqual(fail('unauthorized'));
+      expect(await op.access.check(asMaster(), input as never, access)).toEqual(ok('acme'));
+      expect(await op.access.check(asConnection(), input as never, access)).toEqual(fail('unauthorized'));
+    }
+  });
+});
+
+describe('publish status', () => {
+  it('is told to the master key and the publish’s own project, and looks missing to anyone else', async () => {
+    const services = fakeServices({ publishes: { get: async (id: string) => (id === 'p1' ? RECORD : undefined) } });
+    const { shardsPending: _, ...status } = RECORD;
+    expect(await OPERATIONS.publishStatus.run({ id: 'p1' }, scope(asProjectKey('acme')), services)).toEqual(ok(status));
+    expect(await OPERATIONS.publishStatus.run({ id: 'p1' }, scope(asMaster(), 'default'), services)).toEqual(ok(status));
+    expect(await OPERATIONS.publishStatus.run({ id: 'p1' }, scope(asProjectKey('other'), 'other'), services)).toEqual(fail('publish_not_found'));
+  });
+
+  it('never takes an id that is no printable string to the store', async () => {
+    const services = fakeServices({});
+    expect(await OPERATIONS.publishStatus.run({ id: 'a b' }, scope(asMaster()), services)).toEqual(fail('publish_not_found'));
+  });
+});
+
+describe('create key', () => {
+  it('closes the project to anonymous clients before its first key exists', async () => {
+    const order: string[] = [];
+    const services = fakeServices({
+      settings: { protect: async () => void order.push('protect') },
+      apiKeys: { create: async (projectId: string) => (order.push('create'), ok({ projectId, keyPrefix: 'rbk_12345678', description: '', createdAt: '', signsTokens: true, apiKey: 'k' })) },
+    });
+    await OPERATIONS.createKey.run({ projectId: 'acme', description: '' }, scope(asMaster()), services);
+    expect(order).toEqual(['protect', 'create']);
+  });
+});
