@@ -50,6 +50,31 @@ describe('configuration', () => {
     expect(() => readConfig({ ...handlerEnvironment(settings), [name]: value })).toThrow(message);
   });
 
+  describe('namespace defaults from a file beside the bundle (NAMESPACES_FILE, as the construct deploys them)', () => {
+    const fromFile = { ...settings, namespaces: undefined, namespacesFile: 'namespaces.json' };
+    const files = (contents: Record<string, string>) => (name: string) => {
+      if (!(name in contents)) throw new Error(`ENOENT: no such file, open '${name}'`);
+      return contents[name];
+    };
+
+    it('reads them from the file the variable names', () => {
+      const config = readConfig(handlerEnvironment(fromFile), files({ 'namespaces.json': JSON.stringify(settings.namespaces) }));
+      expect(config.namespaces).toEqual(settings.namespaces);
+      expect(handlerEnvironment(fromFile)[ENV.namespaces]).toBeUndefined();
+    });
+
+    it.each<[string, Record<string, string | undefined>, ((name: string) => string) | undefined, RegExp]>([
+      ['the file is missing', {}, files({}), /NAMESPACES_FILE: cannot read namespaces\.json beside the handler \(ENOENT.*\); the construct writes it at synth/],
+      ['the file is not JSON', {}, files({ 'namespaces.json': '{chat' }), /NAMESPACES_FILE \(namespaces\.json\) must be JSON/],
+      ['the file has too many namespaces', {}, files({ 'namespaces.json': JSON.stringify(Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`n${i}`, {}]))) }), /NAMESPACES_FILE \(namespaces\.json\): at most 100 namespaces/],
+      ['NAMESPACES is set too', { [ENV.namespaces]: '{}' }, files({ 'namespaces.json': '{}' }), /Set NAMESPACES or NAMESPACES_FILE, not both/],
+      ['the name leaves the bundle’s folder', { [ENV.namespacesFile]: '../etc/passwd' }, files({}), /NAMESPACES_FILE must name a \.json file beside the handler, got "\.\.\/etc\/passwd"/],
+      ['nothing can read files', {}, undefined, /NAMESPACES_FILE is set, but this handler cannot read files beside its bundle/],
+    ])('fails at cold start when %s', (_, extra, read, message) => {
+      expect(() => readConfig({ ...handlerEnvironment(fromFile), ...extra }, read)).toThrow(message);
+    });
+  });
+
   it('lays the tunable settings of an environment (npm start’s) over a generated one, and nothing else', () => {
     const env = { REQUIRE_API_KEY: 'true', FANOUT_CONCURRENCY: '7', DELIVERY_RATE_PER_SECOND: '', CONNECTIONS_TABLE: 'elsewhere', HOME: '/root' };
     expect(tunableSettings(env)).toEqual({ REQUIRE_API_KEY: 'true', FANOUT_CONCURRENCY: '7' });
