@@ -169,6 +169,16 @@ it('puts every namespace default in the file beside the bundle cdk synth built',
   expect(JSON.parse(readFileSync(path.join(outdir, asset, 'namespaces.json'), 'utf8'))).toEqual(NAMESPACES);
 });
 
+it('is what the README says `cdk destroy` keeps: every retained resource, by construct id', () => {
+  const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const removing = readme.slice(readme.indexOf('**Removing it.**'), readme.indexOf('\n## ', readme.indexOf('**Removing it.**')));
+  const kept = Object.values(variants['default settings'].template.Resources)
+    .filter((resource) => resource.DeletionPolicy === 'Retain')
+    .map((resource) => String((resource.Metadata as Record<string, string>)['aws:cdk:path']).replace(/\/Resource$/, '').split('/').at(-1));
+  expect(kept.length).toBeGreaterThanOrEqual(5);
+  for (const id of kept) expect(removing).toContain(`\`${id}\``);
+});
+
 describe('planted defects are reported', () => {
   /** The default template, changed by `plant`, checked. */
   const planted = (plant: (find: Finder, t: Template) => void) => {
