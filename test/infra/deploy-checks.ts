@@ -70,7 +70,7 @@ export interface TemplateResource {
 /** What the checks need besides the template. */
 export interface CheckContext {
   readonly db: SpecDatabase;
-  /** Whether an IAM action exists (`dynamodb:GetItem`; wildcards allowed), or undefined if unknown. */
+  /** Whether an IAM action exists (`dynamodb:GetItem`; with wildcards, whether one matches). */
   readonly iamActionExists: (action: string) => boolean;
   /** The stack's name: CloudFormation builds generated names from it. */
   readonly stackName: string;
@@ -544,7 +544,7 @@ class TemplateChecker {
   }
 
   /** Whether `from` depends on `to`, directly or through others. */
-  dependsOn(from: string, to: string): boolean {
+  private dependsOn(from: string, to: string): boolean {
     const seen = new Set<string>();
     const queue = [from];
     while (queue.length > 0) {

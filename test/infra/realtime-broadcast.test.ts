@@ -465,6 +465,7 @@ describe('props', () => {
     ['a negative burst', { throttle: { burstLimit: -1 } }, /throttle/],
     ['a history too long', { namespaces: { chat: { history: { size: 2000, ttlSeconds: 60 } } } }, /namespaces: namespace chat: history.size must be an integer from 1 to 1000/],
     ['a bad namespace name', { namespaces: { 'a:b': { presence: true } } }, /namespaces: namespace "a:b"/],
+    ['101 namespaces (they would fit the file beside the bundle, but a project holds 100)', { namespaces: Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`n${i}`, {}])) }, /RealtimeBroadcast: namespaces: at most 100 namespaces/],
     ['a presence timeout too short', { presenceTimeout: Duration.seconds(1) }, /presenceTimeout/],
   ])('throws at synth on %s', (_, props, message) => {
     expect(() => new RealtimeBroadcast(new Stack(), 'B', props)).toThrow(message);

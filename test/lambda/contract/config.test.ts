@@ -46,6 +46,8 @@ describe('configuration', () => {
     [ENV.namespaces, '{chat', /NAMESPACES must be JSON/],
     [ENV.namespaces, '{"chat":{"history":{"size":1001,"ttlSeconds":60}}}', /NAMESPACES: namespace chat: history.size must be an integer from 1 to 1000/],
     [ENV.namespaces, '{"a b":{}}', /NAMESPACES: namespace "a b": a name is _ or up to 64/],
+    // npm start's own input has no 4 KB limit, but the same cap as the construct.
+    [ENV.namespaces, JSON.stringify(Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`n${i}`, {}]))), /NAMESPACES: at most 100 namespaces/],
   ])('fails at cold start when %s is %j', (name, value, message) => {
     expect(() => readConfig({ ...handlerEnvironment(settings), [name]: value })).toThrow(message);
   });
