@@ -24,11 +24,12 @@ export class BroadcastStack extends Stack {
     this.broadcast = new RealtimeBroadcast(this, 'Broadcast', props.broadcast);
 
     new CfnOutput(this, 'WebSocketUrl', { value: this.broadcast.webSocketUrl, description: 'Connect clients here' });
+    new CfnOutput(this, 'HttpUrl', { value: this.broadcast.httpUrl, description: 'The HTTP API (broadcast, api-keys, projects, usage, …)' });
     new CfnOutput(this, 'BroadcastUrl', {
       value: this.broadcast.broadcastUrl,
       description: 'POST messages here with Authorization: Bearer <access key>',
     });
-    new CfnOutput(this, 'ConsoleUrl', { value: `${this.broadcast.httpStage.url}console`, description: 'The debug console (sign in with a key)' });
+    new CfnOutput(this, 'ConsoleUrl', { value: this.broadcast.consoleUrl, description: 'The debug console (sign in with a key)' });
     new CfnOutput(this, 'DashboardUrl', { value: this.broadcast.dashboardUrl, description: 'The CloudWatch dashboard' });
     new CfnOutput(this, 'AccessKeySecretArn', { value: this.broadcast.accessKeySecret.secretArn });
     const getKey = `aws secretsmanager get-secret-value --region ${this.region} --secret-id ${this.broadcast.accessKeySecret.secretArn} --query SecretString --output text`;
@@ -40,7 +41,7 @@ export class BroadcastStack extends Stack {
       description: 'Publishes to the admin channel with the master key',
     });
     new CfnOutput(this, 'CreateProjectKey', {
-      value: `curl -X POST ${this.broadcast.httpStage.url}api-keys -H "Authorization: Bearer $(${getKey})" -d '{"projectId":"my-app"}'`,
+      value: `curl -X POST ${this.broadcast.httpUrl}api-keys -H "Authorization: Bearer $(${getKey})" -d '{"projectId":"my-app"}'`,
       description: 'Creates the first key of project my-app (shown once)',
     });
   }

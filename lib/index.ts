@@ -7,7 +7,7 @@
  * new CfnOutput(this, 'WebSocketUrl', { value: broadcast.webSocketUrl });
  */
 export { RealtimeBroadcast, DEFAULT_STAGE_NAME, DEFAULT_THROTTLE, DEFAULT_CONNECT_THROTTLE } from './realtime-broadcast';
-export type { RealtimeBroadcastProps } from './realtime-broadcast';
+export type { RealtimeBroadcastProps, BroadcastTables } from './realtime-broadcast';
 export { BroadcastStack } from './broadcast-stack';
 export type { BroadcastStackProps } from './broadcast-stack';
 export { readContextSettings, CONTEXT_KEYS } from './context-settings';

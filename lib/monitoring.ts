@@ -1,8 +1,11 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Duration, Stack, Token } from 'aws-cdk-lib';
 import type { IHttpApi, IWebSocketApi } from 'aws-cdk-lib/aws-apigatewayv2';
 import {
   Alarm,
+  AlarmRule,
+  AlarmState,
   ComparisonOperator,
+  CompositeAlarm,
   Dashboard,
   GraphWidget,
   IMetric,
@@ -43,7 +46,7 @@ export interface AlarmThresholds {
    */
   readonly deliveryFailureRatio?: number;
   /**
-   * DynamoDB read and write throttle events across the tables in 5 minutes.
+   * DynamoDB read and write throttle events on any one table in 5 minutes.
    * @default 10
    */
   readonly dynamoThrottles?: number;
@@ -76,14 +79,11 @@ export interface BroadcastMonitoringProps {
   readonly httpApi: IHttpApi;
   readonly handler: IFunction;
   readonly logGroup: ILogGroup;
-  /** The tables to watch, by a short name shown on the dashboard; their throttles raise the alarm. */
-  readonly tables: Record<string, ITable>;
   /**
-   * Tables shown on the dashboard but left out of the throttle alarm, which CloudWatch caps at 10
-   * metrics (two per table): configuration read through a cache and written by operators.
-   * @default none
+   * Every table, by a short name shown on the dashboard: each gets a throttle alarm of its own,
+   * and a composite alarm over them all notifies.
    */
-  readonly configTables?: Record<string, ITable>;
+  readonly tables: Readonly<Record<string, ITable>>;
   readonly thresholds?: AlarmThresholds;
   /** Where alarms notify. Give this or `alarmEmail`, not both. @default no notifications */
   readonly alarmTopic?: ITopic;
@@ -101,13 +101,17 @@ const PERIOD = Duration.minutes(5);
  */
 export class BroadcastMonitoring extends Construct {
   public readonly dashboard: Dashboard;
+  /** The alarms that notify `alarmTopic`. */
   public readonly alarms: {
     readonly handlerErrors: Alarm;
     readonly http5xxRate: Alarm;
     readonly deliveryFailureRatio: Alarm;
-    readonly dynamoThrottles: Alarm;
+    /** In alarm while any table's throttle alarm is: the child in ALARM names the table. */
+    readonly dynamoThrottles: CompositeAlarm;
     readonly lambdaThrottles: Alarm;
   };
+  /** One throttle alarm per table, by the table's name in `tables`; they notify through `alarms.dynamoThrottles`. */
+  public readonly tableThrottleAlarms: Readonly<Record<string, Alarm>>;
   /** The topic alarms notify, if any. */
   public readonly alarmTopic?: ITopic;
 
@@ -148,24 +152,29 @@ export class BroadcastMonitoring extends Construct {
       label: 'HTTP 5xx %',
       period: PERIOD,
     });
-    // Read and write throttle events carry only the TableName dimension, so every table fits in
-    // one alarm (CloudWatch allows 10 metrics per alarm).
-    const throttleMetrics: Record<string, IMetric> = {};
-    Object.values(props.tables).forEach((table, i) => {
-      throttleMetrics[`r${i}`] = table.metric('ReadThrottleEvents', { statistic: 'Sum', period: PERIOD });
-      throttleMetrics[`w${i}`] = table.metric('WriteThrottleEvents', { statistic: 'Sum', period: PERIOD });
-    });
-    const dynamoThrottles = new MathExpression({
-      expression: Object.keys(throttleMetrics).join(' + '),
-      usingMetrics: throttleMetrics,
-      label: 'DynamoDB throttle events',
-      period: PERIOD,
-    });
+    // Each table's read and write throttle events, as one line (two metrics: an alarm may use 10,
+    // so one alarm over every table would stop at five).
+    const tableThrottles = Object.entries(props.tables).map(
+      ([name, table]) =>
+        [
+          name,
+          new MathExpression({
+            // Ids unique per table: the dashboard draws every table's line in one graph.
+            expression: `${name}Reads + ${name}Writes`,
+            usingMetrics: {
+              [`${name}Reads`]: table.metric('ReadThrottleEvents', { statistic: 'Sum', period: PERIOD }),
+              [`${name}Writes`]: table.metric('WriteThrottleEvents', { statistic: 'Sum', period: PERIOD }),
+            },
+            label: name,
+            period: PERIOD,
+          }),
+        ] as const,
+    );
 
     this.dashboard = new Dashboard(this, 'Dashboard', { defaultInterval: Duration.hours(3) });
     const graph = (title: string, left: IMetric[], right: IMetric[] = []) => new GraphWidget({ title, left, right, width: 6, height: 6 });
     const row = (heading: string) => new TextWidget({ markdown: `### ${heading}`, width: 24, height: 1 });
-    const tables = Object.entries({ ...props.tables, ...props.configTables });
+    const tables = Object.entries(props.tables);
     this.dashboard.addWidgets(row('WebSocket API'));
     this.dashboard.addWidgets(
       graph('Connections and messages', [ws('ConnectCount'), ws('MessageCount')]),
@@ -188,7 +197,7 @@ export class BroadcastMonitoring extends Construct {
     this.dashboard.addWidgets(
       graph('Consumed read units', tables.map(([name, t]) => t.metricConsumedReadCapacityUnits({ label: name, period: PERIOD }))),
       graph('Consumed write units', tables.map(([name, t]) => t.metricConsumedWriteCapacityUnits({ label: name, period: PERIOD }))),
-      graph('Throttle events', [dynamoThrottles]),
+      graph('Throttle events', tableThrottles.map(([, throttles]) => throttles)),
       graph('Latency (ms)', tables.flatMap(([name, t]) =>
         ['GetItem', 'Query'].map((operation) => t.metricSuccessfulRequestLatency({ dimensionsMap: { TableName: t.tableName, Operation: operation }, label: `${name} ${operation}`, period: PERIOD })),
       )),
@@ -232,17 +241,28 @@ export class BroadcastMonitoring extends Construct {
         treatMissingData: TreatMissingData.NOT_BREACHING,
         alarmDescription: description,
       });
+    this.tableThrottleAlarms = Object.fromEntries(
+      tableThrottles.map(([name, throttles]) => [
+        name,
+        alarm(`Throttles${name.charAt(0).toUpperCase()}${name.slice(1)}`, throttles, thresholds.dynamoThrottles, `DynamoDB is throttling the handler on the ${name} table.`),
+      ]),
+    );
     this.alarms = {
       handlerErrors: alarm('HandlerErrors', fn.metricErrors({ period: PERIOD }), thresholds.handlerErrors, 'The handler failed invocations: see the Recent errors widget and the handler logs.'),
       http5xxRate: alarm('Http5xxRate', http5xxPercent, thresholds.http5xxPercent, 'Backends are getting 5xx from POST /broadcast.', 2, ComparisonOperator.GREATER_THAN_THRESHOLD),
       deliveryFailureRatio: alarm('DeliveryFailureRatio', failureRatio, thresholds.deliveryFailureRatio, 'Messages are not reaching subscribers: PostToConnection keeps failing after retries.', 3, ComparisonOperator.GREATER_THAN_THRESHOLD),
-      dynamoThrottles: alarm('DynamoThrottles', dynamoThrottles, thresholds.dynamoThrottles, 'DynamoDB is throttling the handler.'),
+      // A new id: the metric alarm it replaces had 'DynamoThrottles', and CloudFormation cannot
+      // change a resource's type in place.
+      dynamoThrottles: new CompositeAlarm(this, 'TableThrottles', {
+        alarmRule: AlarmRule.anyOf(...Object.values(this.tableThrottleAlarms).map((child) => AlarmRule.fromAlarm(child, AlarmState.ALARM))),
+        alarmDescription: 'DynamoDB is throttling the handler: the table alarm in ALARM names the table.',
+      }),
       lambdaThrottles: alarm('LambdaThrottles', fn.metricThrottles({ period: PERIOD }), thresholds.lambdaThrottles, 'The handler ran out of concurrency.'),
     };
 
     this.alarmTopic = props.alarmTopic;
     if (props.alarmEmail) {
-      const topic = new Topic(this, 'AlarmTopic', { displayName: `${Stack.of(this).stackName} broadcast alarms` });
+      const topic = new Topic(this, 'AlarmTopic', { displayName: alarmTopicDisplayName(Stack.of(this).stackName) });
       topic.addSubscription(new EmailSubscription(props.alarmEmail));
       this.alarmTopic = topic;
     }
@@ -260,6 +280,12 @@ export class BroadcastMonitoring extends Construct {
     const region = Stack.of(this).region;
     return `https://${region}.console.aws.amazon.com/cloudwatch/home?region=${region}#dashboards:name=${this.dashboard.dashboardName}`;
   }
+}
+
+/** SNS allows display names of 100 characters; a stack name may have 128. */
+function alarmTopicDisplayName(stackName: string): string {
+  const suffix = ' broadcast alarms';
+  return Token.isUnresolved(stackName) ? 'Broadcast alarms' : `${stackName.slice(0, 100 - suffix.length)}${suffix}`;
 }
 
 function validateThresholds(t: Required<AlarmThresholds>): void {

@@ -15,8 +15,13 @@ export const ENV = {
   projectsTable: 'PROJECTS_TABLE',
   publishesTable: 'PUBLISHES_TABLE',
   channelsTable: 'CHANNELS_TABLE',
-  /** Namespace defaults for every project, JSON (see contract/namespaces.ts). */
+  /** Namespace defaults for every project, JSON (see contract/namespaces.ts): how `npm start` takes them. */
   namespaces: 'NAMESPACES',
+  /**
+   * A JSON file of namespace defaults beside the handler's bundle: how the construct passes them,
+   * since Lambda refuses environments over 4 KB and a hundred namespaces take ~8 KB.
+   */
+  namespacesFile: 'NAMESPACES_FILE',
   /** The EventBridge bus lifecycle events go to; unset: none are sent. */
   eventBusName: 'EVENT_BUS_NAME',
   /** Seconds a presence member may stay silent (no ping) before it is no longer listed. */
@@ -77,7 +82,10 @@ export interface HandlerSettings {
   readonly projectsTable: string;
   readonly publishesTable: string;
   readonly channelsTable: string;
+  /** Namespace defaults in the environment itself (the local stack). */
   readonly namespaces?: Readonly<Record<string, NamespaceConfig>>;
+  /** The name of a file beside the bundle holding the namespace defaults (the construct). */
+  readonly namespacesFile?: string;
   readonly eventBusName?: string;
   readonly presenceTimeoutSeconds?: number;
   readonly deliveryRatePerSecond?: number;
@@ -104,7 +112,8 @@ export function handlerEnvironment(settings: HandlerSettings): Record<string, st
     [ENV.projectsTable]: settings.projectsTable,
     [ENV.publishesTable]: settings.publishesTable,
     [ENV.channelsTable]: settings.channelsTable,
-    [ENV.namespaces]: JSON.stringify(settings.namespaces ?? {}),
+    ...(settings.namespaces !== undefined && { [ENV.namespaces]: JSON.stringify(settings.namespaces) }),
+    ...(settings.namespacesFile !== undefined && { [ENV.namespacesFile]: settings.namespacesFile }),
     ...(settings.eventBusName !== undefined && { [ENV.eventBusName]: settings.eventBusName }),
     [ENV.presenceTimeoutSeconds]: String(settings.presenceTimeoutSeconds ?? PRESENCE_TIMEOUT_SECONDS),
     [ENV.deliveryRatePerSecond]: String(settings.deliveryRatePerSecond ?? DEFAULT_DELIVERY_RATE_PER_SECOND),
@@ -148,9 +157,10 @@ export const DEFAULT_MASTER_KEY_GRACE_SECONDS = 24 * 60 * 60;
 
 /**
  * Reads and checks the configuration. Throws at cold start with the variable's name, so a broken
- * deployment fails loudly once instead of on every request.
+ * deployment fails loudly once instead of on every request. `readBesideBundle` reads a file the
+ * construct put beside the handler's bundle (`NAMESPACES_FILE`); the Lambda entry passes it.
  */
-export function readConfig(env: Record<string, string | undefined>): Config {
+export function readConfig(env: Record<string, string | undefined>, readBesideBundle?: (name: string) => string): Config {
   const required = (name: string): string => {
     const value = env[name];
     if (!value) throw new Error(`Missing environment variable ${name}`);
@@ -183,7 +193,7 @@ export function readConfig(env: Record<string, string | undefined>): Config {
     projectsTable: required(ENV.projectsTable),
     publishesTable: required(ENV.publishesTable),
     channelsTable: required(ENV.channelsTable),
-    namespaces: parseNamespaceDefaults(ENV.namespaces, env[ENV.namespaces]),
+    namespaces: namespaceDefaults(env, readBesideBundle),
     eventBusName: env[ENV.eventBusName] || undefined,
     presenceTimeoutSeconds: positiveInt(ENV.presenceTimeoutSeconds, PRESENCE_TIMEOUT_SECONDS),
     deliveryRatePerSecond: positiveInt(ENV.deliveryRatePerSecond, DEFAULT_DELIVERY_RATE_PER_SECOND),
@@ -197,4 +207,20 @@ export function readConfig(env: Record<string, string | undefined>): Config {
     fanoutConcurrency: positiveInt(ENV.fanoutConcurrency, DEFAULT_FANOUT_CONCURRENCY),
     accessKeyCacheSeconds: positiveInt(ENV.accessKeyCacheSeconds, DEFAULT_ACCESS_KEY_CACHE_SECONDS),
   };
+}
+
+/** The namespace defaults from `NAMESPACES` (JSON) or `NAMESPACES_FILE` (a file beside the bundle); not both. */
+function namespaceDefaults(env: Record<string, string | undefined>, readBesideBundle?: (name: string) => string): Readonly<Record<string, NamespaceConfig>> {
+  const file = env[ENV.namespacesFile];
+  if (!file) return parseNamespaceDefaults(ENV.namespaces, env[ENV.namespaces]);
+  if (env[ENV.namespaces]) throw new Error(`Set ${ENV.namespaces} or ${ENV.namespacesFile}, not both`);
+  if (!/^[\w.-]+\.json$/.test(file)) throw new Error(`${ENV.namespacesFile} must name a .json file beside the handler, got "${file}"`);
+  if (!readBesideBundle) throw new Error(`${ENV.namespacesFile} is set, but this handler cannot read files beside its bundle`);
+  let text: string;
+  try {
+    text = readBesideBundle(file);
+  } catch (error) {
+    throw new Error(`${ENV.namespacesFile}: cannot read ${file} beside the handler (${(error as Error).message}); the construct writes it at synth`);
+  }
+  return parseNamespaceDefaults(`${ENV.namespacesFile} (${file})`, text);
 }

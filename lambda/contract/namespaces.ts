@@ -30,6 +30,13 @@ export interface NamespaceConfig {
 
 export const ROOT_NAMESPACE = '_';
 
+/**
+ * The file beside the handler's bundle that holds the deployment's namespace defaults (JSON): the
+ * construct writes it at synth and names it in `NAMESPACES_FILE`; Lambda's 4 KB environment has no
+ * room for them.
+ */
+export const NAMESPACE_DEFAULTS_FILE = 'namespaces.json';
+
 export const NAMESPACE_LIMITS = {
   historySize: { min: 1, max: 1000 },
   /** One minute to seven days. */

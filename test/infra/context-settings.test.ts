@@ -1,5 +1,5 @@
 /** The provided app's settings come from CDK context: each key reaches the template, and a bad value fails at synth naming the setting. */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { App } from 'aws-cdk-lib';
@@ -39,12 +39,16 @@ describe('context settings', () => {
         Variables: Match.objectLike({
           [ENV.requireToken]: 'true',
           [ENV.deliveryRatePerSecond]: '4000',
-          [ENV.namespaces]: JSON.stringify({ chat: { history: { size: 50, ttlSeconds: 3600 }, presence: true } }),
+          [ENV.namespacesFile]: 'namespaces.json',
           [ENV.eventBusName]: 'default',
           POWERTOOLS_LOG_LEVEL: 'DEBUG',
         }),
       },
     });
+    // The namespace defaults travel beside the handler's bundle.
+    const { directory } = app.synth();
+    const asset = readdirSync(directory).find((d) => d.startsWith('asset.') && existsSync(path.join(directory, d, 'index.js')))!;
+    expect(JSON.parse(readFileSync(path.join(directory, asset, 'namespaces.json'), 'utf8'))).toEqual({ chat: { history: { size: 50, ttlSeconds: 3600 }, presence: true } });
     template.hasResourceProperties('AWS::ApiGatewayV2::Stage', { StageName: 'staging' });
     template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
   });

@@ -41,9 +41,7 @@ describe('dashboard', () => {
   it('charts the handler and every table', () => {
     expect(body).toContain(`{"Ref":"${id(broadcast.handler)}"}`);
     for (const name of ['Invocations', 'Errors', 'Throttles', 'Duration', 'ConcurrentExecutions']) expect(body).toContain(`"${name}"`);
-    for (const table of [broadcast.connectionsTable, broadcast.subscriptionsTable, broadcast.apiKeysTable, broadcast.usageTable, broadcast.retainedTable, broadcast.projectsTable]) {
-      expect(body).toContain(`{"Ref":"${id(table)}"}`);
-    }
+    for (const table of Object.values(broadcast.tables)) expect(body).toContain(`{"Ref":"${id(table)}"}`);
     for (const name of ['ConsumedReadCapacityUnits', 'ConsumedWriteCapacityUnits', 'ReadThrottleEvents', 'SuccessfulRequestLatency']) expect(body).toContain(`"${name}"`);
   });
 
@@ -87,12 +85,30 @@ describe('alarms', () => {
     expect(JSON.stringify(alarm.Metrics)).toContain(`"MetricName":"${METRIC.deliveriesFailed}"`);
   });
 
-  it('fires on DynamoDB throttling across all five tables', () => {
-    const alarm = alarmNamed('DynamoThrottles');
-    expect(alarm.Threshold).toBe(10);
-    const metrics = JSON.stringify(alarm.Metrics);
-    expect(metrics.match(/ReadThrottleEvents/g)).toHaveLength(5);
-    expect(metrics.match(/WriteThrottleEvents/g)).toHaveLength(5);
+  it('watches every table of the stack for throttling with an alarm of its own, combined by one composite alarm', () => {
+    const tableIds = Object.keys(template.findResources('AWS::DynamoDB::Table'));
+    expect(tableIds).toHaveLength(8);
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).filter((a) => JSON.stringify(a.Properties.Metrics ?? []).includes('ThrottleEvents'));
+    // One per table, each on its own table's reads and writes, within metric math's 10 metrics.
+    expect(alarms).toHaveLength(tableIds.length);
+    const watched = alarms.map((alarm) => {
+      const stats = alarm.Properties.Metrics.filter((m: any) => m.MetricStat).map((m: any) => m.MetricStat.Metric);
+      expect(stats.map((m: any) => m.MetricName).sort()).toEqual(['ReadThrottleEvents', 'WriteThrottleEvents']);
+      expect(new Set(stats.map((m: any) => JSON.stringify(m.Dimensions))).size).toBe(1);
+      expect(alarm.Properties).toMatchObject({ Threshold: 10, EvaluationPeriods: 1 });
+      // The composite notifies: a table alarm alone would send a second email.
+      expect(alarm.Properties.AlarmActions).toBeUndefined();
+      return stats[0].Dimensions[0].Value.Ref;
+    });
+    expect(watched.sort()).toEqual(tableIds.sort());
+    const [composite] = Object.values(template.findResources('AWS::CloudWatch::CompositeAlarm'));
+    const rule = JSON.stringify(composite.Properties.AlarmRule);
+    const alarmIds = Object.keys(template.findResources('AWS::CloudWatch::Alarm')).filter((alarmId) => alarmId.includes('Throttles') && !alarmId.includes('Lambda'));
+    expect(alarmIds).toHaveLength(tableIds.length);
+    for (const alarmId of alarmIds) expect(rule).toContain(`{"Fn::GetAtt":["${alarmId}","Arn"]}`);
+    expect(rule.match(/ALARM\(/g)).toHaveLength(tableIds.length);
+    expect(rule.match(/ OR /g)).toHaveLength(tableIds.length - 1);
+    expect(JSON.stringify(composite.Properties.AlarmActions)).toMatch(/AlarmTopic/);
   });
 
   it('fires on Lambda throttles', () => {
@@ -101,9 +117,12 @@ describe('alarms', () => {
 
   it('notifies the email address through a new topic, on alarm and on recovery', () => {
     template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
-    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
-    expect(alarms).toHaveLength(5);
-    for (const alarm of alarms) {
+    const notifying = [...Object.values(template.findResources('AWS::CloudWatch::Alarm')), ...Object.values(template.findResources('AWS::CloudWatch::CompositeAlarm'))].filter(
+      (alarm) => alarm.Properties.AlarmActions,
+    );
+    expect(notifying).toHaveLength(Object.keys(broadcast.monitoring.alarms).length);
+    expect(Object.keys(broadcast.monitoring.alarms)).toHaveLength(5);
+    for (const alarm of notifying) {
       expect(alarm.Properties.AlarmActions).toHaveLength(1);
       expect(JSON.stringify(alarm.Properties.AlarmActions)).toMatch(/AlarmTopic/);
       expect(JSON.stringify(alarm.Properties.OKActions)).toMatch(/AlarmTopic/);
@@ -118,6 +137,13 @@ describe('alarms', () => {
     t.resourceCountIs('AWS::SNS::Subscription', 0);
     t.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'Errors', Threshold: 1, AlarmActions: [{ Ref: other.getLogicalId(topic.node.defaultChild as never) }] });
     t.hasResourceProperties('AWS::CloudWatch::Alarm', { Threshold: 0.2, EvaluationPeriods: 3 });
+  });
+
+  it('names the alarm topic within SNS’s 100 characters, whatever the stack’s name', () => {
+    const long = new BroadcastStack(new App(), `R${'x'.repeat(127)}`, { env: ENVIRONMENT, broadcast: { alarmEmail: 'ops@example.com' } });
+    const [topic] = Object.values(Template.fromStack(long).findResources('AWS::SNS::Topic'));
+    expect(topic.Properties.DisplayName).toHaveLength(100);
+    expect(topic.Properties.DisplayName).toMatch(/^Rxxx+ broadcast alarms$/);
   });
 
   it('sends no notifications without a topic or email', () => {

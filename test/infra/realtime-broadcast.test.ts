@@ -1,6 +1,8 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { App, CfnOutput, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { ENV } from '../../lambda/contract/config';
@@ -19,6 +21,14 @@ const { stack, template } = synth();
 const ref = (construct: { node: { defaultChild?: unknown } }) =>
   ({ Ref: stack.getLogicalId(construct.node.defaultChild as never) });
 const wsApiRef = ref(stack.broadcast.webSocketApi);
+
+/** The handler's asset folder in the synthesized cloud assembly (bundled by esbuild). */
+function handlerAsset(s: Stack): string {
+  const { directory } = (s.node.root as App).synth();
+  const assets = readdirSync(directory).filter((d) => d.startsWith('asset.') && existsSync(join(directory, d, 'index.js')));
+  expect(assets).toHaveLength(1);
+  return join(directory, assets[0]);
+}
 
 /** Every IAM statement attached to the handler's role. */
 function handlerStatements(t: Template) {
@@ -58,6 +68,14 @@ describe('WebSocket API', () => {
     });
   });
 
+  it('makes the stage wait for every route its settings name (CreateStage refuses a setting for a missing route)', () => {
+    const [stage] = Object.values(template.findResources('AWS::ApiGatewayV2::Stage', { Properties: { ApiId: wsApiRef } }));
+    const routes = template.findResources('AWS::ApiGatewayV2::Route', { Properties: { ApiId: wsApiRef } });
+    const routeIdOf = (key: string) => Object.keys(routes).find((id) => routes[id].Properties.RouteKey === key);
+    expect(Object.keys(stage.Properties.RouteSettings)).toEqual(['$connect']);
+    for (const key of Object.keys(stage.Properties.RouteSettings)) expect(stage.DependsOn).toContain(routeIdOf(key));
+  });
+
   it('deploys a production stage automatically, with throttling', () => {
     template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
       ApiId: wsApiRef,
@@ -80,6 +98,23 @@ describe('HTTP API', () => {
     expect(byKey.has('$default')).toBe(true);
     expect(byKey.get('$default')).toEqual(byKey.get('POST /broadcast'));
     expect(byKey.size).toBe(HTTP_ROUTE_KEYS.length + 1);
+  });
+
+  it('lets each API invoke the handler through one permission covering its every route and stage, not one per route', () => {
+    const permissions = Object.values(template.findResources('AWS::Lambda::Permission'));
+    expect(permissions).toHaveLength(2);
+    const handlerArn = { 'Fn::GetAtt': [stack.getLogicalId(stack.broadcast.handler.node.defaultChild as never), 'Arn'] };
+    for (const api of [stack.broadcast.webSocketApi, stack.broadcast.httpApi]) {
+      expect(permissions).toContainEqual({
+        Type: 'AWS::Lambda::Permission',
+        Properties: {
+          Action: 'lambda:InvokeFunction',
+          FunctionName: handlerArn,
+          Principal: 'apigateway.amazonaws.com',
+          SourceArn: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':execute-api:eu-west-1:123456789012:', ref(api), '/*']] },
+        },
+      });
+    }
   });
 
   it('uses payload format 2.0', () => {
@@ -122,18 +157,40 @@ describe('handler', () => {
   });
 
   it('is bundled under 400 KB, without the SDK’s credential chain (the environment’s credentials replace it)', () => {
-    const { directory } = (stack.node.root as App).synth();
-    const assets = readdirSync(directory).filter((d) => d.startsWith('asset.') && existsSync(join(directory, d, 'index.js')));
-    expect(assets).toHaveLength(1);
-    const code = readFileSync(join(directory, assets[0], 'index.js'), 'utf8');
+    const asset = handlerAsset(stack);
+    const code = readFileSync(join(asset, 'index.js'), 'utf8');
     expect(Buffer.byteLength(code)).toBeLessThan(400 * 1024);
     expect(code).not.toContain('AWS_WEB_IDENTITY_TOKEN_FILE'); // the web identity provider
     expect(code).not.toContain('sso_start_url'); // the SSO provider
     expect(code).toContain('AWS_SECRET_ACCESS_KEY');
     // The console's files beside it, not in it.
-    expect(existsSync(join(directory, assets[0], 'console', 'page.html'))).toBe(true);
-    expect(existsSync(join(directory, assets[0], 'console', 'app.js'))).toBe(true);
+    expect(existsSync(join(asset, 'console', 'page.html'))).toBe(true);
+    expect(existsSync(join(asset, 'console', 'app.js'))).toBe(true);
     expect(code).not.toContain('Realtime broadcast console');
+  });
+
+  it('reads the namespace defaults from the file beside its bundle at cold start, and refuses to start on a bad or missing one', () => {
+    const copy = mkdtempSync(join(tmpdir(), 'handler-'));
+    try {
+      cpSync(handlerAsset(stack), copy, { recursive: true });
+      // The deployed environment, with plain values for the references.
+      const variables = template.findResources('AWS::Lambda::Function')[stack.getLogicalId(stack.broadcast.handler.node.defaultChild as never)].Properties.Environment.Variables;
+      const env = Object.fromEntries(Object.entries(variables).map(([name, value]) => [name, typeof value === 'string' ? value : `resolved-${name}`]));
+      const coldStart = () =>
+        execFileSync(process.execPath, ['-e', `require(${JSON.stringify(join(copy, 'index.js'))}); console.log('started')`], {
+          env: { PATH: process.env.PATH, ...env, AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'AKIDLOCALTEST', AWS_SECRET_ACCESS_KEY: 'local-test', AWS_LAMBDA_FUNCTION_NAME: 'handler', MANAGEMENT_ENDPOINT: 'https://abc.execute-api.eu-west-1.amazonaws.com/production', NODE_OPTIONS: '' },
+          encoding: 'utf8',
+          stdio: 'pipe',
+        });
+      expect(env[ENV.namespacesFile]).toBe('namespaces.json');
+      expect(coldStart()).toContain('started');
+      writeFileSync(join(copy, 'namespaces.json'), JSON.stringify({ chat: { history: { size: 5000, ttlSeconds: 60 } } }));
+      expect(coldStart).toThrow(/NAMESPACES_FILE \(namespaces\.json\): namespace chat: history\.size must be an integer from 1 to 1000/);
+      rmSync(join(copy, 'namespaces.json'));
+      expect(coldStart).toThrow(/NAMESPACES_FILE: cannot read namespaces\.json beside the handler/);
+    } finally {
+      rmSync(copy, { recursive: true, force: true });
+    }
   });
 
   it('logs to its own log group with a retention', () => {
@@ -309,7 +366,7 @@ describe('history, presence and lifecycle events', () => {
     expect(grant).toHaveLength(1);
     expect(new Set(grant[0].Action)).toEqual(new Set(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query']));
     template.hasResourceProperties('AWS::Lambda::Function', {
-      Environment: { Variables: Match.objectLike({ [ENV.channelsTable]: { Ref: channels }, [ENV.namespaces]: '{}', [ENV.presenceTimeoutSeconds]: '300' }) },
+      Environment: { Variables: Match.objectLike({ [ENV.channelsTable]: { Ref: channels }, [ENV.namespaces]: Match.absent(), [ENV.presenceTimeoutSeconds]: '300' }) },
     });
   });
 
@@ -319,18 +376,51 @@ describe('history, presence and lifecycle events', () => {
     expect(variables.some((v) => ENV.eventBusName in v)).toBe(false);
   });
 
-  it('passes namespace defaults and the presence timeout, and grants PutEvents on the default bus when lifecycle events are on', () => {
+  it('passes namespace defaults in a file beside the bundle, the presence timeout, and grants PutEvents on the default bus when lifecycle events are on', () => {
     const namespaces = { chat: { history: { size: 100, ttlSeconds: 86400 }, presence: true } };
-    const t = synth({ namespaces, lifecycleEvents: true, presenceTimeout: Duration.minutes(2) }).template;
+    const synthesized = synth({ namespaces, lifecycleEvents: true, presenceTimeout: Duration.minutes(2) });
+    const t = synthesized.template;
     t.hasResourceProperties('AWS::Lambda::Function', {
-      Environment: { Variables: Match.objectLike({ [ENV.namespaces]: JSON.stringify(namespaces), [ENV.eventBusName]: 'default', [ENV.presenceTimeoutSeconds]: '120' }) },
+      Environment: { Variables: Match.objectLike({ [ENV.namespacesFile]: 'namespaces.json', [ENV.namespaces]: Match.absent(), [ENV.eventBusName]: 'default', [ENV.presenceTimeoutSeconds]: '120' }) },
     });
+    expect(JSON.parse(readFileSync(join(handlerAsset(synthesized.stack), 'namespaces.json'), 'utf8'))).toEqual(namespaces);
+    expect(JSON.parse(readFileSync(join(handlerAsset(stack), 'namespaces.json'), 'utf8'))).toEqual({});
     const put = handlerStatements(t).filter((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]).includes('events:PutEvents'));
     expect(put).toEqual([
       expect.objectContaining({
         Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':events:eu-west-1:123456789012:event-bus/default']] },
       }),
     ]);
+  });
+});
+
+describe('the construct as a library', () => {
+  it('exposes its URLs, key secret and tables as properties that turn into outputs in any stack', () => {
+    const theirs = new Stack(new App(), 'Theirs', { env: ENVIRONMENT });
+    const broadcast = new RealtimeBroadcast(theirs, 'Realtime', { setApiGatewayCloudWatchRole: false });
+    const outputs = {
+      WebSocketUrl: broadcast.webSocketUrl,
+      HttpUrl: broadcast.httpUrl,
+      BroadcastUrl: broadcast.broadcastUrl,
+      ConsoleUrl: broadcast.consoleUrl,
+      DashboardUrl: broadcast.dashboardUrl,
+      AccessKeySecretArn: broadcast.accessKeySecret.secretArn,
+      ...Object.fromEntries(Object.entries(broadcast.tables).map(([name, table]) => [`${name}Table`, table.tableName])),
+    };
+    for (const [id, value] of Object.entries(outputs)) new CfnOutput(theirs, id, { value });
+    const t = Template.fromStack(theirs);
+    const id = (construct: { node: { defaultChild?: unknown } }) => theirs.getLogicalId(construct.node.defaultChild as never);
+    const api = (construct: { node: { defaultChild?: unknown } }) => ({ Ref: id(construct) });
+    t.hasOutput('WebSocketUrl', { Value: { 'Fn::Join': ['', ['wss://', api(broadcast.webSocketApi), '.execute-api.eu-west-1.', { Ref: 'AWS::URLSuffix' }, '/production']] } });
+    t.hasOutput('HttpUrl', { Value: { 'Fn::Join': ['', ['https://', api(broadcast.httpApi), '.execute-api.eu-west-1.', { Ref: 'AWS::URLSuffix' }, '/']] } });
+    t.hasOutput('BroadcastUrl', { Value: { 'Fn::Join': ['', ['https://', api(broadcast.httpApi), '.execute-api.eu-west-1.', { Ref: 'AWS::URLSuffix' }, '/broadcast']] } });
+    t.hasOutput('ConsoleUrl', { Value: { 'Fn::Join': ['', ['https://', api(broadcast.httpApi), '.execute-api.eu-west-1.', { Ref: 'AWS::URLSuffix' }, '/console']] } });
+    t.hasOutput('DashboardUrl', { Value: { 'Fn::Join': ['', Match.arrayWith([api(broadcast.monitoring.dashboard)])] } });
+    t.hasOutput('AccessKeySecretArn', { Value: api(broadcast.accessKeySecret as Secret) });
+    // Every table of the template, and nothing else, is in `tables`.
+    const tableIds = Object.keys(t.findResources('AWS::DynamoDB::Table')).sort();
+    expect(Object.values(broadcast.tables).map(id).sort()).toEqual(tableIds);
+    for (const [name, table] of Object.entries(broadcast.tables)) t.hasOutput(`${name}Table`, { Value: api(table) });
   });
 });
 
@@ -375,6 +465,7 @@ describe('props', () => {
     ['a negative burst', { throttle: { burstLimit: -1 } }, /throttle/],
     ['a history too long', { namespaces: { chat: { history: { size: 2000, ttlSeconds: 60 } } } }, /namespaces: namespace chat: history.size must be an integer from 1 to 1000/],
     ['a bad namespace name', { namespaces: { 'a:b': { presence: true } } }, /namespaces: namespace "a:b"/],
+    ['101 namespaces (they would fit the file beside the bundle, but a project holds 100)', { namespaces: Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`n${i}`, {}])) }, /RealtimeBroadcast: namespaces: at most 100 namespaces/],
     ['a presence timeout too short', { presenceTimeout: Duration.seconds(1) }, /presenceTimeout/],
   ])('throws at synth on %s', (_, props, message) => {
     expect(() => new RealtimeBroadcast(new Stack(), 'B', props)).toThrow(message);

@@ -2,7 +2,8 @@
  * The construct as a library: `npm pack` makes a package that a fresh CDK app — with nothing but
  * aws-cdk-lib, constructs and the tarball, no esbuild, none of this repository's sources —
  * installs and synthesizes. The template has the routes, tables, function (the shipped bundle as
- * its asset, the console's files beside it) and outputs; the client and publisher entries resolve.
+ * its asset, the console's files and the namespace defaults beside it) and outputs; the client and
+ * publisher entries resolve.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -51,12 +52,15 @@ process.stdout.write(JSON.stringify(assembly.getStackByName('Consumer').template
   expect(routeKeys).toEqual([...WEBSOCKET_ROUTE_KEYS, ...HTTP_ROUTE_KEYS, '$default'].sort());
   const handler = ofType('AWS::Lambda::Function').find((f) => f.Properties.Environment?.Variables?.CHANNELS_TABLE);
   expect(handler?.Properties).toMatchObject({ Handler: 'index.handler', Runtime: 'nodejs22.x', Architectures: ['arm64'] });
-  expect(handler?.Properties.Environment.Variables.NAMESPACES).toBe(JSON.stringify({ chat: { history: { size: 10, ttlSeconds: 600 } } }));
+  // Namespace defaults travel in a file beside the shipped bundle, not in the 4 KB environment.
+  expect(handler?.Properties.Environment.Variables.NAMESPACES).toBeUndefined();
+  expect(handler?.Properties.Environment.Variables.NAMESPACES_FILE).toBe('namespaces.json');
   expect(Object.keys(template.Outputs)).toEqual(expect.arrayContaining(['WebSocketUrl', 'BroadcastUrl', 'ConsoleUrl', 'TryWebSocket', 'CreateProjectKey']));
   // The asset is the shipped bundle, with the console's files beside it.
   const outdir = path.join(app, 'cdk.out');
   const asset = readdirSync(outdir).find((d) => d.startsWith('asset.') && existsSync(path.join(outdir, d, 'index.js')))!;
   expect(existsSync(path.join(outdir, asset, 'console', 'page.html'))).toBe(true);
+  expect(JSON.parse(readFileSync(path.join(outdir, asset, 'namespaces.json'), 'utf8'))).toEqual({ chat: { history: { size: 10, ttlSeconds: 600 } } });
   expect(statSync(path.join(outdir, asset, 'index.js')).size).toBeLessThan(400 * 1024);
 
   const resolve = (name: string) => execFileSync(process.execPath, ['-e', `process.stdout.write(require.resolve(${JSON.stringify(name)}))`], { cwd: app, encoding: 'utf8' });

@@ -46,8 +46,35 @@ describe('configuration', () => {
     [ENV.namespaces, '{chat', /NAMESPACES must be JSON/],
     [ENV.namespaces, '{"chat":{"history":{"size":1001,"ttlSeconds":60}}}', /NAMESPACES: namespace chat: history.size must be an integer from 1 to 1000/],
     [ENV.namespaces, '{"a b":{}}', /NAMESPACES: namespace "a b": a name is _ or up to 64/],
+    // npm start's own input has no 4 KB limit, but the same cap as the construct.
+    [ENV.namespaces, JSON.stringify(Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`n${i}`, {}]))), /NAMESPACES: at most 100 namespaces/],
   ])('fails at cold start when %s is %j', (name, value, message) => {
     expect(() => readConfig({ ...handlerEnvironment(settings), [name]: value })).toThrow(message);
+  });
+
+  describe('namespace defaults from a file beside the bundle (NAMESPACES_FILE, as the construct deploys them)', () => {
+    const fromFile = { ...settings, namespaces: undefined, namespacesFile: 'namespaces.json' };
+    const files = (contents: Record<string, string>) => (name: string) => {
+      if (!(name in contents)) throw new Error(`ENOENT: no such file, open '${name}'`);
+      return contents[name];
+    };
+
+    it('reads them from the file the variable names', () => {
+      const config = readConfig(handlerEnvironment(fromFile), files({ 'namespaces.json': JSON.stringify(settings.namespaces) }));
+      expect(config.namespaces).toEqual(settings.namespaces);
+      expect(handlerEnvironment(fromFile)[ENV.namespaces]).toBeUndefined();
+    });
+
+    it.each<[string, Record<string, string | undefined>, ((name: string) => string) | undefined, RegExp]>([
+      ['the file is missing', {}, files({}), /NAMESPACES_FILE: cannot read namespaces\.json beside the handler \(ENOENT.*\); the construct writes it at synth/],
+      ['the file is not JSON', {}, files({ 'namespaces.json': '{chat' }), /NAMESPACES_FILE \(namespaces\.json\) must be JSON/],
+      ['the file has too many namespaces', {}, files({ 'namespaces.json': JSON.stringify(Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`n${i}`, {}]))) }), /NAMESPACES_FILE \(namespaces\.json\): at most 100 namespaces/],
+      ['NAMESPACES is set too', { [ENV.namespaces]: '{}' }, files({ 'namespaces.json': '{}' }), /Set NAMESPACES or NAMESPACES_FILE, not both/],
+      ['the name leaves the bundle’s folder', { [ENV.namespacesFile]: '../etc/passwd' }, files({}), /NAMESPACES_FILE must name a \.json file beside the handler, got "\.\.\/etc\/passwd"/],
+      ['nothing can read files', {}, undefined, /NAMESPACES_FILE is set, but this handler cannot read files beside its bundle/],
+    ])('fails at cold start when %s', (_, extra, read, message) => {
+      expect(() => readConfig({ ...handlerEnvironment(fromFile), ...extra }, read)).toThrow(message);
+    });
   });
 
   it('lays the tunable settings of an environment (npm start’s) over a generated one, and nothing else', () => {
