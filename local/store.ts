@@ -8,19 +8,7 @@ import * as path from 'node:path';
 import { CreateTableCommand, DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, paginateScan } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
-import { LIVE_PERIOD_PREFIX } from '../lambda/contract/tables';
-import {
-  API_KEYS_TABLE,
-  CHANNELS_TABLE,
-  CONNECTIONS_TABLE,
-  KeyAttribute,
-  PROJECTS_TABLE,
-  PUBLISHES_TABLE,
-  RETAINED_TABLE,
-  SUBSCRIPTIONS_TABLE,
-  TableDefinition,
-  USAGE_TABLE,
-} from '../lambda/contract/tables';
+import { KeyAttribute, LIVE_PERIOD_PREFIX, TableDefinition, TableName, TABLES, tableSettings } from '../lambda/contract/tables';
 
 /** Fixed credentials for loopback services: nothing checks them, but the SDK must sign with something. */
 export const LOCAL_AWS = {
@@ -28,16 +16,13 @@ export const LOCAL_AWS = {
   credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
 } as const;
 
-export const LOCAL_TABLES = {
-  connections: { name: 'broadcast-connections', definition: CONNECTIONS_TABLE },
-  subscriptions: { name: 'broadcast-subscriptions', definition: SUBSCRIPTIONS_TABLE },
-  apiKeys: { name: 'broadcast-api-keys', definition: API_KEYS_TABLE },
-  usage: { name: 'broadcast-usage', definition: USAGE_TABLE },
-  retained: { name: 'broadcast-retained', definition: RETAINED_TABLE },
-  projects: { name: 'broadcast-projects', definition: PROJECTS_TABLE },
-  publishes: { name: 'broadcast-publishes', definition: PUBLISHES_TABLE },
-  channels: { name: 'broadcast-channels', definition: CHANNELS_TABLE },
-} as const satisfies Record<string, { name: string; definition: TableDefinition }>;
+/** The product's tables as the local store names them: `broadcast-<name>` (kebab case). */
+export const LOCAL_TABLES = Object.fromEntries(
+  (Object.entries(TABLES) as [TableName, (typeof TABLES)[TableName]][]).map(([name, spec]) => [
+    name,
+    { name: `broadcast-${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, definition: spec.definition as TableDefinition },
+  ]),
+) as { readonly [N in TableName]: { readonly name: string; readonly definition: (typeof TABLES)[N]['definition'] } };
 
 export interface LocalStoreOptions {
   /** Persist to this folder; in memory when absent. */
@@ -68,16 +53,7 @@ function restrictToOwner(dir: string): void {
 }
 
 /** The handler's table settings for the local store's tables (as the construct sets them for its own). */
-export const LOCAL_TABLE_SETTINGS = {
-  connectionsTable: LOCAL_TABLES.connections.name,
-  subscriptionsTable: LOCAL_TABLES.subscriptions.name,
-  apiKeysTable: LOCAL_TABLES.apiKeys.name,
-  usageTable: LOCAL_TABLES.usage.name,
-  retainedTable: LOCAL_TABLES.retained.name,
-  projectsTable: LOCAL_TABLES.projects.name,
-  publishesTable: LOCAL_TABLES.publishes.name,
-  channelsTable: LOCAL_TABLES.channels.name,
-} as const;
+export const LOCAL_TABLE_SETTINGS = tableSettings((name) => LOCAL_TABLES[name].name);
 
 export async function startLocalStore(options: LocalStoreOptions = {}): Promise<LocalStore> {
   if (options.dataDir) restrictToOwner(options.dataDir);

@@ -177,3 +177,50 @@ export const CONNECTION_TTL_SECONDS = API_GATEWAY.maxConnectionMs / 1000 + 10 * 
 
 /** When a connection's items expire (epoch seconds), given when it connected (epoch milliseconds). */
 export const connectionExpiry = (connectedAtMs: number): number => Math.floor(connectedAtMs / 1000) + CONNECTION_TTL_SECONDS;
+
+/** The DynamoDB calls the stores make: each table is granted exactly its own, and notably never Scan. */
+export type DynamoAction = 'GetItem' | 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'Query' | 'BatchGetItem' | 'BatchWriteItem';
+
+export interface TableSpec {
+  /** The construct id, which fixes the table's logical id: changing it would replace the table. */
+  readonly construct: string;
+  readonly definition: TableDefinition;
+  /**
+   * `live data` is rebuilt as clients reconnect (deleted with the stack, no point-in-time recovery:
+   * a restore would bring back dead connections); `configuration` nobody can rebuild (kept, with
+   * point-in-time recovery).
+   */
+  readonly holds: 'live data' | 'configuration';
+  /** The calls its stores make, so the handler is granted these and nothing more. */
+  readonly calls: readonly DynamoAction[];
+}
+
+/**
+ * Every table, by the name the handler's configuration knows it by (`<name>Table`): the construct
+ * builds, grants, backs up and watches each from this list, and the local stack creates the same.
+ */
+export const TABLES = {
+  connections: {
+    construct: 'Connections',
+    definition: CONNECTIONS_TABLE,
+    holds: 'live data',
+    // BatchGetItem: revoking a key finds the connections it signed in.
+    calls: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query', 'BatchGetItem'],
+  },
+  subscriptions: { construct: 'Subscriptions', definition: SUBSCRIPTIONS_TABLE, holds: 'live data', calls: ['Query', 'PutItem', 'DeleteItem', 'BatchWriteItem'] },
+  usage: { construct: 'Usage', definition: USAGE_TABLE, holds: 'live data', calls: ['GetItem', 'UpdateItem', 'Query'] },
+  retained: { construct: 'Retained', definition: RETAINED_TABLE, holds: 'live data', calls: ['GetItem', 'PutItem', 'DeleteItem'] },
+  publishes: { construct: 'Publishes', definition: PUBLISHES_TABLE, holds: 'live data', calls: ['GetItem', 'PutItem', 'UpdateItem'] },
+  // Streams, members and occupancy: read by Query, written item by item.
+  channels: { construct: 'Channels', definition: CHANNELS_TABLE, holds: 'live data', calls: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query'] },
+  // The old keys table is read and emptied, never written.
+  apiKeys: { construct: 'ApiKeys', definition: API_KEYS_TABLE, holds: 'configuration', calls: ['GetItem', 'DeleteItem', 'Query'] },
+  projects: { construct: 'Projects', definition: PROJECTS_TABLE, holds: 'configuration', calls: ['GetItem', 'PutItem', 'DeleteItem', 'Query', 'BatchGetItem'] },
+} as const satisfies Record<string, TableSpec>;
+
+export type TableName = keyof typeof TABLES;
+
+/** The handler's table settings (`connectionsTable`, …), each table named by `nameOf`. */
+export function tableSettings<T>(nameOf: (name: TableName) => T): { readonly [N in TableName as `${N}Table`]: T } {
+  return Object.fromEntries((Object.keys(TABLES) as TableName[]).map((name) => [`${name}Table`, nameOf(name)])) as { [N in TableName as `${N}Table`]: T };
+}
