@@ -62,7 +62,13 @@ export async function measureBundle(): Promise<{ bytes: number; top: string; ini
     AWS_SECRET_ACCESS_KEY: 'y',
   };
   const runs = Array.from({ length: 5 }, () =>
-    Number(execFileSync(process.execPath, ['-e', `const t=performance.now();require(${JSON.stringify(outfile)});process.stdout.write(String(performance.now()-t))`], { env }).toString()),
+    Number(
+      execFileSync(
+        process.execPath,
+        ['-e', `const t=performance.now();require(${JSON.stringify(outfile)});process.stdout.write(String(performance.now()-t))`],
+        { env },
+      ).toString(),
+    ),
   );
   return { bytes: statSync(outfile).size, top, initMs: runs.sort((a, b) => a - b)[2] };
 }

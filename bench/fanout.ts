@@ -61,7 +61,8 @@ const PROFILE = process.env.BENCH_PROFILE === '1';
 async function startProfile(): Promise<{ stop(name: string): Promise<string> }> {
   const session = new Session();
   session.connect();
-  const post = (method: string) => new Promise<any>((resolve, reject) => session.post(method, (error, result) => (error ? reject(error) : resolve(result))));
+  const post = (method: string) =>
+    new Promise<any>((resolve, reject) => session.post(method, (error, result) => (error ? reject(error) : resolve(result))));
   await post('Profiler.enable');
   await post('Profiler.start');
   return {
@@ -94,7 +95,9 @@ function start(script: string, args: string[] = []): Promise<{ child: Child; rea
       proc.on('message', onMessage);
       proc.send(message);
     });
-  return new Promise((resolve) => proc.once('message', (ready: Record<string, string>) => resolve({ child: { process: proc, ask }, ready })));
+  return new Promise((resolve) =>
+    proc.once('message', (ready: Record<string, string>) => resolve({ child: { process: proc, ask }, ready })),
+  );
 }
 
 interface Stats {
@@ -111,11 +114,12 @@ const cpuMs = (since: NodeJS.CpuUsage) => {
 };
 
 async function main(): Promise<void> {
-  const [{ child: store, ready: storeReady }, { child: endpoint, ready: endpointReady }, { child: stormEndpoint, ready: stormReady }] = await Promise.all([
-    start('store-process.ts'),
-    start('stand-in-process.ts', [String(RTT_MS), '0', '0']),
-    start('stand-in-process.ts', [String(RTT_MS), String(THROTTLE_RATE), '0']),
-  ]);
+  const [{ child: store, ready: storeReady }, { child: endpoint, ready: endpointReady }, { child: stormEndpoint, ready: stormReady }] =
+    await Promise.all([
+      start('store-process.ts'),
+      start('stand-in-process.ts', [String(RTT_MS), '0', '0']),
+      start('stand-in-process.ts', [String(RTT_MS), String(THROTTLE_RATE), '0']),
+    ]);
   const documents = DynamoDBDocumentClient.from(new DynamoDBClient({ ...LOCAL_AWS, endpoint: storeReady.endpoint }));
   const subscriptions = new DynamoSubscriptionStore(documents, LOCAL_TABLES.subscriptions.name);
 
@@ -182,7 +186,12 @@ async function main(): Promise<void> {
   async function seed(channel: string, size: number): Promise<void> {
     const expiresAt = connectionExpiry(Date.now());
     // Connection ids as API Gateway makes them: 16 random base64 characters.
-    const items = Array.from({ length: size }, () => ({ pk: `${PROJECT}#${channel}`, sk: randomBytes(12).toString('base64'), p: PROJECT, ttl: expiresAt }));
+    const items = Array.from({ length: size }, () => ({
+      pk: `${PROJECT}#${channel}`,
+      sk: randomBytes(12).toString('base64'),
+      p: PROJECT,
+      ttl: expiresAt,
+    }));
     const batches: (typeof items)[] = [];
     for (let i = 0; i < items.length; i += 25) batches.push(items.slice(i, i + 25));
     let next = 0;
@@ -190,7 +199,9 @@ async function main(): Promise<void> {
       Array.from({ length: 8 }, async () => {
         while (next < batches.length) {
           const batch = batches[next++];
-          await documents.send(new BatchWriteCommand({ RequestItems: { [LOCAL_TABLES.subscriptions.name]: batch.map((Item) => ({ PutRequest: { Item } })) } }));
+          await documents.send(
+            new BatchWriteCommand({ RequestItems: { [LOCAL_TABLES.subscriptions.name]: batch.map((Item) => ({ PutRequest: { Item } })) } }),
+          );
         }
       }),
     );
@@ -268,7 +279,13 @@ async function main(): Promise<void> {
       vsSequential: sequentialMs / projectMs,
       idealMs: ideal,
       efficiency: ideal / projectMs,
-      storm: { throttleRate: THROTTLE_RATE, ms: stormMs, delivered: stormStats.unique, throttled: stormStats.throttled, reply: { sent: storm.sent, failed: storm.failed } },
+      storm: {
+        throttleRate: THROTTLE_RATE,
+        ms: stormMs,
+        delivered: stormStats.unique,
+        throttled: stormStats.throttled,
+        reply: { sent: storm.sent, failed: storm.failed },
+      },
     });
   }
 
@@ -289,7 +306,13 @@ async function main(): Promise<void> {
     const vcpu = mb / 1769;
     const capacity = (1000 * vcpu) / largest.cpuMsPerDelivery;
     const msPerDelivery = Math.max(largest.cpuMsPerDelivery / vcpu, 1000 / Math.min(shardRate, capacity));
-    return { mb, capacity: Math.round(capacity), keepsUp: capacity >= shardRate, msPerDelivery, lambdaPerMillion: (msPerDelivery / 1000) * (mb / 1024) * 1e6 * PRICE.perGbSecond };
+    return {
+      mb,
+      capacity: Math.round(capacity),
+      keepsUp: capacity >= shardRate,
+      msPerDelivery,
+      lambdaPerMillion: (msPerDelivery / 1000) * (mb / 1024) * 1e6 * PRICE.perGbSecond,
+    };
   });
   const chosen = memoryOptions.find((o) => o.keepsUp && o.mb === LAMBDA_MB);
   const lambdaMsPerDelivery = memoryOptions.find((o) => o.mb === LAMBDA_MB)!.msPerDelivery;
@@ -337,7 +360,20 @@ ${chosen ? '' : `\nThe default (${LAMBDA_MB} MB) does not keep up on these figur
     `${JSON.stringify(
       {
         settings: { rttMs: RTT_MS, concurrency: CONCURRENCY, throttleRate: THROTTLE_RATE, node: process.version, arch: process.arch },
-        sizes: Object.fromEntries(results.map((r: any) => [r.size, { ms: r.ms, delivered: r.delivered, expected: r.expected, cpuMsPerDelivery: r.cpuMsPerDelivery, vsNaive: r.vsNaive, vsSequential: r.vsSequential, ...r }])),
+        sizes: Object.fromEntries(
+          results.map((r: any) => [
+            r.size,
+            {
+              ms: r.ms,
+              delivered: r.delivered,
+              expected: r.expected,
+              cpuMsPerDelivery: r.cpuMsPerDelivery,
+              vsNaive: r.vsNaive,
+              vsSequential: r.vsSequential,
+              ...r,
+            },
+          ]),
+        ),
         bundleBytes: bundle.bytes,
         initMs: bundle.initMs,
         readUnitsPerDelivery,

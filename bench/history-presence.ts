@@ -80,13 +80,23 @@ const ms = (value: number) => `${value.toFixed(1)} ms`;
 
 async function inParallel<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, async () => {
-    while (next < items.length) await work(items[next++]);
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+      while (next < items.length) await work(items[next++]);
+    }),
+  );
 }
 
 export interface HistoryBenchResult {
-  readonly offline: { missed: number; received: number; distinct: number; inOrder: boolean; recovered: boolean; ms: number; afterTtl: string };
+  readonly offline: {
+    missed: number;
+    received: number;
+    distinct: number;
+    inOrder: boolean;
+    recovered: boolean;
+    ms: number;
+    afterTtl: string;
+  };
   readonly resubscribe: { trials: number; p50: number; p99: number; baselineP50: number; baselineP99: number };
   readonly presence: {
     members: number;
@@ -103,7 +113,12 @@ export interface HistoryBenchResult {
   };
 }
 
-export async function runHistoryBench(options: { trials: number; members: number; reads: number; log?: (line: string) => void }): Promise<HistoryBenchResult> {
+export async function runHistoryBench(options: {
+  trials: number;
+  members: number;
+  reads: number;
+  log?: (line: string) => void;
+}): Promise<HistoryBenchResult> {
   const log = options.log ?? (() => undefined);
   const realNow = Date.now;
   let skew = 0;
@@ -112,7 +127,10 @@ export async function runHistoryBench(options: { trials: number; members: number
     accessKey: KEY,
     // Correctness and latency, not the request budgets (whose buckets would also see the clock jump back).
     throttle: { stage: false, account: false },
-    settings: { NAMESPACES: JSON.stringify({ chat: { history: { size: 1000, ttlSeconds: 86_400 } } }), PRESENCE_TIMEOUT_SECONDS: String(2 * 24 * 3600) },
+    settings: {
+      NAMESPACES: JSON.stringify({ chat: { history: { size: 1000, ttlSeconds: 86_400 } } }),
+      PRESENCE_TIMEOUT_SECONDS: String(2 * 24 * 3600),
+    },
     lifecycleEventsFile: false,
   });
   const http = async (method: string, path: string, body?: unknown) => {
@@ -127,7 +145,11 @@ export async function runHistoryBench(options: { trials: number; members: number
   const created = await http('POST', '/api-keys', { projectId: PROJECT });
   const projectKey = { apiKey: created.data.apiKey as string, keyPrefix: created.data.keyPrefix as string };
   const connect = async (sub?: string) =>
-    Client.open(sub ? `${stack.webSocketUrl}?token=${await signClientToken({ sub, channels: ['presence-*'] }, projectKey, 3 * DAY / 1000)}` : `${stack.webSocketUrl}?projectId=${PROJECT}`);
+    Client.open(
+      sub
+        ? `${stack.webSocketUrl}?token=${await signClientToken({ sub, channels: ['presence-*'] }, projectKey, (3 * DAY) / 1000)}`
+        : `${stack.webSocketUrl}?projectId=${PROJECT}`,
+    );
   const subscribe = async (client: Client, channel: string, since?: object) => {
     client.send({ action: 'subscribe', channel, ...(since && { since }) });
     return client.next((m) => m.type === 'subscription_succeeded' && m.channel === channel);
@@ -140,7 +162,11 @@ export async function runHistoryBench(options: { trials: number; members: number
     const away = await connect('offline-user');
     const position = await subscribe(away, 'chat:offline');
     await away.close();
-    await inParallel(Array.from({ length: 1000 }, (_, i) => i + 1), 20, async (n) => void (await publish('chat:offline', n)));
+    await inParallel(
+      Array.from({ length: 1000 }, (_, i) => i + 1),
+      20,
+      async (n) => void (await publish('chat:offline', n)),
+    );
     skew = DAY - 10 * 60 * 1000;
     await stack.sweepExpired();
     const back = await connect('offline-user');
@@ -180,7 +206,11 @@ export async function runHistoryBench(options: { trials: number; members: number
         const client = await connect(`resub-${trial}`);
         const start = await subscribe(client, channel);
         await client.close();
-        await inParallel(Array.from({ length: 100 }, (_, i) => i + 1), 10, async (n) => void (await publish(channel, n)));
+        await inParallel(
+          Array.from({ length: 100 }, (_, i) => i + 1),
+          10,
+          async (n) => void (await publish(channel, n)),
+        );
         const again = await connect(`resub-${trial}`);
         const t0 = performance.now();
         if (mode === 'since') {
@@ -197,24 +227,35 @@ export async function runHistoryBench(options: { trials: number; members: number
         await again.close();
       }
     }
-    const resubscribe = { trials: options.trials, p50: percentile(times, 50), p99: percentile(times, 99), baselineP50: percentile(baseline, 50), baselineP99: percentile(baseline, 99) };
+    const resubscribe = {
+      trials: options.trials,
+      p50: percentile(times, 50),
+      p99: percentile(times, 99),
+      baselineP50: percentile(baseline, 50),
+      baselineP99: percentile(baseline, 99),
+    };
     log(`  ${JSON.stringify(resubscribe)}`);
 
     // 3. Presence with many members.
     log(`presence: ${options.members} members joining one channel…`);
     const channel = 'presence-big';
     const members: Client[] = [];
-    await inParallel(Array.from({ length: options.members }, (_, i) => i), 50, async (i) => {
-      const client = await connect(`user-${String(i).padStart(5, '0')}`);
-      members[i] = client;
-    });
+    await inParallel(
+      Array.from({ length: options.members }, (_, i) => i),
+      50,
+      async (i) => {
+        const client = await connect(`user-${String(i).padStart(5, '0')}`);
+        members[i] = client;
+      },
+    );
     // One after another, so each one's member_added is owed to everyone already in.
     for (const client of members) await subscribe(client, channel);
     const n = options.members;
     const addedExpected = (n * (n - 1)) / 2;
     const count = (type: string) => members.reduce((sum, c) => sum + c.received.filter((m) => m.type === type).length, 0);
     /** Each (receiver, member) pair once: a notice delivered twice (a post retried after a slow answer) counts once. */
-    const noticed = (type: string) => members.reduce((sum, c) => sum + new Set(c.received.filter((m) => m.type === type).map((m) => m.member.userId)).size, 0);
+    const noticed = (type: string) =>
+      members.reduce((sum, c) => sum + new Set(c.received.filter((m) => m.type === type).map((m) => m.member.userId)).size, 0);
     const deadline = realNow() + 300_000;
     while (noticed('member_added') < addedExpected && realNow() < deadline) await new Promise((r) => setTimeout(r, 200));
     const addedReceived = noticed('member_added');

@@ -26,8 +26,24 @@ export interface LoadOptions {
 }
 
 export interface LoadResult {
-  readonly fanout: { clients: number; broadcasts: number; expected: number; delivered: number; duplicates: number; missing: number; ms: number };
-  readonly churn: { cycles: number; dropped: number; ms: number; connectionsLeft: number; subscriptionsLeft: number; statusTotal: number; liveCount: number };
+  readonly fanout: {
+    clients: number;
+    broadcasts: number;
+    expected: number;
+    delivered: number;
+    duplicates: number;
+    missing: number;
+    ms: number;
+  };
+  readonly churn: {
+    cycles: number;
+    dropped: number;
+    ms: number;
+    connectionsLeft: number;
+    subscriptionsLeft: number;
+    statusTotal: number;
+    liveCount: number;
+  };
 }
 
 const KEY = 'load-key';
@@ -54,9 +70,11 @@ function reply(ws: WebSocket, match: (message: Record<string, unknown>) => boole
 
 async function inBatches<T>(items: readonly T[], size: number, work: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(size, items.length) }, async () => {
-    while (next < items.length) await work(items[next++]);
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(size, items.length) }, async () => {
+      while (next < items.length) await work(items[next++]);
+    }),
+  );
 }
 
 const settle = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -81,19 +99,23 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     log(`fan-out: ${options.clients} clients…`);
     const received = new Map<WebSocket, Map<string, number>>();
     const sockets: WebSocket[] = [];
-    await inBatches(Array.from({ length: options.clients }, (_, i) => i), 50, async () => {
-      const ws = await open(stack.webSocketUrl);
-      const counts = new Map<string, number>();
-      received.set(ws, counts);
-      ws.on('message', (data) => {
-        const message = JSON.parse(data.toString()) as { event?: string; id?: string };
-        if (message.event === 'load') counts.set(message.id!, (counts.get(message.id!) ?? 0) + 1);
-      });
-      const subscribed = reply(ws, (m) => m.type === 'subscription_succeeded');
-      ws.send(JSON.stringify({ action: 'subscribe', channel: 'load' }));
-      await subscribed;
-      sockets.push(ws);
-    });
+    await inBatches(
+      Array.from({ length: options.clients }, (_, i) => i),
+      50,
+      async () => {
+        const ws = await open(stack.webSocketUrl);
+        const counts = new Map<string, number>();
+        received.set(ws, counts);
+        ws.on('message', (data) => {
+          const message = JSON.parse(data.toString()) as { event?: string; id?: string };
+          if (message.event === 'load') counts.set(message.id!, (counts.get(message.id!) ?? 0) + 1);
+        });
+        const subscribed = reply(ws, (m) => m.type === 'subscription_succeeded');
+        ws.send(JSON.stringify({ action: 'subscribe', channel: 'load' }));
+        await subscribed;
+        sockets.push(ws);
+      },
+    );
     log(`fan-out: ${options.broadcasts} broadcasts…`);
     const started = Date.now();
     const ids: string[] = [];
@@ -128,34 +150,42 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     const port = Number(new URL(stack.webSocketUrl).port);
     const stage = new URL(stack.webSocketUrl).pathname;
     let dropped = 0;
-    await inBatches(Array.from({ length: options.cycles }, (_, i) => i), options.churnConcurrency, async (i) => {
-      if (i % 10 === 0) {
-        // A client that sends the upgrade and vanishes while $connect runs.
-        dropped++;
-        await new Promise<void>((resolve) => {
-          const socket = connectTcp(port, '127.0.0.1', () => {
-            socket.write(`GET ${stage} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`);
-            setImmediate(() => {
-              socket.destroy();
-              resolve();
+    await inBatches(
+      Array.from({ length: options.cycles }, (_, i) => i),
+      options.churnConcurrency,
+      async (i) => {
+        if (i % 10 === 0) {
+          // A client that sends the upgrade and vanishes while $connect runs.
+          dropped++;
+          await new Promise<void>((resolve) => {
+            const socket = connectTcp(port, '127.0.0.1', () => {
+              socket.write(
+                `GET ${stage} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+              );
+              setImmediate(() => {
+                socket.destroy();
+                resolve();
+              });
             });
+            socket.on('error', () => resolve());
           });
-          socket.on('error', () => resolve());
-        });
-        return;
-      }
-      const ws = await open(stack.webSocketUrl);
-      const subscribed = reply(ws, (m) => m.type === 'subscription_succeeded');
-      ws.send(JSON.stringify({ action: 'subscribe', channel: `churn-${i % 7}` }));
-      await subscribed;
-      await new Promise((resolve) => (ws.once('close', resolve), ws.close()));
-    });
+          return;
+        }
+        const ws = await open(stack.webSocketUrl);
+        const subscribed = reply(ws, (m) => m.type === 'subscription_succeeded');
+        ws.send(JSON.stringify({ action: 'subscribe', channel: `churn-${i % 7}` }));
+        await subscribed;
+        await new Promise((resolve) => (ws.once('close', resolve), ws.close()));
+      },
+    );
     // Every $disconnect and background task has run once the gateway is idle.
     await settle(1000);
     const churnMs = Date.now() - churnStarted;
     const connectionsLeft = (await scan(LOCAL_TABLES.connections.name)).length;
     const subscriptionsLeft = (await scan(LOCAL_TABLES.subscriptions.name)).length;
-    const status = (await (await fetch(`${stack.httpUrl}/status?projectId=default`, { headers: { authorization: `Bearer ${KEY}` } })).json()) as {
+    const status = (await (
+      await fetch(`${stack.httpUrl}/status?projectId=default`, { headers: { authorization: `Bearer ${KEY}` } })
+    ).json()) as {
       data: { connections: { total: number } };
     };
     const liveCount = (await scan(LOCAL_TABLES.usage.name))
@@ -163,7 +193,15 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       .reduce((sum, item) => sum + Number(item.live ?? 0), 0);
     return {
       fanout: { clients: options.clients, broadcasts: options.broadcasts, expected, delivered, duplicates, missing, ms },
-      churn: { cycles: options.cycles, dropped, ms: churnMs, connectionsLeft, subscriptionsLeft, statusTotal: status.data.connections.total, liveCount },
+      churn: {
+        cycles: options.cycles,
+        dropped,
+        ms: churnMs,
+        connectionsLeft,
+        subscriptionsLeft,
+        statusTotal: status.data.connections.total,
+        liveCount,
+      },
     };
   } finally {
     documents.destroy();
@@ -192,7 +230,13 @@ Load — ${process.arch}, Node ${process.version}, the local stack
 | ${fanout.clients} clients × ${fanout.broadcasts} broadcasts | ${fanout.delivered}/${fanout.expected} delivered, ${fanout.duplicates} duplicates, ${fanout.missing} missing | ${fanout.ms} ms (${Math.round((fanout.delivered / fanout.ms) * 1000)} deliveries/s) |
 | ${churn.cycles} connect–subscribe–disconnect cycles (${churn.dropped} dropped mid-handshake) | ${churn.connectionsLeft} connections and ${churn.subscriptionsLeft} subscriptions left; /status ${churn.statusTotal}, open-connection count ${churn.liveCount} | ${churn.ms} ms |
 `);
-      const ok = fanout.delivered === fanout.expected && fanout.duplicates === 0 && churn.connectionsLeft === 0 && churn.subscriptionsLeft === 0 && churn.statusTotal === 0 && churn.liveCount === 0;
+      const ok =
+        fanout.delivered === fanout.expected &&
+        fanout.duplicates === 0 &&
+        churn.connectionsLeft === 0 &&
+        churn.subscriptionsLeft === 0 &&
+        churn.statusTotal === 0 &&
+        churn.liveCount === 0;
       process.exit(ok ? 0 : 1);
     })
     .catch((error) => {

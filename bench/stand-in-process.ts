@@ -6,7 +6,12 @@
 import { StandInConnections } from '../local/stand-in-connections';
 
 const [rttMs = '10', throttleRate = '0', goneRate = '0'] = process.argv.slice(2);
-const endpoint = new StandInConnections({ rttMs: Number(rttMs), throttleRate: Number(throttleRate), goneRate: Number(goneRate), keepBodies: false });
+const endpoint = new StandInConnections({
+  rttMs: Number(rttMs),
+  throttleRate: Number(throttleRate),
+  goneRate: Number(goneRate),
+  keepBodies: false,
+});
 
 void endpoint.listen().then((url) => process.send!({ url }));
 
@@ -20,6 +25,13 @@ process.on('message', (message: { command: 'stats' | 'reset' }) => {
   for (const count of endpoint.delivered.values()) deliveries += count;
   const throttled = endpoint.calls.filter((call) => call.status === 429).length;
   process.send!({
-    stats: { unique: endpoint.delivered.size, deliveries, duplicates: deliveries - endpoint.delivered.size, throttled, calls: endpoint.calls.length, lastDeliveryAt: endpoint.lastDeliveryAt },
+    stats: {
+      unique: endpoint.delivered.size,
+      deliveries,
+      duplicates: deliveries - endpoint.delivered.size,
+      throttled,
+      calls: endpoint.calls.length,
+      lastDeliveryAt: endpoint.lastDeliveryAt,
+    },
   });
 });

@@ -26,7 +26,11 @@ export function buildClient(outdir = path.join(ROOT, 'client', 'dist')): void {
       external: ['ws'],
     });
   }
-  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(ROOT, 'client', 'tsconfig.json'), '--outDir', outdir], { stdio: 'inherit' });
+  execFileSync(
+    process.execPath,
+    [require.resolve('typescript/bin/tsc'), '-p', path.join(ROOT, 'client', 'tsconfig.json'), '--outDir', outdir],
+    { stdio: 'inherit' },
+  );
 }
 
 if (require.main === module) buildClient();

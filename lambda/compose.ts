@@ -250,7 +250,9 @@ const secretsHttp = (services: ServiceEndpoint) =>
     : (secrets ??= secretsManagerHttp(region(), credentialsFromEnv()));
 
 function eventSink(busName: string, services: ServiceEndpoint): EventSink {
-  const http = services ? eventBridgeHttp(services.region, services.credentials, services.endpoint) : eventBridgeHttp(region(), credentialsFromEnv());
+  const http = services
+    ? eventBridgeHttp(services.region, services.credentials, services.endpoint)
+    : eventBridgeHttp(region(), credentialsFromEnv());
   return new EventBridgeSink(http, busName);
 }
 

@@ -55,9 +55,7 @@ export type AddChannelOutcome =
 
 /** What taking one message from a connection's rate limit did. */
 export type TakeOutcome =
-  | { readonly status: 'allowed'; readonly connection: ConnectionRecord }
-  | { readonly status: 'limited' }
-  | { readonly status: 'missing' };
+  { readonly status: 'allowed'; readonly connection: ConnectionRecord } | { readonly status: 'limited' } | { readonly status: 'missing' };
 
 export interface ConnectionStore {
   put(connection: NewConnection): Promise<void>;
@@ -329,7 +327,13 @@ export interface MemberRecord {
 /** Presence members of channels (the channels table). */
 export interface MemberStore {
   /** Adds (or refreshes) one connection of a user; returns the member as it was before. */
-  join(projectId: string, channel: string, member: { userId: string; info?: Record<string, unknown> }, connectionId: string, now: number): Promise<MemberRecord | undefined>;
+  join(
+    projectId: string,
+    channel: string,
+    member: { userId: string; info?: Record<string, unknown> },
+    connectionId: string,
+    now: number,
+  ): Promise<MemberRecord | undefined>;
   /** Removes one connection of a user; returns the member as it is after, undefined if the connection was not there. */
   leave(projectId: string, channel: string, userId: string, connectionId: string): Promise<MemberRecord | undefined>;
   /** Notes that a connection is still there; false if it is no longer a member. */

@@ -42,7 +42,12 @@ export class Telemetry {
     this.logger = options.logger ?? new Logger({ serviceName: SERVICE_NAME });
     this.metrics = options.metrics ?? new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
     const emitter = (transport: Transport) =>
-      new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME, singleMetric: true, defaultDimensions: { Transport: transport } });
+      new Metrics({
+        namespace: METRICS_NAMESPACE,
+        serviceName: SERVICE_NAME,
+        singleMetric: true,
+        defaultDimensions: { Transport: transport },
+      });
     this.byTransport = { WebSocket: emitter('WebSocket'), HTTP: emitter('HTTP') };
   }
 

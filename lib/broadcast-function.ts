@@ -71,7 +71,9 @@ export function createBroadcastFunction(scope: Construct, id: string, props: Bro
           target: HANDLER_BUNDLE.target,
           format: OutputFormat.CJS,
           mainFields: [...HANDLER_BUNDLE.mainFields],
-          esbuildArgs: { '--alias': Object.entries(HANDLER_BUNDLE.alias).map(([module, file]) => `${module}=${path.join(SOURCE_ROOT, file)}`) },
+          esbuildArgs: {
+            '--alias': Object.entries(HANDLER_BUNDLE.alias).map(([module, file]) => `${module}=${path.join(SOURCE_ROOT, file)}`),
+          },
           externalModules: [],
           forceDockerBundling: false,
           environment: { [FILES_VARIABLE]: JSON.stringify(files) },
@@ -88,7 +90,9 @@ export function createBroadcastFunction(scope: Construct, id: string, props: Bro
         },
       });
   const environment = props.environment;
-  fn.node.addValidation({ validate: () => [lambdaEnvironmentProblem(fn, environment)].filter((problem): problem is string => problem !== undefined) });
+  fn.node.addValidation({
+    validate: () => [lambdaEnvironmentProblem(fn, environment)].filter((problem): problem is string => problem !== undefined),
+  });
   return fn;
 }
 

@@ -24,7 +24,10 @@ export class BroadcastStack extends Stack {
     this.broadcast = new RealtimeBroadcast(this, 'Broadcast', props.broadcast);
 
     new CfnOutput(this, 'WebSocketUrl', { value: this.broadcast.webSocketUrl, description: 'Connect clients here' });
-    new CfnOutput(this, 'HttpUrl', { value: this.broadcast.httpUrl, description: 'The HTTP API (broadcast, api-keys, projects, usage, …)' });
+    new CfnOutput(this, 'HttpUrl', {
+      value: this.broadcast.httpUrl,
+      description: 'The HTTP API (broadcast, api-keys, projects, usage, …)',
+    });
     new CfnOutput(this, 'BroadcastUrl', {
       value: this.broadcast.broadcastUrl,
       description: 'POST messages here with Authorization: Bearer <access key>',
@@ -35,7 +38,10 @@ export class BroadcastStack extends Stack {
     const getKey = `aws secretsmanager get-secret-value --region ${this.region} --secret-id ${this.broadcast.accessKeySecret.secretArn} --query SecretString --output text`;
     new CfnOutput(this, 'GetAccessKeyCommand', { value: getKey, description: 'Prints the access key' });
     // Ready to paste, in this order.
-    new CfnOutput(this, 'TryWebSocket', { value: `npx wscat -c ${this.broadcast.webSocketUrl}`, description: 'Then send {"action":"subscribe","channel":"admin"}' });
+    new CfnOutput(this, 'TryWebSocket', {
+      value: `npx wscat -c ${this.broadcast.webSocketUrl}`,
+      description: 'Then send {"action":"subscribe","channel":"admin"}',
+    });
     new CfnOutput(this, 'TryBroadcast', {
       value: `curl -X POST ${this.broadcast.broadcastUrl} -H "Authorization: Bearer $(${getKey})" -d '{"channel":"admin","event":"hello","data":{"from":"curl"}}'`,
       description: 'Publishes to the admin channel with the master key',

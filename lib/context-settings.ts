@@ -33,7 +33,17 @@ import type { RealtimeBroadcastProps } from './realtime-broadcast';
  * // npx cdk deploy -c memorySize=1024 -c logLevel=DEBUG
  * CONTEXT_KEYS.includes('memorySize'); // true
  */
-export const CONTEXT_KEYS = ['stackName', 'stageName', 'requireToken', 'alarmEmail', 'memorySize', 'deliveryRatePerSecond', 'namespaces', 'logLevel', 'lifecycleEvents'] as const;
+export const CONTEXT_KEYS = [
+  'stackName',
+  'stageName',
+  'requireToken',
+  'alarmEmail',
+  'memorySize',
+  'deliveryRatePerSecond',
+  'namespaces',
+  'logLevel',
+  'lifecycleEvents',
+] as const;
 
 /**
  * What the provided app deploys: the stack's name and the construct's props.
@@ -106,5 +116,9 @@ export function readContextSettings(node: Pick<Node, 'tryGetContext'>, baseDir =
       lifecycleEvents: flag('lifecycleEvents'),
     }).filter(([, value]) => value !== undefined),
   );
-  return { stackName: text('stackName', /^[A-Za-z][A-Za-z0-9-]{0,127}$/, 'a stack name (a letter, then letters, digits and -)') ?? 'RealtimeBroadcast', broadcast };
+  return {
+    stackName:
+      text('stackName', /^[A-Za-z][A-Za-z0-9-]{0,127}$/, 'a stack name (a letter, then letters, digits and -)') ?? 'RealtimeBroadcast',
+    broadcast,
+  };
 }

@@ -58,7 +58,8 @@ class Renderer {
     if (Array.isArray(value)) return value.map((v) => this.value(v)).filter((v) => v !== undefined);
     if (typeof value !== 'object' || value === null) return value;
     const entries = Object.entries(value);
-    if (entries.length === 1 && (entries[0][0] === 'Ref' || entries[0][0].startsWith('Fn::'))) return this.intrinsic(entries[0][0], entries[0][1]);
+    if (entries.length === 1 && (entries[0][0] === 'Ref' || entries[0][0].startsWith('Fn::')))
+      return this.intrinsic(entries[0][0], entries[0][1]);
     return Object.fromEntries(entries.map(([k, v]) => [k, this.value(v)]).filter(([, v]) => v !== undefined));
   }
 
@@ -170,7 +171,8 @@ class Renderer {
   private getAtt(id: string, attribute: string): unknown {
     const resource = this.context.resource(id);
     const type = resource?.Type ?? '';
-    const arn = (service: string, resourcePart: string, region = REGION) => `arn:${PARTITION}:${service}:${region}:${ACCOUNT}:${resourcePart}`;
+    const arn = (service: string, resourcePart: string, region = REGION) =>
+      `arn:${PARTITION}:${service}:${region}:${ACCOUNT}:${resourcePart}`;
     const name = () => this.text(this.ref(id));
     switch (`${type}.${attribute}`) {
       case 'AWS::DynamoDB::Table.Arn':

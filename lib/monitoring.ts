@@ -96,8 +96,8 @@ const PERIOD = Duration.minutes(5);
 /**
  * A CloudWatch dashboard and alarms for one {@link RealtimeBroadcast}, built from its resources:
  * the APIs, the handler, the tables, and the business metrics the handler emits (EMF).
-  * @example
-  * new CfnOutput(this, 'Dashboard', { value: broadcast.monitoring.dashboardUrl });
+ * @example
+ * new CfnOutput(this, 'Dashboard', { value: broadcast.monitoring.dashboardUrl });
  */
 export class BroadcastMonitoring extends Construct {
   public readonly dashboard: Dashboard;
@@ -124,9 +124,21 @@ export class BroadcastMonitoring extends Construct {
     validateThresholds(thresholds);
 
     const ws = (metricName: string, statistic = 'Sum') =>
-      new Metric({ namespace: 'AWS/ApiGateway', metricName, statistic, period: PERIOD, dimensionsMap: { ApiId: props.webSocketApi.apiId, Stage: props.webSocketStageName } });
+      new Metric({
+        namespace: 'AWS/ApiGateway',
+        metricName,
+        statistic,
+        period: PERIOD,
+        dimensionsMap: { ApiId: props.webSocketApi.apiId, Stage: props.webSocketStageName },
+      });
     const http = (metricName: string, statistic = 'Sum') =>
-      new Metric({ namespace: 'AWS/ApiGateway', metricName, statistic, period: PERIOD, dimensionsMap: { ApiId: props.httpApi.apiId, Stage: '$default' } });
+      new Metric({
+        namespace: 'AWS/ApiGateway',
+        metricName,
+        statistic,
+        period: PERIOD,
+        dimensionsMap: { ApiId: props.httpApi.apiId, Stage: '$default' },
+      });
     const ours = (metricName: string, statistic = 'Sum') =>
       new Metric({ namespace: METRICS_NAMESPACE, metricName, statistic, period: PERIOD, dimensionsMap: { service: SERVICE_NAME } });
     const fn = props.handler;
@@ -189,18 +201,43 @@ export class BroadcastMonitoring extends Construct {
     );
     this.dashboard.addWidgets(row('Handler (Lambda)'));
     this.dashboard.addWidgets(
-      graph('Invocations, errors, throttles', [fn.metricInvocations({ period: PERIOD }), fn.metricErrors({ period: PERIOD }), fn.metricThrottles({ period: PERIOD })]),
-      graph('Duration (ms)', [fn.metricDuration({ statistic: 'p50', period: PERIOD }), fn.metricDuration({ statistic: 'p99', period: PERIOD })]),
+      graph('Invocations, errors, throttles', [
+        fn.metricInvocations({ period: PERIOD }),
+        fn.metricErrors({ period: PERIOD }),
+        fn.metricThrottles({ period: PERIOD }),
+      ]),
+      graph('Duration (ms)', [
+        fn.metricDuration({ statistic: 'p50', period: PERIOD }),
+        fn.metricDuration({ statistic: 'p99', period: PERIOD }),
+      ]),
       graph('Concurrent executions', [fn.metric('ConcurrentExecutions', { statistic: 'Maximum', period: PERIOD })]),
     );
     this.dashboard.addWidgets(row('DynamoDB'));
     this.dashboard.addWidgets(
-      graph('Consumed read units', tables.map(([name, t]) => t.metricConsumedReadCapacityUnits({ label: name, period: PERIOD }))),
-      graph('Consumed write units', tables.map(([name, t]) => t.metricConsumedWriteCapacityUnits({ label: name, period: PERIOD }))),
-      graph('Throttle events', tableThrottles.map(([, throttles]) => throttles)),
-      graph('Latency (ms)', tables.flatMap(([name, t]) =>
-        ['GetItem', 'Query'].map((operation) => t.metricSuccessfulRequestLatency({ dimensionsMap: { TableName: t.tableName, Operation: operation }, label: `${name} ${operation}`, period: PERIOD })),
-      )),
+      graph(
+        'Consumed read units',
+        tables.map(([name, t]) => t.metricConsumedReadCapacityUnits({ label: name, period: PERIOD })),
+      ),
+      graph(
+        'Consumed write units',
+        tables.map(([name, t]) => t.metricConsumedWriteCapacityUnits({ label: name, period: PERIOD })),
+      ),
+      graph(
+        'Throttle events',
+        tableThrottles.map(([, throttles]) => throttles),
+      ),
+      graph(
+        'Latency (ms)',
+        tables.flatMap(([name, t]) =>
+          ['GetItem', 'Query'].map((operation) =>
+            t.metricSuccessfulRequestLatency({
+              dimensionsMap: { TableName: t.tableName, Operation: operation },
+              label: `${name} ${operation}`,
+              period: PERIOD,
+            }),
+          ),
+        ),
+      ),
     );
     this.dashboard.addWidgets(row('Delivery (business metrics)'));
     this.dashboard.addWidgets(
@@ -211,27 +248,51 @@ export class BroadcastMonitoring extends Construct {
           (transport) =>
             new MathExpression({
               expression: `published${transport} / PERIOD(published${transport})`,
-              usingMetrics: { [`published${transport}`]: new Metric({ namespace: METRICS_NAMESPACE, metricName: METRIC.messagesPublished, statistic: 'Sum', period: PERIOD, dimensionsMap: { service: SERVICE_NAME, Transport: transport } }) },
+              usingMetrics: {
+                [`published${transport}`]: new Metric({
+                  namespace: METRICS_NAMESPACE,
+                  metricName: METRIC.messagesPublished,
+                  statistic: 'Sum',
+                  period: PERIOD,
+                  dimensionsMap: { service: SERVICE_NAME, Transport: transport },
+                }),
+              },
               label: `Publishes/s (${transport})`,
               period: PERIOD,
             }),
         ),
       ),
       graph('Failure and stale ratios', [failureRatio, staleRatio]),
-      graph('Fan-out duration (ms)', [ours(METRIC.fanoutDuration, 'p50'), ours(METRIC.fanoutDuration, 'p99')], [ours(METRIC.fanoutSize, 'p99')]),
+      graph(
+        'Fan-out duration (ms)',
+        [ours(METRIC.fanoutDuration, 'p50'), ours(METRIC.fanoutDuration, 'p99')],
+        [ours(METRIC.fanoutSize, 'p99')],
+      ),
       graph('Unauthorized and invalid requests', [ours(METRIC.unauthorized), ours(METRIC.invalidInputs)]),
     );
     this.dashboard.addWidgets(
       new LogQueryWidget({
         title: 'Recent errors',
         logGroupNames: [props.logGroup.logGroupName],
-        queryLines: ['fields @timestamp, message, routeKey, projectId, error.message', 'filter level = "ERROR" or level = "WARN"', 'sort @timestamp desc', 'limit 50'],
+        queryLines: [
+          'fields @timestamp, message, routeKey, projectId, error.message',
+          'filter level = "ERROR" or level = "WARN"',
+          'sort @timestamp desc',
+          'limit 50',
+        ],
         width: 24,
         height: 6,
       }),
     );
 
-    const alarm = (id: string, metric: IMetric, threshold: number, description: string, evaluationPeriods = 1, comparison = ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD) =>
+    const alarm = (
+      id: string,
+      metric: IMetric,
+      threshold: number,
+      description: string,
+      evaluationPeriods = 1,
+      comparison = ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    ) =>
       new Alarm(this, id, {
         metric,
         threshold,
@@ -244,20 +305,49 @@ export class BroadcastMonitoring extends Construct {
     this.tableThrottleAlarms = Object.fromEntries(
       tableThrottles.map(([name, throttles]) => [
         name,
-        alarm(`Throttles${name.charAt(0).toUpperCase()}${name.slice(1)}`, throttles, thresholds.dynamoThrottles, `DynamoDB is throttling the handler on the ${name} table.`),
+        alarm(
+          `Throttles${name.charAt(0).toUpperCase()}${name.slice(1)}`,
+          throttles,
+          thresholds.dynamoThrottles,
+          `DynamoDB is throttling the handler on the ${name} table.`,
+        ),
       ]),
     );
     this.alarms = {
-      handlerErrors: alarm('HandlerErrors', fn.metricErrors({ period: PERIOD }), thresholds.handlerErrors, 'The handler failed invocations: see the Recent errors widget and the handler logs.'),
-      http5xxRate: alarm('Http5xxRate', http5xxPercent, thresholds.http5xxPercent, 'Backends are getting 5xx from POST /broadcast.', 2, ComparisonOperator.GREATER_THAN_THRESHOLD),
-      deliveryFailureRatio: alarm('DeliveryFailureRatio', failureRatio, thresholds.deliveryFailureRatio, 'Messages are not reaching subscribers: PostToConnection keeps failing after retries.', 3, ComparisonOperator.GREATER_THAN_THRESHOLD),
+      handlerErrors: alarm(
+        'HandlerErrors',
+        fn.metricErrors({ period: PERIOD }),
+        thresholds.handlerErrors,
+        'The handler failed invocations: see the Recent errors widget and the handler logs.',
+      ),
+      http5xxRate: alarm(
+        'Http5xxRate',
+        http5xxPercent,
+        thresholds.http5xxPercent,
+        'Backends are getting 5xx from POST /broadcast.',
+        2,
+        ComparisonOperator.GREATER_THAN_THRESHOLD,
+      ),
+      deliveryFailureRatio: alarm(
+        'DeliveryFailureRatio',
+        failureRatio,
+        thresholds.deliveryFailureRatio,
+        'Messages are not reaching subscribers: PostToConnection keeps failing after retries.',
+        3,
+        ComparisonOperator.GREATER_THAN_THRESHOLD,
+      ),
       // A new id: the metric alarm it replaces had 'DynamoThrottles', and CloudFormation cannot
       // change a resource's type in place.
       dynamoThrottles: new CompositeAlarm(this, 'TableThrottles', {
         alarmRule: AlarmRule.anyOf(...Object.values(this.tableThrottleAlarms).map((child) => AlarmRule.fromAlarm(child, AlarmState.ALARM))),
         alarmDescription: 'DynamoDB is throttling the handler: the table alarm in ALARM names the table.',
       }),
-      lambdaThrottles: alarm('LambdaThrottles', fn.metricThrottles({ period: PERIOD }), thresholds.lambdaThrottles, 'The handler ran out of concurrency.'),
+      lambdaThrottles: alarm(
+        'LambdaThrottles',
+        fn.metricThrottles({ period: PERIOD }),
+        thresholds.lambdaThrottles,
+        'The handler ran out of concurrency.',
+      ),
     };
 
     this.alarmTopic = props.alarmTopic;
@@ -293,6 +383,8 @@ function validateThresholds(t: Required<AlarmThresholds>): void {
   for (const key of counts) {
     if (!(t[key] >= 1)) throw new Error(`RealtimeBroadcast: alarmThresholds.${key} must be at least 1`);
   }
-  if (!(t.http5xxPercent > 0 && t.http5xxPercent <= 100)) throw new Error('RealtimeBroadcast: alarmThresholds.http5xxPercent must be above 0 and at most 100');
-  if (!(t.deliveryFailureRatio > 0 && t.deliveryFailureRatio < 1)) throw new Error('RealtimeBroadcast: alarmThresholds.deliveryFailureRatio must be between 0 and 1');
+  if (!(t.http5xxPercent > 0 && t.http5xxPercent <= 100))
+    throw new Error('RealtimeBroadcast: alarmThresholds.http5xxPercent must be above 0 and at most 100');
+  if (!(t.deliveryFailureRatio > 0 && t.deliveryFailureRatio < 1))
+    throw new Error('RealtimeBroadcast: alarmThresholds.deliveryFailureRatio must be between 0 and 1');
 }

@@ -30,7 +30,11 @@ export function acknowledgeNagFindings({ scope, indexedTables, ephemeralTables, 
     'APIG4',
     'Authorization is the handler’s, on every route: the HTTP API checks a Bearer key (master or project, compared in constant time), the WebSocket $connect a client token (JWT) or the project’s anonymousConnect setting. An API Gateway authorizer would add a second invocation per request and cannot express per-project rules.',
   );
-  acknowledge(scope, 'L1', 'Node.js 22 is the runtime the handler is built and tested for; moving to a newer one is a deliberate, tested change.');
+  acknowledge(
+    scope,
+    'L1',
+    'Node.js 22 is the runtime the handler is built and tested for; moving to a newer one is a deliberate, tested change.',
+  );
   acknowledge(
     scope,
     'IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
@@ -48,7 +52,11 @@ export function acknowledgeNagFindings({ scope, indexedTables, ephemeralTables, 
   );
   for (const table of indexedTables) {
     const logicalId = stack.getLogicalId(table.node.defaultChild as never);
-    acknowledge(scope, `IAM5[Resource::<${logicalId}.Arn>/index/*]`, 'Grants on a table cover its own secondary indexes, which the stores Query.');
+    acknowledge(
+      scope,
+      `IAM5[Resource::<${logicalId}.Arn>/index/*]`,
+      'Grants on a table cover its own secondary indexes, which the stores Query.',
+    );
   }
   const region = rendered(stack.region, 'AWS::Region');
   const account = rendered(stack.account, 'AWS::AccountId');
@@ -58,6 +66,10 @@ export function acknowledgeNagFindings({ scope, indexedTables, ephemeralTables, 
     'Connection ids are not known in advance: the grant is every connection of this API’s stage, nothing else.',
   );
   for (const table of ephemeralTables) {
-    acknowledge(table, 'DDB3', 'Holds only live or short-lived data (connections, subscriptions, usage counts, retained messages); a restore would bring back dead connections.');
+    acknowledge(
+      table,
+      'DDB3',
+      'Holds only live or short-lived data (connections, subscriptions, usage counts, retained messages); a restore would bring back dead connections.',
+    );
   }
 }

@@ -341,7 +341,10 @@ export class RealtimeBroadcast extends Construct {
       configuration: { removalPolicy: props.apiKeysRemovalPolicy ?? RemovalPolicy.RETAIN, pointInTimeRecovery: true },
     };
     this.tables = Object.fromEntries(
-      Object.entries(TABLES).map(([name, spec]: [string, TableSpec]) => [name, this.table(spec.construct, spec.definition, options[spec.holds])]),
+      Object.entries(TABLES).map(([name, spec]: [string, TableSpec]) => [
+        name,
+        this.table(spec.construct, spec.definition, options[spec.holds]),
+      ]),
     ) as BroadcastTables;
     this.connectionsTable = this.tables.connections;
     this.subscriptionsTable = this.tables.subscriptions;
@@ -453,7 +456,10 @@ export class RealtimeBroadcast extends Construct {
       httpApi: this.httpApi,
       autoDeploy: true,
       throttle,
-      accessLogSettings: { destination: new LogGroupLogDestination(this.httpAccessLogs), format: AccessLogFormat.custom(JSON.stringify(HTTP_ACCESS_LOG)) },
+      accessLogSettings: {
+        destination: new LogGroupLogDestination(this.httpAccessLogs),
+        format: AccessLogFormat.custom(JSON.stringify(HTTP_ACCESS_LOG)),
+      },
     });
     for (const routeKey of HTTP_ROUTE_KEYS) {
       const { method, path } = splitHttpRouteKey(routeKey);
@@ -461,7 +467,10 @@ export class RealtimeBroadcast extends Construct {
     }
     // One permission per API covers every route and stage. The CDK's own integrations add one per
     // route instead: 39 statements, ~18 KB of the function's 20 KB resource policy.
-    for (const [id, api] of [['WebSocketApiInvoke', this.webSocketApi], ['HttpApiInvoke', this.httpApi]] as const) {
+    for (const [id, api] of [
+      ['WebSocketApiInvoke', this.webSocketApi],
+      ['HttpApiInvoke', this.httpApi],
+    ] as const) {
       this.handler.addPermission(id, {
         principal: new ServicePrincipal('apigateway.amazonaws.com'),
         sourceArn: Stack.of(this).formatArn({ service: 'execute-api', resource: api.apiId, resourceName: '*' }),
@@ -567,7 +576,12 @@ class WebSocketLambdaProxy extends WebSocketRouteIntegration {
   }
 
   bind(options: WebSocketRouteIntegrationBindOptions): WebSocketRouteIntegrationConfig {
-    const uri = Stack.of(options.route).formatArn({ service: 'apigateway', account: 'lambda', resource: 'path/2015-03-31/functions', resourceName: `${this.fn.functionArn}/invocations` });
+    const uri = Stack.of(options.route).formatArn({
+      service: 'apigateway',
+      account: 'lambda',
+      resource: 'path/2015-03-31/functions',
+      resourceName: `${this.fn.functionArn}/invocations`,
+    });
     return { type: WebSocketIntegrationType.AWS_PROXY, uri };
   }
 }
@@ -595,7 +609,10 @@ function validateProps(props: RealtimeBroadcastProps): void {
   if (props.accessKeySecret && props.generatedKeyLength !== undefined) {
     throw new Error('RealtimeBroadcast: give accessKeySecret (use an existing key) or generatedKeyLength (generate one), not both');
   }
-  if (props.generatedKeyLength !== undefined && !(Number.isInteger(props.generatedKeyLength) && props.generatedKeyLength >= MIN_KEY_LENGTH && props.generatedKeyLength <= 4096)) {
+  if (
+    props.generatedKeyLength !== undefined &&
+    !(Number.isInteger(props.generatedKeyLength) && props.generatedKeyLength >= MIN_KEY_LENGTH && props.generatedKeyLength <= 4096)
+  ) {
     throw new Error(`RealtimeBroadcast: generatedKeyLength must be an integer from ${MIN_KEY_LENGTH} to 4096`);
   }
   if (props.stageName !== undefined && !/^[A-Za-z0-9_-]{1,128}$/.test(props.stageName)) {
@@ -604,11 +621,16 @@ function validateProps(props: RealtimeBroadcastProps): void {
   if (props.memorySize !== undefined && !(Number.isInteger(props.memorySize) && props.memorySize >= 128 && props.memorySize <= 10240)) {
     throw new Error('RealtimeBroadcast: memorySize must be an integer from 128 to 10240 MB');
   }
-  if (props.fanoutConcurrency !== undefined && !(Number.isInteger(props.fanoutConcurrency) && props.fanoutConcurrency >= 1 && props.fanoutConcurrency <= 1000)) {
+  if (
+    props.fanoutConcurrency !== undefined &&
+    !(Number.isInteger(props.fanoutConcurrency) && props.fanoutConcurrency >= 1 && props.fanoutConcurrency <= 1000)
+  ) {
     throw new Error('RealtimeBroadcast: fanoutConcurrency must be an integer from 1 to 1000');
   }
   if (props.deliveryRatePerSecond !== undefined && !(Number.isInteger(props.deliveryRatePerSecond) && props.deliveryRatePerSecond >= 1)) {
-    throw new Error('RealtimeBroadcast: deliveryRatePerSecond must be a positive integer (API Gateway allows 10,000 requests/s per account and region by default)');
+    throw new Error(
+      'RealtimeBroadcast: deliveryRatePerSecond must be a positive integer (API Gateway allows 10,000 requests/s per account and region by default)',
+    );
   }
   if (props.backgroundFanoutAbove !== undefined && !(Number.isInteger(props.backgroundFanoutAbove) && props.backgroundFanoutAbove >= 1)) {
     throw new Error('RealtimeBroadcast: backgroundFanoutAbove must be a positive integer');

@@ -134,7 +134,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       createdAt: Date.now(),
     },
   ];
-  const eventsFile = options.lifecycleEventsFile === false ? undefined : (options.lifecycleEventsFile ?? (await defaultEventsFile(options.dataDir)));
+  const eventsFile =
+    options.lifecycleEventsFile === false ? undefined : (options.lifecycleEventsFile ?? (await defaultEventsFile(options.dataDir)));
   // The names the deployed environment's references stand for, as the local stack has them.
   const resourceSettings = {
     ...(eventsFile && { eventBusName: 'default' }),
@@ -170,7 +171,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     for (const { action, resource } of wanted) {
       const key = `${action} ${resource.replace(/@connections\/[^/]+$/, '@connections/{id}')}`;
       const seen = requests.get(key) ?? { asked: 0, refused: 0 };
-      requests.set(key, { asked: seen.asked + 1, refused: seen.refused + (denial?.request.action === action && denial.request.resource === resource ? 1 : 0) });
+      requests.set(key, {
+        asked: seen.asked + 1,
+        refused: seen.refused + (denial?.request.action === action && denial.request.resource === resource ? 1 : 0),
+      });
     }
     if (denial) denied++;
     return denial?.message;
@@ -185,7 +189,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     maxConnectionMs: options.maxConnectionMs,
     onHandlerError: options.onHandlerError,
     throttle: options.throttle,
-    authorizeManagement: policy && ((accessKeyId, request) => (accessKeyId === HANDLER_CREDENTIALS.accessKeyId ? check([request]) : undefined)),
+    authorizeManagement:
+      policy && ((accessKeyId, request) => (accessKeyId === HANDLER_CREDENTIALS.accessKeyId ? check([request]) : undefined)),
   });
   const aws = new LocalAwsEndpoint({
     dynamoEndpoint: store.endpoint,

@@ -66,7 +66,9 @@ export class StandInConnections {
 
   /** What each connection was sent, parsed, in order. */
   posted(): [string, unknown][] {
-    return this.calls.filter((c) => c.method === 'POST' && c.status !== 'hang' && c.status < 300).map((c) => [c.connectionId, JSON.parse(c.body ?? 'null')]);
+    return this.calls
+      .filter((c) => c.method === 'POST' && c.status !== 'hang' && c.status < 300)
+      .map((c) => [c.connectionId, JSON.parse(c.body ?? 'null')]);
   }
 
   /** Forgets what was sent, keeping scripts. */

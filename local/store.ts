@@ -91,7 +91,9 @@ export async function startLocalStore(options: LocalStoreOptions = {}): Promise<
   /** The local stand-in for DynamoDB TTL. */
   function sweepExpired(now = Date.now()): Promise<number> {
     const nowSeconds = Math.floor(now / 1000);
-    const withTtl = (Object.values(LOCAL_TABLES) as { name: string; definition: TableDefinition }[]).filter((t) => t.definition.ttlAttribute);
+    const withTtl = (Object.values(LOCAL_TABLES) as { name: string; definition: TableDefinition }[]).filter(
+      (t) => t.definition.ttlAttribute,
+    );
     return deleteWhere(withTtl, (item, definition) => {
       const expiresAt = item[definition.ttlAttribute!];
       return typeof expiresAt === 'number' && expiresAt <= nowSeconds;
@@ -126,7 +128,11 @@ async function createTable(client: DynamoDBClient, name: string, definition: Tab
     ...(sortKey ? [{ AttributeName: sortKey.name, KeyType: 'RANGE' as const }] : []),
   ];
   const attributes = new Map<string, KeyAttribute>();
-  for (const key of [definition.partitionKey, definition.sortKey, ...(definition.indexes ?? []).flatMap((i) => [i.partitionKey, i.sortKey])]) {
+  for (const key of [
+    definition.partitionKey,
+    definition.sortKey,
+    ...(definition.indexes ?? []).flatMap((i) => [i.partitionKey, i.sortKey]),
+  ]) {
     if (key) attributes.set(key.name, key);
   }
   try {
@@ -139,9 +145,7 @@ async function createTable(client: DynamoDBClient, name: string, definition: Tab
         GlobalSecondaryIndexes: definition.indexes?.map((index) => ({
           IndexName: index.indexName,
           KeySchema: keySchema(index.partitionKey, index.sortKey),
-          Projection: index.include
-            ? { ProjectionType: 'INCLUDE', NonKeyAttributes: [...index.include] }
-            : { ProjectionType: 'KEYS_ONLY' },
+          Projection: index.include ? { ProjectionType: 'INCLUDE', NonKeyAttributes: [...index.include] } : { ProjectionType: 'KEYS_ONLY' },
         })),
       }),
     );

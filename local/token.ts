@@ -27,7 +27,9 @@ async function maxTtlOf(projectId: string, apiKey: string): Promise<number> {
       signal: AbortSignal.timeout(3000),
     });
   } catch {
-    console.error(`(could not reach ${base} to read the project's maximum token lifetime; assuming the default, ${OPEN_PROJECT_SETTINGS.maxTokenTtlSeconds} s)`);
+    console.error(
+      `(could not reach ${base} to read the project's maximum token lifetime; assuming the default, ${OPEN_PROJECT_SETTINGS.maxTokenTtlSeconds} s)`,
+    );
     return OPEN_PROJECT_SETTINGS.maxTokenTtlSeconds;
   }
   if (response.status === 401) fail(`PROJECT_API_KEY is not a current key of project ${projectId} at ${base}`);
@@ -53,7 +55,8 @@ async function main(): Promise<void> {
   if (!/^\d+$/.test(values.ttl!) || Number(values.ttl) < 1) fail(`--ttl must be a whole number of seconds, got "${values.ttl}"`);
   const ttl = Number(values.ttl);
   const maxTtl = await maxTtlOf(values.project, apiKey);
-  if (ttl > maxTtl) fail(`--ttl ${ttl} is over project ${values.project}'s maximum token lifetime (${maxTtl} s); the server would refuse this token`);
+  if (ttl > maxTtl)
+    fail(`--ttl ${ttl} is over project ${values.project}'s maximum token lifetime (${maxTtl} s); the server would refuse this token`);
   let info: Record<string, unknown> | undefined;
   if (values.info !== undefined) {
     try {
@@ -62,7 +65,11 @@ async function main(): Promise<void> {
       fail('--info must be a JSON object');
     }
   }
-  const list = (raw?: string) => raw?.split(',').map((p) => p.trim()).filter(Boolean);
+  const list = (raw?: string) =>
+    raw
+      ?.split(',')
+      .map((p) => p.trim())
+      .filter(Boolean);
   const token = await signClientToken(
     {
       sub: values.sub,

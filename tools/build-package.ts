@@ -18,7 +18,9 @@ const DIST = path.join(ROOT, 'dist');
 
 export function buildPackage(): { handlerBytes: number } {
   rmSync(DIST, { recursive: true, force: true });
-  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.package.json')], { stdio: 'inherit' });
+  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.package.json')], {
+    stdio: 'inherit',
+  });
   const handlerDir = path.join(DIST, 'handler');
   buildSync({
     entryPoints: [path.join(ROOT, HANDLER_BUNDLE.entry)],

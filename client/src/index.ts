@@ -148,7 +148,10 @@ export class Subscription extends Emitter<{
   notify(type: 'member_added' | 'member_removed', member: Member): void;
   notify(type: 'subscribed', stream: StreamState): void;
   notify(type: 'error', error: { code: string; message: string }): void;
-  notify(type: 'member_added' | 'member_removed' | 'subscribed' | 'error', value: Member | StreamState | { code: string; message: string }): void {
+  notify(
+    type: 'member_added' | 'member_removed' | 'subscribed' | 'error',
+    value: Member | StreamState | { code: string; message: string },
+  ): void {
     if (type === 'subscribed') {
       const stream = value as StreamState;
       if (stream.epoch !== undefined && (stream.recovered === false || this.epoch === undefined || stream.epoch !== this.epoch)) {
@@ -192,7 +195,10 @@ export class RealtimeClient extends Emitter<{
   private attempt = 0;
   private closed = false;
   private readonly subscriptions = new Map<string, Subscription>();
-  private readonly pending = new Map<string, { resolve: (reply: Reply) => void; reject: (error: Error) => void; timer: ReturnType<typeof setTimeout> }>();
+  private readonly pending = new Map<
+    string,
+    { resolve: (reply: Reply) => void; reject: (error: Error) => void; timer: ReturnType<typeof setTimeout> }
+  >();
   private readonly seen: string[] = [];
   private requests = 0;
   private pingTimer?: ReturnType<typeof setTimeout>;
@@ -266,7 +272,10 @@ export class RealtimeClient extends Emitter<{
     let socket: SocketLike;
     try {
       const token = await this.currentToken();
-      const url = this.options.projectId && !token ? `${this.url}${this.url.includes('?') ? '&' : '?'}projectId=${encodeURIComponent(this.options.projectId)}` : this.url;
+      const url =
+        this.options.projectId && !token
+          ? `${this.url}${this.url.includes('?') ? '&' : '?'}projectId=${encodeURIComponent(this.options.projectId)}`
+          : this.url;
       const Socket = this.options.WebSocket ?? (globalThis as { WebSocket?: SocketFactory }).WebSocket ?? (await nodeWebSocket());
       if (!Socket) throw new Error('No WebSocket: install ws (Node < 22), or pass options.WebSocket');
       socket = new Socket(url, token ? [SUBPROTOCOL, `rb.token.${token}`] : [SUBPROTOCOL]);
@@ -329,7 +338,10 @@ export class RealtimeClient extends Emitter<{
 
   private sendSubscribe(socket: SocketLike, subscription: Subscription): void {
     const { channel } = subscription;
-    const since = subscription.offset !== undefined && subscription.epoch !== undefined ? { offset: subscription.offset, epoch: subscription.epoch } : undefined;
+    const since =
+      subscription.offset !== undefined && subscription.epoch !== undefined
+        ? { offset: subscription.offset, epoch: subscription.epoch }
+        : undefined;
     const frame = { action: 'subscribe', channel, ...(since && { since }) };
     const authorize = this.options.channelAuthorization;
     if (!authorize || !/^(private|presence)-/.test(channel)) return this.write(socket, frame);
@@ -341,9 +353,15 @@ export class RealtimeClient extends Emitter<{
               method: 'POST',
               headers: { 'content-type': 'application/x-www-form-urlencoded', ...authorize.headers },
               body: `socket_id=${encodeURIComponent(socketId)}&channel_name=${encodeURIComponent(channel)}`,
-            }).then((r) => (r.ok ? (r.json() as Promise<{ auth: string; channel_data?: string }>) : Promise.reject(new Error(`channel auth answered ${r.status}`)))),
+            }).then((r) =>
+              r.ok
+                ? (r.json() as Promise<{ auth: string; channel_data?: string }>)
+                : Promise.reject(new Error(`channel auth answered ${r.status}`)),
+            ),
       )
-      .then((signed: { auth: string; channel_data?: string }) => this.write(socket, { ...frame, auth: signed.auth, ...(signed.channel_data && { channel_data: signed.channel_data }) }))
+      .then((signed: { auth: string; channel_data?: string }) =>
+        this.write(socket, { ...frame, auth: signed.auth, ...(signed.channel_data && { channel_data: signed.channel_data }) }),
+      )
       .catch((error: Error) => subscription.notify('error', { code: 'channel_auth_failed', message: error.message }));
   }
 

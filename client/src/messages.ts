@@ -144,7 +144,13 @@ export type Notice = { readonly kind: 'notice' } & (
       readonly clientCount: number;
       readonly timestamp: string;
     }
-  | { readonly type: 'client_left'; readonly clientId: string; readonly clientType: string; readonly projectId: string; readonly timestamp: string }
+  | {
+      readonly type: 'client_left';
+      readonly clientId: string;
+      readonly clientType: string;
+      readonly projectId: string;
+      readonly timestamp: string;
+    }
   | { readonly type: 'member_added' | 'member_removed'; readonly channel: string; readonly member: Member }
 );
 

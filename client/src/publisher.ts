@@ -106,7 +106,8 @@ export function createPublisher(options: PublisherOptions) {
       }
       if (status >= 200 && status < 300) return answer;
       const retryable = status === 0 || status === 429 || status >= 500;
-      if (!retryable || attempt >= attempts) throw new PublishError(status, answer?.code, answer?.error ?? answer?.message ?? `HTTP ${status}`);
+      if (!retryable || attempt >= attempts)
+        throw new PublishError(status, answer?.code, answer?.error ?? answer?.message ?? `HTTP ${status}`);
       await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(maxMs, initialMs * 2 ** attempt)));
     }
   }
@@ -115,7 +116,12 @@ export function createPublisher(options: PublisherOptions) {
 
   return {
     /** Publishes one message; resolves with the counts (or `queued` for a big channel). */
-    publish(channel: string, event: string, data?: unknown, extra: Omit<Publication, 'channel' | 'event' | 'data'> = {}): Promise<Published> {
+    publish(
+      channel: string,
+      event: string,
+      data?: unknown,
+      extra: Omit<Publication, 'channel' | 'event' | 'data'> = {},
+    ): Promise<Published> {
       return post({ ...(options.projectId && { projectId: options.projectId }), ...withKey({ channel, event, data, ...extra }) });
     },
     /** Up to 25 messages in one request, in order; each result is its own (an item can fail alone). */

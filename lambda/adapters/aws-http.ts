@@ -67,7 +67,8 @@ export class AwsHttp {
     const body = options.body ?? '';
     const fullPath = `${this.basePath}${path}`;
     let head = `${method} ${fullPath} HTTP/1.1\r\n${this.fixedHead}`;
-    for (const [name, value] of Object.entries(this.signer.sign(method, fullPath, options.bodyHash ?? sha256Hex(body)))) head += `${name}: ${value}\r\n`;
+    for (const [name, value] of Object.entries(this.signer.sign(method, fullPath, options.bodyHash ?? sha256Hex(body))))
+      head += `${name}: ${value}\r\n`;
     head += `content-length: ${Buffer.byteLength(body, 'utf8')}\r\n\r\n`;
     const answer = await this.pool.request(head, body, options.timeoutMs);
     const errorType = answer.headers['x-amzn-errortype'];
@@ -119,7 +120,13 @@ export async function callAws(
 const AWS_CALL_BACKOFF = { baseMs: 100, maxMs: 20_000 };
 
 /** Throttling some services answer with 400, as the SDK's retry strategy knows. */
-const THROTTLING = new Set(['ThrottlingException', 'Throttling', 'TooManyRequestsException', 'RequestLimitExceeded', 'ProvisionedThroughputExceededException']);
+const THROTTLING = new Set([
+  'ThrottlingException',
+  'Throttling',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+  'ProvisionedThroughputExceededException',
+]);
 
 /** JSON protocols name the error in the body too: `__type` (`prefix#Name`) or `Type`. */
 function errorTypeOf(body: string): string | undefined {

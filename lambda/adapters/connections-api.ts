@@ -60,7 +60,12 @@ export class ConnectionsApiDelivery implements Delivery {
    * budget running out, it passes, and giving up would lose the message. Server errors, timeouts
    * and network failures get a few attempts: a connection that keeps failing is not waited for.
    */
-  private async withRetries(method: string, connectionId: string, payload: { body?: string; bodyHash?: string }, deadline?: number): Promise<DeliveryOutcome> {
+  private async withRetries(
+    method: string,
+    connectionId: string,
+    payload: { body?: string; bodyHash?: string },
+    deadline?: number,
+  ): Promise<DeliveryOutcome> {
     let failures = 0;
     for (let attempt = 0; ; attempt++) {
       if (attempt > 0) {

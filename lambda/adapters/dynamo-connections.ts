@@ -1,4 +1,12 @@
-import { BatchGetCommand, BatchGetCommandOutput, DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  BatchGetCommandOutput,
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { OPEN_PROJECT_SETTINGS } from '../contract/limits';
 import { isConditionFailure } from './dynamo-errors';
 import type { AddChannelOutcome, ConnectionRecord, ConnectionStore, NewConnection, RateLimit, TakeOutcome } from '../ports';
@@ -85,7 +93,13 @@ export class DynamoConnectionStore implements ConnectionStore {
     for (const attempt of attempts) {
       try {
         const { Attributes } = await this.client.send(
-          new UpdateCommand({ TableName: this.tableName, Key: key, ...attempt, ReturnValues: 'ALL_NEW', ReturnValuesOnConditionCheckFailure: 'ALL_OLD' }),
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: key,
+            ...attempt,
+            ReturnValues: 'ALL_NEW',
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          }),
         );
         return { status: 'allowed', connection: toRecord(Attributes as ConnectionItem) };
       } catch (error) {
@@ -214,6 +228,8 @@ export class DynamoConnectionStore implements ConnectionStore {
     const nowSeconds = Math.floor(Date.now() / 1000);
     const items = await queryIndex(this.client, this.tableName, CONNECTIONS_TABLE.indexes[0], projectId);
     // Items past their TTL are dead connections DynamoDB has not deleted yet.
-    return items.filter((item) => item.expiresAt > nowSeconds).map((item) => ({ clientType: item.clientType, connectedAt: item.connectedAt }));
+    return items
+      .filter((item) => item.expiresAt > nowSeconds)
+      .map((item) => ({ clientType: item.clientType, connectedAt: item.connectedAt }));
   }
 }

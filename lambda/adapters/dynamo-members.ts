@@ -47,7 +47,14 @@ export class DynamoMemberStore implements MemberStore {
         await this.client.send(
           new PutCommand({
             TableName: this.tableName,
-            Item: { ...key, userId: member.userId, ...(member.info && { info: member.info }), conns: { [connectionId]: now }, v: 1, ttl: this.expiry() },
+            Item: {
+              ...key,
+              userId: member.userId,
+              ...(member.info && { info: member.info }),
+              conns: { [connectionId]: now },
+              v: 1,
+              ttl: this.expiry(),
+            },
             ConditionExpression: 'attribute_not_exists(pk)',
           }),
         );

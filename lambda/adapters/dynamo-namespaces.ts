@@ -24,12 +24,19 @@ export class DynamoNamespaceStore implements NamespaceStore {
         ConsistentRead: true,
       }),
     );
-    return (Items ?? []).map((item) => ({ namespace: String(item[SK]).slice(PREFIX.length), config: item.config, updatedAt: item.updatedAt }));
+    return (Items ?? []).map((item) => ({
+      namespace: String(item[SK]).slice(PREFIX.length),
+      config: item.config,
+      updatedAt: item.updatedAt,
+    }));
   }
 
   async put(projectId: string, stored: StoredNamespace): Promise<void> {
     await this.client.send(
-      new PutCommand({ TableName: this.tableName, Item: { [PK]: projectId, [SK]: `${PREFIX}${stored.namespace}`, config: stored.config, updatedAt: stored.updatedAt } }),
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { [PK]: projectId, [SK]: `${PREFIX}${stored.namespace}`, config: stored.config, updatedAt: stored.updatedAt },
+      }),
     );
   }
 

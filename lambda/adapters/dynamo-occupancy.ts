@@ -32,9 +32,17 @@ export class DynamoOccupancyStore implements OccupancyStore {
     const count = Number(Attributes?.n ?? 0);
     if (count >= 0) return count;
     // A departure counted twice (a purge after an expiry): back to zero rather than drifting.
-    await this.client.send(
-      new UpdateCommand({ TableName: this.tableName, Key: key, UpdateExpression: 'SET n = :zero', ConditionExpression: 'n < :zero', ExpressionAttributeValues: { ':zero': 0 } }),
-    ).catch(() => undefined);
+    await this.client
+      .send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: key,
+          UpdateExpression: 'SET n = :zero',
+          ConditionExpression: 'n < :zero',
+          ExpressionAttributeValues: { ':zero': 0 },
+        }),
+      )
+      .catch(() => undefined);
     return 0;
   }
 }

@@ -58,7 +58,14 @@ export class DynamoPublishStore implements PublishStore {
       }),
     );
     if (shardsDelta < 0 && Attributes?.shardsPending === 0) {
-      await this.client.send(new UpdateCommand({ TableName: this.tableName, Key: { id }, UpdateExpression: 'SET done = :true', ExpressionAttributeValues: { ':true': true } }));
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { id },
+          UpdateExpression: 'SET done = :true',
+          ExpressionAttributeValues: { ':true': true },
+        }),
+      );
     }
   }
 }

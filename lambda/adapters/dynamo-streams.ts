@@ -41,7 +41,12 @@ export class DynamoStreamStore implements StreamStore {
     await this.client.send(
       new PutCommand({
         TableName: this.tableName,
-        Item: { pk: subscriptionPartition(projectId, channel), sk: messageKey(message.offset), body: message.body, ttl: this.nowSeconds() + ttlSeconds },
+        Item: {
+          pk: subscriptionPartition(projectId, channel),
+          sk: messageKey(message.offset),
+          body: message.body,
+          ttl: this.nowSeconds() + ttlSeconds,
+        },
       }),
     );
   }
@@ -55,7 +60,11 @@ export class DynamoStreamStore implements StreamStore {
         new QueryCommand({
           TableName: this.tableName,
           KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-          ExpressionAttributeValues: { ':pk': subscriptionPartition(projectId, channel), ':from': messageKey(offset + 1), ':to': LAST_MESSAGE_KEY },
+          ExpressionAttributeValues: {
+            ':pk': subscriptionPartition(projectId, channel),
+            ':from': messageKey(offset + 1),
+            ':to': LAST_MESSAGE_KEY,
+          },
           // A subscriber recovering right after a publish must see it.
           ConsistentRead: true,
           Limit: limit - messages.length,
@@ -71,7 +80,13 @@ export class DynamoStreamStore implements StreamStore {
   }
 
   /** Adds `step` to the head's offset, starting a new head (and epoch) where there is none or it expired. */
-  private async writeHead(projectId: string, channel: string, freshEpoch: string, ttlSeconds: number, step: number): Promise<StreamPosition> {
+  private async writeHead(
+    projectId: string,
+    channel: string,
+    freshEpoch: string,
+    ttlSeconds: number,
+    step: number,
+  ): Promise<StreamPosition> {
     const key = { pk: subscriptionPartition(projectId, channel), sk: HEAD };
     const nowSeconds = this.nowSeconds();
     return updateOrCreate(

@@ -52,9 +52,7 @@ export class DynamoSubscriptionStore implements SubscriptionStore {
       for (let attempt = 0; requests.length > 0; attempt++) {
         if (attempt === MAX_BATCH_ATTEMPTS) throw markTemporary(new Error(`${requests.length} subscription deletes left unprocessed`));
         if (attempt > 0) await sleep(backoffDelay(attempt, UNPROCESSED_BACKOFF));
-        const { UnprocessedItems } = await this.client.send(
-          new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } }),
-        );
+        const { UnprocessedItems } = await this.client.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } }));
         requests = (UnprocessedItems?.[this.tableName] ?? []) as typeof requests;
       }
     }

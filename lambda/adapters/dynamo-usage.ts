@@ -79,24 +79,27 @@ export class DynamoUsageStore implements UsageStore {
         ConsistentRead: true,
       }),
     );
-    return Math.max(0, Items.reduce((sum, item) => sum + Number(item.live ?? 0), 0));
+    return Math.max(
+      0,
+      Items.reduce((sum, item) => sum + Number(item.live ?? 0), 0),
+    );
   }
 
   async read(projectId: string, days: number, now: number): Promise<UsageReport | undefined> {
     const [total, daily] = await Promise.all([
       this.client.send(new GetCommand({ TableName: this.tableName, Key: { projectId, period: TOTAL } })),
       days > 0 &&
-      this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'projectId = :p AND period BETWEEN :from AND :to',
-          ExpressionAttributeValues: {
-            ':p': projectId,
-            ':from': `${DAY_PREFIX}${dateOf(now - (days - 1) * DAY_MS)}`,
-            ':to': `${DAY_PREFIX}${dateOf(now)}`,
-          },
-        }),
-      ),
+        this.client.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            KeyConditionExpression: 'projectId = :p AND period BETWEEN :from AND :to',
+            ExpressionAttributeValues: {
+              ':p': projectId,
+              ':from': `${DAY_PREFIX}${dateOf(now - (days - 1) * DAY_MS)}`,
+              ':to': `${DAY_PREFIX}${dateOf(now)}`,
+            },
+          }),
+        ),
     ]);
     if (!total.Item) return undefined;
     return {

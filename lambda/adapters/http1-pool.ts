@@ -245,7 +245,10 @@ export class Http1Pool {
         // run before pending I/O, and an answer already received must not be thrown away (the
         // retry would deliver the message twice).
         // (I/O already received is read in the poll phase, before setImmediate's callbacks.)
-        timer = setTimeout(() => setImmediate(() => connection.pending === pending && connection.fail(new NoResponseError('timeout'))), timeoutMs);
+        timer = setTimeout(
+          () => setImmediate(() => connection.pending === pending && connection.fail(new NoResponseError('timeout'))),
+          timeoutMs,
+        );
         connection.send(head + body, pending);
       };
       if (this.destroyed) return reject(new NoResponseError('network', new Error('The pool is closed')));
@@ -266,7 +269,14 @@ export class Http1Pool {
   private connect(): Connection {
     this.open++;
     const socket = this.secure
-      ? tlsConnect({ host: this.host, port: this.port, ...(isIP(this.host) === 0 && { servername: this.host }), ALPNProtocols: ['http/1.1'], session: this.tlsSession, ...(this.ca && { ca: this.ca }) })
+      ? tlsConnect({
+          host: this.host,
+          port: this.port,
+          ...(isIP(this.host) === 0 && { servername: this.host }),
+          ALPNProtocols: ['http/1.1'],
+          session: this.tlsSession,
+          ...(this.ca && { ca: this.ca }),
+        })
       : netConnect({ host: this.host, port: this.port });
     // TLS sessions are resumed on the next sockets: a cheaper handshake.
     if (this.secure) socket.on('session', (session: Buffer) => (this.tlsSession = session));

@@ -15,7 +15,8 @@ export interface AwsCredentials {
 const ALGORITHM = 'AWS4-HMAC-SHA256';
 
 /** RFC 3986 escaping of one path segment, as SigV4 wants it. */
-const escapeSegment = (segment: string) => encodeURIComponent(segment).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+const escapeSegment = (segment: string) =>
+  encodeURIComponent(segment).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 
 export interface RequestSignerOptions {
   readonly service: string;
@@ -34,7 +35,10 @@ export class RequestSigner {
   private readonly fixed: Record<string, string>;
 
   constructor(private readonly options: RequestSignerOptions) {
-    this.fixed = { ...options.headers, ...(options.credentials.sessionToken && { 'x-amz-security-token': options.credentials.sessionToken }) };
+    this.fixed = {
+      ...options.headers,
+      ...(options.credentials.sessionToken && { 'x-amz-security-token': options.credentials.sessionToken }),
+    };
     this.names = [...Object.keys(this.fixed), 'x-amz-content-sha256', 'x-amz-date'].sort();
     this.signedHeaders = this.names.join(';');
   }
@@ -48,7 +52,8 @@ export class RequestSigner {
     const date = this.amzDate(now);
     let headerLines = '';
     for (const name of this.names) {
-      const value = name === 'x-amz-date' ? date : name === 'x-amz-content-sha256' ? bodyHash : this.fixed[name].trim().replace(/\s+/g, ' ');
+      const value =
+        name === 'x-amz-date' ? date : name === 'x-amz-content-sha256' ? bodyHash : this.fixed[name].trim().replace(/\s+/g, ' ');
       headerLines += `${name}:${value}\n`;
     }
     // Each segment escaped again, as SigV4 does for every service but S3.
@@ -71,7 +76,13 @@ export class RequestSigner {
   private amzDate(ms: number): string {
     const second = Math.floor(ms / 1000);
     if (second !== this.clock.second) {
-      this.clock = { second, date: new Date(second * 1000).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '') };
+      this.clock = {
+        second,
+        date: new Date(second * 1000)
+          .toISOString()
+          .replace(/[-:]/g, '')
+          .replace(/\.\d{3}/, ''),
+      };
     }
     return this.clock.date;
   }

@@ -25,8 +25,7 @@ export const isOpen = (settings: ProjectSettings): boolean => settings.anonymous
 
 /** Who is calling: a registered WebSocket connection (as stored), or a backend holding a key. */
 export type Caller =
-  | { readonly kind: 'connection'; readonly connection: ConnectionRecord }
-  | { readonly kind: 'backend'; readonly principal: Principal };
+  { readonly kind: 'connection'; readonly connection: ConnectionRecord } | { readonly kind: 'backend'; readonly principal: Principal };
 
 export type CallerKind = Caller['kind'];
 
@@ -50,7 +49,8 @@ export interface AccessRule<I> {
 const open = (): Result<void> => ok(undefined);
 const rule = <I>(name: string, check: AccessRule<I>['check'], gate: AccessRule<I>['gate'] = open): AccessRule<I> => ({ name, gate, check });
 const backendsOnly = (caller: Caller): Result<void> => (caller.kind === 'backend' ? ok(undefined) : fail(ErrorCode.unauthorized));
-const masterOnly = (caller: Caller): Result<void> => (caller.kind === 'backend' && caller.principal.kind === 'master' ? ok(undefined) : fail(ErrorCode.unauthorized));
+const masterOnly = (caller: Caller): Result<void> =>
+  caller.kind === 'backend' && caller.principal.kind === 'master' ? ok(undefined) : fail(ErrorCode.unauthorized);
 
 const notForConnections = fail<string>(ErrorCode.unauthorized);
 const notForBackends = fail<string>(ErrorCode.invalidRequest, 'This is for WebSocket connections');
@@ -97,10 +97,15 @@ export const viaPusherAuth = (input: PusherChannelAuth): boolean => isRestricted
 /** A restricted channel joined with Pusher's `auth`: signed for this socket and channel (and channel data) by a key of the connection's project. */
 async function pusherAuthorized(connection: ConnectionRecord, input: PusherChannelAuth, context: AccessContext): Promise<Result<string>> {
   const socketId = pusherSocketId(connection.connectionId);
-  const valid = socketId !== undefined && (await channelAuthValid(input.auth!, socketId, input.channel, input.channel_data, context.signingKey, connection.projectId));
+  const valid =
+    socketId !== undefined &&
+    (await channelAuthValid(input.auth!, socketId, input.channel, input.channel_data, context.signingKey, connection.projectId));
   return valid
     ? ok(connection.projectId)
-    : fail(ErrorCode.subscriptionForbidden, `Invalid auth for ${input.channel}: sign socket_id:channel${input.channel_data === undefined ? '' : ':channel_data'} with a key of this project`);
+    : fail(
+        ErrorCode.subscriptionForbidden,
+        `Invalid auth for ${input.channel}: sign socket_id:channel${input.channel_data === undefined ? '' : ':channel_data'} with a key of this project`,
+      );
 }
 
 /** The rules operations declare. */
@@ -109,10 +114,16 @@ export const ACCESS = {
   anyone: rule<unknown>('anyone', async () => ok(DEFAULT_PROJECT_ID)),
 
   /** Any registered connection, on its own project. */
-  connection: rule<unknown>('connection', async (caller) => (caller.kind === 'connection' ? ok(caller.connection.projectId) : notForBackends)),
+  connection: rule<unknown>('connection', async (caller) =>
+    caller.kind === 'connection' ? ok(caller.connection.projectId) : notForBackends,
+  ),
 
   /** Any backend key; its own project (`default` for the master key). The operation checks what it reads. */
-  backend: rule<unknown>('backend', async (caller) => (caller.kind === 'backend' ? backendProject(caller.principal, undefined) : notForConnections), backendsOnly),
+  backend: rule<unknown>(
+    'backend',
+    async (caller) => (caller.kind === 'backend' ? backendProject(caller.principal, undefined) : notForConnections),
+    backendsOnly,
+  ),
 
   /** The master key; the project the input names (or `default`). */
   master: <I>(projectOf: (input: I) => string | undefined = () => undefined) =>
@@ -127,7 +138,11 @@ export const ACCESS = {
 
   /** A backend key for the project the input names: the master key, or that project's key. */
   project: <I>(projectOf: (input: I) => string | undefined) =>
-    rule<I>('project', async (caller, input) => (caller.kind === 'backend' ? backendProject(caller.principal, projectOf(input)) : notForConnections), backendsOnly),
+    rule<I>(
+      'project',
+      async (caller, input) => (caller.kind === 'backend' ? backendProject(caller.principal, projectOf(input)) : notForConnections),
+      backendsOnly,
+    ),
 
   /**
    * Reading a channel (subscribing, its history, members, retained message): a backend of the

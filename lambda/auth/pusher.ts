@@ -30,12 +30,20 @@ export async function verifyPusherRequest(
   keyFor: (keyPrefix: string) => Promise<SigningKey | undefined>,
   nowSeconds: number,
 ): Promise<Result<SigningKey>> {
-  const { auth_key: keyPrefix, auth_timestamp: timestamp, auth_version: version, auth_signature: signature, body_md5: bodyMd5 } = request.query;
+  const {
+    auth_key: keyPrefix,
+    auth_timestamp: timestamp,
+    auth_version: version,
+    auth_signature: signature,
+    body_md5: bodyMd5,
+  } = request.query;
   const refuse = (message: string) => fail<SigningKey>(ErrorCode.unauthorized, message);
   if (!keyPrefix || !timestamp || !signature) return refuse('Missing auth_key, auth_timestamp or auth_signature');
   if (version !== '1.0') return refuse('auth_version must be 1.0');
   if (!/^\d{1,12}$/.test(timestamp) || Math.abs(nowSeconds - Number(timestamp)) > PUSHER_TIMESTAMP_WINDOW_SECONDS) {
-    return refuse(`Timestamp expired: Given timestamp (${timestamp.slice(0, 20)}) not within ${PUSHER_TIMESTAMP_WINDOW_SECONDS}s of server time (${nowSeconds})`);
+    return refuse(
+      `Timestamp expired: Given timestamp (${timestamp.slice(0, 20)}) not within ${PUSHER_TIMESTAMP_WINDOW_SECONDS}s of server time (${nowSeconds})`,
+    );
   }
   if (request.body.length > 0) {
     const md5 = createHash('md5').update(request.body, 'utf8').digest('hex');
@@ -50,7 +58,8 @@ export async function verifyPusherRequest(
     .map(([name, value]) => `${name}=${value}`)
     .join('&');
   const expected = sign(key.apiKey, `${request.method.toUpperCase()}\n${request.path}\n${query}`);
-  if (!secretsEqual(signature, expected)) return refuse('Invalid signature: you should have sent HmacSHA256Hex(secret, METHOD\\npath\\nsorted query)');
+  if (!secretsEqual(signature, expected))
+    return refuse('Invalid signature: you should have sent HmacSHA256Hex(secret, METHOD\\npath\\nsorted query)');
   return ok(key);
 }
 

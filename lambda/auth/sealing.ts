@@ -53,6 +53,8 @@ export class KeySealer {
 
   /** The AES key: SHA-256 of the secret, so any secret string of enough entropy serves. */
   private async key(): Promise<Buffer> {
-    return createHash('sha256').update(await this.secret.get(), 'utf8').digest();
+    return createHash('sha256')
+      .update(await this.secret.get(), 'utf8')
+      .digest();
   }
 }

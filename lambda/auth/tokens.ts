@@ -25,7 +25,9 @@ const MAX_PATTERNS = 32;
 /** Clocks differ: a token a few seconds early or late is still good. */
 const CLOCK_TOLERANCE_SECONDS = 30;
 
-const pattern = z.string().check(z.regex(/^[A-Za-z0-9_\-=@,.;:/*]{1,128}$/, { error: 'patterns are 1-128 characters of a channel name or *' }));
+const pattern = z
+  .string()
+  .check(z.regex(/^[A-Za-z0-9_\-=@,.;:/*]{1,128}$/, { error: 'patterns are 1-128 characters of a channel name or *' }));
 const patterns = z.optional(z.array(pattern).check(z.maxLength(MAX_PATTERNS, { error: `at most ${MAX_PATTERNS} patterns` })));
 
 const claimsSchema = z.object({
@@ -58,7 +60,12 @@ export interface SigningKey {
   readonly apiKey: string;
 }
 
-export async function signClientToken(claims: ClientClaims, key: Pick<SigningKey, 'apiKey' | 'keyPrefix'>, ttlSeconds: number, nowSeconds = Math.floor(Date.now() / 1000)): Promise<string> {
+export async function signClientToken(
+  claims: ClientClaims,
+  key: Pick<SigningKey, 'apiKey' | 'keyPrefix'>,
+  ttlSeconds: number,
+  nowSeconds = Math.floor(Date.now() / 1000),
+): Promise<string> {
   return new SignJWT({ ...claims })
     .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT', kid: key.keyPrefix })
     .setIssuedAt(nowSeconds)
@@ -126,4 +133,10 @@ export function matchesAny(patterns: readonly string[], name: string): boolean {
   return patterns.some((p) => globToRegex(p).test(name));
 }
 
-const globToRegex = (glob: string) => new RegExp(`^${glob.split('*').map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+const globToRegex = (glob: string) =>
+  new RegExp(
+    `^${glob
+      .split('*')
+      .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+  );

@@ -69,7 +69,13 @@ interface SettingSpec {
 
 type Settings = typeof SETTINGS;
 type Name = keyof Settings;
-type ValueOf<S> = S extends { read: 'text' } ? string : S extends { read: 'flag' } ? boolean : S extends { read: 'json' } ? Readonly<Record<string, NamespaceConfig>> : number;
+type ValueOf<S> = S extends { read: 'text' }
+  ? string
+  : S extends { read: 'flag' }
+    ? boolean
+    : S extends { read: 'json' }
+      ? Readonly<Record<string, NamespaceConfig>>
+      : number;
 
 /** Environment variable names the construct sets and the handler reads, by setting. */
 export const ENV = {
@@ -80,16 +86,17 @@ export const ENV = {
 
 /** The handler's configuration, as read: required settings and those with a default always hold a value. */
 export type Config = {
-  readonly [N in Name as N extends 'namespacesFile' ? never : N]: Settings[N] extends { required: true } | { default: unknown } | { read: 'json' }
+  readonly [N in Name as N extends 'namespacesFile' ? never : N]: Settings[N] extends
+    { required: true } | { default: unknown } | { read: 'json' }
     ? ValueOf<Settings[N]>
     : ValueOf<Settings[N]> | undefined;
 };
 
 /** What a deployment decides; the Lambda runtime supplies the rest (the function's name). */
 export type HandlerSettings = {
-  readonly [N in Name as Settings[N] extends { runtime: true } ? never : N extends 'accessKeyCacheSeconds' ? never : N]: Settings[N] extends { required: true }
-    ? ValueOf<Settings[N]>
-    : ValueOf<Settings[N]> | undefined;
+  readonly [
+    N in Name as Settings[N] extends { runtime: true } ? never : N extends 'accessKeyCacheSeconds' ? never : N
+  ]: Settings[N] extends { required: true } ? ValueOf<Settings[N]> : ValueOf<Settings[N]> | undefined;
 };
 
 const write = (spec: SettingSpec, value: unknown): string => (spec.read === 'json' ? JSON.stringify(value) : String(value));
@@ -116,7 +123,9 @@ type RequiredName = { [N in Name]: Settings[N] extends { required: true } ? N : 
  * these from its own environment, so `REQUIRE_TOKEN=true npm start` behaves as on AWS.
  */
 export const TUNABLE_SETTINGS: readonly string[] = [
-  ...Object.values(SETTINGS as Record<string, SettingSpec>).flatMap((spec) => (spec.tunable ? [spec.env, ...(spec.formerly ? [spec.formerly] : [])] : [])),
+  ...Object.values(SETTINGS as Record<string, SettingSpec>).flatMap((spec) =>
+    spec.tunable ? [spec.env, ...(spec.formerly ? [spec.formerly] : [])] : [],
+  ),
 ];
 
 /** The tunable settings present in `env`, to lay over a generated handler environment. */
@@ -156,7 +165,8 @@ export function readConfig(env: Record<string, string | undefined>, readBesideBu
       default: {
         const value = Number(raw);
         const min = spec.read === 'positive' ? 1 : 0;
-        if (!Number.isInteger(value) || value < min) throw new Error(`${spec.env} must be ${min === 0 ? 'a non-negative' : 'a positive'} integer, got "${raw}"`);
+        if (!Number.isInteger(value) || value < min)
+          throw new Error(`${spec.env} must be ${min === 0 ? 'a non-negative' : 'a positive'} integer, got "${raw}"`);
         return value;
       }
     }
@@ -176,7 +186,10 @@ export function readConfig(env: Record<string, string | undefined>, readBesideBu
 }
 
 /** The namespace defaults from `NAMESPACES` (JSON) or `NAMESPACES_FILE` (a file beside the bundle); not both. */
-function namespaceDefaults(env: Record<string, string | undefined>, readBesideBundle?: (name: string) => string): Readonly<Record<string, NamespaceConfig>> {
+function namespaceDefaults(
+  env: Record<string, string | undefined>,
+  readBesideBundle?: (name: string) => string,
+): Readonly<Record<string, NamespaceConfig>> {
   const file = env[ENV.namespacesFile];
   if (!file) return parseNamespaceDefaults(ENV.namespaces, env[ENV.namespaces]);
   if (env[ENV.namespaces]) throw new Error(`Set ${ENV.namespaces} or ${ENV.namespacesFile}, not both`);
@@ -186,7 +199,9 @@ function namespaceDefaults(env: Record<string, string | undefined>, readBesideBu
   try {
     text = readBesideBundle(file);
   } catch (error) {
-    throw new Error(`${ENV.namespacesFile}: cannot read ${file} beside the handler (${(error as Error).message}); the construct writes it at synth`);
+    throw new Error(
+      `${ENV.namespacesFile}: cannot read ${file} beside the handler (${(error as Error).message}); the construct writes it at synth`,
+    );
   }
   return parseNamespaceDefaults(`${ENV.namespacesFile} (${file})`, text);
 }

@@ -65,18 +65,25 @@ export function namespaceConfigProblem(value: unknown): string | undefined {
   const { history, presence } = value as { history?: unknown; presence?: unknown };
   if (presence !== undefined && typeof presence !== 'boolean') return 'presence must be true or false';
   if (history === undefined) return undefined;
-  if (typeof history !== 'object' || history === null || Array.isArray(history)) return 'history must be an object with size and ttlSeconds';
+  if (typeof history !== 'object' || history === null || Array.isArray(history))
+    return 'history must be an object with size and ttlSeconds';
   const extra = Object.keys(history).filter((key) => key !== 'size' && key !== 'ttlSeconds');
   if (extra.length > 0) return `unknown field history.${extra[0]}: history has size and ttlSeconds`;
   const { size, ttlSeconds } = history as { size?: unknown; ttlSeconds?: unknown };
   const bounded = (name: string, field: unknown, { min, max }: { min: number; max: number }) =>
-    Number.isInteger(field) && (field as number) >= min && (field as number) <= max ? undefined : `${name} must be an integer from ${min} to ${max}`;
-  return bounded('history.size', size, NAMESPACE_LIMITS.historySize) ?? bounded('history.ttlSeconds', ttlSeconds, NAMESPACE_LIMITS.historyTtlSeconds);
+    Number.isInteger(field) && (field as number) >= min && (field as number) <= max
+      ? undefined
+      : `${name} must be an integer from ${min} to ${max}`;
+  return (
+    bounded('history.size', size, NAMESPACE_LIMITS.historySize) ??
+    bounded('history.ttlSeconds', ttlSeconds, NAMESPACE_LIMITS.historyTtlSeconds)
+  );
 }
 
 /** What is wrong with a set of namespace defaults (name → configuration); undefined if nothing. */
 export function namespaceDefaultsProblem(value: unknown): string | undefined {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'namespaces must be an object of namespace name → configuration';
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    return 'namespaces must be an object of namespace name → configuration';
   const entries = Object.entries(value);
   if (entries.length > NAMESPACE_LIMITS.perProject) return `at most ${NAMESPACE_LIMITS.perProject} namespaces`;
   for (const [name, config] of entries) {

@@ -27,11 +27,13 @@ export interface TemporaryError {
 }
 
 /** Whether an error was marked temporary where it was met. */
-export const isTemporary = (error: unknown): boolean => typeof error === 'object' && error !== null && (error as Partial<TemporaryError>).temporary === true;
+export const isTemporary = (error: unknown): boolean =>
+  typeof error === 'object' && error !== null && (error as Partial<TemporaryError>).temporary === true;
 
 /** Marks an error temporary (and returns it, to throw). */
 export function markTemporary<E>(error: E): E {
-  if (typeof error === 'object' && error !== null) Object.defineProperty(error, 'temporary', { value: true, enumerable: false, configurable: true });
+  if (typeof error === 'object' && error !== null)
+    Object.defineProperty(error, 'temporary', { value: true, enumerable: false, configurable: true });
   return error;
 }
 
@@ -41,7 +43,12 @@ export function markTemporary<E>(error: E): E {
  */
 export async function retrying<T>(
   attempt: (n: number) => Promise<T>,
-  options: { readonly attempts: number; readonly backoff: Backoff; readonly sleep?: (ms: number) => Promise<void>; readonly retryable?: (error: unknown) => boolean },
+  options: {
+    readonly attempts: number;
+    readonly backoff: Backoff;
+    readonly sleep?: (ms: number) => Promise<void>;
+    readonly retryable?: (error: unknown) => boolean;
+  },
 ): Promise<T> {
   const retryable = options.retryable ?? isTemporary;
   for (let n = 1; ; n++) {

@@ -106,9 +106,7 @@ export function selectWebSocketRoute(body: string): WebSocketRouteKey {
   } catch {
     return '$default';
   }
-  return typeof action === 'string' && (WEBSOCKET_ACTIONS as readonly string[]).includes(action)
-    ? (action as WebSocketAction)
-    : '$default';
+  return typeof action === 'string' && (WEBSOCKET_ACTIONS as readonly string[]).includes(action) ? (action as WebSocketAction) : '$default';
 }
 
 /** Decodes a path segment; a malformed escape is kept as it is rather than throwing. */

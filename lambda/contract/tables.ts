@@ -207,20 +207,37 @@ export const TABLES = {
     // BatchGetItem: revoking a key finds the connections it signed in.
     calls: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query', 'BatchGetItem'],
   },
-  subscriptions: { construct: 'Subscriptions', definition: SUBSCRIPTIONS_TABLE, holds: 'live data', calls: ['Query', 'PutItem', 'DeleteItem', 'BatchWriteItem'] },
+  subscriptions: {
+    construct: 'Subscriptions',
+    definition: SUBSCRIPTIONS_TABLE,
+    holds: 'live data',
+    calls: ['Query', 'PutItem', 'DeleteItem', 'BatchWriteItem'],
+  },
   usage: { construct: 'Usage', definition: USAGE_TABLE, holds: 'live data', calls: ['GetItem', 'UpdateItem', 'Query'] },
   retained: { construct: 'Retained', definition: RETAINED_TABLE, holds: 'live data', calls: ['GetItem', 'PutItem', 'DeleteItem'] },
   publishes: { construct: 'Publishes', definition: PUBLISHES_TABLE, holds: 'live data', calls: ['GetItem', 'PutItem', 'UpdateItem'] },
   // Streams, members and occupancy: read by Query, written item by item.
-  channels: { construct: 'Channels', definition: CHANNELS_TABLE, holds: 'live data', calls: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query'] },
+  channels: {
+    construct: 'Channels',
+    definition: CHANNELS_TABLE,
+    holds: 'live data',
+    calls: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query'],
+  },
   // The old keys table is read and emptied, never written.
   apiKeys: { construct: 'ApiKeys', definition: API_KEYS_TABLE, holds: 'configuration', calls: ['GetItem', 'DeleteItem', 'Query'] },
-  projects: { construct: 'Projects', definition: PROJECTS_TABLE, holds: 'configuration', calls: ['GetItem', 'PutItem', 'DeleteItem', 'Query', 'BatchGetItem'] },
+  projects: {
+    construct: 'Projects',
+    definition: PROJECTS_TABLE,
+    holds: 'configuration',
+    calls: ['GetItem', 'PutItem', 'DeleteItem', 'Query', 'BatchGetItem'],
+  },
 } as const satisfies Record<string, TableSpec>;
 
 export type TableName = keyof typeof TABLES;
 
 /** The handler's table settings (`connectionsTable`, …), each table named by `nameOf`. */
 export function tableSettings<T>(nameOf: (name: TableName) => T): { readonly [N in TableName as `${N}Table`]: T } {
-  return Object.fromEntries((Object.keys(TABLES) as TableName[]).map((name) => [`${name}Table`, nameOf(name)])) as { [N in TableName as `${N}Table`]: T };
+  return Object.fromEntries((Object.keys(TABLES) as TableName[]).map((name) => [`${name}Table`, nameOf(name)])) as {
+    [N in TableName as `${N}Table`]: T;
+  };
 }

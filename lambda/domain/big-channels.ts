@@ -84,7 +84,11 @@ export class BigChannels {
    * Reads the channel's first `limit + 1` subscribers: all of them if there are no more than
    * `limit` (the caller fans out to these, with no second read), else the count of them all.
    */
-  async probe(projectId: string, channel: string, limit: number): Promise<{ small: true; ids: readonly string[] } | { small: false; count: number }> {
+  async probe(
+    projectId: string,
+    channel: string,
+    limit: number,
+  ): Promise<{ small: true; ids: readonly string[] } | { small: false; count: number }> {
     const all = shardRanges(1)[0];
     for await (const page of this.deps.subscriptions.slice(projectId, channel, all, limit + 1)) {
       if (page.after === undefined && page.ids.length <= limit) return { small: true, ids: page.ids };
@@ -94,13 +98,26 @@ export class BigChannels {
   }
 
   /** Records the publish and starts its shards (which skip `exclude`, if given); returns how many there are. */
-  async start(record: Omit<PublishRecord, 'sent' | 'failed' | 'stale' | 'shardsPending' | 'done'>, body: string, exclude?: string): Promise<number> {
+  async start(
+    record: Omit<PublishRecord, 'sent' | 'failed' | 'stale' | 'shardsPending' | 'done'>,
+    body: string,
+    exclude?: string,
+  ): Promise<number> {
     const shards = Math.min(this.deps.maxShards ?? 32, Math.max(1, Math.ceil(record.queued / (this.deps.shardSize ?? 10_000))));
     await this.deps.publishes.put({ ...record, sent: 0, failed: 0, stale: 0, shardsPending: shards, done: false });
     const ratePerSecond = this.deps.budgetPerSecond / shards;
     await Promise.all(
       shardRanges(shards).map((range) =>
-        this.deps.invoker.invoke({ task: 'deliver', publishId: record.id, projectId: record.projectId, channel: record.channel!, body, range, ratePerSecond, ...(exclude && { exclude }) }),
+        this.deps.invoker.invoke({
+          task: 'deliver',
+          publishId: record.id,
+          projectId: record.projectId,
+          channel: record.channel!,
+          body,
+          range,
+          ratePerSecond,
+          ...(exclude && { exclude }),
+        }),
       ),
     );
     return shards;
@@ -124,7 +141,8 @@ export class BigChannels {
       deferred.push(...result.deferred);
       const { projectId, channel } = task;
       try {
-        if (result.gone.length > 0) await this.deps.purge(result.gone.map((connectionId) => ({ connectionId, foundThrough: { projectId, channel, connectionId } })));
+        if (result.gone.length > 0)
+          await this.deps.purge(result.gone.map((connectionId) => ({ connectionId, foundThrough: { projectId, channel, connectionId } })));
       } catch (error) {
         // The gone connections expire by TTL anyway; delivering the rest matters more.
         purgeError = error;

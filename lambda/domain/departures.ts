@@ -40,7 +40,10 @@ export class Departures implements DepartureListener {
   async leftChannel(connection: ConnectionRecord, channel: string): Promise<readonly GoneConnection[]> {
     const { projectId, userId, connectionId } = connection;
     // The member leaves before the channel is counted empty: member_removed, then channel_vacated.
-    const gone = userId !== undefined && (await this.deps.namespaces.of(projectId, channel)).presence ? await this.deps.members.leave(projectId, channel, userId, connectionId) : [];
+    const gone =
+      userId !== undefined && (await this.deps.namespaces.of(projectId, channel)).presence
+        ? await this.deps.members.leave(projectId, channel, userId, connectionId)
+        : [];
     await this.deps.lifecycle.unsubscribed(projectId, channel);
     return gone;
   }

@@ -104,7 +104,11 @@ export class ChannelFanout {
   }
 
   /** A fan-out inside one request: what its deadline leaves undelivered counts as failed. */
-  private async observed(recipients: AsyncIterable<readonly string[]>, body: string, concurrency: number): Promise<Omit<FanoutResult, 'deferred'>> {
+  private async observed(
+    recipients: AsyncIterable<readonly string[]>,
+    body: string,
+    concurrency: number,
+  ): Promise<Omit<FanoutResult, 'deferred'>> {
     const started = performance.now();
     const { deferred, ...result } = await fanOut(recipients, body, this.deps.delivery, concurrency);
     const counted = { ...result, failed: result.failed + deferred.length };
@@ -114,7 +118,12 @@ export class ChannelFanout {
 
   /** Tells the observer how a fan-out went. */
   observe(result: { sent: number; failed: number; gone: readonly unknown[] }, started: number): void {
-    this.deps.observer?.fanout({ sent: result.sent, failed: result.failed, stale: result.gone.length, durationMs: Math.round(performance.now() - started) });
+    this.deps.observer?.fanout({
+      sent: result.sent,
+      failed: result.failed,
+      stale: result.gone.length,
+      durationMs: Math.round(performance.now() - started),
+    });
   }
 }
 

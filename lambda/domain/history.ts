@@ -49,7 +49,12 @@ export class ChannelHistory {
    * not fail: the caller checks the message fits before (an offset taken and never stored is a
    * hole in the stream, which recovery treats as missing).
    */
-  async append(projectId: string, channel: string, history: HistoryConfig, render: (position: StreamPosition) => string): Promise<{ position: StreamPosition; body: string }> {
+  async append(
+    projectId: string,
+    channel: string,
+    history: HistoryConfig,
+    render: (position: StreamPosition) => string,
+  ): Promise<{ position: StreamPosition; body: string }> {
     const position = await this.streams.next(projectId, channel, this.epochs(), history.ttlSeconds);
     const body = render(position);
     await this.streams.put(projectId, channel, { offset: position.offset, body }, history.ttlSeconds);
@@ -82,7 +87,14 @@ export class ChannelHistory {
    * Stored messages after `since` (default: the oldest kept), at most `limit` and `maxBytes` of
    * them (a reply's size limit); `more` when the caller should ask again after the last one.
    */
-  async read(projectId: string, channel: string, history: HistoryConfig, since: number | undefined, limit: number, maxBytes: number): Promise<HistoryPage> {
+  async read(
+    projectId: string,
+    channel: string,
+    history: HistoryConfig,
+    since: number | undefined,
+    limit: number,
+    maxBytes: number,
+  ): Promise<HistoryPage> {
     const head = await this.streams.head(projectId, channel);
     if (!head) return { messages: [], more: false };
     const from = Math.max(since ?? 0, head.offset - history.size);

@@ -20,11 +20,7 @@ export const MONITOR_TYPE = 'admin';
 
 export function internalChannelsFor(connection: { readonly clientType?: string; readonly monitor?: boolean }): string[] {
   const { clientType, monitor } = connection;
-  return [
-    INTERNAL.all,
-    ...(clientType ? [INTERNAL.typed, INTERNAL.type(clientType)] : []),
-    ...(monitor ? [INTERNAL.monitor] : []),
-  ];
+  return [INTERNAL.all, ...(clientType ? [INTERNAL.typed, INTERNAL.type(clientType)] : []), ...(monitor ? [INTERNAL.monitor] : [])];
 }
 
 export const isInternal = (channel: string): boolean => channel.startsWith('$');

@@ -48,7 +48,9 @@ export class Lifecycle {
   }
 
   private send(name: LifecycleEventName, projectId: string, channel: string, userId?: string): Promise<void> {
-    return this.deps.sink!.emit([{ name, projectId, channel, ...(userId !== undefined && { userId }), time: new Date(this.now()).toISOString() }]);
+    return this.deps.sink!.emit([
+      { name, projectId, channel, ...(userId !== undefined && { userId }), time: new Date(this.now()).toISOString() },
+    ]);
   }
 
   private async guard(work: () => Promise<void>): Promise<void> {

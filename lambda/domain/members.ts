@@ -48,7 +48,11 @@ export class Members {
   }
 
   /** Adds a connection's user to the channel; `member_added` if it was not there. Returns connections found gone. */
-  async join(projectId: string, channel: string, connection: Pick<ConnectionRecord, 'connectionId' | 'userId' | 'info'>): Promise<readonly GoneConnection[]> {
+  async join(
+    projectId: string,
+    channel: string,
+    connection: Pick<ConnectionRecord, 'connectionId' | 'userId' | 'info'>,
+  ): Promise<readonly GoneConnection[]> {
     const member = { userId: connection.userId!, ...(connection.info && { info: connection.info }) };
     const before = await this.deps.members.join(projectId, channel, member, connection.connectionId, this.now());
     // Present already, by another connection or this one subscribing again: nothing to announce.
@@ -91,12 +95,19 @@ export class Members {
   async reap(projectId: string, channel: string, silent: readonly SilentMember[]): Promise<readonly GoneConnection[]> {
     const gone: GoneConnection[] = [];
     for (const { userId, version } of silent) {
-      if (await this.deps.members.remove(projectId, channel, userId, version)) gone.push(...(await this.announce('member_removed', projectId, channel, { userId })));
+      if (await this.deps.members.remove(projectId, channel, userId, version))
+        gone.push(...(await this.announce('member_removed', projectId, channel, { userId })));
     }
     return gone;
   }
 
-  private async announce(type: 'member_added' | 'member_removed', projectId: string, channel: string, member: Member, exclude?: ReadonlySet<string>) {
+  private async announce(
+    type: 'member_added' | 'member_removed',
+    projectId: string,
+    channel: string,
+    member: Member,
+    exclude?: ReadonlySet<string>,
+  ) {
     await this.deps.lifecycle.emit(type, projectId, channel, member.userId);
     const body = encode(outbound.member(type, channel, member));
     if (!body.ok) return [];

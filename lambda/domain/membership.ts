@@ -126,7 +126,7 @@ export class Membership {
   async purge(gone: readonly GoneConnection[]): Promise<void> {
     const limit = pLimit(PURGE_CONCURRENCY);
     // Each round's departures may find more gone connections; every one is removed once, so this ends.
-    for (let round = gone; round.length > 0; ) {
+    for (let round = gone; round.length > 0;) {
       const revealed = await Promise.all(round.map((next) => limit(() => this.leave(next))));
       round = revealed.flat();
     }

@@ -70,7 +70,14 @@ export class Namespaces {
       return fail(ErrorCode.invalidNamespaceConfig, `A project configures at most ${NAMESPACE_LIMITS.perProject} namespaces`);
     }
     const { history, presence } = config as NamespaceConfig;
-    const stored = { namespace, config: { ...(history && { history: { size: history.size, ttlSeconds: history.ttlSeconds } }), ...(presence !== undefined && { presence }) }, updatedAt: new Date(this.now()).toISOString() };
+    const stored = {
+      namespace,
+      config: {
+        ...(history && { history: { size: history.size, ttlSeconds: history.ttlSeconds } }),
+        ...(presence !== undefined && { presence }),
+      },
+      updatedAt: new Date(this.now()).toISOString(),
+    };
     await this.store.put(projectId, stored);
     this.cache.delete(projectId);
     return ok({ ...stored, source: 'project' });

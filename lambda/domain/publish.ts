@@ -107,7 +107,9 @@ export class Publisher {
     const { delivered, body } = prepared.value;
     const { recipients, exclude } = options;
     const counts = recipients
-      ? await this.purged(await this.deps.fanout.toRecipients(projectId, channel, exclude ? recipients.filter((id) => !exclude.has(id)) : recipients, body))
+      ? await this.purged(
+          await this.deps.fanout.toRecipients(projectId, channel, exclude ? recipients.filter((id) => !exclude.has(id)) : recipients, body),
+        )
       : await this.deliverToChannel(projectId, channel, body, options.exclude);
     return ok({ id: delivered.id, delivered, ...counts, ...positionOf(delivered) });
   }
@@ -162,7 +164,8 @@ export class Publisher {
 }
 
 /** A delivered message's offset and epoch, if it has them. */
-export const positionOf = (delivered: Delivered) => (delivered.offset !== undefined ? { offset: delivered.offset, epoch: delivered.epoch! } : {});
+export const positionOf = (delivered: Delivered) =>
+  delivered.offset !== undefined ? { offset: delivered.offset, epoch: delivered.epoch! } : {};
 
 const notFound = (connectionId: string): Result<never> =>
   fail(ErrorCode.connectionNotFound, `No connection ${connectionId} in this project`);

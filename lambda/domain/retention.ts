@@ -35,7 +35,10 @@ export class Retention {
   async ack(projectId: string, channel: string, userId: string, messageId: string): Promise<Result<void>> {
     const retained = await this.store.get(projectId, channel);
     if (retained?.id !== messageId) {
-      return fail(ErrorCode.invalidMessage, retained ? `${messageId} is not the retained message of ${channel}` : `${channel} has no retained message`);
+      return fail(
+        ErrorCode.invalidMessage,
+        retained ? `${messageId} is not the retained message of ${channel}` : `${channel} has no retained message`,
+      );
     }
     await this.store.ack(projectId, channel, userId, messageId);
     return ok(undefined);

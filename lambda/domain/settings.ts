@@ -2,12 +2,7 @@
  * Project settings: what the master key decides for a project (who may connect and publish, the
  * rate limit, the longest token), read through a short cache so the hot path pays no read.
  */
-import {
-  KEYED_PROJECT_SETTINGS,
-  OPEN_PROJECT_SETTINGS,
-  ProjectSettings,
-  SETTINGS_CACHE_SECONDS,
-} from '../contract/limits';
+import { KEYED_PROJECT_SETTINGS, OPEN_PROJECT_SETTINGS, ProjectSettings, SETTINGS_CACHE_SECONDS } from '../contract/limits';
 import type { SettingsStore } from '../ports';
 
 /** A change to a project's settings: the fields given replace the current ones. */

@@ -69,7 +69,9 @@ export function createHandler(services: Services): Handler {
       const started = performance.now();
       let result: HttpResult;
       try {
-        result = route ? await route(event, ops) : answer(failure(ErrorCode.notFound, `No route ${event.requestContext.http.method} ${event.rawPath}`));
+        result = route
+          ? await route(event, ops)
+          : answer(failure(ErrorCode.notFound, `No route ${event.requestContext.http.method} ${event.rawPath}`));
       } catch (error) {
         logger.error('http request failed', { requestId, routeKey, error: error as Error });
         result = answer(isTemporary(error) ? UNAVAILABLE : INTERNAL);

@@ -47,7 +47,9 @@ export async function connectRoute(event: WebSocketEvent, ops: Operations): Prom
     return refuse(failure(ErrorCode.invalidRequest, `Offer the ${SUBPROTOCOL} subprotocol (with rb.token.<jwt>), or none`));
   }
   if (query.apiKey !== undefined || header(event, 'x-api-key') !== undefined) {
-    return refuse(failure(ErrorCode.unauthorized, 'Keys are for servers and are not accepted here: connect with a client token signed by your backend'));
+    return refuse(
+      failure(ErrorCode.unauthorized, 'Keys are for servers and are not accepted here: connect with a client token signed by your backend'),
+    );
   }
   const connected = await ops.connect({
     connectionId,

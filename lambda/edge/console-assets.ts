@@ -20,7 +20,9 @@ let loaded: ConsoleAssets | undefined;
 
 export function consoleAssets(): ConsoleAssets {
   if (loaded) return loaded;
-  const dir = [path.join(__dirname, 'console'), path.join(__dirname, '..', '..', 'console')].find((candidate) => existsSync(path.join(candidate, 'page.html')));
+  const dir = [path.join(__dirname, 'console'), path.join(__dirname, '..', '..', 'console')].find((candidate) =>
+    existsSync(path.join(candidate, 'page.html')),
+  );
   if (!dir) throw new Error('The console files are missing from the function (console/page.html)');
   const file = (name: string) => {
     const plain = readFileSync(path.join(dir, name), 'utf8');

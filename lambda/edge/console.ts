@@ -12,7 +12,12 @@ import { keyed, respond, Route } from './http-kit';
 function consoleFile(event: HttpEvent, file: { plain: string; gzipped: string }, headers: Record<string, string>): HttpResult {
   const gzip = /\bgzip\b/.test(event.headers?.['accept-encoding'] ?? '');
   return gzip
-    ? { statusCode: 200, headers: { ...headers, 'content-encoding': 'gzip', vary: 'accept-encoding' }, body: file.gzipped, isBase64Encoded: true }
+    ? {
+        statusCode: 200,
+        headers: { ...headers, 'content-encoding': 'gzip', vary: 'accept-encoding' },
+        body: file.gzipped,
+        isBase64Encoded: true,
+      }
     : { statusCode: 200, headers: { ...headers, vary: 'accept-encoding' }, body: file.plain };
 }
 
@@ -32,13 +37,23 @@ const consolePage: Route = async (event, ops) => {
 };
 
 const consoleScript: Route = async (event) =>
-  consoleFile(event, consoleAssets().js, { 'content-type': 'text/javascript; charset=utf-8', 'x-content-type-options': 'nosniff', 'cache-control': 'no-store' });
+  consoleFile(event, consoleAssets().js, {
+    'content-type': 'text/javascript; charset=utf-8',
+    'x-content-type-options': 'nosniff',
+    'cache-control': 'no-store',
+  });
 
 /** `POST /console/token {projectId?}`: a token for the console's live view of a project the key may read. */
 const consoleToken = keyed(async (caller, event, ops) => {
   const body = parseJson(bodyText(event) || '{}');
-  const project = optionalParam(projectIdSchema, body.ok ? (body.value as { projectId?: unknown } | null)?.projectId : undefined, ErrorCode.invalidProject);
-  return respond(await ops.asBackend(caller, OPERATIONS.consoleToken, project.ok ? { ok: true, value: { projectId: project.value } } : project));
+  const project = optionalParam(
+    projectIdSchema,
+    body.ok ? (body.value as { projectId?: unknown } | null)?.projectId : undefined,
+    ErrorCode.invalidProject,
+  );
+  return respond(
+    await ops.asBackend(caller, OPERATIONS.consoleToken, project.ok ? { ok: true, value: { projectId: project.value } } : project),
+  );
 });
 
 export const CONSOLE_ROUTES = {

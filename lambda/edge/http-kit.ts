@@ -14,7 +14,8 @@ export const errorResponse = (failed: Failure): HttpResult => {
   return httpError(failed);
 };
 
-export const respond = <T>(result: Result<T>, status = 200): HttpResult => (result.ok ? httpData(result.value, status) : errorResponse(result.error));
+export const respond = <T>(result: Result<T>, status = 200): HttpResult =>
+  result.ok ? httpData(result.value, status) : errorResponse(result.error);
 
 /** The token of an `Authorization: Bearer <token>` header, or undefined. */
 export function bearerToken(header: string | undefined): string | undefined {

@@ -41,13 +41,14 @@ const projectParam = (value: unknown) => optionalParam(projectIdSchema, value, E
 function pathProject(event: HttpEvent): Result<string> {
   const project = projectParam(event.pathParameters?.projectId ?? '');
   if (!project.ok) return project;
-  return project.value === undefined ? { ok: false, error: failure(ErrorCode.invalidProject, 'The path names no project') } : { ok: true, value: project.value };
+  return project.value === undefined
+    ? { ok: false, error: failure(ErrorCode.invalidProject, 'The path names no project') }
+    : { ok: true, value: project.value };
 }
 
 /** A route whose call is read from the request, answered `{success, data}`. */
-const call =
-  <I, O>(op: Operation<I, O>, read: (event: HttpEvent) => Result<I>, status = 200): Route =>
-    keyed(async (caller, event, ops) => respond(await ops.asBackend(caller, op, read(event)), status));
+const call = <I, O>(op: Operation<I, O>, read: (event: HttpEvent) => Result<I>, status = 200): Route =>
+  keyed(async (caller, event, ops) => respond(await ops.asBackend(caller, op, read(event)), status));
 
 const ok = <T>(value: T): Result<T> => ({ ok: true, value });
 const onQueryProject = (event: HttpEvent) => {
@@ -72,27 +73,39 @@ const broadcast = keyed(async (caller, event, ops) => {
   const messages = (parsed.value as { messages?: unknown } | null)?.messages;
   if (messages !== undefined) return batch(caller, parsed.value as { projectId?: unknown }, messages, ops);
   // Anything larger cannot be delivered over WebSocket.
-  if (byteLength(text) > MAX_MESSAGE_BYTES) return errorResponse(failure(ErrorCode.payloadTooLarge, `Body is over ${MAX_MESSAGE_BYTES} bytes`));
+  if (byteLength(text) > MAX_MESSAGE_BYTES)
+    return errorResponse(failure(ErrorCode.payloadTooLarge, `Body is over ${MAX_MESSAGE_BYTES} bytes`));
   const request = validate(broadcastRequest, parsed.value);
   if (!request.ok) return errorResponse(request.error);
   const result = await ops.asBackend(caller, OPERATIONS.publish, request);
   if (!result.ok) return errorResponse(result.error);
   const { channel, connectionId, event: name } = request.value;
-  return httpJson(isQueued(result.value) ? 202 : 200, { success: true, ...(channel ? { channel } : { connectionId }), event: name, ...result.value });
+  return httpJson(isQueued(result.value) ? 202 : 200, {
+    success: true,
+    ...(channel ? { channel } : { connectionId }),
+    event: name,
+    ...result.value,
+  });
 });
 
 /** Up to 25 messages in order; a bad one fails alone and the rest are delivered. */
 async function batch(caller: Backend, body: { projectId?: unknown }, messages: unknown, ops: Operations): Promise<HttpResult> {
-  if (!Array.isArray(messages) || messages.length === 0) return errorResponse(failure(ErrorCode.invalidMessage, 'messages must be a non-empty array'));
+  if (!Array.isArray(messages) || messages.length === 0)
+    return errorResponse(failure(ErrorCode.invalidMessage, 'messages must be a non-empty array'));
   if (messages.length > MAX_BATCH_MESSAGES) {
-    return errorResponse(failure(ErrorCode.tooManyMessages, `A batch holds at most ${MAX_BATCH_MESSAGES} messages, got ${messages.length}`));
+    return errorResponse(
+      failure(ErrorCode.tooManyMessages, `A batch holds at most ${MAX_BATCH_MESSAGES} messages, got ${messages.length}`),
+    );
   }
   const project = projectParam(body.projectId);
   if (!project.ok) return errorResponse(project.error);
   const items: Result<PublishInput>[] = messages.map((item) => validate(broadcastRequest, item));
   const result = await ops.asBackend(caller, OPERATIONS.publishBatch, ok({ projectId: project.value, messages: items }));
   if (!result.ok) return errorResponse(result.error);
-  return httpJson(200, { success: true, results: result.value.map((r) => (r.ok ? r.value : { error: r.error.message, code: r.error.code })) });
+  return httpJson(200, {
+    success: true,
+    results: result.value.map((r) => (r.ok ? r.value : { error: r.error.message, code: r.error.code })),
+  });
 }
 
 const clear = keyed(async (caller, event, ops) => {
@@ -108,11 +121,16 @@ const history = keyed(async (caller, event, ops) => {
   if (!query.ok) return errorResponse(query.error);
   const { channel, since, limit } = query.value;
   const count = limit === undefined ? DEFAULT_HISTORY_LIMIT : Number(limit);
-  if (count < 1 || count > MAX_HISTORY_LIMIT) return errorResponse(failure(ErrorCode.invalidRequest, `limit must be a whole number from 1 to ${MAX_HISTORY_LIMIT}`));
+  if (count < 1 || count > MAX_HISTORY_LIMIT)
+    return errorResponse(failure(ErrorCode.invalidRequest, `limit must be a whole number from 1 to ${MAX_HISTORY_LIMIT}`));
   const input = { ...project.value, channel, since: since === undefined ? undefined : Number(since), limit: count };
   const page = await ops.asBackend(caller, OPERATIONS.history, ok(input));
   if (!page.ok) return errorResponse(page.error);
-  return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: `{"success":true,"data":${historyJson({ channel }, page.value)}}` };
+  return {
+    statusCode: 200,
+    headers: { 'content-type': 'application/json' },
+    body: `{"success":true,"data":${historyJson({ channel }, page.value)}}`,
+  };
 });
 
 const publishStatus = call(OPERATIONS.publishStatus, (event) => ok({ id: event.pathParameters?.id ?? '' }));
@@ -125,10 +143,14 @@ export const HTTP_ROUTES: Record<HttpRouteKey, Route> = {
   'POST /broadcast/clear': clear,
   'GET /broadcast/{id}': publishStatus,
   'GET /health': async () => httpJson(200, { status: 'ok' }),
-  'POST /api-keys': call(OPERATIONS.createKey, (event) => {
-    const request = parseMessage(createApiKeyRequest, bodyText(event));
-    return request.ok ? ok({ projectId: request.value.projectId, description: request.value.description ?? '' }) : request;
-  }, 201),
+  'POST /api-keys': call(
+    OPERATIONS.createKey,
+    (event) => {
+      const request = parseMessage(createApiKeyRequest, bodyText(event));
+      return request.ok ? ok({ projectId: request.value.projectId, description: request.value.description ?? '' }) : request;
+    },
+    201,
+  ),
   'GET /api-keys': call(OPERATIONS.listKeys, () => ok(undefined)),
   'GET /api-keys/{projectId}': call(OPERATIONS.projectKeys, onPathProject),
   'DELETE /api-keys/{projectId}': call(OPERATIONS.revokeKey, onPathProject),
@@ -151,7 +173,11 @@ export const HTTP_ROUTES: Record<HttpRouteKey, Route> = {
   'PUT /projects/{projectId}/namespaces/{namespace}': call(OPERATIONS.putNamespace, (event) => {
     const project = pathProject(event);
     const config = body(event);
-    return !project.ok ? project : config.ok ? ok({ projectId: project.value, namespace: event.pathParameters?.namespace ?? '', config: config.value }) : config;
+    return !project.ok
+      ? project
+      : config.ok
+        ? ok({ projectId: project.value, namespace: event.pathParameters?.namespace ?? '', config: config.value })
+        : config;
   }),
   'DELETE /projects/{projectId}/namespaces/{namespace}': call(OPERATIONS.deleteNamespace, (event) => {
     const project = pathProject(event);

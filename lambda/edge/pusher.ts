@@ -19,21 +19,35 @@ const MAX_CHANNELS_PER_EVENT = 100;
 const MAX_BATCH_EVENTS = 10;
 const MAX_EVENT_NAME = 200;
 
-const text = (statusCode: number, body: string): HttpResult => ({ statusCode, headers: { 'content-type': 'text/plain; charset=utf-8' }, body });
-const json = (body: object): HttpResult => ({ statusCode: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+const text = (statusCode: number, body: string): HttpResult => ({
+  statusCode,
+  headers: { 'content-type': 'text/plain; charset=utf-8' },
+  body,
+});
+const json = (body: object): HttpResult => ({
+  statusCode: 200,
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify(body),
+});
 /** A refusal as Pusher words it: the status, and the reason as text. */
 const refusal = (failed: Failure): HttpResult => {
   noteFailure(failed.code);
   const status = failed.code === ErrorCode.unauthorized ? 401 : failed.code === ErrorCode.payloadTooLarge ? 413 : 400;
   return text(status, status === 401 ? `401 Unauthorized: ${failed.message}` : failed.message);
 };
-const answer = <T>(result: Result<T>, encode: (value: T) => object): HttpResult => (result.ok ? json(encode(result.value)) : refusal(result.error));
+const answer = <T>(result: Result<T>, encode: (value: T) => object): HttpResult =>
+  result.ok ? json(encode(result.value)) : refusal(result.error);
 
 /** A Pusher-signed request for the app (project) in the path. */
 const signed =
   (route: (caller: Backend, event: HttpEvent, ops: Operations) => Promise<HttpResult>): Route =>
   async (event, ops) => {
-    const request = { method: event.requestContext.http.method, path: event.rawPath, query: (event.queryStringParameters ?? {}) as Record<string, string>, body: bodyText(event) };
+    const request = {
+      method: event.requestContext.http.method,
+      path: event.rawPath,
+      query: (event.queryStringParameters ?? {}) as Record<string, string>,
+      body: bodyText(event),
+    };
     const caller = await ops.pusherSigned(request, event.pathParameters?.appId);
     return caller.ok ? route(caller.value, event, ops) : refusal(caller.error);
   };
@@ -51,11 +65,13 @@ const invalid = (message: string): Result<never> => ({ ok: false, error: { code:
 function readEvent(value: unknown): Result<PusherEvent> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return invalid('The event must be a JSON object');
   const { name, data, channels, channel, socket_id: socketId } = value as Record<string, unknown>;
-  if (typeof name !== 'string' || name.length === 0 || name.length > MAX_EVENT_NAME) return invalid(`name must be 1 to ${MAX_EVENT_NAME} characters`);
+  if (typeof name !== 'string' || name.length === 0 || name.length > MAX_EVENT_NAME)
+    return invalid(`name must be 1 to ${MAX_EVENT_NAME} characters`);
   if (name.startsWith('pusher:') || name.startsWith('pusher_internal:')) return invalid('Event names starting with pusher: are reserved');
   if (typeof data !== 'string') return invalid('data must be a string (the event data, usually JSON)');
   const list = channels !== undefined ? channels : channel !== undefined ? [channel] : undefined;
-  if (!Array.isArray(list) || list.length === 0 || list.length > MAX_CHANNELS_PER_EVENT) return invalid(`Give 1 to ${MAX_CHANNELS_PER_EVENT} channels`);
+  if (!Array.isArray(list) || list.length === 0 || list.length > MAX_CHANNELS_PER_EVENT)
+    return invalid(`Give 1 to ${MAX_CHANNELS_PER_EVENT} channels`);
   for (const item of list) {
     if (typeof item !== 'string' || !checkChannel(item).ok) return invalid(`Invalid channel name ${JSON.stringify(item).slice(0, 140)}`);
   }
@@ -95,10 +111,12 @@ const batchEvents = signed(async (caller, event, ops) => {
   const body = jsonBody(event);
   if (!body.ok) return refusal(body.error);
   const batch = (body.value as { batch?: unknown } | null)?.batch;
-  if (!Array.isArray(batch) || batch.length === 0 || batch.length > MAX_BATCH_EVENTS) return text(400, `batch must hold 1 to ${MAX_BATCH_EVENTS} events`);
+  if (!Array.isArray(batch) || batch.length === 0 || batch.length > MAX_BATCH_EVENTS)
+    return text(400, `batch must hold 1 to ${MAX_BATCH_EVENTS} events`);
   const read = batch.map(readEvent);
   const refused = read.find((r) => !r.ok);
-  const input: Result<{ events: PusherEvent[] }> = refused && !refused.ok ? refused : ok({ events: read.map((r) => (r as { value: PusherEvent }).value) });
+  const input: Result<{ events: PusherEvent[] }> =
+    refused && !refused.ok ? refused : ok({ events: read.map((r) => (r as { value: PusherEvent }).value) });
   return answer(await ops.asBackend(caller, OPERATIONS.trigger, input), () => ({ batch: batch.map(() => ({})) }));
 });
 
@@ -110,7 +128,9 @@ const channels = signed(async (caller, event, ops) => {
   const users = infoOf(event).has('user_count');
   if (users && !prefix.startsWith('presence-')) return text(400, 'user_count may only be requested with filter_by_prefix=presence-');
   const listed = await ops.asBackend(caller, OPERATIONS.listChannels, ok({ prefix, users }));
-  return answer(listed, (list) => ({ channels: Object.fromEntries(list.map((c) => [c.channel, c.users !== undefined ? { user_count: c.users } : {}])) }));
+  return answer(listed, (list) => ({
+    channels: Object.fromEntries(list.map((c) => [c.channel, c.users !== undefined ? { user_count: c.users } : {}])),
+  }));
 });
 
 const channel = signed(async (caller, event, ops) => {

@@ -75,7 +75,12 @@ const subscribe = frameRoute(
   },
 );
 
-const unsubscribe = frameRoute(unsubscribeFrame, OPERATIONS.unsubscribe, ({ channel }) => ok({ channel }), ({ channel }) => json(reply.unsubscribed(channel)));
+const unsubscribe = frameRoute(
+  unsubscribeFrame,
+  OPERATIONS.unsubscribe,
+  ({ channel }) => ok({ channel }),
+  ({ channel }) => json(reply.unsubscribed(channel)),
+);
 
 const send = frameRoute(
   sendFrame,
@@ -106,11 +111,26 @@ const history = frameRoute(
   (page) => ({ statusCode: 200, body: reply.history(page.channel, page) }),
 );
 
-const presence = frameRoute(presenceFrame, OPERATIONS.members, ({ channel }) => ok({ channel }), ({ channel, members, count }) => json(reply.presence(channel, members, count)));
+const presence = frameRoute(
+  presenceFrame,
+  OPERATIONS.members,
+  ({ channel }) => ok({ channel }),
+  ({ channel, members, count }) => json(reply.presence(channel, members, count)),
+);
 
-const ack = frameRoute(ackFrame, OPERATIONS.ack, ({ channel, id }) => ok({ channel, id }), ({ channel, id }) => json(reply.acked(channel, id)));
+const ack = frameRoute(
+  ackFrame,
+  OPERATIONS.ack,
+  ({ channel, id }) => ok({ channel, id }),
+  ({ channel, id }) => json(reply.acked(channel, id)),
+);
 
-const getRetained = frameRoute(getRetainedFrame, OPERATIONS.getRetained, ({ channel }) => ok({ channel }), ({ channel, retained }) => json(retained ?? reply.noRetained(channel)));
+const getRetained = frameRoute(
+  getRetainedFrame,
+  OPERATIONS.getRetained,
+  ({ channel }) => ok({ channel }),
+  ({ channel, retained }) => json(retained ?? reply.noRetained(channel)),
+);
 
 const ROUTED_HINT = `send {"action": …} (${WEBSOCKET_ACTIONS.join(', ')}) or a routed message {"type", "payload", "to"?}`;
 

@@ -86,7 +86,10 @@ async function admitTo(
     return ok({ config, connection: { ...connection, ...user } });
   }
   if (connection.userId === undefined) {
-    return fail(ErrorCode.identityRequired, 'Presence channels need a user: connect with a client token (its sub is the member), or Pusher auth with channel_data');
+    return fail(
+      ErrorCode.identityRequired,
+      'Presence channels need a user: connect with a client token (its sub is the member), or Pusher auth with channel_data',
+    );
   }
   return ok({ config, connection });
 }
@@ -233,7 +236,8 @@ export const ack = operation<{ readonly channel: string; readonly id: string }, 
   cost: 1,
   async run({ channel, id }, scope, services) {
     const { userId } = connectionOf(scope);
-    if (!userId) return { ok: false, error: failure(ErrorCode.identityRequired, 'Acknowledgements need a user: connect with a client token') };
+    if (!userId)
+      return { ok: false, error: failure(ErrorCode.identityRequired, 'Acknowledgements need a user: connect with a client token') };
     const acked = await services.retention.ack(scope.projectId, channel, userId, id);
     return acked.ok ? ok({ channel, id }) : acked;
   },

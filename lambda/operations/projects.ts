@@ -54,7 +54,10 @@ export const projectKeys = operation<{ readonly projectId: string }, ApiKeyRecor
 });
 
 /** Revokes one key, or every key of the project, and closes the connections their tokens let in. */
-export const revokeKey = operation<{ readonly projectId: string; readonly keyPrefix?: string }, { projectId: string; revoked: string[]; disconnected: number }>({
+export const revokeKey = operation<
+  { readonly projectId: string; readonly keyPrefix?: string },
+  { projectId: string; revoked: string[]; disconnected: number }
+>({
   name: 'revoke key',
   callers: ['backend'],
   access: ACCESS.master(named),
@@ -111,7 +114,10 @@ export const putNamespace = operation<{ readonly projectId: string; readonly nam
   },
 });
 
-export const deleteNamespace = operation<{ readonly projectId: string; readonly namespace: string }, { namespace: string; removed: boolean }>({
+export const deleteNamespace = operation<
+  { readonly projectId: string; readonly namespace: string },
+  { namespace: string; removed: boolean }
+>({
   name: 'delete namespace',
   callers: ['backend'],
   access: ACCESS.project(named),
@@ -193,7 +199,8 @@ export const publishStatus = operation<{ readonly id: string }, Omit<PublishReco
     // Ids are short printable strings; anything else names no publish (and is never a store key).
     if (!/^[\x21-\x7e]{1,128}$/.test(id)) return fail(ErrorCode.publishNotFound);
     const record = await services.publishes.get(id);
-    if (!record || scope.caller.kind !== 'backend' || !mayAccess(scope.caller.principal, record.projectId)) return fail(ErrorCode.publishNotFound);
+    if (!record || scope.caller.kind !== 'backend' || !mayAccess(scope.caller.principal, record.projectId))
+      return fail(ErrorCode.publishNotFound);
     const { shardsPending: _, ...publishStatus } = record;
     return ok(publishStatus);
   },
@@ -216,7 +223,10 @@ const CONSOLE_TOKEN_SECONDS = 300;
  * with the project's newest key (no token for a project without keys, which takes anonymous
  * connections). It grants nothing the key could not grant itself.
  */
-export const consoleToken = operation<OnProject, { projectId: string; webSocketUrl: string; token: string | null; expiresIn: number | null }>({
+export const consoleToken = operation<
+  OnProject,
+  { projectId: string; webSocketUrl: string; token: string | null; expiresIn: number | null }
+>({
   name: 'console token',
   callers: ['backend'],
   access: ACCESS.project(named),

@@ -116,7 +116,12 @@ async function afterDelivery(services: Services, what: string, work: () => Promi
  * Publishes in order, a bad item failing alone, and counts the call once: one metric and one usage
  * record however many messages and deliveries.
  */
-async function publishAll(inputs: readonly Result<PublishInput>[], scope: Scope, services: Services, mayQueue: boolean): Promise<Result<PublishOutcome>[]> {
+async function publishAll(
+  inputs: readonly Result<PublishInput>[],
+  scope: Scope,
+  services: Services,
+  mayQueue: boolean,
+): Promise<Result<PublishOutcome>[]> {
   const results: Result<PublishOutcome>[] = [];
   for (const input of inputs) {
     try {
@@ -175,7 +180,12 @@ export const publishBatch = operation<BatchInput, Result<PublishOutcome>[]>({
 
 /** Pusher's trigger: events, each to one or more channels, optionally skipping one connection. */
 export interface TriggerInput {
-  readonly events: readonly { readonly event: string; readonly data: unknown; readonly channels: readonly string[]; readonly exclude?: string }[];
+  readonly events: readonly {
+    readonly event: string;
+    readonly data: unknown;
+    readonly channels: readonly string[];
+    readonly exclude?: string;
+  }[];
 }
 
 /**
@@ -189,7 +199,9 @@ export const trigger = operation<TriggerInput, { published: number }>({
   access: ACCESS.project(() => undefined),
   cost: 1,
   async run({ events }, scope, services) {
-    const inputs = events.flatMap(({ event, data, channels, exclude }) => channels.map((channel) => ({ channel, event, data, ...(exclude && { exclude }) })));
+    const inputs = events.flatMap(({ event, data, channels, exclude }) =>
+      channels.map((channel) => ({ channel, event, data, ...(exclude && { exclude }) })),
+    );
     for (const input of inputs) {
       const fits = services.publisher.check(input.channel, { event: input.event, data: input.data });
       if (!fits.ok) return fits;

@@ -29,7 +29,8 @@ const RUNNERS: { readonly [N in TaskName]: Runner<N> } = {
   /** One shard of a big channel's publish, until the invocation's time runs short (then it hands over). */
   deliver: async (task, services, deadline) => {
     const { error, ...counts } = await services.bigChannels.run(task, deadline);
-    if (error !== undefined) services.logger.error('deliver: part of the shard was not done', { publishId: task.publishId, error: error as Error });
+    if (error !== undefined)
+      services.logger.error('deliver: part of the shard was not done', { publishId: task.publishId, error: error as Error });
     await services.projects.record(task.projectId, { deliveries: counts.sent });
     return { publishId: task.publishId, ...counts };
   },
@@ -49,7 +50,11 @@ function fieldsOf(task: BackgroundTask) {
 }
 
 /** Runs a task with the time its invocation has; never throws. */
-export async function runTask(task: BackgroundTask, services: Services, options: { requestId?: string; remainingMs: number }): Promise<void> {
+export async function runTask(
+  task: BackgroundTask,
+  services: Services,
+  options: { requestId?: string; remainingMs: number },
+): Promise<void> {
   const { telemetry, logger } = services;
   await telemetry.request(fieldsOf(task), async () => {
     const runner = RUNNERS[task.task] as Runner<TaskName>;

@@ -10,25 +10,24 @@ const NAME_PATTERN = /^[A-Za-z0-9_\-=@,.;:/]+$/;
 
 // zod/mini rather than zod: the same validation at ~15 KB of bundle instead of ~450 KB.
 /** Channel names: 1–128 of `A–Z a–z 0–9 _ - = @ , . ; : /`. Names starting with `$` are reserved for the server. */
-const channel = z.string().check(
-  z.minLength(1, { error: 'channel must not be empty' }),
-  z.maxLength(128, { error: 'channel must be at most 128 characters' }),
-  z.regex(NAME_PATTERN, { error: 'channel may only contain A-Z a-z 0-9 and _ - = @ , . ; : /' }),
-);
+const channel = z
+  .string()
+  .check(
+    z.minLength(1, { error: 'channel must not be empty' }),
+    z.maxLength(128, { error: 'channel must be at most 128 characters' }),
+    z.regex(NAME_PATTERN, { error: 'channel may only contain A-Z a-z 0-9 and _ - = @ , . ; : /' }),
+  );
 
 /** API Gateway connection ids are base64-like (`L0SM9cOFvHcCIhw=`). */
-const connectionId = z.string().check(
-  z.regex(/^[A-Za-z0-9+/=_-]{1,128}$/, { error: 'connectionId is not a valid connection id' }),
-);
+const connectionId = z.string().check(z.regex(/^[A-Za-z0-9+/=_-]{1,128}$/, { error: 'connectionId is not a valid connection id' }));
 
-export const projectIdSchema = z.string().check(
-  z.regex(/^[A-Za-z0-9_\-.]{1,64}$/, { error: 'projectId must be 1-64 characters of A-Z a-z 0-9 and _ - .' }),
-);
+export const projectIdSchema = z
+  .string()
+  .check(z.regex(/^[A-Za-z0-9_\-.]{1,64}$/, { error: 'projectId must be 1-64 characters of A-Z a-z 0-9 and _ - .' }));
 
-const event = z.string().check(
-  z.minLength(1, { error: 'event must not be empty' }),
-  z.maxLength(128, { error: 'event must be at most 128 characters' }),
-);
+const event = z
+  .string()
+  .check(z.minLength(1, { error: 'event must not be empty' }), z.maxLength(128, { error: 'event must be at most 128 characters' }));
 
 /** Where a message goes: a channel or one connection, never both. */
 const target = {
@@ -37,9 +36,12 @@ const target = {
   event,
   data: z.optional(z.unknown()),
 };
-const exactlyOneTarget = z.refine<{ channel?: string; connectionId?: string }>((m) => (m.channel === undefined) !== (m.connectionId === undefined), {
-  error: 'give exactly one of channel or connectionId',
-});
+const exactlyOneTarget = z.refine<{ channel?: string; connectionId?: string }>(
+  (m) => (m.channel === undefined) !== (m.connectionId === undefined),
+  {
+    error: 'give exactly one of channel or connectionId',
+  },
+);
 
 /** A publish over HTTP (`POST /broadcast`, or one message of a batch). */
 const publication = z
@@ -50,7 +52,9 @@ const publication = z
     retain: z.optional(z.boolean()),
     /** A repeat with the same key within 10 minutes returns the first publish and delivers nothing. */
     idempotencyKey: z.optional(
-      z.string().check(z.regex(/^[\x21-\x7e]{1,128}$/, { error: 'idempotencyKey must be 1-128 printable ASCII characters without spaces' })),
+      z
+        .string()
+        .check(z.regex(/^[\x21-\x7e]{1,128}$/, { error: 'idempotencyKey must be 1-128 printable ASCII characters without spaces' })),
     ),
   })
   .check(
@@ -63,9 +67,9 @@ const notOnSend = (field: 'projectId' | 'retain', why: string) =>
   z.refine<Record<string, unknown>>((m) => m[field] === undefined, { error: `${field} is not allowed on send: ${why}`, path: [field] });
 
 /** `?type=` on connect: a client type such as `runtime` or `admin`. */
-export const clientTypeSchema = z.string().check(
-  z.regex(/^[A-Za-z0-9_\-.]{1,64}$/, { error: 'type must be 1-64 characters of A-Z a-z 0-9 and _ - .' }),
-);
+export const clientTypeSchema = z
+  .string()
+  .check(z.regex(/^[A-Za-z0-9_\-.]{1,64}$/, { error: 'type must be 1-64 characters of A-Z a-z 0-9 and _ - .' }));
 
 /** The body of `POST /api-keys`. */
 export const createApiKeyRequest = z.object({
@@ -73,10 +77,9 @@ export const createApiKeyRequest = z.object({
   description: z.optional(z.string().check(z.maxLength(256, { error: 'description must be at most 256 characters' }))),
 });
 
-const messageId = z.string().check(
-  z.minLength(1, { error: 'id must not be empty' }),
-  z.maxLength(128, { error: 'id must be at most 128 characters' }),
-);
+const messageId = z
+  .string()
+  .check(z.minLength(1, { error: 'id must not be empty' }), z.maxLength(128, { error: 'id must be at most 128 characters' }));
 
 /**
  * A routed message (a frame with no `action`): `{id?, type, payload?, to?: {type?, id?}}`.
@@ -84,10 +87,9 @@ const messageId = z.string().check(
  */
 export const routedFrame = z.object({
   id: z.optional(messageId),
-  type: z.string().check(
-    z.minLength(1, { error: 'type must not be empty' }),
-    z.maxLength(128, { error: 'type must be at most 128 characters' }),
-  ),
+  type: z
+    .string()
+    .check(z.minLength(1, { error: 'type must not be empty' }), z.maxLength(128, { error: 'type must be at most 128 characters' })),
   payload: z.optional(z.unknown()),
   to: z.optional(z.object({ type: z.optional(clientTypeSchema), id: z.optional(connectionId) })),
 });
@@ -97,10 +99,12 @@ export const ackFrame = z.object({ action: z.literal('ack'), channel, id: messag
 export const getRetainedFrame = z.object({ action: z.literal('get_retained'), channel });
 
 const boundedInt = (field: string, bounds: { readonly min: number; readonly max: number }) =>
-  z.int().check(
-    z.gte(bounds.min, { error: `${field} must be at least ${bounds.min}` }),
-    z.lte(bounds.max, { error: `${field} must be at most ${bounds.max}` }),
-  );
+  z
+    .int()
+    .check(
+      z.gte(bounds.min, { error: `${field} must be at least ${bounds.min}` }),
+      z.lte(bounds.max, { error: `${field} must be at most ${bounds.max}` }),
+    );
 
 /** The body of `PUT /projects/{projectId}/settings`: the fields to change. Unknown fields are refused, so a typo is not silently ignored. */
 export const settingsRequest = z.strictObject({
@@ -136,7 +140,12 @@ export const subscribeFrame = z.object({
   since: z.optional(
     z.object({
       offset,
-      epoch: z.string().check(z.minLength(1, { error: 'since.epoch must not be empty' }), z.maxLength(64, { error: 'since.epoch is at most 64 characters' })),
+      epoch: z
+        .string()
+        .check(
+          z.minLength(1, { error: 'since.epoch must not be empty' }),
+          z.maxLength(64, { error: 'since.epoch is at most 64 characters' }),
+        ),
     }),
   ),
 });
@@ -186,7 +195,9 @@ export function parseJson(text: string): Result<unknown> {
   } catch {
     return fail(ErrorCode.invalidJson);
   }
-  return depthOf(value) > MAX_JSON_DEPTH ? fail(ErrorCode.invalidMessage, `JSON is nested deeper than ${MAX_JSON_DEPTH} levels`) : ok(value);
+  return depthOf(value) > MAX_JSON_DEPTH
+    ? fail(ErrorCode.invalidMessage, `JSON is nested deeper than ${MAX_JSON_DEPTH} levels`)
+    : ok(value);
 }
 
 /** How deeply arrays and objects nest in a parsed value (a scalar is 0); iterative, so no input can overflow the stack. */

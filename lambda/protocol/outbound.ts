@@ -22,9 +22,11 @@ const asReply = <T extends Reply['type']>(body: Omit<ReplyOf<T>, 'kind'>) => ({ 
 
 export const reply = {
   /** With the connection's Pusher-style socket id, for Pusher auth endpoints. */
-  connectionId: (id: string, socketId?: string) => asReply<'connection_id'>({ type: 'connection_id', connection_id: id, ...(socketId && { socket_id: socketId }) }),
+  connectionId: (id: string, socketId?: string) =>
+    asReply<'connection_id'>({ type: 'connection_id', connection_id: id, ...(socketId && { socket_id: socketId }) }),
   /** With the stream's position on channels that keep history, and the outcome of a recovery asked for. */
-  subscribed: (channelName: string, stream?: StreamState) => asReply<'subscription_succeeded'>({ type: 'subscription_succeeded', channel: channelName, ...stream }),
+  subscribed: (channelName: string, stream?: StreamState) =>
+    asReply<'subscription_succeeded'>({ type: 'subscription_succeeded', channel: channelName, ...stream }),
   unsubscribed: (channelName: string) => asReply<'unsubscribe_succeeded'>({ type: 'unsubscribe_succeeded', channel: channelName }),
   /** A send's outcome: its counts, or how many it queued for a big channel's background delivery. */
   sent: (
@@ -38,7 +40,8 @@ export const reply = {
   noRetained: (channelName: string) => asReply<'no_retained'>({ type: 'no_retained', channel: channelName }),
   error: (failed: Failure) => asReply<'error'>({ type: 'error', code: failed.code, message: failed.message }),
   /** `members` may be the first of `count` (as many as fit in one message). */
-  presence: (channelName: string, members: readonly Member[], count: number) => asReply<'presence'>({ type: 'presence', channel: channelName, members, count }),
+  presence: (channelName: string, members: readonly Member[], count: number) =>
+    asReply<'presence'>({ type: 'presence', channel: channelName, members, count }),
   /** A page of stored messages as JSON text, the messages spliced in as stored. */
   history: (channelName: string, page: HistoryPageText) => historyJson({ kind: 'reply', type: 'history', channel: channelName }, page),
 };
@@ -55,7 +58,10 @@ export interface HistoryPageText {
  * `{ ...head, "epoch", "offset", "messages": [...], "more" }`.
  */
 export function historyJson(head: Record<string, unknown>, page: HistoryPageText): string {
-  const start = JSON.stringify({ ...head, ...(page.position && { epoch: page.position.epoch, offset: page.position.offset }) }).slice(0, -1);
+  const start = JSON.stringify({ ...head, ...(page.position && { epoch: page.position.epoch, offset: page.position.offset }) }).slice(
+    0,
+    -1,
+  );
   return `${start},"messages":[${page.messages.map((m) => m.body).join(',')}],"more":${page.more}}`;
 }
 
@@ -77,7 +83,11 @@ type NoticeOf<T extends Notice['type']> = Extract<Notice, { type: T }>;
 /** Messages the server pushes (not replies to a frame). */
 export const outbound = {
   /** A publish as its subscribers (or its one addressee) receive it. */
-  delivered: (stamp: Stamp, message: { channel?: string; event: string; data?: unknown; from?: string }, position?: { offset: number; epoch: string }): Delivered => ({
+  delivered: (
+    stamp: Stamp,
+    message: { channel?: string; event: string; data?: unknown; from?: string },
+    position?: { offset: number; epoch: string },
+  ): Delivered => ({
     kind: 'message',
     ...stamp,
     ...(message.channel !== undefined && { channel: message.channel }),
@@ -88,7 +98,12 @@ export const outbound = {
   }),
   /** A channel's retained broadcast, sent to a new subscriber or on request (stored ones from before `kind` get it too). */
   retained: (message: Record<string, unknown>) => ({ ...message, kind: 'message', retained: true }) as ChannelMessage,
-  broadcastCleared: (stamp: Stamp, channelName: string): ChannelMessage => ({ kind: 'message', ...stamp, channel: channelName, event: 'broadcast_cleared' }),
+  broadcastCleared: (stamp: Stamp, channelName: string): ChannelMessage => ({
+    kind: 'message',
+    ...stamp,
+    channel: channelName,
+    event: 'broadcast_cleared',
+  }),
   /** The first message on every connection. */
   connected: (client: ClientRef, clientCount: number, timestamp: string): NoticeOf<'connected'> => ({
     kind: 'notice',

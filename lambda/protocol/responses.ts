@@ -22,7 +22,12 @@ export const httpJson = (statusCode: number, body: object): HttpAnswer => ({
 
 /** `{success:false, error, code, errors:[{code,message}]}`: the seed's shape and the list shape in one. */
 export const httpError = (failed: Failure): HttpAnswer =>
-  httpJson(statusOf(failed), { success: false, error: failed.message, code: failed.code, errors: [{ code: failed.code, message: failed.message }] });
+  httpJson(statusOf(failed), {
+    success: false,
+    error: failed.message,
+    code: failed.code,
+    errors: [{ code: failed.code, message: failed.message }],
+  });
 
 /** `{success:true, data}`. */
 export const httpData = (data: unknown, statusCode = 200): HttpAnswer => httpJson(statusCode, { success: true, data });

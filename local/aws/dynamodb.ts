@@ -15,7 +15,15 @@ const TRANSACT_ACTIONS: Record<string, string> = {
 };
 
 /** Operations on no table in particular. */
-const ACCOUNT_OPERATIONS = new Set(['ListTables', 'DescribeLimits', 'DescribeEndpoints', 'ListBackups', 'ListGlobalTables', 'ListExports', 'ListImports']);
+const ACCOUNT_OPERATIONS = new Set([
+  'ListTables',
+  'DescribeLimits',
+  'DescribeEndpoints',
+  'ListBackups',
+  'ListGlobalTables',
+  'ListExports',
+  'ListImports',
+]);
 
 /**
  * The authorizations a request needs. `operation` is the `X-Amz-Target` operation (`Query`);
@@ -40,7 +48,13 @@ export function dynamoAuthorizations(operation: string, body: unknown, region: s
       );
     case 'Query':
     case 'Scan':
-      return [{ action, resource: request.IndexName !== undefined ? `${table(request.TableName)}/index/${String(request.IndexName)}` : table(request.TableName) }];
+      return [
+        {
+          action,
+          resource:
+            request.IndexName !== undefined ? `${table(request.TableName)}/index/${String(request.IndexName)}` : table(request.TableName),
+        },
+      ];
     default:
       return [{ action, resource: request.TableName !== undefined ? table(request.TableName) : '*' }];
   }

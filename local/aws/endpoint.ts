@@ -102,7 +102,12 @@ export class LocalAwsEndpoint {
     if (target.startsWith('secretsmanager.')) return this.secretsManager(req, res, target.slice('secretsmanager.'.length));
     if (target === 'AWSEvents.PutEvents' && this.options.eventsFile) return this.putEvents(req, res, this.options.eventsFile);
     if (invoke && req.method === 'POST') return this.lambdaInvoke(req, res, decodeURIComponent(invoke[1]));
-    jsonError(res, 400, 'UnknownOperationException', 'The local AWS endpoint serves DynamoDB, Secrets Manager GetSecretValue and Lambda Invoke');
+    jsonError(
+      res,
+      400,
+      'UnknownOperationException',
+      'The local AWS endpoint serves DynamoDB, Secrets Manager GetSecretValue and Lambda Invoke',
+    );
   }
 
   private async dynamodb(req: IncomingMessage, res: ServerResponse, operation: string): Promise<void> {
@@ -142,7 +147,13 @@ export class LocalAwsEndpoint {
       return jsonError(res, 400, 'MissingAuthenticationTokenException', 'Missing Authentication Token', 'application/x-amz-json-1.1');
     }
     if (operation !== 'GetSecretValue') {
-      return jsonError(res, 400, 'UnknownOperationException', `The local stack serves GetSecretValue only, not ${operation}`, 'application/x-amz-json-1.1');
+      return jsonError(
+        res,
+        400,
+        'UnknownOperationException',
+        `The local stack serves GetSecretValue only, not ${operation}`,
+        'application/x-amz-json-1.1',
+      );
     }
     let input: { SecretId?: unknown; VersionStage?: unknown };
     try {
@@ -155,11 +166,24 @@ export class LocalAwsEndpoint {
     // IAM is asked about the secret's ARN; an unknown id is authorized as given.
     const refused = this.refusal(req, [{ action: 'secretsmanager:GetSecretValue', resource: secret?.arn ?? secretId }]);
     if (refused) return jsonError(res, 400, 'AccessDeniedException', refused, 'application/x-amz-json-1.1');
-    if (!secret) return jsonError(res, 400, 'ResourceNotFoundException', "Secrets Manager can't find the specified secret.", 'application/x-amz-json-1.1');
+    if (!secret)
+      return jsonError(
+        res,
+        400,
+        'ResourceNotFoundException',
+        "Secrets Manager can't find the specified secret.",
+        'application/x-amz-json-1.1',
+      );
     const stage = input.VersionStage ?? 'AWSCURRENT';
     if (stage !== 'AWSCURRENT') {
       // The local secrets are never rotated: they have no AWSPREVIOUS version.
-      return jsonError(res, 400, 'ResourceNotFoundException', `Secrets Manager can't find the specified secret value for staging label: ${String(stage)}`, 'application/x-amz-json-1.1');
+      return jsonError(
+        res,
+        400,
+        'ResourceNotFoundException',
+        `Secrets Manager can't find the specified secret value for staging label: ${String(stage)}`,
+        'application/x-amz-json-1.1',
+      );
     }
     res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' }).end(
       JSON.stringify({
@@ -178,7 +202,8 @@ export class LocalAwsEndpoint {
     if (!signingKeyId(req.headers.authorization)) {
       return jsonError(res, 400, 'MissingAuthenticationTokenException', 'Missing Authentication Token', 'application/x-amz-json-1.1');
     }
-    if (body.length > MAX_PUT_EVENTS_BYTES) return jsonError(res, 400, 'ValidationException', 'Total size of the entries in the request is over the limit.');
+    if (body.length > MAX_PUT_EVENTS_BYTES)
+      return jsonError(res, 400, 'ValidationException', 'Total size of the entries in the request is over the limit.');
     let entries: Record<string, unknown>[];
     try {
       entries = (JSON.parse(body.toString('utf8')) as { Entries: Record<string, unknown>[] }).Entries;
@@ -186,8 +211,12 @@ export class LocalAwsEndpoint {
     } catch {
       return jsonError(res, 400, 'ValidationException', 'Entries must hold 1 to 10 entries');
     }
-    const busArn = (name: unknown) => `arn:aws:events:${this.options.region}:${this.options.account}:event-bus/${String(name ?? 'default')}`;
-    const refused = this.refusal(req, entries.map((entry) => ({ action: 'events:PutEvents', resource: busArn(entry.EventBusName) })));
+    const busArn = (name: unknown) =>
+      `arn:aws:events:${this.options.region}:${this.options.account}:event-bus/${String(name ?? 'default')}`;
+    const refused = this.refusal(
+      req,
+      entries.map((entry) => ({ action: 'events:PutEvents', resource: busArn(entry.EventBusName) })),
+    );
     if (refused) return jsonError(res, 400, 'AccessDeniedException', refused);
     const ids = entries.map(() => randomUUID());
     const lines = entries.map((entry, i) =>
@@ -205,12 +234,15 @@ export class LocalAwsEndpoint {
       }),
     );
     await appendFile(file, lines.map((line) => `${line}\n`).join(''), { mode: 0o600 });
-    res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify({ FailedEntryCount: 0, Entries: ids.map((EventId) => ({ EventId })) }));
+    res
+      .writeHead(200, { 'content-type': 'application/x-amz-json-1.1' })
+      .end(JSON.stringify({ FailedEntryCount: 0, Entries: ids.map((EventId) => ({ EventId })) }));
   }
 
   private async lambdaInvoke(req: IncomingMessage, res: ServerResponse, functionId: string): Promise<void> {
     const body = await readBody(req, MAX_EVENT_PAYLOAD_BYTES + 1);
-    if (!signingKeyId(req.headers.authorization)) return restError(res, 403, 'MissingAuthenticationTokenException', 'Missing Authentication Token');
+    if (!signingKeyId(req.headers.authorization))
+      return restError(res, 403, 'MissingAuthenticationTokenException', 'Missing Authentication Token');
     // A name, a full ARN, or a partial ARN (`account:function:name`).
     const name = /(?:^|:)function:([^:]+)/.exec(functionId)?.[1] ?? functionId;
     const arn = `arn:aws:lambda:${this.options.region}:${this.options.account}:function:${name}`;
@@ -221,7 +253,12 @@ export class LocalAwsEndpoint {
       return restError(res, 400, 'InvalidParameterValueException', 'The local stack runs asynchronous (Event) invocations only');
     }
     if (body.length > MAX_EVENT_PAYLOAD_BYTES) {
-      return restError(res, 413, 'RequestEntityTooLargeException', `Request must be smaller than ${MAX_EVENT_PAYLOAD_BYTES} bytes for the InvokeAsync operation`);
+      return restError(
+        res,
+        413,
+        'RequestEntityTooLargeException',
+        `Request must be smaller than ${MAX_EVENT_PAYLOAD_BYTES} bytes for the InvokeAsync operation`,
+      );
     }
     let payload: unknown;
     try {
@@ -236,7 +273,9 @@ export class LocalAwsEndpoint {
 
 /** The AWS JSON protocol's error: the type in `__type`, the sentence in `Message`. */
 function jsonError(res: ServerResponse, status: number, type: string, message: string, contentType = 'application/x-amz-json-1.1'): void {
-  res.writeHead(status, { 'content-type': contentType, 'x-amzn-requestid': randomUUID() }).end(JSON.stringify({ __type: type, Message: message }));
+  res
+    .writeHead(status, { 'content-type': contentType, 'x-amzn-requestid': randomUUID() })
+    .end(JSON.stringify({ __type: type, Message: message }));
 }
 
 /** Lambda's REST-JSON error: the type in a header, `Type` and `Message` in the body. */

@@ -111,7 +111,13 @@ export function writeHttpResult(res: ServerResponse, result: unknown): void {
     res.writeHead(200, { 'content-type': 'application/json' }).end(body);
     return;
   }
-  const r = result as { statusCode: number; headers?: Record<string, string>; body?: string; isBase64Encoded?: boolean; cookies?: string[] };
+  const r = result as {
+    statusCode: number;
+    headers?: Record<string, string>;
+    body?: string;
+    isBase64Encoded?: boolean;
+    cookies?: string[];
+  };
   const headers: Record<string, string | string[]> = { ...(r.headers ?? {}) };
   if (r.cookies?.length) headers['set-cookie'] = r.cookies;
   const body = r.body === undefined ? undefined : r.isBase64Encoded ? Buffer.from(r.body, 'base64') : r.body;
@@ -136,9 +142,7 @@ export function queryParameters(params: URLSearchParams) {
 
 /** HTTP API v2 headers: names lowercased, repeated values joined with commas. */
 function joinedHeaders(headers: IncomingHttpHeaders): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(headers).map(([name, value]) => [name, Array.isArray(value) ? value.join(',') : (value ?? '')]),
-  );
+  return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, Array.isArray(value) ? value.join(',') : (value ?? '')]));
 }
 
 /** WebSocket `$connect` headers keep the client's capitalisation. */

@@ -14,7 +14,9 @@ export function sendJson(res: ServerResponse, status: number, body: object): voi
 export function refuseUpgrade(socket: Duplex, status: number, body = '', headers: Record<string, string> = {}): void {
   if (socket.destroyed) return;
   const text = body ?? '';
-  const extra = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('');
+  const extra = Object.entries(headers)
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('');
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\n${extra}Connection: close\r\n\r\n${text}`,
     () => socket.destroy(),
@@ -53,11 +55,7 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
 export function listen(server: Server, port: number, host: string, setting: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException) => {
-      reject(
-        error.code === 'EADDRINUSE'
-          ? new Error(`Port ${port} on ${host} is already in use; set ${setting} to another port`)
-          : error,
-      );
+      reject(error.code === 'EADDRINUSE' ? new Error(`Port ${port} on ${host} is already in use; set ${setting} to another port`) : error);
     };
     server.once('error', onError);
     server.listen(port, host, () => {

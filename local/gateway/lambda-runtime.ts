@@ -51,7 +51,14 @@ export class LocalLambda {
   /** An asynchronous (`Event`) invocation: queued, not awaited, errors reported like any other. */
   invokeAsync(event: unknown): void {
     // In flight from the moment it is asked for, so `settled` waits for it.
-    const queued = new Promise<void>((resolve) => setImmediate(() => void this.invoke(event).catch(() => undefined).finally(resolve)));
+    const queued = new Promise<void>((resolve) =>
+      setImmediate(
+        () =>
+          void this.invoke(event)
+            .catch(() => undefined)
+            .finally(resolve),
+      ),
+    );
     this.pending.add(queued);
     void queued.finally(() => this.pending.delete(queued));
   }

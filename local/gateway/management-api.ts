@@ -35,9 +35,10 @@ export class ManagementApi {
     const match = this.path.exec(url.pathname);
     if (!match) return awsError(res, 403, 'ForbiddenException', 'Forbidden');
     // Only SigV4-signed calls are accepted (the signature itself is not checked locally).
-    const signed = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/\d{8}\/[^/]+\/execute-api\/aws4_request, SignedHeaders=[^,]+, Signature=[0-9a-f]{64}$/.exec(
-      req.headers.authorization ?? '',
-    );
+    const signed =
+      /^AWS4-HMAC-SHA256 Credential=([^/]+)\/\d{8}\/[^/]+\/execute-api\/aws4_request, SignedHeaders=[^,]+, Signature=[0-9a-f]{64}$/.exec(
+        req.headers.authorization ?? '',
+      );
     if (!signed) return awsError(res, 403, 'ForbiddenException', 'Missing Authentication Token');
     // IAM names the connection as it appears in the path.
     const refused = this.authorize?.(signed[1], {

@@ -91,7 +91,8 @@ export class WebSocketApi {
     // Checked before $connect runs, so a malformed handshake leaves nothing behind.
     const refused = this.checkHandshake(req);
     if (refused) return refuseUpgrade(socket, refused.status, JSON.stringify({ message: refused.message }), refused.headers);
-    if (!admit([this.options.accountBucket, this.options.stageBucket])) return refuseUpgrade(socket, 429, JSON.stringify({ message: 'Too Many Requests' }));
+    if (!admit([this.options.accountBucket, this.options.stageBucket]))
+      return refuseUpgrade(socket, 429, JSON.stringify({ message: 'Too Many Requests' }));
     const url = requestUrl(req);
     // Connection ids look like AWS's: 16 base64 characters, often ending in '='.
     const id = randomId();
@@ -109,10 +110,14 @@ export class WebSocketApi {
     // API Gateway adds these to what the client sent.
     const rawHeaders = [
       ...req.rawHeaders,
-      'X-Amzn-Trace-Id', `Root=1-${Math.floor(now / 1000).toString(16)}-${randomBytes(12).toString('hex')}`,
-      'X-Forwarded-For', connection.sourceIp,
-      'X-Forwarded-Port', String(req.socket.localPort ?? ''),
-      'X-Forwarded-Proto', 'http',
+      'X-Amzn-Trace-Id',
+      `Root=1-${Math.floor(now / 1000).toString(16)}-${randomBytes(12).toString('hex')}`,
+      'X-Forwarded-For',
+      connection.sourceIp,
+      'X-Forwarded-Port',
+      String(req.socket.localPort ?? ''),
+      'X-Forwarded-Proto',
+      'http',
     ];
     const event = {
       ...this.event(connection, '$connect', 'CONNECT', now),
@@ -123,7 +128,10 @@ export class WebSocketApi {
     let statusCode = 502;
     let body: string | undefined;
     try {
-      const answer = await within(this.lambda.invoke(event), this.options.integrationTimeoutMs ?? API_GATEWAY.webSocketIntegrationTimeoutMs);
+      const answer = await within(
+        this.lambda.invoke(event),
+        this.options.integrationTimeoutMs ?? API_GATEWAY.webSocketIntegrationTimeoutMs,
+      );
       if (answer === 'timeout') throw new Error('timeout');
       const result = answer as { statusCode?: number; body?: string; headers?: Record<string, string> } | undefined;
       statusCode = result?.statusCode ?? 200;
@@ -237,7 +245,10 @@ export class WebSocketApi {
       if (!admit([this.options.accountBucket, this.options.stageBucket])) {
         reply = JSON.stringify({ message: 'Too Many Requests', connectionId: connection.id, requestId });
       } else {
-        const result = await within(this.lambda.invoke(event), this.options.integrationTimeoutMs ?? API_GATEWAY.webSocketIntegrationTimeoutMs);
+        const result = await within(
+          this.lambda.invoke(event),
+          this.options.integrationTimeoutMs ?? API_GATEWAY.webSocketIntegrationTimeoutMs,
+        );
         if (result === 'timeout') reply = JSON.stringify({ message: 'Endpoint request timed out', connectionId: connection.id, requestId });
         else if (ROUTES_WITH_RESPONSE.includes(routeKey) && typeof (result as { body?: unknown } | undefined)?.body === 'string') {
           reply = (result as { body: string }).body;

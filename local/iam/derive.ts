@@ -210,7 +210,9 @@ class LocalResolver {
 
   private unknown(what: string): Error {
     const type = this.resources[what.split('.')[0]]?.Type ?? 'an unknown resource';
-    return new Error(`The handler's policy refers to ${what} (${type}), which the local stack has no stand-in for: add one in local/iam/derive.ts`);
+    return new Error(
+      `The handler's policy refers to ${what} (${type}), which the local stack has no stand-in for: add one in local/iam/derive.ts`,
+    );
   }
 }
 

@@ -30,7 +30,10 @@ export function wildcardMatch(pattern: string, value: string, caseInsensitive = 
   const key = `${caseInsensitive ? 'i' : 's'}${pattern}`;
   let regex = patterns.get(key);
   if (!regex) {
-    const body = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+    const body = pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.');
     regex = new RegExp(`^${body}$`, caseInsensitive ? 'is' : 's');
     patterns.set(key, regex);
   }

@@ -50,10 +50,28 @@ const ALLOWED: Record<string, readonly string[]> = {
   'lambda/auth': ['lambda/contract', 'lambda/protocol', 'lambda/ports'],
   'lambda/domain': ['lambda/contract', 'lambda/protocol', 'lambda/ports', 'lambda/tasks'],
   'lambda/adapters': ['lambda/contract', 'lambda/ports', 'lambda/tasks'],
-  'lambda/operations': ['lambda/contract', 'lambda/protocol', 'lambda/ports', 'lambda/tasks', 'lambda/telemetry', 'lambda/auth', 'lambda/domain'],
+  'lambda/operations': [
+    'lambda/contract',
+    'lambda/protocol',
+    'lambda/ports',
+    'lambda/tasks',
+    'lambda/telemetry',
+    'lambda/auth',
+    'lambda/domain',
+  ],
   // Codecs: only the operations, never the domain, the stores or the rules behind them.
   'lambda/edge': ['lambda/contract', 'lambda/protocol', 'lambda/tasks', 'lambda/telemetry', 'lambda/operations'],
-  'lambda/compose': ['lambda/contract', 'lambda/ports', 'lambda/tasks', 'lambda/telemetry', 'lambda/auth', 'lambda/domain', 'lambda/adapters', 'lambda/operations', 'lambda/edge'],
+  'lambda/compose': [
+    'lambda/contract',
+    'lambda/ports',
+    'lambda/tasks',
+    'lambda/telemetry',
+    'lambda/auth',
+    'lambda/domain',
+    'lambda/adapters',
+    'lambda/operations',
+    'lambda/edge',
+  ],
   'lambda/handler': ['lambda/contract', 'lambda/compose'],
   lib: ['lambda/contract'],
   bin: ['lib'],
@@ -94,14 +112,19 @@ describe('imports', () => {
       if (!file.startsWith('lambda/')) continue;
       for (const target of targets.filter((t) => t.startsWith('client/'))) {
         const text = readFileSync(path.join(ROOT, file), 'utf8');
-        const lines = text.split('\n').filter((line) => line.includes(`'${path.relative(path.dirname(file), target).replace(/\.ts$/, '')}'`));
+        const lines = text
+          .split('\n')
+          .filter((line) => line.includes(`'${path.relative(path.dirname(file), target).replace(/\.ts$/, '')}'`));
         expect({ file, target, typeOnly: lines.every((line) => typeOnly.test(line)) }).toEqual({ file, target, typeOnly: true });
       }
     }
   });
 
   it('keep every codec short: the operations hold the work', () => {
-    const long = all.filter((file) => file.startsWith('lambda/edge/')).map((file) => ({ file, lines: readFileSync(path.join(ROOT, file), 'utf8').split('\n').length })).filter(({ lines }) => lines >= 250);
+    const long = all
+      .filter((file) => file.startsWith('lambda/edge/'))
+      .map((file) => ({ file, lines: readFileSync(path.join(ROOT, file), 'utf8').split('\n').length }))
+      .filter(({ lines }) => lines >= 250);
     expect(long).toEqual([]);
   });
 

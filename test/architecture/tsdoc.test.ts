@@ -15,7 +15,11 @@ const PUBLIC: Record<string, readonly string[] | 'all'> = {
 
 const cases = Object.entries(PUBLIC).flatMap(([file, names]) => {
   const text = readFileSync(path.join(ROOT, file), 'utf8');
-  return [...text.matchAll(/(\/\*\*(?:(?!\*\/)[\s\S])*\*\/\s*)?^export (?:declare )?(?:abstract )?(?:interface|class|function|const|type) (\w+)/gm)]
+  return [
+    ...text.matchAll(
+      /(\/\*\*(?:(?!\*\/)[\s\S])*\*\/\s*)?^export (?:declare )?(?:abstract )?(?:interface|class|function|const|type) (\w+)/gm,
+    ),
+  ]
     .filter((m) => names === 'all' || names.includes(m[2]))
     .map((m) => [`${file} ${m[2]}`, m[1] ?? ''] as const);
 });

@@ -18,7 +18,11 @@ function findChromium(): string | undefined {
   for (const candidate of [process.env.CHROMIUM_PATH, 'chromium', 'chromium-browser', 'google-chrome']) {
     if (!candidate) continue;
     try {
-      return execFileSync('sh', ['-c', `command -v ${candidate}`]).toString().trim() || undefined;
+      return (
+        execFileSync('sh', ['-c', `command -v ${candidate}`])
+          .toString()
+          .trim() || undefined
+      );
     } catch {
       // Not installed under this name.
     }
@@ -27,7 +31,8 @@ function findChromium(): string | undefined {
 }
 
 const chromium = findChromium();
-if (!chromium && process.env.REQUIRE_BROWSER === '1') throw new Error('REQUIRE_BROWSER=1 but no Chromium was found (install Debian’s chromium, or set CHROMIUM_PATH)');
+if (!chromium && process.env.REQUIRE_BROWSER === '1')
+  throw new Error('REQUIRE_BROWSER=1 but no Chromium was found (install Debian’s chromium, or set CHROMIUM_PATH)');
 if (!chromium) console.log('Browser tests skipped: no Chromium found (install Debian’s chromium, or set CHROMIUM_PATH)');
 
 const e2e = useLocalStack({ accessKey: MASTER });
@@ -62,12 +67,16 @@ const e2e = useLocalStack({ accessKey: MASTER });
 
     await page.fill('#watched', 'news');
     await page.click('#watch button');
-    await page.waitForFunction(() => document.querySelector('#live-state')?.textContent === 'watching news', undefined, { timeout: 10_000 });
+    await page.waitForFunction(() => document.querySelector('#live-state')?.textContent === 'watching news', undefined, {
+      timeout: 10_000,
+    });
     // The console's own connection shows up in the count.
     await page.waitForFunction((n) => Number(document.querySelector('#total')?.textContent) > n, before, { timeout: 10_000 });
 
     await e2e.broadcast({ channel: 'news', event: 'from-outside', data: { n: 42 } });
-    await page.waitForFunction(() => document.querySelector('#live')?.textContent?.includes('from-outside'), undefined, { timeout: 10_000 });
+    await page.waitForFunction(() => document.querySelector('#live')?.textContent?.includes('from-outside'), undefined, {
+      timeout: 10_000,
+    });
 
     const counted = Number(await text('#total'));
     const { client } = await e2e.connect();
@@ -77,7 +86,9 @@ const e2e = useLocalStack({ accessKey: MASTER });
     // The form publishes too; the live view sees it.
     await page.fill('#pchannel', 'news');
     await page.click('#publish button');
-    await page.waitForFunction(() => document.querySelector('#published')?.textContent?.startsWith('sent to'), undefined, { timeout: 10_000 });
+    await page.waitForFunction(() => document.querySelector('#published')?.textContent?.startsWith('sent to'), undefined, {
+      timeout: 10_000,
+    });
     await page.waitForFunction(() => document.querySelector('#live')?.textContent?.includes('"console"'), undefined, { timeout: 10_000 });
     // The usage chart is drawn.
     expect(await page.$('#usage svg rect')).not.toBeNull();
@@ -91,7 +102,9 @@ const e2e = useLocalStack({ accessKey: MASTER });
     const origins = new Set(requests.map((url) => new URL(url).origin));
     expect([...origins].every((origin) => origin === e2e.stack().httpUrl)).toBe(true);
     // The key never lands in the page's storage.
-    expect(await page.evaluate(() => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }) + document.cookie)).not.toContain(MASTER);
+    expect(
+      await page.evaluate(() => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }) + document.cookie),
+    ).not.toContain(MASTER);
   }, 60_000);
 
   it('shows a refused key as an error, and nothing of the project', async () => {
@@ -99,7 +112,9 @@ const e2e = useLocalStack({ accessKey: MASTER });
     await fresh.goto(`${e2e.stack().httpUrl}/console`);
     await fresh.fill('#key', 'not-the-key');
     await fresh.click('#signin button');
-    await fresh.waitForFunction(() => document.querySelector('#errors')?.textContent?.includes('401 unauthorized'), undefined, { timeout: 10_000 });
+    await fresh.waitForFunction(() => document.querySelector('#errors')?.textContent?.includes('401 unauthorized'), undefined, {
+      timeout: 10_000,
+    });
     expect(await fresh.textContent('#total')).toBe('0');
     await fresh.close();
   }, 30_000);
@@ -111,9 +126,20 @@ it('serves the page and its script to anyone, and the live view’s token only f
   const html = await page.text();
   // No CDN: no script, style or image from elsewhere.
   expect(html).not.toMatch(/<(script|link|img)[^>]+(src|href)="https?:/);
-  console.log(`console page: ${Buffer.byteLength(html)} bytes of HTML + ${Buffer.byteLength(await (await fetch(`${e2e.stack().httpUrl}/console/app.js`)).text())} bytes of script`);
+  console.log(
+    `console page: ${Buffer.byteLength(html)} bytes of HTML + ${Buffer.byteLength(await (await fetch(`${e2e.stack().httpUrl}/console/app.js`)).text())} bytes of script`,
+  );
   const refused = await fetch(`${e2e.stack().httpUrl}/console/token`, { method: 'POST', body: '{}' });
   expect(refused.status).toBe(401);
-  const granted = await fetch(`${e2e.stack().httpUrl}/console/token`, { method: 'POST', headers: { Authorization: `Bearer ${MASTER}` }, body: JSON.stringify({ projectId: 'default' }) });
-  expect(((await granted.json()) as any).data).toEqual({ projectId: 'default', webSocketUrl: e2e.stack().webSocketUrl, token: null, expiresIn: null });
+  const granted = await fetch(`${e2e.stack().httpUrl}/console/token`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${MASTER}` },
+    body: JSON.stringify({ projectId: 'default' }),
+  });
+  expect(((await granted.json()) as any).data).toEqual({
+    projectId: 'default',
+    webSocketUrl: e2e.stack().webSocketUrl,
+    token: null,
+    expiresIn: null,
+  });
 });

@@ -17,7 +17,11 @@ import { waitFor } from '../helpers/e2e';
 const KEY = 'client-test-master-key';
 const NAMESPACES = JSON.stringify({ chat: { history: { size: 1000, ttlSeconds: 3600 } } });
 const open = (stack: LocalStack, options: ClientOptions = {}) =>
-  new RealtimeClient(stack.webSocketUrl, { WebSocket: WebSocket as unknown as SocketFactory, backoff: { initialMs: 50, maxMs: 500 }, ...options });
+  new RealtimeClient(stack.webSocketUrl, {
+    WebSocket: WebSocket as unknown as SocketFactory,
+    backoff: { initialMs: 50, maxMs: 500 },
+    ...options,
+  });
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -52,7 +56,10 @@ describe('RealtimeClient', () => {
     const mine = await client.publish('chat:c1', 'from-client', { n: 2 });
     expect(mine).toMatchObject({ sent: 1, offset: 2 });
     await waitFor(() => received.length === 2);
-    expect(received.map((m) => [m.event, m.offset])).toEqual([['hello', 1], ['from-client', 2]]);
+    expect(received.map((m) => [m.event, m.offset])).toEqual([
+      ['hello', 1],
+      ['from-client', 2],
+    ]);
     // Two requests in flight at once: each gets its own answer.
     const [history, other] = await Promise.all([client.history('chat:c1', { since: 0 }), client.history('chat:c1', { since: 1 })]);
     expect(history.messages.map((m) => m.offset)).toEqual([1, 2]);
@@ -62,7 +69,10 @@ describe('RealtimeClient', () => {
 
   it('publishes batches with an idempotency key on each message, and does not retry what cannot succeed', async () => {
     const publisher = createPublisher({ url: stack.httpUrl, key: KEY });
-    const results = await publisher.publishBatch([{ channel: 'a', event: 'e' }, { channel: '$bad', event: 'e' }]);
+    const results = await publisher.publishBatch([
+      { channel: 'a', event: 'e' },
+      { channel: '$bad', event: 'e' },
+    ]);
     expect(results).toMatchObject([{ id: expect.any(String) }, { code: 'reserved_channel' }]);
     const wrong = createPublisher({ url: stack.httpUrl, key: 'wrong' });
     await expect(wrong.publish('a', 'e')).rejects.toEqual(new PublishError(401, undefined, 'Unauthorized'));
@@ -71,7 +81,13 @@ describe('RealtimeClient', () => {
   });
 
   it('gets a new token before connecting when the last was refused, and after a dropped connection when it is about to expire', async () => {
-    const created = (await (await fetch(`${stack.httpUrl}/api-keys`, { method: 'POST', headers: { authorization: `Bearer ${KEY}` }, body: JSON.stringify({ projectId: 'tok' }) })).json()) as any;
+    const created = (await (
+      await fetch(`${stack.httpUrl}/api-keys`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${KEY}` },
+        body: JSON.stringify({ projectId: 'tok' }),
+      })
+    ).json()) as any;
     const projectKey = { apiKey: created.data.apiKey, keyPrefix: created.data.keyPrefix };
     const tokens = ['not-a-token'];
     let calls = 0;

@@ -36,7 +36,20 @@ describeIfPython('the Python publisher and token signer', () => {
   it('publishes with the stdlib module: the subscriber gets it, the answer has the counts', async () => {
     const { client } = await e2e.connect();
     await e2e.subscribe(client, 'py-news');
-    const { stdout } = await run(py!, [path.join(DIR, 'realtime_broadcast.py'), 'publish', '--url', e2e.stack().httpUrl, '--key', KEY, '--channel', 'py-news', '--event', 'hello', '--data', '{"from":"python"}']);
+    const { stdout } = await run(py!, [
+      path.join(DIR, 'realtime_broadcast.py'),
+      'publish',
+      '--url',
+      e2e.stack().httpUrl,
+      '--key',
+      KEY,
+      '--channel',
+      'py-news',
+      '--event',
+      'hello',
+      '--data',
+      '{"from":"python"}',
+    ]);
     expect(JSON.parse(stdout)).toMatchObject({ success: true, channel: 'py-news', event: 'hello', sent: 1 });
     expect(await client.next()).toMatchObject({ channel: 'py-news', event: 'hello', data: { from: 'python' } });
   });
@@ -61,7 +74,16 @@ print([r.get("code") for r in p.publish_batch([{"channel": "a", "event": "e"}, {
 
   it('signs client tokens the handler accepts', async () => {
     const key = await e2e.createKey('py-project');
-    const { stdout } = await run(py!, [path.join(DIR, 'realtime_broadcast.py'), 'token', '--key', key.apiKey, '--sub', 'py-user', '--ttl', '600']);
+    const { stdout } = await run(py!, [
+      path.join(DIR, 'realtime_broadcast.py'),
+      'token',
+      '--key',
+      key.apiKey,
+      '--sub',
+      'py-user',
+      '--ttl',
+      '600',
+    ]);
     const client = await TestClient.open(`${e2e.stack().webSocketUrl}?token=${stdout.trim()}`);
     try {
       expect(await client.next((m) => m.type === 'connected')).toMatchObject({ projectId: 'py-project' });
@@ -71,15 +93,21 @@ print([r.get("code") for r in p.publish_batch([{"channel": "a", "event": "e"}, {
   });
 });
 
-(withWebsocket ? it : it.skip)(`runs the subscriber example (websocket-client)${withWebsocket ? '' : ' — skipped: no Python with websocket-client (Debian: python3-websocket)'}`, async () => {
-  const child = spawn(withWebsocket!, [path.join(DIR, 'subscriber_example.py'), e2e.stack().webSocketUrl, 'py-live', '--count', '1']);
-  let output = '';
-  child.stdout.on('data', (chunk) => (output += chunk));
-  child.stderr.on('data', (chunk) => (output += chunk));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
-  await waitFor(() => output.includes('subscription_succeeded'), 10_000);
-  await e2e.broadcast({ channel: 'py-live', event: 'tick', data: 1 });
-  expect(await exited).toBe(0);
-  const lines = output.trim().split('\n').map((line) => JSON.parse(line));
-  expect(lines.at(-1)).toMatchObject({ channel: 'py-live', event: 'tick', data: 1 });
-});
+(withWebsocket ? it : it.skip)(
+  `runs the subscriber example (websocket-client)${withWebsocket ? '' : ' — skipped: no Python with websocket-client (Debian: python3-websocket)'}`,
+  async () => {
+    const child = spawn(withWebsocket!, [path.join(DIR, 'subscriber_example.py'), e2e.stack().webSocketUrl, 'py-live', '--count', '1']);
+    let output = '';
+    child.stdout.on('data', (chunk) => (output += chunk));
+    child.stderr.on('data', (chunk) => (output += chunk));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    await waitFor(() => output.includes('subscription_succeeded'), 10_000);
+    await e2e.broadcast({ channel: 'py-live', event: 'tick', data: 1 });
+    expect(await exited).toBe(0);
+    const lines = output
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(lines.at(-1)).toMatchObject({ channel: 'py-live', event: 'tick', data: 1 });
+  },
+);

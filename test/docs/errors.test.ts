@@ -16,7 +16,10 @@ function documentedErrors() {
   const rows: { code: string; status: number; temporary: boolean; when: string }[] = [];
   for (const line of lines.slice(head + 2)) {
     if (!line.startsWith('|')) break;
-    const [code, status, retry, when] = line.split('|').slice(1, -1).map((cell) => cell.trim());
+    const [code, status, retry, when] = line
+      .split('|')
+      .slice(1, -1)
+      .map((cell) => cell.trim());
     rows.push({ code: code.replace(/`/g, ''), status: Number(status), temporary: retry === 'yes', when });
   }
   return rows;
@@ -26,9 +29,9 @@ describe('the documented error table', () => {
   it('lists every code the product answers with, once, with its status and whether to retry', () => {
     const documented = documentedErrors();
     const actual = Object.values(ERRORS).map(({ code, status, temporary }) => ({ code, status, temporary }));
-    expect(documented.map(({ code, status, temporary }) => ({ code, status, temporary })).sort((a, b) => a.code.localeCompare(b.code))).toEqual(
-      actual.sort((a, b) => a.code.localeCompare(b.code)),
-    );
+    expect(
+      documented.map(({ code, status, temporary }) => ({ code, status, temporary })).sort((a, b) => a.code.localeCompare(b.code)),
+    ).toEqual(actual.sort((a, b) => a.code.localeCompare(b.code)));
   });
 
   it('says when each happens', () => {

@@ -33,7 +33,12 @@ describe('README flows', () => {
   it('subscribe answers connection_id first, then subscription_succeeded', async () => {
     const client = await connect();
     client.send({ action: 'subscribe', channel: 'admin' });
-    expect(await client.next()).toEqual({ kind: 'reply', type: 'connection_id', connection_id: expect.stringMatching(/=$/), socket_id: expect.stringMatching(/^\d+\.\d+$/) });
+    expect(await client.next()).toEqual({
+      kind: 'reply',
+      type: 'connection_id',
+      connection_id: expect.stringMatching(/=$/),
+      socket_id: expect.stringMatching(/^\d+\.\d+$/),
+    });
     expect(await client.next()).toEqual({ kind: 'reply', type: 'subscription_succeeded', channel: 'admin' });
     client.send({ action: 'subscribe', channel: 'logs:thread-123' });
     expect(await client.next()).toEqual({ kind: 'reply', type: 'subscription_succeeded', channel: 'logs:thread-123' });
@@ -45,8 +50,23 @@ describe('README flows', () => {
     const bystander = await subscriber('other');
     const response = await broadcast({ channel: 'news', event: 'admin_event', data: { hello: 'world' } });
     expect(response.status).toBe(200);
-    expect(response.json).toEqual({ success: true, channel: 'news', event: 'admin_event', id: expect.any(String), sent: 2, failed: 0, stale: 0 });
-    const expected = { kind: 'message', id: response.json.id, timestamp: expect.any(String), channel: 'news', event: 'admin_event', data: { hello: 'world' } };
+    expect(response.json).toEqual({
+      success: true,
+      channel: 'news',
+      event: 'admin_event',
+      id: expect.any(String),
+      sent: 2,
+      failed: 0,
+      stale: 0,
+    });
+    const expected = {
+      kind: 'message',
+      id: response.json.id,
+      timestamp: expect.any(String),
+      channel: 'news',
+      event: 'admin_event',
+      data: { hello: 'world' },
+    };
     expect(await a.client.next()).toEqual(expected);
     expect(await b.client.next()).toEqual(expected);
     await e2e.barrier(bystander);
@@ -57,20 +77,44 @@ describe('README flows', () => {
     const sender = await subscriber('chat');
     const other = await subscriber('chat');
     sender.client.send({ action: 'send', channel: 'chat', event: 'admin_event', data: { text: 'hi' } });
-    const message = { kind: 'message', id: expect.any(String), timestamp: expect.any(String), channel: 'chat', event: 'admin_event', data: { text: 'hi' }, from: sender.id };
+    const message = {
+      kind: 'message',
+      id: expect.any(String),
+      timestamp: expect.any(String),
+      channel: 'chat',
+      event: 'admin_event',
+      data: { text: 'hi' },
+      from: sender.id,
+    };
     expect(await other.client.next()).toEqual(message);
     expect(await sender.client.next((m) => m.event === 'admin_event')).toEqual(message);
     expect(await sender.client.next((m) => m.type === 'send_success')).toEqual({
-      kind: 'reply', type: 'send_success', channel: 'chat', id: expect.any(String), sent: 2, failed: 0, stale: 0,
+      kind: 'reply',
+      type: 'send_success',
+      channel: 'chat',
+      id: expect.any(String),
+      sent: 2,
+      failed: 0,
+      stale: 0,
     });
   });
 
   it('send to a connectionId reaches only that connection', async () => {
     const sender = await subscriber('dm');
     const target = await subscriber('dm');
-    const reply = await sender.client.request({ action: 'send', connectionId: target.id, event: 'private_message', data: { secret: 1 } }, 'send_success');
+    const reply = await sender.client.request(
+      { action: 'send', connectionId: target.id, event: 'private_message', data: { secret: 1 } },
+      'send_success',
+    );
     expect(reply).toMatchObject({ kind: 'reply', type: 'send_success', connectionId: target.id, sent: 1, failed: 0 });
-    expect(await target.client.next()).toEqual({ kind: 'message', id: expect.any(String), timestamp: expect.any(String), event: 'private_message', data: { secret: 1 }, from: sender.id });
+    expect(await target.client.next()).toEqual({
+      kind: 'message',
+      id: expect.any(String),
+      timestamp: expect.any(String),
+      event: 'private_message',
+      data: { secret: 1 },
+      from: sender.id,
+    });
     expect(sender.client.messages).toEqual([]);
   });
 
@@ -83,7 +127,11 @@ describe('README flows', () => {
 
   it('unsubscribe confirms and stops delivery', async () => {
     const { client } = await subscriber('quiet');
-    expect(await client.request({ action: 'unsubscribe', channel: 'quiet' }, 'unsubscribe_succeeded')).toEqual({ kind: 'reply', type: 'unsubscribe_succeeded', channel: 'quiet' });
+    expect(await client.request({ action: 'unsubscribe', channel: 'quiet' }, 'unsubscribe_succeeded')).toEqual({
+      kind: 'reply',
+      type: 'unsubscribe_succeeded',
+      channel: 'quiet',
+    });
     expect((await broadcast({ channel: 'quiet', event: 'e' })).json).toMatchObject({ sent: 0 });
   });
 
@@ -132,8 +180,16 @@ describe('bad input over WebSocket', () => {
     ['a send without event', 'invalid_message', { action: 'send', channel: 'x' }],
     ['a send with no target', 'invalid_message', { action: 'send', event: 'e' }],
     ['a send to an unknown connection', 'connection_not_found', { action: 'send', connectionId: 'bm9ib2R5aGVyZQ=', event: 'e' }],
-    ['data nested 5,000 levels deep', 'invalid_message', `{"action":"send","channel":"x","event":"e","data":${'['.repeat(5000)}${']'.repeat(5000)}}`],
-    ['a message too large with its envelope', 'payload_too_large', { action: 'send', channel: 'x', event: 'e', data: 'x'.repeat(128 * 1024 - 100) }],
+    [
+      'data nested 5,000 levels deep',
+      'invalid_message',
+      `{"action":"send","channel":"x","event":"e","data":${'['.repeat(5000)}${']'.repeat(5000)}}`,
+    ],
+    [
+      'a message too large with its envelope',
+      'payload_too_large',
+      { action: 'send', channel: 'x', event: 'e', data: 'x'.repeat(128 * 1024 - 100) },
+    ],
   ])('answers %s with %s and keeps the connection open', async (_, code, frame) => {
     const client = await connect();
     // In frames of 32 KB, as API Gateway requires of messages over that.
@@ -211,9 +267,7 @@ describe('fan-out at scale', () => {
   it('delivers 20 broadcasts to 50 clients, every message exactly once', async () => {
     const subscribers: { client: TestClient; id: string }[] = [];
     for (let i = 0; i < 50; i++) subscribers.push(await subscriber('crowd'));
-    const responses = await Promise.all(
-      Array.from({ length: 20 }, (_, n) => broadcast({ channel: 'crowd', event: 'tick', data: { n } })),
-    );
+    const responses = await Promise.all(Array.from({ length: 20 }, (_, n) => broadcast({ channel: 'crowd', event: 'tick', data: { n } })));
     for (const response of responses) expect(response.json).toMatchObject({ sent: 50, failed: 0, stale: 0 });
     const ids = responses.map((response) => response.json.id).sort();
     expect(new Set(ids).size).toBe(20);

@@ -12,7 +12,11 @@ const ROOT = path.join(__dirname, '..', '..');
 
 function start(env: Record<string, string>) {
   // One process (no tsx wrapper in between), so the signals the test sends reach the stack itself.
-  const child = spawn(process.execPath, ['--import', 'tsx', 'local/cli.ts'], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'local/cli.ts'], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout!.on('data', (chunk) => (output += chunk));
   child.stderr!.on('data', (chunk) => (output += chunk));
@@ -131,7 +135,10 @@ describe('npm run token', () => {
 
   function token(args: string[], env: Record<string, string>) {
     return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'local/token.ts', ...args], { cwd: ROOT, env: { ...process.env, BROADCAST_HTTP_URL: stack.httpUrl, ...env } });
+      const child = spawn(process.execPath, ['--import', 'tsx', 'local/token.ts', ...args], {
+        cwd: ROOT,
+        env: { ...process.env, BROADCAST_HTTP_URL: stack.httpUrl, ...env },
+      });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (chunk) => (stdout += chunk));
@@ -142,11 +149,17 @@ describe('npm run token', () => {
 
   it('prints a token the stack accepts, with the grants asked for', async () => {
     const created = await postJson(`${stack.httpUrl}/api-keys`, { projectId: 'cli-p' }, { Authorization: 'Bearer token-cli-master' });
-    const printed = await token(['--project', 'cli-p', '--sub', 'alice', '--ttl', '600', '--channels', 'private-*'], { PROJECT_API_KEY: created.json.data.apiKey });
+    const printed = await token(['--project', 'cli-p', '--sub', 'alice', '--ttl', '600', '--channels', 'private-*'], {
+      PROJECT_API_KEY: created.json.data.apiKey,
+    });
     expect(printed).toMatchObject({ code: 0, stderr: '' });
     const client = await TestClient.open(`${stack.webSocketUrl}?token=${printed.stdout.trim()}`);
     client.send({ action: 'subscribe', channel: 'private-alice' });
-    expect(await client.next((m) => m.type === 'subscription_succeeded')).toEqual({ kind: 'reply', type: 'subscription_succeeded', channel: 'private-alice' });
+    expect(await client.next((m) => m.type === 'subscription_succeeded')).toEqual({
+      kind: 'reply',
+      type: 'subscription_succeeded',
+      channel: 'private-alice',
+    });
     await client.close();
   }, 40_000);
 
@@ -154,7 +167,11 @@ describe('npm run token', () => {
     const created = await postJson(`${stack.httpUrl}/api-keys`, { projectId: 'cli-q' }, { Authorization: 'Bearer token-cli-master' });
     const apiKey = created.json.data.apiKey;
     const long = await token(['--project', 'cli-q', '--sub', 'a', '--ttl', '90000'], { PROJECT_API_KEY: apiKey });
-    expect(long).toEqual({ code: 2, stdout: '', stderr: expect.stringContaining("--ttl 90000 is over project cli-q's maximum token lifetime (86400 s)") });
+    expect(long).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: expect.stringContaining("--ttl 90000 is over project cli-q's maximum token lifetime (86400 s)"),
+    });
     const elsewhere = await token(['--project', 'cli-p', '--sub', 'a'], { PROJECT_API_KEY: apiKey });
     expect(elsewhere).toMatchObject({ code: 2, stderr: expect.stringContaining('is not a current key of project cli-p') });
     const usage = await token(['--sub', 'a'], { PROJECT_API_KEY: apiKey });

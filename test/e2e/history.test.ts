@@ -9,7 +9,9 @@ import { TestClient } from '../helpers/clients';
 const MASTER = 'history-master-key';
 const e2e = useLocalStack({
   accessKey: MASTER,
-  settings: { NAMESPACES: JSON.stringify({ chat: { history: { size: 100, ttlSeconds: 3600 } }, short: { history: { size: 3, ttlSeconds: 3600 } } }) },
+  settings: {
+    NAMESPACES: JSON.stringify({ chat: { history: { size: 100, ttlSeconds: 3600 } }, short: { history: { size: 3, ttlSeconds: 3600 } } }),
+  },
 });
 
 const call = async (method: string, path: string, key = MASTER, body?: unknown) => {
@@ -38,7 +40,13 @@ describe('history and recovery', () => {
   it('stamps each message with its offset and epoch, and recovers what a client missed while away', async () => {
     const { client: first } = await e2e.connect();
     const start = await subscribed(first, 'chat:r1');
-    expect(start).toEqual({ kind: 'reply', type: 'subscription_succeeded', channel: 'chat:r1', offset: 0, epoch: expect.stringMatching(/^[\w-]{8}$/) });
+    expect(start).toEqual({
+      kind: 'reply',
+      type: 'subscription_succeeded',
+      channel: 'chat:r1',
+      offset: 0,
+      epoch: expect.stringMatching(/^[\w-]{8}$/),
+    });
     const epoch = start.epoch;
 
     for (let n = 1; n <= 3; n++) {
@@ -56,8 +64,21 @@ describe('history and recovery', () => {
     expect(await back.next()).toMatchObject({ kind: 'reply', type: 'connection_id' });
     const replayed = [];
     for (let n = 4; n <= 8; n++) replayed.push(await back.next<any>((m) => m.event === 'say'));
-    expect(replayed.map((m) => [m.offset, m.data.n])).toEqual([[4, 4], [5, 5], [6, 6], [7, 7], [8, 8]]);
-    expect(await back.next()).toEqual({ kind: 'reply', type: 'subscription_succeeded', channel: 'chat:r1', offset: 8, epoch, recovered: true });
+    expect(replayed.map((m) => [m.offset, m.data.n])).toEqual([
+      [4, 4],
+      [5, 5],
+      [6, 6],
+      [7, 7],
+      [8, 8],
+    ]);
+    expect(await back.next()).toEqual({
+      kind: 'reply',
+      type: 'subscription_succeeded',
+      channel: 'chat:r1',
+      offset: 8,
+      epoch,
+      recovered: true,
+    });
 
     // And live from there.
     await e2e.broadcast({ channel: 'chat:r1', event: 'say', data: { n: 9 } });
@@ -78,13 +99,20 @@ describe('history and recovery', () => {
     });
     const { json } = await e2e.broadcast({ channel: 'chat:r2', event: 'e', data: 2 });
     expect(await client.next()).toMatchObject({ offset: 2, data: 2 });
-    expect(await subscribed(client, 'chat:r2', { offset: 7, epoch: json.epoch })).toMatchObject({ recovered: false, reason: 'unknown_offset' });
+    expect(await subscribed(client, 'chat:r2', { offset: 7, epoch: json.epoch })).toMatchObject({
+      recovered: false,
+      reason: 'unknown_offset',
+    });
 
     // `short:` keeps 3 messages: 5 missed cannot be recovered.
     for (let n = 1; n <= 5; n++) await e2e.broadcast({ channel: 'short:x', event: 'e', data: n });
     const head = (await call('GET', '/history?channel=short:x')).json.data;
     const { client: late } = await e2e.connect();
-    expect(await subscribed(late, 'short:x', { offset: 0, epoch: head.epoch })).toMatchObject({ recovered: false, reason: 'too_many_missed', offset: 5 });
+    expect(await subscribed(late, 'short:x', { offset: 0, epoch: head.epoch })).toMatchObject({
+      recovered: false,
+      reason: 'too_many_missed',
+      offset: 5,
+    });
     expect(late.messages).toEqual([]);
   });
 
@@ -110,7 +138,10 @@ describe('history and recovery', () => {
     const http = await call('GET', '/history?channel=chat:log&since=3');
     expect(http.status).toBe(200);
     expect(http.json.data).toMatchObject({ channel: 'chat:log', offset: 5, more: false });
-    expect(http.json.data.messages.map((m: any) => [m.offset, m.data])).toEqual([[4, 4], [5, 5]]);
+    expect(http.json.data.messages.map((m: any) => [m.offset, m.data])).toEqual([
+      [4, 4],
+      [5, 5],
+    ]);
     expect((await call('GET', '/history?channel=chat:log')).json.data.messages).toHaveLength(5);
 
     client.send({ action: 'history', channel: 'plain' });
@@ -134,7 +165,13 @@ describe('namespace settings', () => {
   it('are set by a project key for its own project, listed with the defaults, and removed', async () => {
     const key = await e2e.createKey('ns-a');
     const put = await call('PUT', '/projects/ns-a/namespaces/news', key.apiKey, { history: { size: 10, ttlSeconds: 600 }, presence: true });
-    expect(put).toMatchObject({ status: 200, json: { success: true, data: { namespace: 'news', config: { history: { size: 10, ttlSeconds: 600 }, presence: true }, source: 'project' } } });
+    expect(put).toMatchObject({
+      status: 200,
+      json: {
+        success: true,
+        data: { namespace: 'news', config: { history: { size: 10, ttlSeconds: 600 }, presence: true }, source: 'project' },
+      },
+    });
     const listed = await call('GET', '/projects/ns-a/namespaces', key.apiKey);
     expect(listed.json.data.namespaces.map((n: any) => [n.namespace, n.source])).toEqual([
       ['chat', 'default'],
@@ -142,8 +179,14 @@ describe('namespace settings', () => {
       ['short', 'default'],
     ]);
     expect((await call('PUT', '/projects/other/namespaces/news', key.apiKey, { presence: true })).status).toBe(401);
-    expect((await call('DELETE', '/projects/ns-a/namespaces/news', key.apiKey)).json).toEqual({ success: true, data: { namespace: 'news', removed: true } });
-    expect((await call('GET', '/projects/ns-a/namespaces', key.apiKey)).json.data.namespaces.map((n: any) => n.namespace)).toEqual(['chat', 'short']);
+    expect((await call('DELETE', '/projects/ns-a/namespaces/news', key.apiKey)).json).toEqual({
+      success: true,
+      data: { namespace: 'news', removed: true },
+    });
+    expect((await call('GET', '/projects/ns-a/namespaces', key.apiKey)).json.data.namespaces.map((n: any) => n.namespace)).toEqual([
+      'chat',
+      'short',
+    ]);
   });
 
   it.each([

@@ -89,7 +89,15 @@ describe('routed messages', () => {
   it('to.id reaches only that connection, from set by the server, with a copy to admins', async () => {
     const c = await cast(newProject());
     c.runtime.client.send({ id: 'm1', type: 'run', payload: { job: 7 }, to: { id: c.agent1.id }, from: { id: 'forged', type: 'admin' } });
-    const expected = { kind: 'routed', id: 'm1', type: 'run', payload: { job: 7 }, to: { id: c.agent1.id }, from: { id: c.runtime.id, type: 'runtime' }, timestamp: expect.any(String) };
+    const expected = {
+      kind: 'routed',
+      id: 'm1',
+      type: 'run',
+      payload: { job: 7 },
+      to: { id: c.agent1.id },
+      from: { id: c.runtime.id, type: 'runtime' },
+      timestamp: expect.any(String),
+    };
     expect(await c.agent1.client.next()).toEqual(expected);
     expect(await c.admin.client.next()).toEqual(expected);
     await barrier(c.runtime, c.agent2, c.plain);
@@ -111,7 +119,8 @@ describe('routed messages', () => {
     const c = await cast(projectId);
     const outsider = await connect({ projectId: newProject(), type: 'admin' });
     c.runtime.client.send({ type: 'hello', payload: 'all' });
-    for (const other of [c.agent1, c.agent2, c.admin, c.plain]) expect(await other.client.next()).toMatchObject({ type: 'hello', from: { id: c.runtime.id } });
+    for (const other of [c.agent1, c.agent2, c.admin, c.plain])
+      expect(await other.client.next()).toMatchObject({ type: 'hello', from: { id: c.runtime.id } });
     await barrier(c.agent1, c.agent2, c.admin, c.plain, c.runtime, outsider);
     for (const other of [c.agent1, c.agent2, c.admin, c.plain, c.runtime, outsider]) expect(other.client.messages).toEqual([]);
   });
@@ -146,7 +155,13 @@ describe('retained broadcasts', () => {
     expect(await client.next()).toMatchObject({ kind: 'reply', type: 'connection_id' });
     expect(await client.next()).toEqual({ kind: 'reply', type: 'subscription_succeeded', channel: 'notice' });
     expect(await client.next()).toEqual({
-      kind: 'message', id: published.json.id, timestamp: expect.any(String), channel: 'notice', event: 'maintenance', data: { at: '22:00' }, retained: true,
+      kind: 'message',
+      id: published.json.id,
+      timestamp: expect.any(String),
+      channel: 'notice',
+      event: 'maintenance',
+      data: { at: '22:00' },
+      retained: true,
     });
     await barrier({ client });
     expect(client.messages).toEqual([]);
@@ -162,13 +177,22 @@ describe('retained broadcasts', () => {
     const first = await connect({ projectId, token: alice });
     first.client.send({ action: 'subscribe', channel: 'news' });
     expect(await first.client.next((m) => m.retained)).toMatchObject({ id });
-    expect(await first.client.request({ action: 'ack', channel: 'news', id }, 'ack_succeeded')).toEqual({ kind: 'reply', type: 'ack_succeeded', channel: 'news', id });
+    expect(await first.client.request({ action: 'ack', channel: 'news', id }, 'ack_succeeded')).toEqual({
+      kind: 'reply',
+      type: 'ack_succeeded',
+      channel: 'news',
+      id,
+    });
     await first.client.close();
 
     const again = await connect({ projectId, token: alice });
     again.client.send({ action: 'subscribe', channel: 'news' });
     await again.client.next((m) => m.type === 'subscription_succeeded');
-    expect(await again.client.request({ action: 'get_retained', channel: 'news' }, 'no_retained')).toEqual({ kind: 'reply', type: 'no_retained', channel: 'news' });
+    expect(await again.client.request({ action: 'get_retained', channel: 'news' }, 'no_retained')).toEqual({
+      kind: 'reply',
+      type: 'no_retained',
+      channel: 'news',
+    });
     await barrier(again);
     expect(again.client.messages.filter((m) => m.includes('"retained"'))).toEqual([]);
 
@@ -182,13 +206,30 @@ describe('retained broadcasts', () => {
     const alice = await tokenFor(projectId, { sub: 'alice' });
     const { json } = await broadcast({ projectId, channel: 'news', event: 'terms', retain: true });
     const { client } = await connect({ projectId, token: alice });
-    expect(await client.request({ action: 'ack', channel: 'news', id: json.id }, 'ack_succeeded')).toMatchObject({ kind: 'reply', type: 'ack_succeeded' });
+    expect(await client.request({ action: 'ack', channel: 'news', id: json.id }, 'ack_succeeded')).toMatchObject({
+      kind: 'reply',
+      type: 'ack_succeeded',
+    });
     client.send({ action: 'ack', channel: 'news', id: 'not-the-message' });
-    expect(await client.next()).toMatchObject({ kind: 'reply', type: 'error', code: 'invalid_message', message: expect.stringContaining('not the retained message') });
+    expect(await client.next()).toMatchObject({
+      kind: 'reply',
+      type: 'error',
+      code: 'invalid_message',
+      message: expect.stringContaining('not the retained message'),
+    });
     client.send({ action: 'ack', channel: 'quiet', id: json.id });
-    expect(await client.next()).toMatchObject({ kind: 'reply', type: 'error', code: 'invalid_message', message: expect.stringContaining('no retained message') });
+    expect(await client.next()).toMatchObject({
+      kind: 'reply',
+      type: 'error',
+      code: 'invalid_message',
+      message: expect.stringContaining('no retained message'),
+    });
     // The valid acknowledgement stands: nothing is resent.
-    expect(await client.request({ action: 'get_retained', channel: 'news' }, 'no_retained')).toEqual({ kind: 'reply', type: 'no_retained', channel: 'news' });
+    expect(await client.request({ action: 'get_retained', channel: 'news' }, 'no_retained')).toEqual({
+      kind: 'reply',
+      type: 'no_retained',
+      channel: 'news',
+    });
   });
 
   it('resends on get_retained until acknowledged, and needs identity to acknowledge', async () => {
@@ -212,7 +253,9 @@ describe('retained broadcasts', () => {
     const expired = await signClientToken({ sub: 'alice' }, key, 60, now - 3600);
     const byMaster = await signClientToken({ sub: 'alice' }, { ...key, apiKey: MASTER }, 600);
     for (const token of [forged, expired, byMaster, 'garbage']) {
-      await expect(TestClient.open(`${stack.webSocketUrl}?projectId=${projectId}&token=${encodeURIComponent(token)}`)).rejects.toMatchObject({ statusCode: 401 });
+      await expect(
+        TestClient.open(`${stack.webSocketUrl}?projectId=${projectId}&token=${encodeURIComponent(token)}`),
+      ).rejects.toMatchObject({ statusCode: 401 });
     }
   });
 
@@ -224,7 +267,10 @@ describe('retained broadcasts', () => {
     await broadcast({ projectId, channel: 'c', event: 'e', retain: true });
     client.send({ action: 'get_retained', channel: 'c' });
     const message = await client.next<{ id: string }>();
-    expect(await client.request({ action: 'ack', channel: 'c', id: message.id }, 'ack_succeeded')).toMatchObject({ kind: 'reply', type: 'ack_succeeded' });
+    expect(await client.request({ action: 'ack', channel: 'c', id: message.id }, 'ack_succeeded')).toMatchObject({
+      kind: 'reply',
+      type: 'ack_succeeded',
+    });
   });
 
   it('clears: subscribers get broadcast_cleared and new subscribers get nothing', async () => {
@@ -291,7 +337,14 @@ describe('batch publish', () => {
 
   it('counts a batch as its delivered messages in usage', async () => {
     const projectId = newProject();
-    await broadcast({ projectId, messages: [{ channel: 'c', event: 'a' }, { channel: 'c', event: 'b' }, { channel: '$x', event: 'c' }] });
+    await broadcast({
+      projectId,
+      messages: [
+        { channel: 'c', event: 'a' },
+        { channel: 'c', event: 'b' },
+        { channel: '$x', event: 'c' },
+      ],
+    });
     const usage = await fetch(`${stack.httpUrl}/usage?projectId=${projectId}`, { headers: auth });
     expect(((await usage.json()) as any).data.totalRequests).toBe(2);
   });

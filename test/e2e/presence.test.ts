@@ -23,7 +23,9 @@ async function join(client: TestClient, channel: string) {
 }
 
 const users = async (channel: string, projectId = PROJECT) => {
-  const response = await fetch(`${e2e.stack().httpUrl}/channels/${channel}/users?projectId=${projectId}`, { headers: { Authorization: `Bearer ${MASTER}` } });
+  const response = await fetch(`${e2e.stack().httpUrl}/channels/${channel}/users?projectId=${projectId}`, {
+    headers: { Authorization: `Bearer ${MASTER}` },
+  });
   return { status: response.status, json: (await response.json()) as any };
 };
 
@@ -35,7 +37,12 @@ describe('presence', () => {
     const { client: alice2 } = await asUser('alice', { name: 'Alice' });
 
     await join(alice1, 'presence-lobby');
-    expect(await bob.next()).toEqual({ kind: 'notice', type: 'member_added', channel: 'presence-lobby', member: { userId: 'alice', info: { name: 'Alice' } } });
+    expect(await bob.next()).toEqual({
+      kind: 'notice',
+      type: 'member_added',
+      channel: 'presence-lobby',
+      member: { userId: 'alice', info: { name: 'Alice' } },
+    });
     await join(alice2, 'presence-lobby');
     // Subscribing again is harmless: no second member_added.
     await join(alice1, 'presence-lobby');
@@ -53,13 +60,25 @@ describe('presence', () => {
     });
     expect((await users('presence-lobby')).json).toEqual({
       success: true,
-      data: { channel: 'presence-lobby', members: [{ userId: 'alice', info: { name: 'Alice' } }, { userId: 'bob', info: { name: 'Bob' } }], count: 2 },
+      data: {
+        channel: 'presence-lobby',
+        members: [
+          { userId: 'alice', info: { name: 'Alice' } },
+          { userId: 'bob', info: { name: 'Bob' } },
+        ],
+        count: 2,
+      },
     });
 
     await alice1.close();
     alice2.send({ action: 'unsubscribe', channel: 'presence-lobby' });
     await alice2.next((m) => m.type === 'unsubscribe_succeeded');
-    expect(await bob.next()).toEqual({ kind: 'notice', type: 'member_removed', channel: 'presence-lobby', member: { userId: 'alice', info: { name: 'Alice' } } });
+    expect(await bob.next()).toEqual({
+      kind: 'notice',
+      type: 'member_removed',
+      channel: 'presence-lobby',
+      member: { userId: 'alice', info: { name: 'Alice' } },
+    });
     await e2e.barrier(bob);
     // Exactly one of each: nothing else reached bob.
     expect(bob.messages).toEqual([]);
@@ -92,7 +111,12 @@ describe('presence', () => {
     expect((await users('room:ghosts')).json.data.count).toBe(2);
     const published = await e2e.broadcast({ projectId: PROJECT, channel: 'room:ghosts', event: 'e' });
     expect(published.json).toMatchObject({ sent: 1, stale: 1 });
-    expect(await watcher.next((m) => m.type === 'member_removed')).toEqual({ kind: 'notice', type: 'member_removed', channel: 'room:ghosts', member: { userId: 'ghost' } });
+    expect(await watcher.next((m) => m.type === 'member_removed')).toEqual({
+      kind: 'notice',
+      type: 'member_removed',
+      channel: 'room:ghosts',
+      member: { userId: 'ghost' },
+    });
     expect((await users('room:ghosts')).json.data.members).toEqual([{ userId: 'watcher' }]);
   });
 
@@ -114,6 +138,10 @@ describe('presence', () => {
       ['member_removed', 'dana'],
       ['channel_vacated', undefined],
     ]);
-    expect((await events())[0]).toMatchObject({ source: 'realtime-broadcast', account: '000000000000', detail: { projectId: PROJECT, channel: 'room:events', time: expect.any(String) } });
+    expect((await events())[0]).toMatchObject({
+      source: 'realtime-broadcast',
+      account: '000000000000',
+      detail: { projectId: PROJECT, channel: 'room:events', time: expect.any(String) },
+    });
   });
 });

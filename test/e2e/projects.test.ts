@@ -68,7 +68,13 @@ describe('isolation', () => {
 describe('API keys', () => {
   it('creates keys shown once, lists and gets them without the key, holds two and refuses a third with 409', async () => {
     const created = await call('POST', '/api-keys', MASTER, { projectId: 'keys-1', description: 'first' });
-    const record = { projectId: 'keys-1', keyPrefix: expect.stringMatching(/^rbk_.{8}$/), description: 'first', createdAt: expect.any(String), signsTokens: true };
+    const record = {
+      projectId: 'keys-1',
+      keyPrefix: expect.stringMatching(/^rbk_.{8}$/),
+      description: 'first',
+      createdAt: expect.any(String),
+      signsTokens: true,
+    };
     expect(created).toEqual({ status: 201, json: { success: true, data: { ...record, apiKey: expect.stringMatching(/^rbk_/) } } });
     const { apiKey, keyPrefix } = created.json.data;
     const listed = await call('GET', '/api-keys', MASTER);
@@ -80,7 +86,15 @@ describe('API keys', () => {
     // The newest key's fields at the top, as when a project had one key; every key under keys.
     expect(got.json).toEqual({
       success: true,
-      data: { ...record, keyPrefix: second.json.data.keyPrefix, description: 'second', keys: [{ ...record, keyPrefix }, { ...record, keyPrefix: second.json.data.keyPrefix, description: 'second' }] },
+      data: {
+        ...record,
+        keyPrefix: second.json.data.keyPrefix,
+        description: 'second',
+        keys: [
+          { ...record, keyPrefix },
+          { ...record, keyPrefix: second.json.data.keyPrefix, description: 'second' },
+        ],
+      },
     });
     expect(await call('POST', '/api-keys', MASTER, { projectId: 'keys-1' })).toMatchObject({ status: 409, json: { code: 'key_exists' } });
   });
@@ -197,7 +211,10 @@ describe('usage and status', () => {
       data: {
         projectId: 'status-a',
         connections: { total: 3, byType: { admin: 1, runtime: 2 } },
-        channels: [{ channel: 'alpha', subscribers: 2 }, { channel: 'beta', subscribers: 1 }],
+        channels: [
+          { channel: 'alpha', subscribers: 2 },
+          { channel: 'beta', subscribers: 1 },
+        ],
         lastActivityAt: expect.any(String),
       },
     });
@@ -247,7 +264,12 @@ describe('project settings', () => {
     const key = await createKey('settings-b');
     const changed = await call('PUT', path('settings-b'), MASTER, { clientPublish: 'none', rateLimit: { perSecond: 2, burst: 4 } });
     expect(changed.status).toBe(200);
-    expect(changed.json.data.settings).toEqual({ anonymousConnect: false, clientPublish: 'none', rateLimit: { perSecond: 2, burst: 4 }, maxTokenTtlSeconds: 86400 });
+    expect(changed.json.data.settings).toEqual({
+      anonymousConnect: false,
+      clientPublish: 'none',
+      rateLimit: { perSecond: 2, burst: 4 },
+      maxTokenTtlSeconds: 86400,
+    });
     expect((await call('GET', path('settings-b'), MASTER)).json.data.settings.clientPublish).toBe('none');
     // A project's key may read its own settings (npm run token checks lifetimes with it), never change them.
     expect((await call('GET', path('settings-b'), key)).json.data.settings.clientPublish).toBe('none');

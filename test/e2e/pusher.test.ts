@@ -71,8 +71,16 @@ describe('the pusher server SDK, unchanged but for its host', () => {
     const { client, socketId } = await socket();
     const other = await socket();
     const auth = pusher.authorizeChannel(socketId, 'private-orders');
-    expect(await subscribe(other.client, { channel: 'private-orders', auth: auth.auth })).toMatchObject({ kind: 'reply', type: 'error', code: 'subscription_forbidden' });
-    expect(await subscribe(client, { channel: 'private-orders', auth: auth.auth })).toEqual({ kind: 'reply', type: 'subscription_succeeded', channel: 'private-orders' });
+    expect(await subscribe(other.client, { channel: 'private-orders', auth: auth.auth })).toMatchObject({
+      kind: 'reply',
+      type: 'error',
+      code: 'subscription_forbidden',
+    });
+    expect(await subscribe(client, { channel: 'private-orders', auth: auth.auth })).toEqual({
+      kind: 'reply',
+      type: 'subscription_succeeded',
+      channel: 'private-orders',
+    });
     await pusher.trigger('private-orders', 'placed', { id: 7 });
     expect(await client.next()).toMatchObject({ channel: 'private-orders', event: 'placed', data: { id: 7 } });
   });
@@ -80,11 +88,16 @@ describe('the pusher server SDK, unchanged but for its host', () => {
   it('presence with channel_data, and the channel queries: channels, channel info, users', async () => {
     const { client, socketId } = await socket();
     const signed = pusher.authorizeChannel(socketId, 'presence-room', { user_id: 'u-1', user_info: { name: 'Ada' } });
-    expect(await subscribe(client, { channel: 'presence-room', auth: signed.auth, channel_data: signed.channel_data! })).toMatchObject({ kind: 'reply', type: 'subscription_succeeded' });
+    expect(await subscribe(client, { channel: 'presence-room', auth: signed.auth, channel_data: signed.channel_data! })).toMatchObject({
+      kind: 'reply',
+      type: 'subscription_succeeded',
+    });
     // channel_data is covered by the signature: another user's is refused.
     const intruder = await socket();
     const forged = pusher.authorizeChannel(intruder.socketId, 'presence-room', { user_id: 'u-2' });
-    expect(await subscribe(intruder.client, { channel: 'presence-room', auth: forged.auth, channel_data: JSON.stringify({ user_id: 'admin' }) })).toMatchObject({ code: 'subscription_forbidden' });
+    expect(
+      await subscribe(intruder.client, { channel: 'presence-room', auth: forged.auth, channel_data: JSON.stringify({ user_id: 'admin' }) }),
+    ).toMatchObject({ code: 'subscription_forbidden' });
 
     const channels = await (await pusher.get({ path: '/channels', params: { filter_by_prefix: 'presence-', info: 'user_count' } })).json();
     expect(channels).toEqual({ channels: { 'presence-room': { user_count: 1 } } });
@@ -97,9 +110,23 @@ describe('the pusher server SDK, unchanged but for its host', () => {
 
   it('refuses what Pusher refuses: a wrong secret, another app, a stale timestamp', async () => {
     const { hostname, port } = new URL(e2e.stack().httpUrl);
-    const wrong = new Pusher({ appId: APP, key: (pusher as any).config.token.key, secret: 'not-the-secret', host: hostname, port, useTLS: false });
+    const wrong = new Pusher({
+      appId: APP,
+      key: (pusher as any).config.token.key,
+      secret: 'not-the-secret',
+      host: hostname,
+      port,
+      useTLS: false,
+    });
     await expect(wrong.trigger('news', 'e', {})).rejects.toMatchObject({ status: 401, body: expect.stringContaining('Invalid signature') });
-    const elsewhere = new Pusher({ appId: 'default', key: (pusher as any).config.token.key, secret: (pusher as any).config.token.secret, host: hostname, port, useTLS: false });
+    const elsewhere = new Pusher({
+      appId: 'default',
+      key: (pusher as any).config.token.key,
+      secret: (pusher as any).config.token.secret,
+      host: hostname,
+      port,
+      useTLS: false,
+    });
     await expect(elsewhere.trigger('news', 'e', {})).rejects.toMatchObject({ status: 401 });
     // Signed correctly, but 700 s ago (the handler shares this process's clock, so it is signed by hand).
     const { key, secret } = (pusher as any).config.token;
@@ -122,7 +149,9 @@ describe('moving a pusher-js frontend to the client: the constructor and the imp
       req.on('data', (chunk) => (body += chunk));
       req.on('end', () => {
         const form = new URLSearchParams(body);
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(pusher.authorizeChannel(form.get('socket_id')!, form.get('channel_name')!)));
+        res
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify(pusher.authorizeChannel(form.get('socket_id')!, form.get('channel_name')!)));
       });
     });
     await new Promise<void>((resolve) => endpoint.listen(0, '127.0.0.1', resolve));

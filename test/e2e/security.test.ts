@@ -72,7 +72,10 @@ describe('connecting', () => {
     // Without a token an open project still answers rb.v1; a client offering only other protocols is refused.
     expect(await attempt('', ['rb.v1'])).toEqual({ status: 101, protocol: 'rb.v1' });
     expect(await attempt('', ['graphql-ws'])).toMatchObject({ status: 400, body: { code: 'invalid_request' } });
-    expect(await attempt(`?projectId=${projectId}`, ['rb.v1', 'rb.token.not-a-jwt'])).toMatchObject({ status: 401, body: { code: 'invalid_token' } });
+    expect(await attempt(`?projectId=${projectId}`, ['rb.v1', 'rb.token.not-a-jwt'])).toMatchObject({
+      status: 401,
+      body: { code: 'invalid_token' },
+    });
   });
 
   it('lets the master key open a keyed project to anonymous clients, and applies it at once', async () => {
@@ -87,16 +90,27 @@ describe('connecting', () => {
 describe('private and presence channels', () => {
   it('are joined only where the token grants them; nothing is stored otherwise', async () => {
     const projectId = newProject();
-    const { client } = await connect({ token: await tokenFor(projectId, { sub: 'alice', channels: ['private-user-alice', 'presence-room-*'] }) });
+    const { client } = await connect({
+      token: await tokenFor(projectId, { sub: 'alice', channels: ['private-user-alice', 'presence-room-*'] }),
+    });
     await subscribe(client, 'private-user-alice');
     await subscribe(client, 'presence-room-1');
     await subscribe(client, 'news');
     for (const channel of ['private-user-bob', 'presence-lobby']) {
       client.send({ action: 'subscribe', channel });
-      expect(await client.next()).toEqual({ kind: 'reply', type: 'error', code: 'subscription_forbidden', message: expect.stringContaining(channel) });
+      expect(await client.next()).toEqual({
+        kind: 'reply',
+        type: 'error',
+        code: 'subscription_forbidden',
+        message: expect.stringContaining(channel),
+      });
     }
     const status = await call('GET', `/status?projectId=${projectId}`);
-    expect(status.json.data.channels.map((c: { channel: string }) => c.channel).sort()).toEqual(['news', 'presence-room-1', 'private-user-alice']);
+    expect(status.json.data.channels.map((c: { channel: string }) => c.channel).sort()).toEqual([
+      'news',
+      'presence-room-1',
+      'private-user-alice',
+    ]);
   });
 
   it('are refused to anonymous clients of an open project', async () => {
@@ -129,7 +143,12 @@ describe('publishing from clients', () => {
     await call('PUT', `/projects/${projectId}/settings`, { clientPublish: 'none' });
     const { client } = await connect({ token });
     client.send({ action: 'send', channel: 'x', event: 'e' });
-    expect(await client.next()).toMatchObject({ kind: 'reply', type: 'error', code: 'publish_forbidden', message: expect.stringContaining('HTTP only') });
+    expect(await client.next()).toMatchObject({
+      kind: 'reply',
+      type: 'error',
+      code: 'publish_forbidden',
+      message: expect.stringContaining('HTTP only'),
+    });
     await call('PUT', `/projects/${projectId}/settings`, { clientPublish: 'all' });
     const later = await connect({ token: await tokenFor(projectId, { sub: 'no-grants' }) });
     later.client.send({ action: 'send', channel: 'x', event: 'e' });
@@ -204,7 +223,9 @@ describe('keys and tokens', () => {
   it('revoking closes every socket the key let in within 5 s, and they stop receiving', async () => {
     const projectId = newProject();
     const key = await createKey(projectId);
-    const clients = await Promise.all([1, 2, 3].map(async (n) => (await subscriber('feed', { token: await signClientToken({ sub: `u${n}` }, key, 600) })).client));
+    const clients = await Promise.all(
+      [1, 2, 3].map(async (n) => (await subscriber('feed', { token: await signClientToken({ sub: `u${n}` }, key, 600) })).client),
+    );
     const started = Date.now();
     const revoked = await call('DELETE', `/api-keys/${projectId}`);
     expect(revoked.json.data).toEqual({ projectId, revoked: [key.keyPrefix], disconnected: 3 });
@@ -237,7 +258,10 @@ describe('keys and tokens', () => {
     const key = await createKey(projectId);
     await call('PUT', `/projects/${projectId}/settings`, { maxTokenTtlSeconds: 3600 });
     const long = await signClientToken({ sub: 'u' }, key, 7200);
-    expect(await attempt(`?token=${long}`)).toMatchObject({ status: 401, body: { code: 'invalid_token', error: expect.stringContaining('maximum') } });
+    expect(await attempt(`?token=${long}`)).toMatchObject({
+      status: 401,
+      body: { code: 'invalid_token', error: expect.stringContaining('maximum') },
+    });
   });
 });
 

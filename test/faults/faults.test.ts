@@ -21,14 +21,17 @@ interface Fault {
 }
 const faults: Fault[] = [];
 let fired = 0;
-const throttled = () => new ProvisionedThroughputExceededException({ message: 'Throughput exceeds the current capacity of your table', $metadata: {} });
+const throttled = () =>
+  new ProvisionedThroughputExceededException({ message: 'Throughput exceeds the current capacity of your table', $metadata: {} });
 
 beforeAll(() => {
   // Before the SDK's own retries: a fault here is a call that failed for good.
   db().documents.middlewareStack.add(
     (next, context) => async (args) => {
       const table = (args.input as { TableName?: string }).TableName;
-      const fault = faults.find((f) => f.remaining > 0 && f.command === context.commandName && (f.table === undefined || f.table === table));
+      const fault = faults.find(
+        (f) => f.remaining > 0 && f.command === context.commandName && (f.table === undefined || f.table === table),
+      );
       if (fault) {
         fault.remaining--;
         fired++;
@@ -92,7 +95,10 @@ describe('DynamoDB failing', () => {
     const [connection] = (await scan(LOCAL_TABLES.connections.name)).filter((c) => c.connectionId === id);
     expect([...(connection.channels ?? [])]).toContain('f-again');
     // So its disconnect still removes the subscription: nothing is orphaned.
-    await handler({ ...connectEvent(id), requestContext: { ...connectEvent(id).requestContext, routeKey: '$disconnect', eventType: 'DISCONNECT' } } as never);
+    await handler({
+      ...connectEvent(id),
+      requestContext: { ...connectEvent(id).requestContext, routeKey: '$disconnect', eventType: 'DISCONNECT' },
+    } as never);
     expect((await scan(LOCAL_TABLES.subscriptions.name)).filter((s) => s.sk === id)).toEqual([]);
   });
 
@@ -118,7 +124,12 @@ describe('DynamoDB failing', () => {
 describe('history failing', () => {
   beforeAll(async () => {
     const configured = await handler(
-      httpEvent({ routeKey: 'PUT /projects/{projectId}/namespaces/{namespace}', pathParameters: { projectId: 'default', namespace: 'hist' }, body: { history: { size: 100, ttlSeconds: 3600 } }, authorization: `Bearer ${MASTER_KEY}` }),
+      httpEvent({
+        routeKey: 'PUT /projects/{projectId}/namespaces/{namespace}',
+        pathParameters: { projectId: 'default', namespace: 'hist' },
+        body: { history: { size: 100, ttlSeconds: 3600 } },
+        authorization: `Bearer ${MASTER_KEY}`,
+      }),
     );
     expect(configured.statusCode).toBe(200);
   });
@@ -137,10 +148,18 @@ describe('history failing', () => {
     expect(failed.statusCode).toBe(503);
     expect(posted()).toEqual([]);
     expect(replyOf(await handler(httpEvent({ body: { channel: 'hist:a', event: 'e', data: 3 } })))).toMatchObject({ offset: 3 });
-    expect(posted().filter(([to]) => to === id).map(([, m]) => (m as { offset?: number }).offset)).toEqual([3]);
+    expect(
+      posted()
+        .filter(([to]) => to === id)
+        .map(([, m]) => (m as { offset?: number }).offset),
+    ).toEqual([3]);
 
     // A client that had offset 1 missed offset 2, which nobody ever got: it is told, not misled.
-    expect((await subscribeSince('hist:a', { offset: 1, epoch: first.epoch })).reply).toMatchObject({ recovered: false, reason: 'expired', offset: 3 });
+    expect((await subscribeSince('hist:a', { offset: 1, epoch: first.epoch })).reply).toMatchObject({
+      recovered: false,
+      reason: 'expired',
+      offset: 3,
+    });
     expect((await subscribeSince('hist:a', { offset: 2, epoch: first.epoch })).reply).toMatchObject({ recovered: true, offset: 3 });
   });
 
@@ -151,9 +170,17 @@ describe('history failing', () => {
     const { id, reply } = await subscribeSince('hist:b', { offset: 1, epoch: first.epoch });
     expect(reply).toMatchObject({ kind: 'reply', type: 'error', code: 'unavailable' });
     api.clearCalls();
-    const again = replyOf((await handler(messageEvent(id, { action: 'subscribe', channel: 'hist:b', since: { offset: 1, epoch: first.epoch } }))) as { body: string });
+    const again = replyOf(
+      (await handler(messageEvent(id, { action: 'subscribe', channel: 'hist:b', since: { offset: 1, epoch: first.epoch } }))) as {
+        body: string;
+      },
+    );
     expect(again).toMatchObject({ recovered: true, offset: 2 });
-    expect(posted().filter(([to]) => to === id).map(([, m]) => (m as { offset?: number }).offset)).toEqual([2]);
+    expect(
+      posted()
+        .filter(([to]) => to === id)
+        .map(([, m]) => (m as { offset?: number }).offset),
+    ).toEqual([2]);
   });
 });
 
@@ -205,7 +232,7 @@ describe('random faults, then the store’s invariants', () => {
   it(`survives ${ROUNDS} rounds of connects, subscribes, publishes and disconnects with one call in each failing`, async () => {
     let seed = 7;
     const firedBefore = fired;
-    const random = () => ((seed = (seed * 48271) % 2147483647) / 2147483647);
+    const random = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
     const ids: string[] = [];
     /** Connections whose $disconnect met a fault: their clean-up may be partial. */
     const interrupted = new Set<string>();
@@ -220,12 +247,17 @@ describe('random faults, then the store’s invariants', () => {
         result = (await handler(connectEvent(id, random() < 0.5 ? { type: 'runtime' } : undefined))) as typeof result;
         if (result.statusCode === 200) ids.push(id);
       } else if (roll < 0.6) {
-        result = (await handler(messageEvent(ids[Math.floor(random() * ids.length)], { action: 'subscribe', channel: `r-${Math.floor(random() * 3)}` }))) as typeof result;
+        result = (await handler(
+          messageEvent(ids[Math.floor(random() * ids.length)], { action: 'subscribe', channel: `r-${Math.floor(random() * 3)}` }),
+        )) as typeof result;
       } else if (roll < 0.85) {
         result = (await handler(httpEvent({ body: { channel: `r-${Math.floor(random() * 3)}`, event: 'e' } }))) as typeof result;
       } else {
         const [id] = ids.splice(Math.floor(random() * ids.length), 1);
-        result = (await handler({ ...connectEvent(id), requestContext: { ...connectEvent(id).requestContext, routeKey: '$disconnect', eventType: 'DISCONNECT' } } as never)) as typeof result;
+        result = (await handler({
+          ...connectEvent(id),
+          requestContext: { ...connectEvent(id).requestContext, routeKey: '$disconnect', eventType: 'DISCONNECT' },
+        } as never)) as typeof result;
         if (fired > firedAtStart) interrupted.add(id);
       }
       // Never a 500: a failure is unavailable (503), or nothing the caller sees.
@@ -242,7 +274,8 @@ describe('random faults, then the store’s invariants', () => {
     const orphans = subscriptions.filter((s) => s.pk.startsWith('default#r-') && !connections.has(s.sk));
     expect(orphans.filter((s) => !interrupted.has(s.sk))).toEqual([]);
     for (const c of connections.values()) {
-      for (const name of c.channels ?? []) expect(subscriptions.some((s) => s.sk === c.connectionId && s.pk === `${c.projectId}#${name}`)).toBe(true);
+      for (const name of c.channels ?? [])
+        expect(subscriptions.some((s) => s.sk === c.connectionId && s.pk === `${c.projectId}#${name}`)).toBe(true);
     }
   }, 120_000);
 });

@@ -28,7 +28,11 @@ export interface StandInReply {
 
 type Bytes = string | ArrayBuffer | ArrayBufferView;
 const toBuffer = (data: Bytes) =>
-  typeof data === 'string' ? Buffer.from(data) : ArrayBuffer.isView(data) ? Buffer.from(data.buffer, data.byteOffset, data.byteLength) : Buffer.from(data);
+  typeof data === 'string'
+    ? Buffer.from(data)
+    : ArrayBuffer.isView(data)
+      ? Buffer.from(data.buffer, data.byteOffset, data.byteLength)
+      : Buffer.from(data);
 /** Node's hashing in the shape @smithy/signature-v4 takes. */
 export class Sha256 {
   private readonly hash;
@@ -59,12 +63,19 @@ export class AwsJsonStandIn {
     this.server = createServer(async (req, res) => {
       const request = await read(req);
       const send = (status: number, body: unknown, errorType?: string) => {
-        res.writeHead(status, { 'content-type': 'application/json', ...(errorType && { 'x-amzn-errortype': `${errorType}:http://internal.amazon.com/` }) });
+        res.writeHead(status, {
+          'content-type': 'application/json',
+          ...(errorType && { 'x-amzn-errortype': `${errorType}:http://internal.amazon.com/` }),
+        });
         res.end(body === undefined ? '' : JSON.stringify(body));
       };
       if (!(await this.verify(request))) {
         this.rejected++;
-        return send(403, { message: 'The request signature we calculated does not match the signature you provided.' }, 'InvalidSignatureException');
+        return send(
+          403,
+          { message: 'The request signature we calculated does not match the signature you provided.' },
+          'InvalidSignatureException',
+        );
       }
       this.received.push(request);
       const answer = this.reply(request);
@@ -89,8 +100,13 @@ export class AwsJsonStandIn {
     const date = headers['x-amz-date'];
     if (!date || !signedNames.includes('host')) return false;
     const signed = Object.fromEntries(signedNames.filter((n) => n !== 'authorization').map((n) => [n, headers[n] ?? '']));
-    const at = new Date(`${date.slice(0, 4)}-${date.slice(4, 6)}-${date.slice(6, 8)}T${date.slice(9, 11)}:${date.slice(11, 13)}:${date.slice(13, 15)}Z`);
-    const expected = await this.signer.sign({ method, protocol: 'http:', hostname: headers.host, path, query: {}, headers: signed, body }, { signingDate: at });
+    const at = new Date(
+      `${date.slice(0, 4)}-${date.slice(4, 6)}-${date.slice(6, 8)}T${date.slice(9, 11)}:${date.slice(11, 13)}:${date.slice(13, 15)}Z`,
+    );
+    const expected = await this.signer.sign(
+      { method, protocol: 'http:', hostname: headers.host, path, query: {}, headers: signed, body },
+      { signingDate: at },
+    );
     return expected.headers.authorization === authorization;
   }
 }

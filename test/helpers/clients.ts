@@ -24,7 +24,9 @@ export class TestClient {
     return new Promise((resolve, reject) => {
       const socket = new WebSocket(url, options);
       socket.once('open', () => resolve(new TestClient(socket)));
-      socket.once('unexpected-response', (_req, res) => reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { statusCode: res.statusCode })));
+      socket.once('unexpected-response', (_req, res) =>
+        reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { statusCode: res.statusCode })),
+      );
       socket.once('error', reject);
     });
   }

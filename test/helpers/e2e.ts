@@ -65,7 +65,12 @@ export function useLocalStack(options: LocalStackOptions & { accessKey: string }
     const { client } = await connect(query, headers);
     client.send({ action: 'subscribe', channel });
     const hello = await client.next<{ connection_id: string }>();
-    expect(hello).toEqual({ kind: 'reply', type: 'connection_id', connection_id: expect.any(String), socket_id: expect.stringMatching(/^\d+\.\d+$/) });
+    expect(hello).toEqual({
+      kind: 'reply',
+      type: 'connection_id',
+      connection_id: expect.any(String),
+      socket_id: expect.stringMatching(/^\d+\.\d+$/),
+    });
     expect(await client.next()).toEqual({ kind: 'reply', type: 'subscription_succeeded', channel });
     return { client, id: hello.connection_id };
   }
@@ -120,7 +125,8 @@ export function useLocalStack(options: LocalStackOptions & { accessKey: string }
     subscriber,
     barrier,
     /** `POST /broadcast` with a bearer key. */
-    broadcast: (body: unknown, key = options.accessKey) => postJson(`${stack!.httpUrl}/broadcast`, body, { Authorization: `Bearer ${key}` }),
+    broadcast: (body: unknown, key = options.accessKey) =>
+      postJson(`${stack!.httpUrl}/broadcast`, body, { Authorization: `Bearer ${key}` }),
   };
 }
 

@@ -15,7 +15,8 @@ type DeepPartial<T> = { [K in keyof T]?: T[K] extends (...args: never[]) => unkn
 function strict<T extends object>(name: string, given: Partial<T>): T {
   return new Proxy(given as T, {
     get(target, property) {
-      if (property in target || typeof property === 'symbol' || property === 'then') return (target as Record<PropertyKey, unknown>)[property];
+      if (property in target || typeof property === 'symbol' || property === 'then')
+        return (target as Record<PropertyKey, unknown>)[property];
       throw new Error(`the test's fake ${name} has no ${String(property)}: the operation used it`);
     },
   });
@@ -23,13 +24,21 @@ function strict<T extends object>(name: string, given: Partial<T>): T {
 
 export function fakeServices(parts: DeepPartial<Services>): Services {
   const telemetry = new Telemetry();
-  const defaults: Partial<Services> = { telemetry, logger: telemetry.logger, now: () => Date.parse('2026-11-21T12:00:00.000Z'), backgroundFanoutAbove: 3 };
+  const defaults: Partial<Services> = {
+    telemetry,
+    logger: telemetry.logger,
+    now: () => Date.parse('2026-11-21T12:00:00.000Z'),
+    backgroundFanoutAbove: 3,
+  };
   const given = { ...defaults, ...parts } as Record<string, unknown>;
   return new Proxy(given as unknown as Services, {
     get(target, property) {
       const part = (target as unknown as Record<PropertyKey, unknown>)[property];
-      if (part === undefined && typeof property === 'string') throw new Error(`the test's fake services have no ${property}: the operation used it`);
-      return typeof part === 'object' && part !== null && typeof property === 'string' && !(property in defaults) ? strict(property, part) : part;
+      if (part === undefined && typeof property === 'string')
+        throw new Error(`the test's fake services have no ${property}: the operation used it`);
+      return typeof part === 'object' && part !== null && typeof property === 'string' && !(property in defaults)
+        ? strict(property, part)
+        : part;
     },
   });
 }

@@ -36,25 +36,33 @@ export function messageEvent(connectionId: string, body: string | object, routeK
   const text = typeof body === 'string' ? body : JSON.stringify(body);
   return {
     ...messageFixture,
-    requestContext: { ...messageFixture.requestContext, routeKey: routeKey ?? selectWebSocketRoute(text), connectionId, eventType: 'MESSAGE' },
+    requestContext: {
+      ...messageFixture.requestContext,
+      routeKey: routeKey ?? selectWebSocketRoute(text),
+      connectionId,
+      eventType: 'MESSAGE',
+    },
     body: text,
   } as WebSocketEvent;
 }
 
-export function httpEvent(overrides: {
-  routeKey?: string;
-  body?: string | object;
-  authorization?: string | null;
-  isBase64Encoded?: boolean;
-  pathParameters?: Record<string, string>;
-  queryStringParameters?: Record<string, string>;
-} = {}): HttpEvent {
+export function httpEvent(
+  overrides: {
+    routeKey?: string;
+    body?: string | object;
+    authorization?: string | null;
+    isBase64Encoded?: boolean;
+    pathParameters?: Record<string, string>;
+    queryStringParameters?: Record<string, string>;
+  } = {},
+): HttpEvent {
   const routeKey = overrides.routeKey ?? 'POST /broadcast';
   const [method, path] = routeKey.split(' ');
   const headers: Record<string, string> = { ...httpFixture.headers };
   if (overrides.authorization === null) delete headers.authorization;
   else if (overrides.authorization !== undefined) headers.authorization = overrides.authorization;
-  const body = overrides.body === undefined ? httpFixture.body : typeof overrides.body === 'string' ? overrides.body : JSON.stringify(overrides.body);
+  const body =
+    overrides.body === undefined ? httpFixture.body : typeof overrides.body === 'string' ? overrides.body : JSON.stringify(overrides.body);
   return {
     ...httpFixture,
     routeKey,

@@ -48,7 +48,9 @@ describe('context settings', () => {
     // The namespace defaults travel beside the handler's bundle.
     const { directory } = app.synth();
     const asset = readdirSync(directory).find((d) => d.startsWith('asset.') && existsSync(path.join(directory, d, 'index.js')))!;
-    expect(JSON.parse(readFileSync(path.join(directory, asset, 'namespaces.json'), 'utf8'))).toEqual({ chat: { history: { size: 50, ttlSeconds: 3600 }, presence: true } });
+    expect(JSON.parse(readFileSync(path.join(directory, asset, 'namespaces.json'), 'utf8'))).toEqual({
+      chat: { history: { size: 50, ttlSeconds: 3600 }, presence: true },
+    });
     template.hasResourceProperties('AWS::ApiGatewayV2::Stage', { StageName: 'staging' });
     template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
   });
@@ -72,13 +74,19 @@ describe('context settings', () => {
   it('refuses a namespaces file with a bad configuration', () => {
     const bad = path.join(dir, 'bad.json');
     writeFileSync(bad, JSON.stringify({ chat: { history: { size: 5000, ttlSeconds: 60 } } }));
-    expect(() => settingsOf({ namespaces: bad })).toThrow(/Context setting namespaces \(.*bad\.json\): namespace chat: history.size must be an integer from 1 to 1000/);
+    expect(() => settingsOf({ namespaces: bad })).toThrow(
+      /Context setting namespaces \(.*bad\.json\): namespace chat: history.size must be an integer from 1 to 1000/,
+    );
   });
 
   it('outputs ready-to-paste commands: wscat, a curl broadcast, the master key, a first project key', () => {
     const template = Template.fromStack(new BroadcastStack(new App(), 'Outputs'));
     template.hasOutput('TryWebSocket', { Value: { 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp('^npx wscat -c wss://')])] } });
-    template.hasOutput('TryBroadcast', { Value: { 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp('^curl -X POST https://')])] } });
-    template.hasOutput('CreateProjectKey', { Value: { 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp('"projectId":"my-app"')])] } });
+    template.hasOutput('TryBroadcast', {
+      Value: { 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp('^curl -X POST https://')])] },
+    });
+    template.hasOutput('CreateProjectKey', {
+      Value: { 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp('"projectId":"my-app"')])] },
+    });
   });
 });

@@ -36,7 +36,8 @@ export const CHECKS = {
   'name-length': 'names are within the length their schema documents',
   'iam-action': 'every IAM action exists (and every wildcard matches one)',
   'iam-policy-size': 'a role’s inline policies are at most 10,240 characters together, a managed policy 6,144, a trust policy 2,048',
-  'key-schema': 'DynamoDB attribute definitions are exactly the attributes the keys of the table and its indexes use; at most 20 global indexes',
+  'key-schema':
+    'DynamoDB attribute definitions are exactly the attributes the keys of the table and its indexes use; at most 20 global indexes',
 } as const;
 export type Check = keyof typeof CHECKS;
 
@@ -110,20 +111,53 @@ const LIMITS = {
 } as const;
 
 /** Keys CloudFormation accepts on a resource. */
-const RESOURCE_KEYS = new Set(['Type', 'Properties', 'DependsOn', 'Condition', 'Metadata', 'DeletionPolicy', 'UpdateReplacePolicy', 'CreationPolicy', 'UpdatePolicy']);
+const RESOURCE_KEYS = new Set([
+  'Type',
+  'Properties',
+  'DependsOn',
+  'Condition',
+  'Metadata',
+  'DeletionPolicy',
+  'UpdateReplacePolicy',
+  'CreationPolicy',
+  'UpdatePolicy',
+]);
 const DELETION_POLICIES = new Set(['Delete', 'Retain', 'RetainExceptOnCreate', 'Snapshot']);
 /**
  * Types CloudFormation accepts that are not registry resources: the CDK's version-reporting
  * resource (handled by CloudFormation itself) and custom resources.
  */
 const NON_REGISTRY_TYPE = /^(AWS::CDK::Metadata|AWS::CloudFormation::CustomResource|Custom::[A-Za-z0-9_@-]{1,60})$/;
-const PSEUDO_PARAMETERS = new Set(['AWS::AccountId', 'AWS::NotificationARNs', 'AWS::NoValue', 'AWS::Partition', 'AWS::Region', 'AWS::StackId', 'AWS::StackName', 'AWS::URLSuffix']);
+const PSEUDO_PARAMETERS = new Set([
+  'AWS::AccountId',
+  'AWS::NotificationARNs',
+  'AWS::NoValue',
+  'AWS::Partition',
+  'AWS::Region',
+  'AWS::StackId',
+  'AWS::StackName',
+  'AWS::URLSuffix',
+]);
 /** Variables Lambda sets itself and refuses in a function's environment. */
 const LAMBDA_RESERVED_VARIABLES = new Set([
-  '_HANDLER', '_X_AMZN_TRACE_ID', 'AWS_DEFAULT_REGION', 'AWS_REGION', 'AWS_EXECUTION_ENV', 'AWS_LAMBDA_FUNCTION_NAME',
-  'AWS_LAMBDA_FUNCTION_MEMORY_SIZE', 'AWS_LAMBDA_FUNCTION_VERSION', 'AWS_LAMBDA_INITIALIZATION_TYPE', 'AWS_LAMBDA_LOG_GROUP_NAME',
-  'AWS_LAMBDA_LOG_STREAM_NAME', 'AWS_ACCESS_KEY', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN',
-  'AWS_LAMBDA_RUNTIME_API', 'LAMBDA_TASK_ROOT', 'LAMBDA_RUNTIME_DIR',
+  '_HANDLER',
+  '_X_AMZN_TRACE_ID',
+  'AWS_DEFAULT_REGION',
+  'AWS_REGION',
+  'AWS_EXECUTION_ENV',
+  'AWS_LAMBDA_FUNCTION_NAME',
+  'AWS_LAMBDA_FUNCTION_MEMORY_SIZE',
+  'AWS_LAMBDA_FUNCTION_VERSION',
+  'AWS_LAMBDA_INITIALIZATION_TYPE',
+  'AWS_LAMBDA_LOG_GROUP_NAME',
+  'AWS_LAMBDA_LOG_STREAM_NAME',
+  'AWS_ACCESS_KEY',
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+  'AWS_SESSION_TOKEN',
+  'AWS_LAMBDA_RUNTIME_API',
+  'LAMBDA_TASK_ROOT',
+  'LAMBDA_RUNTIME_DIR',
 ]);
 
 /** What an intrinsic function gives back, for the places that take values of one shape. */
@@ -144,8 +178,33 @@ const PROPERTY_FUNCTIONS: Record<string, Kind> = {
   'Fn::If': 'any',
   'Fn::Length': 'scalar',
 };
-const CONDITION_FUNCTIONS = new Set(['Fn::And', 'Fn::Equals', 'Fn::If', 'Fn::Not', 'Fn::Or', 'Condition', 'Ref', 'Fn::FindInMap', 'Fn::Select', 'Fn::Join', 'Fn::Sub']);
-const RULE_FUNCTIONS = new Set(['Fn::And', 'Fn::Contains', 'Fn::EachMemberEquals', 'Fn::EachMemberIn', 'Fn::Equals', 'Fn::Not', 'Fn::Or', 'Fn::RefAll', 'Fn::ValueOf', 'Fn::ValueOfAll', 'Ref', 'Condition']);
+const CONDITION_FUNCTIONS = new Set([
+  'Fn::And',
+  'Fn::Equals',
+  'Fn::If',
+  'Fn::Not',
+  'Fn::Or',
+  'Condition',
+  'Ref',
+  'Fn::FindInMap',
+  'Fn::Select',
+  'Fn::Join',
+  'Fn::Sub',
+]);
+const RULE_FUNCTIONS = new Set([
+  'Fn::And',
+  'Fn::Contains',
+  'Fn::EachMemberEquals',
+  'Fn::EachMemberIn',
+  'Fn::Equals',
+  'Fn::Not',
+  'Fn::Or',
+  'Fn::RefAll',
+  'Fn::ValueOf',
+  'Fn::ValueOfAll',
+  'Ref',
+  'Condition',
+]);
 
 /** `{Ref: …}` or `{"Fn::…": …}`. (`{Condition: …}` is one only inside Conditions and Rules.) */
 export function isIntrinsic(value: unknown): value is Record<string, unknown> {
@@ -183,7 +242,14 @@ export function checkTemplate(template: Template, context: CheckContext): CheckR
 
 class TemplateChecker {
   private readonly findings: Finding[] = [];
-  private readonly counts: CheckCounts = { resources: 0, properties: 0, references: 0, namesWithLimits: 0, iamActions: 0, routeSettings: 0 };
+  private readonly counts: CheckCounts = {
+    resources: 0,
+    properties: 0,
+    references: 0,
+    namesWithLimits: 0,
+    iamActions: 0,
+    routeSettings: 0,
+  };
   private readonly resources: Record<string, TemplateResource>;
   /** logical id → the logical ids it depends on (Ref, GetAtt, Sub, DependsOn). */
   private readonly dependencies = new Map<string, Set<string>>();
@@ -211,7 +277,8 @@ class TemplateChecker {
         this.report('reference', `Outputs.${name}.Condition`, `names condition ${output.Condition}, which the template does not have`);
       }
     }
-    for (const [name, condition] of Object.entries(this.template.Conditions ?? {})) this.intrinsics(condition, `Conditions.${name}`, undefined, 'condition');
+    for (const [name, condition] of Object.entries(this.template.Conditions ?? {}))
+      this.intrinsics(condition, `Conditions.${name}`, undefined, 'condition');
     for (const [name, rule] of Object.entries(this.template.Rules ?? {})) this.intrinsics(rule, `Rules.${name}`, undefined, 'rule');
     this.cycles();
     this.ordering();
@@ -235,9 +302,15 @@ class TemplateChecker {
   private templateLimits(): void {
     // As the CDK writes it (indented by one space), which is what is uploaded.
     const bytes = Buffer.byteLength(JSON.stringify(this.template, undefined, 1));
-    if (bytes > LIMITS.templateBytes) this.report('template-size', 'template', `${bytes.toLocaleString('en')} bytes; CloudFormation takes at most ${LIMITS.templateBytes.toLocaleString('en')}`);
+    if (bytes > LIMITS.templateBytes)
+      this.report(
+        'template-size',
+        'template',
+        `${bytes.toLocaleString('en')} bytes; CloudFormation takes at most ${LIMITS.templateBytes.toLocaleString('en')}`,
+      );
     const count = Object.keys(this.resources).length;
-    if (count > LIMITS.resources) this.report('resource-count', 'Resources', `${count} resources; a stack holds at most ${LIMITS.resources}`);
+    if (count > LIMITS.resources)
+      this.report('resource-count', 'Resources', `${count} resources; a stack holds at most ${LIMITS.resources}`);
     const outputs = Object.keys(this.template.Outputs ?? {}).length;
     if (outputs > LIMITS.outputs) this.report('resource-count', 'Outputs', `${outputs} outputs; a stack has at most ${LIMITS.outputs}`);
     for (const id of [...Object.keys(this.resources), ...Object.keys(this.template.Outputs ?? {})]) {
@@ -261,9 +334,14 @@ class TemplateChecker {
     if (resource.Condition !== undefined && !(resource.Condition in (this.template.Conditions ?? {}))) {
       this.report('reference', `${at}.Condition`, `names condition ${resource.Condition}, which the template does not have`);
     }
-    for (const target of resource.DependsOn === undefined ? [] : Array.isArray(resource.DependsOn) ? resource.DependsOn : [resource.DependsOn]) {
+    for (const target of resource.DependsOn === undefined
+      ? []
+      : Array.isArray(resource.DependsOn)
+        ? resource.DependsOn
+        : [resource.DependsOn]) {
       this.counts.references++;
-      if (typeof target !== 'string' || !(target in this.resources)) this.report('reference', `${at}.DependsOn`, `depends on ${JSON.stringify(target)}, which is not a resource of the template`);
+      if (typeof target !== 'string' || !(target in this.resources))
+        this.report('reference', `${at}.DependsOn`, `depends on ${JSON.stringify(target)}, which is not a resource of the template`);
       else this.dependencies.get(id)!.add(target);
     }
     this.intrinsics(resource.Properties, `${at}.Properties`, id, 'property');
@@ -273,7 +351,8 @@ class TemplateChecker {
       return;
     }
     if (NON_REGISTRY_TYPE.test(resource.Type)) {
-      if (resource.Type !== 'AWS::CDK::Metadata' && resource.Properties?.ServiceToken === undefined) this.report('required', `${at}.Properties.ServiceToken`, 'a custom resource needs a ServiceToken');
+      if (resource.Type !== 'AWS::CDK::Metadata' && resource.Properties?.ServiceToken === undefined)
+        this.report('required', `${at}.Properties.ServiceToken`, 'a custom resource needs a ServiceToken');
       return;
     }
     const spec = this.spec(resource.Type);
@@ -292,7 +371,8 @@ class TemplateChecker {
   /** An object against a set of property specs (a resource's, or a nested type's). */
   private object(value: Record<string, unknown>, properties: ResourceSpec['properties'], at: string, owner: string): void {
     for (const [name, property] of Object.entries(properties)) {
-      if (property.required && (value[name] === undefined || isNoValue(value[name]))) this.report('required', `${at}.${name}`, `${owner} requires ${name}`);
+      if (property.required && (value[name] === undefined || isNoValue(value[name])))
+        this.report('required', `${at}.${name}`, `${owner} requires ${name}`);
     }
     for (const [name, child] of Object.entries(value)) {
       const property = properties[name];
@@ -342,7 +422,12 @@ class TemplateChecker {
         return;
       case 'tag':
         if (!isPlainObject(value)) return this.mismatch(value, 'a tag {Key, Value}', at);
-        this.object(value, { Key: { type: { type: 'string' }, required: true }, Value: { type: { type: 'string' }, required: true } }, at, 'A tag');
+        this.object(
+          value,
+          { Key: { type: { type: 'string' }, required: true }, Value: { type: { type: 'string' }, required: true } },
+          at,
+          'A tag',
+        );
         return;
       case 'array':
         if (!Array.isArray(value)) return this.mismatch(value, 'a list', at);
@@ -397,7 +482,12 @@ class TemplateChecker {
     if (wantsList && kind !== 'list') this.report('intrinsic', at, `${name} gives a single value where a list goes`);
     else if (!wantsList && kind === 'list') this.report('intrinsic', at, `${name} gives a list where a ${type.type} goes`);
     else if (wantsObject) this.report('intrinsic', at, `${name} gives a ${kind} where an object goes`);
-    else if ((type.type === 'number' || type.type === 'integer' || type.type === 'boolean') && kind === 'string' && name !== 'Fn::Join' && name !== 'Fn::Sub') {
+    else if (
+      (type.type === 'number' || type.type === 'integer' || type.type === 'boolean') &&
+      kind === 'string' &&
+      name !== 'Fn::Join' &&
+      name !== 'Fn::Sub'
+    ) {
       this.report('intrinsic', at, `${name} gives a string where a ${type.type} goes`);
     }
   }
@@ -439,12 +529,22 @@ class TemplateChecker {
     }
     const [name, args] = Object.entries(value)[0];
     const here = `${at}.${name}`;
-    const allowed = section === 'property' ? name in PROPERTY_FUNCTIONS : section === 'condition' ? CONDITION_FUNCTIONS.has(name) : RULE_FUNCTIONS.has(name);
+    const allowed =
+      section === 'property'
+        ? name in PROPERTY_FUNCTIONS
+        : section === 'condition'
+          ? CONDITION_FUNCTIONS.has(name)
+          : RULE_FUNCTIONS.has(name);
     if (!allowed) {
-      this.report('intrinsic', here, `${name} is not an intrinsic function CloudFormation runs in ${section === 'property' ? 'properties and outputs' : `${section}s`}`);
+      this.report(
+        'intrinsic',
+        here,
+        `${name} is not an intrinsic function CloudFormation runs in ${section === 'property' ? 'properties and outputs' : `${section}s`}`,
+      );
       return;
     }
-    const malformed = (shape: string) => this.report('intrinsic', here, `${name} takes ${shape}, got ${JSON.stringify(args)?.slice(0, 120)}`);
+    const malformed = (shape: string) =>
+      this.report('intrinsic', here, `${name} takes ${shape}, got ${JSON.stringify(args)?.slice(0, 120)}`);
     const depend = (target: string) => {
       if (from && target in this.resources) this.dependencies.get(from)?.add(target);
     };
@@ -456,7 +556,8 @@ class TemplateChecker {
         return;
       case 'Condition':
         if (typeof args !== 'string') return malformed('a condition name');
-        if (!(args in (this.template.Conditions ?? {}))) this.report('reference', here, `names condition ${args}, which the template does not have`);
+        if (!(args in (this.template.Conditions ?? {})))
+          this.report('reference', here, `names condition ${args}, which the template does not have`);
         return;
       case 'Fn::GetAtt': {
         const parsed = getAttArgs(args);
@@ -467,10 +568,16 @@ class TemplateChecker {
         return;
       }
       case 'Fn::Join':
-        if (!Array.isArray(args) || args.length !== 2 || typeof args[0] !== 'string' || !(Array.isArray(args[1]) || isIntrinsic(args[1]))) return malformed('[delimiter, list]');
+        if (!Array.isArray(args) || args.length !== 2 || typeof args[0] !== 'string' || !(Array.isArray(args[1]) || isIntrinsic(args[1])))
+          return malformed('[delimiter, list]');
         return this.intrinsics(args[1], here, from, section);
       case 'Fn::Sub': {
-        const [text, variables] = typeof args === 'string' ? [args, {}] : Array.isArray(args) && args.length === 2 && isPlainObject(args[1]) ? args : [undefined, undefined];
+        const [text, variables] =
+          typeof args === 'string'
+            ? [args, {}]
+            : Array.isArray(args) && args.length === 2 && isPlainObject(args[1])
+              ? args
+              : [undefined, undefined];
         if (typeof text !== 'string') return malformed('a string, or [string, {variables}]');
         this.intrinsics(variables, here, from, section);
         for (const match of text.matchAll(/\$\{([^!}][^}]*)\}/g)) {
@@ -494,12 +601,15 @@ class TemplateChecker {
         if (!Array.isArray(args) || args.length !== 2 || typeof args[0] !== 'string') return malformed('[delimiter, string]');
         return this.intrinsics(args[1], here, from, section);
       case 'Fn::If':
-        if (!Array.isArray(args) || args.length !== 3 || typeof args[0] !== 'string') return malformed('[condition, value if true, value if false]');
-        if (!(args[0] in (this.template.Conditions ?? {}))) this.report('reference', here, `names condition ${args[0]}, which the template does not have`);
+        if (!Array.isArray(args) || args.length !== 3 || typeof args[0] !== 'string')
+          return malformed('[condition, value if true, value if false]');
+        if (!(args[0] in (this.template.Conditions ?? {})))
+          this.report('reference', here, `names condition ${args[0]}, which the template does not have`);
         return this.intrinsics(args.slice(1), here, from, section);
       case 'Fn::FindInMap':
         if (!Array.isArray(args) || args.length < 3) return malformed('[map, top-level key, second-level key]');
-        if (typeof args[0] === 'string' && !(args[0] in (this.template.Mappings ?? {}))) this.report('reference', here, `names mapping ${args[0]}, which the template does not have`);
+        if (typeof args[0] === 'string' && !(args[0] in (this.template.Mappings ?? {})))
+          this.report('reference', here, `names mapping ${args[0]}, which the template does not have`);
         return this.intrinsics(args, here, from, section);
       default:
         return this.intrinsics(args, here, from, section);
@@ -510,7 +620,11 @@ class TemplateChecker {
     this.counts.references++;
     if (PSEUDO_PARAMETERS.has(target) || target in (this.template.Parameters ?? {})) return;
     if (section === 'property' && target in this.resources) return;
-    this.report('reference', at, `Ref names ${target}, which is no ${section === 'property' ? 'resource, ' : ''}parameter or pseudo parameter of the template`);
+    this.report(
+      'reference',
+      at,
+      `Ref names ${target}, which is no ${section === 'property' ? 'resource, ' : ''}parameter or pseudo parameter of the template`,
+    );
   }
 
   private getAtt(id: string, attribute: unknown, at: string): void {
@@ -579,9 +693,18 @@ class TemplateChecker {
         this.counts.routeSettings++;
         const route = routes.find(([, r]) => r.Properties?.RouteKey === routeKey && sameApi(r.Properties?.ApiId, stage.Properties?.ApiId));
         const at = `Resources.${id}.Properties.RouteSettings.${routeKey}`;
-        if (!route) this.report('ordering', at, `names route ${routeKey}, which the template does not create on this API: CreateStage would refuse it`);
+        if (!route)
+          this.report(
+            'ordering',
+            at,
+            `names route ${routeKey}, which the template does not create on this API: CreateStage would refuse it`,
+          );
         else if (!this.dependsOn(id, route[0])) {
-          this.report('ordering', at, `names route ${routeKey} (${route[0]}) but does not depend on it: CloudFormation may create the stage first, and CreateStage refuses a setting for a route that does not exist yet`);
+          this.report(
+            'ordering',
+            at,
+            `names route ${routeKey} (${route[0]}) but does not depend on it: CloudFormation may create the stage first, and CreateStage refuses a setting for a route that does not exist yet`,
+          );
         }
       }
     }
@@ -591,29 +714,53 @@ class TemplateChecker {
         const target = this.refTarget(value) ?? this.targetInJoin(value, targetType);
         const at = `Resources.${id}.Properties.${property}`;
         if (!target) {
-          if (value !== undefined) this.report('ordering', at, `names its ${targetType.split('::').pop()} by a fixed string, so nothing orders it after that resource (${why})`);
-        } else if (this.resources[target].Type !== targetType) this.report('ordering', at, `refers to ${target}, a ${this.resources[target].Type}, not a ${targetType}`);
+          if (value !== undefined)
+            this.report(
+              'ordering',
+              at,
+              `names its ${targetType.split('::').pop()} by a fixed string, so nothing orders it after that resource (${why})`,
+            );
+        } else if (this.resources[target].Type !== targetType)
+          this.report('ordering', at, `refers to ${target}, a ${this.resources[target].Type}, not a ${targetType}`);
       }
     };
     needs('AWS::ApiGatewayV2::RouteResponse', 'RouteId', 'AWS::ApiGatewayV2::Route', 'a route response needs its route');
-    needs('AWS::ApiGatewayV2::IntegrationResponse', 'IntegrationId', 'AWS::ApiGatewayV2::Integration', 'an integration response needs its integration');
+    needs(
+      'AWS::ApiGatewayV2::IntegrationResponse',
+      'IntegrationId',
+      'AWS::ApiGatewayV2::Integration',
+      'an integration response needs its integration',
+    );
     needs('AWS::ApiGatewayV2::Route', 'Target', 'AWS::ApiGatewayV2::Integration', 'a route needs its integration');
     for (const [id, deployment] of this.ofType('AWS::ApiGatewayV2::Deployment')) {
       for (const [routeId, route] of routes) {
         if (sameApi(route.Properties?.ApiId, deployment.Properties?.ApiId) && !this.dependsOn(id, routeId)) {
-          this.report('ordering', `Resources.${id}`, `deploys the API without depending on its route ${routeId}: the deployment may miss it, or fail with no routes`);
+          this.report(
+            'ordering',
+            `Resources.${id}`,
+            `deploys the API without depending on its route ${routeId}: the deployment may miss it, or fail with no routes`,
+          );
         }
       }
     }
     const accounts = this.ofType('AWS::ApiGateway::Account').map(([id]) => id);
-    const webSocketApis = new Set(this.ofType('AWS::ApiGatewayV2::Api').filter(([, api]) => api.Properties?.ProtocolType === 'WEBSOCKET').map(([id]) => id));
+    const webSocketApis = new Set(
+      this.ofType('AWS::ApiGatewayV2::Api')
+        .filter(([, api]) => api.Properties?.ProtocolType === 'WEBSOCKET')
+        .map(([id]) => id),
+    );
     for (const [id, stage] of [...this.ofType('AWS::ApiGatewayV2::Stage'), ...this.ofType('AWS::ApiGateway::Stage')]) {
       const api = this.refTarget(stage.Properties?.ApiId ?? stage.Properties?.RestApiId);
       const logs = stage.Properties?.AccessLogSettings ?? stage.Properties?.AccessLogSetting;
       const needsRole = stage.Type === 'AWS::ApiGateway::Stage' || (api !== undefined && webSocketApis.has(api));
       if (!logs || !needsRole) continue;
       for (const account of accounts) {
-        if (!this.dependsOn(id, account)) this.report('ordering', `Resources.${id}`, `logs access without depending on ${account}, the account's CloudWatch Logs role: "CloudWatch Logs role ARN must be set in account settings"`);
+        if (!this.dependsOn(id, account))
+          this.report(
+            'ordering',
+            `Resources.${id}`,
+            `logs access without depending on ${account}, the account's CloudWatch Logs role: "CloudWatch Logs role ARN must be set in account settings"`,
+          );
       }
     }
   }
@@ -637,11 +784,21 @@ class TemplateChecker {
         environmentBytes = Buffer.byteLength(JSON.stringify(longestRendering(variables, this.render)));
         const at = `Resources.${id}.Properties.Environment.Variables`;
         if (environmentBytes > LAMBDA_ENVIRONMENT_LIMIT_BYTES) {
-          this.report('lambda-environment', at, `the environment can be ${environmentBytes.toLocaleString('en')} bytes; Lambda refuses more than ${LAMBDA_ENVIRONMENT_LIMIT_BYTES.toLocaleString('en')}`);
+          this.report(
+            'lambda-environment',
+            at,
+            `the environment can be ${environmentBytes.toLocaleString('en')} bytes; Lambda refuses more than ${LAMBDA_ENVIRONMENT_LIMIT_BYTES.toLocaleString('en')}`,
+          );
         }
         for (const name of Object.keys(variables)) {
-          if (!/^[a-zA-Z]\w+$/.test(name)) this.report('lambda-environment', `${at}.${name}`, 'a variable name is a letter, then letters, digits and _');
-          if (LAMBDA_RESERVED_VARIABLES.has(name)) this.report('lambda-environment', `${at}.${name}`, `${name} is reserved: Lambda sets it and refuses it in a function's environment`);
+          if (!/^[a-zA-Z]\w+$/.test(name))
+            this.report('lambda-environment', `${at}.${name}`, 'a variable name is a letter, then letters, digits and _');
+          if (LAMBDA_RESERVED_VARIABLES.has(name))
+            this.report(
+              'lambda-environment',
+              `${at}.${name}`,
+              `${name} is reserved: Lambda sets it and refuses it in a function's environment`,
+            );
         }
       }
       measured[id] = { policyBytes: 0, permissions: 0, environmentBytes };
@@ -657,7 +814,11 @@ class TemplateChecker {
       const bytes = Buffer.byteLength(`{"Version":"2012-10-17","Id":"default","Statement":[${list.join(',')}]}`);
       if (measured[target]) Object.assign(measured[target], { policyBytes: bytes, permissions: list.length });
       if (bytes > LIMITS.lambdaPolicyBytes) {
-        this.report('lambda-policy', `Resources.${target}`, `${list.length} permissions make a resource policy of up to ${bytes.toLocaleString('en')} bytes; Lambda refuses more than ${LIMITS.lambdaPolicyBytes.toLocaleString('en')} (PolicyLengthExceededException)`);
+        this.report(
+          'lambda-policy',
+          `Resources.${target}`,
+          `${list.length} permissions make a resource policy of up to ${bytes.toLocaleString('en')} bytes; Lambda refuses more than ${LIMITS.lambdaPolicyBytes.toLocaleString('en')} (PolicyLengthExceededException)`,
+        );
       }
     }
     return measured;
@@ -674,14 +835,18 @@ class TemplateChecker {
   private permissionStatement(id: string, properties: Record<string, any>): unknown {
     const rendered = longestRendering(properties, this.render) as Record<string, any>;
     const functionId = this.functionOf(properties.FunctionName);
-    const functionArn = functionId ? (longestRendering({ 'Fn::GetAtt': [functionId, 'Arn'] }, this.render) as string) : String(rendered.FunctionName);
+    const functionArn = functionId
+      ? (longestRendering({ 'Fn::GetAtt': [functionId, 'Arn'] }, this.render) as string)
+      : String(rendered.FunctionName);
     const principal = String(rendered.Principal);
     const condition: Record<string, Record<string, string>> = {};
     if (rendered.SourceArn) condition.ArnLike = { 'AWS:SourceArn': rendered.SourceArn };
     if (rendered.SourceAccount) condition.StringEquals = { ...condition.StringEquals, 'AWS:SourceAccount': rendered.SourceAccount };
     if (rendered.PrincipalOrgID) condition.StringEquals = { ...condition.StringEquals, 'aws:PrincipalOrgID': rendered.PrincipalOrgID };
-    if (rendered.EventSourceToken) condition.StringEquals = { ...condition.StringEquals, 'lambda:EventSourceToken': rendered.EventSourceToken };
-    if (rendered.FunctionUrlAuthType) condition.StringEquals = { ...condition.StringEquals, 'lambda:FunctionUrlAuthType': rendered.FunctionUrlAuthType };
+    if (rendered.EventSourceToken)
+      condition.StringEquals = { ...condition.StringEquals, 'lambda:EventSourceToken': rendered.EventSourceToken };
+    if (rendered.FunctionUrlAuthType)
+      condition.StringEquals = { ...condition.StringEquals, 'lambda:FunctionUrlAuthType': rendered.FunctionUrlAuthType };
     return {
       // CloudFormation names the statement with a generated physical id (at most 100 characters).
       Sid: longestRendering({ Ref: id }, this.render),
@@ -698,15 +863,26 @@ class TemplateChecker {
       const metrics = alarm.Properties?.Metrics;
       if (!Array.isArray(metrics)) continue;
       const count = metrics.filter((query) => isPlainObject(query) && query.MetricStat !== undefined).length;
-      if (count > LIMITS.alarmMetrics) this.report('metric-math', `Resources.${id}.Properties.Metrics`, `the alarm's metric math uses ${count} metrics; CloudWatch allows ${LIMITS.alarmMetrics}`);
+      if (count > LIMITS.alarmMetrics)
+        this.report(
+          'metric-math',
+          `Resources.${id}.Properties.Metrics`,
+          `the alarm's metric math uses ${count} metrics; CloudWatch allows ${LIMITS.alarmMetrics}`,
+        );
     }
     for (const [id, alarm] of this.ofType('AWS::CloudWatch::CompositeAlarm')) {
       const rule = alarm.Properties?.AlarmRule;
       const rendered = String(longestRendering(rule, this.render));
       const at = `Resources.${id}.Properties.AlarmRule`;
-      if (rendered.length > LIMITS.compositeRuleCharacters) this.report('metric-math', at, `the rule can be ${rendered.length.toLocaleString('en')} characters; CloudWatch allows ${LIMITS.compositeRuleCharacters.toLocaleString('en')}`);
+      if (rendered.length > LIMITS.compositeRuleCharacters)
+        this.report(
+          'metric-math',
+          at,
+          `the rule can be ${rendered.length.toLocaleString('en')} characters; CloudWatch allows ${LIMITS.compositeRuleCharacters.toLocaleString('en')}`,
+        );
       const children = (rendered.match(/\b(ALARM|OK|INSUFFICIENT_DATA)\(/g) ?? []).length;
-      if (children > LIMITS.compositeAlarms) this.report('metric-math', at, `the rule names ${children} alarms; CloudWatch allows ${LIMITS.compositeAlarms}`);
+      if (children > LIMITS.compositeAlarms)
+        this.report('metric-math', at, `the rule names ${children} alarms; CloudWatch allows ${LIMITS.compositeAlarms}`);
     }
   }
 
@@ -717,7 +893,12 @@ class TemplateChecker {
       const rendered = String(longestRendering(body, this.render));
       const at = `Resources.${id}.Properties.DashboardBody`;
       const bytes = Buffer.byteLength(rendered);
-      if (bytes > LIMITS.dashboardBodyBytes) this.report('dashboard', at, `the body can be ${bytes.toLocaleString('en')} bytes; CloudWatch allows ${LIMITS.dashboardBodyBytes.toLocaleString('en')}`);
+      if (bytes > LIMITS.dashboardBodyBytes)
+        this.report(
+          'dashboard',
+          at,
+          `the body can be ${bytes.toLocaleString('en')} bytes; CloudWatch allows ${LIMITS.dashboardBodyBytes.toLocaleString('en')}`,
+        );
       try {
         JSON.parse(rendered);
       } catch (error) {
@@ -745,13 +926,21 @@ class TemplateChecker {
       switch (resource.Type) {
         case 'AWS::IAM::Role':
           documents.push({ at: `${at}.AssumeRolePolicyDocument`, document: p.AssumeRolePolicyDocument, kind: 'trust' });
-          (Array.isArray(p.Policies) ? p.Policies : []).forEach((policy: any, i: number) => documents.push({ at: `${at}.Policies[${i}]`, document: policy?.PolicyDocument, role: id, kind: 'inline' }));
+          (Array.isArray(p.Policies) ? p.Policies : []).forEach((policy: any, i: number) =>
+            documents.push({ at: `${at}.Policies[${i}]`, document: policy?.PolicyDocument, role: id, kind: 'inline' }),
+          );
           break;
         case 'AWS::IAM::Policy':
           for (const role of Array.isArray(p.Roles) ? p.Roles : []) {
-            documents.push({ at: `${at}.PolicyDocument`, document: p.PolicyDocument, role: this.refTarget(role) ?? JSON.stringify(role), kind: 'inline' });
+            documents.push({
+              at: `${at}.PolicyDocument`,
+              document: p.PolicyDocument,
+              role: this.refTarget(role) ?? JSON.stringify(role),
+              kind: 'inline',
+            });
           }
-          if (!Array.isArray(p.Roles) || p.Roles.length === 0) documents.push({ at: `${at}.PolicyDocument`, document: p.PolicyDocument, kind: 'other' });
+          if (!Array.isArray(p.Roles) || p.Roles.length === 0)
+            documents.push({ at: `${at}.PolicyDocument`, document: p.PolicyDocument, kind: 'other' });
           break;
         case 'AWS::IAM::ManagedPolicy':
           documents.push({ at: `${at}.PolicyDocument`, document: p.PolicyDocument, kind: 'managed' });
@@ -761,7 +950,8 @@ class TemplateChecker {
           break;
         default:
           // Resource policies: any PolicyDocument-like property of other types (topics, queues, buckets, keys).
-          for (const [name, value] of Object.entries(p)) if (isPlainObject(value) && 'Statement' in value) documents.push({ at: `${at}.${name}`, document: value, kind: 'other' });
+          for (const [name, value] of Object.entries(p))
+            if (isPlainObject(value) && 'Statement' in value) documents.push({ at: `${at}.${name}`, document: value, kind: 'other' });
       }
     }
     const inlineByRole = new Map<string, number>();
@@ -783,12 +973,26 @@ class TemplateChecker {
       // IAM counts a policy's characters without whitespace.
       const characters = JSON.stringify(longestRendering(document, this.render)).length;
       if (kind === 'inline' && role) inlineByRole.set(role, (inlineByRole.get(role) ?? 0) + characters);
-      if (kind === 'managed' && characters > LIMITS.managedPolicyCharacters) this.report('iam-policy-size', at, `a managed policy of up to ${characters} characters; IAM allows ${LIMITS.managedPolicyCharacters}`);
-      if (kind === 'trust' && characters > LIMITS.trustPolicyCharacters) this.report('iam-policy-size', at, `a trust policy of up to ${characters} characters; IAM allows ${LIMITS.trustPolicyCharacters} by default`);
+      if (kind === 'managed' && characters > LIMITS.managedPolicyCharacters)
+        this.report(
+          'iam-policy-size',
+          at,
+          `a managed policy of up to ${characters} characters; IAM allows ${LIMITS.managedPolicyCharacters}`,
+        );
+      if (kind === 'trust' && characters > LIMITS.trustPolicyCharacters)
+        this.report(
+          'iam-policy-size',
+          at,
+          `a trust policy of up to ${characters} characters; IAM allows ${LIMITS.trustPolicyCharacters} by default`,
+        );
     }
     for (const [role, characters] of inlineByRole) {
       if (characters > LIMITS.roleInlinePolicyCharacters) {
-        this.report('iam-policy-size', `Resources.${role}`, `the role's inline policies add up to ${characters.toLocaleString('en')} characters; IAM allows ${LIMITS.roleInlinePolicyCharacters.toLocaleString('en')}`);
+        this.report(
+          'iam-policy-size',
+          `Resources.${role}`,
+          `the role's inline policies add up to ${characters.toLocaleString('en')} characters; IAM allows ${LIMITS.roleInlinePolicyCharacters.toLocaleString('en')}`,
+        );
       }
     }
   }
@@ -796,8 +1000,14 @@ class TemplateChecker {
   private action(action: string, at: string): void {
     this.counts.iamActions++;
     if (action === '*') return;
-    if (!/^[a-z0-9-]+:[A-Za-z0-9*?]+$/.test(action)) return this.report('iam-action', at, `${JSON.stringify(action)} is not service:Action`);
-    if (!this.context.iamActionExists(action)) this.report('iam-action', at, `IAM has no action ${action}: the policy deploys, and the call it was meant for is refused at run time`);
+    if (!/^[a-z0-9-]+:[A-Za-z0-9*?]+$/.test(action))
+      return this.report('iam-action', at, `${JSON.stringify(action)} is not service:Action`);
+    if (!this.context.iamActionExists(action))
+      this.report(
+        'iam-action',
+        at,
+        `IAM has no action ${action}: the policy deploys, and the call it was meant for is refused at run time`,
+      );
   }
 
   private keySchemas(): void {
@@ -806,13 +1016,25 @@ class TemplateChecker {
       const at = `Resources.${id}.Properties`;
       const defined = (Array.isArray(p.AttributeDefinitions) ? p.AttributeDefinitions : []).map((d: any) => d?.AttributeName);
       const keys = (schema: unknown) => (Array.isArray(schema) ? schema.map((k: any) => k?.AttributeName) : []);
-      const indexes = [...(Array.isArray(p.GlobalSecondaryIndexes) ? p.GlobalSecondaryIndexes : []), ...(Array.isArray(p.LocalSecondaryIndexes) ? p.LocalSecondaryIndexes : [])];
+      const indexes = [
+        ...(Array.isArray(p.GlobalSecondaryIndexes) ? p.GlobalSecondaryIndexes : []),
+        ...(Array.isArray(p.LocalSecondaryIndexes) ? p.LocalSecondaryIndexes : []),
+      ];
       const used = new Set<string>([...keys(p.KeySchema), ...indexes.flatMap((index: any) => keys(index?.KeySchema))]);
-      for (const name of used) if (!defined.includes(name)) this.report('key-schema', `${at}.AttributeDefinitions`, `a key uses ${name}, which AttributeDefinitions does not define`);
-      for (const name of defined) if (!used.has(name)) this.report('key-schema', `${at}.AttributeDefinitions`, `defines ${name}, which no key uses: DynamoDB refuses the table`);
+      for (const name of used)
+        if (!defined.includes(name))
+          this.report('key-schema', `${at}.AttributeDefinitions`, `a key uses ${name}, which AttributeDefinitions does not define`);
+      for (const name of defined)
+        if (!used.has(name))
+          this.report('key-schema', `${at}.AttributeDefinitions`, `defines ${name}, which no key uses: DynamoDB refuses the table`);
       if (new Set(defined).size !== defined.length) this.report('key-schema', `${at}.AttributeDefinitions`, 'defines an attribute twice');
       const global = Array.isArray(p.GlobalSecondaryIndexes) ? p.GlobalSecondaryIndexes.length : 0;
-      if (global > LIMITS.globalSecondaryIndexes) this.report('key-schema', `${at}.GlobalSecondaryIndexes`, `${global} global secondary indexes; DynamoDB allows ${LIMITS.globalSecondaryIndexes}`);
+      if (global > LIMITS.globalSecondaryIndexes)
+        this.report(
+          'key-schema',
+          `${at}.GlobalSecondaryIndexes`,
+          `${global} global secondary indexes; DynamoDB allows ${LIMITS.globalSecondaryIndexes}`,
+        );
     }
   }
 }
@@ -830,7 +1052,8 @@ function getAttArgs(args: unknown): [string, unknown] | undefined {
     const dot = args.indexOf('.');
     return dot > 0 ? [args.slice(0, dot), args.slice(dot + 1)] : undefined;
   }
-  if (Array.isArray(args) && args.length === 2 && typeof args[0] === 'string' && (typeof args[1] === 'string' || isIntrinsic(args[1]))) return [args[0], args[1]];
+  if (Array.isArray(args) && args.length === 2 && typeof args[0] === 'string' && (typeof args[1] === 'string' || isIntrinsic(args[1])))
+    return [args[0], args[1]];
   return undefined;
 }
 

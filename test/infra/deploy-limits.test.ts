@@ -20,15 +20,22 @@ const render = (value: unknown) => longestRendering(value, context);
 
 describe('longestRendering', () => {
   it('fills pseudo parameters with the longest region, partition and URL suffix', () => {
-    expect(render({ 'Fn::Join': ['', [{ Ref: 'AWS::Partition' }, '|', { Ref: 'AWS::Region' }, '|', { Ref: 'AWS::URLSuffix' }, '|', { Ref: 'AWS::AccountId' }]] })).toBe(
-      'aws-us-gov|ap-southeast-5|amazonaws.com.cn|123456789012',
-    );
+    expect(
+      render({
+        'Fn::Join': [
+          '',
+          [{ Ref: 'AWS::Partition' }, '|', { Ref: 'AWS::Region' }, '|', { Ref: 'AWS::URLSuffix' }, '|', { Ref: 'AWS::AccountId' }],
+        ],
+      }),
+    ).toBe('aws-us-gov|ap-southeast-5|amazonaws.com.cn|123456789012');
   });
 
   it('gives generated names CloudFormation’s form, cut to the service’s limit, and keeps given names', () => {
     expect(render({ Ref: 'Table' })).toBe('Shop-Table-ABCDEFGHIJKLM');
     expect(render({ Ref: 'Named' })).toBe('orders');
-    expect(render({ 'Fn::GetAtt': ['Table', 'Arn'] })).toBe('arn:aws-us-gov:dynamodb:ap-southeast-5:123456789012:table/Shop-Table-ABCDEFGHIJKLM');
+    expect(render({ 'Fn::GetAtt': ['Table', 'Arn'] })).toBe(
+      'arn:aws-us-gov:dynamodb:ap-southeast-5:123456789012:table/Shop-Table-ABCDEFGHIJKLM',
+    );
     const long = longestRendering({ Ref: 'Fn' }, { ...context, stackName: 'S'.repeat(128) }) as string;
     expect(long).toHaveLength(64);
     expect(render({ Ref: 'Key' })).toBe('arn:aws-us-gov:secretsmanager:ap-southeast-5:123456789012:secret:Key-ABCDEFGHIJKL-ABCDEF');
@@ -56,13 +63,20 @@ describe('the handler environment guard', () => {
   };
 
   it('passes an environment that fits once its references are filled in', () => {
-    expect(build((stack) => ({ TABLE: new Table(stack, 'T', { partitionKey: { name: 'pk', type: AttributeType.STRING } }).tableName }))).not.toThrow();
+    expect(
+      build((stack) => ({ TABLE: new Table(stack, 'T', { partitionKey: { name: 'pk', type: AttributeType.STRING } }).tableName })),
+    ).not.toThrow();
   });
 
   it('fails synth when the environment could exceed 4 KB once deployed, naming the largest variables and what to do', () => {
     const almost = 'x'.repeat(LAMBDA_ENVIRONMENT_LIMIT_BYTES - 30);
     // Short as written; the table's generated name pushes it over.
-    expect(build((stack) => ({ BIG: almost, TABLE: new Table(stack, 'T', { partitionKey: { name: 'pk', type: AttributeType.STRING } }).tableName }))).toThrow(
+    expect(
+      build((stack) => ({
+        BIG: almost,
+        TABLE: new Table(stack, 'T', { partitionKey: { name: 'pk', type: AttributeType.STRING } }).tableName,
+      })),
+    ).toThrow(
       /the function's environment can reach 4,\d{3} bytes once deployed, and Lambda refuses more than 4,096 \(the largest: BIG \(4069 bytes\), TABLE \(\d+ bytes\)\)\. Shorten the values/,
     );
   });
@@ -71,6 +85,8 @@ describe('the handler environment guard', () => {
     const stack = new Stack(new App(), 'S'.repeat(128));
     const table = new Table(stack, 'T', { partitionKey: { name: 'pk', type: AttributeType.STRING } });
     expect(lambdaEnvironmentProblem(stack, { TABLE: table.tableName })).toBeUndefined();
-    expect(lambdaEnvironmentProblem(stack, Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`TABLE_${i}`, table.tableName])))).toMatch(/can reach [\d,]+ bytes/);
+    expect(
+      lambdaEnvironmentProblem(stack, Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`TABLE_${i}`, table.tableName]))),
+    ).toMatch(/can reach [\d,]+ bytes/);
   });
 });

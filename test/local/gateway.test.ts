@@ -344,7 +344,10 @@ describe('@connections', () => {
     const unsigned = await fetch(`${gateway.managementEndpoint}/@connections/${encodeURIComponent(id)}`, { method: 'POST', body: 'hi' });
     expect(unsigned.status).toBe(403);
     expect(unsigned.headers.get('x-amzn-errortype')).toBe('ForbiddenException');
-    const stageless = new ApiGatewayManagementApiClient({ ...LOCAL_AWS, endpoint: gateway.managementEndpoint.replace(/\/production$/, '') });
+    const stageless = new ApiGatewayManagementApiClient({
+      ...LOCAL_AWS,
+      endpoint: gateway.managementEndpoint.replace(/\/production$/, ''),
+    });
     const error = await stageless.send(new PostToConnectionCommand({ ConnectionId: id, Data: 'hi' })).catch((e) => e);
     stageless.destroy();
     expect(error.$metadata.httpStatusCode).toBe(403);
@@ -354,7 +357,9 @@ describe('@connections', () => {
   it('refuses a post over 128 KB with 413 PayloadTooLargeException', async () => {
     const client = await TestClient.open(gateway.webSocketUrl);
     const id = eventsFor('$connect')[0].requestContext.connectionId;
-    const error = await management.send(new PostToConnectionCommand({ ConnectionId: id, Data: 'x'.repeat(128 * 1024 + 1) })).catch((e) => e);
+    const error = await management
+      .send(new PostToConnectionCommand({ ConnectionId: id, Data: 'x'.repeat(128 * 1024 + 1) }))
+      .catch((e) => e);
     expect(error.name).toBe('PayloadTooLargeException');
     expect(error.$metadata.httpStatusCode).toBe(413);
     await client.close();
@@ -410,7 +415,11 @@ describe('integration timeouts', () => {
     };
     const client = await TestClient.open(gateway.webSocketUrl);
     client.send('slow');
-    expect(await client.next()).toMatchObject({ message: 'Endpoint request timed out', connectionId: expect.any(String), requestId: expect.any(String) });
+    expect(await client.next()).toMatchObject({
+      message: 'Endpoint request timed out',
+      connectionId: expect.any(String),
+      requestId: expect.any(String),
+    });
     const response = await fetch(`${gateway.httpUrl}/health`);
     expect(response.status).toBe(503);
     expect(await response.json()).toEqual({ message: 'Service Unavailable' });
@@ -464,7 +473,11 @@ describe('HTTP API', () => {
   });
 
   it('base64-encodes form-encoded bodies (what curl -d sends) and bodies with no content type, as HTTP APIs do', async () => {
-    await fetch(`${gateway.httpUrl}/broadcast`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: '{"a":1}' });
+    await fetch(`${gateway.httpUrl}/broadcast`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: '{"a":1}',
+    });
     await fetch(`${gateway.httpUrl}/broadcast`, { method: 'POST', body: Buffer.from('{"b":2}') });
     const [form, bare] = eventsFor('POST /broadcast');
     expect(form).toMatchObject({ body: Buffer.from('{"a":1}').toString('base64'), isBase64Encoded: true });
@@ -472,7 +485,11 @@ describe('HTTP API', () => {
   });
 
   it('base64-encodes a binary body', async () => {
-    await fetch(`${gateway.httpUrl}/broadcast`, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: Buffer.from([0, 1, 2]) });
+    await fetch(`${gateway.httpUrl}/broadcast`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream' },
+      body: Buffer.from([0, 1, 2]),
+    });
     expect(eventsFor('POST /broadcast')[0]).toMatchObject({ body: 'AAEC', isBase64Encoded: true });
   });
 
@@ -500,7 +517,11 @@ describe('HTTP API', () => {
       expect(response.status).toBe(404);
       expect(await response.json()).toEqual({ code: 'not_found' });
     }
-    expect(events.map((e) => [e.routeKey, e.rawPath])).toEqual([['$default', '/nope'], ['$default', '//'], ['$default', '//x']]);
+    expect(events.map((e) => [e.routeKey, e.rawPath])).toEqual([
+      ['$default', '/nope'],
+      ['$default', '//'],
+      ['$default', '//x'],
+    ]);
   });
 
   it('answers 500 when the handler throws', async () => {

@@ -21,7 +21,11 @@ const TABLE = (name: string) => `arn:aws:dynamodb:us-east-1:000000000000:table/$
 describe('policy evaluation', () => {
   const statements: Statement[] = [
     { effect: 'Allow', actions: ['dynamodb:Query', 'dynamodb:Get*'], resources: [TABLE('t'), `${TABLE('t')}/index/*`] },
-    { effect: 'Allow', actions: ['execute-api:ManageConnections'], resources: ['arn:aws:execute-api:us-east-1:000000000000:api/production/*/@connections/*'] },
+    {
+      effect: 'Allow',
+      actions: ['execute-api:ManageConnections'],
+      resources: ['arn:aws:execute-api:us-east-1:000000000000:api/production/*/@connections/*'],
+    },
     { effect: 'Deny', actions: ['dynamodb:GetItem'], resources: [`${TABLE('t')}`] },
     { effect: 'Allow', notActions: ['s3:*'], resources: ['arn:aws:sqs:*'] },
   ];
@@ -30,7 +34,12 @@ describe('policy evaluation', () => {
     expect(decide(statements, { action: 'dynamodb:Query', resource: TABLE('t') })).toBe('allowed');
     expect(decide(statements, { action: 'DynamoDB:query', resource: `${TABLE('t')}/index/byProject` })).toBe('allowed');
     expect(decide(statements, { action: 'dynamodb:GetRecords', resource: `${TABLE('t')}/index/x` })).toBe('allowed');
-    expect(decide(statements, { action: 'execute-api:ManageConnections', resource: 'arn:aws:execute-api:us-east-1:000000000000:api/production/POST/@connections/abc=' })).toBe('allowed');
+    expect(
+      decide(statements, {
+        action: 'execute-api:ManageConnections',
+        resource: 'arn:aws:execute-api:us-east-1:000000000000:api/production/POST/@connections/abc=',
+      }),
+    ).toBe('allowed');
     expect(decide(statements, { action: 'sqs:SendMessage', resource: 'arn:aws:sqs:us-east-1:000000000000:q' })).toBe('allowed');
   });
 
@@ -38,18 +47,30 @@ describe('policy evaluation', () => {
     expect(decide(statements, { action: 'dynamodb:Scan', resource: TABLE('t') })).toBe('implicitDeny');
     expect(decide(statements, { action: 'dynamodb:Query', resource: TABLE('T') })).toBe('implicitDeny');
     expect(decide(statements, { action: 'dynamodb:Query', resource: TABLE('t2') })).toBe('implicitDeny');
-    expect(decide(statements, { action: 'execute-api:ManageConnections', resource: 'arn:aws:execute-api:us-east-1:000000000000:api/staging/POST/@connections/a' })).toBe('implicitDeny');
+    expect(
+      decide(statements, {
+        action: 'execute-api:ManageConnections',
+        resource: 'arn:aws:execute-api:us-east-1:000000000000:api/staging/POST/@connections/a',
+      }),
+    ).toBe('implicitDeny');
     expect(decide(statements, { action: 's3:GetObject', resource: 'arn:aws:sqs:x' })).toBe('implicitDeny');
     expect(decide(statements, { action: 'dynamodb:GetItem', resource: TABLE('t') })).toBe('explicitDeny');
   });
 
-  it("words a refusal as AWS does, naming the caller, the action and the resource", () => {
+  it('words a refusal as AWS does, naming the caller, the action and the resource', () => {
     const policy = new RolePolicy(statements, 'arn:aws:sts::000000000000:assumed-role/R/f');
     expect(policy.check([{ action: 'dynamodb:Query', resource: TABLE('t') }])).toBeUndefined();
-    expect(policy.check([{ action: 'dynamodb:Query', resource: TABLE('t') }, { action: 'dynamodb:Scan', resource: TABLE('t') }])?.message).toBe(
+    expect(
+      policy.check([
+        { action: 'dynamodb:Query', resource: TABLE('t') },
+        { action: 'dynamodb:Scan', resource: TABLE('t') },
+      ])?.message,
+    ).toBe(
       `User: arn:aws:sts::000000000000:assumed-role/R/f is not authorized to perform: dynamodb:Scan on resource: ${TABLE('t')} because no identity-based policy allows the dynamodb:Scan action`,
     );
-    expect(policy.check([{ action: 'dynamodb:GetItem', resource: TABLE('t') }])?.message).toMatch(/with an explicit deny in an identity-based policy$/);
+    expect(policy.check([{ action: 'dynamodb:GetItem', resource: TABLE('t') }])?.message).toMatch(
+      /with an explicit deny in an identity-based policy$/,
+    );
   });
 
   it('treats ? as one character and escapes everything else', () => {
@@ -77,7 +98,12 @@ describe('DynamoDB authorizations', () => {
     ]);
     expect(
       map('TransactWriteItems', {
-        TransactItems: [{ Put: { TableName: 'a' } }, { Update: { TableName: 'b' } }, { Delete: { TableName: 'a' } }, { ConditionCheck: { TableName: 'c' } }],
+        TransactItems: [
+          { Put: { TableName: 'a' } },
+          { Update: { TableName: 'b' } },
+          { Delete: { TableName: 'a' } },
+          { ConditionCheck: { TableName: 'c' } },
+        ],
       }),
     ).toEqual([
       { action: 'dynamodb:PutItem', resource: TABLE('a') },
@@ -102,7 +128,11 @@ async function callAsHandler(stack: LocalStack, method: string, path: string, bo
     body,
   });
   const response = await fetch(url, { method, headers: signed.headers, body });
-  return { status: response.status, errorType: response.headers.get('x-amzn-errortype'), json: (await response.json().catch(() => null)) as any };
+  return {
+    status: response.status,
+    errorType: response.headers.get('x-amzn-errortype'),
+    json: (await response.json().catch(() => null)) as any,
+  };
 }
 
 describe('the handler policy derived from the construct', () => {
@@ -115,50 +145,76 @@ describe('the handler policy derived from the construct', () => {
   it('grants, resolved to the local resources, each kind of call the handler makes', () => {
     const policy = stack.policy!;
     const allowed = (action: string, resource: string) => policy.check([{ action, resource }]) === undefined;
-    expect(policy.principalArn).toMatch(/^arn:aws:sts::000000000000:assumed-role\/RealtimeBroadcast-BroadcastHandlerServiceRole\w+\/realtime-broadcast-local$/);
+    expect(policy.principalArn).toMatch(
+      /^arn:aws:sts::000000000000:assumed-role\/RealtimeBroadcast-BroadcastHandlerServiceRole\w+\/realtime-broadcast-local$/,
+    );
     expect(allowed('dynamodb:Query', `${TABLE(LOCAL_TABLES.subscriptions.name)}/index/byProject`)).toBe(true);
     expect(allowed('dynamodb:BatchWriteItem', TABLE(LOCAL_TABLES.subscriptions.name))).toBe(true);
-    expect(allowed('execute-api:ManageConnections', 'arn:aws:execute-api:us-east-1:000000000000:local/production/POST/@connections/abc=')).toBe(true);
+    expect(
+      allowed('execute-api:ManageConnections', 'arn:aws:execute-api:us-east-1:000000000000:local/production/POST/@connections/abc='),
+    ).toBe(true);
     expect(allowed('lambda:InvokeFunction', 'arn:aws:lambda:us-east-1:000000000000:function:realtime-broadcast-local')).toBe(true);
-    expect(allowed('secretsmanager:GetSecretValue', 'arn:aws:secretsmanager:us-east-1:000000000000:secret:realtime-broadcast/access-key-LoCaL0')).toBe(true);
+    expect(
+      allowed('secretsmanager:GetSecretValue', 'arn:aws:secretsmanager:us-east-1:000000000000:secret:realtime-broadcast/access-key-LoCaL0'),
+    ).toBe(true);
     // What the construct deliberately never grants.
     expect(allowed('dynamodb:Scan', TABLE(LOCAL_TABLES.subscriptions.name))).toBe(false);
     expect(allowed('dynamodb:PutItem', TABLE(LOCAL_TABLES.apiKeys.name))).toBe(false);
     expect(allowed('lambda:InvokeFunction', 'arn:aws:lambda:us-east-1:000000000000:function:another')).toBe(false);
-    expect(allowed('execute-api:ManageConnections', 'arn:aws:execute-api:us-east-1:000000000000:local/staging/POST/@connections/a')).toBe(false);
+    expect(allowed('execute-api:ManageConnections', 'arn:aws:execute-api:us-east-1:000000000000:local/staging/POST/@connections/a')).toBe(
+      false,
+    );
     for (const statement of policy.statements) {
       for (const resource of statement.resources ?? []) expect(resource).toMatch(/^(arn:aws:[a-z-]+:(us-east-1)?:000000000000:|\*$)/);
     }
   });
 
   it('refuses a Lambda Invoke of another function and a secret the role may not read, as AWS answers', async () => {
-    const invoke = await callAsHandler(stack, 'POST', '/2015-03-31/functions/another/invocations', '{}', { 'x-amz-invocation-type': 'Event' });
+    const invoke = await callAsHandler(stack, 'POST', '/2015-03-31/functions/another/invocations', '{}', {
+      'x-amz-invocation-type': 'Event',
+    });
     expect(invoke).toEqual({
       status: 403,
       errorType: 'AccessDeniedException',
-      json: { Type: 'User', Message: expect.stringContaining('is not authorized to perform: lambda:InvokeFunction on resource: arn:aws:lambda:us-east-1:000000000000:function:another because no identity-based policy allows') },
+      json: {
+        Type: 'User',
+        Message: expect.stringContaining(
+          'is not authorized to perform: lambda:InvokeFunction on resource: arn:aws:lambda:us-east-1:000000000000:function:another because no identity-based policy allows',
+        ),
+      },
     });
     const secret = await callAsHandler(stack, 'POST', '/', JSON.stringify({ SecretId: 'someone-elses-secret' }), {
       'content-type': 'application/x-amz-json-1.1',
       'x-amz-target': 'secretsmanager.GetSecretValue',
     });
     expect(secret.status).toBe(400);
-    expect(secret.json).toEqual({ __type: 'AccessDeniedException', Message: expect.stringContaining('secretsmanager:GetSecretValue on resource: someone-elses-secret') });
-    const own = await callAsHandler(stack, 'POST', '/', JSON.stringify({ SecretId: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:realtime-broadcast/access-key-LoCaL0' }), {
-      'content-type': 'application/x-amz-json-1.1',
-      'x-amz-target': 'secretsmanager.GetSecretValue',
+    expect(secret.json).toEqual({
+      __type: 'AccessDeniedException',
+      Message: expect.stringContaining('secretsmanager:GetSecretValue on resource: someone-elses-secret'),
     });
+    const own = await callAsHandler(
+      stack,
+      'POST',
+      '/',
+      JSON.stringify({ SecretId: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:realtime-broadcast/access-key-LoCaL0' }),
+      {
+        'content-type': 'application/x-amz-json-1.1',
+        'x-amz-target': 'secretsmanager.GetSecretValue',
+      },
+    );
     expect(own).toMatchObject({ status: 200, json: { SecretString: ACCESS_KEY } });
     expect(stack.deniedCalls()).toBe(2);
   });
 
   it('leaves calls signed with other credentials (an administrator, a test) unchecked', async () => {
     const admin = new DynamoDBClient({ ...LOCAL_AWS, endpoint: stack.awsEndpoint });
-    const page = await admin.send(new QueryCommand({
-      TableName: LOCAL_TABLES.apiKeys.name,
-      KeyConditionExpression: 'projectId = :p',
-      ExpressionAttributeValues: { ':p': { S: 'x' } },
-    }));
+    const page = await admin.send(
+      new QueryCommand({
+        TableName: LOCAL_TABLES.apiKeys.name,
+        KeyConditionExpression: 'projectId = :p',
+        ExpressionAttributeValues: { ':p': { S: 'x' } },
+      }),
+    );
     expect(page.Items).toEqual([]);
     admin.destroy();
   });
@@ -170,7 +226,9 @@ function withoutTwoGrants(stack: BroadcastStack): void {
   const cfn = policy.node.defaultChild as CfnPolicy;
   const statements = stack.resolve(policy.document).Statement as { Action: string | string[]; Resource: unknown }[];
   const subscriptions = stack.resolve(stack.broadcast.subscriptionsTable.tableArn);
-  const query = statements.findIndex((s) => s.Action.includes('dynamodb:Query') && JSON.stringify(s.Resource).includes(JSON.stringify(subscriptions)));
+  const query = statements.findIndex(
+    (s) => s.Action.includes('dynamodb:Query') && JSON.stringify(s.Resource).includes(JSON.stringify(subscriptions)),
+  );
   const manage = statements.findIndex((s) => s.Action === 'execute-api:ManageConnections');
   expect([query, manage].every((i) => i >= 0)).toBe(true);
   cfn.addPropertyOverride(`PolicyDocument.Statement.${query}.Resource`, [subscriptions]);
@@ -181,14 +239,30 @@ describe('a stack variant missing grants', () => {
   let stack: LocalStack;
   const handlerErrors: unknown[] = [];
   beforeAll(async () => {
-    stack = await startLocalStack({ accessKey: ACCESS_KEY, iam: { variant: withoutTwoGrants }, onHandlerError: (e) => handlerErrors.push(e) });
+    stack = await startLocalStack({
+      accessKey: ACCESS_KEY,
+      iam: { variant: withoutTwoGrants },
+      onHandlerError: (e) => handlerErrors.push(e),
+    });
   }, 60_000);
   afterAll(() => stack.stop());
 
   it('fails the index Query with DynamoDB’s AccessDeniedException, which the SDK surfaces as such', async () => {
-    const asHandler = new DynamoDBClient({ region: 'us-east-1', credentials: HANDLER_CREDENTIALS, endpoint: stack.awsEndpoint, maxAttempts: 1 });
+    const asHandler = new DynamoDBClient({
+      region: 'us-east-1',
+      credentials: HANDLER_CREDENTIALS,
+      endpoint: stack.awsEndpoint,
+      maxAttempts: 1,
+    });
     const error = await asHandler
-      .send(new QueryCommand({ TableName: LOCAL_TABLES.subscriptions.name, IndexName: 'byProject', KeyConditionExpression: 'p = :p', ExpressionAttributeValues: { ':p': { S: 'x' } } }))
+      .send(
+        new QueryCommand({
+          TableName: LOCAL_TABLES.subscriptions.name,
+          IndexName: 'byProject',
+          KeyConditionExpression: 'p = :p',
+          ExpressionAttributeValues: { ':p': { S: 'x' } },
+        }),
+      )
       .catch((e: unknown) => e as { name: string; message: string; $metadata: { httpStatusCode: number } });
     expect(error).toMatchObject({
       name: 'AccessDeniedException',
@@ -197,7 +271,11 @@ describe('a stack variant missing grants', () => {
     });
     // The table itself is still granted.
     const table = await asHandler.send(
-      new QueryCommand({ TableName: LOCAL_TABLES.subscriptions.name, KeyConditionExpression: 'pk = :p', ExpressionAttributeValues: { ':p': { S: 'x' } } }),
+      new QueryCommand({
+        TableName: LOCAL_TABLES.subscriptions.name,
+        KeyConditionExpression: 'pk = :p',
+        ExpressionAttributeValues: { ':p': { S: 'x' } },
+      }),
     );
     expect(table.Items).toEqual([]);
     asHandler.destroy();
@@ -226,11 +304,18 @@ describe('a stack variant missing grants', () => {
     } finally {
       await client.close();
     }
-    const asHandler = new ApiGatewayManagementApiClient({ region: 'us-east-1', credentials: HANDLER_CREDENTIALS, endpoint: stack.managementEndpoint, maxAttempts: 1 });
+    const asHandler = new ApiGatewayManagementApiClient({
+      region: 'us-east-1',
+      credentials: HANDLER_CREDENTIALS,
+      endpoint: stack.managementEndpoint,
+      maxAttempts: 1,
+    });
     const error = await asHandler.send(new PostToConnectionCommand({ ConnectionId: 'abc=', Data: 'x' })).catch((e: unknown) => e as any);
     expect(error.name).toBe('ForbiddenException');
     expect(error.$metadata.httpStatusCode).toBe(403);
-    expect(error.message).toContain('is not authorized to perform: execute-api:ManageConnections on resource: arn:aws:execute-api:us-east-1:000000000000:local/production/POST/@connections/abc%3D');
+    expect(error.message).toContain(
+      'is not authorized to perform: execute-api:ManageConnections on resource: arn:aws:execute-api:us-east-1:000000000000:local/production/POST/@connections/abc%3D',
+    );
     asHandler.destroy();
   });
 });

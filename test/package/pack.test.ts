@@ -19,7 +19,10 @@ const work = mkdtempSync(path.join(tmpdir(), 'pack-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 it('packs, installs into a fresh CDK app without esbuild or sources, and synthesizes', () => {
-  const tarball = execFileSync('npm', ['pack', '--silent', '--pack-destination', work], { cwd: ROOT, encoding: 'utf8' }).trim().split('\n').at(-1)!;
+  const tarball = execFileSync('npm', ['pack', '--silent', '--pack-destination', work], { cwd: ROOT, encoding: 'utf8' })
+    .trim()
+    .split('\n')
+    .at(-1)!;
   const packed = path.join(work, tarball);
   console.log(`package: ${statSync(packed).size.toLocaleString('en')} bytes packed`);
 
@@ -27,9 +30,16 @@ it('packs, installs into a fresh CDK app without esbuild or sources, and synthes
   execFileSync('mkdir', ['-p', app]);
   writeFileSync(
     path.join(app, 'package.json'),
-    JSON.stringify({ name: 'consumer', private: true, dependencies: { 'aws-cdk-lib': version('aws-cdk-lib'), constructs: version('constructs'), 'realtime-broadcast': `file:${packed}` } }),
+    JSON.stringify({
+      name: 'consumer',
+      private: true,
+      dependencies: { 'aws-cdk-lib': version('aws-cdk-lib'), constructs: version('constructs'), 'realtime-broadcast': `file:${packed}` },
+    }),
   );
-  execFileSync('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error'], { cwd: app, stdio: 'pipe' });
+  execFileSync('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error'], {
+    cwd: app,
+    stdio: 'pipe',
+  });
   expect(existsSync(path.join(app, 'node_modules', 'esbuild'))).toBe(false);
   expect(existsSync(path.join(app, 'node_modules', 'realtime-broadcast', 'lambda', 'handler.ts'))).toBe(false);
 
@@ -44,26 +54,38 @@ const assembly = app.synth();
 process.stdout.write(JSON.stringify(assembly.getStackByName('Consumer').template));
 `,
   );
-  const template = JSON.parse(execFileSync(process.execPath, ['app.js'], { cwd: app, encoding: 'utf8', env: { ...process.env, PATH: '/usr/bin:/bin' } }));
+  const template = JSON.parse(
+    execFileSync(process.execPath, ['app.js'], { cwd: app, encoding: 'utf8', env: { ...process.env, PATH: '/usr/bin:/bin' } }),
+  );
   const resources = Object.values(template.Resources) as { Type: string; Properties: Record<string, any> }[];
   const ofType = (type: string) => resources.filter((r) => r.Type === type);
   expect(ofType('AWS::DynamoDB::Table')).toHaveLength(8);
-  const routeKeys = ofType('AWS::ApiGatewayV2::Route').map((r) => r.Properties.RouteKey).sort();
+  const routeKeys = ofType('AWS::ApiGatewayV2::Route')
+    .map((r) => r.Properties.RouteKey)
+    .sort();
   expect(routeKeys).toEqual([...WEBSOCKET_ROUTE_KEYS, ...HTTP_ROUTE_KEYS, '$default'].sort());
   const handler = ofType('AWS::Lambda::Function').find((f) => f.Properties.Environment?.Variables?.CHANNELS_TABLE);
   expect(handler?.Properties).toMatchObject({ Handler: 'index.handler', Runtime: 'nodejs22.x', Architectures: ['arm64'] });
   // Namespace defaults travel in a file beside the shipped bundle, not in the 4 KB environment.
   expect(handler?.Properties.Environment.Variables.NAMESPACES).toBeUndefined();
   expect(handler?.Properties.Environment.Variables.NAMESPACES_FILE).toBe('namespaces.json');
-  expect(Object.keys(template.Outputs)).toEqual(expect.arrayContaining(['WebSocketUrl', 'BroadcastUrl', 'ConsoleUrl', 'TryWebSocket', 'CreateProjectKey']));
+  expect(Object.keys(template.Outputs)).toEqual(
+    expect.arrayContaining(['WebSocketUrl', 'BroadcastUrl', 'ConsoleUrl', 'TryWebSocket', 'CreateProjectKey']),
+  );
   // The asset is the shipped bundle, with the console's files beside it.
   const outdir = path.join(app, 'cdk.out');
   const asset = readdirSync(outdir).find((d) => d.startsWith('asset.') && existsSync(path.join(outdir, d, 'index.js')))!;
   expect(existsSync(path.join(outdir, asset, 'console', 'page.html'))).toBe(true);
-  expect(JSON.parse(readFileSync(path.join(outdir, asset, 'namespaces.json'), 'utf8'))).toEqual({ chat: { history: { size: 10, ttlSeconds: 600 } } });
+  expect(JSON.parse(readFileSync(path.join(outdir, asset, 'namespaces.json'), 'utf8'))).toEqual({
+    chat: { history: { size: 10, ttlSeconds: 600 } },
+  });
   expect(statSync(path.join(outdir, asset, 'index.js')).size).toBeLessThan(400 * 1024);
 
-  const resolve = (name: string) => execFileSync(process.execPath, ['-e', `process.stdout.write(require.resolve(${JSON.stringify(name)}))`], { cwd: app, encoding: 'utf8' });
+  const resolve = (name: string) =>
+    execFileSync(process.execPath, ['-e', `process.stdout.write(require.resolve(${JSON.stringify(name)}))`], {
+      cwd: app,
+      encoding: 'utf8',
+    });
   expect(resolve('realtime-broadcast/client')).toMatch(/dist[/\\]client[/\\]index\.cjs$/);
   expect(resolve('realtime-broadcast/publisher')).toMatch(/dist[/\\]client[/\\]publisher\.cjs$/);
 }, 300_000);

@@ -7,5 +7,8 @@ declare module 'pusher/lib/token' {
 }
 declare module 'pusher/lib/requests' {
   import type Token from 'pusher/lib/token';
-  export function createSignedQueryString(token: Token, request: { method: string; path: string; body?: string; params?: Record<string, string> }): string;
+  export function createSignedQueryString(
+    token: Token,
+    request: { method: string; path: string; body?: string; params?: Record<string, string> },
+  ): string;
 }

@@ -14,7 +14,12 @@ const delivery = (options: ConstructorParameters<typeof ConnectionsApiDelivery>[
   new ConnectionsApiDelivery(http, { sleep: async (ms) => void sleeps.push(ms), random: () => 1, ...options });
 
 beforeAll(async () => {
-  http = new AwsHttp({ endpoint: await endpoint.listen(), service: 'execute-api', region: 'eu-west-1', credentials: { ...TEST_CREDENTIALS, sessionToken: 'session' } });
+  http = new AwsHttp({
+    endpoint: await endpoint.listen(),
+    service: 'execute-api',
+    region: 'eu-west-1',
+    credentials: { ...TEST_CREDENTIALS, sessionToken: 'session' },
+  });
 });
 afterAll(async () => {
   http.destroy();
@@ -38,12 +43,19 @@ describe('ConnectionsApiDelivery', () => {
     const url = await spy.listen();
     const server = (spy as unknown as { server: import('node:http').Server }).server;
     server.prependListener('request', (req) => seen.push(req.headers));
-    const signedHttp = new AwsHttp({ endpoint: url, service: 'execute-api', region: 'eu-west-1', credentials: { ...TEST_CREDENTIALS, sessionToken: 'session' } });
+    const signedHttp = new AwsHttp({
+      endpoint: url,
+      service: 'execute-api',
+      region: 'eu-west-1',
+      credentials: { ...TEST_CREDENTIALS, sessionToken: 'session' },
+    });
     await new ConnectionsApiDelivery(signedHttp).post('abc=', 'hello');
     signedHttp.destroy();
     await spy.close();
     expect(seen[0]).toMatchObject({
-      authorization: expect.stringMatching(/^AWS4-HMAC-SHA256 Credential=AKIDTEST\/\d{8}\/eu-west-1\/execute-api\/aws4_request, SignedHeaders=[a-z0-9;-]*host[a-z0-9;-]*, Signature=[0-9a-f]{64}$/),
+      authorization: expect.stringMatching(
+        /^AWS4-HMAC-SHA256 Credential=AKIDTEST\/\d{8}\/eu-west-1\/execute-api\/aws4_request, SignedHeaders=[a-z0-9;-]*host[a-z0-9;-]*, Signature=[0-9a-f]{64}$/,
+      ),
       'x-amz-date': expect.stringMatching(/^\d{8}T\d{6}Z$/),
       'x-amz-security-token': 'session',
       'x-amz-content-sha256': '2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824',
@@ -108,7 +120,12 @@ describe('ConnectionsApiDelivery', () => {
   });
 
   it('is refused (403) by an endpoint when the path lacks the stage, as on AWS', async () => {
-    const noStage = new AwsHttp({ endpoint: endpoint.url.replace(/\/production$/, ''), service: 'execute-api', region: 'eu-west-1', credentials: TEST_CREDENTIALS });
+    const noStage = new AwsHttp({
+      endpoint: endpoint.url.replace(/\/production$/, ''),
+      service: 'execute-api',
+      region: 'eu-west-1',
+      credentials: TEST_CREDENTIALS,
+    });
     expect(await new ConnectionsApiDelivery(noStage).post('x=', 'm')).toBe('failed');
     noStage.destroy();
   });
@@ -116,7 +133,11 @@ describe('ConnectionsApiDelivery', () => {
 
 describe('credentialsFromEnv', () => {
   it('reads the execution role’s credentials, and fails clearly without them', () => {
-    expect(credentialsFromEnv({ AWS_ACCESS_KEY_ID: 'a', AWS_SECRET_ACCESS_KEY: 'b', AWS_SESSION_TOKEN: 'c' })).toEqual({ accessKeyId: 'a', secretAccessKey: 'b', sessionToken: 'c' });
+    expect(credentialsFromEnv({ AWS_ACCESS_KEY_ID: 'a', AWS_SECRET_ACCESS_KEY: 'b', AWS_SESSION_TOKEN: 'c' })).toEqual({
+      accessKeyId: 'a',
+      secretAccessKey: 'b',
+      sessionToken: 'c',
+    });
     expect(() => credentialsFromEnv({})).toThrow('AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set');
   });
 });

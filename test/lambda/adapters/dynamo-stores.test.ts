@@ -17,7 +17,12 @@ const collect = async (pages: AsyncIterable<readonly string[]>) => {
 };
 
 describe('DynamoConnectionStore', () => {
-  const connection = (connectionId: string) => ({ connectionId, projectId: 'default', connectedAt: 1763764680000, sourceIp: '203.0.113.5' });
+  const connection = (connectionId: string) => ({
+    connectionId,
+    projectId: 'default',
+    connectedAt: 1763764680000,
+    sourceIp: '203.0.113.5',
+  });
 
   it('stores a connection with an expiry past API Gateway’s 2-hour maximum', async () => {
     await db.connections.put(connection('put-1='));
@@ -128,13 +133,17 @@ describe('DynamoSubscriptionStore', () => {
 
   it('keeps a typical subscription item under 100 bytes', async () => {
     // DynamoDB item size: attribute names plus values (numbers ~ 1 byte per 2 digits + 1).
-    await db.subscriptions.add({ projectId: 'default', channel: 'logs:thread-123', connectionId: 'L0SM9cOFvHcCIhw=' }, connectionExpiry(Date.now()));
+    await db.subscriptions.add(
+      { projectId: 'default', channel: 'logs:thread-123', connectionId: 'L0SM9cOFvHcCIhw=' },
+      connectionExpiry(Date.now()),
+    );
     const { Item: item } = await db.documents.send(
       new GetCommand({ TableName: LOCAL_TABLES.subscriptions.name, Key: { pk: 'default#logs:thread-123', sk: 'L0SM9cOFvHcCIhw=' } }),
     );
     expect(Object.keys(item!).sort()).toEqual(['p', 'pk', 'sk', 'ttl']);
     const size = Object.entries(item!).reduce(
-      (sum, [name, value]) => sum + name.length + (typeof value === 'number' ? Math.ceil(String(value).length / 2) + 1 : String(value).length),
+      (sum, [name, value]) =>
+        sum + name.length + (typeof value === 'number' ? Math.ceil(String(value).length / 2) + 1 : String(value).length),
       0,
     );
     expect(size).toBeLessThanOrEqual(100);

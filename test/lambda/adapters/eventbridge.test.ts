@@ -21,7 +21,13 @@ beforeEach(() => {
   answers = [];
 });
 
-const event = (n: number): LifecycleEvent => ({ name: 'member_added', projectId: 'p', channel: 'presence-x', userId: `u${n}`, time: '2026-11-23T10:00:00.000Z' });
+const event = (n: number): LifecycleEvent => ({
+  name: 'member_added',
+  projectId: 'p',
+  channel: 'presence-x',
+  userId: `u${n}`,
+  time: '2026-11-23T10:00:00.000Z',
+});
 
 describe('EventBridgeSink', () => {
   it('puts each event as an entry: source realtime-broadcast, detail-type its name, detail without the name', async () => {

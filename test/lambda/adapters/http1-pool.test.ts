@@ -87,11 +87,17 @@ describe('Http1Pool', () => {
           async (body, useChunks, sizes, pieces, status) => {
             const head = `HTTP/1.1 ${status} Whatever\r\nx-amzn-ErrorType: GoneException:http://internal.amazon.com/\r\n`;
             next = Buffer.from(
-              useChunks ? `${head}Transfer-Encoding: chunked\r\n\r\n${chunked(body, sizes)}` : `${head}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+              useChunks
+                ? `${head}Transfer-Encoding: chunked\r\n\r\n${chunked(body, sizes)}`
+                : `${head}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
             );
             cuts = pieces;
             const answer = await pool.request(GET(), '', 2000);
-            expect(answer).toEqual({ status, body, headers: expect.objectContaining({ 'x-amzn-errortype': 'GoneException:http://internal.amazon.com/' }) });
+            expect(answer).toEqual({
+              status,
+              body,
+              headers: expect.objectContaining({ 'x-amzn-errortype': 'GoneException:http://internal.amazon.com/' }),
+            });
           },
         ),
         { numRuns: 150 },
@@ -105,7 +111,8 @@ describe('Http1Pool', () => {
 
   it('skips interim 100 answers, reads a body up to the close, and opens a new socket after Connection: close', async () => {
     const server = await rawServer((socket, _, index) => {
-      if (index === 0) socket.write('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 202 Accepted\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok');
+      if (index === 0)
+        socket.write('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 202 Accepted\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok');
       else socket.end('HTTP/1.1 200 OK\r\n\r\nuntil the end');
     });
     const pool = new Http1Pool(server.url);
@@ -181,9 +188,33 @@ describe('Http1Pool', () => {
   it('speaks TLS to https origins, verifying the certificate', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pool-tls-'));
     // A throwaway certificate for 127.0.0.1, made for this test only.
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+      ],
+      { stdio: 'ignore' },
+    );
     const cert = readFileSync(join(dir, 'cert.pem'), 'utf8');
-    const server = createHttpsServer({ key: readFileSync(join(dir, 'key.pem')), cert }, (req, res) => res.end(`tls ${req.method} ${req.url}`));
+    const server = createHttpsServer({ key: readFileSync(join(dir, 'key.pem')), cert }, (req, res) =>
+      res.end(`tls ${req.method} ${req.url}`),
+    );
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const url = new URL(`https://127.0.0.1:${(server.address() as { port: number }).port}`);
     const trusting = new Http1Pool(url, { ca: cert });

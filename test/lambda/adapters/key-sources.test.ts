@@ -31,7 +31,10 @@ describe('SecretsManagerKeySource', () => {
     expect(standIn.rejected).toBe(0);
     expect(standIn.received).toHaveLength(1);
     const [request] = standIn.received;
-    expect(request.headers).toMatchObject({ 'x-amz-target': 'secretsmanager.GetSecretValue', 'content-type': 'application/x-amz-json-1.1' });
+    expect(request.headers).toMatchObject({
+      'x-amz-target': 'secretsmanager.GetSecretValue',
+      'content-type': 'application/x-amz-json-1.1',
+    });
     expect(JSON.parse(request.body)).toEqual({ SecretId: ARN, VersionStage: 'AWSCURRENT' });
   });
 
@@ -53,8 +56,16 @@ describe('SecretsManagerKeySource', () => {
   });
 
   it('names the error AWS gave, without retrying a refusal', async () => {
-    versions.AWSCURRENT = { status: 400, body: { __type: 'AccessDeniedException', message: 'not allowed' }, errorType: 'AccessDeniedException' };
-    await expect(new SecretsManagerKeySource(ARN, http, 300).get()).rejects.toMatchObject({ name: 'AwsError', errorType: 'AccessDeniedException', status: 400 });
+    versions.AWSCURRENT = {
+      status: 400,
+      body: { __type: 'AccessDeniedException', message: 'not allowed' },
+      errorType: 'AccessDeniedException',
+    };
+    await expect(new SecretsManagerKeySource(ARN, http, 300).get()).rejects.toMatchObject({
+      name: 'AwsError',
+      errorType: 'AccessDeniedException',
+      status: 400,
+    });
     expect(standIn.received).toHaveLength(1);
   });
 
@@ -108,7 +119,10 @@ describe('SecretsManagerKeySource', () => {
     it('is none for a secret never rotated', async () => {
       versions.AWSPREVIOUS = {
         status: 400,
-        body: { __type: 'ResourceNotFoundException', message: "Secrets Manager can't find the specified secret value for staging label: AWSPREVIOUS" },
+        body: {
+          __type: 'ResourceNotFoundException',
+          message: "Secrets Manager can't find the specified secret value for staging label: AWSPREVIOUS",
+        },
         errorType: 'ResourceNotFoundException',
       };
       const source = new SecretsManagerKeySource(ARN, http, 300, { graceSeconds: 3600, now: () => rotatedAt + 1000 });

@@ -34,7 +34,9 @@ describe('LambdaSelfInvoker', () => {
     expect(request.method).toBe('POST');
     expect(request.path).toBe('/2015-03-31/functions/Broadcast-Handler_1/invocations');
     expect(request.headers['x-amz-invocation-type']).toBe('Event');
-    expect(request.headers.authorization).toContain('SignedHeaders=content-type;host;x-amz-content-sha256;x-amz-date;x-amz-invocation-type;x-amz-security-token');
+    expect(request.headers.authorization).toContain(
+      'SignedHeaders=content-type;host;x-amz-content-sha256;x-amz-date;x-amz-invocation-type;x-amz-security-token',
+    );
     expect(JSON.parse(request.body)).toEqual(TASK);
   });
 
@@ -53,7 +55,10 @@ describe('LambdaSelfInvoker', () => {
   it('is refused when its signature is wrong (the stand-in checks it)', async () => {
     const wrong = lambdaEventInvokeHttp(TEST_AWS.region, { ...TEST_AWS.credentials, secretAccessKey: 'not-the-key' }, endpoint);
     try {
-      await expect(new LambdaSelfInvoker(wrong, 'Broadcast-Handler_1').invoke(TASK)).rejects.toMatchObject({ errorType: 'InvalidSignatureException', status: 403 });
+      await expect(new LambdaSelfInvoker(wrong, 'Broadcast-Handler_1').invoke(TASK)).rejects.toMatchObject({
+        errorType: 'InvalidSignatureException',
+        status: 403,
+      });
       expect(standIn.rejected).toBe(1);
       expect(standIn.received).toHaveLength(0);
     } finally {

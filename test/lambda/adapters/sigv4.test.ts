@@ -9,7 +9,11 @@ const NOW = Date.parse('2026-11-22T22:31:44.123Z');
 const HOST = 'abc123.execute-api.eu-west-1.amazonaws.com';
 
 async function both(method: string, path: string, body: string, sessionToken?: string) {
-  const credentials = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY', ...(sessionToken && { sessionToken }) };
+  const credentials = {
+    accessKeyId: 'AKIDEXAMPLE',
+    secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY',
+    ...(sessionToken && { sessionToken }),
+  };
   const bodyHash = createHash('sha256').update(body).digest('hex');
   const headers = { host: HOST, 'content-type': 'application/json' };
   const ours = new RequestSigner({ service: 'execute-api', region: 'eu-west-1', credentials, headers }).sign(method, path, bodyHash, NOW);
@@ -25,7 +29,9 @@ describe('RequestSigner', () => {
   it('signs a post to @connections exactly as the SDK’s signer does', async () => {
     const { ours, reference } = await both('POST', '/production/@connections/L0SM9cOFvHcCIhw%3D', '{"hello":"world"}');
     expect(ours).toEqual(reference);
-    expect(ours.authorization).toMatch(/^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/20261122\/eu-west-1\/execute-api\/aws4_request, SignedHeaders=content-type;host;x-amz-content-sha256;x-amz-date, Signature=[0-9a-f]{64}$/);
+    expect(ours.authorization).toMatch(
+      /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/20261122\/eu-west-1\/execute-api\/aws4_request, SignedHeaders=content-type;host;x-amz-content-sha256;x-amz-date, Signature=[0-9a-f]{64}$/,
+    );
   });
 
   it('signs the session token too, and a DELETE', async () => {

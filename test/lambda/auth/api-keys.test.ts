@@ -33,7 +33,14 @@ describe('ApiKeys', () => {
   it('creates a key once, shows it only then, and stores its hash and a seal, never the key', async () => {
     const key = await created('alpha', 'Alpha app');
     const { apiKey, keyPrefix } = key;
-    expect(key).toEqual({ projectId: 'alpha', apiKey, keyPrefix, description: 'Alpha app', createdAt: '2026-11-21T12:00:00.000Z', signsTokens: true });
+    expect(key).toEqual({
+      projectId: 'alpha',
+      apiKey,
+      keyPrefix,
+      description: 'Alpha app',
+      createdAt: '2026-11-21T12:00:00.000Z',
+      signsTokens: true,
+    });
     expect(apiKey.startsWith(keyPrefix)).toBe(true);
     expect(keyPrefix).toHaveLength(12);
     const [stored] = await db.apiKeys.ofProject('alpha');
@@ -87,7 +94,14 @@ describe('ApiKeys', () => {
     await db.documents.send(
       new PutCommand({
         TableName: LOCAL_TABLES.apiKeys.name,
-        Item: { projectId: 'legacy', keyHash: hashKey(apiKey), keyPrefix: apiKey.slice(0, 12), description: '', createdAt: '2025-01-01T00:00:00.000Z', listing: 'key' },
+        Item: {
+          projectId: 'legacy',
+          keyHash: hashKey(apiKey),
+          keyPrefix: apiKey.slice(0, 12),
+          description: '',
+          createdAt: '2025-01-01T00:00:00.000Z',
+          listing: 'key',
+        },
       }),
     );
     expect(await keys.projectOf(apiKey)).toBe('legacy');

@@ -57,10 +57,20 @@ describe('Authorizer', () => {
     const token = await signClientToken({ sub: 'alice', channels: ['private-*'] }, created.value, 600);
     expect(await authorizer.verifyToken(token)).toEqual({
       ok: true,
-      value: { userId: 'alice', projectId: 'eta', keyPrefix: created.value.keyPrefix, channels: ['private-*'], publish: [], monitor: false },
+      value: {
+        userId: 'alice',
+        projectId: 'eta',
+        keyPrefix: created.value.keyPrefix,
+        channels: ['private-*'],
+        publish: [],
+        monitor: false,
+      },
     });
     const byMaster = await signClientToken({ sub: 'alice' }, { apiKey: 'master-key', keyPrefix: created.value.keyPrefix }, 600);
-    expect(await authorizer.verifyToken(byMaster)).toMatchObject({ ok: false, error: { code: 'invalid_token', message: 'Invalid token: bad signature' } });
+    expect(await authorizer.verifyToken(byMaster)).toMatchObject({
+      ok: false,
+      error: { code: 'invalid_token', message: 'Invalid token: bad signature' },
+    });
     await keys.revoke('eta');
     expect(await authorizer.verifyToken(token)).toMatchObject({ ok: false, error: { code: 'invalid_token' } });
   });

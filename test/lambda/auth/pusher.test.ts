@@ -18,9 +18,12 @@ describe('Pusher socket ids', () => {
     expect(connectionIdOf(pusherSocketId(apiGatewayLike)!)).toBe(apiGatewayLike);
   });
 
-  it.each(['', 'abc', '1.2.3', '99999999999999999.1', '123.456', '-1.5', `${13n << 48n}.0`, `${1n << 48n}.${2n ** 48n}`])('maps %j to no connection: it is not one of ours', (socketId) => {
-    expect(connectionIdOf(socketId)).toBeUndefined();
-  });
+  it.each(['', 'abc', '1.2.3', '99999999999999999.1', '123.456', '-1.5', `${13n << 48n}.0`, `${1n << 48n}.${2n ** 48n}`])(
+    'maps %j to no connection: it is not one of ours',
+    (socketId) => {
+      expect(connectionIdOf(socketId)).toBeUndefined();
+    },
+  );
 
   it('gives no socket id to what is not a base64 connection id', () => {
     expect(pusherSocketId('not base64!')).toBeUndefined();

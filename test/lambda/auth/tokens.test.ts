@@ -24,10 +24,24 @@ const reason = async (token: string) => {
 
 describe('client tokens', () => {
   it('grants what the claims say, to the key’s project', async () => {
-    const token = await sign({ sub: 'zoë', channels: ['private-user-zoë'.replace('ë', 'e')], publish: ['chat-*'], info: { name: 'Zoë' }, monitor: true });
+    const token = await sign({
+      sub: 'zoë',
+      channels: ['private-user-zoë'.replace('ë', 'e')],
+      publish: ['chat-*'],
+      info: { name: 'Zoë' },
+      monitor: true,
+    });
     expect(await verifyClientToken(token, options)).toEqual({
       ok: true,
-      value: { userId: 'zoë', projectId: 'acme', keyPrefix: KEY.keyPrefix, channels: ['private-user-zoe'], publish: ['chat-*'], info: { name: 'Zoë' }, monitor: true },
+      value: {
+        userId: 'zoë',
+        projectId: 'acme',
+        keyPrefix: KEY.keyPrefix,
+        channels: ['private-user-zoe'],
+        publish: ['chat-*'],
+        info: { name: 'Zoë' },
+        monitor: true,
+      },
     });
   });
 
@@ -42,13 +56,37 @@ describe('client tokens', () => {
     ['no sub', () => handMade({ alg: 'HS256', kid: KEY.keyPrefix }, { exp: NOW + 60 }), /sub/],
     ['an unknown kid', () => handMade({ alg: 'HS256', kid: 'rbk_Unknown1' }, { sub: 'u', exp: NOW + 60 }), /no current key/],
     ['no kid', () => handMade({ alg: 'HS256' }, { sub: 'u', exp: NOW + 60 }), /kid must be/],
-    ['the wrong key', () => handMade({ alg: 'HS256', kid: KEY.keyPrefix }, { sub: 'u', exp: NOW + 60 }, 'another key'), 'Invalid token: bad signature'],
-    ['alg none', () => `${b64({ alg: 'none', kid: KEY.keyPrefix })}.${b64({ sub: 'u', exp: NOW + 60 })}.`, 'Invalid token: alg must be HS256'],
+    [
+      'the wrong key',
+      () => handMade({ alg: 'HS256', kid: KEY.keyPrefix }, { sub: 'u', exp: NOW + 60 }, 'another key'),
+      'Invalid token: bad signature',
+    ],
+    [
+      'alg none',
+      () => `${b64({ alg: 'none', kid: KEY.keyPrefix })}.${b64({ sub: 'u', exp: NOW + 60 })}.`,
+      'Invalid token: alg must be HS256',
+    ],
     ['alg HS512', () => handMade({ alg: 'HS512', kid: KEY.keyPrefix }, { sub: 'u', exp: NOW + 60 }), 'Invalid token: alg must be HS256'],
-    ['a lifetime over the project’s maximum', () => handMade({ alg: 'HS256', kid: KEY.keyPrefix }, { sub: 'u', exp: NOW + 25 * 3600 }), /the project's maximum/],
-    ['info over 1 KB', () => handMade({ alg: 'HS256', kid: KEY.keyPrefix }, { sub: 'u', exp: NOW + 60, info: { bio: 'x'.repeat(1100) } }), /info is over 1024 bytes/],
-    ['a pattern with bad characters', () => handMade({ alg: 'HS256', kid: KEY.keyPrefix }, { sub: 'u', exp: NOW + 60, channels: ['a b'] }), /channels/],
-    ['monitor that is not a boolean', () => handMade({ alg: 'HS256', kid: KEY.keyPrefix }, { sub: 'u', exp: NOW + 60, monitor: 'yes' }), /monitor/],
+    [
+      'a lifetime over the project’s maximum',
+      () => handMade({ alg: 'HS256', kid: KEY.keyPrefix }, { sub: 'u', exp: NOW + 25 * 3600 }),
+      /the project's maximum/,
+    ],
+    [
+      'info over 1 KB',
+      () => handMade({ alg: 'HS256', kid: KEY.keyPrefix }, { sub: 'u', exp: NOW + 60, info: { bio: 'x'.repeat(1100) } }),
+      /info is over 1024 bytes/,
+    ],
+    [
+      'a pattern with bad characters',
+      () => handMade({ alg: 'HS256', kid: KEY.keyPrefix }, { sub: 'u', exp: NOW + 60, channels: ['a b'] }),
+      /channels/,
+    ],
+    [
+      'monitor that is not a boolean',
+      () => handMade({ alg: 'HS256', kid: KEY.keyPrefix }, { sub: 'u', exp: NOW + 60, monitor: 'yes' }),
+      /monitor/,
+    ],
     ['garbage', () => 'not.a.jwt', 'Invalid token: not a JWT'],
     ['a huge token', () => 'x'.repeat(5000), /longer than 4096/],
   ])('refuses %s', async (_, make, expected) => {
@@ -93,7 +131,10 @@ describe('access rules', () => {
   it('let clients publish by the project’s clientPublish and the token’s publish grants', () => {
     const granted = { publishGrants: ['chat-*'] };
     expect(mayPublish({}, OPEN_PROJECT_SETTINGS, 'x').ok).toBe(true);
-    expect(mayPublish(granted, { ...OPEN_PROJECT_SETTINGS, clientPublish: 'none' }, 'chat-1')).toMatchObject({ ok: false, error: { code: 'publish_forbidden' } });
+    expect(mayPublish(granted, { ...OPEN_PROJECT_SETTINGS, clientPublish: 'none' }, 'chat-1')).toMatchObject({
+      ok: false,
+      error: { code: 'publish_forbidden' },
+    });
     expect(mayPublish(granted, KEYED_PROJECT_SETTINGS, 'chat-1').ok).toBe(true);
     expect(mayPublish(granted, KEYED_PROJECT_SETTINGS, 'news')).toMatchObject({ ok: false, error: { code: 'publish_forbidden' } });
     expect(mayPublish(granted, KEYED_PROJECT_SETTINGS).ok).toBe(false);

@@ -20,13 +20,17 @@ const connectionId = () => randomBytes(12).toString('base64');
 async function channelOf(size: number) {
   const channel = `big-${randomBytes(4).toString('hex')}`;
   const ids = Array.from({ length: size }, connectionId);
-  await Promise.all(ids.map((id) => db.subscriptions.add({ projectId: 'p', channel, connectionId: id }, Math.floor(Date.now() / 1000) + 3600)));
+  await Promise.all(
+    ids.map((id) => db.subscriptions.add({ projectId: 'p', channel, connectionId: id }, Math.floor(Date.now() / 1000) + 3600)),
+  );
   return { channel, ids };
 }
 
 type Slice = typeof db.subscriptions.slice;
 
-function setup(options: { outcomes?: (id: string, attempt: number) => DeliveryOutcome; shardSize?: number; pageSize?: number; slice?: Slice } = {}) {
+function setup(
+  options: { outcomes?: (id: string, attempt: number) => DeliveryOutcome; shardSize?: number; pageSize?: number; slice?: Slice } = {},
+) {
   const received = new Map<string, number>();
   const attempts = new Map<string, number>();
   const tasks: BackgroundTask[] = [];
@@ -67,7 +71,14 @@ function setup(options: { outcomes?: (id: string, attempt: number) => DeliveryOu
   return { big, received, tasks, purged, drain, errors, slept };
 }
 
-const record = (id: string, channel: string, queued: number) => ({ id, projectId: 'p', channel, event: 'e', queued, createdAt: new Date().toISOString() });
+const record = (id: string, channel: string, queued: number) => ({
+  id,
+  projectId: 'p',
+  channel,
+  event: 'e',
+  queued,
+  createdAt: new Date().toISOString(),
+});
 
 describe('shardRanges', () => {
   it('cover every connection id exactly once, for any number of shards', () => {
@@ -95,19 +106,24 @@ describe('BigChannels', () => {
     const { channel, ids } = await channelOf(37);
     let run = 0;
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 12 }), fc.array(fc.nat()), async (shardSize, pageSize, order) => {
-        const { big, received, tasks } = setup({ shardSize, pageSize });
-        const id = `pub-any-${run++}`;
-        await big.start(record(id, channel, ids.length), '{"m":0}');
-        // Tasks run in an arbitrary order, as concurrent invocations would.
-        for (let i = 0; tasks.length > 0; i++) {
-          const [task] = tasks.splice((order[i % Math.max(1, order.length)] ?? 0) % tasks.length, 1);
-          await big.run(task as DeliverTask, Date.now() + 60_000);
-        }
-        expect([...received.keys()].sort()).toEqual([...ids].sort());
-        expect([...received.values()].every((n) => n === 1)).toBe(true);
-        expect(await db.publishes.get(id)).toMatchObject({ sent: ids.length, done: true });
-      }),
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: 1, max: 12 }),
+        fc.array(fc.nat()),
+        async (shardSize, pageSize, order) => {
+          const { big, received, tasks } = setup({ shardSize, pageSize });
+          const id = `pub-any-${run++}`;
+          await big.start(record(id, channel, ids.length), '{"m":0}');
+          // Tasks run in an arbitrary order, as concurrent invocations would.
+          for (let i = 0; tasks.length > 0; i++) {
+            const [task] = tasks.splice((order[i % Math.max(1, order.length)] ?? 0) % tasks.length, 1);
+            await big.run(task as DeliverTask, Date.now() + 60_000);
+          }
+          expect([...received.keys()].sort()).toEqual([...ids].sort());
+          expect([...received.values()].every((n) => n === 1)).toBe(true);
+          expect(await db.publishes.get(id)).toMatchObject({ sent: ids.length, done: true });
+        },
+      ),
       { numRuns: 25 },
     );
   });
@@ -206,7 +222,11 @@ describe('Pacer', () => {
   it('spreads acquisitions at the rate, waiting only when ahead', async () => {
     let now = 0;
     const waits: number[] = [];
-    const pacer = new Pacer(100, () => now, async (ms) => void waits.push(ms));
+    const pacer = new Pacer(
+      100,
+      () => now,
+      async (ms) => void waits.push(ms),
+    );
     for (let i = 0; i < 5; i++) await pacer.acquire();
     expect(waits).toEqual([10, 20, 30, 40]);
     now = 1000;

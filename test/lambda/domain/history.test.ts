@@ -19,7 +19,8 @@ beforeAll(async () => {
 });
 afterAll(() => db.stop());
 
-const publish = (channel: string, n: number) => history.append('p', channel, KEEP, ({ offset, epoch }) => JSON.stringify({ n, offset, epoch }));
+const publish = (channel: string, n: number) =>
+  history.append('p', channel, KEEP, ({ offset, epoch }) => JSON.stringify({ n, offset, epoch }));
 
 describe('ChannelHistory', () => {
   it('gives concurrent publishes unique, gap-free offsets in one epoch, each stored with its message', async () => {
@@ -42,8 +43,12 @@ describe('ChannelHistory', () => {
 
   it('refuses when the epoch differs, the offset is ahead, or more was missed than is kept', async () => {
     for (let n = 1; n <= 8; n++) await publish('far', n);
-    const { epoch } = (await history.position('p', 'far', KEEP));
-    expect(await history.recover('p', 'far', KEEP, { offset: 2, epoch: 'old' })).toMatchObject({ recovered: false, reason: 'epoch_changed', position: { offset: 8, epoch } });
+    const { epoch } = await history.position('p', 'far', KEEP);
+    expect(await history.recover('p', 'far', KEEP, { offset: 2, epoch: 'old' })).toMatchObject({
+      recovered: false,
+      reason: 'epoch_changed',
+      position: { offset: 8, epoch },
+    });
     expect(await history.recover('p', 'far', KEEP, { offset: 9, epoch })).toMatchObject({ recovered: false, reason: 'unknown_offset' });
     expect(await history.recover('p', 'far', KEEP, { offset: 2, epoch })).toMatchObject({ recovered: false, reason: 'too_many_missed' });
     expect(await history.recover('p', 'far', KEEP, { offset: 3, epoch })).toMatchObject({ recovered: true });
@@ -55,12 +60,18 @@ describe('ChannelHistory', () => {
     now += 45_000;
     await history.append('p', 'ttl', shortLived, () => '{"n":2}');
     now += 30_000; // the first message is past its TTL, the second and the head are not
-    expect(await history.recover('p', 'ttl', shortLived, { offset: 0, epoch: first.position.epoch })).toMatchObject({ recovered: false, reason: 'expired' });
+    expect(await history.recover('p', 'ttl', shortLived, { offset: 0, epoch: first.position.epoch })).toMatchObject({
+      recovered: false,
+      reason: 'expired',
+    });
     expect(await history.recover('p', 'ttl', shortLived, { offset: 1, epoch: first.position.epoch })).toMatchObject({ recovered: true });
     now += 120_000; // everything is past its TTL, even before DynamoDB deletes it
     const next = await history.append('p', 'ttl', shortLived, () => '{"n":3}');
     expect(next.position).toEqual({ offset: 1, epoch: expect.not.stringMatching(first.position.epoch) });
-    expect(await history.recover('p', 'ttl', shortLived, { offset: 2, epoch: first.position.epoch })).toMatchObject({ recovered: false, reason: 'epoch_changed' });
+    expect(await history.recover('p', 'ttl', shortLived, { offset: 2, epoch: first.position.epoch })).toMatchObject({
+      recovered: false,
+      reason: 'epoch_changed',
+    });
   });
 
   it('pages history by count and by size, saying when there is more', async () => {

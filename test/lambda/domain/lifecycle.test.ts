@@ -18,7 +18,10 @@ function setup(options: { sink?: boolean; failing?: boolean } = {}) {
   const sent: LifecycleEvent[] = [];
   const warnings: string[] = [];
   const lifecycle = new Lifecycle({
-    sink: options.sink === false ? undefined : { emit: async (events) => (options.failing ? Promise.reject(new Error('down')) : void sent.push(...events)) },
+    sink:
+      options.sink === false
+        ? undefined
+        : { emit: async (events) => (options.failing ? Promise.reject(new Error('down')) : void sent.push(...events)) },
     occupancy,
     logger: { warn: (message: string) => void warnings.push(message) } as never,
     now: () => NOW,

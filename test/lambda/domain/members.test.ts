@@ -22,7 +22,12 @@ beforeAll(async () => {
   store = new DynamoMemberStore(db.documents, LOCAL_TABLES.channels.name, () => now);
   members = new Members({
     members: store,
-    fanout: { toChannel: async (_p, channel, body, exclude) => (announced.push({ channel, body: JSON.parse(body), exclude: exclude && [...exclude] }), { sent: 1, failed: 0, gone: [] }) },
+    fanout: {
+      toChannel: async (_p, channel, body, exclude) => (
+        announced.push({ channel, body: JSON.parse(body), exclude: exclude && [...exclude] }),
+        { sent: 1, failed: 0, gone: [] }
+      ),
+    },
     invoker: { invoke: async (task) => void tasks.push(task) },
     lifecycle: new Lifecycle({ occupancy: db.occupancy, logger: { warn: () => undefined } as never }),
     timeoutMs: 60_000,
@@ -63,7 +68,9 @@ describe('Members', () => {
     now += 61_000;
     await members.touch('p', ['presence-c'], 'talker', 't1=');
     expect(await members.list('p', 'presence-c')).toEqual([{ userId: 'talker', info: { name: 'talker' } }]);
-    expect(tasks).toEqual([{ task: 'reap', projectId: 'p', channel: 'presence-c', members: [{ userId: 'quiet', version: expect.any(Number) }] }]);
+    expect(tasks).toEqual([
+      { task: 'reap', projectId: 'p', channel: 'presence-c', members: [{ userId: 'quiet', version: expect.any(Number) }] },
+    ]);
     const reap = tasks[0] as Extract<BackgroundTask, { task: 'reap' }>;
 
     // `quiet` pings after the read and before the reap: it stays.

@@ -8,7 +8,10 @@ let db: TestStore;
 let membership: Membership;
 beforeAll(async () => {
   db = await startTestStore();
-  membership = new Membership({ connections: db.connections, subscriptions: db.subscriptions, maxChannels: 3 }, { departed: async () => [] });
+  membership = new Membership(
+    { connections: db.connections, subscriptions: db.subscriptions, maxChannels: 3 },
+    { departed: async () => [] },
+  );
 });
 afterEach(() => jest.restoreAllMocks());
 afterAll(() => db.stop());
@@ -83,7 +86,9 @@ describe('Membership', () => {
 
   it('removes a subscription found through a channel even when the connection item is gone', async () => {
     await db.subscriptions.add({ projectId: 'default', channel: 'orphan', connectionId: 'orphan=' }, Math.floor(Date.now() / 1000) + 60);
-    await membership.purge([{ connectionId: 'orphan=', foundThrough: { projectId: 'default', channel: 'orphan', connectionId: 'orphan=' } }]);
+    await membership.purge([
+      { connectionId: 'orphan=', foundThrough: { projectId: 'default', channel: 'orphan', connectionId: 'orphan=' } },
+    ]);
     expect(await subscribers('default', 'orphan')).toEqual([]);
   });
 

@@ -41,7 +41,10 @@ describe('Namespaces', () => {
     await namespaces.of('p', 'chat:1');
     await namespaces.of('p', 'chat:2');
     expect(reads()).toBe(1);
-    expect(await namespaces.put('p', 'chat', { presence: true })).toMatchObject({ ok: true, value: { namespace: 'chat', source: 'project' } });
+    expect(await namespaces.put('p', 'chat', { presence: true })).toMatchObject({
+      ok: true,
+      value: { namespace: 'chat', source: 'project' },
+    });
     expect(await namespaces.of('p', 'chat:1')).toEqual({ presence: true });
     expect(await namespaces.of('q', 'chat:1')).toMatchObject({ history: { size: 10 } });
     tick(31_000);
@@ -55,7 +58,10 @@ describe('Namespaces', () => {
   it('refuses bad names and configurations without storing anything', async () => {
     const { namespaces } = setup();
     expect(await namespaces.put('p', 'has space', { presence: true })).toMatchObject({ ok: false, error: { code: 'invalid_namespace' } });
-    expect(await namespaces.put('p', 'chat', { history: { size: 0, ttlSeconds: 60 } })).toMatchObject({ ok: false, error: { code: 'invalid_namespace_config' } });
+    expect(await namespaces.put('p', 'chat', { history: { size: 0, ttlSeconds: 60 } })).toMatchObject({
+      ok: false,
+      error: { code: 'invalid_namespace_config' },
+    });
     expect((await namespaces.list('p')).map((n) => n.source)).toEqual(['default', 'default']);
   });
 });

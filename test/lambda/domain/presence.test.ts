@@ -50,7 +50,14 @@ describe('welcome', () => {
     expect(await p.welcome(task)).toBe('sent');
     expect(sleeps).toEqual([25, 50, 100]);
     expect(JSON.parse(posts.at(-1)!)).toEqual({
-      kind: 'notice', type: 'connected', clientId: 'abc=', socketId: pusherSocketId('abc='), projectId: 'p1', clientType: 'runtime', clientCount: 3, timestamp: '2026-11-21T12:00:00.000Z',
+      kind: 'notice',
+      type: 'connected',
+      clientId: 'abc=',
+      socketId: pusherSocketId('abc='),
+      projectId: 'p1',
+      clientType: 'runtime',
+      clientCount: 3,
+      timestamp: '2026-11-21T12:00:00.000Z',
     });
   });
 
@@ -65,7 +72,11 @@ describe('welcome', () => {
     const p = new Presence({
       fanout: unusedFanout,
       delivery: scripted([]).delivery,
-      invoker: { invoke: async () => { throw new Error('throttled'); } },
+      invoker: {
+        invoke: async () => {
+          throw new Error('throttled');
+        },
+      },
       logger: new Logger(),
     });
     await expect(p.scheduleWelcome(task)).resolves.toBeUndefined();
@@ -84,7 +95,13 @@ describe('left', () => {
         return { sent: 2, failed: 0, gone };
       },
     };
-    const p = new Presence({ fanout, delivery: scripted([]).delivery, invoker: { invoke: async () => undefined }, logger: new Logger(), now: () => at });
+    const p = new Presence({
+      fanout,
+      delivery: scripted([]).delivery,
+      invoker: { invoke: async () => undefined },
+      logger: new Logger(),
+      now: () => at,
+    });
     return { p, calls };
   }
 
@@ -97,7 +114,14 @@ describe('left', () => {
         projectId: 'p1',
         channel: '$typed',
         exclude: ['abc='],
-        body: { kind: 'notice', type: 'client_left', clientId: 'abc=', clientType: 'runtime', projectId: 'p1', timestamp: '2026-11-21T12:00:00.000Z' },
+        body: {
+          kind: 'notice',
+          type: 'client_left',
+          clientId: 'abc=',
+          clientType: 'runtime',
+          projectId: 'p1',
+          timestamp: '2026-11-21T12:00:00.000Z',
+        },
       },
     ]);
   });

@@ -20,7 +20,14 @@ beforeAll(async () => {
 });
 afterAll(() => db.stop());
 
-const message = (id: string): Delivered => ({ kind: 'message', id, timestamp: '2026-11-21T12:00:00.000Z', channel: 'news', event: 'e', data: 1 });
+const message = (id: string): Delivered => ({
+  kind: 'message',
+  id,
+  timestamp: '2026-11-21T12:00:00.000Z',
+  channel: 'news',
+  event: 'e',
+  data: 1,
+});
 
 describe('Retention', () => {
   it('gives the active broadcast, marked retained, until the user acknowledges it', async () => {
@@ -50,7 +57,11 @@ describe('Retention', () => {
     await retention.retain('r9', 'news', message('m9'));
     expect(await retention.clear('r9', 'news')).toEqual({ cleared: true, sent: 2, failed: 0, stale: 0 });
     expect(sentNotices).toEqual([
-      { projectId: 'r9', channel: 'news', body: { kind: 'message', id: 'n1', timestamp: '2026-11-21T12:00:00.000Z', channel: 'news', event: 'broadcast_cleared' } },
+      {
+        projectId: 'r9',
+        channel: 'news',
+        body: { kind: 'message', id: 'n1', timestamp: '2026-11-21T12:00:00.000Z', channel: 'news', event: 'broadcast_cleared' },
+      },
     ]);
     expect(await retention.pendingFor('r9', 'news', 'alice')).toBeUndefined();
     expect(await retention.clear('r9', 'news')).toEqual({ cleared: false, sent: 0, failed: 0, stale: 0 });

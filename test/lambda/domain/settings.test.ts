@@ -34,7 +34,11 @@ describe('Settings', () => {
       updatedAt: '2026-11-21T12:00:00.000Z',
     });
     await settings.update('partial', { clientPublish: 'none' });
-    expect(await settings.of('partial')).toEqual({ ...OPEN_PROJECT_SETTINGS, rateLimit: { perSecond: 5, burst: 5 }, clientPublish: 'none' });
+    expect(await settings.of('partial')).toEqual({
+      ...OPEN_PROJECT_SETTINGS,
+      rateLimit: { perSecond: 5, burst: 5 },
+      clientPublish: 'none',
+    });
   });
 
   it('reads the store at most once per 30 s per project, and at once after its own change', async () => {

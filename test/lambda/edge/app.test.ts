@@ -19,7 +19,20 @@ describe('welcome task', () => {
     const result = await handler({ task: 'welcome', connectionId: id, projectId: 'default', clientCount: 4 });
     expect(result).toEqual({ statusCode: 200 });
     const socketId = pusherSocketId(id);
-    expect(posted()).toEqual([[id, { kind: 'notice', type: 'connected', clientId: id, ...(socketId && { socketId }), projectId: 'default', clientCount: 4, timestamp: '2026-11-21T22:38:01.000Z' }]]);
+    expect(posted()).toEqual([
+      [
+        id,
+        {
+          kind: 'notice',
+          type: 'connected',
+          clientId: id,
+          ...(socketId && { socketId }),
+          projectId: 'default',
+          clientCount: 4,
+          timestamp: '2026-11-21T22:38:01.000Z',
+        },
+      ],
+    ]);
   });
 
   it('is not accepted through API Gateway', async () => {
@@ -28,7 +41,6 @@ describe('welcome task', () => {
     expect((await handler(event)).statusCode).toBe(401);
   });
 });
-
 
 describe('unrecognised events', () => {
   it.each([{}, null, { requestContext: {} }, 'text'])('answers 400 to %j without throwing', async (event) => {

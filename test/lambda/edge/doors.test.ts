@@ -27,7 +27,9 @@ async function project(projectId: string): Promise<Key> {
   const created = await handler(httpEvent({ routeKey: 'POST /api-keys', authorization: master, body: { projectId } }));
   keys[projectId] = replyOf(created).data;
   const settings = { rateLimit: { perSecond: 1, burst: BURST }, clientPublish: 'granted' };
-  await handler(httpEvent({ routeKey: 'PUT /projects/{projectId}/settings', pathParameters: { projectId }, authorization: master, body: settings }));
+  await handler(
+    httpEvent({ routeKey: 'PUT /projects/{projectId}/settings', pathParameters: { projectId }, authorization: master, body: settings }),
+  );
   return keys[projectId];
 }
 
@@ -44,7 +46,12 @@ async function connection(projectId: string, granted: boolean): Promise<string> 
 function pusherEvent(routeKey: string, path: string, key: Key, body?: object, pathParameters: Record<string, string> = {}) {
   const text = body && JSON.stringify(body);
   const query = createSignedQueryString(new Token(key.keyPrefix, key.apiKey), { method: routeKey.split(' ')[0], path, body: text });
-  const event = httpEvent({ routeKey, ...(text && { body: text }), pathParameters, queryStringParameters: Object.fromEntries(new URLSearchParams(query)) });
+  const event = httpEvent({
+    routeKey,
+    ...(text && { body: text }),
+    pathParameters,
+    queryStringParameters: Object.fromEntries(new URLSearchParams(query)),
+  });
   return { ...event, rawPath: path, requestContext: { ...event.requestContext, http: { ...event.requestContext.http, path } } };
 }
 
@@ -62,7 +69,8 @@ const TABLE: { op: string; refused: string; doors: Door }[] = [
     refused: 'subscription_forbidden',
     doors: {
       frame: { action: 'history', channel: 'private-x' },
-      http: (projectId) => httpEvent({ routeKey: 'GET /history', authorization: master, queryStringParameters: { projectId, channel: 'private-x' } }),
+      http: (projectId) =>
+        httpEvent({ routeKey: 'GET /history', authorization: master, queryStringParameters: { projectId, channel: 'private-x' } }),
     },
   },
   {
@@ -70,7 +78,13 @@ const TABLE: { op: string; refused: string; doors: Door }[] = [
     refused: 'subscription_forbidden',
     doors: {
       frame: { action: 'presence', channel: 'private-x' },
-      http: (projectId) => httpEvent({ routeKey: 'GET /channels/{channel}/users', authorization: master, pathParameters: { channel: 'presence-x' }, queryStringParameters: { projectId } }),
+      http: (projectId) =>
+        httpEvent({
+          routeKey: 'GET /channels/{channel}/users',
+          authorization: master,
+          pathParameters: { channel: 'presence-x' },
+          queryStringParameters: { projectId },
+        }),
     },
   },
   { op: 'get retained', refused: 'subscription_forbidden', doors: { frame: { action: 'get_retained', channel: 'private-x' } } },
@@ -86,7 +100,16 @@ const TABLE: { op: string; refused: string; doors: Door }[] = [
   {
     op: 'trigger',
     refused: 'publish_forbidden',
-    doors: { http: (projectId, key) => pusherEvent('POST /apps/{appId}/events', `/apps/${projectId}/events`, key, { name: 'e', data: '{}', channels: ['news'] }, { appId: projectId }) },
+    doors: {
+      http: (projectId, key) =>
+        pusherEvent(
+          'POST /apps/{appId}/events',
+          `/apps/${projectId}/events`,
+          key,
+          { name: 'e', data: '{}', channels: ['news'] },
+          { appId: projectId },
+        ),
+    },
   },
   { op: 'route', refused: 'publish_forbidden', doors: { frame: { type: 'hello', payload: 1 } } },
 ];
@@ -95,7 +118,8 @@ describe.each(TABLE)('$op', ({ refused, doors }) => {
   if (doors.frame) {
     it(`on a connection: ${refused} without a grant, every refusal paid for, then rate_limited`, async () => {
       const id = await connection('doors-refused', false);
-      for (let i = 0; i < BURST; i++) expect(replyOf(await handler(messageEvent(id, doors.frame!)))).toMatchObject({ kind: 'reply', type: 'error', code: refused });
+      for (let i = 0; i < BURST; i++)
+        expect(replyOf(await handler(messageEvent(id, doors.frame!)))).toMatchObject({ kind: 'reply', type: 'error', code: refused });
       expect(replyOf(await handler(messageEvent(id, doors.frame!)))).toMatchObject({ kind: 'reply', type: 'error', code: 'rate_limited' });
     });
 
@@ -103,7 +127,8 @@ describe.each(TABLE)('$op', ({ refused, doors }) => {
       const id = await connection('doors-granted', true);
       for (let i = 0; i < BURST; i++) {
         const result = await handler(messageEvent(id, doors.frame!));
-        if (result.body !== undefined) expect(replyOf(result)).not.toMatchObject({ type: 'error', code: expect.stringMatching(/forbidden|rate_limited/) });
+        if (result.body !== undefined)
+          expect(replyOf(result)).not.toMatchObject({ type: 'error', code: expect.stringMatching(/forbidden|rate_limited/) });
       }
       expect(replyOf(await handler(messageEvent(id, doors.frame!)))).toMatchObject({ type: 'error', code: 'rate_limited' });
     });

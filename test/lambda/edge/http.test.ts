@@ -13,9 +13,29 @@ describe('HTTP: POST /broadcast', () => {
     const result = await handler(httpEvent({ body: { channel: 'admin-http', event: 'admin_event', data: { hello: 'world' } } }));
     expect(result).toMatchObject({ statusCode: 200, headers: { 'content-type': 'application/json' } });
     const body = replyOf(result);
-    expect(body).toEqual({ success: true, channel: 'admin-http', event: 'admin_event', id: expect.any(String), sent: 2, failed: 0, stale: 0 });
-    const message = { kind: 'message', id: body.id, timestamp: '2026-11-21T22:38:01.000Z', channel: 'admin-http', event: 'admin_event', data: { hello: 'world' } };
-    expect(posted().sort()).toEqual([[a, message], [b, message]].sort());
+    expect(body).toEqual({
+      success: true,
+      channel: 'admin-http',
+      event: 'admin_event',
+      id: expect.any(String),
+      sent: 2,
+      failed: 0,
+      stale: 0,
+    });
+    const message = {
+      kind: 'message',
+      id: body.id,
+      timestamp: '2026-11-21T22:38:01.000Z',
+      channel: 'admin-http',
+      event: 'admin_event',
+      data: { hello: 'world' },
+    };
+    expect(posted().sort()).toEqual(
+      [
+        [a, message],
+        [b, message],
+      ].sort(),
+    );
   });
 
   it('sends to one connection with connectionId', async () => {
@@ -56,7 +76,12 @@ describe('HTTP: POST /broadcast', () => {
       const result = await handler(httpEvent({ body: { channel: 'later-room', event: 'e' } }));
       expect(replyOf(result)).toMatchObject({ sent: 1, stale: 1 });
       // Answered; nothing removed or announced yet.
-      expect(queued).toEqual([{ task: 'purge', gone: [{ connectionId: dead, foundThrough: { projectId: 'default', channel: 'later-room', connectionId: dead } }] }]);
+      expect(queued).toEqual([
+        {
+          task: 'purge',
+          gone: [{ connectionId: dead, foundThrough: { projectId: 'default', channel: 'later-room', connectionId: dead } }],
+        },
+      ]);
       expect(await db().connections.get(dead)).toBeDefined();
       expect(posted().filter(([, m]) => (m as { type?: string }).type === 'client_left')).toEqual([]);
       await runQueued();
@@ -65,7 +90,10 @@ describe('HTTP: POST /broadcast', () => {
     }
     expect(await db().connections.get(dead)).toBeUndefined();
     expect(await db().connections.get(live)).toBeDefined();
-    expect(posted()).toContainEqual([watcher, expect.objectContaining({ kind: 'notice', type: 'client_left', clientId: dead, clientType: 'runtime' })]);
+    expect(posted()).toContainEqual([
+      watcher,
+      expect.objectContaining({ kind: 'notice', type: 'client_left', clientId: dead, clientType: 'runtime' }),
+    ]);
   });
 
   it('counts a subscriber that keeps failing as failed, after retries', async () => {
@@ -101,7 +129,12 @@ describe('HTTP: POST /broadcast', () => {
     ['a reserved channel', 400, 'reserved_channel', { channel: '$x', event: 'e' }],
     ['no target', 400, 'invalid_message', { event: 'e' }],
     ['an oversize body', 413, 'payload_too_large', { channel: 'admin', event: 'e', data: 'x'.repeat(130 * 1024) }],
-    ['a body that fits but not with its envelope', 413, 'payload_too_large', { channel: 'admin', event: 'e', data: 'x'.repeat(128 * 1024 - 60) }],
+    [
+      'a body that fits but not with its envelope',
+      413,
+      'payload_too_large',
+      { channel: 'admin', event: 'e', data: 'x'.repeat(128 * 1024 - 60) },
+    ],
   ])('answers %s with %s %s', async (_, status, code, body) => {
     const result = await handler(httpEvent({ body: body as string | object }));
     expect(result.statusCode).toBe(status);
@@ -157,12 +190,27 @@ describe('HTTP: big channels, idempotency and publish status', () => {
     const answer = replyOf(result);
     expect(answer).toEqual({ success: true, channel: 'crowd', event: 'wave', id: expect.any(String), queued: ids.length });
     // The background tasks have run (as AWS runs them after the answer): each subscriber once.
-    expect(posted().map(([id]) => id).sort()).toEqual([...ids].sort());
+    expect(
+      posted()
+        .map(([id]) => id)
+        .sort(),
+    ).toEqual([...ids].sort());
     expect(posted().every(([, m]) => (m as { id: string }).id === answer.id)).toBe(true);
     const status = await handler(httpEvent({ routeKey: 'GET /broadcast/{id}', pathParameters: { id: answer.id }, body: '' }));
     expect(replyOf(status)).toEqual({
       success: true,
-      data: { id: answer.id, projectId: 'default', channel: 'crowd', event: 'wave', queued: ids.length, sent: ids.length, failed: 0, stale: 0, done: true, createdAt: expect.any(String) },
+      data: {
+        id: answer.id,
+        projectId: 'default',
+        channel: 'crowd',
+        event: 'wave',
+        queued: ids.length,
+        sent: ids.length,
+        failed: 0,
+        stale: 0,
+        done: true,
+        createdAt: expect.any(String),
+      },
     });
   });
 
@@ -189,7 +237,9 @@ describe('HTTP: big channels, idempotency and publish status', () => {
     await subscribed('seen');
     const { id } = replyOf(await handler(httpEvent({ body: { channel: 'seen', event: 'e', idempotencyKey: 'k-seen' } })));
     const created = replyOf(await handler(httpEvent({ routeKey: 'POST /api-keys', body: { projectId: 'outsider' } })));
-    const asOutsider = await handler(httpEvent({ routeKey: 'GET /broadcast/{id}', pathParameters: { id }, authorization: `Bearer ${created.data.apiKey}`, body: '' }));
+    const asOutsider = await handler(
+      httpEvent({ routeKey: 'GET /broadcast/{id}', pathParameters: { id }, authorization: `Bearer ${created.data.apiKey}`, body: '' }),
+    );
     expect(asOutsider.statusCode).toBe(404);
     expect(replyOf(asOutsider)).toMatchObject({ code: 'publish_not_found' });
     const unknown = await handler(httpEvent({ routeKey: 'GET /broadcast/{id}', pathParameters: { id: 'nope' }, body: '' }));
@@ -217,7 +267,16 @@ describe('HTTP: big channels, idempotency and publish status', () => {
       if (++reads === 2) throw new Error('ProvisionedThroughputExceededException');
       return read(...args);
     });
-    const result = await handler(httpEvent({ body: { messages: [{ channel: 'batch-one', event: 'a' }, { channel: 'batch-two', event: 'b' }] } }));
+    const result = await handler(
+      httpEvent({
+        body: {
+          messages: [
+            { channel: 'batch-one', event: 'a' },
+            { channel: 'batch-two', event: 'b' },
+          ],
+        },
+      }),
+    );
     spy.mockRestore();
     expect(result.statusCode).toBe(200);
     expect(replyOf(result).results).toEqual([
@@ -229,7 +288,12 @@ describe('HTTP: big channels, idempotency and publish status', () => {
 
   it.each<[string, Parameters<typeof httpEvent>[0], number, string]>([
     ['a publish status without an id', { routeKey: 'GET /broadcast/{id}', body: '', pathParameters: {} }, 404, 'publish_not_found'],
-    ['a key revocation naming no project', { routeKey: 'DELETE /api-keys/{projectId}/{keyPrefix}', body: '', pathParameters: {} }, 400, 'invalid_project'],
+    [
+      'a key revocation naming no project',
+      { routeKey: 'DELETE /api-keys/{projectId}/{keyPrefix}', body: '', pathParameters: {} },
+      400,
+      'invalid_project',
+    ],
     ['a key lookup naming no project', { routeKey: 'GET /api-keys/{projectId}', body: '' }, 400, 'invalid_project'],
     ['a route key naming an Object property', { routeKey: '__proto__', body: '' }, 404, 'not_found'],
   ])('answers %s with a clear error, not a 500 (found by fuzzing)', async (_, event, status, code) => {

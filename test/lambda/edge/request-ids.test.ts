@@ -7,8 +7,15 @@ const reply = (body: string) => ({ statusCode: 200, body });
 describe('echoRequestId', () => {
   it('puts the frame’s rid first on a JSON reply, error replies included', () => {
     const event = messageEvent('c=', { action: 'history', channel: 'a', rid: 'r-17' });
-    expect(JSON.parse(echoRequestId(event, reply('{"type":"history","messages":[]}')).body!)).toEqual({ rid: 'r-17', type: 'history', messages: [] });
-    expect(JSON.parse(echoRequestId(event, reply('{"type":"error","code":"x","message":"y"}')).body!)).toMatchObject({ rid: 'r-17', type: 'error' });
+    expect(JSON.parse(echoRequestId(event, reply('{"type":"history","messages":[]}')).body!)).toEqual({
+      rid: 'r-17',
+      type: 'history',
+      messages: [],
+    });
+    expect(JSON.parse(echoRequestId(event, reply('{"type":"error","code":"x","message":"y"}')).body!)).toMatchObject({
+      rid: 'r-17',
+      type: 'error',
+    });
     expect(JSON.parse(echoRequestId(event, reply('{}')).body!)).toEqual({ rid: 'r-17' });
   });
 

@@ -49,18 +49,45 @@ describe('WebSocket: send', () => {
     const outsider = await connect();
     api.clearCalls();
     const result = await handler(messageEvent(sender, { action: 'send', channel: 'room', event: 'admin_event', data: { n: 1 } }));
-    const message = { kind: 'message', id: `msg-${lastId()}`, timestamp: '2026-11-21T22:38:01.000Z', channel: 'room', event: 'admin_event', data: { n: 1 }, from: sender };
+    const message = {
+      kind: 'message',
+      id: `msg-${lastId()}`,
+      timestamp: '2026-11-21T22:38:01.000Z',
+      channel: 'room',
+      event: 'admin_event',
+      data: { n: 1 },
+      from: sender,
+    };
     expect(replyOf(result)).toEqual({ kind: 'reply', type: 'send_success', channel: 'room', id: message.id, sent: 2, failed: 0, stale: 0 });
-    expect(posted().sort()).toEqual([[sender, message], [other, message]].sort());
+    expect(posted().sort()).toEqual(
+      [
+        [sender, message],
+        [other, message],
+      ].sort(),
+    );
     expect(posted().map(([to]) => to)).not.toContain(outsider);
   });
 
   it('sends to one connection by id', async () => {
     const sender = await connect();
     const target = await connect();
-    const result = await handler(messageEvent(sender, { action: 'send', connectionId: target, event: 'private_message', data: { hi: true } }));
+    const result = await handler(
+      messageEvent(sender, { action: 'send', connectionId: target, event: 'private_message', data: { hi: true } }),
+    );
     expect(replyOf(result)).toMatchObject({ kind: 'reply', type: 'send_success', connectionId: target, sent: 1, failed: 0 });
-    expect(posted()).toEqual([[target, { kind: 'message', id: expect.any(String), timestamp: expect.any(String), event: 'private_message', data: { hi: true }, from: sender }]]);
+    expect(posted()).toEqual([
+      [
+        target,
+        {
+          kind: 'message',
+          id: expect.any(String),
+          timestamp: expect.any(String),
+          event: 'private_message',
+          data: { hi: true },
+          from: sender,
+        },
+      ],
+    ]);
   });
 
   it('answers connection_not_found for an unknown connection', async () => {
@@ -124,7 +151,11 @@ describe('WebSocket: ack and get_retained', () => {
 
   it('answers no_retained when the channel retains nothing', async () => {
     const id = await connect();
-    expect(replyOf(await handler(messageEvent(id, { action: 'get_retained', channel: 'empty' })))).toEqual({ kind: 'reply', type: 'no_retained', channel: 'empty' });
+    expect(replyOf(await handler(messageEvent(id, { action: 'get_retained', channel: 'empty' })))).toEqual({
+      kind: 'reply',
+      type: 'no_retained',
+      channel: 'empty',
+    });
   });
 
   it('refuses an ack from a connection without a signed identity', async () => {

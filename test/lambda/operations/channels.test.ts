@@ -33,8 +33,18 @@ function channel(config: ChannelConfig, subscriber: ConnectionRecord = connectio
     },
     history: {
       position: async () => ({ offset: 4, epoch: 'e1' }),
-      recover: async () => ({ recovered: true as const, position: { offset: 6, epoch: 'e1' }, messages: [{ offset: 5, body: 'm5' }, { offset: 6, body: 'm6' }] }),
-      read: async (_p: string, _c: string, _h: unknown, _s: unknown, _l: number, maxBytes: number) => (done.push(`read up to ${maxBytes}`), { messages: [], more: false }),
+      recover: async () => ({
+        recovered: true as const,
+        position: { offset: 6, epoch: 'e1' },
+        messages: [
+          { offset: 5, body: 'm5' },
+          { offset: 6, body: 'm6' },
+        ],
+      }),
+      read: async (_p: string, _c: string, _h: unknown, _s: unknown, _l: number, maxBytes: number) => (
+        done.push(`read up to ${maxBytes}`),
+        { messages: [], more: false }
+      ),
     },
     retention: {
       pendingFor: async () => outbound.retained({ id: 'r1' }),
@@ -48,14 +58,21 @@ function channel(config: ChannelConfig, subscriber: ConnectionRecord = connectio
 describe('subscribe', () => {
   it('replays what was missed and hands back the retained message, on a channel that keeps history', async () => {
     const { services } = channel({ presence: false, history: HISTORY });
-    const result = await OPERATIONS.subscribe.run({ channel: 'chat:1', since: { offset: 4, epoch: 'e1' } }, scope(asConnection()), services);
+    const result = await OPERATIONS.subscribe.run(
+      { channel: 'chat:1', since: { offset: 4, epoch: 'e1' } },
+      scope(asConnection()),
+      services,
+    );
     expect(result).toEqual(
       ok({
         channel: 'chat:1',
         connectionId: 'conn-1=',
         first: true,
         stream: { offset: 6, epoch: 'e1', recovered: true },
-        replay: [{ offset: 5, body: 'm5' }, { offset: 6, body: 'm6' }],
+        replay: [
+          { offset: 5, body: 'm5' },
+          { offset: 6, body: 'm6' },
+        ],
         retained: { id: 'r1', kind: 'message', retained: true },
       }),
     );
@@ -63,7 +80,10 @@ describe('subscribe', () => {
 
   it('refuses a presence channel to a connection without a user, storing nothing', async () => {
     const { services, done } = channel({ presence: true });
-    expect(await OPERATIONS.subscribe.run({ channel: 'presence-x' }, scope(asConnection()), services)).toMatchObject({ ok: false, error: { code: 'identity_required' } });
+    expect(await OPERATIONS.subscribe.run({ channel: 'presence-x' }, scope(asConnection()), services)).toMatchObject({
+      ok: false,
+      error: { code: 'identity_required' },
+    });
     expect(done).toEqual([]);
   });
 
@@ -76,9 +96,17 @@ describe('subscribe', () => {
 
   it('needs the channel granted, or Pusher auth signed by a key of the project', async () => {
     const rule = OPERATIONS.subscribe.access;
-    expect(await rule.check(asConnection(), { channel: 'private-x' }, access)).toMatchObject({ ok: false, error: { code: 'subscription_forbidden' } });
-    expect(await rule.check(asConnection(connection({ channelGrants: ['private-*'] })), { channel: 'private-x' }, access)).toEqual(ok('acme'));
-    expect(await rule.check(asConnection(), { channel: 'private-x', auth: 'k:forged' }, access)).toMatchObject({ ok: false, error: { code: 'subscription_forbidden' } });
+    expect(await rule.check(asConnection(), { channel: 'private-x' }, access)).toMatchObject({
+      ok: false,
+      error: { code: 'subscription_forbidden' },
+    });
+    expect(await rule.check(asConnection(connection({ channelGrants: ['private-*'] })), { channel: 'private-x' }, access)).toEqual(
+      ok('acme'),
+    );
+    expect(await rule.check(asConnection(), { channel: 'private-x', auth: 'k:forged' }, access)).toMatchObject({
+      ok: false,
+      error: { code: 'subscription_forbidden' },
+    });
     expect(await rule.check(asConnection(), { channel: 'news' }, access)).toEqual(ok('acme'));
   });
 });
@@ -86,7 +114,9 @@ describe('subscribe', () => {
 describe('unsubscribe', () => {
   it('leaves the channel the one way a departure does', async () => {
     const { services, done } = channel({ presence: true });
-    expect(await OPERATIONS.unsubscribe.run({ channel: 'presence-x' }, scope(asConnection()), services)).toEqual(ok({ channel: 'presence-x' }));
+    expect(await OPERATIONS.unsubscribe.run({ channel: 'presence-x' }, scope(asConnection()), services)).toEqual(
+      ok({ channel: 'presence-x' }),
+    );
     expect(done).toEqual(['left presence-x']);
   });
 });
@@ -94,7 +124,11 @@ describe('unsubscribe', () => {
 describe('ping', () => {
   it('keeps a user present in each presence channel it is in, and nothing for an anonymous one', async () => {
     const user = channel({ presence: true });
-    await OPERATIONS.ping.run(undefined, scope(asConnection(connection({ userId: 'u', channels: ['presence-a', 'presence-b'] }))), user.services);
+    await OPERATIONS.ping.run(
+      undefined,
+      scope(asConnection(connection({ userId: 'u', channels: ['presence-a', 'presence-b'] }))),
+      user.services,
+    );
     expect(user.done).toEqual(['touched presence-a,presence-b']);
     const anonymous = channel({ presence: true });
     await OPERATIONS.ping.run(undefined, scope(asConnection(connection({ channels: ['presence-a'] }))), anonymous.services);
@@ -112,24 +146,38 @@ describe('history and members', () => {
 
   it('refuse a channel whose namespace keeps no history, or tracks no members', async () => {
     const { services } = channel({ presence: false });
-    expect(await OPERATIONS.history.run({ channel: 'news', limit: 10 }, scope(asConnection()), services)).toMatchObject({ ok: false, error: { code: 'history_not_enabled' } });
-    expect(await OPERATIONS.members.run({ channel: 'news' }, scope(asConnection()), services)).toMatchObject({ ok: false, error: { code: 'presence_not_enabled' } });
+    expect(await OPERATIONS.history.run({ channel: 'news', limit: 10 }, scope(asConnection()), services)).toMatchObject({
+      ok: false,
+      error: { code: 'history_not_enabled' },
+    });
+    expect(await OPERATIONS.members.run({ channel: 'news' }, scope(asConnection()), services)).toMatchObject({
+      ok: false,
+      error: { code: 'presence_not_enabled' },
+    });
   });
 
   it('give the members and their count', async () => {
     const { services } = channel({ presence: true });
-    expect(await OPERATIONS.members.run({ channel: 'presence-x' }, scope(asConnection()), services)).toEqual(ok({ channel: 'presence-x', members: [{ userId: 'a' }, { userId: 'b' }], count: 2 }));
+    expect(await OPERATIONS.members.run({ channel: 'presence-x' }, scope(asConnection()), services)).toEqual(
+      ok({ channel: 'presence-x', members: [{ userId: 'a' }, { userId: 'b' }], count: 2 }),
+    );
   });
 });
 
 describe('retained messages', () => {
   it('are read and acknowledged only by connections that may read the channel', () => {
-    for (const op of [OPERATIONS.getRetained, OPERATIONS.ack, OPERATIONS.history, OPERATIONS.members]) expect(op.access.name).toBe(ACCESS.readChannel().name);
+    for (const op of [OPERATIONS.getRetained, OPERATIONS.ack, OPERATIONS.history, OPERATIONS.members])
+      expect(op.access.name).toBe(ACCESS.readChannel().name);
   });
 
   it('need a user to be acknowledged', async () => {
     const { services } = channel({ presence: false });
-    expect(await OPERATIONS.ack.run({ channel: 'news', id: 'r1' }, scope(asConnection()), services)).toMatchObject({ ok: false, error: { code: 'identity_required' } });
-    expect(await OPERATIONS.ack.run({ channel: 'news', id: 'r1' }, scope(asConnection(connection({ userId: 'u' }))), services)).toEqual(ok({ channel: 'news', id: 'r1' }));
+    expect(await OPERATIONS.ack.run({ channel: 'news', id: 'r1' }, scope(asConnection()), services)).toMatchObject({
+      ok: false,
+      error: { code: 'identity_required' },
+    });
+    expect(await OPERATIONS.ack.run({ channel: 'news', id: 'r1' }, scope(asConnection(connection({ userId: 'u' }))), services)).toEqual(
+      ok({ channel: 'news', id: 'r1' }),
+    );
   });
 });

@@ -17,10 +17,16 @@ function doors(take: TakeOutcome['status'], key?: 'master' | 'project') {
   const ops = new Operations(
     fakeServices({
       connections: {
-        take: async () => (take === 'allowed' ? { status: 'allowed', connection: connection({ rateLimit: { perSecond: 10, burst: 20 } }) } : { status: take }),
+        take: async () =>
+          take === 'allowed'
+            ? { status: 'allowed', connection: connection({ rateLimit: { perSecond: 10, burst: 20 } }) }
+            : { status: take },
         charge: async (_id: string, tokens: number) => void charged.push(tokens),
       },
-      authorizer: { identify: async (presented?: string) => (presented === 'good' ? (key === 'master' ? { kind: 'master' } : { kind: 'project', projectId: 'acme' }) : undefined) },
+      authorizer: {
+        identify: async (presented?: string) =>
+          presented === 'good' ? (key === 'master' ? { kind: 'master' } : { kind: 'project', projectId: 'acme' }) : undefined,
+      },
       settings: { of: async () => OPEN_PROJECT_SETTINGS },
       apiKeys: { signingKey: async () => undefined },
     }),
@@ -73,7 +79,10 @@ describe('a connection’s door', () => {
 
   it('applies the access rule before the work', async () => {
     const { ops, ran, probe } = doors('allowed');
-    expect(await ops.asConnection('x=', probe(1), ok({ channel: 'private-x' }))).toMatchObject({ ok: false, error: { code: 'subscription_forbidden' } });
+    expect(await ops.asConnection('x=', probe(1), ok({ channel: 'private-x' }))).toMatchObject({
+      ok: false,
+      error: { code: 'subscription_forbidden' },
+    });
     expect(ran).toEqual([]);
   });
 
@@ -87,7 +96,10 @@ describe('a backend’s door', () => {
   it('refuses a key that is none, and makes a caller of a valid one', async () => {
     const { ops } = doors('allowed', 'project');
     expect(await ops.bearer('bad')).toEqual(fail('unauthorized'));
-    expect(await ops.bearer('good')).toMatchObject({ ok: true, value: { kind: 'backend', principal: { kind: 'project', projectId: 'acme' } } });
+    expect(await ops.bearer('good')).toMatchObject({
+      ok: true,
+      value: { kind: 'backend', principal: { kind: 'project', projectId: 'acme' } },
+    });
   });
 
   it('refuses a project key on a master operation before reading its input', async () => {
@@ -105,8 +117,13 @@ describe('a backend’s door', () => {
   it('gives a project key its own project and refuses another', async () => {
     const { ops, ran, probe } = doors('allowed', 'project');
     const caller = await ops.bearer('good');
-    const other = operation<{ channel: string; projectId?: string }, string>({ ...probe(1), access: ACCESS.readChannel((input) => input.projectId) });
-    expect(caller.ok && (await ops.asBackend(caller.value, other, ok({ channel: 'news', projectId: 'other' })))).toEqual(fail('unauthorized'));
+    const other = operation<{ channel: string; projectId?: string }, string>({
+      ...probe(1),
+      access: ACCESS.readChannel((input) => input.projectId),
+    });
+    expect(caller.ok && (await ops.asBackend(caller.value, other, ok({ channel: 'news', projectId: 'other' })))).toEqual(
+      fail('unauthorized'),
+    );
     expect(caller.ok && (await ops.asBackend(caller.value, other, ok({ channel: 'news' })))).toEqual(ok('news'));
     expect(ran).toEqual(['news']);
   });

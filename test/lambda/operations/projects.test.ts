@@ -5,17 +5,39 @@ import { fail, ok } from '../../../lambda/protocol';
 import { asConnection, asMaster, asProjectKey, fakeServices, scope } from '../../helpers/fake-services';
 
 const access = { settings: { of: async () => OPEN_PROJECT_SETTINGS }, signingKey: async () => undefined };
-const RECORD = { id: 'p1', projectId: 'acme', event: 'e', queued: 1, sent: 1, failed: 0, stale: 0, shardsPending: 0, done: true, createdAt: '' };
+const RECORD = {
+  id: 'p1',
+  projectId: 'acme',
+  event: 'e',
+  queued: 1,
+  sent: 1,
+  failed: 0,
+  stale: 0,
+  shardsPending: 0,
+  done: true,
+  createdAt: '',
+};
 
 describe('who may call the project operations', () => {
   it('keys, settings changes: only the master key, decided before any input is read', () => {
     for (const op of [OPERATIONS.createKey, OPERATIONS.listKeys, OPERATIONS.projectKeys, OPERATIONS.revokeKey, OPERATIONS.putSettings]) {
-      expect({ name: op.name, master: op.access.gate(asMaster()), project: op.access.gate(asProjectKey()) }).toEqual({ name: op.name, master: ok(undefined), project: fail('unauthorized') });
+      expect({ name: op.name, master: op.access.gate(asMaster()), project: op.access.gate(asProjectKey()) }).toEqual({
+        name: op.name,
+        master: ok(undefined),
+        project: fail('unauthorized'),
+      });
     }
   });
 
   it('usage, status, channels, namespaces, settings reads: the project’s own key or the master key', async () => {
-    for (const op of [OPERATIONS.usage, OPERATIONS.status, OPERATIONS.channelInfo, OPERATIONS.listChannels, OPERATIONS.listNamespaces, OPERATIONS.getSettings]) {
+    for (const op of [
+      OPERATIONS.usage,
+      OPERATIONS.status,
+      OPERATIONS.channelInfo,
+      OPERATIONS.listChannels,
+      OPERATIONS.listNamespaces,
+      OPERATIONS.getSettings,
+    ]) {
       const input = { projectId: 'acme', channel: 'x', prefix: '' };
       expect(await op.access.check(asProjectKey('acme'), input as never, access)).toEqual(ok('acme'));
       expect(await op.access.check(asProjectKey('other'), input as never, access)).toEqual(fail('unauthorized'));
@@ -31,7 +53,9 @@ describe('publish status', () => {
     const { shardsPending: _, ...status } = RECORD;
     expect(await OPERATIONS.publishStatus.run({ id: 'p1' }, scope(asProjectKey('acme')), services)).toEqual(ok(status));
     expect(await OPERATIONS.publishStatus.run({ id: 'p1' }, scope(asMaster(), 'default'), services)).toEqual(ok(status));
-    expect(await OPERATIONS.publishStatus.run({ id: 'p1' }, scope(asProjectKey('other'), 'other'), services)).toEqual(fail('publish_not_found'));
+    expect(await OPERATIONS.publishStatus.run({ id: 'p1' }, scope(asProjectKey('other'), 'other'), services)).toEqual(
+      fail('publish_not_found'),
+    );
   });
 
   it('never takes an id that is no printable string to the store', async () => {
@@ -45,7 +69,12 @@ describe('create key', () => {
     const order: string[] = [];
     const services = fakeServices({
       settings: { protect: async () => void order.push('protect') },
-      apiKeys: { create: async (projectId: string) => (order.push('create'), ok({ projectId, keyPrefix: 'rbk_12345678', description: '', createdAt: '', signsTokens: true, apiKey: 'k' })) },
+      apiKeys: {
+        create: async (projectId: string) => (
+          order.push('create'),
+          ok({ projectId, keyPrefix: 'rbk_12345678', description: '', createdAt: '', signsTokens: true, apiKey: 'k' })
+        ),
+      },
     });
     await OPERATIONS.createKey.run({ projectId: 'acme', description: '' }, scope(asMaster()), services);
     expect(order).toEqual(['protect', 'create']);

@@ -5,7 +5,8 @@ import { fail, ok, outbound } from '../../../lambda/protocol';
 import { asConnection, asProjectKey, connection, fakeServices, scope } from '../../helpers/fake-services';
 
 const STAMP = { id: 'm1', timestamp: '2026-11-21T12:00:00.000Z' };
-const delivered = (channel: string, event = 'e', data: unknown = null, from?: string) => outbound.delivered(STAMP, { channel, event, data, ...(from && { from }) });
+const delivered = (channel: string, event = 'e', data: unknown = null, from?: string) =>
+  outbound.delivered(STAMP, { channel, event, data, ...(from && { from }) });
 
 /** A publisher and a channel of `subscribers`, recording what was asked of them. */
 function world(subscribers: number, options: { claimedBy?: string; tooLarge?: string } = {}) {
@@ -14,10 +15,17 @@ function world(subscribers: number, options: { claimedBy?: string; tooLarge?: st
   const services = fakeServices({
     publisher: {
       stamp: (id?: string) => ({ ...STAMP, ...(id && { id }) }),
-      toChannel: async (_p: string, channel: string, message: { event: string; data?: unknown; from?: string }, o?: { recipients?: readonly string[]; exclude?: ReadonlySet<string> }) => {
+      toChannel: async (
+        _p: string,
+        channel: string,
+        message: { event: string; data?: unknown; from?: string },
+        o?: { recipients?: readonly string[]; exclude?: ReadonlySet<string> },
+      ) => {
         calls.push(`toChannel ${channel} to ${o?.recipients?.filter((id) => !o.exclude?.has(id)).join(',') ?? 'all'}`);
         const d = delivered(channel, message.event, message.data, message.from);
-        return ok({ id: d.id, delivered: d, sent: o?.recipients?.length ?? subscribers, failed: 0, stale: 0 } as Published & { delivered: typeof d });
+        return ok({ id: d.id, delivered: d, sent: o?.recipients?.length ?? subscribers, failed: 0, stale: 0 } as Published & {
+          delivered: typeof d;
+        });
       },
       prepareForChannel: async (_p: string, channel: string) => ok({ delivered: delivered(channel), body: '{}' }),
       check: (channel: string) => (channel === options.tooLarge ? fail('payload_too_large') : ok(undefined)),
@@ -25,7 +33,9 @@ function world(subscribers: number, options: { claimedBy?: string; tooLarge?: st
     },
     bigChannels: {
       probe: async (_p: string, _c: string, limit: number) =>
-        subscribers <= limit ? { small: true as const, ids: Array.from({ length: subscribers }, (_, i) => `s${i}=`) } : { small: false as const, count: subscribers },
+        subscribers <= limit
+          ? { small: true as const, ids: Array.from({ length: subscribers }, (_, i) => `s${i}=`) }
+          : { small: false as const, count: subscribers },
       start: async (record: { queued: number }) => {
         calls.push(`start ${record.queued}`);
         return 1;
@@ -33,7 +43,18 @@ function world(subscribers: number, options: { claimedBy?: string; tooLarge?: st
     },
     publishes: {
       claim: async () => options.claimedBy,
-      get: async (id: string) => ({ id, projectId: 'acme', event: 'e', queued: 2, sent: 2, failed: 0, stale: 0, shardsPending: 0, done: true, createdAt: '' }),
+      get: async (id: string) => ({
+        id,
+        projectId: 'acme',
+        event: 'e',
+        queued: 2,
+        sent: 2,
+        failed: 0,
+        stale: 0,
+        shardsPending: 0,
+        done: true,
+        createdAt: '',
+      }),
       put: async () => undefined,
     },
     retention: { retain: async () => void calls.push('retain') },
@@ -75,7 +96,11 @@ describe('publish', () => {
 
   it('names the sending connection as from, and skips an excluded one', async () => {
     const { services, calls } = world(2);
-    const result = await OPERATIONS.publish.run({ channel: 'news', event: 'e', exclude: 's1=' }, scope(asConnection(connection({ connectionId: 'me=' }))), services);
+    const result = await OPERATIONS.publish.run(
+      { channel: 'news', event: 'e', exclude: 's1=' },
+      scope(asConnection(connection({ connectionId: 'me=' }))),
+      services,
+    );
     expect(result.ok).toBe(true);
     expect(calls).toEqual(['toChannel news to s0=']);
   });
@@ -84,7 +109,11 @@ describe('publish', () => {
 describe('publish batch', () => {
   it('fails an item naming another project alone, and delivers the rest', async () => {
     const { services } = world(1);
-    const messages = [ok({ channel: 'a', event: 'e' }), ok({ channel: 'b', event: 'e', projectId: 'other' }), fail<never>('invalid_channel')];
+    const messages = [
+      ok({ channel: 'a', event: 'e' }),
+      ok({ channel: 'b', event: 'e', projectId: 'other' }),
+      fail<never>('invalid_channel'),
+    ];
     const result = await OPERATIONS.publishBatch.run({ messages }, scope(asProjectKey()), services);
     expect(result.ok && result.value.map((r) => (r.ok ? 'ok' : r.error.code))).toEqual(['ok', 'invalid_project', 'invalid_channel']);
   });
@@ -94,7 +123,10 @@ describe('trigger', () => {
   it('checks every message before delivering any: one that cannot fit refuses them all', async () => {
     const { services, calls } = world(1, { tooLarge: 'too-long' });
     const events = [{ event: 'e', data: 1, channels: ['fine', 'too-long'] }];
-    expect(await OPERATIONS.trigger.run({ events }, scope(asProjectKey()), services)).toMatchObject({ ok: false, error: { code: 'payload_too_large' } });
+    expect(await OPERATIONS.trigger.run({ events }, scope(asProjectKey()), services)).toMatchObject({
+      ok: false,
+      error: { code: 'payload_too_large' },
+    });
     expect(calls).toEqual([]);
   });
 
