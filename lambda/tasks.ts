@@ -73,5 +73,5 @@ export function parseTask(event: unknown): BackgroundTask | undefined {
   const name = (event as { task?: unknown } | null)?.task;
   if (typeof name !== 'string' || !Object.hasOwn(TASK_SCHEMAS, name)) return undefined;
   const parsed = TASK_SCHEMAS[name as TaskName].safeParse(event);
-  return parsed.success ? (parsed.data as BackgroundTask) : undefined;
+  return parsed.success ? parsed.data : undefined;
 }

@@ -98,7 +98,7 @@ export function readContextSettings(node: Pick<Node, 'tryGetContext'>, baseDir =
     try {
       parsed = JSON.parse(readFileSync(file, 'utf8'));
     } catch (error) {
-      throw new Error(`Context setting namespaces: cannot read ${file} as JSON (${(error as Error).message})`);
+      throw new Error(`Context setting namespaces: cannot read ${file} as JSON (${(error as Error).message})`, { cause: error });
     }
     const problem = namespaceDefaultsProblem(parsed);
     if (problem) throw new Error(`Context setting namespaces (${file}): ${problem}`);

@@ -15,7 +15,7 @@ export const LAMBDA_ENVIRONMENT_LIMIT_BYTES = 4 * 1024;
 export interface RenderContext {
   readonly stackName: string;
   /** A resource of the template by logical id: its type, and its properties when known. */
-  resource(logicalId: string): { readonly Type: string; readonly Properties?: Record<string, any> } | undefined;
+  resource(logicalId: string): { readonly Type: string; readonly Properties?: Record<string, unknown> } | undefined;
   readonly mappings?: Record<string, Record<string, Record<string, unknown>>>;
 }
 
@@ -68,20 +68,25 @@ class Renderer {
     return typeof rendered === 'string' ? rendered : JSON.stringify(rendered);
   }
 
-  private intrinsic(name: string, args: any): unknown {
+  private intrinsic(name: string, args: unknown): unknown {
+    // A list, but for `Ref`, `Fn::Base64`, `Fn::GetAZs`, `Fn::ToJsonString` and the string forms of `Fn::GetAtt` and `Fn::Sub`.
+    const params = args as readonly unknown[];
     switch (name) {
       case 'Ref':
         return this.ref(String(args));
       case 'Fn::GetAtt': {
-        const [id, attribute] = typeof args === 'string' ? [args.slice(0, args.indexOf('.')), args.slice(args.indexOf('.') + 1)] : args;
+        const [id, attribute] = typeof args === 'string' ? [args.slice(0, args.indexOf('.')), args.slice(args.indexOf('.') + 1)] : params;
         return this.getAtt(String(id), this.text(attribute));
       }
       case 'Fn::Join': {
-        const parts = this.value(args[1]);
-        return (Array.isArray(parts) ? parts : [parts]).map((p) => (typeof p === 'string' ? p : JSON.stringify(p))).join(args[0]);
+        const parts = this.value(params[1]);
+        return (Array.isArray(parts) ? parts : [parts])
+          .map((p) => (typeof p === 'string' ? p : JSON.stringify(p)))
+          .join(params[0] as string);
       }
       case 'Fn::Sub': {
-        const [text, variables] = typeof args === 'string' ? [args, {}] : args;
+        const [text, variables]: readonly [unknown, Record<string, unknown>?] =
+          typeof args === 'string' ? [args, {}] : (params as readonly [unknown, Record<string, unknown>?]);
         return String(text).replace(/\$\{([^}]*)\}/g, (_: string, variable: string) => {
           if (variable.startsWith('!')) return `\${${variable.slice(1)}}`;
           if (variables && variable in variables) return this.text(variables[variable]);
@@ -90,13 +95,13 @@ class Renderer {
         });
       }
       case 'Fn::Select': {
-        const list = this.value(args[1]);
-        return Array.isArray(list) ? list[Number(this.value(args[0]))] : list;
+        const list = this.value(params[1]);
+        return Array.isArray(list) ? list[Number(this.value(params[0]))] : list;
       }
       case 'Fn::Split':
-        return this.text(args[1]).split(args[0]);
+        return this.text(params[1]).split(params[0] as string);
       case 'Fn::If': {
-        const [a, b] = [this.value(args[1]), this.value(args[2])];
+        const [a, b] = [this.value(params[1]), this.value(params[2])];
         return (JSON.stringify(a) ?? '').length >= (JSON.stringify(b) ?? '').length ? a : b;
       }
       case 'Fn::Base64':
@@ -108,9 +113,9 @@ class Renderer {
       case 'Fn::Length':
         return 0;
       case 'Fn::FindInMap': {
-        const map = this.context.mappings?.[String(args[0])];
-        const top = map?.[this.text(args[1])];
-        return top ? this.value(top[this.text(args[2])]) : 'X'.repeat(256);
+        const map = this.context.mappings?.[String(params[0])];
+        const top = map?.[this.text(params[1])];
+        return top ? this.value(top[this.text(params[2])]) : 'X'.repeat(256);
       }
       default:
         // Fn::ImportValue and anything unknown: another stack's output, up to CloudFormation's 4 KB for one.
@@ -219,7 +224,7 @@ export function lambdaEnvironmentProblem(scope: IConstruct, variables: Readonly<
   const stack = Stack.of(scope);
   const types = new Map<string, string>();
   for (const construct of stack.node.findAll()) {
-    if (CfnResource.isCfnResource(construct)) types.set(stack.resolve(construct.logicalId), construct.cfnResourceType);
+    if (CfnResource.isCfnResource(construct)) types.set(stack.resolve(construct.logicalId) as string, construct.cfnResourceType);
   }
   const stackName = Token.isUnresolved(stack.stackName) ? 'X'.repeat(128) : stack.stackName;
   const rendered = longestRendering(stack.resolve(variables), {

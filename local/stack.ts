@@ -162,7 +162,6 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         );
 
   const store = await startLocalStore({ dataDir: options.dataDir, ttlSweepMs: options.ttlSweepMs });
-  let handler: Handler | undefined;
   // Every authorization the handler's calls needed, for the closing checks of the tests.
   const requests = new Map<string, { asked: number; refused: number }>();
   let denied = 0;
@@ -180,7 +179,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     return denial?.message;
   };
   const gateway = new LocalGateway({
-    handler: (event, context) => handler!(event, context),
+    // Set below, once the services it calls are listening.
+    handler: (event, context) => handler(event, context),
     host: options.host,
     httpPort: options.httpPort,
     wsPort: options.wsPort,
@@ -225,7 +225,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     ...tunableSettings(options.settings ?? {}),
   });
   const role = { region: LOCAL_REGION, credentials: HANDLER_CREDENTIALS };
-  handler = handlerFor(
+  const handler: Handler = handlerFor(
     buildDependencies(config, {
       dynamodb: { ...role, endpoint: aws.url },
       management: role,

@@ -20,7 +20,7 @@ export const LOCAL_AWS = {
 export const LOCAL_TABLES = Object.fromEntries(
   (Object.entries(TABLES) as [TableName, (typeof TABLES)[TableName]][]).map(([name, spec]) => [
     name,
-    { name: `broadcast-${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, definition: spec.definition as TableDefinition },
+    { name: `broadcast-${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, definition: spec.definition },
   ]),
 ) as { readonly [N in TableName]: { readonly name: string; readonly definition: (typeof TABLES)[N]['definition'] } };
 

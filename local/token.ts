@@ -52,7 +52,7 @@ async function main(): Promise<void> {
   });
   const apiKey = process.env.PROJECT_API_KEY;
   if (!values.project || !values.sub || !apiKey) fail(USAGE);
-  if (!/^\d+$/.test(values.ttl!) || Number(values.ttl) < 1) fail(`--ttl must be a whole number of seconds, got "${values.ttl}"`);
+  if (!/^\d+$/.test(values.ttl) || Number(values.ttl) < 1) fail(`--ttl must be a whole number of seconds, got "${values.ttl}"`);
   const ttl = Number(values.ttl);
   const maxTtl = await maxTtlOf(values.project, apiKey);
   if (ttl > maxTtl)
@@ -60,7 +60,7 @@ async function main(): Promise<void> {
   let info: Record<string, unknown> | undefined;
   if (values.info !== undefined) {
     try {
-      info = JSON.parse(values.info);
+      info = JSON.parse(values.info) as Record<string, unknown>;
     } catch {
       fail('--info must be a JSON object');
     }

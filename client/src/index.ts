@@ -81,7 +81,8 @@ import type { ChannelMessage, Counts, Member, Notice, Reply, RoutedMessage, Serv
 
 export type { ChannelMessage, Counts, Member, Notice, Reply, RoutedMessage, ServerMessage, StreamState };
 
-type Listener = (value: any) => void;
+/** Any event's listener: each type's set holds only listeners of that type's values. */
+type Listener = (value: never) => void;
 
 class Emitter<Events extends Record<string, unknown>> {
   private readonly listeners = new Map<keyof Events, Set<Listener>>();
@@ -91,11 +92,11 @@ class Emitter<Events extends Record<string, unknown>> {
     let set = this.listeners.get(type);
     if (!set) this.listeners.set(type, (set = new Set()));
     set.add(listener);
-    return () => set!.delete(listener);
+    return () => set.delete(listener);
   }
 
   protected emit<K extends keyof Events>(type: K, value: Events[K]): void {
-    for (const listener of this.listeners.get(type) ?? []) listener(value);
+    for (const listener of this.listeners.get(type) ?? []) (listener as (value: Events[K]) => void)(value);
   }
 }
 
@@ -160,7 +161,7 @@ export class Subscription extends Emitter<{
         this.epoch = stream.epoch;
       }
     }
-    this.emit(type, value as never);
+    this.emit(type, value);
   }
 }
 

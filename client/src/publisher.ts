@@ -89,10 +89,11 @@ export function createPublisher(options: PublisherOptions) {
   const attempts = options.attempts ?? 5;
   const { initialMs = 200, maxMs = 5000 } = options.backoff ?? {};
 
-  async function post(body: object): Promise<any> {
+  /** Posts until answered, retrying what may pass later; resolves with the answer's body as `T`. */
+  async function post<T>(body: object): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       let status = 0;
-      let answer: any;
+      let answer: unknown;
       try {
         const response = await doFetch(`${base}/broadcast`, {
           method: 'POST',
@@ -104,10 +105,13 @@ export function createPublisher(options: PublisherOptions) {
       } catch (error) {
         if (attempt >= attempts) throw error;
       }
-      if (status >= 200 && status < 300) return answer;
+      if (status >= 200 && status < 300) return answer as T;
       const retryable = status === 0 || status === 429 || status >= 500;
-      if (!retryable || attempt >= attempts)
-        throw new PublishError(status, answer?.code, answer?.error ?? answer?.message ?? `HTTP ${status}`);
+      if (!retryable || attempt >= attempts) {
+        // An error's body, if it has one: `{ error, code }` from the API, `{ message }` from API Gateway.
+        const failed = answer as { code?: string; error?: string; message?: string } | undefined;
+        throw new PublishError(status, failed?.code, failed?.error ?? failed?.message ?? `HTTP ${status}`);
+      }
       await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(maxMs, initialMs * 2 ** attempt)));
     }
   }
@@ -122,11 +126,17 @@ export function createPublisher(options: PublisherOptions) {
       data?: unknown,
       extra: Omit<Publication, 'channel' | 'event' | 'data'> = {},
     ): Promise<Published> {
-      return post({ ...(options.projectId && { projectId: options.projectId }), ...withKey({ channel, event, data, ...extra }) });
+      return post<Published>({
+        ...(options.projectId && { projectId: options.projectId }),
+        ...withKey({ channel, event, data, ...extra }),
+      });
     },
     /** Up to 25 messages in one request, in order; each result is its own (an item can fail alone). */
     async publishBatch(messages: readonly Publication[]): Promise<(Published | { error: string; code: string })[]> {
-      const answer = await post({ ...(options.projectId && { projectId: options.projectId }), messages: messages.map(withKey) });
+      const answer = await post<{ results: (Published | { error: string; code: string })[] }>({
+        ...(options.projectId && { projectId: options.projectId }),
+        messages: messages.map(withKey),
+      });
       return answer.results;
     },
   };

@@ -13,18 +13,31 @@ const LISTING_PARTITION = 'key';
 const KEY_ITEM = 'key#';
 const SLOTS = Array.from({ length: MAX_KEYS_PER_PROJECT }, (_, i) => `${KEY_ITEM}${i + 1}`);
 
-const toRecord = (item: Record<string, unknown>, signsTokens: boolean): ApiKeyRecord => ({
-  projectId: item.projectId as string,
-  keyPrefix: item.keyPrefix as string,
-  description: (item.description as string) ?? '',
-  createdAt: item.createdAt as string,
+/** A key item as stored; the older table's items have no `sealedKey`. */
+interface KeyItem {
+  readonly projectId: string;
+  readonly keyPrefix: string;
+  readonly keyHash: string;
+  readonly sealedKey?: string;
+  readonly description?: string;
+  readonly createdAt: string;
+}
+
+/** What the listing indexes hold of a key: neither its hash nor the sealed key. */
+type ListedKeyItem = Omit<KeyItem, 'keyHash' | 'sealedKey'>;
+
+const toRecord = (item: ListedKeyItem, signsTokens: boolean): ApiKeyRecord => ({
+  projectId: item.projectId,
+  keyPrefix: item.keyPrefix,
+  description: item.description ?? '',
+  createdAt: item.createdAt,
   signsTokens,
 });
 
-const toStored = (item: Record<string, unknown>): StoredKey => ({
+const toStored = (item: KeyItem): StoredKey => ({
   ...toRecord(item, item.sealedKey !== undefined),
-  keyHash: item.keyHash as string,
-  ...(item.sealedKey !== undefined && { sealedKey: item.sealedKey as string }),
+  keyHash: item.keyHash,
+  ...(item.sealedKey !== undefined && { sealedKey: item.sealedKey }),
 });
 
 /**
@@ -73,11 +86,12 @@ export class DynamoApiKeyStore implements ApiKeyStore {
       ),
       this.legacyItem(projectId),
     ]);
-    return [...Items.map(toStored), ...(legacy ? [toStored(legacy)] : [])];
+    return [...(Items as KeyItem[]).map(toStored), ...(legacy ? [toStored(legacy)] : [])];
   }
 
   async withPrefix(keyPrefix: string): Promise<StoredKey[]> {
-    const matches = await queryIndex(this.client, this.projectsTable, BY_PREFIX, keyPrefix);
+    // The index holds the table's keys only.
+    const matches = await queryIndex<Record<typeof PK | typeof SK, string>>(this.client, this.projectsTable, BY_PREFIX, keyPrefix);
     if (matches.length === 0) return [];
     // The index is eventually consistent; the table is read consistently, so a revoked key
     // stops working the moment its item is deleted, in every warm handler.
@@ -88,19 +102,20 @@ export class DynamoApiKeyStore implements ApiKeyStore {
         },
       }),
     );
-    return (Responses?.[this.projectsTable] ?? []).filter((item) => item.keyPrefix === keyPrefix).map(toStored);
+    const items = (Responses?.[this.projectsTable] ?? []) as KeyItem[];
+    return items.filter((item) => item.keyPrefix === keyPrefix).map(toStored);
   }
 
   async legacyProjectForHash(keyHash: string): Promise<string | undefined> {
-    const [match] = await queryIndex(this.client, this.legacyTable, LEGACY_BY_HASH, keyHash);
+    const [match] = await queryIndex<Pick<KeyItem, 'projectId' | 'keyHash'>>(this.client, this.legacyTable, LEGACY_BY_HASH, keyHash);
     if (!match) return undefined;
     return (await this.legacyItem(match.projectId))?.keyHash === keyHash ? match.projectId : undefined;
   }
 
   async list(): Promise<ApiKeyRecord[]> {
     const [current, legacy] = await Promise.all([
-      queryIndex(this.client, this.projectsTable, LISTING, LISTING_PARTITION),
-      queryIndex(this.client, this.legacyTable, LEGACY_LISTING, LISTING_PARTITION),
+      queryIndex<ListedKeyItem>(this.client, this.projectsTable, LISTING, LISTING_PARTITION),
+      queryIndex<ListedKeyItem>(this.client, this.legacyTable, LEGACY_LISTING, LISTING_PARTITION),
     ]);
     // The listing index does not hold sealedKey; every key in the projects table is sealed.
     return [...current.map((item) => toRecord(item, true)), ...legacy.map((item) => toRecord(item, false))].sort(
@@ -137,8 +152,8 @@ export class DynamoApiKeyStore implements ApiKeyStore {
     return { Attributes: undefined };
   }
 
-  private async legacyItem(projectId: string): Promise<Record<string, unknown> | undefined> {
+  private async legacyItem(projectId: string): Promise<KeyItem | undefined> {
     const { Item } = await this.client.send(new GetCommand({ TableName: this.legacyTable, Key: { projectId }, ConsistentRead: true }));
-    return Item;
+    return Item as KeyItem | undefined;
   }
 }

@@ -6,6 +6,15 @@ import { subscriptionPartition } from './dynamo-subscriptions';
 
 const MEMBER_PREFIX = 'u#';
 
+/** A member item as stored: `{ pk, sk: "u#<userId>", userId, info?, conns, v, ttl }`. */
+interface MemberItem {
+  readonly userId: string;
+  readonly info?: Record<string, unknown>;
+  readonly conns?: Record<string, number>;
+  readonly v?: number;
+  readonly ttl: number;
+}
+
 /**
  * Presence members in the channels table: one item per user and channel, its connections in a
  * map of connection id → last heard from. Every write goes to that one item, so two connections of
@@ -40,7 +49,7 @@ export class DynamoMemberStore implements MemberStore {
             ReturnValues: 'ALL_OLD',
           }),
         );
-        return record(Attributes!);
+        return record(Attributes as MemberItem);
       },
       // The user's first connection here (or another made the item first, and the update runs again).
       async () => {
@@ -76,7 +85,7 @@ export class DynamoMemberStore implements MemberStore {
           ReturnValues: 'ALL_NEW',
         }),
       );
-      return record(Attributes!);
+      return record(Attributes as MemberItem);
     } catch (error) {
       if (isConditionFailure(error)) return undefined;
       throw error;
@@ -116,7 +125,7 @@ export class DynamoMemberStore implements MemberStore {
           ExclusiveStartKey: start,
         }),
       );
-      for (const item of page.Items ?? []) if (item.ttl > nowSeconds) members.push(record(item));
+      for (const item of (page.Items ?? []) as MemberItem[]) if (item.ttl > nowSeconds) members.push(record(item));
       start = page.LastEvaluatedKey;
     } while (start);
     return members;
@@ -148,6 +157,6 @@ export class DynamoMemberStore implements MemberStore {
   }
 }
 
-function record(item: Record<string, any>): MemberRecord {
+function record(item: MemberItem): MemberRecord {
   return { userId: item.userId, ...(item.info && { info: item.info }), connections: item.conns ?? {}, version: item.v ?? 0 };
 }

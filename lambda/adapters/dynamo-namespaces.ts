@@ -1,10 +1,18 @@
 import { DeleteCommand, DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { PROJECTS_TABLE } from '../contract/tables';
+import type { NamespaceConfig } from '../contract/namespaces';
 import type { NamespaceStore, StoredNamespace } from '../ports';
 
 const PK = PROJECTS_TABLE.partitionKey.name;
 const SK = PROJECTS_TABLE.sortKey.name;
 const PREFIX = 'ns#';
+
+/** A namespace item as stored (its partition key aside). */
+interface NamespaceItem {
+  readonly [SK]: string;
+  readonly config: NamespaceConfig;
+  readonly updatedAt: string;
+}
 
 /** A project's namespace configurations in the projects table: `{ projectId, item: "ns#<namespace>", config, updatedAt }`. */
 export class DynamoNamespaceStore implements NamespaceStore {
@@ -24,8 +32,8 @@ export class DynamoNamespaceStore implements NamespaceStore {
         ConsistentRead: true,
       }),
     );
-    return (Items ?? []).map((item) => ({
-      namespace: String(item[SK]).slice(PREFIX.length),
+    return ((Items ?? []) as NamespaceItem[]).map((item) => ({
+      namespace: item[SK].slice(PREFIX.length),
       config: item.config,
       updatedAt: item.updatedAt,
     }));

@@ -6,6 +6,17 @@ import { subscriptionPartition } from './dynamo-subscriptions';
 const MESSAGE = 'message';
 const ackKey = (userId: string) => `ack#${userId}`;
 
+/** The retained message's item as stored: the message is its JSON text. */
+interface MessageItem {
+  readonly id: string;
+  readonly message: string;
+}
+
+/** An acknowledgement's item as stored. */
+interface AckItem {
+  readonly messageId: string;
+}
+
 /** Retained broadcasts and acknowledgements in DynamoDB, one partition per project and channel. */
 export class DynamoRetainedStore implements RetainedStore {
   constructor(
@@ -33,7 +44,8 @@ export class DynamoRetainedStore implements RetainedStore {
     const { Item } = await this.client.send(
       new GetCommand({ TableName: this.tableName, Key: { pk: subscriptionPartition(projectId, channel), sk: MESSAGE } }),
     );
-    return Item ? { id: Item.id, message: JSON.parse(Item.message) } : undefined;
+    const item = Item as MessageItem | undefined;
+    return item ? { id: item.id, message: JSON.parse(item.message) as RetainedMessage['message'] } : undefined;
   }
 
   async clear(projectId: string, channel: string): Promise<boolean> {
@@ -65,6 +77,6 @@ export class DynamoRetainedStore implements RetainedStore {
     const { Item } = await this.client.send(
       new GetCommand({ TableName: this.tableName, Key: { pk: subscriptionPartition(projectId, channel), sk: ackKey(userId) } }),
     );
-    return Item?.messageId;
+    return (Item as AckItem | undefined)?.messageId;
   }
 }

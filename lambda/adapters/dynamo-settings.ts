@@ -19,7 +19,9 @@ export class DynamoSettingsStore implements SettingsStore {
     const { Item } = await this.client.send(
       new GetCommand({ TableName: this.tableName, Key: { [PK]: projectId, [SK]: SETTINGS }, ConsistentRead: true }),
     );
-    return Item ? { settings: Item.settings, updatedAt: Item.updatedAt } : undefined;
+    // The item is the settings as given to `put`, beside its keys.
+    const item = Item as StoredSettings | undefined;
+    return item ? { settings: item.settings, updatedAt: item.updatedAt } : undefined;
   }
 
   async put(projectId: string, stored: StoredSettings): Promise<void> {

@@ -13,6 +13,15 @@ const MAX_CONNECTION_MS = API_GATEWAY.maxConnectionMs;
 /** `live#2026112314`: the hour bucket of an epoch-ms instant. */
 const liveBucket = (epochMs: number) => `${LIVE_PERIOD_PREFIX}${new Date(epochMs).toISOString().slice(0, 13).replace(/[-T]/g, '')}`;
 
+/** A total or day item as stored: counters absent until first added to. */
+interface CountsItem {
+  readonly period: string;
+  readonly requests?: number;
+  readonly deliveries?: number;
+  readonly connections?: number;
+  readonly lastActivityAt?: string;
+}
+
 /** Usage counters in DynamoDB: a running total and one item per day per project. */
 export class DynamoUsageStore implements UsageStore {
   constructor(
@@ -101,14 +110,15 @@ export class DynamoUsageStore implements UsageStore {
           }),
         ),
     ]);
-    if (!total.Item) return undefined;
+    const totals = total.Item as CountsItem | undefined;
+    if (!totals) return undefined;
     return {
-      totalRequests: total.Item.requests ?? 0,
-      totalDeliveries: total.Item.deliveries ?? 0,
-      totalConnections: total.Item.connections ?? 0,
-      lastActivityAt: total.Item.lastActivityAt,
-      daily: ((daily && daily.Items) || []).map((item) => ({
-        date: (item.period as string).slice(DAY_PREFIX.length),
+      totalRequests: totals.requests ?? 0,
+      totalDeliveries: totals.deliveries ?? 0,
+      totalConnections: totals.connections ?? 0,
+      lastActivityAt: totals.lastActivityAt,
+      daily: (((daily && daily.Items) || []) as CountsItem[]).map((item) => ({
+        date: item.period.slice(DAY_PREFIX.length),
         requests: item.requests ?? 0,
         deliveries: item.deliveries ?? 0,
       })),

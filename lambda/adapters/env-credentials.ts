@@ -4,6 +4,7 @@
  * so the SDK's default chain (SSO, INI files, IMDS, web identity, …) is dead weight: ~90 KB
  * minified and its load time at every cold start. Tests and the local stack keep the real chain.
  */
-import { credentialsFromEnv } from './aws-http';
+import { credentialsFromEnv, type AwsCredentials } from './aws-http';
 
-export const defaultProvider = () => async () => credentialsFromEnv();
+// A promise, as the SDK's providers give: missing variables reject it rather than throw.
+export const defaultProvider = () => () => new Promise<AwsCredentials>((resolve) => resolve(credentialsFromEnv()));

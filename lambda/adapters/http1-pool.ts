@@ -229,7 +229,6 @@ export class Http1Pool {
   request(head: string, body: string, timeoutMs: number): Promise<Http1Answer> {
     return new Promise<Http1Answer>((resolve, reject) => {
       const run = (connection: Connection) => {
-        let timer: NodeJS.Timeout | undefined;
         const pending: Pending = {
           resolve: (answer) => {
             clearTimeout(timer);
@@ -245,7 +244,7 @@ export class Http1Pool {
         // run before pending I/O, and an answer already received must not be thrown away (the
         // retry would deliver the message twice).
         // (I/O already received is read in the poll phase, before setImmediate's callbacks.)
-        timer = setTimeout(
+        const timer = setTimeout(
           () => setImmediate(() => connection.pending === pending && connection.fail(new NoResponseError('timeout'))),
           timeoutMs,
         );

@@ -97,7 +97,7 @@ export const secretsManagerHttp = (region: string, credentials: AwsCredentials, 
 export class StaticKeySource implements KeySource {
   constructor(private readonly key: string) {}
 
-  async get(): Promise<string> {
-    return this.key;
+  get(): Promise<string> {
+    return Promise.resolve(this.key);
   }
 }

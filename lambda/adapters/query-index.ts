@@ -1,14 +1,18 @@
-import { DynamoDBDocumentClient, paginateQuery } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, paginateQuery, type NativeAttributeValue } from '@aws-sdk/lib-dynamodb';
 import type { IndexDefinition } from '../contract/tables';
 
-/** Every item of one partition of a secondary index, across pages: Query, never Scan. */
-export async function queryIndex(
+/**
+ * Every item of one partition of a secondary index, across pages: Query, never Scan. `Item` is the
+ * shape of what the index holds, as its store declares it; unnamed, the items stay as the document
+ * client returns them.
+ */
+export async function queryIndex<Item extends object = Record<string, NativeAttributeValue>>(
   client: DynamoDBDocumentClient,
   tableName: string,
   index: IndexDefinition,
   partitionValue: string,
-): Promise<Record<string, any>[]> {
-  const items: Record<string, any>[] = [];
+): Promise<Item[]> {
+  const items: Record<string, NativeAttributeValue>[] = [];
   const pages = paginateQuery(
     { client },
     {
@@ -20,5 +24,5 @@ export async function queryIndex(
     },
   );
   for await (const page of pages) items.push(...(page.Items ?? []));
-  return items;
+  return items as Item[];
 }

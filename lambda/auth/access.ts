@@ -48,6 +48,11 @@ export interface AccessRule<I> {
 
 const open = (): Result<void> => ok(undefined);
 const rule = <I>(name: string, check: AccessRule<I>['check'], gate: AccessRule<I>['gate'] = open): AccessRule<I> => ({ name, gate, check });
+/** A check that decides from the caller and input alone, with nothing to read. */
+const decided =
+  <I>(decide: (caller: Caller, input: I) => Result<string>): AccessRule<I>['check'] =>
+  (caller, input) =>
+    Promise.resolve(decide(caller, input));
 const backendsOnly = (caller: Caller): Result<void> => (caller.kind === 'backend' ? ok(undefined) : fail(ErrorCode.unauthorized));
 const masterOnly = (caller: Caller): Result<void> =>
   caller.kind === 'backend' && caller.principal.kind === 'master' ? ok(undefined) : fail(ErrorCode.unauthorized);
@@ -111,17 +116,21 @@ async function pusherAuthorized(connection: ConnectionRecord, input: PusherChann
 /** The rules operations declare. */
 export const ACCESS = {
   /** Anyone: no credentials (the health check, the console's files). */
-  anyone: rule<unknown>('anyone', async () => ok(DEFAULT_PROJECT_ID)),
+  anyone: rule<unknown>(
+    'anyone',
+    decided(() => ok(DEFAULT_PROJECT_ID)),
+  ),
 
   /** Any registered connection, on its own project. */
-  connection: rule<unknown>('connection', async (caller) =>
-    caller.kind === 'connection' ? ok(caller.connection.projectId) : notForBackends,
+  connection: rule<unknown>(
+    'connection',
+    decided((caller) => (caller.kind === 'connection' ? ok(caller.connection.projectId) : notForBackends)),
   ),
 
   /** Any backend key; its own project (`default` for the master key). The operation checks what it reads. */
   backend: rule<unknown>(
     'backend',
-    async (caller) => (caller.kind === 'backend' ? backendProject(caller.principal, undefined) : notForConnections),
+    decided((caller) => (caller.kind === 'backend' ? backendProject(caller.principal, undefined) : notForConnections)),
     backendsOnly,
   ),
 
@@ -129,10 +138,10 @@ export const ACCESS = {
   master: <I>(projectOf: (input: I) => string | undefined = () => undefined) =>
     rule<I>(
       'master',
-      async (caller, input) => {
+      decided((caller, input) => {
         const gated = masterOnly(caller);
         return gated.ok ? ok(projectOf(input) ?? DEFAULT_PROJECT_ID) : gated;
-      },
+      }),
       masterOnly,
     ),
 
@@ -140,7 +149,7 @@ export const ACCESS = {
   project: <I>(projectOf: (input: I) => string | undefined) =>
     rule<I>(
       'project',
-      async (caller, input) => (caller.kind === 'backend' ? backendProject(caller.principal, projectOf(input)) : notForConnections),
+      decided((caller, input) => (caller.kind === 'backend' ? backendProject(caller.principal, projectOf(input)) : notForConnections)),
       backendsOnly,
     ),
 
@@ -153,7 +162,7 @@ export const ACCESS = {
     rule<I>('read channel', async (caller, input, context) => {
       if (caller.kind === 'backend') return backendProject(caller.principal, projectOf(input));
       const { connection } = caller;
-      if (viaPusherAuth(input as PusherChannelAuth)) return pusherAuthorized(connection, input as PusherChannelAuth, context);
+      if (viaPusherAuth(input)) return pusherAuthorized(connection, input, context);
       const allowed = maySubscribe(connection, input.channel);
       return allowed.ok ? ok(connection.projectId) : allowed;
     }),

@@ -130,7 +130,7 @@ export const TUNABLE_SETTINGS: readonly string[] = [
 
 /** The tunable settings present in `env`, to lay over a generated handler environment. */
 export function tunableSettings(env: Record<string, string | undefined>): Record<string, string> {
-  return Object.fromEntries(TUNABLE_SETTINGS.flatMap((name) => (env[name] !== undefined && env[name] !== '' ? [[name, env[name]!]] : [])));
+  return Object.fromEntries(TUNABLE_SETTINGS.flatMap((name) => (env[name] !== undefined && env[name] !== '' ? [[name, env[name]]] : [])));
 }
 
 export const DEFAULT_FANOUT_CONCURRENCY = SETTINGS.fanoutConcurrency.default;
@@ -201,6 +201,7 @@ function namespaceDefaults(
   } catch (error) {
     throw new Error(
       `${ENV.namespacesFile}: cannot read ${file} beside the handler (${(error as Error).message}); the construct writes it at synth`,
+      { cause: error },
     );
   }
   return parseNamespaceDefaults(`${ENV.namespacesFile} (${file})`, text);

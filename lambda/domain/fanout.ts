@@ -20,8 +20,11 @@ export interface FanoutResult {
  */
 export const FANOUT_RETRY_BUDGET_MS = 20_000;
 
+/** Recipients a page at a time: read as they come (a store's pages), or already in hand. */
+export type RecipientPages = AsyncIterable<readonly string[]> | Iterable<readonly string[]>;
+
 export async function fanOut(
-  recipients: AsyncIterable<readonly string[]>,
+  recipients: RecipientPages,
   message: string,
   delivery: Pick<Delivery, 'post'>,
   concurrency: number,
@@ -53,9 +56,9 @@ export async function fanOut(
   return { sent, failed, gone, deferred };
 }
 
-/** Iterates a fixed list as one page. */
-export async function* onePage(connectionIds: readonly string[]): AsyncIterable<readonly string[]> {
-  if (connectionIds.length > 0) yield connectionIds;
+/** A fixed list as one page (none if it is empty). */
+export function onePage(connectionIds: readonly string[]): Iterable<readonly string[]> {
+  return connectionIds.length > 0 ? [connectionIds] : [];
 }
 
 export type { GoneConnection } from '../ports';
@@ -104,11 +107,7 @@ export class ChannelFanout {
   }
 
   /** A fan-out inside one request: what its deadline leaves undelivered counts as failed. */
-  private async observed(
-    recipients: AsyncIterable<readonly string[]>,
-    body: string,
-    concurrency: number,
-  ): Promise<Omit<FanoutResult, 'deferred'>> {
+  private async observed(recipients: RecipientPages, body: string, concurrency: number): Promise<Omit<FanoutResult, 'deferred'>> {
     const started = performance.now();
     const { deferred, ...result } = await fanOut(recipients, body, this.deps.delivery, concurrency);
     const counted = { ...result, failed: result.failed + deferred.length };

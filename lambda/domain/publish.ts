@@ -85,7 +85,7 @@ export class Publisher {
     const fits = encode(outbound.delivered(stamp, { channel, ...message }, WIDEST_POSITION));
     if (!fits.ok) return fits;
     let delivered: Delivered | undefined;
-    const { body } = await this.deps.history!.append(projectId, channel, history, (position) => {
+    const { body } = await this.deps.history.append(projectId, channel, history, (position) => {
       delivered = outbound.delivered(stamp, { channel, ...message }, position);
       return JSON.stringify(delivered);
     });

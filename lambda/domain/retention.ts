@@ -15,7 +15,7 @@ export class Retention {
 
   /** Makes a just-published message the channel's active broadcast. */
   retain(projectId: string, channel: string, delivered: Delivered): Promise<void> {
-    return this.store.put(projectId, channel, { id: delivered.id, message: { ...delivered } as Record<string, unknown> });
+    return this.store.put(projectId, channel, { id: delivered.id, message: { ...delivered } });
   }
 
   /** The channel's active broadcast, marked `retained`, unless this user acknowledged it. */

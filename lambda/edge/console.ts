@@ -25,23 +25,27 @@ function consoleFile(event: HttpEvent, file: { plain: string; gzipped: string },
  * The console page, with a policy that lets it load only its own script and style and talk only
  * to this API and the WebSocket stage: no CDN, no other site, no framing.
  */
-const consolePage: Route = async (event, ops) => {
+const consolePage: Route = (event, ops) => {
   const assets = consoleAssets();
-  return consoleFile(event, assets.html, {
-    'content-type': 'text/html; charset=utf-8',
-    'content-security-policy': `default-src 'none'; script-src 'self'; style-src 'sha256-${assets.styleHash}'; connect-src 'self' ${new URL(ops.services.webSocketUrl).origin}; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
-    'x-content-type-options': 'nosniff',
-    'referrer-policy': 'no-referrer',
-    'cache-control': 'no-store',
-  });
+  return Promise.resolve(
+    consoleFile(event, assets.html, {
+      'content-type': 'text/html; charset=utf-8',
+      'content-security-policy': `default-src 'none'; script-src 'self'; style-src 'sha256-${assets.styleHash}'; connect-src 'self' ${new URL(ops.services.webSocketUrl).origin}; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
+      'x-content-type-options': 'nosniff',
+      'referrer-policy': 'no-referrer',
+      'cache-control': 'no-store',
+    }),
+  );
 };
 
-const consoleScript: Route = async (event) =>
-  consoleFile(event, consoleAssets().js, {
-    'content-type': 'text/javascript; charset=utf-8',
-    'x-content-type-options': 'nosniff',
-    'cache-control': 'no-store',
-  });
+const consoleScript: Route = (event) =>
+  Promise.resolve(
+    consoleFile(event, consoleAssets().js, {
+      'content-type': 'text/javascript; charset=utf-8',
+      'x-content-type-options': 'nosniff',
+      'cache-control': 'no-store',
+    }),
+  );
 
 /** `POST /console/token {projectId?}`: a token for the console's live view of a project the key may read. */
 const consoleToken = keyed(async (caller, event, ops) => {

@@ -142,7 +142,7 @@ export const HTTP_ROUTES: Record<HttpRouteKey, Route> = {
   'POST /broadcast': broadcast,
   'POST /broadcast/clear': clear,
   'GET /broadcast/{id}': publishStatus,
-  'GET /health': async () => httpJson(200, { status: 'ok' }),
+  'GET /health': () => Promise.resolve(httpJson(200, { status: 'ok' })),
   'POST /api-keys': call(
     OPERATIONS.createKey,
     (event) => {

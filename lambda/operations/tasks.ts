@@ -57,7 +57,7 @@ export async function runTask(
 ): Promise<void> {
   const { telemetry, logger } = services;
   await telemetry.request(fieldsOf(task), async () => {
-    const runner = RUNNERS[task.task] as Runner<TaskName>;
+    const runner = RUNNERS[task.task];
     try {
       const details = await runner(task as never, services, Date.now() + options.remainingMs);
       telemetry.requestDone(task.task, { requestId: options.requestId, ...details });

@@ -2,7 +2,7 @@
  * The shapes answers take outside a WebSocket message: HTTP API bodies (success and error) and the
  * body of a refused `$connect`. Codecs pick the status from the error table and build the body here.
  */
-import { ErrorSpec, errorSpec, Failure } from './errors';
+import { errorSpec, Failure } from './errors';
 
 /** An HTTP answer in API Gateway's shape. */
 export interface HttpAnswer {
@@ -12,7 +12,7 @@ export interface HttpAnswer {
 }
 
 /** The HTTP status an error answers with. */
-export const statusOf = (failed: Failure): number => (errorSpec(failed.code) as ErrorSpec | undefined)?.status ?? 500;
+export const statusOf = (failed: Failure): number => errorSpec(failed.code)?.status ?? 500;
 
 export const httpJson = (statusCode: number, body: object): HttpAnswer => ({
   statusCode,

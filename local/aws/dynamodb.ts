@@ -4,6 +4,7 @@
  * the batch action on every table of a batch, and each item's own action on its table for a
  * transaction (`Put` → `PutItem`, `ConditionCheck` → `ConditionCheckItem`, …).
  */
+import { fieldText } from '../gateway/io';
 import type { Authorization } from '../iam/policy';
 
 const TRANSACT_ACTIONS: Record<string, string> = {
@@ -13,6 +14,17 @@ const TRANSACT_ACTIONS: Record<string, string> = {
   ConditionCheck: 'dynamodb:ConditionCheckItem',
   Get: 'dynamodb:GetItem',
 };
+
+/** What a request names tables with, as the client sent it: unchecked, each field may be anything. */
+interface TableRequest {
+  readonly TableName?: unknown;
+  readonly IndexName?: unknown;
+  readonly RequestItems?: object | null;
+  readonly TransactItems?: unknown;
+}
+
+/** One item of a transaction: its kind (`Put`, …) and what it acts on. */
+type TransactItem = Record<string, { readonly TableName?: unknown } | null> | null;
 
 /** Operations on no table in particular. */
 const ACCOUNT_OPERATIONS = new Set([
@@ -33,7 +45,7 @@ const ACCOUNT_OPERATIONS = new Set([
 export function dynamoAuthorizations(operation: string, body: unknown, region: string, account: string): Authorization[] {
   const table = (name: unknown) => `arn:aws:dynamodb:${region}:${account}:table/${String(name)}`;
   const action = `dynamodb:${operation}`;
-  const request = (typeof body === 'object' && body !== null ? body : {}) as Record<string, any>;
+  const request = (typeof body === 'object' && body !== null ? body : {}) as TableRequest;
   if (ACCOUNT_OPERATIONS.has(operation)) return [{ action, resource: '*' }];
   switch (operation) {
     case 'BatchGetItem':
@@ -41,7 +53,7 @@ export function dynamoAuthorizations(operation: string, body: unknown, region: s
       return Object.keys(request.RequestItems ?? {}).map((name) => ({ action, resource: table(name) }));
     case 'TransactWriteItems':
     case 'TransactGetItems':
-      return (Array.isArray(request.TransactItems) ? request.TransactItems : []).flatMap((item: Record<string, any>) =>
+      return (Array.isArray(request.TransactItems) ? (request.TransactItems as TransactItem[]) : []).flatMap((item) =>
         Object.entries(item ?? {}).flatMap(([kind, detail]) =>
           TRANSACT_ACTIONS[kind] ? [{ action: TRANSACT_ACTIONS[kind], resource: table(detail?.TableName) }] : [],
         ),
@@ -52,7 +64,9 @@ export function dynamoAuthorizations(operation: string, body: unknown, region: s
         {
           action,
           resource:
-            request.IndexName !== undefined ? `${table(request.TableName)}/index/${String(request.IndexName)}` : table(request.TableName),
+            request.IndexName !== undefined
+              ? `${table(request.TableName)}/index/${fieldText(request.IndexName)}`
+              : table(request.TableName),
         },
       ];
     default:

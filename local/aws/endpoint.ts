@@ -14,7 +14,7 @@ import { randomUUID } from 'node:crypto';
 import { appendFile } from 'node:fs/promises';
 import { Agent, createServer, IncomingMessage, request, Server, ServerResponse } from 'node:http';
 import type { Authorization } from '../iam/policy';
-import { readBody, requestUrl } from '../gateway/io';
+import { fieldText, readBody, requestUrl } from '../gateway/io';
 import { dynamoAuthorizations } from './dynamodb';
 
 export interface LocalSecret {
@@ -161,7 +161,7 @@ export class LocalAwsEndpoint {
     } catch {
       return jsonError(res, 400, 'SerializationException', 'The request body is not JSON', 'application/x-amz-json-1.1');
     }
-    const secretId = String(input.SecretId ?? '');
+    const secretId = fieldText(input.SecretId ?? '');
     const secret = this.options.secrets.find((s) => s.arn === secretId || s.name === secretId);
     // IAM is asked about the secret's ARN; an unknown id is authorized as given.
     const refused = this.refusal(req, [{ action: 'secretsmanager:GetSecretValue', resource: secret?.arn ?? secretId }]);
@@ -181,7 +181,7 @@ export class LocalAwsEndpoint {
         res,
         400,
         'ResourceNotFoundException',
-        `Secrets Manager can't find the specified secret value for staging label: ${String(stage)}`,
+        `Secrets Manager can't find the specified secret value for staging label: ${fieldText(stage)}`,
         'application/x-amz-json-1.1',
       );
     }
@@ -212,7 +212,7 @@ export class LocalAwsEndpoint {
       return jsonError(res, 400, 'ValidationException', 'Entries must hold 1 to 10 entries');
     }
     const busArn = (name: unknown) =>
-      `arn:aws:events:${this.options.region}:${this.options.account}:event-bus/${String(name ?? 'default')}`;
+      `arn:aws:events:${this.options.region}:${this.options.account}:event-bus/${fieldText(name ?? 'default')}`;
     const refused = this.refusal(
       req,
       entries.map((entry) => ({ action: 'events:PutEvents', resource: busArn(entry.EventBusName) })),
@@ -229,7 +229,7 @@ export class LocalAwsEndpoint {
         time: new Date(typeof entry.Time === 'number' ? entry.Time * 1000 : Date.now()).toISOString(),
         region: this.options.region,
         resources: entry.Resources ?? [],
-        detail: JSON.parse(String(entry.Detail ?? '{}')),
+        detail: JSON.parse(fieldText(entry.Detail ?? '{}')) as unknown,
         'event-bus': busArn(entry.EventBusName),
       }),
     );

@@ -51,6 +51,13 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
   return Buffer.concat(chunks);
 }
 
+/**
+ * A field of a parsed JSON request as text: a string as it is; anything else, which a client
+ * should not have sent, as its JSON (not `[object Object]`).
+ */
+export const fieldText = (value: string | number | boolean | object | null): string =>
+  typeof value === 'string' ? value : JSON.stringify(value);
+
 /** Listens, resolving with `host:port`. */
 export function listen(server: Server, port: number, host: string, setting: string): Promise<string> {
   return new Promise((resolve, reject) => {

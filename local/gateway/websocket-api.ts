@@ -125,7 +125,7 @@ export class WebSocketApi {
       multiValueHeaders: multiValueHeadersWithCase(rawHeaders),
       ...(query && { queryStringParameters: query.single, multiValueQueryStringParameters: query.multi }),
     };
-    let statusCode = 502;
+    let statusCode: number;
     let body: string | undefined;
     try {
       const answer = await within(

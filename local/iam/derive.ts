@@ -39,7 +39,22 @@ export interface DerivedPolicy {
   readonly statements: readonly Statement[];
 }
 
-type Template = { Resources: Record<string, { Type: string; Properties?: Record<string, any> }> };
+type Template = { Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }> };
+
+/** What the policy is read from, in the properties of a function, a role and a policy. */
+interface FunctionProperties {
+  readonly Role?: { readonly 'Fn::GetAtt'?: readonly [string, string] };
+  readonly Environment?: { readonly Variables?: Record<string, unknown> };
+}
+interface RoleProperties {
+  readonly Policies?: readonly { readonly PolicyDocument: PolicyDocument }[];
+}
+interface PolicyProperties {
+  readonly Roles?: readonly ({ readonly Ref?: unknown } | null)[];
+}
+interface PolicyDocument {
+  readonly Statement?: Record<string, unknown> | Record<string, unknown>[];
+}
 
 /**
  * Synthesizes the stack and derives the handler's policy. `variant` may change the stack before
@@ -87,21 +102,28 @@ async function synthesize(local: LocalResources, variant?: (stack: BroadcastStac
 function policyOf(template: Template, local: LocalResources): DerivedPolicy {
   const resources = template.Resources;
   const handlerId = Object.keys(resources).find(
-    (id) => resources[id].Type === 'AWS::Lambda::Function' && resources[id].Properties?.Environment?.Variables?.[ENV.connectionsTable],
+    (id) =>
+      resources[id].Type === 'AWS::Lambda::Function' &&
+      (resources[id].Properties as FunctionProperties | undefined)?.Environment?.Variables?.[ENV.connectionsTable],
   );
   if (!handlerId) throw new Error('The synthesized stack has no handler function');
-  const handler = resources[handlerId].Properties!;
-  const roleId = handler.Role?.['Fn::GetAtt']?.[0] as string | undefined;
+  const handler = resources[handlerId].Properties as FunctionProperties;
+  const roleId = handler.Role?.['Fn::GetAtt']?.[0];
   if (!roleId || resources[roleId]?.Type !== 'AWS::IAM::Role') throw new Error("The handler's role is not a role of the stack");
 
-  const resolver = new LocalResolver(resources, local, handlerId, handler.Environment.Variables);
+  // The handler was found by its environment's variables.
+  const resolver = new LocalResolver(resources, local, handlerId, handler.Environment!.Variables!);
   const documents = [
-    ...((resources[roleId].Properties?.Policies ?? []) as { PolicyDocument: unknown }[]).map((p) => p.PolicyDocument),
+    ...((resources[roleId].Properties as RoleProperties | undefined)?.Policies ?? []).map((p) => p.PolicyDocument),
     ...Object.values(resources)
-      .filter((r) => r.Type === 'AWS::IAM::Policy' && (r.Properties?.Roles ?? []).some((role: any) => role?.Ref === roleId))
-      .map((r) => r.Properties!.PolicyDocument),
+      .filter(
+        (r) =>
+          r.Type === 'AWS::IAM::Policy' &&
+          ((r.Properties as PolicyProperties | undefined)?.Roles ?? []).some((role) => role?.Ref === roleId),
+      )
+      .map((r) => r.Properties!.PolicyDocument as PolicyDocument),
   ];
-  const statements = documents.flatMap((document: any) => toArray(document.Statement).map((s: any) => resolver.statement(s)));
+  const statements = documents.flatMap((document) => toArray(document.Statement).map((s) => resolver.statement(s)));
   return { roleName: `${STACK_NAME}-${roleId}`, statements };
 }
 
@@ -154,21 +176,24 @@ class LocalResolver {
   private value(value: unknown): string | string[] {
     if (typeof value === 'string') return value;
     if (typeof value !== 'object' || value === null) throw new Error(`Unexpected policy value ${JSON.stringify(value)}`);
-    const [[fn, args]] = Object.entries(value) as [[string, any]];
+    const [[fn, args]] = Object.entries(value) as [[string, unknown]];
+    // A list, but for `Ref` and the string form of `Fn::Sub`; names and delimiters are strings.
+    const params = args as readonly unknown[];
     switch (fn) {
       case 'Ref':
-        return this.ref(args);
+        return this.ref(args as string);
       case 'Fn::GetAtt':
-        return this.getAtt(args[0], args[1]);
+        return this.getAtt(params[0] as string, params[1] as string);
       case 'Fn::Join':
-        return (args[1] as unknown[]).map((part) => this.resolve(part)).join(args[0]);
+        return (params[1] as unknown[]).map((part) => this.resolve(part)).join(params[0] as string);
       case 'Fn::Select':
-        return toArray(this.value(args[1]))[Number(args[0])];
+        return toArray(this.value(params[1]))[Number(params[0])];
       case 'Fn::Split':
-        return this.resolve(args[1]).split(args[0]);
+        return this.resolve(params[1]).split(params[0] as string);
       case 'Fn::Sub': {
-        const [text, variables] = typeof args === 'string' ? [args, {}] : args;
-        return (text as string).replace(/\$\{([^}!][^}]*)\}/g, (_: string, name: string) => {
+        const [text, variables]: readonly [string, Record<string, unknown>] =
+          typeof args === 'string' ? [args, {}] : (args as [string, Record<string, unknown>]);
+        return text.replace(/\$\{([^}!][^}]*)\}/g, (_: string, name: string) => {
           if (variables[name] !== undefined) return this.resolve(variables[name]);
           const [id, attribute] = name.split('.');
           return attribute ? this.getAtt(id, attribute) : this.ref(id);
