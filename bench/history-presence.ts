@@ -30,7 +30,8 @@ class Client {
   private waiters: { match: (m: Message) => boolean; resolve: (m: Message) => void }[] = [];
 
   private constructor(readonly ws: WebSocket) {
-    ws.on('message', (data) => {
+    // A text frame arrives as one Buffer (ws's default binary type).
+    ws.on('message', (data: Buffer) => {
       const text = data.toString();
       const message = text.startsWith('{') ? (JSON.parse(text) as Message) : { text };
       const waiter = this.waiters.find((w) => w.match(message));

@@ -58,7 +58,8 @@ function open(url: string): Promise<WebSocket> {
 
 function reply(ws: WebSocket, match: (message: Record<string, unknown>) => boolean): Promise<void> {
   return new Promise((resolve) => {
-    const onMessage = (data: WebSocket.RawData) => {
+    // A text frame arrives as one Buffer (ws's default binary type).
+    const onMessage = (data: Buffer) => {
       if (match(JSON.parse(data.toString()))) {
         ws.off('message', onMessage);
         resolve();
@@ -106,7 +107,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
         const ws = await open(stack.webSocketUrl);
         const counts = new Map<string, number>();
         received.set(ws, counts);
-        ws.on('message', (data) => {
+        ws.on('message', (data: Buffer) => {
           const message = JSON.parse(data.toString()) as { event?: string; id?: string };
           if (message.event === 'load') counts.set(message.id!, (counts.get(message.id!) ?? 0) + 1);
         });

@@ -157,7 +157,7 @@ describe('the construct', () => {
       logLevel: 'silent',
       external: ['aws-cdk-lib', 'aws-cdk-lib/*', 'constructs'],
     });
-    const inputs = Object.keys(result.metafile!.inputs);
+    const inputs = Object.keys(result.metafile.inputs);
     expect(inputs.filter((input) => input.includes('node_modules'))).toEqual([]);
     const fromLambda = inputs.filter((input) => input.startsWith('lambda/'));
     expect(fromLambda.length).toBeGreaterThan(0);

@@ -136,7 +136,7 @@ it('serves the page and its script to anyone, and the live view’s token only f
     headers: { Authorization: `Bearer ${MASTER}` },
     body: JSON.stringify({ projectId: 'default' }),
   });
-  expect(((await granted.json()) as any).data).toEqual({
+  expect((await granted.json()).data).toEqual({
     projectId: 'default',
     webSocketUrl: e2e.stack().webSocketUrl,
     token: null,

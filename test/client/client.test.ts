@@ -81,13 +81,13 @@ describe('RealtimeClient', () => {
   });
 
   it('gets a new token before connecting when the last was refused, and after a dropped connection when it is about to expire', async () => {
-    const created = (await (
+    const created = await (
       await fetch(`${stack.httpUrl}/api-keys`, {
         method: 'POST',
         headers: { authorization: `Bearer ${KEY}` },
         body: JSON.stringify({ projectId: 'tok' }),
       })
-    ).json()) as any;
+    ).json();
     const projectKey = { apiKey: created.data.apiKey, keyPrefix: created.data.keyPrefix };
     const tokens = ['not-a-token'];
     let calls = 0;

@@ -162,7 +162,7 @@ describe('authorization', () => {
     ['no key', {}],
     ['the key without Bearer', { Authorization: KEY }],
   ])('refuses %s with 401', async (_, headers) => {
-    const response = await postJson(`${stack.httpUrl}/broadcast`, { channel: 'admin', event: 'e' }, headers as Record<string, string>);
+    const response = await postJson(`${stack.httpUrl}/broadcast`, { channel: 'admin', event: 'e' }, headers);
     expect(response.status).toBe(401);
     expect(response.json).toMatchObject({ success: false, error: 'Unauthorized', code: 'unauthorized' });
   });

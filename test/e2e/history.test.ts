@@ -20,7 +20,7 @@ const call = async (method: string, path: string, key = MASTER, body?: unknown) 
     headers: { Authorization: `Bearer ${key}`, 'content-type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
-  return { status: response.status, json: (await response.json()) as any };
+  return { status: response.status, json: await response.json() };
 };
 
 async function subscribed(client: TestClient, channel: string, since?: { offset: number; epoch: string }) {

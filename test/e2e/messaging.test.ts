@@ -346,6 +346,6 @@ describe('batch publish', () => {
       ],
     });
     const usage = await fetch(`${stack.httpUrl}/usage?projectId=${projectId}`, { headers: auth });
-    expect(((await usage.json()) as any).data.totalRequests).toBe(2);
+    expect((await usage.json()).data.totalRequests).toBe(2);
   });
 });

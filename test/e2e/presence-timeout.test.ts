@@ -11,7 +11,7 @@ const members = async () => {
   const response = await fetch(`${e2e.stack().httpUrl}/channels/presence-quiet/users?projectId=quiet`, {
     headers: { Authorization: 'Bearer presence-timeout-key' },
   });
-  return ((await response.json()) as any).data.members.map((m: { userId: string }) => m.userId);
+  return (await response.json()).data.members.map((m: { userId: string }) => m.userId);
 };
 
 it('drops a member silent past the timeout and removes it in the background; a pinging member stays', async () => {

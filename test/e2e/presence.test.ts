@@ -26,7 +26,7 @@ const users = async (channel: string, projectId = PROJECT) => {
   const response = await fetch(`${e2e.stack().httpUrl}/channels/${channel}/users?projectId=${projectId}`, {
     headers: { Authorization: `Bearer ${MASTER}` },
   });
-  return { status: response.status, json: (await response.json()) as any };
+  return { status: response.status, json: await response.json() };
 };
 
 describe('presence', () => {

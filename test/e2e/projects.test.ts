@@ -22,7 +22,7 @@ async function call(method: string, path: string, key?: string, body?: unknown) 
     headers: { 'content-type': 'application/json', ...(key ? auth(key) : {}) },
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
   });
-  return { status: response.status, json: (await response.json()) as any };
+  return { status: response.status, json: await response.json() };
 }
 
 async function createKey(projectId: string): Promise<string> {

@@ -24,7 +24,7 @@ async function call(method: string, path: string, body?: unknown, key = MASTER) 
     headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
-  return { status: response.status, json: (await response.json()) as any };
+  return { status: response.status, json: await response.json() };
 }
 
 /** How a connection attempt ends: the refusal's status and body, or 101. */
@@ -37,7 +37,7 @@ function attempt(search: string, protocols?: string[]): Promise<{ status: number
     });
     socket.once('unexpected-response', (_req, res) => {
       let text = '';
-      res.on('data', (chunk: Buffer) => (text += chunk));
+      res.on('data', (chunk: Buffer) => (text += chunk.toString()));
       res.on('end', () => resolve({ status: res.statusCode!, body: text ? JSON.parse(text) : undefined }));
     });
     socket.once('error', reject);

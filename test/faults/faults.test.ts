@@ -80,7 +80,7 @@ describe('DynamoDB failing', () => {
   it('subscribe: the subscription cannot be written → unavailable, and the connection lists no channel it did not join', async () => {
     const id = await connect();
     inject('PutItemCommand', LOCAL_TABLES.subscriptions.name);
-    const reply = replyOf((await handler(messageEvent(id, { action: 'subscribe', channel: 'f-half' }))) as { body: string });
+    const reply = replyOf(await handler(messageEvent(id, { action: 'subscribe', channel: 'f-half' })));
     expect(reply).toMatchObject({ kind: 'reply', type: 'error', code: 'unavailable' });
     const [connection] = (await scan(LOCAL_TABLES.connections.name)).filter((c) => c.connectionId === id);
     expect([...(connection.channels ?? [])]).not.toContain('f-half');
@@ -90,7 +90,7 @@ describe('DynamoDB failing', () => {
     const id = await connect();
     await handler(messageEvent(id, { action: 'subscribe', channel: 'f-again' }));
     inject('PutItemCommand', LOCAL_TABLES.subscriptions.name);
-    const reply = replyOf((await handler(messageEvent(id, { action: 'subscribe', channel: 'f-again' }))) as { body: string });
+    const reply = replyOf(await handler(messageEvent(id, { action: 'subscribe', channel: 'f-again' })));
     expect(reply).toMatchObject({ kind: 'reply', type: 'error', code: 'unavailable' });
     const [connection] = (await scan(LOCAL_TABLES.connections.name)).filter((c) => c.connectionId === id);
     expect([...(connection.channels ?? [])]).toContain('f-again');
@@ -98,7 +98,7 @@ describe('DynamoDB failing', () => {
     await handler({
       ...connectEvent(id),
       requestContext: { ...connectEvent(id).requestContext, routeKey: '$disconnect', eventType: 'DISCONNECT' },
-    } as never);
+    });
     expect((await scan(LOCAL_TABLES.subscriptions.name)).filter((s) => s.sk === id)).toEqual([]);
   });
 
@@ -115,7 +115,7 @@ describe('DynamoDB failing', () => {
     await subscribed('f-send');
     api.clearCalls();
     inject('UpdateItemCommand', LOCAL_TABLES.connections.name);
-    const reply = replyOf((await handler(messageEvent(sender, { action: 'send', channel: 'f-send', event: 'e' }))) as { body: string });
+    const reply = replyOf(await handler(messageEvent(sender, { action: 'send', channel: 'f-send', event: 'e' })));
     expect(reply).toMatchObject({ kind: 'reply', type: 'error', code: 'unavailable' });
     expect(posted()).toEqual([]);
   });
@@ -135,7 +135,7 @@ describe('history failing', () => {
   });
   const subscribeSince = async (channel: string, since: { offset: number; epoch: string }) => {
     const id = await connect();
-    return { id, reply: replyOf((await handler(messageEvent(id, { action: 'subscribe', channel, since }))) as { body: string }) };
+    return { id, reply: replyOf(await handler(messageEvent(id, { action: 'subscribe', channel, since }))) };
   };
 
   it('publish: the message cannot be stored → 503 and nothing delivered; the offset it took is a hole recovery reports, never a silent gap', async () => {
@@ -171,9 +171,7 @@ describe('history failing', () => {
     expect(reply).toMatchObject({ kind: 'reply', type: 'error', code: 'unavailable' });
     api.clearCalls();
     const again = replyOf(
-      (await handler(messageEvent(id, { action: 'subscribe', channel: 'hist:b', since: { offset: 1, epoch: first.epoch } }))) as {
-        body: string;
-      },
+      await handler(messageEvent(id, { action: 'subscribe', channel: 'hist:b', since: { offset: 1, epoch: first.epoch } })),
     );
     expect(again).toMatchObject({ recovered: true, offset: 2 });
     expect(
@@ -257,7 +255,7 @@ describe('random faults, then the store’s invariants', () => {
         result = (await handler({
           ...connectEvent(id),
           requestContext: { ...connectEvent(id).requestContext, routeKey: '$disconnect', eventType: 'DISCONNECT' },
-        } as never)) as typeof result;
+        })) as typeof result;
         if (fired > firedAtStart) interrupted.add(id);
       }
       // Never a 500: a failure is unavailable (503), or nothing the caller sees.

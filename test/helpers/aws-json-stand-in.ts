@@ -4,7 +4,7 @@
  * AWS would; otherwise 403 `InvalidSignatureException`. Answers come from a script.
  */
 import { createHash, createHmac } from 'node:crypto';
-import { createServer, IncomingMessage, Server } from 'node:http';
+import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SignatureV4 } from '@smithy/signature-v4';
 
@@ -60,27 +60,30 @@ export class AwsJsonStandIn {
     private readonly reply: (request: ReceivedRequest) => StandInReply,
   ) {
     this.signer = new SignatureV4({ service, region: TEST_AWS.region, credentials: TEST_AWS.credentials, sha256: Sha256 });
-    this.server = createServer(async (req, res) => {
-      const request = await read(req);
-      const send = (status: number, body: unknown, errorType?: string) => {
-        res.writeHead(status, {
-          'content-type': 'application/json',
-          ...(errorType && { 'x-amzn-errortype': `${errorType}:http://internal.amazon.com/` }),
-        });
-        res.end(body === undefined ? '' : JSON.stringify(body));
-      };
-      if (!(await this.verify(request))) {
-        this.rejected++;
-        return send(
-          403,
-          { message: 'The request signature we calculated does not match the signature you provided.' },
-          'InvalidSignatureException',
-        );
-      }
-      this.received.push(request);
-      const answer = this.reply(request);
-      send(answer.status, answer.body, answer.errorType);
-    });
+    this.server = createServer((req, res) => void this.serve(req, res));
+  }
+
+  /** Checks a request's signature, then answers it as `reply` says. */
+  private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const request = await read(req);
+    const send = (status: number, body: unknown, errorType?: string) => {
+      res.writeHead(status, {
+        'content-type': 'application/json',
+        ...(errorType && { 'x-amzn-errortype': `${errorType}:http://internal.amazon.com/` }),
+      });
+      res.end(body === undefined ? '' : JSON.stringify(body));
+    };
+    if (!(await this.verify(request))) {
+      this.rejected++;
+      return send(
+        403,
+        { message: 'The request signature we calculated does not match the signature you provided.' },
+        'InvalidSignatureException',
+      );
+    }
+    this.received.push(request);
+    const answer = this.reply(request);
+    send(answer.status, answer.body, answer.errorType);
   }
 
   async listen(): Promise<string> {

@@ -14,7 +14,7 @@ export function connectEvent(connectionId: string, query?: Record<string, string
     ...connectFixture,
     requestContext: { ...connectFixture.requestContext, connectionId, eventType: 'CONNECT', connectedAt: Date.now() },
     ...(query && { queryStringParameters: query }),
-  } as WebSocketEvent;
+  };
 }
 
 export function disconnectEvent(connectionId: string): WebSocketEvent {
@@ -28,7 +28,7 @@ export function disconnectEvent(connectionId: string): WebSocketEvent {
       disconnectReason: '',
     },
     isBase64Encoded: false,
-  } as WebSocketEvent;
+  };
 }
 
 /** A MESSAGE event; the route key is the one API Gateway would select, unless given. */
@@ -43,7 +43,7 @@ export function messageEvent(connectionId: string, body: string | object, routeK
       eventType: 'MESSAGE',
     },
     body: text,
-  } as WebSocketEvent;
+  };
 }
 
 export function httpEvent(
@@ -73,5 +73,5 @@ export function httpEvent(
     isBase64Encoded: overrides.isBase64Encoded ?? false,
     ...(overrides.pathParameters && { pathParameters: overrides.pathParameters }),
     ...(overrides.queryStringParameters && { queryStringParameters: overrides.queryStringParameters }),
-  } as HttpEvent;
+  };
 }

@@ -102,7 +102,7 @@ export function useHandler() {
     replyOf: (result: { body?: string }) => JSON.parse(result.body!),
     connect,
     /** A new connection subscribed to the channel. */
-    async subscribed(channel: string) {
+    subscribed: async (channel: string) => {
       const id = await connect();
       await handler(messageEvent(id, { action: 'subscribe', channel }));
       return id;

@@ -11,7 +11,7 @@
  *   measured on the longest plausible rendering of each value (lib/deploy-limits.ts), since
  *   generated names and ARNs are only known after a deploy.
  */
-import type { PropertyType, Resource as ResourceSpec, SpecDatabase, TypeDefinition } from '@aws-cdk/service-spec-types';
+import type { PropertyType, Resource as ResourceSpec, SpecDatabase } from '@aws-cdk/service-spec-types';
 import { longestRendering, RenderContext, LAMBDA_ENVIRONMENT_LIMIT_BYTES } from '../../lib/deploy-limits';
 
 /** Every check, with what it holds the template to. The suite's report lists these. */
@@ -441,7 +441,7 @@ class TemplateChecker {
         return;
       case 'ref': {
         if (!isPlainObject(value)) return this.mismatch(value, 'an object', at);
-        const definition = this.context.db.get('typeDefinition', type.reference) as TypeDefinition;
+        const definition = this.context.db.get('typeDefinition', type.reference);
         this.object(value, definition.properties, at, definition.name);
         return;
       }

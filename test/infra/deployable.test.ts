@@ -386,15 +386,13 @@ describe('planted defects are reported', () => {
       'a role’s inline policies over 10,240 characters',
       'iam-policy-size',
       (f) =>
-        f
-          .handlerPolicyStatements()
-          .push(
-            ...Array.from({ length: 60 }, (_, i) => ({
-              Effect: 'Allow',
-              Action: ['dynamodb:GetItem'],
-              Resource: `arn:aws:dynamodb:eu-west-1:123456789012:table/table-number-${i}-with-a-long-name`,
-            })),
-          ),
+        f.handlerPolicyStatements().push(
+          ...Array.from({ length: 60 }, (_, i) => ({
+            Effect: 'Allow',
+            Action: ['dynamodb:GetItem'],
+            Resource: `arn:aws:dynamodb:eu-west-1:123456789012:table/table-number-${i}-with-a-long-name`,
+          })),
+        ),
       /the role's inline policies add up to 1\d,\d{3} characters; IAM allows 10,240/,
     ],
     [
@@ -438,7 +436,7 @@ type Finder = ReturnType<typeof finder>;
 
 /** Finds the parts of a template the planted defects change. */
 function finder(t: Template) {
-  const ofType = (type: string) => Object.entries(t.Resources).filter(([, r]) => r.Type === type) as [string, TemplateResource][];
+  const ofType = (type: string) => Object.entries(t.Resources).filter(([, r]) => r.Type === type);
   const handlerId = () => ofType('AWS::Lambda::Function').find(([, r]) => r.Properties?.Environment?.Variables?.CONNECTIONS_TABLE)![0];
   const webSocketApiId = () => ofType('AWS::ApiGatewayV2::Api').find(([, r]) => r.Properties?.ProtocolType === 'WEBSOCKET')![0];
   const webSocketStageId = () => ofType('AWS::ApiGatewayV2::Stage').find(([, r]) => r.Properties?.ApiId?.Ref === webSocketApiId())![0];

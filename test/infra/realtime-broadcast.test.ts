@@ -148,7 +148,7 @@ describe('handler', () => {
           [ENV.deliveryRatePerSecond]: '8000',
           [ENV.backgroundFanoutAbove]: '2000',
           [ENV.requireToken]: 'false',
-          [ENV.accessKeySecretArn]: ref(stack.broadcast.accessKeySecret as Secret),
+          [ENV.accessKeySecretArn]: ref(stack.broadcast.accessKeySecret),
           [ENV.sealingSecretArn]: ref(stack.broadcast.sealingSecret),
           [ENV.masterKeyGraceSeconds]: '86400',
           [ENV.fanoutConcurrency]: '100',
@@ -521,7 +521,7 @@ describe('the construct as a library', () => {
       Value: { 'Fn::Join': ['', ['https://', api(broadcast.httpApi), '.execute-api.eu-west-1.', { Ref: 'AWS::URLSuffix' }, '/console']] },
     });
     t.hasOutput('DashboardUrl', { Value: { 'Fn::Join': ['', Match.arrayWith([api(broadcast.monitoring.dashboard)])] } });
-    t.hasOutput('AccessKeySecretArn', { Value: api(broadcast.accessKeySecret as Secret) });
+    t.hasOutput('AccessKeySecretArn', { Value: api(broadcast.accessKeySecret) });
     // Every table of the template, and nothing else, is in `tables`.
     const tableIds = Object.keys(t.findResources('AWS::DynamoDB::Table')).sort();
     expect(Object.values(broadcast.tables).map(id).sort()).toEqual(tableIds);
@@ -533,7 +533,7 @@ describe('outputs', () => {
   it('gives the wss:// URL, the broadcast URL, the secret ARN and a command that prints the key', () => {
     template.hasOutput('WebSocketUrl', { Value: { 'Fn::Join': ['', Match.arrayWith(['wss://', wsApiRef, '/production'])] } });
     template.hasOutput('BroadcastUrl', { Value: { 'Fn::Join': ['', Match.arrayWith(['https://', '/broadcast'])] } });
-    template.hasOutput('AccessKeySecretArn', { Value: ref(stack.broadcast.accessKeySecret as Secret) });
+    template.hasOutput('AccessKeySecretArn', { Value: ref(stack.broadcast.accessKeySecret) });
     template.hasOutput('GetAccessKeyCommand', {
       Value: {
         'Fn::Join': [

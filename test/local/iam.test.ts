@@ -131,7 +131,7 @@ async function callAsHandler(stack: LocalStack, method: string, path: string, bo
   return {
     status: response.status,
     errorType: response.headers.get('x-amzn-errortype'),
-    json: (await response.json().catch(() => null)) as any,
+    json: await response.json().catch(() => null),
   };
 }
 

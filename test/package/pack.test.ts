@@ -57,7 +57,7 @@ process.stdout.write(JSON.stringify(assembly.getStackByName('Consumer').template
   const template = JSON.parse(
     execFileSync(process.execPath, ['app.js'], { cwd: app, encoding: 'utf8', env: { ...process.env, PATH: '/usr/bin:/bin' } }),
   );
-  const resources = Object.values(template.Resources) as { Type: string; Properties: Record<string, any> }[];
+  const resources = Object.values<{ Type: string; Properties: Record<string, any> }>(template.Resources);
   const ofType = (type: string) => resources.filter((r) => r.Type === type);
   expect(ofType('AWS::DynamoDB::Table')).toHaveLength(8);
   const routeKeys = ofType('AWS::ApiGatewayV2::Route')

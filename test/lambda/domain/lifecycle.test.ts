@@ -23,7 +23,7 @@ function setup(options: { sink?: boolean; failing?: boolean } = {}) {
         ? undefined
         : { emit: async (events) => (options.failing ? Promise.reject(new Error('down')) : void sent.push(...events)) },
     occupancy,
-    logger: { warn: (message: string) => void warnings.push(message) } as never,
+    logger: { warn: (message: string) => void warnings.push(message) },
     now: () => NOW,
   });
   return { lifecycle, occupancy, sent, warnings };

@@ -29,7 +29,7 @@ beforeAll(async () => {
       ),
     },
     invoker: { invoke: async (task) => void tasks.push(task) },
-    lifecycle: new Lifecycle({ occupancy: db.occupancy, logger: { warn: () => undefined } as never }),
+    lifecycle: new Lifecycle({ occupancy: db.occupancy, logger: { warn: () => undefined } }),
     timeoutMs: 60_000,
     now: () => now,
   });

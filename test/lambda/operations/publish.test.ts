@@ -1,5 +1,4 @@
 /** The publish operations with small typed fakes: which path a publish takes, and what it counts. */
-import type { Published } from '../../../lambda/domain/publish';
 import { OPERATIONS } from '../../../lambda/operations';
 import { fail, ok, outbound } from '../../../lambda/protocol';
 import { asConnection, asProjectKey, connection, fakeServices, scope } from '../../helpers/fake-services';
@@ -23,9 +22,7 @@ function world(subscribers: number, options: { claimedBy?: string; tooLarge?: st
       ) => {
         calls.push(`toChannel ${channel} to ${o?.recipients?.filter((id) => !o.exclude?.has(id)).join(',') ?? 'all'}`);
         const d = delivered(channel, message.event, message.data, message.from);
-        return ok({ id: d.id, delivered: d, sent: o?.recipients?.length ?? subscribers, failed: 0, stale: 0 } as Published & {
-          delivered: typeof d;
-        });
+        return ok({ id: d.id, delivered: d, sent: o?.recipients?.length ?? subscribers, failed: 0, stale: 0 });
       },
       prepareForChannel: async (_p: string, channel: string) => ok({ delivered: delivered(channel), body: '{}' }),
       check: (channel: string) => (channel === options.tooLarge ? fail('payload_too_large') : ok(undefined)),
