@@ -14,6 +14,8 @@ import { DynamoUsageStore } from './adapters/dynamo-usage';
 import { DynamoMemberStore } from './adapters/dynamo-members';
 import { DynamoNamespaceStore } from './adapters/dynamo-namespaces';
 import { DynamoOccupancyStore } from './adapters/dynamo-occupancy';
+import { DynamoUserStore } from './adapters/dynamo-users';
+import { DynamoDeliveryBudgetStore } from './adapters/dynamo-budget';
 import { DynamoStreamStore } from './adapters/dynamo-streams';
 import { eventBridgeHttp, EventBridgeSink } from './adapters/eventbridge';
 import { lambdaEventInvokeHttp, LambdaSelfInvoker } from './adapters/lambda-invoker';
@@ -40,6 +42,7 @@ import { Publisher } from './domain/publish';
 import { Retention } from './domain/retention';
 import { Revocation } from './domain/revocation';
 import { Settings } from './domain/settings';
+import { Users } from './domain/users';
 import { createHandler, Handler } from './edge/app';
 import type { Services } from './operations';
 import { Telemetry } from './telemetry';
@@ -59,6 +62,8 @@ import type {
   StreamStore,
   SubscriptionStore,
   UsageStore,
+  UserStore,
+  DeliveryBudgetStore,
 } from './ports';
 
 /** The clients and stores the services are built on: real ones here, dynalite-backed or fakes in tests. */
@@ -74,6 +79,9 @@ export interface AppDependencies {
   readonly streams: StreamStore;
   readonly members: MemberStore;
   readonly occupancy: OccupancyStore;
+  readonly users: UserStore;
+  /** The deployment's delivery budget, shared by every big publish in flight. */
+  readonly deliveryBudget: DeliveryBudgetStore;
   /** Where lifecycle events go; absent, they are off. */
   readonly events?: EventSink;
   /** The deployment's namespace defaults. */
@@ -121,7 +129,8 @@ export function composeServices(deps: AppDependencies): Services {
     now,
   });
   // A connection that went, by $disconnect or found gone by a fan-out, is announced and uncounted.
-  const departures = new Departures({ presence, projects, members, namespaces, lifecycle });
+  const users = new Users(deps.users, now);
+  const departures = new Departures({ presence, projects, members, namespaces, lifecycle, users });
   const membership = new Membership(deps, departures);
   const publisher = new Publisher({ fanout, membership, invoker: deps.invoker, namespaces, history, newId: deps.newId, now });
   const settings = new Settings(deps.settings, now);
@@ -133,6 +142,7 @@ export function composeServices(deps: AppDependencies): Services {
     purge: (gone) => publisher.purge(gone),
     concurrency: deps.fanoutConcurrency,
     budgetPerSecond: deps.deliveryRatePerSecond,
+    budget: deps.deliveryBudget,
     now,
   });
   const apiKeys = new ApiKeys(deps.apiKeys, new KeySealer(deps.sealing), now);
@@ -145,6 +155,7 @@ export function composeServices(deps: AppDependencies): Services {
     presence,
     membership,
     departures,
+    users,
     publisher,
     retention: new Retention(deps.retained, publisher),
     settings,
@@ -201,6 +212,8 @@ export function buildDependencies(config: Config, overrides: ClientOverrides = {
     streams: new DynamoStreamStore(documents, config.channelsTable),
     members: new DynamoMemberStore(documents, config.channelsTable),
     occupancy: new DynamoOccupancyStore(documents, config.channelsTable),
+    users: new DynamoUserStore(documents, config.channelsTable),
+    deliveryBudget: new DynamoDeliveryBudgetStore(documents, config.channelsTable),
     events: config.eventBusName ? eventSink(config.eventBusName, overrides.services) : undefined,
     namespaceDefaults: config.namespaces,
     presenceTimeoutMs: config.presenceTimeoutSeconds * 1000,

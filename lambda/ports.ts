@@ -32,6 +32,12 @@ export interface NewConnection {
   readonly info?: Record<string, unknown>;
   /** Its messages' rate limit, fixed when it connects; absent, the open projects' default. */
   readonly rateLimit?: RateLimit;
+  /** When its token expires (epoch seconds): after, it may no longer join restricted channels or publish. */
+  readonly tokenExpiresAt?: number;
+  /** Its token makes it an observer: it watches presence channels without joining their members. */
+  readonly observer?: boolean;
+  /** The message budget its user's connections share (token users), fixed when it connects. */
+  readonly userRateLimit?: RateLimit;
 }
 
 /** A token bucket: refilled at `perSecond`, holding at most `burst`. */
@@ -42,6 +48,8 @@ export interface RateLimit {
 
 export interface ConnectionRecord extends NewConnection {
   readonly channels: readonly string[];
+  /** The project keys whose Pusher channel auth let it join a channel: revoking one closes it. */
+  readonly authKeys?: readonly string[];
 }
 
 /** What adding a channel to a connection did. */
@@ -55,7 +63,10 @@ export type AddChannelOutcome =
 
 /** What taking one message from a connection's rate limit did. */
 export type TakeOutcome =
-  { readonly status: 'allowed'; readonly connection: ConnectionRecord } | { readonly status: 'limited' } | { readonly status: 'missing' };
+  | { readonly status: 'allowed'; readonly connection: ConnectionRecord }
+  /** `refusals`: frames refused since its bucket was last full, this one included. */
+  | { readonly status: 'limited'; readonly refusals: number }
+  | { readonly status: 'missing' };
 
 export interface ConnectionStore {
   put(connection: NewConnection): Promise<void>;
@@ -66,13 +77,17 @@ export interface ConnectionStore {
    */
   take(connectionId: string, nowMs: number): Promise<TakeOutcome>;
   /**
-   * Takes `tokens` more from a connection's bucket after a `take`, whether or not it holds them: a
-   * call that costs more than one message leaves the connection waiting that much longer.
+   * Takes `tokens` more from a connection's bucket after a `take`. Without `ifHeldAt` whether or not
+   * it holds them (a call that cost more than one message leaves the connection waiting that much
+   * longer); with it (the time now, epoch ms) only if it holds them, saying whether it did.
    */
-  charge(connectionId: string, tokens: number, rateLimit?: RateLimit): Promise<void>;
-  /** The project's live connections whose token this key signed. */
+  charge(connectionId: string, tokens: number, rateLimit?: RateLimit, ifHeldAt?: number): Promise<boolean>;
+  /** The project's live connections this key let in: it signed their token, or Pusher channel auth they joined with. */
   signedBy(projectId: string, keyPrefix: string): Promise<string[]>;
-  addChannel(connectionId: string, channel: string, maxChannels: number): Promise<AddChannelOutcome>;
+  /** The project's live connections that came without a token (whatever channel auth they showed since). */
+  anonymousOf(projectId: string): Promise<string[]>;
+  /** Adds a channel; `authKey` is the key whose Pusher channel auth let it in, if that is how. */
+  addChannel(connectionId: string, channel: string, maxChannels: number, authKey?: string): Promise<AddChannelOutcome>;
   removeChannel(connectionId: string, channel: string): Promise<void>;
   /**
    * Gives a connection without a user the one a backend vouched for (Pusher channel auth with
@@ -223,6 +238,8 @@ export interface PublishStore {
    * that already holds it, or undefined if this one now does.
    */
   claim(projectId: string, key: string, publishId: string, expiresAt: number): Promise<string | undefined>;
+  /** Gives up a claim this publish holds (it delivered nothing): the key is free again at once. */
+  release(projectId: string, key: string, publishId: string): Promise<void>;
   /**
    * Adds a shard's counts and changes the number of shards pending (−1 when one finishes, +n when
    * one hands work to n more); the change that brings it to 0 marks the publish done.
@@ -311,8 +328,18 @@ export interface StreamStore {
   /** The head as it is, if there is one (a consistent read). */
   head(projectId: string, channel: string): Promise<StreamPosition | undefined>;
   put(projectId: string, channel: string, message: StoredMessage, ttlSeconds: number): Promise<void>;
-  /** Stored messages after `offset`, oldest first, at most `limit`, expired ones left out. */
-  after(projectId: string, channel: string, offset: number, limit: number): Promise<StoredMessage[]>;
+  /**
+   * Stored messages after `offset`, oldest first, at most `limit` of them and — when `maxBytes` is
+   * given — no more than fit in it (the first always does), expired ones left out. Reading stops
+   * there too: `spent` says the bytes ran out before the limit did.
+   */
+  after(
+    projectId: string,
+    channel: string,
+    offset: number,
+    limit: number,
+    maxBytes?: number,
+  ): Promise<{ messages: StoredMessage[]; spent: boolean }>;
 }
 
 /** One presence member as stored: its connections, each with when it was last heard from. */
@@ -341,6 +368,27 @@ export interface MemberStore {
   list(projectId: string, channel: string): Promise<MemberRecord[]>;
   /** Deletes a member unless it changed since `version` was read; true if deleted. */
   remove(projectId: string, channel: string, userId: string, version: number): Promise<boolean>;
+}
+
+/** Users (a token's `sub`): the connections each holds open, and the message budget they share. */
+export interface UserStore {
+  /**
+   * Adds a connection to the user's, unless the user already holds `max` live ones (those past
+   * `expiresAt` times, whose `$disconnect` never came, are dropped first); false if full.
+   */
+  admit(projectId: string, userId: string, connectionId: string, expiresAt: number, max: number, nowSeconds: number): Promise<boolean>;
+  leave(projectId: string, userId: string, connectionId: string): Promise<void>;
+  /** Takes one message from the user's bucket; false if it is empty. `expiresAt` keeps the item that long at least. */
+  take(projectId: string, userId: string, nowMs: number, rate: RateLimit, expiresAt: number): Promise<boolean>;
+}
+
+/** The deployment's delivery budget, which every big publish's shards share. */
+export interface DeliveryBudgetStore {
+  /**
+   * Takes `posts` from a bucket refilled at `perSecond`, holding `burst`: 0 if taken, else how many
+   * milliseconds to wait before asking again (nothing is taken then).
+   */
+  take(posts: number, perSecond: number, burst: number, nowMs: number): Promise<number>;
 }
 
 /** Subscriber counts per channel, kept only for lifecycle events. */

@@ -17,12 +17,13 @@ import { buildDependencies, handlerFor } from '../lambda/compose';
 import { ENV } from '../lambda/contract/config';
 import type { BroadcastStack } from '../lib/broadcast-stack';
 import { LocalAwsEndpoint, LocalSecret } from './aws/endpoint';
+import { SignatureVerifier } from './aws/signatures';
 import { GatewayOptions, LocalGateway } from './gateway';
 import { API_ID, LOCAL_ACCOUNT, LOCAL_REGION } from './gateway/aws-shapes';
 import { LOCAL_FUNCTION_NAME } from './gateway/lambda-runtime';
 import { deriveHandlerPolicy } from './iam/derive';
 import type { Authorization, RolePolicy } from './iam/policy';
-import { LOCAL_TABLE_SETTINGS, startLocalStore } from './store';
+import { LOCAL_AWS, LOCAL_TABLE_SETTINGS, startLocalStore } from './store';
 
 /**
  * What the handler signs its AWS calls with locally: its role's credentials. The local AWS
@@ -178,6 +179,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     if (denial) denied++;
     return denial?.message;
   };
+  const signatures = new SignatureVerifier({
+    [HANDLER_CREDENTIALS.accessKeyId]: HANDLER_CREDENTIALS.secretAccessKey,
+    [LOCAL_AWS.credentials.accessKeyId]: LOCAL_AWS.credentials.secretAccessKey,
+  });
   const gateway = new LocalGateway({
     // Set below, once the services it calls are listening.
     handler: (event, context) => handler(event, context),
@@ -189,6 +194,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     maxConnectionMs: options.maxConnectionMs,
     onHandlerError: options.onHandlerError,
     throttle: options.throttle,
+    // As AWS: a signature must be the one the caller's secret makes (the handler's, or the local tools').
+    checkSignature: (request) => signatures.verify(request),
     authorizeManagement:
       policy && ((accessKeyId, request) => (accessKeyId === HANDLER_CREDENTIALS.accessKeyId ? check([request]) : undefined)),
   });

@@ -15,6 +15,7 @@ import { queryIndex } from './query-index';
 
 interface ConnectionItem extends Omit<NewConnection, 'rateLimit'> {
   channels?: Set<string>;
+  authKeys?: Set<string>;
   greeted?: boolean;
   expiresAt: number;
   rateLimit?: RateLimit;
@@ -52,7 +53,11 @@ const toRecord = (item: ConnectionItem): ConnectionRecord => ({
   monitor: item.monitor,
   info: item.info,
   rateLimit: item.rateLimit,
+  userRateLimit: item.userRateLimit,
+  tokenExpiresAt: item.tokenExpiresAt,
+  observer: item.observer,
   channels: [...(item.channels ?? [])],
+  ...(item.authKeys && { authKeys: [...item.authKeys] }),
 });
 
 /** Connections in DynamoDB, one item per connection, keyed by connection id. */
@@ -80,7 +85,9 @@ export class DynamoConnectionStore implements ConnectionStore {
     // whose bucket is full (the usual case), the second within a burst.
     const attempts = [
       {
-        UpdateExpression: 'SET tat = :now + if_not_exists(rlInterval, :interval), gate = :now + if_not_exists(rlGateOffset, :offset)',
+        // A full bucket: the count of refused frames starts over.
+        UpdateExpression:
+          'SET tat = :now + if_not_exists(rlInterval, :interval), gate = :now + if_not_exists(rlGateOffset, :offset) REMOVE refusals',
         ConditionExpression: 'attribute_exists(connectionId) AND (attribute_not_exists(tat) OR tat < :now)',
         ExpressionAttributeValues: { ...values, ':offset': DEFAULT_RATE.gateOffset },
       },
@@ -105,47 +112,88 @@ export class DynamoConnectionStore implements ConnectionStore {
       } catch (error) {
         if (!isConditionFailure(error)) throw error;
         // DynamoDB returns the item that failed the condition; stores that do not are asked.
-        if (attempt === attempts[1] && (error as { Item?: unknown }).Item) return { status: 'limited' };
+        if (attempt === attempts[1] && (error as { Item?: unknown }).Item) return this.refused(connectionId);
       }
     }
-    return { status: (await this.get(connectionId)) ? 'limited' : 'missing' };
+    return (await this.get(connectionId)) ? this.refused(connectionId) : { status: 'missing' };
   }
 
-  async charge(connectionId: string, tokens: number, rateLimit?: RateLimit): Promise<void> {
-    const ms = tokens * (rateLimit ? gcra(rateLimit) : DEFAULT_RATE).interval;
+  /** Counts a refused frame: how many since the bucket was last full tells a flood from a burst. */
+  private async refused(connectionId: string): Promise<TakeOutcome> {
+    try {
+      const { Attributes } = await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [CONNECTIONS_TABLE.partitionKey.name]: connectionId },
+          UpdateExpression: 'ADD refusals :one',
+          ConditionExpression: 'attribute_exists(connectionId)',
+          ExpressionAttributeValues: { ':one': 1 },
+          ReturnValues: 'UPDATED_NEW',
+        }),
+      );
+      return { status: 'limited', refusals: Number((Attributes as { refusals?: number } | undefined)?.refusals ?? 1) };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      return { status: 'missing' };
+    }
+  }
+
+  async charge(connectionId: string, tokens: number, rateLimit?: RateLimit, ifHeldAt?: number): Promise<boolean> {
+    const { interval } = rateLimit ? gcra(rateLimit) : DEFAULT_RATE;
+    const ms = tokens * interval;
+    // The bucket holds n more while gate + (n − 1) × interval ≤ now (after this frame's take, tat > now).
+    const held = ifHeldAt === undefined ? {} : { ':limit': ifHeldAt - (tokens - 1) * interval };
     try {
       await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { [CONNECTIONS_TABLE.partitionKey.name]: connectionId },
           UpdateExpression: 'SET tat = tat + :ms, gate = gate + :ms',
-          ConditionExpression: 'attribute_exists(tat)',
-          ExpressionAttributeValues: { ':ms': ms },
+          ConditionExpression: ifHeldAt === undefined ? 'attribute_exists(tat)' : 'attribute_exists(tat) AND gate <= :limit',
+          ExpressionAttributeValues: { ':ms': ms, ...held },
         }),
       );
+      return true;
     } catch (error) {
-      // Gone meanwhile: there is no bucket left to charge.
+      // Gone meanwhile (no bucket left to charge), or it does not hold them.
       if (!isConditionFailure(error)) throw error;
+      return false;
     }
   }
 
   async signedBy(projectId: string, keyPrefix: string): Promise<string[]> {
-    const ids = (await queryIndex(this.client, this.tableName, CONNECTIONS_TABLE.indexes[0], projectId)).map(
-      (item) => item.connectionId as string,
-    );
-    const signed: string[] = [];
-    // The index does not hold keyPrefix (its projection cannot change in place): read it, 100 at a time.
+    const credentials = await this.credentialsOf(projectId);
+    return credentials.filter((c) => c.keyPrefix === keyPrefix || c.authKeys?.has(keyPrefix)).map((c) => c.connectionId);
+  }
+
+  async anonymousOf(projectId: string): Promise<string[]> {
+    return (await this.credentialsOf(projectId)).filter((c) => c.keyPrefix === undefined).map((c) => c.connectionId);
+  }
+
+  /** The project's live connections and the keys that let them in (the index holds neither: read 100 at a time). */
+  private async credentialsOf(projectId: string): Promise<{ connectionId: string; keyPrefix?: string; authKeys?: Set<string> }[]> {
+    const listed = await queryIndex(this.client, this.tableName, CONNECTIONS_TABLE.indexes[0], projectId);
+    const ids = listed.map((item) => item.connectionId as string);
+    const found: { connectionId: string; keyPrefix?: string; authKeys?: Set<string> }[] = [];
     for (let i = 0; i < ids.length; i += 100) {
       let keys: Record<string, unknown>[] | undefined = ids.slice(i, i + 100).map((connectionId) => ({ connectionId }));
       while (keys && keys.length > 0) {
         const page: BatchGetCommandOutput = await this.client.send(
-          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys, ProjectionExpression: 'connectionId, keyPrefix' } } }),
+          new BatchGetCommand({
+            RequestItems: { [this.tableName]: { Keys: keys, ProjectionExpression: 'connectionId, keyPrefix, authKeys' } },
+          }),
         );
-        for (const item of page.Responses?.[this.tableName] ?? []) if (item.keyPrefix === keyPrefix) signed.push(item.connectionId);
+        for (const item of page.Responses?.[this.tableName] ?? []) {
+          found.push({
+            connectionId: item.connectionId as string,
+            keyPrefix: item.keyPrefix as string | undefined,
+            authKeys: item.authKeys as Set<string> | undefined,
+          });
+        }
         keys = page.UnprocessedKeys?.[this.tableName]?.Keys;
       }
     }
-    return signed;
+    return found;
   }
 
   async get(connectionId: string): Promise<ConnectionRecord | undefined> {
@@ -155,18 +203,25 @@ export class DynamoConnectionStore implements ConnectionStore {
     return Item ? toRecord(Item as ConnectionItem) : undefined;
   }
 
-  async addChannel(connectionId: string, channel: string, maxChannels: number): Promise<AddChannelOutcome> {
+  async addChannel(connectionId: string, channel: string, maxChannels: number, authKey?: string): Promise<AddChannelOutcome> {
     try {
       // One conditional update both records the channel and tells whether this is the first
-      // subscribe (greeted was unset), so two racing subscribes cannot both claim to be first.
+      // subscribe (greeted was unset), so two racing subscribes cannot both claim to be first; and
+      // the key whose Pusher channel auth let it in, so revoking that key finds it.
       const { Attributes } = await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { [CONNECTIONS_TABLE.partitionKey.name]: connectionId },
-          UpdateExpression: 'ADD channels :channel SET greeted = :true',
+          UpdateExpression: `ADD channels :channel${authKey ? ', authKeys :key' : ''} SET greeted = :true`,
           ConditionExpression:
             'attribute_exists(connectionId) AND (attribute_not_exists(channels) OR size(channels) < :max OR contains(channels, :name))',
-          ExpressionAttributeValues: { ':channel': new Set([channel]), ':true': true, ':max': maxChannels, ':name': channel },
+          ExpressionAttributeValues: {
+            ':channel': new Set([channel]),
+            ':true': true,
+            ':max': maxChannels,
+            ':name': channel,
+            ...(authKey && { ':key': new Set([authKey]) }),
+          },
           ReturnValues: 'ALL_OLD',
         }),
       );
@@ -228,7 +283,7 @@ export class DynamoConnectionStore implements ConnectionStore {
     const nowSeconds = Math.floor(Date.now() / 1000);
     const items = await queryIndex(this.client, this.tableName, CONNECTIONS_TABLE.indexes[0], projectId);
     // Items past their TTL are dead connections DynamoDB has not deleted yet.
-    return items
+    return (items as { clientType?: string; connectedAt: number; expiresAt: number }[])
       .filter((item) => item.expiresAt > nowSeconds)
       .map((item) => ({ clientType: item.clientType, connectedAt: item.connectedAt }));
   }

@@ -46,6 +46,25 @@ export class DynamoPublishStore implements PublishStore {
     }
   }
 
+  async release(projectId: string, key: string, publishId: string): Promise<void> {
+    try {
+      // Expired rather than deleted: a claim past its time is free to take, and the handler needs no delete grant.
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { id: idempotencyId(projectId, key) },
+          UpdateExpression: 'SET #ttl = :gone',
+          ConditionExpression: 'publishId = :publish',
+          ExpressionAttributeNames: { '#ttl': 'ttl' },
+          ExpressionAttributeValues: { ':gone': 0, ':publish': publishId },
+        }),
+      );
+    } catch (error) {
+      // Another publish holds it now: not ours to release.
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
   async addCounts(id: string, counts: { sent: number; failed: number; stale: number }, shardsDelta: number): Promise<void> {
     const { Attributes } = await this.client.send(
       new UpdateCommand({

@@ -8,6 +8,15 @@ const HEAD = 'head';
 const OFFSET_DIGITS = 12;
 export const messageKey = (offset: number): string => `m#${String(offset).padStart(OFFSET_DIGITS, '0')}`;
 const LAST_MESSAGE_KEY = `m#${'9'.repeat(OFFSET_DIGITS)}`;
+/** A stream's head as stored: its last offset, its epoch, when it expires (epoch seconds). */
+interface HeadItem {
+  readonly seq: number;
+  readonly epoch: string;
+  readonly ttl: number;
+}
+
+/** Read first when a byte budget bounds the read: small, since a message may be 128 KB. */
+const FIRST_PAGE = 4;
 
 /**
  * Channel streams in the channels table: a head item (`seq`, `epoch`) per channel and one item per
@@ -33,8 +42,9 @@ export class DynamoStreamStore implements StreamStore {
     const { Item } = await this.client.send(
       new GetCommand({ TableName: this.tableName, Key: { pk: subscriptionPartition(projectId, channel), sk: HEAD }, ConsistentRead: true }),
     );
-    if (!Item || Item.ttl <= this.nowSeconds()) return undefined;
-    return { offset: Item.seq, epoch: Item.epoch };
+    const head = Item as HeadItem | undefined;
+    if (!head || head.ttl <= this.nowSeconds()) return undefined;
+    return { offset: head.seq, epoch: head.epoch };
   }
 
   async put(projectId: string, channel: string, message: StoredMessage, ttlSeconds: number): Promise<void> {
@@ -51,11 +61,28 @@ export class DynamoStreamStore implements StreamStore {
     );
   }
 
-  async after(projectId: string, channel: string, offset: number, limit: number): Promise<StoredMessage[]> {
+  async after(
+    projectId: string,
+    channel: string,
+    offset: number,
+    limit: number,
+    maxBytes = Infinity,
+  ): Promise<{ messages: StoredMessage[]; spent: boolean }> {
     const messages: StoredMessage[] = [];
     const nowSeconds = this.nowSeconds();
     let start: Record<string, unknown> | undefined;
+    let bytes = 0;
+    let read = 0;
     do {
+      // Messages may be large (100 KB) and a reply small: a first short page, then pages sized by
+      // what was read so far, so the read stops about where the bytes run out.
+      const room = limit - messages.length;
+      const pageLimit =
+        maxBytes === Infinity
+          ? room
+          : read === 0
+            ? Math.min(room, FIRST_PAGE)
+            : Math.min(room, Math.max(1, Math.ceil((maxBytes - bytes) / (bytes / read))));
       const page = await this.client.send(
         new QueryCommand({
           TableName: this.tableName,
@@ -67,16 +94,21 @@ export class DynamoStreamStore implements StreamStore {
           },
           // A subscriber recovering right after a publish must see it.
           ConsistentRead: true,
-          Limit: limit - messages.length,
+          Limit: pageLimit,
           ExclusiveStartKey: start,
         }),
       );
       for (const item of page.Items ?? []) {
-        if (item.ttl > nowSeconds) messages.push({ offset: Number(String(item.sk).slice(2)), body: item.body });
+        read++;
+        if (item.ttl <= nowSeconds) continue;
+        const size = Buffer.byteLength(item.body as string) + 1;
+        if (messages.length > 0 && bytes + size > maxBytes) return { messages, spent: true };
+        bytes += size;
+        messages.push({ offset: Number(String(item.sk).slice(2)), body: item.body as string });
       }
       start = page.LastEvaluatedKey;
-    } while (start && messages.length < limit);
-    return messages;
+    } while (start && messages.length < limit && bytes < maxBytes);
+    return { messages, spent: bytes >= maxBytes && messages.length < limit };
   }
 
   /** Adds `step` to the head's offset, starting a new head (and epoch) where there is none or it expired. */
@@ -102,7 +134,8 @@ export class DynamoStreamStore implements StreamStore {
             ReturnValues: 'ALL_NEW',
           }),
         );
-        return { offset: Attributes!.seq, epoch: Attributes!.epoch };
+        const head = Attributes as HeadItem;
+        return { offset: head.seq, epoch: head.epoch };
       },
       // The head expired: a new one, in a new epoch, unless another writer made it first.
       async () => {

@@ -29,10 +29,20 @@ export type Caller =
 
 export type CallerKind = Caller['kind'];
 
-/** What rules may consult: the project's settings (cached) and its keys (Pusher channel auth). */
+/** What rules may consult: the project's settings (cached), its keys (Pusher channel auth), the time. */
 export interface AccessContext {
   readonly settings: { of(projectId: string): Promise<ProjectSettings> };
   readonly signingKey: (keyPrefix: string) => Promise<SigningKey | undefined>;
+  readonly now: () => number;
+}
+
+/** Clocks differ: a token a few seconds past its expiry is still good (as when it was verified). */
+const EXPIRY_TOLERANCE_SECONDS = 30;
+
+/** A connection whose token has expired keeps its public channels, and nothing its token granted. */
+function tokenExpired(connection: Pick<ConnectionRecord, 'tokenExpiresAt'>, context: AccessContext): Result<never> | undefined {
+  const expired = connection.tokenExpiresAt !== undefined && context.now() / 1000 > connection.tokenExpiresAt + EXPIRY_TOLERANCE_SECONDS;
+  return expired ? fail(ErrorCode.tokenExpired) : undefined;
 }
 
 /**
@@ -72,13 +82,25 @@ export function maySubscribe(connection: Pick<ConnectionRecord, 'channelGrants'>
 /**
  * Whether a connection may publish to a channel, or with no channel (to one connection, or a
  * routed message between typed clients): by the project's `clientPublish`, and under `granted` by
- * the token's `publish` patterns — a message with no channel needs the pattern `*`.
+ * the token's `publish` patterns — a message with no channel needs the pattern `*`. A `private-` or
+ * `presence-` channel needs the same right as joining it as well (its token grants it, or it joined
+ * with Pusher channel auth): a `publish` grant never reaches a channel the connection may not read.
  */
-export function mayPublish(connection: Pick<ConnectionRecord, 'publishGrants'>, settings: ProjectSettings, channel?: string): Result<void> {
-  if (settings.clientPublish === 'all') return ok(undefined);
+export function mayPublish(
+  connection: Pick<ConnectionRecord, 'publishGrants' | 'channelGrants' | 'channels'>,
+  settings: ProjectSettings,
+  channel?: string,
+): Result<void> {
   if (settings.clientPublish === 'none') {
     return fail(ErrorCode.publishForbidden, 'This project takes messages over HTTP only (clientPublish: none)');
   }
+  if (channel !== undefined && isRestricted(channel) && !maySubscribe(connection, channel).ok && !connection.channels.includes(channel)) {
+    return fail(
+      ErrorCode.publishForbidden,
+      `Publishing to ${channel} needs the right to join it: a token whose channels claim grants it, or joining it first with channel auth`,
+    );
+  }
+  if (settings.clientPublish === 'all') return ok(undefined);
   const grants = connection.publishGrants ?? [];
   if (channel !== undefined ? matchesAny(grants, channel) : grants.includes('*')) return ok(undefined);
   return fail(
@@ -162,6 +184,10 @@ export const ACCESS = {
     rule<I>('read channel', async (caller, input, context) => {
       if (caller.kind === 'backend') return backendProject(caller.principal, projectOf(input));
       const { connection } = caller;
+      if (isRestricted(input.channel)) {
+        const expired = tokenExpired(connection, context);
+        if (expired) return expired;
+      }
       if (viaPusherAuth(input)) return pusherAuthorized(connection, input, context);
       const allowed = maySubscribe(connection, input.channel);
       return allowed.ok ? ok(connection.projectId) : allowed;
@@ -176,6 +202,8 @@ export const ACCESS = {
       const { projectId, channel } = target(input);
       if (caller.kind === 'backend') return backendProject(caller.principal, projectId);
       const { connection } = caller;
+      const expired = tokenExpired(connection, context);
+      if (expired) return expired;
       const allowed = mayPublish(connection, await context.settings.of(connection.projectId), channel);
       return allowed.ok ? ok(connection.projectId) : allowed;
     }),

@@ -37,6 +37,8 @@ const claimsSchema = z.object({
   publish: patterns,
   info: z.optional(z.record(z.string(), z.unknown())),
   monitor: z.optional(z.boolean()),
+  /** An observer watches presence channels without joining their members (the debug console). */
+  observe: z.optional(z.boolean()),
 });
 
 export type ClientClaims = Omit<z.infer<typeof claimsSchema>, 'exp'>;
@@ -51,6 +53,9 @@ export interface ClientGrant {
   readonly publish: readonly string[];
   readonly info?: Record<string, unknown>;
   readonly monitor: boolean;
+  readonly observe: boolean;
+  /** When the token expires (epoch seconds): the connection it let in is restricted after. */
+  readonly expiresAt: number;
 }
 
 /** A project key able to sign tokens, as the verifier needs it. */
@@ -117,7 +122,7 @@ export async function verifyClientToken(token: string, options: VerifyOptions): 
   }
   const claims = claimsSchema.safeParse(payload);
   if (!claims.success) return invalid(claims.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; '));
-  const { sub, exp, channels = [], publish = [], info, monitor = false } = claims.data;
+  const { sub, exp, channels = [], publish = [], info, monitor = false, observe = false } = claims.data;
   const maxTtl = await options.maxTtlSeconds(key.projectId);
   if (exp - options.nowSeconds > maxTtl + CLOCK_TOLERANCE_SECONDS) {
     return invalid(`expires more than ${maxTtl} s from now, the project's maximum`);
@@ -125,18 +130,43 @@ export async function verifyClientToken(token: string, options: VerifyOptions): 
   if (info !== undefined && Buffer.byteLength(JSON.stringify(info), 'utf8') > MAX_INFO_BYTES) {
     return invalid(`info is over ${MAX_INFO_BYTES} bytes of JSON`);
   }
-  return ok({ userId: sub, projectId: key.projectId, keyPrefix: key.keyPrefix, channels, publish, ...(info && { info }), monitor });
+  return ok({
+    userId: sub,
+    projectId: key.projectId,
+    keyPrefix: key.keyPrefix,
+    channels,
+    publish,
+    ...(info && { info }),
+    monitor,
+    observe,
+    expiresAt: exp,
+  });
 }
 
 /** Whether a name matches any of the patterns (`*` matches any run of characters, `private-*`). */
 export function matchesAny(patterns: readonly string[], name: string): boolean {
-  return patterns.some((p) => globToRegex(p).test(name));
+  return patterns.some((p) => matchesPattern(p, name));
 }
 
-const globToRegex = (glob: string) =>
-  new RegExp(
-    `^${glob
-      .split('*')
-      .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
-      .join('.*')}$`,
-  );
+/**
+ * Whether a name matches one pattern, in time linear in their lengths (a regular expression would
+ * backtrack: `*a*a*a*a*b` against a long run of `a` takes seconds, and a tenant chooses patterns).
+ * Split on `*`: the first part is a prefix, the last a suffix, and the parts between are found in
+ * order, each as early as it occurs — the earliest place never rules out a later match.
+ */
+export function matchesPattern(pattern: string, name: string): boolean {
+  const parts = pattern.split('*');
+  if (parts.length === 1) return pattern === name;
+  const first = parts[0];
+  const last = parts[parts.length - 1];
+  if (name.length < first.length + last.length || !name.startsWith(first) || !name.endsWith(last)) return false;
+  const end = name.length - last.length;
+  let at = first.length;
+  for (const part of parts.slice(1, -1)) {
+    if (part === '') continue;
+    const found = name.indexOf(part, at);
+    if (found < 0 || found + part.length > end) return false;
+    at = found + part.length;
+  }
+  return true;
+}

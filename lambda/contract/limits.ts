@@ -29,6 +29,10 @@ export interface ProjectSettings {
   readonly rateLimit: { readonly perSecond: number; readonly burst: number };
   /** The longest-lived client token accepted. */
   readonly maxTokenTtlSeconds: number;
+  /** Connections one user (a token's `sub`) may hold open at once. */
+  readonly maxConnectionsPerUser: number;
+  /** One user's messages, all its connections together: a token bucket as `rateLimit` is for each. */
+  readonly userRateLimit: { readonly perSecond: number; readonly burst: number };
 }
 
 /** A project without a key is open, for development and trusted networks. */
@@ -37,6 +41,9 @@ export const OPEN_PROJECT_SETTINGS: ProjectSettings = {
   clientPublish: 'all',
   rateLimit: { perSecond: 10, burst: 20 },
   maxTokenTtlSeconds: 24 * 60 * 60,
+  // A user with a few tabs open, not a user with sixty sockets.
+  maxConnectionsPerUser: 10,
+  userRateLimit: { perSecond: 20, burst: 40 },
 };
 
 /** What a project gets when its first key is created: clients need tokens, and publish only where granted. */
@@ -46,6 +53,7 @@ export const SETTINGS_BOUNDS = {
   perSecond: { min: 1, max: 1000 },
   burst: { min: 1, max: 1000 },
   maxTokenTtlSeconds: { min: 60, max: MAX_TOKEN_LIFETIME_SECONDS },
+  maxConnectionsPerUser: { min: 1, max: 1000 },
 } as const;
 
 /** How long the handler trusts a project's settings before reading them again. */
@@ -73,3 +81,24 @@ export const API_GATEWAY = {
   /** The account's request budget per region, shared by every API and `@connections`. */
   accountThrottle: { rateLimit: 10_000, burstLimit: 5_000 },
 } as const;
+
+/**
+ * What a frame costs a connection beyond its own message, by the work it causes: one more message
+ * of its rate limit per this much (the first of each free). Each is owed after the frame ran, so a
+ * connection that causes much waits longer for its next frame.
+ */
+export const WORK_PER_MESSAGE = {
+  /** Presence notices (`member_added`, `member_removed`) a subscribe or unsubscribe sent. */
+  notices: 10,
+  /** Bytes of stored messages a history page carried. */
+  historyBytes: 64 * 1024,
+  /** Members a presence list carried. */
+  members: 100,
+  /** Messages a recovery replayed (paid before replaying: a connection without them gets `replay_limited`). */
+  replayed: 64,
+  /** Bytes a recovery replayed. */
+  replayedBytes: 64 * 1024,
+} as const;
+
+/** The most one subscribe with `since` replays; past it the subscriber is told `replay_limited` and pages with `history`. */
+export const MAX_REPLAY = { messages: 1000, bytes: 1024 * 1024 } as const;

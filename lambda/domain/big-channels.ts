@@ -6,7 +6,16 @@
  * publish's record, which the last shard marks done.
  */
 import { backoffCeiling, sleep as wait } from '../contract/retry';
-import type { AsyncInvoker, Delivery, GoneConnection, PublishRecord, PublishStore, SubscriberRange, SubscriptionStore } from '../ports';
+import type {
+  AsyncInvoker,
+  Delivery,
+  DeliveryBudgetStore,
+  GoneConnection,
+  PublishRecord,
+  PublishStore,
+  SubscriberRange,
+  SubscriptionStore,
+} from '../ports';
 import type { DeliverTask } from '../tasks';
 
 export type { DeliverTask };
@@ -48,6 +57,46 @@ export class Pacer {
   }
 }
 
+/**
+ * Posts drawn from the deployment's one delivery budget, which every big publish's shards share:
+ * a chunk of posts at a time (one write per chunk), waiting while the budget is spent. However many
+ * big publishes are in flight, together they post no faster than the budget.
+ */
+export class SharedPacer {
+  private allowance = 0;
+  private refilling?: Promise<void>;
+  private readonly chunk: number;
+
+  constructor(
+    private readonly budget: DeliveryBudgetStore,
+    private readonly perSecond: number,
+    private readonly now: () => number = Date.now,
+    private readonly sleep: (ms: number) => Promise<void> = wait,
+  ) {
+    // A twentieth of a second of the budget per write: a few writes a second, posts spread finely.
+    this.chunk = Math.max(1, Math.min(500, Math.floor(perSecond / 20)));
+  }
+
+  async acquire(): Promise<void> {
+    while (this.allowance === 0) {
+      this.refilling ??= this.refill().finally(() => (this.refilling = undefined));
+      await this.refilling;
+    }
+    this.allowance--;
+  }
+
+  private async refill(): Promise<void> {
+    for (;;) {
+      const waitMs = await this.budget.take(this.chunk, this.perSecond, this.perSecond, this.now());
+      if (waitMs === 0) {
+        this.allowance += this.chunk;
+        return;
+      }
+      await this.sleep(waitMs);
+    }
+  }
+}
+
 export interface BigChannelsDependencies {
   readonly subscriptions: SubscriptionStore;
   readonly delivery: Pick<Delivery, 'post'>;
@@ -58,6 +107,8 @@ export interface BigChannelsDependencies {
   readonly concurrency: number;
   /** Posts per second all shards together may make: the share of API Gateway's account-wide 10,000/s. */
   readonly budgetPerSecond: number;
+  /** Where that budget is kept, shared by every big publish in flight; without one, each publish paces its own shards. */
+  readonly budget?: DeliveryBudgetStore;
   /** Subscribers per shard. @default 10000 */
   readonly shardSize?: number;
   /** @default 32 */
@@ -126,7 +177,11 @@ export class BigChannels {
   /** Delivers one shard until done or until `deadline` (epoch ms) draws near, then hands over. */
   async run(task: DeliverTask, deadline: number): Promise<{ sent: number; failed: number; stale: number; error?: unknown }> {
     const now = this.deps.now ?? Date.now;
-    const pacer = new Pacer(task.ratePerSecond, now);
+    // The deployment's one budget when there is one (every big publish in flight shares it), else
+    // this shard's share of it.
+    const pacer = this.deps.budget
+      ? new SharedPacer(this.deps.budget, this.deps.budgetPerSecond, now, this.deps.sleep)
+      : new Pacer(task.ratePerSecond, now);
     const pace = () => pacer.acquire();
     const postsDeadline = deadline - HANDOVER_MS;
     const counts = { sent: 0, failed: 0, stale: 0 };

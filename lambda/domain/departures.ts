@@ -6,10 +6,11 @@
 import type { ConnectionRecord } from '../ports';
 import type { GoneConnection } from './fanout';
 import type { Lifecycle } from './lifecycle';
-import type { Members } from './members';
+import type { Announced, Members } from './members';
 import type { DepartureListener } from './membership';
 import type { Namespaces } from './namespaces';
 import type { Presence } from './presence';
+import type { Users } from './users';
 import type { Projects } from './projects';
 
 export interface DeparturesDependencies {
@@ -18,6 +19,7 @@ export interface DeparturesDependencies {
   readonly members: Members;
   readonly namespaces: Pick<Namespaces, 'of'>;
   readonly lifecycle: Lifecycle;
+  readonly users: Pick<Users, 'left'>;
 }
 
 export class Departures implements DepartureListener {
@@ -25,26 +27,27 @@ export class Departures implements DepartureListener {
 
   async departed(connection: ConnectionRecord): Promise<readonly GoneConnection[]> {
     const { presence, projects } = this.deps;
-    const [gone, , ...fromChannels] = await Promise.all([
+    const [gone, , , ...fromChannels] = await Promise.all([
       presence.left(connection),
       projects.record(connection.projectId, { live: -1, liveSince: connection.connectedAt }),
+      this.deps.users.left(connection),
       ...connection.channels.map((channel) => this.leftChannel(connection, channel)),
     ]);
-    return [...gone, ...fromChannels.flat()];
+    return [...gone, ...fromChannels.flatMap((left) => left.gone)];
   }
 
   /**
    * A connection left a channel, by unsubscribing or by going: its user leaves the members, the
-   * channel's count goes down. Returns connections found gone while announcing.
+   * channel's count goes down. Says what announcing it caused.
    */
-  async leftChannel(connection: ConnectionRecord, channel: string): Promise<readonly GoneConnection[]> {
+  async leftChannel(connection: ConnectionRecord, channel: string): Promise<Announced> {
     const { projectId, userId, connectionId } = connection;
     // The member leaves before the channel is counted empty: member_removed, then channel_vacated.
-    const gone =
+    const announced =
       userId !== undefined && (await this.deps.namespaces.of(projectId, channel)).presence
         ? await this.deps.members.leave(projectId, channel, userId, connectionId)
-        : [];
+        : { notified: 0, gone: [] };
     await this.deps.lifecycle.unsubscribed(projectId, channel);
-    return gone;
+    return announced;
   }
 }

@@ -21,7 +21,9 @@ export type NotRecoveredReason =
   /** Some of what was missed is past its TTL. */
   | 'expired'
   /** The client claims an offset the stream has not reached. */
-  | 'unknown_offset';
+  | 'unknown_offset'
+  /** More was missed than one subscribe replays (or the connection's budget allows): page with `history`. */
+  | 'replay_limited';
 
 export type Recovery =
   | { readonly recovered: true; readonly position: StreamPosition; readonly messages: readonly StoredMessage[] }
@@ -66,8 +68,17 @@ export class ChannelHistory {
     return this.streams.current(projectId, channel, this.epochs(), history.ttlSeconds);
   }
 
-  /** The messages after `since`, if they are all still there and in the same epoch. */
-  async recover(projectId: string, channel: string, history: HistoryConfig, since: StreamPosition): Promise<Recovery> {
+  /**
+   * The messages after `since`, if they are all still there and in the same epoch, and fit in
+   * `bound` (messages and bytes one replay may take; reading stops there).
+   */
+  async recover(
+    projectId: string,
+    channel: string,
+    history: HistoryConfig,
+    since: StreamPosition,
+    bound: { readonly messages: number; readonly bytes: number } = { messages: Infinity, bytes: Infinity },
+  ): Promise<Recovery> {
     const head = await this.streams.head(projectId, channel);
     if (!head || head.epoch !== since.epoch) {
       return { recovered: false, reason: 'epoch_changed', position: head ?? (await this.position(projectId, channel, history)) };
@@ -76,7 +87,9 @@ export class ChannelHistory {
     const missed = head.offset - since.offset;
     if (missed === 0) return { recovered: true, position: head, messages: [] };
     if (missed > history.size) return { recovered: false, reason: 'too_many_missed', position: head };
-    const messages = await this.streams.after(projectId, channel, since.offset, missed);
+    if (missed > bound.messages) return { recovered: false, reason: 'replay_limited', position: head };
+    const { messages, spent } = await this.streams.after(projectId, channel, since.offset, missed, bound.bytes);
+    if (spent) return { recovered: false, reason: 'replay_limited', position: head };
     // The oldest missed message must still be there. A hole after it is a publish still in flight
     // (it reaches this subscriber live: it was subscribed first) or one that failed to store.
     if (messages.length === 0 || messages[0].offset !== since.offset + 1) return { recovered: false, reason: 'expired', position: head };
@@ -99,15 +112,10 @@ export class ChannelHistory {
     if (!head) return { messages: [], more: false };
     const from = Math.max(since ?? 0, head.offset - history.size);
     if (from >= head.offset) return { position: head, messages: [], more: false };
-    const stored = await this.streams.after(projectId, channel, from, Math.min(limit, head.offset - from));
-    const messages: StoredMessage[] = [];
-    let bytes = 0;
-    for (const message of stored) {
-      bytes += Buffer.byteLength(message.body) + 1;
-      if (bytes > maxBytes && messages.length > 0) break;
-      messages.push(message);
-    }
+    const wanted = Math.min(limit, head.offset - from);
+    // The read stops where the reply's bytes run out: a page of big messages reads no more than it returns.
+    const { messages, spent } = await this.streams.after(projectId, channel, from, wanted, maxBytes);
     const last = messages.at(-1)?.offset ?? from;
-    return { position: head, messages, more: last < head.offset && (messages.length < stored.length || stored.length === limit) };
+    return { position: head, messages, more: last < head.offset && (spent || messages.length === limit) };
   }
 }

@@ -27,6 +27,14 @@ export interface MembersDependencies {
   readonly now?: () => number;
 }
 
+/** What a join or a leave caused: the notices it sent, and the connections found gone on the way. */
+export interface Announced {
+  readonly notified: number;
+  readonly gone: readonly GoneConnection[];
+}
+
+const NOTHING: Announced = { notified: 0, gone: [] };
+
 /** A member to remove once silent, as read: removed only if unchanged since. */
 export interface SilentMember {
   readonly userId: string;
@@ -47,26 +55,26 @@ export class Members {
     return Object.values(record.connections).some((seen) => seen >= cutoff);
   }
 
-  /** Adds a connection's user to the channel; `member_added` if it was not there. Returns connections found gone. */
+  /** Adds a connection's user to the channel; `member_added` if it was not there. */
   async join(
     projectId: string,
     channel: string,
     connection: Pick<ConnectionRecord, 'connectionId' | 'userId' | 'info'>,
-  ): Promise<readonly GoneConnection[]> {
+  ): Promise<Announced> {
     const member = { userId: connection.userId!, ...(connection.info && { info: connection.info }) };
     const before = await this.deps.members.join(projectId, channel, member, connection.connectionId, this.now());
     // Present already, by another connection or this one subscribing again: nothing to announce.
-    if (this.live(before)) return [];
+    if (this.live(before)) return NOTHING;
     // The joining connection learns the members from `presence`; the others are told.
     return this.announce('member_added', projectId, channel, member, new Set([connection.connectionId]));
   }
 
-  /** Removes a connection of a user; `member_removed` if it was the user's last. Returns connections found gone. */
-  async leave(projectId: string, channel: string, userId: string, connectionId: string): Promise<readonly GoneConnection[]> {
+  /** Removes a connection of a user; `member_removed` if it was the user's last. */
+  async leave(projectId: string, channel: string, userId: string, connectionId: string): Promise<Announced> {
     const after = await this.deps.members.leave(projectId, channel, userId, connectionId);
     // Not there: already removed as silent, and announced then.
-    if (!after || this.live(after)) return [];
-    if (!(await this.deps.members.remove(projectId, channel, userId, after.version))) return [];
+    if (!after || this.live(after)) return NOTHING;
+    if (!(await this.deps.members.remove(projectId, channel, userId, after.version))) return NOTHING;
     return this.announce('member_removed', projectId, channel, { userId, ...(after.info && { info: after.info }) });
   }
 
@@ -96,7 +104,7 @@ export class Members {
     const gone: GoneConnection[] = [];
     for (const { userId, version } of silent) {
       if (await this.deps.members.remove(projectId, channel, userId, version))
-        gone.push(...(await this.announce('member_removed', projectId, channel, { userId })));
+        gone.push(...(await this.announce('member_removed', projectId, channel, { userId })).gone);
     }
     return gone;
   }
@@ -107,10 +115,11 @@ export class Members {
     channel: string,
     member: Member,
     exclude?: ReadonlySet<string>,
-  ) {
+  ): Promise<Announced> {
     await this.deps.lifecycle.emit(type, projectId, channel, member.userId);
     const body = encode(outbound.member(type, channel, member));
-    if (!body.ok) return [];
-    return (await this.deps.fanout.toChannel(projectId, channel, body.value, exclude)).gone;
+    if (!body.ok) return NOTHING;
+    const reached = await this.deps.fanout.toChannel(projectId, channel, body.value, exclude);
+    return { notified: reached.sent + reached.failed + reached.gone.length, gone: reached.gone };
   }
 }

@@ -70,8 +70,10 @@ export class Membership {
     connectionId: string,
     channel: string,
     admit?: (connection: ConnectionRecord) => Promise<Result<A>>,
+    /** The key whose Pusher channel auth let the connection in, if that is how: revoking it closes the connection. */
+    authKey?: string,
   ): Promise<Result<{ first: boolean; joined: boolean; connection: ConnectionRecord; projectId: string; userId?: string; admitted?: A }>> {
-    const added = await this.deps.connections.addChannel(connectionId, channel, this.maxChannels);
+    const added = await this.deps.connections.addChannel(connectionId, channel, this.maxChannels, authKey);
     if (added.status === 'missing') return fail(ErrorCode.notConnected);
     if (added.status === 'full') {
       return fail(ErrorCode.tooManySubscriptions, `A connection may subscribe to at most ${this.maxChannels} channels`);

@@ -1,6 +1,8 @@
 /**
- * What revoking a key does to the connections it let in: each one whose token that key signed is
- * closed now (`DeleteConnection`), instead of living on for up to two hours.
+ * What revoking a credential does to the connections it let in: each one is closed now
+ * (`DeleteConnection`) instead of living on for up to two hours — those whose token a revoked key
+ * signed or whose Pusher channel auth it made, and, when a project stops taking anonymous clients,
+ * those that came without a token.
  */
 import pLimit from 'p-limit';
 import type { ConnectionStore, Delivery } from '../ports';
@@ -13,9 +15,18 @@ export class Revocation {
     private readonly deps: { readonly connections: ConnectionStore; readonly delivery: Delivery; readonly membership: Membership },
   ) {}
 
-  /** Closes every live connection of the project signed in by one of these keys; returns how many. */
+  /** Closes every live connection of the project one of these keys let in; returns how many. */
   async closeSignedBy(projectId: string, keyPrefixes: readonly string[]): Promise<number> {
     const ids = (await Promise.all(keyPrefixes.map((prefix) => this.deps.connections.signedBy(projectId, prefix)))).flat();
+    return this.close([...new Set(ids)]);
+  }
+
+  /** Closes every live connection of the project that came without a token; returns how many. */
+  async closeAnonymous(projectId: string): Promise<number> {
+    return this.close(await this.deps.connections.anonymousOf(projectId));
+  }
+
+  private async close(ids: readonly string[]): Promise<number> {
     const limit = pLimit(CLOSE_CONCURRENCY);
     const outcomes = await Promise.all(ids.map((id) => limit(() => this.deps.delivery.close(id))));
     // Removed here too, not left to $disconnect: one whose close failed stops receiving all the

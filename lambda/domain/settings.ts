@@ -15,6 +15,9 @@ export interface SettingsView {
   readonly updatedAt: string | null;
 }
 
+/** Settings stored before a setting existed get its default. */
+const withDefaults = (stored: Partial<ProjectSettings> | undefined): ProjectSettings => ({ ...OPEN_PROJECT_SETTINGS, ...stored });
+
 /** Bounds the cache: a flood of made-up project ids must not grow memory without end. */
 const MAX_CACHED = 10_000;
 
@@ -30,7 +33,7 @@ export class Settings {
   async of(projectId: string): Promise<ProjectSettings> {
     const cached = this.cache.get(projectId);
     if (cached && cached.until > this.now()) return cached.settings;
-    const settings = (await this.store.get(projectId))?.settings ?? OPEN_PROJECT_SETTINGS;
+    const settings = withDefaults((await this.store.get(projectId))?.settings);
     if (this.cache.size >= MAX_CACHED) this.cache.clear();
     this.cache.set(projectId, { settings, until: this.now() + SETTINGS_CACHE_SECONDS * 1000 });
     return settings;
@@ -39,7 +42,7 @@ export class Settings {
   /** The settings as stored now, uncached. */
   async read(projectId: string): Promise<SettingsView> {
     const stored = await this.store.get(projectId);
-    return { projectId, settings: stored?.settings ?? OPEN_PROJECT_SETTINGS, updatedAt: stored?.updatedAt ?? null };
+    return { projectId, settings: withDefaults(stored?.settings), updatedAt: stored?.updatedAt ?? null };
   }
 
   async update(projectId: string, change: SettingsChange): Promise<SettingsView> {

@@ -14,7 +14,7 @@ import { bodyText, HttpEvent, HttpResult } from './gateway-events';
 
 type Route = (event: HttpEvent, ops: Operations) => Promise<HttpResult>;
 
-/** Pusher's limits: 100 channels per event, 10 events per batch, 200-character event names. */
+/** Pusher's limits: 100 channels per event, 10 events per batch, 200-character event names; 128 KB a request (API Gateway's message). */
 const MAX_CHANNELS_PER_EVENT = 100;
 const MAX_BATCH_EVENTS = 10;
 const MAX_EVENT_NAME = 200;
@@ -108,6 +108,8 @@ const events = signed(async (caller, event, ops) => {
 });
 
 const batchEvents = signed(async (caller, event, ops) => {
+  // The same limit per request as /events: a batch is no way around it.
+  if (byteLength(bodyText(event)) > MAX_MESSAGE_BYTES) return text(413, '413 Payload Too Large');
   const body = jsonBody(event);
   if (!body.ok) return refusal(body.error);
   const batch = (body.value as { batch?: unknown } | null)?.batch;

@@ -37,6 +37,20 @@ type Route = (event: WebSocketEvent, ops: Operations) => Promise<WebSocketResult
 
 const OK: WebSocketResult = { statusCode: 200 };
 const json = (message: object): WebSocketResult => ({ statusCode: 200, body: JSON.stringify(message) });
+/**
+ * A refusal on this connection: the error as its reply — or, when the connection is being closed
+ * (it kept exceeding its rate limit), the error posted first and then the connection closed, since a
+ * route response would arrive after the close.
+ */
+async function refusal(event: WebSocketEvent, ops: Operations, failed: Failure): Promise<WebSocketResult> {
+  if (!failed.closing) return errorReply(failed);
+  noteFailure(failed.code);
+  const { connectionId } = event.requestContext;
+  await ops.post(connectionId, JSON.stringify(reply.error(failed)));
+  await ops.close(connectionId);
+  return OK;
+}
+
 /** Errors go back as a message on the open connection; the status stays 200 so API Gateway delivers it. */
 export const errorReply = (failed: Failure): WebSocketResult => {
   noteFailure(failed.code);
@@ -56,7 +70,7 @@ const frameRoute =
     const call = frame.ok ? input(frame.value) : frame;
     const result = await ops.asConnection(event.requestContext.connectionId, op, call);
     // A call runs only on an input that parsed: a result means `call` held one.
-    return result.ok ? encode(result.value, (call as { value: I }).value, ops) : errorReply(result.error);
+    return result.ok ? encode(result.value, (call as { value: I }).value, ops) : refusal(event, ops, result.error);
   };
 
 const subscribe = frameRoute(
@@ -101,7 +115,7 @@ const send = frameRoute(
 
 const ping: Route = async (event, ops) => {
   const result = await ops.asConnection(event.requestContext.connectionId, OPERATIONS.ping, ok(undefined));
-  return result.ok ? json(reply.pong()) : errorReply(result.error);
+  return result.ok ? json(reply.pong()) : refusal(event, ops, result.error);
 };
 
 const history = frameRoute(
@@ -145,7 +159,7 @@ function routedInput(value: object): Result<RoutedFrame> {
 /** A routed message between typed clients: fire-and-forget, as in the systems it comes from, so no reply on success. */
 async function routed(event: WebSocketEvent, value: object, ops: Operations): Promise<WebSocketResult> {
   const result = await ops.asConnection(event.requestContext.connectionId, OPERATIONS.route, routedInput(value));
-  return result.ok ? OK : errorReply(result.error);
+  return result.ok ? OK : refusal(event, ops, result.error);
 }
 
 /**
@@ -157,17 +171,17 @@ const fallback: Route = async (event, ops) => {
   const { connectionId } = event.requestContext;
   if (text.trim() === 'ping') {
     const result = await ops.asConnection(connectionId, OPERATIONS.ping, ok(undefined));
-    return result.ok ? { statusCode: 200, body: 'pong' } : errorReply(result.error);
+    return result.ok ? { statusCode: 200, body: 'pong' } : refusal(event, ops, result.error);
   }
   const parsed = parseJson(text);
-  if (!parsed.ok) return errorReply(await ops.refuse(connectionId, parsed.error));
+  if (!parsed.ok) return refusal(event, ops, await ops.refuse(connectionId, parsed.error));
   if (typeof parsed.value !== 'object' || parsed.value === null || Array.isArray(parsed.value)) {
-    return errorReply(await ops.refuse(connectionId, failure(ErrorCode.invalidMessage)));
+    return refusal(event, ops, await ops.refuse(connectionId, failure(ErrorCode.invalidMessage)));
   }
   const action = (parsed.value as { action?: unknown }).action;
   if (action === undefined) return routed(event, parsed.value, ops);
   const message = `Unknown action ${JSON.stringify(action).slice(0, 64)}; expected one of ${WEBSOCKET_ACTIONS.join(', ')}`;
-  return errorReply(await ops.refuse(connectionId, { code: ErrorCode.unknownAction, message }));
+  return refusal(event, ops, await ops.refuse(connectionId, { code: ErrorCode.unknownAction, message }));
 };
 
 const disconnect: Route = async (event, ops) => {

@@ -4,12 +4,13 @@
  * its history, its members, its retained message.
  */
 import { ACCESS, viaPusherAuth } from '../auth/access';
+import { MAX_REPLAY, WORK_PER_MESSAGE } from '../contract/limits';
 import type { Member } from '../domain/members';
 import type { ChannelConfig } from '../domain/namespaces';
 import type { HistoryPage } from '../domain/history';
 import type { ConnectionRecord, GoneConnection } from '../ports';
 import { ChannelMessage, ErrorCode, fail, failure, ok, Result, StreamState } from '../protocol';
-import { operation, Scope } from './operation';
+import { FLAT, operation, per, Scope } from './operation';
 import type { Services } from './services';
 
 /** A WebSocket message is at most 128 KB: a reply leaves room for its envelope. */
@@ -25,10 +26,16 @@ const connectionOf = (scope: Scope): ConnectionRecord => {
   return scope.caller.connection;
 };
 
-/** Connections found gone while announcing go to a background purge, as a publish's do. */
-async function purgeLater(services: Services, gone: readonly GoneConnection[]): Promise<void> {
-  if (gone.length > 0) await services.publisher.purge(gone);
+/** Connections found gone while announcing go to a background purge, as a publish's do; the notices sent are the call's work. */
+async function purgeLater(
+  services: Services,
+  announced: { readonly gone: readonly GoneConnection[]; readonly notified: number },
+): Promise<number> {
+  if (announced.gone.length > 0) await services.publisher.purge(announced.gone);
+  return announced.notified;
 }
+
+const bytesOf = (messages: readonly { readonly body: string }[]) => messages.reduce((sum, m) => sum + Buffer.byteLength(m.body) + 1, 0);
 
 export interface SubscribeInput {
   readonly channel: string;
@@ -51,6 +58,8 @@ export interface Subscribed {
   readonly replay: readonly { readonly body: string }[];
   /** The channel's retained broadcast, unless this user acknowledged it: sent after the confirmation. */
   readonly retained?: ChannelMessage;
+  /** Presence notices the join sent (what it costs the connection). */
+  readonly notified: number;
 }
 
 /** Pusher's `channel_data`: `{"user_id": "…", "user_info": {…}}`. */
@@ -94,53 +103,75 @@ async function admitTo(
   return ok({ config, connection });
 }
 
-/** Joins a channel: its members (presence), what was missed (history), its retained message. */
+/**
+ * Joins a channel: its members (presence), what was missed (history), its retained message. What a
+ * join announces costs the connection (one message per 10 notices past the first 10); a replay is
+ * paid before it is sent, or refused (`replay_limited`) if the connection's budget does not hold it.
+ */
 export const subscribe = operation<SubscribeInput, Subscribed>({
   name: 'subscribe',
   callers: ['connection'],
   access: ACCESS.readChannel(),
-  cost: 1,
+  cost: { before: 1, after: (subscribed) => per(subscribed.notified, WORK_PER_MESSAGE.notices) },
   async run(input, scope, services) {
     const { channel, since } = input;
     const { connectionId } = connectionOf(scope);
-    const signedChannelData = viaPusherAuth(input) ? input.channel_data : undefined;
-    const result = await services.membership.subscribe(connectionId, channel, (c) => admitTo(channel, c, services, signedChannelData));
+    const pusherAuth = viaPusherAuth(input);
+    const signedChannelData = pusherAuth ? input.channel_data : undefined;
+    // The key whose Pusher channel auth let it in (checked by the access rule): revoking it closes the connection.
+    const authKey = pusherAuth ? input.auth!.slice(0, input.auth!.indexOf(':')) : undefined;
+    const result = await services.membership.subscribe(
+      connectionId,
+      channel,
+      (c) => admitTo(channel, c, services, signedChannelData),
+      authKey,
+    );
     if (!result.ok) return result;
     const { first, joined, projectId, admitted } = result.value;
     const { config, connection } = admitted!;
     services.telemetry.annotate({ projectId, channel });
     if (joined) await services.lifecycle.subscribed(projectId, channel);
-    if (config.presence) await purgeLater(services, await services.members.join(projectId, channel, connection));
+    // An observer (the console, say) watches the channel without joining its members.
+    const joins = config.presence && !connection.observer;
+    const notified = joins ? await purgeLater(services, await services.members.join(projectId, channel, connection)) : 0;
 
     // On a channel with history: where the stream is, and what this subscriber missed.
     let stream: StreamState | undefined;
     let replay: Subscribed['replay'] = [];
     const history = config.history;
     if (history && since) {
-      const recovery = await services.history.recover(projectId, channel, history, since);
-      if (recovery.recovered) replay = recovery.messages;
+      const recovery = await services.history.recover(projectId, channel, history, since, MAX_REPLAY);
       stream = { ...recovery.position, recovered: recovery.recovered, ...(!recovery.recovered && { reason: recovery.reason }) };
+      if (recovery.recovered && recovery.messages.length > 0) {
+        const owed = Math.max(
+          per(recovery.messages.length, WORK_PER_MESSAGE.replayed),
+          per(bytesOf(recovery.messages), WORK_PER_MESSAGE.replayedBytes),
+        );
+        const paid = owed === 0 || (await services.connections.charge(connectionId, owed, connection.rateLimit, services.now()));
+        if (paid) replay = recovery.messages;
+        else stream = { ...recovery.position, recovered: false, reason: 'replay_limited' };
+      }
     } else if (history) {
       stream = await services.history.position(projectId, channel, history);
     }
     const retained = await services.retention.pendingFor(projectId, channel, connection.userId);
-    return ok({ channel, connectionId, first, stream, replay, ...(retained && { retained }) });
+    return ok({ channel, connectionId, first, stream, replay, notified, ...(retained && { retained }) });
   },
 });
 
 /** Leaves a channel (also fine if not in it): the member leaves, the channel's count goes down. */
-export const unsubscribe = operation<{ readonly channel: string }, { channel: string }>({
+export const unsubscribe = operation<{ readonly channel: string }, { channel: string; notified: number }>({
   name: 'unsubscribe',
   callers: ['connection'],
   access: ACCESS.connection,
-  cost: 1,
+  cost: { before: 1, after: (left) => per(left.notified, WORK_PER_MESSAGE.notices) },
   async run({ channel }, scope, services) {
     const result = await services.membership.unsubscribe(connectionOf(scope).connectionId, channel);
     if (!result.ok) return result;
     const { connection, left } = result.value;
     // The same path as a connection that went: one way to leave a channel.
-    if (left) await purgeLater(services, await services.departures.leftChannel(connection, channel));
-    return ok({ channel });
+    const notified = left ? await purgeLater(services, await services.departures.leftChannel(connection, channel)) : 0;
+    return ok({ channel, notified });
   },
 });
 
@@ -152,7 +183,7 @@ export const ping = operation<unknown, undefined>({
   name: 'ping',
   callers: ['connection'],
   access: ACCESS.connection,
-  cost: 1,
+  cost: FLAT,
   async run(_, scope, services) {
     const connection = connectionOf(scope);
     if (!connection.userId || connection.channels.length === 0) return ok(undefined);
@@ -175,7 +206,8 @@ export const history = operation<HistoryInput, HistoryPage & { channel: string }
   name: 'history',
   callers: ['connection', 'backend'],
   access: ACCESS.readChannel((input) => input.projectId),
-  cost: 1,
+  // Its reads stop where the reply's bytes run out; what it carried is owed.
+  cost: { before: 1, after: (page) => per(bytesOf(page.messages), WORK_PER_MESSAGE.historyBytes) },
   async run({ channel, since, limit }, scope, services) {
     const kept = (await services.namespaces.of(scope.projectId, channel)).history;
     if (!kept) return fail(ErrorCode.historyNotEnabled);
@@ -208,7 +240,7 @@ export const members = operation<{ readonly projectId?: string; readonly channel
   name: 'members',
   callers: ['connection', 'backend'],
   access: ACCESS.readChannel((input) => input.projectId),
-  cost: 1,
+  cost: { before: 1, after: (page) => per(page.members.length, WORK_PER_MESSAGE.members) },
   async run({ channel }, scope, services) {
     if (!(await services.namespaces.of(scope.projectId, channel)).presence) return fail(ErrorCode.presenceNotEnabled);
     const all = await services.members.list(scope.projectId, channel);
@@ -221,7 +253,7 @@ export const getRetained = operation<{ readonly channel: string }, { channel: st
   name: 'get retained',
   callers: ['connection'],
   access: ACCESS.readChannel(),
-  cost: 1,
+  cost: FLAT,
   async run({ channel }, scope, services) {
     const retained = await services.retention.pendingFor(scope.projectId, channel, connectionOf(scope).userId);
     return ok({ channel, ...(retained && { retained }) });
@@ -233,7 +265,7 @@ export const ack = operation<{ readonly channel: string; readonly id: string }, 
   name: 'ack',
   callers: ['connection'],
   access: ACCESS.readChannel(),
-  cost: 1,
+  cost: FLAT,
   async run({ channel, id }, scope, services) {
     const { userId } = connectionOf(scope);
     if (!userId)

@@ -42,13 +42,15 @@ export async function connect(request: ConnectRequest, services: Services): Prom
   }
   const projectId = grant?.projectId ?? request.projectId ?? DEFAULT_PROJECT_ID;
   services.telemetry.annotate({ projectId });
-  const settings = await services.settings.of(projectId);
+  // Read fresh, not through the 30-second cache: a project just closed to anonymous clients (and
+  // whose anonymous connections were just closed) takes no new ones from any handler instance.
+  const { settings } = await services.settings.read(projectId);
   if (!grant && (services.requireToken || !settings.anonymousConnect)) return fail(ErrorCode.tokenRequired);
 
   const { clientType } = request;
   // Monitoring copies are granted by a token, or by the label only where everything is open anyway.
   const monitor = grant ? grant.monitor : clientType === MONITOR_TYPE && isOpen(settings);
-  await services.membership.connect({
+  const connection = {
     connectionId,
     projectId,
     connectedAt,
@@ -62,9 +64,21 @@ export async function connect(request: ConnectRequest, services: Services): Prom
       keyPrefix: grant.keyPrefix,
       channelGrants: grant.channels,
       publishGrants: grant.publish,
+      tokenExpiresAt: grant.expiresAt,
+      userRateLimit: settings.userRateLimit,
+      ...(grant.observe && { observer: true }),
       ...(grant.info && { info: grant.info }),
     }),
-  });
+  };
+  // A user holds at most the project's number of connections: counted before the connection is stored.
+  if (!(await services.users.admit(connection, settings.maxConnectionsPerUser))) return fail(ErrorCode.tooManyConnections);
+  try {
+    await services.membership.connect(connection);
+  } catch (error) {
+    // Refused after all ($connect answers 5xx): the user's count does not keep it.
+    await services.users.left(connection).catch(() => undefined);
+    throw error;
+  }
   const counted = await services.projects.record(projectId, { connections: 1, live: 1, liveSince: connectedAt });
   await services.presence.scheduleWelcome({ task: 'welcome', connectionId, projectId, clientType, clientCount: counted?.live ?? 1 });
   return ok({ projectId });

@@ -7,8 +7,8 @@
 import type { AccessContext, Caller } from '../auth/access';
 import type { Principal } from '../auth/principals';
 import { type PusherRequest, verifyPusherRequest } from '../auth/pusher';
-import type { DeliveryOutcome } from '../ports';
-import { ErrorCode, fail, Failure, ok, Result } from '../protocol';
+import type { ConnectionRecord, DeliveryOutcome } from '../ports';
+import { ErrorCode, fail, Failure, failure, ok, Result } from '../protocol';
 import type { BackgroundTask } from '../tasks';
 import * as channels from './channels';
 import { connect, ConnectRequest, disconnect } from './connections';
@@ -66,7 +66,7 @@ export class Operations {
   private readonly access: AccessContext;
 
   constructor(readonly services: Services) {
-    this.access = { settings: services.settings, signingKey: (prefix) => services.apiKeys.signingKey(prefix) };
+    this.access = { settings: services.settings, signingKey: (prefix) => services.apiKeys.signingKey(prefix), now: services.now };
   }
 
   /** A backend's `Authorization: Bearer <key>`: the master key, or a project's key. */
@@ -101,13 +101,18 @@ export class Operations {
    * paid for all the same.
    */
   async asConnection<I, O>(connectionId: string, op: Operation<I, O>, input: Result<I>): Promise<Result<O>> {
-    const caller = await this.pays(connectionId, op.cost);
-    if (!caller.ok) return caller;
+    const paid = await this.pays(connectionId, op.cost.before);
+    if (!paid.ok) return paid;
+    const caller = paid.value;
     if (!op.callers.includes('connection')) return fail(ErrorCode.unknownAction);
-    const gate = op.access.gate(caller.value);
+    const gate = op.access.gate(caller);
     if (!gate.ok) return gate;
     if (!input.ok) return input;
-    return this.run(caller.value, op, input.value);
+    const result = await this.run(caller, op, input.value);
+    // What the call caused is owed after: the connection waits that much longer for its next frame.
+    const owed = result.ok && op.cost.after ? op.cost.after(result.value) : 0;
+    if (owed > 0) await this.services.connections.charge(connectionId, owed, caller.connection.rateLimit);
+    return result;
   }
 
   /** A frame that is no call at all (not JSON, an unknown action): refused, after the connection pays for it. */
@@ -124,6 +129,12 @@ export class Operations {
   /** `$connect`. */
   connect(request: ConnectRequest): Promise<Result<{ projectId: string }>> {
     return connect(request, this.services);
+  }
+
+  /** Closes a connection (API Gateway sends its `$disconnect`) and removes it now, whether or not the close went through. */
+  async close(connectionId: string): Promise<void> {
+    await this.services.delivery.close(connectionId);
+    await this.services.membership.purge([{ connectionId }]);
   }
 
   /** `$disconnect`. */
@@ -148,10 +159,28 @@ export class Operations {
    * conditional update), then the rest of the cost: `not_connected` if there is no connection,
    * `rate_limited` if its bucket is empty.
    */
-  private async pays(connectionId: string, cost: number): Promise<Result<Caller>> {
+  private async pays(connectionId: string, cost: number): Promise<Result<{ kind: 'connection'; connection: ConnectionRecord }>> {
     const taken = await this.services.connections.take(connectionId, this.services.now());
     if (taken.status === 'missing') return fail(ErrorCode.notConnected);
-    if (taken.status === 'limited') return fail(ErrorCode.rateLimited);
+    if (taken.status === 'limited') {
+      // Refused again and again without ever letting its bucket fill: a flood, not a burst.
+      if (taken.refusals < MAX_REFUSALS) return fail(ErrorCode.rateLimited);
+      this.services.logger.warn('closing a connection that keeps exceeding its rate limit', { connectionId, refusals: taken.refusals });
+      return {
+        ok: false,
+        error: {
+          ...failure(
+            ErrorCode.rateLimited,
+            `This connection sent ${taken.refusals} frames over its rate limit and is closed; reconnect, and slow down`,
+          ),
+          closing: true,
+        },
+      };
+    }
+    // A user's connections share one budget too (a token's `sub`): sixty sockets send what a few would.
+    if (!(await this.services.users.take(taken.connection))) {
+      return fail(ErrorCode.rateLimited, 'This user’s connections together sent more than its project allows (userRateLimit); slow down');
+    }
     // A call worth more than one message is allowed with one in the bucket, and the rest is owed.
     if (cost > 1) await this.services.connections.charge(connectionId, cost - 1, taken.connection.rateLimit);
     this.services.telemetry.annotate({ projectId: taken.connection.projectId });
@@ -160,3 +189,6 @@ export class Operations {
 }
 
 const backend = (principal: Principal): Backend => ({ kind: 'backend', principal }) as Backend;
+
+/** Frames refused since a connection's bucket was last full, after which it is closed. */
+export const MAX_REFUSALS = 20;

@@ -20,10 +20,26 @@ export interface Operation<I, O> {
   readonly callers: readonly CallerKind[];
   /** Who may call it on what: checked before `run`. */
   readonly access: AccessRule<I>;
-  /** Tokens a connection's call takes from its rate limit, before it runs (a refused call pays too). */
-  readonly cost: number;
+  /** What a connection's call costs, in messages of its rate limit. */
+  readonly cost: Cost<O>;
   run(input: I, scope: Scope, services: Services): Promise<Result<O>>;
 }
+
+/**
+ * A call's cost to a connection, in messages of its rate limit: `before` is taken before it runs (a
+ * refused or malformed frame pays it too); `after` is owed once it ran, by what it caused — notices
+ * it sent, bytes it read — so a connection that causes much waits longer before its next frame.
+ */
+export interface Cost<O> {
+  readonly before: number;
+  readonly after?: (output: O) => number;
+}
+
+/** One message, whatever the call causes. */
+export const FLAT: Cost<unknown> = { before: 1 };
+
+/** Work caused, in messages: one per `per` of it, the first `per` free. */
+export const per = (amount: number, unit: number): number => Math.floor(Math.max(0, amount - 1) / unit);
 
 /** Declares an operation (keeps the literal types of its declaration). */
 export const operation = <I, O>(declared: Operation<I, O>): Operation<I, O> => declared;

@@ -10,7 +10,8 @@ import type { ProjectStatus, ProjectUsage } from '../domain/projects';
 import type { SettingsChange, SettingsView } from '../domain/settings';
 import type { ApiKeyRecord, PublishRecord } from '../ports';
 import { ErrorCode, fail, FanoutCounts, ok } from '../protocol';
-import { operation } from './operation';
+import { FLAT, operation } from './operation';
+import type { Services } from './services';
 
 /** A backend's call on a project it names (in the path, the query or the body). */
 interface OnProject {
@@ -18,18 +19,34 @@ interface OnProject {
 }
 const named = (input: OnProject) => input.projectId;
 
-export const createKey = operation<{ readonly projectId: string; readonly description: string }, ApiKeyRecord & { apiKey: string }>({
+/**
+ * Anonymous connections a project no longer takes are closed now, not left to live out their two
+ * hours; how many, for the answer.
+ */
+async function closeAnonymousIfRefused(projectId: string, services: Services): Promise<number> {
+  const { settings } = await services.settings.read(projectId);
+  if (settings.anonymousConnect && !services.requireToken) return 0;
+  const disconnected = await services.revocation.closeAnonymous(projectId);
+  if (disconnected > 0) services.logger.info('anonymous connections closed', { projectId, disconnected });
+  return disconnected;
+}
+
+export const createKey = operation<
+  { readonly projectId: string; readonly description: string },
+  ApiKeyRecord & { apiKey: string; disconnected: number }
+>({
   name: 'create key',
   callers: ['backend'],
   access: ACCESS.master(named),
-  cost: 1,
+  cost: FLAT,
   async run({ projectId, description }, _, services) {
     // First, so there is no moment when a project has a key and is still open; unless the master
     // key has chosen otherwise, a project with a key needs tokens and grants.
     await services.settings.protect(projectId);
     const created = await services.apiKeys.create(projectId, description);
-    if (created.ok) services.logger.info('api key created', { projectId, keyPrefix: created.value.keyPrefix });
-    return created;
+    if (!created.ok) return created;
+    services.logger.info('api key created', { projectId, keyPrefix: created.value.keyPrefix });
+    return ok({ ...created.value, disconnected: await closeAnonymousIfRefused(projectId, services) });
   },
 });
 
@@ -37,7 +54,7 @@ export const listKeys = operation<unknown, ApiKeyRecord[]>({
   name: 'list keys',
   callers: ['backend'],
   access: ACCESS.master(),
-  cost: 1,
+  cost: FLAT,
   run: async (_, __, services) => ok(await services.apiKeys.list()),
 });
 
@@ -46,7 +63,7 @@ export const projectKeys = operation<{ readonly projectId: string }, ApiKeyRecor
   name: 'project keys',
   callers: ['backend'],
   access: ACCESS.master(named),
-  cost: 1,
+  cost: FLAT,
   async run({ projectId }, _, services) {
     const keys = await services.apiKeys.of(projectId);
     return keys.ok ? ok({ ...keys.value[keys.value.length - 1], keys: keys.value }) : keys;
@@ -61,7 +78,7 @@ export const revokeKey = operation<
   name: 'revoke key',
   callers: ['backend'],
   access: ACCESS.master(named),
-  cost: 1,
+  cost: FLAT,
   async run({ projectId, keyPrefix }, _, services) {
     const revoked = await services.apiKeys.revoke(projectId, keyPrefix);
     if (!revoked.ok) return revoked;
@@ -77,19 +94,23 @@ export const getSettings = operation<{ readonly projectId: string }, SettingsVie
   name: 'get settings',
   callers: ['backend'],
   access: ACCESS.project(named),
-  cost: 1,
+  cost: FLAT,
   run: async (_, scope, services) => ok(await services.settings.read(scope.projectId)),
 });
 
-export const putSettings = operation<{ readonly projectId: string; readonly change: SettingsChange }, SettingsView>({
+export const putSettings = operation<
+  { readonly projectId: string; readonly change: SettingsChange },
+  SettingsView & { disconnected?: number }
+>({
   name: 'put settings',
   callers: ['backend'],
   access: ACCESS.master(named),
-  cost: 1,
+  cost: FLAT,
   async run({ projectId, change }, _, services) {
     const updated = await services.settings.update(projectId, change);
     services.logger.info('project settings changed', { projectId, fields: Object.keys(change) });
-    return ok(updated);
+    if (change.anonymousConnect !== false) return ok(updated);
+    return ok({ ...updated, disconnected: await closeAnonymousIfRefused(projectId, services) });
   },
 });
 
@@ -98,7 +119,7 @@ export const listNamespaces = operation<{ readonly projectId: string }, { projec
   name: 'list namespaces',
   callers: ['backend'],
   access: ACCESS.project(named),
-  cost: 1,
+  cost: FLAT,
   run: async (_, { projectId }, services) => ok({ projectId, namespaces: await services.namespaces.list(projectId) }),
 });
 
@@ -106,7 +127,7 @@ export const putNamespace = operation<{ readonly projectId: string; readonly nam
   name: 'put namespace',
   callers: ['backend'],
   access: ACCESS.project(named),
-  cost: 1,
+  cost: FLAT,
   async run({ namespace, config }, { projectId }, services) {
     const stored = await services.namespaces.put(projectId, namespace, config);
     if (stored.ok) services.logger.info('namespace configured', { projectId, namespace });
@@ -121,7 +142,7 @@ export const deleteNamespace = operation<
   name: 'delete namespace',
   callers: ['backend'],
   access: ACCESS.project(named),
-  cost: 1,
+  cost: FLAT,
   async run({ namespace }, { projectId }, services) {
     const removed = await services.namespaces.remove(projectId, namespace);
     if (removed.ok && removed.value.removed) services.logger.info('namespace configuration removed', { projectId, namespace });
@@ -133,7 +154,7 @@ export const usage = operation<OnProject, ProjectUsage>({
   name: 'usage',
   callers: ['backend'],
   access: ACCESS.project(named),
-  cost: 1,
+  cost: FLAT,
   run: (_, { projectId }, services) => services.projects.usage(projectId),
 });
 
@@ -141,7 +162,7 @@ export const status = operation<OnProject, ProjectStatus>({
   name: 'status',
   callers: ['backend'],
   access: ACCESS.project(named),
-  cost: 1,
+  cost: FLAT,
   run: (_, { projectId }, services) => services.projects.status(projectId),
 });
 
@@ -158,7 +179,7 @@ export const channelInfo = operation<OnProject & { readonly channel: string; rea
   name: 'channel',
   callers: ['backend'],
   access: ACCESS.project(named),
-  cost: 1,
+  cost: FLAT,
   async run({ channel, users }, { projectId }, services) {
     const counted = await services.projects.channel(projectId, channel);
     if (!counted.ok) return counted;
@@ -172,7 +193,7 @@ export const listChannels = operation<OnProject & { readonly prefix: string; rea
   name: 'channels',
   callers: ['backend'],
   access: ACCESS.project(named),
-  cost: 1,
+  cost: FLAT,
   async run({ prefix, users }, { projectId }, services) {
     const status = await services.projects.status(projectId);
     const occupied = status.ok ? status.value.channels.filter((c) => c.channel.startsWith(prefix) && c.subscribers > 0) : [];
@@ -194,7 +215,7 @@ export const publishStatus = operation<{ readonly id: string }, Omit<PublishReco
   name: 'publish status',
   callers: ['backend'],
   access: ACCESS.backend,
-  cost: 1,
+  cost: FLAT,
   async run({ id }, scope, services) {
     // Ids are short printable strings; anything else names no publish (and is never a store key).
     if (!/^[\x21-\x7e]{1,128}$/.test(id)) return fail(ErrorCode.publishNotFound);
@@ -211,7 +232,7 @@ export const clearRetained = operation<OnProject & { readonly channel: string },
   name: 'clear retained',
   callers: ['backend'],
   access: ACCESS.project(named),
-  cost: 1,
+  cost: FLAT,
   run: async ({ channel }, { projectId }, services) => ok({ channel, ...(await services.retention.clear(projectId, channel)) }),
 });
 
@@ -230,12 +251,15 @@ export const consoleToken = operation<
   name: 'console token',
   callers: ['backend'],
   access: ACCESS.project(named),
-  cost: 1,
+  cost: FLAT,
   async run(_, { projectId }, services) {
     const keys = await services.apiKeys.of(projectId);
     const newest = keys.ok ? keys.value.at(-1) : undefined;
     const signing = newest && (await services.apiKeys.signingKey(newest.keyPrefix));
-    const token = signing ? await signClientToken({ sub: 'console', channels: ['*'] }, signing, CONSOLE_TOKEN_SECONDS) : null;
+    // An observer: it watches presence channels without joining (and announcing itself to) their members.
+    const token = signing
+      ? await signClientToken({ sub: 'console', channels: ['*'], observe: true }, signing, CONSOLE_TOKEN_SECONDS)
+      : null;
     return ok({ projectId, webSocketUrl: services.webSocketUrl, token, expiresIn: token ? CONSOLE_TOKEN_SECONDS : null });
   },
 });

@@ -11,7 +11,7 @@ import { routeMessage } from '../domain/routed-messages';
 import type { PublishRecord } from '../ports';
 import { ErrorCode, fail, failure, FanoutCounts, ok, Result, RoutedFrame } from '../protocol';
 import type { Transport } from '../telemetry';
-import { operation, Scope } from './operation';
+import { FLAT, operation, Scope } from './operation';
 import type { Services } from './services';
 
 /** One message: to a channel, or to one connection, of the project. */
@@ -52,20 +52,53 @@ const transportOf = (scope: Scope): Transport => (scope.caller.kind === 'connect
  * answer into an error: what follows is logged, not thrown.
  */
 async function publishOne(input: PublishInput, scope: Scope, services: Services, mayQueue: boolean): Promise<Result<PublishOutcome>> {
-  const { channel, connectionId, event, data, retain, idempotencyKey } = input;
+  const { channel, event, data, idempotencyKey } = input;
   const { projectId } = scope;
-  const { publisher, bigChannels } = services;
+  const { publisher } = services;
   const from = senderOf(scope);
   const message = { event, data, ...(from !== undefined && { from }) };
   const id = publisher.stamp().id;
   if (idempotencyKey !== undefined) {
+    // Checked before the key is claimed: a message that cannot be sent must not hold its key.
+    const fits = channel ? publisher.check(channel, message) : publisher.prepare(undefined, message, id);
+    if (!fits.ok) return fits;
     // The store's clock, as its expiry check: the wall clock.
     const expiresAt = Math.floor(Date.now() / 1000) + IDEMPOTENCY_WINDOW_SECONDS;
     const first = await services.publishes.claim(projectId, idempotencyKey, id, expiresAt);
     if (first !== undefined) return ok(await repeated(first, services));
+    const progress = { delivering: false };
+    try {
+      const result = await deliverOne(input, message, id, scope, services, mayQueue, progress);
+      // Nothing delivered (no such connection, say): the key is free again, for the retry that fixes it.
+      if (!result.ok) await services.publishes.release(projectId, idempotencyKey, id);
+      return result;
+    } catch (error) {
+      // Failed before anything was sent (a throttled read, say): free for the retry. Once sending
+      // began, a retry could deliver twice: the key stays taken.
+      if (!progress.delivering) await services.publishes.release(projectId, idempotencyKey, id).catch(() => undefined);
+      throw error;
+    }
   }
+  return deliverOne(input, message, id, scope, services, mayQueue, { delivering: false });
+}
+
+/** The delivery of one publish, its idempotency key (if any) already claimed. */
+async function deliverOne(
+  input: PublishInput,
+  message: { event: string; data?: unknown; from?: string },
+  id: string,
+  scope: Scope,
+  services: Services,
+  mayQueue: boolean,
+  /** Set once sending may have begun. */
+  progress: { delivering: boolean },
+): Promise<Result<PublishOutcome>> {
+  const { channel, connectionId, event, retain, idempotencyKey } = input;
+  const { projectId } = scope;
+  const { publisher, bigChannels } = services;
   const base = { id, projectId, ...(channel ? { channel } : { connectionId }), event, createdAt: new Date().toISOString() };
   if (!channel) {
+    progress.delivering = true;
     const sent = await publisher.toConnection(projectId, connectionId!, message, id);
     if (sent.ok) await afterDelivery(services, 'record publish', () => remember(idempotencyKey, base, sent.value, services));
     return sent;
@@ -74,10 +107,12 @@ async function publishOne(input: PublishInput, scope: Scope, services: Services,
   if (!probe.small && mayQueue && !retain) {
     const prepared = await publisher.prepareForChannel(projectId, channel, message, id);
     if (!prepared.ok) return prepared;
+    progress.delivering = true;
     await bigChannels.start({ ...base, queued: probe.count }, prepared.value.body, input.exclude);
     return ok({ id, queued: probe.count, ...positionOf(prepared.value.delivered) });
   }
   const exclude = input.exclude === undefined ? undefined : new Set([input.exclude]);
+  progress.delivering = true;
   const result = await publisher.toChannel(projectId, channel, message, { id, exclude, ...(probe.small && { recipients: probe.ids }) });
   if (!result.ok) return result;
   const { delivered, ...published } = result.value;
@@ -147,7 +182,7 @@ export const publish = operation<PublishInput, PublishOutcome>({
   name: 'publish',
   callers: ['backend', 'connection'],
   access: ACCESS.publish((input: PublishInput) => input),
-  cost: 1,
+  cost: FLAT,
   async run(input, scope, services) {
     if (input.channel) services.telemetry.annotate({ channel: input.channel });
     const [result] = await publishAll([ok(input)], scope, services, true);
@@ -167,7 +202,7 @@ export const publishBatch = operation<BatchInput, Result<PublishOutcome>[]>({
   name: 'publish batch',
   callers: ['backend'],
   access: ACCESS.project((input) => input.projectId),
-  cost: 1,
+  cost: FLAT,
   async run({ messages }, scope, services) {
     const inputs = messages.map((message) =>
       message.ok && message.value.projectId !== undefined && message.value.projectId !== scope.projectId
@@ -197,7 +232,7 @@ export const trigger = operation<TriggerInput, { published: number }>({
   name: 'trigger',
   callers: ['backend'],
   access: ACCESS.project(() => undefined),
-  cost: 1,
+  cost: FLAT,
   async run({ events }, scope, services) {
     const inputs = events.flatMap(({ event, data, channels, exclude }) =>
       channels.map((channel) => ({ channel, event, data, ...(exclude && { exclude }) })),
@@ -217,7 +252,7 @@ export const route = operation<RoutedFrame, FanoutCounts>({
   name: 'route',
   callers: ['connection'],
   access: ACCESS.publish((_: RoutedFrame) => ({})),
-  cost: 1,
+  cost: FLAT,
   async run(frame, scope, services) {
     if (scope.caller.kind !== 'connection') return fail(ErrorCode.invalidRequest);
     const result = await routeMessage(scope.caller.connection, frame, services.publisher);

@@ -18,6 +18,7 @@ import type { Publisher } from '../domain/publish';
 import type { Retention } from '../domain/retention';
 import type { Revocation } from '../domain/revocation';
 import type { Settings } from '../domain/settings';
+import type { Users } from '../domain/users';
 import type { ConnectionStore, Delivery, PublishStore } from '../ports';
 import type { Telemetry } from '../telemetry';
 
@@ -30,6 +31,7 @@ export interface Services {
   readonly presence: Presence;
   readonly membership: Membership;
   readonly departures: Departures;
+  readonly users: Users;
   readonly publisher: Publisher;
   readonly retention: Retention;
   readonly settings: Settings;

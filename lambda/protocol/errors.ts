@@ -61,6 +61,13 @@ export const ERRORS = {
   keyExists: { code: 'key_exists', status: 409, temporary: false, message: 'The project already holds two keys; revoke one first' },
   keyNotFound: { code: 'key_not_found', status: 404, temporary: false, message: 'No such key in this project' },
   invalidToken: { code: 'invalid_token', status: 401, temporary: false, metric: refused, message: 'Invalid token' },
+  tokenExpired: {
+    code: 'token_expired',
+    status: 401,
+    temporary: false,
+    metric: refused,
+    message: 'This connection’s token has expired: get a fresh one from your backend and reconnect with it',
+  },
   identityRequired: { code: 'identity_required', status: 403, temporary: false, message: 'This needs a user: connect with a client token' },
   publishNotFound: { code: 'publish_not_found', status: 404, temporary: false, message: 'No such publish (they are kept for two hours)' },
   connectionNotFound: { code: 'connection_not_found', status: 404, temporary: false, message: 'No such connection in this project' },
@@ -70,6 +77,12 @@ export const ERRORS = {
     status: 409,
     temporary: false,
     message: 'Too many subscriptions on this connection',
+  },
+  tooManyConnections: {
+    code: 'too_many_connections',
+    status: 429,
+    temporary: true,
+    message: 'This user already holds as many connections as its project allows (maxConnectionsPerUser): close one, then connect',
   },
   unauthorized: { code: 'unauthorized', status: 401, temporary: false, metric: refused, message: 'Unauthorized' },
   tokenRequired: {
@@ -146,6 +159,8 @@ export const errorSpec = (code: string): ErrorSpec | undefined => BY_CODE.get(co
 export interface Failure {
   readonly code: ErrorCode;
   readonly message: string;
+  /** The connection that caused it is being closed: its codec says so, then closes it. */
+  readonly closing?: true;
 }
 
 export type Result<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: Failure };

@@ -4,6 +4,7 @@
  */
 import * as z from 'zod/mini';
 import { MAX_JSON_DEPTH, SETTINGS_BOUNDS } from '../contract/limits';
+import type { Notice, Reply } from '../../client/src/messages';
 import { ErrorCode, Result, fail, ok } from './errors';
 
 const NAME_PATTERN = /^[A-Za-z0-9_\-=@,.;:/]+$/;
@@ -21,9 +22,11 @@ const channel = z
 /** API Gateway connection ids are base64-like (`L0SM9cOFvHcCIhw=`). */
 const connectionId = z.string().check(z.regex(/^[A-Za-z0-9+/=_-]{1,128}$/, { error: 'connectionId is not a valid connection id' }));
 
-export const projectIdSchema = z
-  .string()
-  .check(z.regex(/^[A-Za-z0-9_\-.]{1,64}$/, { error: 'projectId must be 1-64 characters of A-Z a-z 0-9 and _ - .' }));
+export const projectIdSchema = z.string().check(
+  z.regex(/^[A-Za-z0-9_\-.]{1,64}$/, { error: 'projectId must be 1-64 characters of A-Z a-z 0-9 and _ - .' }),
+  // `.` and `..` are path segments a URL normalizes away: a project by those names could never be addressed.
+  z.refine((id) => id !== '.' && id !== '..', { error: 'projectId may not be . or ..' }),
+);
 
 const event = z
   .string()
@@ -117,6 +120,13 @@ export const settingsRequest = z.strictObject({
     }),
   ),
   maxTokenTtlSeconds: z.optional(boundedInt('maxTokenTtlSeconds', SETTINGS_BOUNDS.maxTokenTtlSeconds)),
+  maxConnectionsPerUser: z.optional(boundedInt('maxConnectionsPerUser', SETTINGS_BOUNDS.maxConnectionsPerUser)),
+  userRateLimit: z.optional(
+    z.strictObject({
+      perSecond: boundedInt('userRateLimit.perSecond', SETTINGS_BOUNDS.perSecond),
+      burst: boundedInt('userRateLimit.burst', SETTINGS_BOUNDS.burst),
+    }),
+  ),
 });
 
 /** `POST /broadcast/clear`. */
@@ -242,10 +252,11 @@ export function parseMessage<S extends z.ZodMiniType>(schema: S, text: string): 
 }
 
 /**
- * Message types and events the server sends. A client may send none of them (nor any `*_succeeded`),
- * so no client can forge a system message.
+ * Message types and events the server sends. A client may send none of them (nor any `*_succeeded`,
+ * nor anything of Pusher's own `pusher:` and `pusher_internal:`), so no client can forge a system
+ * message or a reply.
  */
-export const SERVER_NAMES: readonly string[] = [
+export const SERVER_NAMES = [
   'connected',
   'client_left',
   'connection_id',
@@ -259,11 +270,22 @@ export const SERVER_NAMES: readonly string[] = [
   'broadcast_cleared',
   'member_added',
   'member_removed',
-];
+  'history',
+  'presence',
+] as const;
+
+/** Every reply and notice type the client's types know is reserved: a new one cannot be forgotten here. */
+type Unreserved = Exclude<Reply['type'] | Notice['type'], (typeof SERVER_NAMES)[number]>;
+const everyServerTypeReserved: Unreserved extends never ? true : Unreserved = true;
+void everyServerTypeReserved;
+
+const RESERVED_PREFIXES = ['pusher:', 'pusher_internal:'];
 
 /** Fails with `reserved_type` if a client-sent type or event is one of the server's. */
 export function checkClientName(name: string, field: 'type' | 'event'): Result<string> {
-  return SERVER_NAMES.includes(name) || name.endsWith('_succeeded')
+  const reserved =
+    (SERVER_NAMES as readonly string[]).includes(name) || name.endsWith('_succeeded') || RESERVED_PREFIXES.some((p) => name.startsWith(p));
+  return reserved
     ? fail(ErrorCode.reservedType, `${field} ${JSON.stringify(name)} is one the server sends; clients may not send it`)
     : ok(name);
 }

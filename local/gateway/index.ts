@@ -12,7 +12,7 @@ import type { Duplex } from 'node:stream';
 import { HttpApi } from './http-api';
 import { close, listen, refuseUpgrade, sendJson } from './io';
 import { LocalHandler, LocalLambda } from './lambda-runtime';
-import { ManagementApi, ManagementAuthorizer } from './management-api';
+import { ManagementApi, ManagementAuthorizer, SignatureCheck } from './management-api';
 import { ThrottleLimits, TokenBucket } from './throttle';
 import { WebSocketApi } from './websocket-api';
 import { API_GATEWAY } from '../../lambda/contract/limits';
@@ -48,6 +48,8 @@ export interface GatewayOptions {
   readonly integrationTimeoutMs?: { readonly webSocket?: number; readonly http?: number };
   /** IAM for `@connections`: the local stack checks the handler role's policy here. @default none (every signed call allowed) */
   readonly authorizeManagement?: ManagementAuthorizer;
+  /** Checks `@connections` signatures; without one, only their shape is. */
+  readonly checkSignature?: SignatureCheck;
 }
 
 export class LocalGateway {
@@ -76,7 +78,7 @@ export class LocalGateway {
       stageBucket: limits(options.throttle?.stage, API_GATEWAY.stageThrottle),
       integrationTimeoutMs: options.integrationTimeoutMs?.webSocket,
     });
-    const management = new ManagementApi(this.webSocket, this.stage, accountBucket, options.authorizeManagement);
+    const management = new ManagementApi(this.webSocket, this.stage, accountBucket, options.authorizeManagement, options.checkSignature);
     const http = new HttpApi(this.lambda, () => this.httpAddress, {
       accountBucket,
       stageBucket: limits(options.throttle?.stage, API_GATEWAY.stageThrottle),

@@ -8,6 +8,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { API_ID, awsError, LOCAL_ACCOUNT, LOCAL_REGION } from './aws-shapes';
 import { readBody, requestUrl } from './io';
+import type { SignedRequest, Verdict } from '../aws/signatures';
 import type { TokenBucket } from './throttle';
 import { MAX_WEBSOCKET_MESSAGE_BYTES, WebSocketApi } from './websocket-api';
 
@@ -16,6 +17,9 @@ import { MAX_WEBSOCKET_MESSAGE_BYTES, WebSocketApi } from './websocket-api';
  * sentence, or `undefined` when allowed.
  */
 export type ManagementAuthorizer = (accessKeyId: string, request: { action: string; resource: string }) => string | undefined;
+
+/** Checks a request's SigV4 signature against the credentials the stack knows (local/aws/signatures.ts). */
+export type SignatureCheck = (request: SignedRequest) => Promise<Verdict>;
 
 export class ManagementApi {
   private readonly path: RegExp;
@@ -26,6 +30,8 @@ export class ManagementApi {
     /** The account's request budget, which `@connections` calls share with every API. */
     private readonly accountBucket?: TokenBucket,
     private readonly authorize?: ManagementAuthorizer,
+    /** Without one, a signature is checked for its shape only (a gateway on its own, in its tests). */
+    private readonly checkSignature?: SignatureCheck,
   ) {
     this.path = new RegExp(`^/${escapeRegExp(stage)}/@connections/([^/]+)$`);
   }
@@ -34,12 +40,24 @@ export class ManagementApi {
     const url = requestUrl(req);
     const match = this.path.exec(url.pathname);
     if (!match) return awsError(res, 403, 'ForbiddenException', 'Forbidden');
-    // Only SigV4-signed calls are accepted (the signature itself is not checked locally).
+    // Only SigV4-signed calls are accepted, and with a checker, only correctly signed ones.
     const signed =
       /^AWS4-HMAC-SHA256 Credential=([^/]+)\/\d{8}\/[^/]+\/execute-api\/aws4_request, SignedHeaders=[^,]+, Signature=[0-9a-f]{64}$/.exec(
         req.headers.authorization ?? '',
       );
     if (!signed) return awsError(res, 403, 'ForbiddenException', 'Missing Authentication Token');
+    const body = await readBody(req, MAX_WEBSOCKET_MESSAGE_BYTES + 1);
+    if (this.checkSignature) {
+      const headers = Object.fromEntries(
+        Object.entries(req.headers).map(([name, value]) => [name, Array.isArray(value) ? value.join(',') : value]),
+      );
+      const verdict = await this.checkSignature({ method: req.method ?? '', path: url.pathname, headers, body: body.toString('utf8') });
+      if (verdict === 'unknown key')
+        return awsError(res, 403, 'ForbiddenException', 'The security token included in the request is invalid.');
+      if (verdict === 'bad signature') {
+        return awsError(res, 403, 'ForbiddenException', 'The request signature we calculated does not match the signature you provided.');
+      }
+    }
     // IAM names the connection as it appears in the path.
     const refused = this.authorize?.(signed[1], {
       action: 'execute-api:ManageConnections',
@@ -56,7 +74,6 @@ export class ManagementApi {
     const open = this.webSocket.open(id);
     switch (req.method) {
       case 'POST': {
-        const body = await readBody(req, MAX_WEBSOCKET_MESSAGE_BYTES + 1);
         if (!open) return awsError(res, 410, 'GoneException', null);
         if (body.length > MAX_WEBSOCKET_MESSAGE_BYTES) {
           return awsError(res, 413, 'PayloadTooLargeException', 'Request entity too large');

@@ -165,7 +165,9 @@ describe('RealtimeClient across a restart of the server', () => {
         await publisher.publish('chat:live', 'tick', { n });
       }
       expect(restarted).toBe(true);
-      await waitFor(() => got.length >= 60, 15_000);
+      await waitFor(() => got.length >= 60, 15_000).catch(() => {
+        throw new Error(`received ${got.length} of 60: ${JSON.stringify(got)}`);
+      });
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect(got).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
     } finally {

@@ -75,7 +75,11 @@ describe('API keys', () => {
       createdAt: expect.any(String),
       signsTokens: true,
     };
-    expect(created).toEqual({ status: 201, json: { success: true, data: { ...record, apiKey: expect.stringMatching(/^rbk_/) } } });
+    // `disconnected`: the anonymous connections the project had, closed now that it is keyed.
+    expect(created).toEqual({
+      status: 201,
+      json: { success: true, data: { ...record, apiKey: expect.stringMatching(/^rbk_/), disconnected: 0 } },
+    });
     const { apiKey, keyPrefix } = created.json.data;
     const listed = await call('GET', '/api-keys', MASTER);
     expect(listed.json.data).toEqual(expect.arrayContaining([expect.objectContaining({ projectId: 'keys-1', keyPrefix })]));
@@ -249,7 +253,14 @@ describe('project settings', () => {
         success: true,
         data: {
           projectId: 'settings-a',
-          settings: { anonymousConnect: true, clientPublish: 'all', rateLimit: { perSecond: 10, burst: 20 }, maxTokenTtlSeconds: 86400 },
+          settings: {
+            anonymousConnect: true,
+            clientPublish: 'all',
+            rateLimit: { perSecond: 10, burst: 20 },
+            maxTokenTtlSeconds: 86400,
+            maxConnectionsPerUser: 10,
+            userRateLimit: { perSecond: 20, burst: 40 },
+          },
           updatedAt: null,
         },
       },
@@ -269,6 +280,8 @@ describe('project settings', () => {
       clientPublish: 'none',
       rateLimit: { perSecond: 2, burst: 4 },
       maxTokenTtlSeconds: 86400,
+      maxConnectionsPerUser: 10,
+      userRateLimit: { perSecond: 20, burst: 40 },
     });
     expect((await call('GET', path('settings-b'), MASTER)).json.data.settings.clientPublish).toBe('none');
     // A project's key may read its own settings (npm run token checks lifetimes with it), never change them.

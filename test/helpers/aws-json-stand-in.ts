@@ -3,10 +3,10 @@
  * only if `@smithy/signature-v4` — the SDK's own signer — computes the same signature for it, as
  * AWS would; otherwise 403 `InvalidSignatureException`. Answers come from a script.
  */
-import { createHash, createHmac } from 'node:crypto';
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { Sha256 } from '../../local/aws/signatures';
 
 export const TEST_AWS = {
   region: 'eu-west-1',
@@ -26,26 +26,7 @@ export interface StandInReply {
   readonly errorType?: string;
 }
 
-type Bytes = string | ArrayBuffer | ArrayBufferView;
-const toBuffer = (data: Bytes) =>
-  typeof data === 'string'
-    ? Buffer.from(data)
-    : ArrayBuffer.isView(data)
-      ? Buffer.from(data.buffer, data.byteOffset, data.byteLength)
-      : Buffer.from(data);
-/** Node's hashing in the shape @smithy/signature-v4 takes. */
-export class Sha256 {
-  private readonly hash;
-  constructor(secret?: Bytes) {
-    this.hash = secret === undefined ? createHash('sha256') : createHmac('sha256', toBuffer(secret));
-  }
-  update(data: Bytes) {
-    this.hash.update(toBuffer(data));
-  }
-  async digest() {
-    return new Uint8Array(this.hash.digest());
-  }
-}
+export { Sha256 };
 
 export class AwsJsonStandIn {
   /** Requests whose signature checked out, in order. */

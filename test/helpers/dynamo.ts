@@ -11,6 +11,8 @@ import { DynamoSubscriptionStore } from '../../lambda/adapters/dynamo-subscripti
 import { DynamoMemberStore } from '../../lambda/adapters/dynamo-members';
 import { DynamoNamespaceStore } from '../../lambda/adapters/dynamo-namespaces';
 import { DynamoOccupancyStore } from '../../lambda/adapters/dynamo-occupancy';
+import { DynamoUserStore } from '../../lambda/adapters/dynamo-users';
+import { DynamoDeliveryBudgetStore } from '../../lambda/adapters/dynamo-budget';
 import { DynamoStreamStore } from '../../lambda/adapters/dynamo-streams';
 import { LOCAL_AWS, LOCAL_TABLES, LocalStore, startLocalStore } from '../../local/store';
 
@@ -28,6 +30,8 @@ export interface TestStore {
   readonly streams: DynamoStreamStore;
   readonly members: DynamoMemberStore;
   readonly occupancy: DynamoOccupancyStore;
+  readonly users: DynamoUserStore;
+  readonly deliveryBudget: DynamoDeliveryBudgetStore;
   /** No defaults: a test configures the namespaces it needs. */
   readonly namespaceDefaults: Record<string, never>;
   stop(): Promise<void>;
@@ -50,6 +54,8 @@ export async function startTestStore(): Promise<TestStore> {
     streams: new DynamoStreamStore(documents, LOCAL_TABLES.channels.name),
     members: new DynamoMemberStore(documents, LOCAL_TABLES.channels.name),
     occupancy: new DynamoOccupancyStore(documents, LOCAL_TABLES.channels.name),
+    users: new DynamoUserStore(documents, LOCAL_TABLES.channels.name),
+    deliveryBudget: new DynamoDeliveryBudgetStore(documents, LOCAL_TABLES.channels.name),
     namespaceDefaults: {},
     async stop() {
       documents.destroy();

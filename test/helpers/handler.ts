@@ -45,6 +45,8 @@ export function useHandler() {
       streams: db.streams,
       members: db.members,
       occupancy: db.occupancy,
+      users: db.users,
+      deliveryBudget: db.deliveryBudget,
       namespaceDefaults: {},
       deliveryRatePerSecond: 8000,
       backgroundFanoutAbove: BACKGROUND_ABOVE,

@@ -64,6 +64,8 @@ describe('Authorizer', () => {
         channels: ['private-*'],
         publish: [],
         monitor: false,
+        observe: false,
+        expiresAt: expect.any(Number),
       },
     });
     const byMaster = await signClientToken({ sub: 'alice' }, { apiKey: 'master-key', keyPrefix: created.value.keyPrefix }, 600);

@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
-import { matchesAny, signClientToken, SigningKey, verifyClientToken, VerifyOptions } from '../../../lambda/auth/tokens';
+import fc from 'fast-check';
+import { matchesAny, matchesPattern, signClientToken, SigningKey, verifyClientToken, VerifyOptions } from '../../../lambda/auth/tokens';
 import { isOpen, mayPublish, maySubscribe } from '../../../lambda/auth/access';
 import { KEYED_PROJECT_SETTINGS, OPEN_PROJECT_SETTINGS } from '../../../lambda/contract/limits';
 
@@ -41,6 +42,8 @@ describe('client tokens', () => {
         publish: ['chat-*'],
         info: { name: 'Zoë' },
         monitor: true,
+        observe: false,
+        expiresAt: NOW + 600,
       },
     });
   });
@@ -117,6 +120,35 @@ describe('patterns', () => {
     expect(matchesAny(['a.b'], 'axb')).toBe(false);
     expect(matchesAny([], 'x')).toBe(false);
   });
+
+  it('agree with the regular expression they stand for, on every generated pattern and name', () => {
+    const alphabet = fc.constantFrom('a', 'b', '-', ':', '*');
+    const regexOf = (pattern: string) =>
+      new RegExp(
+        `^${pattern
+          .split('*')
+          .map((part) => part.replace(/[-:]/g, '\\$&'))
+          .join('.*')}$`,
+      );
+    fc.assert(
+      fc.property(
+        fc.string({ unit: alphabet, maxLength: 12 }),
+        fc.string({ unit: fc.constantFrom('a', 'b', '-', ':'), maxLength: 16 }),
+        (pattern, name) => {
+          expect(matchesPattern(pattern, name)).toBe(regexOf(pattern).test(name));
+        },
+      ),
+      { numRuns: 20_000 },
+    );
+  });
+
+  it('take linear time on the worst patterns a tenant can sign (a regular expression backtracks for seconds)', () => {
+    const worst = Array.from({ length: 32 }, (_, i) => `${'*a'.repeat(31 + (i % 2))}*b`.slice(0, 128));
+    const name = 'a'.repeat(128);
+    const started = performance.now();
+    for (let i = 0; i < 100; i++) expect(matchesAny(worst, name)).toBe(false);
+    expect(performance.now() - started).toBeLessThan(250);
+  });
 });
 
 describe('access rules', () => {
@@ -129,8 +161,8 @@ describe('access rules', () => {
   });
 
   it('let clients publish by the project’s clientPublish and the token’s publish grants', () => {
-    const granted = { publishGrants: ['chat-*'] };
-    expect(mayPublish({}, OPEN_PROJECT_SETTINGS, 'x').ok).toBe(true);
+    const granted = { publishGrants: ['chat-*'], channels: [] };
+    expect(mayPublish({ channels: [] }, OPEN_PROJECT_SETTINGS, 'x').ok).toBe(true);
     expect(mayPublish(granted, { ...OPEN_PROJECT_SETTINGS, clientPublish: 'none' }, 'chat-1')).toMatchObject({
       ok: false,
       error: { code: 'publish_forbidden' },
@@ -138,7 +170,19 @@ describe('access rules', () => {
     expect(mayPublish(granted, KEYED_PROJECT_SETTINGS, 'chat-1').ok).toBe(true);
     expect(mayPublish(granted, KEYED_PROJECT_SETTINGS, 'news')).toMatchObject({ ok: false, error: { code: 'publish_forbidden' } });
     expect(mayPublish(granted, KEYED_PROJECT_SETTINGS).ok).toBe(false);
-    expect(mayPublish({ publishGrants: ['*'] }, KEYED_PROJECT_SETTINGS).ok).toBe(true);
+    expect(mayPublish({ publishGrants: ['*'], channels: [] }, KEYED_PROJECT_SETTINGS).ok).toBe(true);
+  });
+
+  it('let clients publish to a private or presence channel only with the right to join it, whatever clientPublish says', () => {
+    const anyone = { channels: [] };
+    expect(mayPublish(anyone, OPEN_PROJECT_SETTINGS, 'private-user-alice')).toMatchObject({
+      ok: false,
+      error: { code: 'publish_forbidden' },
+    });
+    expect(mayPublish({ publishGrants: ['*'], channels: [] }, KEYED_PROJECT_SETTINGS, 'presence-room')).toMatchObject({ ok: false });
+    expect(mayPublish({ channelGrants: ['private-user-alice'], channels: [] }, OPEN_PROJECT_SETTINGS, 'private-user-alice').ok).toBe(true);
+    // Joined with Pusher channel auth: the right to read it was shown then.
+    expect(mayPublish({ channels: ['presence-room'] }, OPEN_PROJECT_SETTINGS, 'presence-room').ok).toBe(true);
   });
 
   it('call a project open only while anyone may connect and publish', () => {

@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
-import { BigChannels, DeliverTask, Pacer, shardRanges } from '../../../lambda/domain/big-channels';
+import { BigChannels, DeliverTask, Pacer, SharedPacer, shardRanges } from '../../../lambda/domain/big-channels';
 import type { BackgroundTask, DeliveryOutcome } from '../../../lambda/ports';
 import { startTestStore, TestStore } from '../../helpers/dynamo';
 
@@ -232,5 +232,37 @@ describe('Pacer', () => {
     now = 1000;
     await pacer.acquire();
     expect(waits).toHaveLength(4);
+  });
+});
+
+describe('SharedPacer', () => {
+  it('holds every big publish in flight together to the one delivery budget, a chunk per write', async () => {
+    // A simulated clock: time passes only while a pacer waits for the budget.
+    let now = Date.parse('2026-11-21T00:00:00.000Z');
+    const sleep = async (ms: number) => void (now += ms);
+    const calls = { granted: 0, waited: 0 };
+    const budget = {
+      take: async (posts: number, perSecond: number, burst: number, at: number) => {
+        const waitMs = await db.deliveryBudget.take(posts, perSecond, burst, at);
+        if (waitMs === 0) calls.granted++;
+        else calls.waited++;
+        return waitMs;
+      },
+    };
+    // Three publishes' shards, 300 posts each, against a budget of 100 posts a second.
+    const pacers = [1, 2, 3].map(() => new SharedPacer(budget, 100, () => now, sleep));
+    const started = now;
+    await Promise.all(
+      pacers.map(async (pacer) => {
+        for (let i = 0; i < 300; i++) await pacer.acquire();
+      }),
+    );
+    // 900 posts at 100 a second, less the one-second burst the bucket starts with.
+    expect(now - started).toBeGreaterThanOrEqual(7_500);
+    expect(now - started).toBeLessThan(9_500);
+    // Five posts a write (a twentieth of a second of the budget), not one; a pacer that must wait
+    // is told how long, and asks again then.
+    expect(calls.granted).toBe(900 / 5);
+    expect(calls.waited).toBeLessThan(calls.granted);
   });
 });

@@ -58,7 +58,7 @@ describe('Members', () => {
     await members.join('p', 'presence-b', conn('b1=', 'bob'));
     expect(announced[0].exclude).toEqual(['b1=']);
     announced.length = 0;
-    expect(await members.leave('p', 'presence-b', 'bob', 'not-there=')).toEqual([]);
+    expect(await members.leave('p', 'presence-b', 'bob', 'not-there=')).toEqual({ notified: 0, gone: [] });
     expect(announced).toEqual([]);
   });
 

@@ -8,10 +8,18 @@ import { ok, outbound, Result } from '../../../lambda/protocol';
 import { asConnection, asProjectKey, connection, fakeServices, scope } from '../../helpers/fake-services';
 
 const HISTORY = { size: 10, ttlSeconds: 600 };
-const access = { settings: { of: async () => OPEN_PROJECT_SETTINGS }, signingKey: async () => undefined };
+const access = {
+  settings: { of: async () => OPEN_PROJECT_SETTINGS },
+  signingKey: async () => undefined,
+  now: () => Date.parse('2026-11-21T12:00:00.000Z'),
+};
 
 /** A channel with a namespace configuration, and what was done to it. */
-function channel(config: ChannelConfig, subscriber: ConnectionRecord = connection()) {
+function channel(
+  config: ChannelConfig,
+  subscriber: ConnectionRecord = connection(),
+  options: { budget?: number; replayed?: { offset: number; body: string }[] } = {},
+) {
   const done: string[] = [];
   const services = fakeServices({
     namespaces: { of: async () => config },
@@ -24,10 +32,10 @@ function channel(config: ChannelConfig, subscriber: ConnectionRecord = connectio
       },
       unsubscribe: async (_id: string, name: string) => ok({ connection: { ...subscriber, channels: [name] }, left: true }),
     },
-    departures: { leftChannel: async (_c: ConnectionRecord, name: string) => (done.push(`left ${name}`), []) },
+    departures: { leftChannel: async (_c: ConnectionRecord, name: string) => (done.push(`left ${name}`), { notified: 12, gone: [] }) },
     lifecycle: { subscribed: async () => undefined },
     members: {
-      join: async () => (done.push('member joined'), []),
+      join: async () => (done.push('member joined'), { notified: 25, gone: [] }),
       list: async () => [{ userId: 'a' }, { userId: 'b' }],
       touch: async (_p: string, channels: readonly string[]) => void done.push(`touched ${channels.join(',')}`),
     },
@@ -36,7 +44,7 @@ function channel(config: ChannelConfig, subscriber: ConnectionRecord = connectio
       recover: async () => ({
         recovered: true as const,
         position: { offset: 6, epoch: 'e1' },
-        messages: [
+        messages: options.replayed ?? [
           { offset: 5, body: 'm5' },
           { offset: 6, body: 'm6' },
         ],
@@ -50,7 +58,10 @@ function channel(config: ChannelConfig, subscriber: ConnectionRecord = connectio
       pendingFor: async () => outbound.retained({ id: 'r1' }),
       ack: async () => ok(undefined),
     },
-    connections: { adopt: async () => true },
+    connections: {
+      adopt: async () => true,
+      charge: async (_id: string, tokens: number) => (done.push(`charged ${tokens}`), (options.budget ?? 20) >= tokens),
+    },
   });
   return { services, done };
 }
@@ -73,6 +84,7 @@ describe('subscribe', () => {
           { offset: 5, body: 'm5' },
           { offset: 6, body: 'm6' },
         ],
+        notified: 0,
         retained: { id: 'r1', kind: 'message', retained: true },
       }),
     );
@@ -111,11 +123,38 @@ describe('subscribe', () => {
   });
 });
 
+describe('what subscribing costs', () => {
+  it('refuses a replay the connection’s budget does not hold: replay_limited, nothing replayed', async () => {
+    const many = Array.from({ length: 200 }, (_, i) => ({ offset: 5 + i, body: `m${i}` }));
+    const { services, done } = channel({ presence: false, history: HISTORY }, connection(), { budget: 0, replayed: many });
+    const result = await OPERATIONS.subscribe.run(
+      { channel: 'chat:1', since: { offset: 4, epoch: 'e1' } },
+      scope(asConnection()),
+      services,
+    );
+    expect(result).toMatchObject({ ok: true, value: { replay: [], stream: { recovered: false, reason: 'replay_limited' } } });
+    // 200 messages at 64 a message, the first 64 free: 3 asked for, and refused.
+    expect(done).toEqual(['subscribed chat:1', 'charged 3']);
+  });
+
+  it('owes a message per ten presence notices a join or a leave sent, past the first ten', () => {
+    expect(OPERATIONS.subscribe.cost.after!({ notified: 25 } as never)).toBe(2);
+    expect(OPERATIONS.subscribe.cost.after!({ notified: 10 } as never)).toBe(0);
+    expect(OPERATIONS.unsubscribe.cost.after!({ channel: 'x', notified: 41 })).toBe(4);
+  });
+
+  it('lets an observer watch a presence channel without joining its members', async () => {
+    const { services, done } = channel({ presence: true }, connection({ userId: 'console', observer: true }));
+    expect((await OPERATIONS.subscribe.run({ channel: 'presence-x' }, scope(asConnection()), services)).ok).toBe(true);
+    expect(done).toEqual(['subscribed presence-x']);
+  });
+});
+
 describe('unsubscribe', () => {
   it('leaves the channel the one way a departure does', async () => {
     const { services, done } = channel({ presence: true });
     expect(await OPERATIONS.unsubscribe.run({ channel: 'presence-x' }, scope(asConnection()), services)).toEqual(
-      ok({ channel: 'presence-x' }),
+      ok({ channel: 'presence-x', notified: 12 }),
     );
     expect(done).toEqual(['left presence-x']);
   });

@@ -11,17 +11,20 @@ import type { TakeOutcome } from '../../../lambda/ports';
 import { fail, ok } from '../../../lambda/protocol';
 import { connection, fakeServices } from '../../helpers/fake-services';
 
-function doors(take: TakeOutcome['status'], key?: 'master' | 'project') {
+function doors(take: TakeOutcome['status'], key?: 'master' | 'project', refusals = 1, userBudget = true) {
   const charged: number[] = [];
   const ran: string[] = [];
+  const outcome = (): TakeOutcome =>
+    take === 'allowed'
+      ? { status: 'allowed', connection: connection({ rateLimit: { perSecond: 10, burst: 20 } }) }
+      : take === 'limited'
+        ? { status: 'limited', refusals }
+        : { status: 'missing' };
   const ops = new Operations(
     fakeServices({
       connections: {
-        take: async () =>
-          take === 'allowed'
-            ? { status: 'allowed', connection: connection({ rateLimit: { perSecond: 10, burst: 20 } }) }
-            : { status: take },
-        charge: async (_id: string, tokens: number) => void charged.push(tokens),
+        take: async () => outcome(),
+        charge: async (_id: string, tokens: number) => (charged.push(tokens), true),
       },
       authorizer: {
         identify: async (presented?: string) =>
@@ -29,14 +32,16 @@ function doors(take: TakeOutcome['status'], key?: 'master' | 'project') {
       },
       settings: { of: async () => OPEN_PROJECT_SETTINGS },
       apiKeys: { signingKey: async () => undefined },
+      logger: { warn: () => undefined },
+      users: { take: async () => userBudget },
     }),
   );
-  const probe = (cost: number) =>
+  const probe = (before: number, after?: number) =>
     operation<{ channel: string }, string>({
       name: 'probe',
       callers: ['connection', 'backend'],
       access: ACCESS.readChannel(),
-      cost,
+      cost: { before, ...(after !== undefined && { after: () => after }) },
       run: async ({ channel }) => {
         ran.push(channel);
         return ok(channel);
@@ -70,11 +75,37 @@ describe('a connection’s door', () => {
     expect(await ops.refuse('x=', { code: 'invalid_json', message: 'no' })).toEqual({ code: 'rate_limited', message: expect.any(String) });
   });
 
-  it('charges what a call costs beyond its first message', async () => {
+  it('charges what a call costs beyond its first message, before and after it runs', async () => {
     const { ops, charged, probe } = doors('allowed');
     await ops.asConnection('x=', probe(5), ok({ channel: 'news' }));
     await ops.asConnection('x=', probe(1), ok({ channel: 'news' }));
-    expect(charged).toEqual([4]);
+    await ops.asConnection('x=', probe(1, 3), ok({ channel: 'news' }));
+    expect(charged).toEqual([4, 3]);
+  });
+
+  it('owes nothing after a call that failed', async () => {
+    const { ops, charged, probe } = doors('allowed');
+    await ops.asConnection('x=', probe(1, 3), ok({ channel: 'private-x' }));
+    expect(charged).toEqual([]);
+  });
+
+  it('tells a connection that keeps exceeding its limit that it is being closed', async () => {
+    const flooding = doors('limited', undefined, 20);
+    expect(await flooding.ops.asConnection('x=', flooding.probe(1), ok({ channel: 'news' }))).toMatchObject({
+      ok: false,
+      error: { code: 'rate_limited', closing: true },
+    });
+    const bursting = doors('limited', undefined, 19);
+    expect(await bursting.ops.asConnection('x=', bursting.probe(1), ok({ channel: 'news' }))).toEqual(fail('rate_limited'));
+  });
+
+  it('refuses a frame once its user’s connections together have spent their shared budget', async () => {
+    const { ops, ran, probe } = doors('allowed', undefined, 1, false);
+    expect(await ops.asConnection('x=', probe(1), ok({ channel: 'news' }))).toMatchObject({
+      ok: false,
+      error: { code: 'rate_limited', message: expect.stringContaining('userRateLimit') },
+    });
+    expect(ran).toEqual([]);
   });
 
   it('applies the access rule before the work', async () => {

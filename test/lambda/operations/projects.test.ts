@@ -4,7 +4,11 @@ import { OPERATIONS } from '../../../lambda/operations';
 import { fail, ok } from '../../../lambda/protocol';
 import { asConnection, asMaster, asProjectKey, fakeServices, scope } from '../../helpers/fake-services';
 
-const access = { settings: { of: async () => OPEN_PROJECT_SETTINGS }, signingKey: async () => undefined };
+const access = {
+  settings: { of: async () => OPEN_PROJECT_SETTINGS },
+  signingKey: async () => undefined,
+  now: () => Date.parse('2026-11-21T12:00:00.000Z'),
+};
 const RECORD = {
   id: 'p1',
   projectId: 'acme',
@@ -65,18 +69,36 @@ describe('publish status', () => {
 });
 
 describe('create key', () => {
-  it('closes the project to anonymous clients before its first key exists', async () => {
+  function keying(anonymousConnect: boolean) {
     const order: string[] = [];
     const services = fakeServices({
-      settings: { protect: async () => void order.push('protect') },
+      settings: {
+        protect: async () => void order.push('protect'),
+        read: async (projectId: string) => ({ projectId, settings: { ...OPEN_PROJECT_SETTINGS, anonymousConnect }, updatedAt: null }),
+      },
       apiKeys: {
         create: async (projectId: string) => (
           order.push('create'),
           ok({ projectId, keyPrefix: 'rbk_12345678', description: '', createdAt: '', signsTokens: true, apiKey: 'k' })
         ),
       },
+      revocation: { closeAnonymous: async () => (order.push('close anonymous'), 3) },
+      requireToken: false,
     });
-    await OPERATIONS.createKey.run({ projectId: 'acme', description: '' }, scope(asMaster()), services);
+    return { services, order };
+  }
+
+  it('closes the project to anonymous clients before its first key exists, then closes the anonymous connections it had', async () => {
+    const { services, order } = keying(false);
+    const created = await OPERATIONS.createKey.run({ projectId: 'acme', description: '' }, scope(asMaster()), services);
+    expect(order).toEqual(['protect', 'create', 'close anonymous']);
+    expect(created).toMatchObject({ ok: true, value: { keyPrefix: 'rbk_12345678', disconnected: 3 } });
+  });
+
+  it('leaves anonymous connections where the master key chose to keep taking them', async () => {
+    const { services, order } = keying(true);
+    const created = await OPERATIONS.createKey.run({ projectId: 'acme', description: '' }, scope(asMaster()), services);
     expect(order).toEqual(['protect', 'create']);
+    expect(created).toMatchObject({ ok: true, value: { disconnected: 0 } });
   });
 });

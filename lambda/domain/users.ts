@@ -1,0 +1,43 @@
+/**
+ * Users — a token's `sub` — across their connections: at most the project's `maxConnectionsPerUser`
+ * open at once, and one message budget (`userRateLimit`) that all of them share, so a user's
+ * sixty sockets send what a few would. Anonymous connections have no user here: each is limited
+ * on its own.
+ */
+import { connectionExpiry } from '../contract/tables';
+import type { ConnectionRecord, NewConnection, UserStore } from '../ports';
+
+/** A connection that counts toward a user: one a token let in. */
+const userOf = (connection: Pick<NewConnection, 'userId' | 'keyPrefix'>): string | undefined =>
+  connection.keyPrefix !== undefined ? connection.userId : undefined;
+
+export class Users {
+  constructor(
+    private readonly store: UserStore,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Counts a new connection toward its user; false if the user already holds `max`. */
+  async admit(
+    connection: Pick<NewConnection, 'projectId' | 'userId' | 'keyPrefix' | 'connectionId' | 'connectedAt'>,
+    max: number,
+  ): Promise<boolean> {
+    const userId = userOf(connection);
+    if (userId === undefined) return true;
+    const { projectId, connectionId, connectedAt } = connection;
+    return this.store.admit(projectId, userId, connectionId, connectionExpiry(connectedAt), max, Math.floor(this.now() / 1000));
+  }
+
+  /** A connection of a user went (or never finished connecting). */
+  async left(connection: Pick<NewConnection, 'projectId' | 'userId' | 'keyPrefix' | 'connectionId'>): Promise<void> {
+    const userId = userOf(connection);
+    if (userId !== undefined) await this.store.leave(connection.projectId, userId, connection.connectionId);
+  }
+
+  /** Takes a message from the user's shared budget; false if it is spent. Connections without a user pass. */
+  async take(connection: ConnectionRecord): Promise<boolean> {
+    const userId = userOf(connection);
+    if (userId === undefined || !connection.userRateLimit) return true;
+    return this.store.take(connection.projectId, userId, this.now(), connection.userRateLimit, connectionExpiry(connection.connectedAt));
+  }
+}
