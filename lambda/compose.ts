@@ -6,6 +6,7 @@
 import type { DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { DynamoApiKeyStore } from './adapters/dynamo-api-keys';
 import { DynamoPublishStore } from './adapters/dynamo-publishes';
+import { DynamoTaskLedger } from './adapters/dynamo-tasks';
 import { DynamoConnectionStore } from './adapters/dynamo-connections';
 import { documentClient } from './adapters/dynamo-errors';
 import { DynamoRetainedStore } from './adapters/dynamo-retained';
@@ -26,7 +27,7 @@ import { SecretsManagerKeySource, secretsManagerHttp } from './adapters/key-sour
 import { ApiKeys } from './auth/api-keys';
 import { Authorizer } from './auth/principals';
 import { KeySealer } from './auth/sealing';
-import type { Config } from './contract/config';
+import { DEFAULT_TASK_MAX_AGE_SECONDS, type Config } from './contract/config';
 import { NamespaceConfig, PRESENCE_TIMEOUT_SECONDS } from './contract/namespaces';
 import { BigChannels } from './domain/big-channels';
 import { Departures } from './domain/departures';
@@ -64,6 +65,7 @@ import type {
   UsageStore,
   UserStore,
   DeliveryBudgetStore,
+  TaskLedger,
 } from './ports';
 
 /** The clients and stores the services are built on: real ones here, dynalite-backed or fakes in tests. */
@@ -75,6 +77,10 @@ export interface AppDependencies {
   readonly retained: RetainedStore;
   readonly settings: SettingsStore;
   readonly publishes: PublishStore;
+  /** Background tasks' progress, so a retried or repeated task resumes instead of repeating. */
+  readonly tasks: TaskLedger;
+  /** The function's maximum event age (ms): after it Lambda starts no attempt of a task. */
+  readonly taskMaxAgeMs?: number;
   readonly namespaces: NamespaceStore;
   readonly streams: StreamStore;
   readonly members: MemberStore;
@@ -143,6 +149,8 @@ export function composeServices(deps: AppDependencies): Services {
     concurrency: deps.fanoutConcurrency,
     budgetPerSecond: deps.deliveryRatePerSecond,
     budget: deps.deliveryBudget,
+    ledger: deps.tasks,
+    taskMaxAgeMs: deps.taskMaxAgeMs ?? DEFAULT_TASK_MAX_AGE_SECONDS * 1000,
     now,
   });
   const apiKeys = new ApiKeys(deps.apiKeys, new KeySealer(deps.sealing), now);
@@ -162,6 +170,7 @@ export function composeServices(deps: AppDependencies): Services {
     revocation: new Revocation({ connections, delivery, membership }),
     bigChannels,
     publishes: deps.publishes,
+    tasks: deps.tasks,
     namespaces,
     history,
     members,
@@ -208,6 +217,8 @@ export function buildDependencies(config: Config, overrides: ClientOverrides = {
     retained: new DynamoRetainedStore(documents, config.retainedTable),
     settings: new DynamoSettingsStore(documents, config.projectsTable),
     publishes: new DynamoPublishStore(documents, config.publishesTable),
+    tasks: new DynamoTaskLedger(documents, config.publishesTable),
+    taskMaxAgeMs: config.taskMaxAgeSeconds * 1000,
     namespaces: new DynamoNamespaceStore(documents, config.projectsTable),
     streams: new DynamoStreamStore(documents, config.channelsTable),
     members: new DynamoMemberStore(documents, config.channelsTable),

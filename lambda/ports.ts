@@ -212,8 +212,15 @@ export interface Delivery {
   close(connectionId: string): Promise<DeliveryOutcome>;
 }
 
+/** What a delivery reached: subscribers sent to, failing, and found gone. */
+export interface DeliveryCounts {
+  readonly sent: number;
+  readonly failed: number;
+  readonly stale: number;
+}
+
 /** A publish as recorded for `GET /broadcast/{id}`. */
-export interface PublishRecord {
+export interface PublishRecord extends DeliveryCounts {
   readonly id: string;
   readonly projectId: string;
   readonly channel?: string;
@@ -221,17 +228,22 @@ export interface PublishRecord {
   readonly event: string;
   /** Subscribers it set out to reach. */
   readonly queued: number;
-  readonly sent: number;
-  readonly failed: number;
-  readonly stale: number;
-  /** Background shards still delivering; 0 when done. */
-  readonly shardsPending: number;
+  /** Every background task has ended (false while any is pending, or was lost). */
   readonly done: boolean;
   readonly createdAt: string;
+  /**
+   * A background publish's tasks not ended yet, each with the time (epoch ms) after which Lambda
+   * can no longer start it: its event's maximum age has passed. Absent for a publish delivered at once.
+   */
+  readonly pending?: Readonly<Record<string, number>>;
 }
+
+/** A background publish's tasks as they start: each task's id and the time Lambda may still start it until. */
+export type PendingTasks = Readonly<Record<string, number>>;
 
 export interface PublishStore {
   put(record: PublishRecord): Promise<void>;
+  /** The record, its counts the sum of its ended tasks' counts for a background publish. */
   get(id: string): Promise<PublishRecord | undefined>;
   /**
    * Claims an idempotency key for a publish id until `expiresAt` (epoch seconds); returns the id
@@ -241,10 +253,64 @@ export interface PublishStore {
   /** Gives up a claim this publish holds (it delivered nothing): the key is free again at once. */
   release(projectId: string, key: string, publishId: string): Promise<void>;
   /**
-   * Adds a shard's counts and changes the number of shards pending (−1 when one finishes, +n when
-   * one hands work to n more); the change that brings it to 0 marks the publish done.
+   * Records that a background task ended with these counts, handing its work on to `continuations`
+   * (pending from now): idempotent, so a retry or a duplicate of the task changes nothing. The
+   * publish is done when no task is pending.
    */
-  addCounts(id: string, counts: { sent: number; failed: number; stale: number }, shardsDelta: number): Promise<void>;
+  taskEnded(id: string, taskId: string, counts: DeliveryCounts, continuations: PendingTasks): Promise<void>;
+}
+
+/** A background task's own record, so a retry or a duplicate resumes it instead of repeating it. */
+export interface TaskProgress extends DeliveryCounts {
+  /** Invocations that have claimed it so far. */
+  readonly attempts: number;
+  /** The last subscriber of the last page delivered: the range resumes after it. */
+  readonly after?: string;
+  /** Every page of the range has been delivered. */
+  readonly rangeDone: boolean;
+  /** The task's list of subscribers to try again has been delivered. */
+  readonly retried: boolean;
+  /** Subscribers still throttled when their page's time ran out: for the task's continuation. */
+  readonly deferred: readonly string[];
+  /** How the task ended, once it has: opaque to the store (what its continuations are). */
+  readonly ending?: string;
+  /** Its ending has been recorded in its publish and its continuations started. */
+  readonly settled: boolean;
+}
+
+/** What claiming a task found. */
+export type TaskClaim =
+  | { readonly kind: 'claimed'; readonly progress: TaskProgress }
+  /** Another invocation holds it until `leaseUntil` (epoch ms). */
+  | { readonly kind: 'held'; readonly leaseUntil: number }
+  /** It has ended (`settled`: and its ending was carried out). */
+  | { readonly kind: 'ended'; readonly progress: TaskProgress };
+
+/**
+ * Background tasks' progress. One invocation at a time holds a task, by a lease it renews while it
+ * runs (the lease ends with the invocation's own deadline, so a killed one frees it); every write
+ * is conditional on holding it, so an invocation that lost it changes nothing.
+ */
+export interface TaskLedger {
+  /** Takes the task for `owner` until `leaseUntil`, unless another holds it or it has ended. */
+  claim(key: string, owner: string, leaseUntil: number, now: number): Promise<TaskClaim>;
+  /** Extends the lease; false if `owner` no longer holds it. */
+  renew(key: string, owner: string, leaseUntil: number): Promise<boolean>;
+  /** Records progress (and renews the lease); false if `owner` no longer holds it. */
+  advance(
+    key: string,
+    owner: string,
+    leaseUntil: number,
+    progress: Pick<TaskProgress, 'after' | 'rangeDone' | 'retried' | 'deferred' | 'sent' | 'failed' | 'stale'>,
+  ): Promise<boolean>;
+  /** Records how the task ended; false if `owner` no longer holds it. */
+  end(key: string, owner: string, ending: string, counts: DeliveryCounts): Promise<boolean>;
+  /** Marks an ended task's ending carried out: later duplicates do nothing. */
+  settle(key: string): Promise<void>;
+  /** Gives the lease up at once (the invocation is failing), so its retry need not wait for it. */
+  release(key: string, owner: string): Promise<void>;
+  /** Where the task stands: when its lease ends (epoch ms) and what it delivered so far; undefined if it never started. */
+  inspect(key: string): Promise<{ readonly leaseUntil: number; readonly counts: DeliveryCounts } | undefined>;
 }
 
 /** A project's settings as stored, and when they were last changed. */

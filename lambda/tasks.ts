@@ -37,6 +37,8 @@ const TASK_SCHEMAS = {
   deliver: z.object({
     task: z.literal('deliver'),
     publishId: z.string(),
+    /** The task within its publish (`s3`, its continuations `s3.0`, `s3.1`…): its progress record's key. */
+    taskId: z.string().check(z.minLength(1), z.maxLength(200)),
     projectId,
     channel,
     /** The message as sent to every subscriber. */
@@ -49,8 +51,6 @@ const TASK_SCHEMAS = {
     retry: z.optional(z.array(connectionId)),
     /** This shard's share of the delivery budget. */
     ratePerSecond: z.number().check(z.positive()),
-    /** Reads of the range that failed in a row so far (a throttled or failing Query). */
-    readFailures: z.optional(z.number()),
     /** A connection not to deliver to (Pusher's `socket_id` on a trigger). */
     exclude: z.optional(connectionId),
   }),

@@ -19,6 +19,7 @@ import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { ILogGroup } from 'aws-cdk-lib/aws-logs';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { ITopic, Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
@@ -55,6 +56,11 @@ export interface AlarmThresholds {
    * @default 1
    */
   readonly lambdaThrottles?: number;
+  /**
+   * Background tasks waiting in the failure destination (given up by Lambda after their retries).
+   * @default 1
+   */
+  readonly failedTasks?: number;
 }
 
 /**
@@ -67,6 +73,7 @@ export const DEFAULT_ALARM_THRESHOLDS: Required<AlarmThresholds> = {
   deliveryFailureRatio: 0.05,
   dynamoThrottles: 10,
   lambdaThrottles: 1,
+  failedTasks: 1,
 };
 
 /**
@@ -84,6 +91,8 @@ export interface BroadcastMonitoringProps {
    * and a composite alarm over them all notifies.
    */
   readonly tables: Readonly<Record<string, ITable>>;
+  /** The handler's failure destination: background tasks Lambda gave up. */
+  readonly failedTasks: IQueue;
   readonly thresholds?: AlarmThresholds;
   /** Where alarms notify. Give this or `alarmEmail`, not both. @default no notifications */
   readonly alarmTopic?: ITopic;
@@ -109,6 +118,8 @@ export class BroadcastMonitoring extends Construct {
     /** In alarm while any table's throttle alarm is: the child in ALARM names the table. */
     readonly dynamoThrottles: CompositeAlarm;
     readonly lambdaThrottles: Alarm;
+    /** A background task was given up: its record waits in the `FailedTasks` queue. */
+    readonly failedTasks: Alarm;
   };
   /** One throttle alarm per table, by the table's name in `tables`; they notify through `alarms.dynamoThrottles`. */
   public readonly tableThrottleAlarms: Readonly<Record<string, Alarm>>;
@@ -211,6 +222,17 @@ export class BroadcastMonitoring extends Construct {
         fn.metricDuration({ statistic: 'p99', period: PERIOD }),
       ]),
       graph('Concurrent executions', [fn.metric('ConcurrentExecutions', { statistic: 'Maximum', period: PERIOD })]),
+    );
+    this.dashboard.addWidgets(row('Background tasks (asynchronous invocations)'));
+    const lambdaMetric = (metricName: string, statistic = 'Sum') => fn.metric(metricName, { statistic, period: PERIOD });
+    this.dashboard.addWidgets(
+      graph('Received and dropped', [lambdaMetric('AsyncEventsReceived'), lambdaMetric('AsyncEventsDropped')]),
+      graph('Oldest event waiting (ms)', [lambdaMetric('AsyncEventAge', 'Maximum')]),
+      graph(
+        'Given up (in the FailedTasks queue)',
+        [props.failedTasks.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: PERIOD })],
+        [lambdaMetric('DestinationDeliveryFailures')],
+      ),
     );
     this.dashboard.addWidgets(row('DynamoDB'));
     this.dashboard.addWidgets(
@@ -348,6 +370,12 @@ export class BroadcastMonitoring extends Construct {
         thresholds.lambdaThrottles,
         'The handler ran out of concurrency.',
       ),
+      failedTasks: alarm(
+        'FailedTasks',
+        props.failedTasks.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: PERIOD }),
+        thresholds.failedTasks,
+        "Lambda gave up a background task (a big publish's shard, a welcome, a purge) after its retries: each message in the FailedTasks queue is its record (requestPayload: the task; responsePayload: the error). A publish it belonged to shows status failed.",
+      ),
     };
 
     this.alarmTopic = props.alarmTopic;
@@ -379,7 +407,7 @@ function alarmTopicDisplayName(stackName: string): string {
 }
 
 function validateThresholds(t: Required<AlarmThresholds>): void {
-  const counts: (keyof AlarmThresholds)[] = ['handlerErrors', 'dynamoThrottles', 'lambdaThrottles'];
+  const counts: (keyof AlarmThresholds)[] = ['handlerErrors', 'dynamoThrottles', 'lambdaThrottles', 'failedTasks'];
   for (const key of counts) {
     if (!(t[key] >= 1)) throw new Error(`RealtimeBroadcast: alarmThresholds.${key} must be at least 1`);
   }

@@ -15,12 +15,21 @@ export interface NagSubjects {
   readonly ephemeralTables: readonly Table[];
   readonly webSocketApiLogicalId: string;
   readonly stageName: string;
+  /** The handler's failure destination (a queue of Lambda's on-failure records). */
+  readonly failureDestination: Construct;
 }
 
 /** How cdk-nag renders a value in a finding's id: unresolved pseudo parameters as `<AWS::Region>`. */
 const rendered = (value: string, pseudo: string) => (Token.isUnresolved(value) ? `<${pseudo}>` : value);
 
-export function acknowledgeNagFindings({ scope, indexedTables, ephemeralTables, webSocketApiLogicalId, stageName }: NagSubjects): void {
+export function acknowledgeNagFindings({
+  scope,
+  indexedTables,
+  ephemeralTables,
+  webSocketApiLogicalId,
+  stageName,
+  failureDestination,
+}: NagSubjects): void {
   const stack = Stack.of(scope);
   const acknowledge = (construct: Construct, id: string, reason: string) =>
     Validations.of(construct).acknowledge({ id: `AwsSolutions::AwsSolutions-${id}`, reason });
@@ -64,6 +73,11 @@ export function acknowledgeNagFindings({ scope, indexedTables, ephemeralTables, 
     scope,
     `IAM5[Resource::arn:<AWS::Partition>:execute-api:${region}:${account}:<${webSocketApiLogicalId}>/${stageName}/*/@connections/*]`,
     'Connection ids are not known in advance: the grant is every connection of this API’s stage, nothing else.',
+  );
+  acknowledge(
+    failureDestination,
+    'SQS3',
+    'This queue is itself where failures end: Lambda’s on-failure records of background tasks it gave up, kept 14 days for an operator (an alarm watches it). Nothing consumes it, so nothing can fail to.',
   );
   for (const table of ephemeralTables) {
     acknowledge(

@@ -22,10 +22,12 @@ import {
 import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { EventBus, IEventBus } from 'aws-cdk-lib/aws-events';
 import type { IFunction, Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
+import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import { ManagedPolicy, Policy, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { handlerEnvironment } from '../lambda/contract/config';
 import { API_GATEWAY } from '../lambda/contract/limits';
@@ -158,6 +160,14 @@ export interface RealtimeBroadcastProps {
    * @default false
    */
   readonly lifecycleEvents?: boolean | { readonly eventBus: IEventBus };
+  /**
+   * How long Lambda keeps trying to start a background task — a big channel's shard, a welcome, a
+   * purge — before giving it up to the `failedTasks` queue (the function's maximum event age). A big
+   * publish one of whose shards was given up is reported `failed` at `GET /broadcast/{id}` once this
+   * has passed. From one minute to six hours.
+   * @default Duration.minutes(15)
+   */
+  readonly backgroundTaskMaxAge?: Duration;
   /**
    * How long a presence member may stay silent before it is no longer listed and is removed
    * (clients ping; a ping refreshes every presence channel the connection is in).
@@ -323,6 +333,12 @@ export class RealtimeBroadcast extends Construct {
   public readonly httpApi: HttpApi;
   public readonly httpStage: HttpStage;
   public readonly monitoring: BroadcastMonitoring;
+  /**
+   * The handler's failure destination: each background task Lambda gave up — after its two retries,
+   * or older than `backgroundTaskMaxAge` — as Lambda's on-failure record (the task in
+   * `requestPayload`, the error in `responsePayload`), kept 14 days. An alarm watches it.
+   */
+  public readonly failedTasks: Queue;
   public readonly webSocketAccessLogs: LogGroup;
   public readonly httpAccessLogs: LogGroup;
 
@@ -409,6 +425,7 @@ export class RealtimeBroadcast extends Construct {
     (this.webSocketStage.node.defaultChild as CfnStage).routeSettings = routeSettings;
     if (props.setApiGatewayCloudWatchRole ?? true) this.setCloudWatchRole();
 
+    const taskMaxAge = props.backgroundTaskMaxAge ?? Duration.minutes(15);
     this.handler = createBroadcastFunction(this, 'Handler', {
       memorySize: props.memorySize ?? 512,
       reservedConcurrency: props.reservedConcurrency,
@@ -419,6 +436,7 @@ export class RealtimeBroadcast extends Construct {
           namespacesFile: NAMESPACE_DEFAULTS_FILE,
           eventBusName: this.eventBus?.eventBusName,
           presenceTimeoutSeconds: props.presenceTimeout?.toSeconds(),
+          taskMaxAgeSeconds: taskMaxAge.toSeconds(),
           deliveryRatePerSecond: props.deliveryRatePerSecond,
           backgroundFanoutAbove: props.backgroundFanoutAbove,
           managementEndpoint: this.webSocketStage.callbackUrl,
@@ -436,6 +454,16 @@ export class RealtimeBroadcast extends Construct {
       },
       filesBesideBundle: { [NAMESPACE_DEFAULTS_FILE]: JSON.stringify(props.namespaces ?? {}) },
     });
+
+    // Background tasks are asynchronous self-invocations: Lambda retries a failed one twice, and
+    // gives up one it cannot run to this queue rather than dropping it without a trace. Every task
+    // is safe to run again (lambda/operations/tasks.ts); the handler and this config agree on the age.
+    this.failedTasks = new Queue(this, 'FailedTasks', {
+      retentionPeriod: Duration.days(14),
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+    });
+    this.handler.configureAsyncInvoke({ retryAttempts: 2, maxEventAge: taskMaxAge, onFailure: new SqsDestination(this.failedTasks) });
 
     const wsIntegration = new WebSocketLambdaProxy('WebSocketIntegration', this.handler);
     const webSocketRoutes: Record<string, WebSocketRoute> = {
@@ -500,6 +528,7 @@ export class RealtimeBroadcast extends Construct {
       ephemeralTables: tablesWhere(this.tables, (spec) => spec.holds === 'live data'),
       webSocketApiLogicalId: Stack.of(this).getLogicalId(this.webSocketApi.node.defaultChild as never),
       stageName,
+      failureDestination: this.failedTasks,
     });
 
     this.monitoring = new BroadcastMonitoring(this, 'Monitoring', {
@@ -509,6 +538,7 @@ export class RealtimeBroadcast extends Construct {
       handler: this.handler,
       logGroup: this.handler.logGroup,
       tables: this.tables,
+      failedTasks: this.failedTasks,
       thresholds: props.alarmThresholds,
       alarmTopic: props.alarmTopic,
       alarmEmail: props.alarmEmail,
@@ -603,6 +633,10 @@ class HttpLambdaProxy extends HttpRouteIntegration {
 function validateProps(props: RealtimeBroadcastProps): void {
   const namespaces = props.namespaces === undefined ? undefined : namespaceDefaultsProblem(props.namespaces);
   if (namespaces) throw new Error(`RealtimeBroadcast: namespaces: ${namespaces}`);
+  const maxAge = props.backgroundTaskMaxAge?.toSeconds();
+  if (maxAge !== undefined && !(Number.isInteger(maxAge) && maxAge >= 60 && maxAge <= 21_600)) {
+    throw new Error("RealtimeBroadcast: backgroundTaskMaxAge must be whole seconds from 1 minute to 6 hours (Lambda's maximum event age)");
+  }
   if (props.presenceTimeout !== undefined && !(props.presenceTimeout.toSeconds() >= 10 && props.presenceTimeout.toSeconds() <= 7200)) {
     throw new Error('RealtimeBroadcast: presenceTimeout must be from 10 seconds to 2 hours (clients must ping more often than it)');
   }

@@ -8,7 +8,7 @@
  * await stack.stop();
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Handler } from '../lambda/edge/app';
@@ -16,20 +16,22 @@ import { handlerEnvironment, readConfig, tunableSettings } from '../lambda/contr
 import { buildDependencies, handlerFor } from '../lambda/compose';
 import { ENV } from '../lambda/contract/config';
 import type { BroadcastStack } from '../lib/broadcast-stack';
-import { LocalAwsEndpoint, LocalSecret } from './aws/endpoint';
+import { DynamoFault, LocalAwsEndpoint, LocalSecret } from './aws/endpoint';
 import { SignatureVerifier } from './aws/signatures';
 import { GatewayOptions, LocalGateway } from './gateway';
 import { API_ID, LOCAL_ACCOUNT, LOCAL_REGION } from './gateway/aws-shapes';
-import { LOCAL_FUNCTION_NAME } from './gateway/lambda-runtime';
+import { FailedInvocation, LOCAL_FUNCTION_NAME, Sandbox } from './gateway/lambda-runtime';
 import { deriveHandlerPolicy } from './iam/derive';
 import type { Authorization, RolePolicy } from './iam/policy';
 import { LOCAL_AWS, LOCAL_TABLE_SETTINGS, startLocalStore } from './store';
 
 /**
- * What the handler signs its AWS calls with locally: its role's credentials. The local AWS
- * endpoint and `@connections` hold calls signed with this key id to the role's policy.
+ * The handler role's credentials. Each Lambda sandbox signs with session credentials of its own
+ * (revoked when the sandbox ends); the local AWS endpoint and `@connections` hold calls signed with
+ * any of them, or with these, to the role's policy.
  */
 export const HANDLER_CREDENTIALS = { accessKeyId: 'ASIALOCALHANDLERROLE', secretAccessKey: 'local' } as const;
+const SANDBOX_KEY_PREFIX = 'ASIALOCALSANDBOX';
 
 /** The stack's two secrets, under ARNs shaped as Secrets Manager's (a name and a 6-character suffix). */
 const secretArn = (name: string) => `arn:aws:secretsmanager:${LOCAL_REGION}:${LOCAL_ACCOUNT}:secret:${name}-LoCaL0`;
@@ -101,6 +103,26 @@ export interface LocalStackOptions {
    * `dataDir`, or in a new temporary folder
    */
   readonly lifecycleEventsFile?: string | false;
+  /**
+   * The function as Lambda runs it: its timeout and concurrency (the construct's `reservedConcurrency`),
+   * how Lambda's retry waits are scaled (0.01: 0.6 s and 1.2 s instead of one and two minutes), and
+   * the chance each asynchronous event is delivered twice. Its maximum event age is the handler's
+   * `TASK_MAX_AGE_SECONDS` setting, as the construct sets both.
+   */
+  readonly lambda?: {
+    readonly timeoutMs?: number;
+    readonly concurrency?: number;
+    readonly retryDelayScale?: number;
+    readonly duplicateEvents?: number;
+  };
+  /**
+   * The failure destination: each background task Lambda gave up, as its on-failure record (an SQS
+   * message on AWS). They are also kept (`failedInvocations()`) and written, one JSON line each, to
+   * `failed-invocations.jsonl` beside the lifecycle events.
+   */
+  readonly onFailedInvocation?: (record: FailedInvocation) => void;
+  /** Test fault injection: DynamoDB calls that fail or hang. */
+  readonly dynamoFault?: DynamoFault;
 }
 
 export interface LocalStack {
@@ -121,6 +143,10 @@ export interface LocalStack {
   iamRequests(): ReadonlyMap<string, { readonly asked: number; readonly refused: number }>;
   /** Runs the store's TTL stand-in now. */
   sweepExpired(now?: number): Promise<number>;
+  /** The background tasks Lambda gave up so far: the failure destination's messages. */
+  failedInvocations(): readonly FailedInvocation[];
+  /** Where they are written, one JSON line each. */
+  readonly failedInvocationsFile?: string;
   stop(): Promise<void>;
 }
 
@@ -183,9 +209,58 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     [HANDLER_CREDENTIALS.accessKeyId]: HANDLER_CREDENTIALS.secretAccessKey,
     [LOCAL_AWS.credentials.accessKeyId]: LOCAL_AWS.credentials.secretAccessKey,
   });
+  const isHandler = (accessKeyId: string) => accessKeyId === HANDLER_CREDENTIALS.accessKeyId || accessKeyId.startsWith(SANDBOX_KEY_PREFIX);
+  // The same configuration the construct gives the Lambda, pointing at the local services, with
+  // the tunable settings given — checked, as the Lambda checks it at cold start, before anything starts.
+  const configWith = (managementEndpoint: string) =>
+    readConfig({
+      ...handlerEnvironment({
+        ...resourceSettings,
+        managementEndpoint,
+        fanoutConcurrency: options.fanoutConcurrency,
+        requireToken: options.requireToken,
+      }),
+      [ENV.functionName]: LOCAL_FUNCTION_NAME,
+      ...tunableSettings(options.settings ?? {}),
+    });
+  let config = configWith(resourceSettings.managementEndpoint);
+  const failed: FailedInvocation[] = [];
+  const failedFile = eventsFile && path.join(path.dirname(eventsFile), 'failed-invocations.jsonl');
+  let sandboxes = 0;
+  /** A new Lambda sandbox: the handler with session credentials of its own, revoked when it ends. */
+  const sandbox = (): Sandbox => {
+    const credentials = {
+      accessKeyId: `${SANDBOX_KEY_PREFIX}${String(++sandboxes).padStart(4, '0')}`,
+      secretAccessKey: randomBytes(20).toString('hex'),
+    };
+    signatures.grant(credentials.accessKeyId, credentials.secretAccessKey);
+    const role = { region: LOCAL_REGION, credentials };
+    const handler: Handler = handlerFor(
+      buildDependencies(config, {
+        dynamodb: { ...role, endpoint: aws.url },
+        management: role,
+        services: { ...role, endpoint: aws.url },
+        // The local gateway shares one process (and core) with the handler: under a burst of
+        // fan-outs its answers take longer than API Gateway's, and a retry after a timeout that
+        // was only slow would deliver twice.
+        deliveryAttemptTimeoutMs: 5000,
+      }),
+    );
+    return { id: credentials.accessKeyId, handler, destroy: () => signatures.revoke(credentials.accessKeyId) };
+  };
   const gateway = new LocalGateway({
-    // Set below, once the services it calls are listening.
-    handler: (event, context) => handler(event, context),
+    handler: { sandbox },
+    lambda: {
+      ...options.lambda,
+      // The construct's asynchronous invocation config: two retries, the tasks' maximum age, a failure destination.
+      retries: 2,
+      maxEventAgeMs: config.taskMaxAgeSeconds * 1000,
+      onFailure: (record) => {
+        failed.push(record);
+        if (failedFile) void appendFile(failedFile, `${JSON.stringify(record)}\n`).catch(() => undefined);
+        options.onFailedInvocation?.(record);
+      },
+    },
     host: options.host,
     httpPort: options.httpPort,
     wsPort: options.wsPort,
@@ -194,10 +269,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     maxConnectionMs: options.maxConnectionMs,
     onHandlerError: options.onHandlerError,
     throttle: options.throttle,
-    // As AWS: a signature must be the one the caller's secret makes (the handler's, or the local tools').
+    // As AWS: a signature must be the one the caller's secret makes (a sandbox's, or the local tools'),
+    // and an ended sandbox's credentials have expired.
     checkSignature: (request) => signatures.verify(request),
-    authorizeManagement:
-      policy && ((accessKeyId, request) => (accessKeyId === HANDLER_CREDENTIALS.accessKeyId ? check([request]) : undefined)),
+    authorizeManagement: policy && ((accessKeyId, request) => (isHandler(accessKeyId) ? check([request]) : undefined)),
   });
   const aws = new LocalAwsEndpoint({
     dynamoEndpoint: store.endpoint,
@@ -208,7 +283,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     // As on AWS: the task runs in a separate invocation after the caller has returned.
     invokeAsync: (payload) => gateway.invokeAsync(payload),
     eventsFile,
-    enforce: policy && { accessKeyId: HANDLER_CREDENTIALS.accessKeyId, check },
+    enforce: policy && { isHandler, check },
+    isRevoked: (accessKeyId) => signatures.isRevoked(accessKeyId),
+    dynamoFault: options.dynamoFault,
     host: options.host,
   });
   try {
@@ -219,30 +296,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await store.stop();
     throw error;
   }
-  // The same configuration the construct gives the Lambda, pointing at the local services, with
-  // the tunable settings given (checked as the Lambda checks them at cold start).
-  const config = readConfig({
-    ...handlerEnvironment({
-      ...resourceSettings,
-      managementEndpoint: gateway.managementEndpoint,
-      fanoutConcurrency: options.fanoutConcurrency,
-      requireToken: options.requireToken,
-    }),
-    [ENV.functionName]: LOCAL_FUNCTION_NAME,
-    ...tunableSettings(options.settings ?? {}),
-  });
-  const role = { region: LOCAL_REGION, credentials: HANDLER_CREDENTIALS };
-  const handler: Handler = handlerFor(
-    buildDependencies(config, {
-      dynamodb: { ...role, endpoint: aws.url },
-      management: role,
-      services: { ...role, endpoint: aws.url },
-      // The local gateway shares one process (and core) with the handler: under a burst of
-      // fan-outs its answers take longer than API Gateway's, and a retry after a timeout that
-      // was only slow would deliver twice.
-      deliveryAttemptTimeoutMs: 5000,
-    }),
-  );
+  config = configWith(gateway.managementEndpoint);
   return {
     webSocketUrl: gateway.webSocketUrl,
     httpUrl: gateway.httpUrl,
@@ -255,6 +309,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     deniedCalls: () => denied,
     iamRequests: () => requests,
     sweepExpired: (now) => store.sweepExpired(now),
+    failedInvocations: () => failed,
+    failedInvocationsFile: failedFile,
     async stop() {
       await gateway.stop();
       await aws.stop();

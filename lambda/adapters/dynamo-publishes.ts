@@ -1,9 +1,16 @@
 import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { PUBLISH_STATUS_SECONDS } from '../contract/tables';
-import type { PublishRecord, PublishStore } from '../ports';
+import type { DeliveryCounts, PendingTasks, PublishRecord, PublishStore } from '../ports';
 import { isConditionFailure } from './dynamo-errors';
 
 const idempotencyId = (projectId: string, key: string) => `idem#${projectId}#${key}`;
+
+/** A publish as stored: a background one keeps each task's counts apart, and ended tasks as 0 in `pending`. */
+type StoredPublish = PublishRecord & {
+  readonly ttl: number;
+  readonly tasks?: Record<string, [number, number, number]>;
+  readonly pending?: Record<string, number>;
+};
 
 /** Publishes and idempotency keys in DynamoDB, each item expiring by TTL. */
 export class DynamoPublishStore implements PublishStore {
@@ -15,14 +22,23 @@ export class DynamoPublishStore implements PublishStore {
 
   async put(record: PublishRecord): Promise<void> {
     const ttl = Math.floor(this.now() / 1000) + PUBLISH_STATUS_SECONDS;
-    await this.client.send(new PutCommand({ TableName: this.tableName, Item: { ...record, ttl } }));
+    // A background publish's counts are its tasks', each kept apart (see taskEnded).
+    const item = record.pending ? { ...record, tasks: {} } : record;
+    await this.client.send(new PutCommand({ TableName: this.tableName, Item: { ...item, ttl } }));
   }
 
   async get(id: string): Promise<PublishRecord | undefined> {
     const { Item } = await this.client.send(new GetCommand({ TableName: this.tableName, Key: { id }, ConsistentRead: true }));
-    if (!Item || Item.ttl <= Math.floor(this.now() / 1000)) return undefined;
-    const { ttl: _, ...record } = Item;
-    return record as PublishRecord;
+    if (!Item || (Item.ttl as number) <= Math.floor(this.now() / 1000)) return undefined;
+    const { ttl: _, tasks, pending, ...record } = Item as StoredPublish;
+    if (!tasks || !pending) return record;
+    const counts = { sent: 0, failed: 0, stale: 0 };
+    for (const [sent, failed, stale] of Object.values(tasks)) {
+      counts.sent += sent;
+      counts.failed += failed;
+      counts.stale += stale;
+    }
+    return { ...record, ...counts, pending: Object.fromEntries(Object.entries(pending).filter(([, startsUntil]) => startsUntil > 0)) };
   }
 
   async claim(projectId: string, key: string, publishId: string, expiresAt: number): Promise<string | undefined> {
@@ -65,18 +81,30 @@ export class DynamoPublishStore implements PublishStore {
     }
   }
 
-  async addCounts(id: string, counts: { sent: number; failed: number; stale: number }, shardsDelta: number): Promise<void> {
+  async taskEnded(id: string, taskId: string, counts: DeliveryCounts, continuations: PendingTasks): Promise<void> {
+    // Each task's counts under its own id and each continuation added only if absent: running this
+    // again (a retry, a duplicate, an earlier task's late repeat) changes nothing.
+    const names: Record<string, string> = { '#t': taskId };
+    const values: Record<string, unknown> = { ':counts': [counts.sent, counts.failed, counts.stale], ':ended': 0 };
+    const sets = ['tasks.#t = :counts', 'pending.#t = :ended'];
+    Object.entries(continuations).forEach(([continuation, startsUntil], i) => {
+      names[`#c${i}`] = continuation;
+      values[`:c${i}`] = startsUntil;
+      sets.push(`pending.#c${i} = if_not_exists(pending.#c${i}, :c${i})`);
+    });
     const { Attributes } = await this.client.send(
       new UpdateCommand({
         TableName: this.tableName,
         Key: { id },
-        UpdateExpression: 'ADD sent :sent, failed :failed, stale :stale, shardsPending :delta',
+        UpdateExpression: `SET ${sets.join(', ')}`,
         ConditionExpression: 'attribute_exists(id)',
-        ExpressionAttributeValues: { ':sent': counts.sent, ':failed': counts.failed, ':stale': counts.stale, ':delta': shardsDelta },
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
         ReturnValues: 'ALL_NEW',
       }),
     );
-    if (shardsDelta < 0 && Attributes?.shardsPending === 0) {
+    const pending = Object.values((Attributes?.pending ?? {}) as Record<string, number>);
+    if (!Attributes?.done && pending.every((startsUntil) => startsUntil === 0)) {
       await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,

@@ -35,6 +35,11 @@ const SETTINGS = {
   deliveryRatePerSecond: { env: 'DELIVERY_RATE_PER_SECOND', read: 'positive', default: 8_000, tunable: true },
   /** Channels with more subscribers than this are published in the background (202). */
   backgroundFanoutAbove: { env: 'BACKGROUND_FANOUT_ABOVE', read: 'positive', default: 2_000, tunable: true },
+  /**
+   * Seconds Lambda keeps trying to start a background task's asynchronous event (the function's
+   * maximum event age, 60–21,600 on AWS; the construct sets both): after it, a task not started is lost.
+   */
+  taskMaxAgeSeconds: { env: 'TASK_MAX_AGE_SECONDS', read: 'positive', default: 900, tunable: true },
   /** Set by the Lambda runtime: the function invokes itself for background tasks. */
   functionName: { env: 'AWS_LAMBDA_FUNCTION_NAME', read: 'text', runtime: true },
   /** `true` refuses WebSocket connections without a valid client token, in every project (`default` included). */
@@ -138,6 +143,7 @@ export const DEFAULT_FANOUT_CONCURRENCY = SETTINGS.fanoutConcurrency.default;
 export const DEFAULT_DELIVERY_RATE_PER_SECOND = SETTINGS.deliveryRatePerSecond.default;
 export const DEFAULT_BACKGROUND_FANOUT_ABOVE = SETTINGS.backgroundFanoutAbove.default;
 export const DEFAULT_ACCESS_KEY_CACHE_SECONDS = SETTINGS.accessKeyCacheSeconds.default;
+export const DEFAULT_TASK_MAX_AGE_SECONDS = SETTINGS.taskMaxAgeSeconds.default;
 export const DEFAULT_MASTER_KEY_GRACE_SECONDS = SETTINGS.masterKeyGraceSeconds.default;
 
 /**

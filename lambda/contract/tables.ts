@@ -129,9 +129,11 @@ export const PROJECTS_TABLE = {
 export const MAX_KEYS_PER_PROJECT = 2;
 
 /**
- * Publishes a caller may ask about, and idempotency keys, one item each:
- * `{ id, projectId, channel?, connectionId?, event, queued, sent, failed, stale, shardsPending, done, createdAt, ttl }`
- * for a publish (`GET /broadcast/{id}`), `{ id: "idem#<project>#<key>", publishId, ttl }` for a key.
+ * Publishes a caller may ask about, idempotency keys and background tasks' progress, one item each:
+ * `{ id, projectId, channel?, connectionId?, event, queued, sent, failed, stale, done, createdAt, ttl }`
+ * for a publish (`GET /broadcast/{id}`; a background one adds `tasks: { taskId: [sent, failed, stale] }`
+ * and `pending: { taskId: startsUntil | 0 }`), `{ id: "idem#<project>#<key>", publishId, ttl }` for
+ * a key, `{ id: "task#<key>", owner, leaseUntil, attempts, after, …, ending, settled, ttl }` for a task.
  */
 export const PUBLISHES_TABLE = {
   partitionKey: { name: 'id', type: 'S' },

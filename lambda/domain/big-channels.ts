@@ -1,25 +1,35 @@
 /**
  * Channels too big for one request: their subscribers are split by connection-id ranges into
- * shards, each delivered by a background invocation of its own at its share of the account's
- * delivery budget. A shard that runs short of time hands what is left — the rest of its range and
- * the posts still throttled — to a continuation, so nothing is dropped; counts add up in the
- * publish's record, which the last shard marks done.
+ * shards, each delivered by a background invocation of its own within the account's delivery
+ * budget. A shard that runs short of time hands what is left — the rest of its range and the posts
+ * still throttled — to a continuation, so nothing is dropped.
+ *
+ * Lambda may run an asynchronous invocation twice, retry one that failed or timed out, or drop it.
+ * So each task (a shard or a continuation) keeps a progress record: one invocation at a time holds
+ * it by a lease, records each page it finished, and a retry or a duplicate resumes from there
+ * instead of posting again. Every write to the publish's record is idempotent, and a task Lambda
+ * dropped shows as the publish failing once its event is too old to be started.
  */
-import { backoffCeiling, sleep as wait } from '../contract/retry';
+import { createHash } from 'node:crypto';
+import { sleep as wait } from '../contract/retry';
 import type {
   AsyncInvoker,
   Delivery,
   DeliveryBudgetStore,
+  DeliveryCounts,
   GoneConnection,
   PublishRecord,
   PublishStore,
   SubscriberRange,
   SubscriptionStore,
+  TaskLedger,
+  TaskProgress,
 } from '../ports';
 import type { DeliverTask } from '../tasks';
 
 export type { DeliverTask };
 import { fanOut, onePage } from './fanout';
+import { claimTask, Holder, keepLease, leaseUntil } from './task-lease';
 
 /** Connection-id characters in byte order: API Gateway's ids are base64 (and we allow base64url). */
 const ID_ALPHABET = '+-/0123456789=ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz';
@@ -102,6 +112,8 @@ export interface BigChannelsDependencies {
   readonly delivery: Pick<Delivery, 'post'>;
   readonly invoker: AsyncInvoker;
   readonly publishes: PublishStore;
+  /** Each task's progress and lease. */
+  readonly ledger: TaskLedger;
   /** Purges connections found gone (in the background). */
   readonly purge: (gone: readonly GoneConnection[]) => Promise<void>;
   readonly concurrency: number;
@@ -109,27 +121,58 @@ export interface BigChannelsDependencies {
   readonly budgetPerSecond: number;
   /** Where that budget is kept, shared by every big publish in flight; without one, each publish paces its own shards. */
   readonly budget?: DeliveryBudgetStore;
+  /** The function's maximum event age: after it, Lambda starts no attempt of a task's event. */
+  readonly taskMaxAgeMs: number;
   /** Subscribers per shard. @default 10000 */
   readonly shardSize?: number;
   /** @default 32 */
   readonly maxShards?: number;
-  /** Subscribers read per page. @default 1000 */
+  /** Subscribers read per page, and posts per progress write. @default 1000 */
   readonly pageSize?: number;
   readonly now?: () => number;
   readonly sleep?: (ms: number) => Promise<void>;
 }
 
-/** Time a shard keeps for itself before its deadline: to hand over and record its counts. */
+/** Time a shard keeps for itself before its deadline, to hand over and record its counts: 3 s, or a quarter of a short invocation's. */
 const HANDOVER_MS = 3_000;
+const handoverMs = (holder: Holder) => Math.min(HANDOVER_MS, (holder.deadline - holder.now()) / 4);
 /** Throttled subscribers carried per continuation: ~20 bytes each, far below the payload limit. */
 const RETRY_BATCH = 2_000;
-/** A range whose read fails this many times in a row, reading nothing, is given up (its shard ends, the error is reported). */
-const MAX_READ_FAILURES = 3;
-/** A read that failed waits before the next try: 1 s, 2 s, 4 s — throttling passes. */
-const READ_BACKOFF = { baseMs: 500, maxMs: 4000 };
+/** Lambda may start an attempt until the event's maximum age, and take a little longer to: the margin. */
+const START_MARGIN_MS = 5_000;
+
+/** What is left when a task ends: continuations, each with what it goes on with. */
+interface Continuation {
+  readonly taskId: string;
+  /** Where the range resumes; absent when the range is done and only `retry` is left. */
+  readonly after?: string;
+  readonly rangeDone: boolean;
+  readonly retry: readonly string[];
+}
+
+/** What an invocation of a shard did. */
+export type ShardRun =
+  /** It delivered (its counts: this invocation's own), and ended the task, handing any rest to continuations. */
+  | ({ readonly outcome: 'ended'; readonly continuations: number; readonly resumed: boolean } & DeliveryCounts)
+  /** Another invocation holds the task and is alive: this one was a duplicate. */
+  | { readonly outcome: 'duplicate' }
+  /** The task had ended already: only what its ending left undone was done. */
+  | { readonly outcome: 'concluded' }
+  /** It lost the task's lease midway (its renewals failed): whoever took the task over goes on. */
+  | ({ readonly outcome: 'superseded' } & DeliveryCounts);
+
+/** How a publish stands, for `GET /broadcast/{id}`. */
+export type PublishStatus = Omit<PublishRecord, 'pending'> & {
+  /** `failed`: a task of it was lost (dropped by Lambda after its retries, or too old to start); the counts say what was delivered. */
+  readonly status: 'delivering' | 'done' | 'failed';
+};
 
 export class BigChannels {
-  constructor(private readonly deps: BigChannelsDependencies) {}
+  private readonly now: () => number;
+
+  constructor(private readonly deps: BigChannelsDependencies) {
+    this.now = deps.now ?? Date.now;
+  }
 
   /**
    * Reads the channel's first `limit + 1` subscribers: all of them if there are no more than
@@ -150,18 +193,28 @@ export class BigChannels {
 
   /** Records the publish and starts its shards (which skip `exclude`, if given); returns how many there are. */
   async start(
-    record: Omit<PublishRecord, 'sent' | 'failed' | 'stale' | 'shardsPending' | 'done'>,
+    record: Omit<PublishRecord, 'sent' | 'failed' | 'stale' | 'done' | 'pending'>,
     body: string,
     exclude?: string,
   ): Promise<number> {
     const shards = Math.min(this.deps.maxShards ?? 32, Math.max(1, Math.ceil(record.queued / (this.deps.shardSize ?? 10_000))));
-    await this.deps.publishes.put({ ...record, sent: 0, failed: 0, stale: 0, shardsPending: shards, done: false });
+    const tasks = shardRanges(shards).map((range, i) => ({ taskId: `s${i}`, range }));
+    const startsUntil = this.startsUntil();
+    await this.deps.publishes.put({
+      ...record,
+      sent: 0,
+      failed: 0,
+      stale: 0,
+      done: false,
+      pending: Object.fromEntries(tasks.map(({ taskId }) => [taskId, startsUntil])),
+    });
     const ratePerSecond = this.deps.budgetPerSecond / shards;
     await Promise.all(
-      shardRanges(shards).map((range) =>
+      tasks.map(({ taskId, range }) =>
         this.deps.invoker.invoke({
           task: 'deliver',
           publishId: record.id,
+          taskId,
           projectId: record.projectId,
           channel: record.channel!,
           body,
@@ -174,74 +227,178 @@ export class BigChannels {
     return shards;
   }
 
-  /** Delivers one shard until done or until `deadline` (epoch ms) draws near, then hands over. */
-  async run(task: DeliverTask, deadline: number): Promise<{ sent: number; failed: number; stale: number; error?: unknown }> {
-    const now = this.deps.now ?? Date.now;
-    // The deployment's one budget when there is one (every big publish in flight shares it), else
-    // this shard's share of it.
-    const pacer = this.deps.budget
-      ? new SharedPacer(this.deps.budget, this.deps.budgetPerSecond, now, this.deps.sleep)
-      : new Pacer(task.ratePerSecond, now);
-    const pace = () => pacer.acquire();
-    const postsDeadline = deadline - HANDOVER_MS;
-    const counts = { sent: 0, failed: 0, stale: 0 };
-    const deferred: string[] = [];
-    let purgeError: unknown;
-    const deliver = async (page: readonly string[]) => {
-      const ids = task.exclude === undefined ? page : page.filter((id) => id !== task.exclude);
-      const result = await fanOut(onePage(ids), task.body, this.deps.delivery, this.deps.concurrency, postsDeadline, pace);
-      counts.sent += result.sent;
-      counts.failed += result.failed;
-      counts.stale += result.gone.length;
-      deferred.push(...result.deferred);
-      const { projectId, channel } = task;
+  /**
+   * Delivers one task until done or until the invocation's deadline draws near, then hands over:
+   * resumed from its progress record if an earlier invocation of it got some way, skipped if another
+   * holds it. Throws when it cannot go on (a read failing): Lambda retries it, and the retry resumes
+   * after the last page recorded.
+   */
+  async run(task: DeliverTask, holder: Holder): Promise<ShardRun> {
+    const claim = await claimTask(holder, taskKey(task.publishId, task.taskId), handoverMs(holder));
+    if (claim.kind === 'held') return { outcome: 'duplicate' };
+    if (claim.kind === 'ended') {
+      // Ended, but perhaps killed before its ending was carried out: carried out again (idempotently).
+      if (!claim.progress.settled) await this.conclude(task, claim.progress, JSON.parse(claim.progress.ending!) as Continuation[]);
+      return { outcome: 'concluded' };
+    }
+    return this.deliverFrom(task, claim.progress, holder);
+  }
+
+  private async deliverFrom(task: DeliverTask, progress: TaskProgress, holder: Holder): Promise<ShardRun> {
+    const { ledger } = this.deps;
+    const { owner } = holder;
+    const key = taskKey(task.publishId, task.taskId);
+    const counts = { sent: progress.sent, failed: progress.failed, stale: progress.stale };
+    const deferred = [...progress.deferred];
+    let after = progress.after ?? task.range.after;
+    let rangeDone = (task.rangeDone ?? false) || progress.rangeDone;
+    let retried = progress.retried || !task.retry?.length;
+    let lost = false;
+    // Renewed while it runs, however slowly its pages go; a renewal that finds the lease taken stops it.
+    const stopRenewing = keepLease(holder, key, () => (lost = true));
+    /** Records a page's progress; false only if the lease was lost. A failed write is tried again with the next page. */
+    const record = async () => {
       try {
-        if (result.gone.length > 0)
-          await this.deps.purge(result.gone.map((connectionId) => ({ connectionId, foundThrough: { projectId, channel, connectionId } })));
-      } catch (error) {
-        // The gone connections expire by TTL anyway; delivering the rest matters more.
-        purgeError = error;
+        return !lost && (await ledger.advance(key, owner, leaseUntil(holder), { after, rangeDone, retried, deferred, ...counts }));
+      } catch {
+        return !lost;
       }
     };
+    const mine = () => ({
+      sent: counts.sent - progress.sent,
+      failed: counts.failed - progress.failed,
+      stale: counts.stale - progress.stale,
+    });
+    try {
+      const pacer = this.deps.budget
+        ? new SharedPacer(this.deps.budget, this.deps.budgetPerSecond, this.now, this.deps.sleep)
+        : new Pacer(task.ratePerSecond, this.now, this.deps.sleep);
+      const pace = () => pacer.acquire();
+      const postsDeadline = holder.deadline - handoverMs(holder);
+      const deliver = async (page: readonly string[]) => {
+        const ids = task.exclude === undefined ? page : page.filter((id) => id !== task.exclude);
+        const result = await fanOut(onePage(ids), task.body, this.deps.delivery, this.deps.concurrency, postsDeadline, pace);
+        counts.sent += result.sent;
+        counts.failed += result.failed;
+        counts.stale += result.gone.length;
+        deferred.push(...result.deferred);
+        const { projectId, channel } = task;
+        // Purged in the background; if that fails, the gone connections expire by TTL anyway.
+        if (result.gone.length > 0)
+          await this.deps
+            .purge(result.gone.map((connectionId) => ({ connectionId, foundThrough: { projectId, channel, connectionId } })))
+            .catch(() => undefined);
+      };
 
-    if (task.retry && task.retry.length > 0) await deliver(task.retry);
-    let rest: SubscriberRange | undefined = task.rangeDone ? undefined : task.range;
-    let readError: unknown;
-    let progressed = false;
-    if (rest) {
-      // A read that failed before waits before trying again: throttling passes.
-      if (task.readFailures) await (this.deps.sleep ?? wait)(backoffCeiling(task.readFailures, READ_BACKOFF));
-      try {
-        for await (const page of this.deps.subscriptions.slice(task.projectId, task.channel, rest, this.deps.pageSize)) {
-          progressed = true;
-          await deliver(page.ids);
-          rest = page.after === undefined ? undefined : { ...task.range, after: page.after };
-          if (rest && now() > postsDeadline) break;
-        }
-      } catch (error) {
-        // Nothing read past `rest` was delivered: the continuation starts from there.
-        readError = error;
+      if (!retried) {
+        await deliver(task.retry ?? []);
+        retried = true;
+        if (!(await record())) return { outcome: 'superseded', ...mine() };
       }
+      if (!rangeDone) {
+        let stopped = false;
+        try {
+          for await (const page of this.deps.subscriptions.slice(
+            task.projectId,
+            task.channel,
+            { ...task.range, after },
+            this.deps.pageSize,
+          )) {
+            await deliver(page.ids);
+            if (page.after === undefined) rangeDone = true;
+            else after = page.after;
+            if (!(await record())) return { outcome: 'superseded', ...mine() };
+            if (!rangeDone && this.now() > postsDeadline) {
+              stopped = true;
+              break;
+            }
+          }
+        } catch (error) {
+          // Nothing read past the last page recorded was delivered: Lambda's retry resumes there.
+          await ledger.release(key, owner).catch(() => undefined);
+          throw error;
+        }
+        if (!stopped) rangeDone = true;
+      }
+
+      // What is left goes on in continuations: the rest of the range with the first retries, and
+      // further retries in tasks of their own, so no payload nears the asynchronous invocation limit.
+      const retries: string[][] = [];
+      for (let i = 0; i < deferred.length; i += RETRY_BATCH) retries.push(deferred.slice(i, i + RETRY_BATCH));
+      const continuations: Continuation[] = [];
+      if (!rangeDone || retries.length > 0) {
+        continuations.push({
+          taskId: continuationId(task.taskId, 0),
+          after: rangeDone ? undefined : after,
+          rangeDone,
+          retry: retries.shift() ?? [],
+        });
+      }
+      retries.forEach((retry, i) => continuations.push({ taskId: continuationId(task.taskId, i + 1), rangeDone: true, retry }));
+      if (!(await ledger.end(key, owner, JSON.stringify(continuations), counts))) return { outcome: 'superseded', ...mine() };
+      await this.conclude(task, counts, continuations);
+      return { outcome: 'ended', ...mine(), continuations: continuations.length, resumed: progress.attempts > 1 };
+    } finally {
+      stopRenewing();
     }
-    // Failures count in a row only while no page could be read at all.
-    const readFailures = readError === undefined ? 0 : progressed ? 1 : (task.readFailures ?? 0) + 1;
-    const givenUp = readFailures >= MAX_READ_FAILURES;
-    if (givenUp) rest = undefined;
-    // What is left goes on in continuations: the rest of the range with the first retries, and
-    // further retries in tasks of their own, so no payload nears the asynchronous invocation limit.
-    const retries: string[][] = [];
-    for (let i = 0; i < deferred.length; i += RETRY_BATCH) retries.push(deferred.slice(i, i + RETRY_BATCH));
-    const continuations: DeliverTask[] = [];
-    if (rest !== undefined || retries.length > 0) {
-      continuations.push({ ...task, range: rest ?? task.range, rangeDone: rest === undefined, retry: retries.shift() ?? [], readFailures });
-    }
-    for (const retry of retries) continuations.push({ ...task, rangeDone: true, retry, readFailures: 0 });
-    // This shard ends; its continuations are counted before they start, so done cannot come early.
-    await this.deps.publishes.addCounts(task.publishId, counts, continuations.length - 1);
-    await Promise.all(continuations.map((next) => this.deps.invoker.invoke(next)));
-    // Reported after the hand-over, to be logged. A range given up shows in the record as a
-    // shortfall: done, with sent + failed + stale under queued.
-    const error = givenUp ? readError : purgeError;
-    return error === undefined ? counts : { ...counts, error };
   }
+
+  /** Carries out a task's ending: its counts and continuations into the publish's record, then the continuations started. */
+  private async conclude(task: DeliverTask, counts: DeliveryCounts, continuations: readonly Continuation[]): Promise<void> {
+    const startsUntil = this.startsUntil();
+    await this.deps.publishes.taskEnded(
+      task.publishId,
+      task.taskId,
+      { sent: counts.sent, failed: counts.failed, stale: counts.stale },
+      Object.fromEntries(continuations.map(({ taskId }) => [taskId, startsUntil])),
+    );
+    await Promise.all(
+      continuations.map(({ taskId, after, rangeDone, retry }) =>
+        this.deps.invoker.invoke({ ...task, taskId, range: { ...task.range, after }, rangeDone, retry: [...retry] }),
+      ),
+    );
+    await this.deps.ledger.settle(taskKey(task.publishId, task.taskId));
+  }
+
+  /**
+   * How a publish stands: done when every task has ended; failed when a task was lost — its event
+   * too old for Lambda to start it again and no invocation holding it — and then its counts include
+   * what the lost tasks delivered before. Reads only overdue tasks.
+   */
+  async status(record: PublishRecord): Promise<PublishStatus> {
+    const { pending, ...rest } = record;
+    const waiting = Object.entries(pending ?? {});
+    if (waiting.length === 0) return { ...rest, status: rest.done ? 'done' : 'delivering' };
+    const now = this.now();
+    const counts = { sent: rest.sent, failed: rest.failed, stale: rest.stale };
+    let lost = 0;
+    for (const [taskId] of waiting.filter(([, startsUntil]) => startsUntil < now).slice(0, MAX_OVERDUE_READS)) {
+      const task = await this.deps.ledger.inspect(taskKey(record.id, taskId));
+      if (task && task.leaseUntil >= now) continue;
+      lost++;
+      counts.sent += task?.counts.sent ?? 0;
+      counts.failed += task?.counts.failed ?? 0;
+      counts.stale += task?.counts.stale ?? 0;
+    }
+    if (lost === 0) return { ...rest, done: false, status: 'delivering' };
+    return { ...rest, ...counts, done: lost === waiting.length, status: 'failed' };
+  }
+
+  private startsUntil(): number {
+    return this.now() + this.deps.taskMaxAgeMs + START_MARGIN_MS;
+  }
+}
+
+/** Overdue tasks a status read looks at, at most: one is enough to call the publish failed. */
+const MAX_OVERDUE_READS = 25;
+
+const taskKey = (publishId: string, taskId: string) => `${publishId}#${taskId}`;
+
+/**
+ * A continuation's id: the same whenever the same task ends the same way (so a retry starts the same
+ * continuation, which its own record then keeps from running twice), and short however long the chain.
+ */
+function continuationId(taskId: string, index: number): string {
+  const shard = taskId.split('.')[0];
+  return `${shard}.${createHash('sha256').update(`${taskId}/${index}`).digest('base64url').slice(0, 16)}`;
 }

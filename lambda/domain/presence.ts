@@ -13,6 +13,7 @@ import { INTERNAL } from './internal-channels';
 import { backoffCeiling, sleep } from '../contract/retry';
 import type { AsyncInvoker, ConnectionRecord, Delivery, DeliveryOutcome } from '../ports';
 import type { WelcomeTask } from '../tasks';
+import { claimTask, Holder } from './task-lease';
 
 export interface PresenceDependencies {
   /** Only channel fan-out: `client_left` goes to the project's typed clients. */
@@ -47,17 +48,31 @@ export class Presence {
     }
   }
 
-  /** Posts `connected`, retrying with backoff while API Gateway still answers 410. */
-  async welcome(task: WelcomeTask): Promise<DeliveryOutcome> {
+  /**
+   * Posts `connected`, retrying with backoff while API Gateway still answers 410 — once, however
+   * often Lambda runs the task: its record in the ledger keeps a duplicate from posting again.
+   * Throws if the connection could not be reached (Lambda retries the task).
+   */
+  async welcome(task: WelcomeTask, holder: Holder): Promise<DeliveryOutcome | 'duplicate'> {
+    const key = `welcome#${task.connectionId}`;
+    const claim = await claimTask(holder, key, 0);
+    if (claim.kind !== 'claimed') return 'duplicate';
     const message = JSON.stringify(outbound.connected(task, task.clientCount, this.timestamp()));
-    const deadline = this.now() + (this.deps.welcomeDeadlineMs ?? 10_000);
+    const deadline = Math.min(this.now() + (this.deps.welcomeDeadlineMs ?? 10_000), holder.deadline - 1_000);
+    let outcome: DeliveryOutcome;
     for (let attempt = 0; ; attempt++) {
       const delay = backoffCeiling(attempt, WELCOME_BACKOFF);
-      const outcome = await this.deps.delivery.post(task.connectionId, message);
+      outcome = await this.deps.delivery.post(task.connectionId, message, deadline);
       // Gone before the deadline means "not open yet"; after it, the client really left.
-      if (outcome !== 'gone' || this.now() + delay > deadline) return outcome;
+      if (outcome !== 'gone' || this.now() + delay > deadline) break;
       await this.sleep(delay);
     }
+    if (outcome === 'failed' || outcome === 'deferred') {
+      await holder.ledger.release(key, holder.owner);
+      throw new Error(`welcome: ${task.connectionId} could not be reached (${outcome})`);
+    }
+    await holder.ledger.end(key, holder.owner, outcome, { sent: outcome === 'sent' ? 1 : 0, failed: 0, stale: outcome === 'gone' ? 1 : 0 });
+    return outcome;
   }
 
   /**

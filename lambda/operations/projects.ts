@@ -8,7 +8,8 @@ import { signClientToken } from '../auth/tokens';
 import type { NamespaceView } from '../domain/namespaces';
 import type { ProjectStatus, ProjectUsage } from '../domain/projects';
 import type { SettingsChange, SettingsView } from '../domain/settings';
-import type { ApiKeyRecord, PublishRecord } from '../ports';
+import type { PublishStatus } from '../domain/big-channels';
+import type { ApiKeyRecord } from '../ports';
 import { ErrorCode, fail, FanoutCounts, ok } from '../protocol';
 import { FLAT, operation } from './operation';
 import type { Services } from './services';
@@ -210,8 +211,11 @@ export const listChannels = operation<OnProject & { readonly prefix: string; rea
   },
 });
 
-/** A publish's outcome, for the master key or the key of the publish's project. */
-export const publishStatus = operation<{ readonly id: string }, Omit<PublishRecord, 'shardsPending'>>({
+/**
+ * A publish's outcome, for the master key or the key of the publish's project: its counts so far and
+ * `status` — delivering, done, or failed (a background task was lost; the counts say what was delivered).
+ */
+export const publishStatus = operation<{ readonly id: string }, PublishStatus>({
   name: 'publish status',
   callers: ['backend'],
   access: ACCESS.backend,
@@ -222,8 +226,7 @@ export const publishStatus = operation<{ readonly id: string }, Omit<PublishReco
     const record = await services.publishes.get(id);
     if (!record || scope.caller.kind !== 'backend' || !mayAccess(scope.caller.principal, record.projectId))
       return fail(ErrorCode.publishNotFound);
-    const { shardsPending: _, ...publishStatus } = record;
-    return ok(publishStatus);
+    return ok(await services.bigChannels.status(record));
   },
 });
 

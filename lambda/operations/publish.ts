@@ -129,13 +129,13 @@ async function repeated(firstId: string, services: Services): Promise<PublishOut
   return done ? { id: firstId, sent, failed, stale, duplicate: true } : { id: firstId, queued, duplicate: true };
 }
 
-type RecordBase = Omit<PublishRecord, 'queued' | 'sent' | 'failed' | 'stale' | 'shardsPending' | 'done'>;
+type RecordBase = Omit<PublishRecord, 'queued' | 'sent' | 'failed' | 'stale' | 'done' | 'pending'>;
 
 /** Keeps a delivered publish's outcome where a repeat of its idempotency key can find it. */
 async function remember(key: string | undefined, base: RecordBase, counts: FanoutCounts, services: Services) {
   if (key === undefined) return;
   const { sent, failed, stale } = counts;
-  await services.publishes.put({ ...base, queued: sent + failed + stale, sent, failed, stale, shardsPending: 0, done: true });
+  await services.publishes.put({ ...base, queued: sent + failed + stale, sent, failed, stale, done: true });
 }
 
 /** Work after a delivery: a failure is logged, never answered as a 5xx the caller would retry (and so deliver twice). */

@@ -19,7 +19,7 @@ import type { Retention } from '../domain/retention';
 import type { Revocation } from '../domain/revocation';
 import type { Settings } from '../domain/settings';
 import type { Users } from '../domain/users';
-import type { ConnectionStore, Delivery, PublishStore } from '../ports';
+import type { ConnectionStore, Delivery, PublishStore, TaskLedger } from '../ports';
 import type { Telemetry } from '../telemetry';
 
 export interface Services {
@@ -38,6 +38,7 @@ export interface Services {
   readonly revocation: Revocation;
   readonly bigChannels: BigChannels;
   readonly publishes: PublishStore;
+  readonly tasks: TaskLedger;
   readonly namespaces: Namespaces;
   readonly history: ChannelHistory;
   readonly members: Members;

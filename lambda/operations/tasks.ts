@@ -1,20 +1,29 @@
 /**
- * Background tasks, run by one wrapper: each kind's work, its log line, and one rule for failure —
- * a task never throws. Lambda would run a failed asynchronous invocation again, and a task that
- * already posted would post twice; what failed is logged (and, for a shard, recorded) instead.
+ * Background tasks, run by one wrapper: each kind's work and its log line. Lambda may run a task's
+ * event twice, and retries one that failed or timed out (twice, a minute and two apart), so every
+ * task is safe to run again:
+ * - `deliver` (a big channel's shard) holds its progress record: a retry resumes after the last
+ *   page it recorded, a duplicate finds the record held or ended and does nothing;
+ * - `welcome` holds its record too: `connected` is posted once;
+ * - `purge` and `reap` delete conditionally, and only the call whose delete removed an item
+ *   announces it: run twice, they announce nothing twice.
+ * So a task that cannot finish throws, and Lambda's retry picks it up; after the last retry Lambda
+ * sends the event to the function's failure destination.
  */
+import { randomUUID } from 'node:crypto';
+import { sleep } from '../contract/retry';
+import type { Holder } from '../domain/task-lease';
 import type { BackgroundTask, TaskName, TaskOf } from '../tasks';
 import type { Services } from './services';
 
-type Runner<N extends TaskName> = (task: TaskOf<N>, services: Services, deadline: number) => Promise<Record<string, unknown>>;
+type Runner<N extends TaskName> = (task: TaskOf<N>, services: Services, holder: Holder) => Promise<Record<string, unknown>>;
 
 const RUNNERS: { readonly [N in TaskName]: Runner<N> } = {
   /** The `connected` message, once API Gateway has opened the connection. */
-  welcome: async (task, services) => ({ outcome: await services.presence.welcome(task) }),
+  welcome: async (task, services, holder) => ({ outcome: await services.presence.welcome(task, holder) }),
 
   /** Removes the connections a publish found gone; their departures tell the project's typed clients. */
   purge: async (task, services) => {
-    // Left for DynamoDB's TTL, and for the next publish that meets them, if this fails.
     await services.membership.purge(task.gone);
     return { connections: task.gone.length };
   },
@@ -27,12 +36,15 @@ const RUNNERS: { readonly [N in TaskName]: Runner<N> } = {
   },
 
   /** One shard of a big channel's publish, until the invocation's time runs short (then it hands over). */
-  deliver: async (task, services, deadline) => {
-    const { error, ...counts } = await services.bigChannels.run(task, deadline);
-    if (error !== undefined)
-      services.logger.error('deliver: part of the shard was not done', { publishId: task.publishId, error: error as Error });
-    await services.projects.record(task.projectId, { deliveries: counts.sent });
-    return { publishId: task.publishId, ...counts };
+  deliver: async (task, services, holder) => {
+    const run = await services.bigChannels.run(task, holder);
+    if ('sent' in run) {
+      // Usage is this invocation's own deliveries (a resumed task's earlier ones were counted then).
+      await services.projects.record(task.projectId, { deliveries: run.sent }).catch((error: unknown) => {
+        services.logger.warn('deliver: usage not recorded', { publishId: task.publishId, error: error as Error });
+      });
+    }
+    return { publishId: task.publishId, taskId: task.taskId, ...run };
   },
 };
 
@@ -49,20 +61,28 @@ function fieldsOf(task: BackgroundTask) {
   }
 }
 
-/** Runs a task with the time its invocation has; never throws. */
+/** Runs a task with the time its invocation has; throws (after logging) when it failed, for Lambda to retry it. */
 export async function runTask(
   task: BackgroundTask,
   services: Services,
   options: { requestId?: string; remainingMs: number },
 ): Promise<void> {
   const { telemetry, logger } = services;
+  const holder: Holder = {
+    ledger: services.tasks,
+    owner: `${options.requestId ?? 'local'}/${randomUUID()}`,
+    deadline: services.now() + options.remainingMs,
+    now: services.now,
+    sleep,
+  };
   await telemetry.request(fieldsOf(task), async () => {
     const runner = RUNNERS[task.task];
     try {
-      const details = await runner(task as never, services, Date.now() + options.remainingMs);
+      const details = await runner(task as never, services, holder);
       telemetry.requestDone(task.task, { requestId: options.requestId, ...details });
     } catch (error) {
-      logger.error(`${task.task} failed`, { requestId: options.requestId, task: task.task, error: error as Error });
+      logger.error(`${task.task} failed; Lambda retries it`, { requestId: options.requestId, task: task.task, error: error as Error });
+      throw error;
     }
   });
 }

@@ -40,9 +40,29 @@ export interface AwsEndpointOptions {
    * The access key id the handler signs with, and what its role's policy says of a call's
    * authorizations: the refusal's sentence, or `undefined` when allowed. Absent: nothing is checked.
    */
-  readonly enforce?: { readonly accessKeyId: string; readonly check: (requests: readonly Authorization[]) => string | undefined };
+  readonly enforce?: {
+    readonly isHandler: (accessKeyId: string) => boolean;
+    readonly check: (requests: readonly Authorization[]) => string | undefined;
+  };
+  /** Credentials the stack has revoked (an ended Lambda sandbox's): every call signed with them is refused as expired. */
+  readonly isRevoked?: (accessKeyId: string) => boolean;
+  /** Fault injection for tests: what a DynamoDB call gets instead of its answer (`hang`: none, ever). */
+  readonly dynamoFault?: DynamoFault;
   readonly host?: string;
 }
+
+/** A DynamoDB call as the fault injector sees it. */
+export interface DynamoCall {
+  /** `Query`, `PutItem`, … */
+  readonly operation: string;
+  readonly input: Record<string, unknown>;
+  readonly accessKeyId?: string;
+}
+
+/** Decides a DynamoDB call's fault: an error answered in DynamoDB's shape, `hang`, or none. */
+export type DynamoFault = (
+  call: DynamoCall,
+) => 'hang' | { readonly status: number; readonly type: string; readonly message: string } | undefined;
 
 /** DynamoDB's request limit (16 MB); Lambda's asynchronous payload limit (256 KB). */
 const MAX_DYNAMODB_REQUEST_BYTES = 16 * 1024 * 1024;
@@ -91,12 +111,27 @@ export class LocalAwsEndpoint {
   /** The first of `requests` the handler's policy refuses, if the caller is the handler. */
   private refusal(req: IncomingMessage, requests: readonly Authorization[]): string | undefined {
     const enforce = this.options.enforce;
-    if (!enforce || signingKeyId(req.headers.authorization) !== enforce.accessKeyId) return undefined;
+    const keyId = signingKeyId(req.headers.authorization);
+    if (!enforce || keyId === undefined || !enforce.isHandler(keyId)) return undefined;
     return enforce.check(requests);
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const target = String(req.headers['x-amz-target'] ?? '');
+    const keyId = signingKeyId(req.headers.authorization);
+    if (keyId !== undefined && this.options.isRevoked?.(keyId)) {
+      // As each service answers credentials that have expired (a sandbox Lambda has ended holds none).
+      req.resume();
+      return target.startsWith('DynamoDB_20120810.')
+        ? jsonError(
+            res,
+            400,
+            'com.amazon.coral.service#ExpiredTokenException',
+            'The security token included in the request is expired',
+            'application/x-amz-json-1.0',
+          )
+        : jsonError(res, 403, 'ExpiredTokenException', 'The security token included in the request is expired');
+    }
     const invoke = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/.exec(requestUrl(req).pathname);
     if (target.startsWith('DynamoDB_20120810.')) return this.dynamodb(req, res, target.slice('DynamoDB_20120810.'.length));
     if (target.startsWith('secretsmanager.')) return this.secretsManager(req, res, target.slice('secretsmanager.'.length));
@@ -120,6 +155,15 @@ export class LocalAwsEndpoint {
     }
     const refused = this.refusal(req, dynamoAuthorizations(operation, parsed, this.options.region, this.options.account));
     if (refused) return jsonError(res, 400, 'com.amazon.coral.service#AccessDeniedException', refused, 'application/x-amz-json-1.0');
+    const fault = this.options.dynamoFault?.({
+      operation,
+      input: (parsed ?? {}) as Record<string, unknown>,
+      accessKeyId: signingKeyId(req.headers.authorization),
+    });
+    // Held until the stack stops: the caller's own timeout (or its Lambda's) is all that ends it.
+    if (fault === 'hang') return;
+    if (fault)
+      return jsonError(res, fault.status, `com.amazonaws.dynamodb.v20120810#${fault.type}`, fault.message, 'application/x-amz-json-1.0');
     await this.forward(req, res, body);
   }
 

@@ -36,16 +36,35 @@ export interface SignedRequest {
   readonly body: string;
 }
 
-export type Verdict = 'valid' | 'unknown key' | 'bad signature';
+/** `expired`: credentials the stack handed out and has since revoked (an ended Lambda sandbox's). */
+export type Verdict = 'valid' | 'unknown key' | 'expired' | 'bad signature';
 
 const AUTHORIZATION =
   /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, SignedHeaders=([^,]+), Signature=[0-9a-f]{64}$/;
 
 export class SignatureVerifier {
-  constructor(
-    /** Secret access keys by access key id: the credentials the stack hands out. */
-    private readonly secrets: Readonly<Record<string, string>>,
-  ) {}
+  /** Secret access keys by access key id: the credentials the stack hands out. */
+  private readonly secrets: Map<string, string>;
+  private readonly revoked = new Set<string>();
+
+  constructor(secrets: Readonly<Record<string, string>>) {
+    this.secrets = new Map(Object.entries(secrets));
+  }
+
+  /** Hands out credentials (a new Lambda sandbox's). */
+  grant(accessKeyId: string, secretAccessKey: string): void {
+    this.secrets.set(accessKeyId, secretAccessKey);
+  }
+
+  /** Ends credentials: calls signed with them are refused as expired from now on. */
+  revoke(accessKeyId: string): void {
+    this.secrets.delete(accessKeyId);
+    this.revoked.add(accessKeyId);
+  }
+
+  isRevoked(accessKeyId: string | undefined): boolean {
+    return accessKeyId !== undefined && this.revoked.has(accessKeyId);
+  }
 
   async verify(request: SignedRequest): Promise<Verdict> {
     const authorization = request.headers.authorization ?? '';
@@ -53,7 +72,8 @@ export class SignatureVerifier {
     const date = request.headers['x-amz-date'];
     if (!parts || !date) return 'bad signature';
     const [, accessKeyId, , region, service, signedNames] = parts;
-    const secretAccessKey = this.secrets[accessKeyId];
+    if (this.revoked.has(accessKeyId)) return 'expired';
+    const secretAccessKey = this.secrets.get(accessKeyId);
     if (secretAccessKey === undefined) return 'unknown key';
     const names = signedNames.split(';');
     const headers = Object.fromEntries(names.map((name) => [name, request.headers[name] ?? '']));

@@ -11,19 +11,22 @@ import { createServer, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { HttpApi } from './http-api';
 import { close, listen, refuseUpgrade, sendJson } from './io';
-import { LocalHandler, LocalLambda } from './lambda-runtime';
+import { LocalHandler, LocalLambda, LocalLambdaOptions, Sandbox } from './lambda-runtime';
 import { ManagementApi, ManagementAuthorizer, SignatureCheck } from './management-api';
 import { ThrottleLimits, TokenBucket } from './throttle';
 import { WebSocketApi } from './websocket-api';
 import { API_GATEWAY } from '../../lambda/contract/limits';
 
 export type { ThrottleLimits } from './throttle';
-export type { LocalContext, LocalHandler } from './lambda-runtime';
+export type { FailedInvocation, LocalContext, LocalHandler, LocalLambdaOptions, RunningInvocation, Sandbox } from './lambda-runtime';
 export type { ManagementAuthorizer } from './management-api';
 export { MAX_HTTP_BODY_BYTES } from './http-api';
 
 export interface GatewayOptions {
-  readonly handler: LocalHandler;
+  /** The function: sandboxes of it (each with credentials of its own), or one handler every invocation shares. */
+  readonly handler: LocalHandler | { readonly sandbox: () => Sandbox };
+  /** The function's timeout, concurrency and asynchronous invocation settings. */
+  readonly lambda?: Omit<LocalLambdaOptions, 'onError'>;
   /** @default '127.0.0.1' */
   readonly host?: string;
   /** @default 0 (any free port) */
@@ -53,7 +56,8 @@ export interface GatewayOptions {
 }
 
 export class LocalGateway {
-  private readonly lambda: LocalLambda;
+  /** The function's runtime: what runs each invocation (tests kill one in the middle through it). */
+  readonly lambda: LocalLambda;
   private readonly webSocket: WebSocketApi;
   /** The WebSocket API and its `@connections` API share a server, as they share a host on AWS. */
   private readonly wsServer: Server;
@@ -65,7 +69,9 @@ export class LocalGateway {
 
   constructor(private readonly options: GatewayOptions) {
     this.stage = options.stage ?? 'production';
-    this.lambda = new LocalLambda(options.handler, options.onHandlerError);
+    const runtime = { ...options.lambda, onError: options.onHandlerError };
+    const { handler } = options;
+    this.lambda = typeof handler === 'function' ? LocalLambda.sharing(handler, runtime) : new LocalLambda(handler.sandbox, runtime);
     const limits = (setting: ThrottleLimits | false | undefined, fallback: ThrottleLimits) =>
       setting === false ? undefined : new TokenBucket(setting ?? fallback);
     const accountBucket = limits(options.throttle?.account, API_GATEWAY.accountThrottle);
@@ -129,6 +135,11 @@ export class LocalGateway {
     this.webSocket.dropWithoutDisconnect(connectionId);
   }
 
+  /** A connection with no socket, for tests: what `@connections` posts to it goes to `receive` (see WebSocketApi). */
+  attachListener(receive: (message: string) => void): string {
+    return this.webSocket.attachListener(receive);
+  }
+
   /** An asynchronous (`Event`) invocation of the handler: how it runs its background tasks. */
   invokeAsync(event: unknown): void {
     this.lambda.invokeAsync(event);
@@ -141,11 +152,14 @@ export class LocalGateway {
 
   async stop(): Promise<void> {
     this.webSocket.closeAll();
+    // The $disconnects run, and what they start; nothing failed is retried any more.
+    this.lambda.stopRetrying();
     await this.lambda.settled();
     this.webSocket.terminate();
     this.httpServer.closeAllConnections();
     this.wsServer.closeAllConnections();
     await Promise.all([close(this.httpServer), close(this.wsServer)]);
     await this.lambda.settled();
+    this.lambda.stop();
   }
 }

@@ -54,6 +54,7 @@ export class ManagementApi {
       const verdict = await this.checkSignature({ method: req.method ?? '', path: url.pathname, headers, body: body.toString('utf8') });
       if (verdict === 'unknown key')
         return awsError(res, 403, 'ForbiddenException', 'The security token included in the request is invalid.');
+      if (verdict === 'expired') return awsError(res, 403, 'ForbiddenException', 'The security token included in the request is expired');
       if (verdict === 'bad signature') {
         return awsError(res, 403, 'ForbiddenException', 'The request signature we calculated does not match the signature you provided.');
       }

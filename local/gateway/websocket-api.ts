@@ -186,6 +186,30 @@ export class WebSocketApi {
     connection.socket?.terminate();
   }
 
+  /**
+   * A connection held by a test itself, with no socket and no `$connect`: what `@connections` posts
+   * to it is handed to `receive`. How the fault matrix gives a channel thousands of subscribers
+   * without thousands of handshakes; everything up to the socket — signatures, IAM, throttles,
+   * 410s — is the same.
+   */
+  attachListener(receive: (message: string) => void): string {
+    const id = randomId();
+    const now = Date.now();
+    const detach = () => void this.connections.delete(id);
+    const socket = { readyState: WebSocket.OPEN, send: (data: string) => receive(data), close: detach, terminate: detach };
+    this.connections.set(id, {
+      id,
+      connectedAt: now,
+      lastActiveAt: now,
+      sourceIp: '127.0.0.1',
+      userAgent: 'listener',
+      state: 'open',
+      skipDisconnect: true,
+      socket: socket as unknown as WebSocket,
+    });
+    return id;
+  }
+
   /** Closes every connection as API Gateway does when it goes away. */
   closeAll(): void {
     for (const connection of this.connections.values()) connection.socket?.close(1001, 'Going away');

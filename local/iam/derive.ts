@@ -228,6 +228,9 @@ class LocalResolver {
           return `arn:aws:lambda:${region}:${account}:function:${this.ref(id)}`;
         case 'AWS::IAM::Role':
           return `arn:aws:iam::${account}:role/${this.ref(id)}`;
+        // The failure destination: Lambda itself sends to it with the role, the handler never does.
+        case 'AWS::SQS::Queue':
+          return `arn:aws:sqs:${region}:${account}:${STACK_NAME}-${id}`;
       }
     }
     throw this.unknown(`${id}.${attribute}`);

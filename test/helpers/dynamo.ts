@@ -3,6 +3,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { documentClient } from '../../lambda/adapters/dynamo-errors';
 import { DynamoApiKeyStore } from '../../lambda/adapters/dynamo-api-keys';
 import { DynamoPublishStore } from '../../lambda/adapters/dynamo-publishes';
+import { DynamoTaskLedger } from '../../lambda/adapters/dynamo-tasks';
 import { DynamoConnectionStore } from '../../lambda/adapters/dynamo-connections';
 import { DynamoRetainedStore } from '../../lambda/adapters/dynamo-retained';
 import { DynamoSettingsStore } from '../../lambda/adapters/dynamo-settings';
@@ -26,6 +27,7 @@ export interface TestStore {
   readonly retained: DynamoRetainedStore;
   readonly settings: DynamoSettingsStore;
   readonly publishes: DynamoPublishStore;
+  readonly tasks: DynamoTaskLedger;
   readonly namespaces: DynamoNamespaceStore;
   readonly streams: DynamoStreamStore;
   readonly members: DynamoMemberStore;
@@ -50,6 +52,7 @@ export async function startTestStore(): Promise<TestStore> {
     retained: new DynamoRetainedStore(documents, LOCAL_TABLES.retained.name),
     settings: new DynamoSettingsStore(documents, LOCAL_TABLES.projects.name),
     publishes: new DynamoPublishStore(documents, LOCAL_TABLES.publishes.name),
+    tasks: new DynamoTaskLedger(documents, LOCAL_TABLES.publishes.name),
     namespaces: new DynamoNamespaceStore(documents, LOCAL_TABLES.projects.name),
     streams: new DynamoStreamStore(documents, LOCAL_TABLES.channels.name),
     members: new DynamoMemberStore(documents, LOCAL_TABLES.channels.name),

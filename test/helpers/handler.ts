@@ -41,6 +41,7 @@ export function useHandler() {
       retained: db.retained,
       settings: db.settings,
       publishes: db.publishes,
+      tasks: db.tasks,
       namespaces: db.namespaces,
       streams: db.streams,
       members: db.members,

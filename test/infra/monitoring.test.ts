@@ -47,6 +47,18 @@ describe('dashboard', () => {
       expect(body).toContain(`"${name}"`);
   });
 
+  it('charts the background tasks: events received, dropped and their age, and the failure destination’s queue', () => {
+    for (const name of [
+      'AsyncEventsReceived',
+      'AsyncEventsDropped',
+      'AsyncEventAge',
+      'DestinationDeliveryFailures',
+      'ApproximateNumberOfMessagesVisible',
+    ])
+      expect(body).toContain(`"${name}"`);
+    expect(body).toContain(`{"Fn::GetAtt":["${id(broadcast.failedTasks)}","QueueName"]}`);
+  });
+
   it('charts the business metrics: deliveries per second, failure and stale ratios, fan-out p99', () => {
     for (const name of [
       METRIC.deliveriesSent,
@@ -108,6 +120,17 @@ describe('alarms', () => {
     expect(JSON.stringify(alarm.Metrics)).toContain(`"MetricName":"${METRIC.deliveriesFailed}"`);
   });
 
+  it('fires when a background task was given up: a message waiting in the failure destination', () => {
+    expect(alarmNamed('FailedTasks')).toMatchObject({
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Namespace: 'AWS/SQS',
+      Threshold: 1,
+      Statistic: 'Maximum',
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [id(broadcast.failedTasks), 'QueueName'] } }],
+    });
+  });
+
   it('watches every table of the stack for throttling with an alarm of its own, combined by one composite alarm', () => {
     const tableIds = Object.keys(template.findResources('AWS::DynamoDB::Table'));
     expect(tableIds).toHaveLength(8);
@@ -149,7 +172,7 @@ describe('alarms', () => {
       ...Object.values(template.findResources('AWS::CloudWatch::CompositeAlarm')),
     ].filter((alarm) => alarm.Properties.AlarmActions);
     expect(notifying).toHaveLength(Object.keys(broadcast.monitoring.alarms).length);
-    expect(Object.keys(broadcast.monitoring.alarms)).toHaveLength(5);
+    expect(Object.keys(broadcast.monitoring.alarms)).toHaveLength(6);
     for (const alarm of notifying) {
       expect(alarm.Properties.AlarmActions).toHaveLength(1);
       expect(JSON.stringify(alarm.Properties.AlarmActions)).toMatch(/AlarmTopic/);

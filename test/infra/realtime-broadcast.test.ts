@@ -213,6 +213,28 @@ describe('handler', () => {
     }
   });
 
+  it('retries a failed background task twice, gives it up after 15 minutes, and keeps what it gave up in an encrypted queue', () => {
+    const queue = stack.getLogicalId(stack.broadcast.failedTasks.node.defaultChild as never);
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: ref(stack.broadcast.handler),
+      Qualifier: '$LATEST',
+      MaximumRetryAttempts: 2,
+      MaximumEventAgeInSeconds: 900,
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [queue, 'Arn'] } } },
+    });
+    template.hasResourceProperties('AWS::SQS::Queue', { MessageRetentionPeriod: 14 * 24 * 3600, SqsManagedSseEnabled: true });
+    // Lambda sends the records with the function's role; the handler's environment says the same age.
+    expect(JSON.stringify(handlerStatements(template))).toContain(`{"Fn::GetAtt":["${queue}","Arn"]}`);
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ [ENV.taskMaxAgeSeconds]: '900' }) },
+    });
+    const longer = synth({ backgroundTaskMaxAge: Duration.hours(1) }).template;
+    longer.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { MaximumEventAgeInSeconds: 3600 });
+    longer.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ [ENV.taskMaxAgeSeconds]: '3600' }) },
+    });
+  });
+
   it('logs to its own log group with a retention', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       LoggingConfig: { LogGroup: { Ref: Match.stringLikeRegexp('HandlerLogs') } },
@@ -603,6 +625,8 @@ describe('props', () => {
       /RealtimeBroadcast: namespaces: at most 100 namespaces/,
     ],
     ['a presence timeout too short', { presenceTimeout: Duration.seconds(1) }, /presenceTimeout/],
+    ['a background task age under Lambda’s minute', { backgroundTaskMaxAge: Duration.seconds(30) }, /backgroundTaskMaxAge/],
+    ['a background task age over Lambda’s six hours', { backgroundTaskMaxAge: Duration.hours(7) }, /backgroundTaskMaxAge/],
   ])('throws at synth on %s', (_, props, message) => {
     expect(() => new RealtimeBroadcast(new Stack(), 'B', props)).toThrow(message);
   });

@@ -20,6 +20,7 @@ const settings = {
   masterKeyGraceSeconds: 3600,
   fanoutConcurrency: 250,
   requireToken: true,
+  taskMaxAgeSeconds: 600,
 };
 
 describe('configuration', () => {

@@ -3,6 +3,24 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import type { Delivery, DeliveryOutcome } from '../../../lambda/ports';
 import { Presence } from '../../../lambda/domain/presence';
 import type { ChannelFanout } from '../../../lambda/domain/fanout';
+import type { Holder } from '../../../lambda/domain/task-lease';
+import { startTestStore, TestStore } from '../../helpers/dynamo';
+
+let db: TestStore;
+beforeAll(async () => {
+  db = await startTestStore();
+});
+afterAll(() => db.stop());
+
+let invocations = 0;
+/** A fresh invocation of the welcome task: its own owner name, ten seconds to go. */
+const invocation = (clock: { now: number }): Holder => ({
+  ledger: db.tasks,
+  owner: `invocation-${++invocations}`,
+  deadline: clock.now + 29_000,
+  now: () => clock.now,
+  sleep: async (ms) => void (clock.now += ms),
+});
 
 /** A delivery answering from a script, the way API Gateway answers 410 until $connect has returned. */
 function scripted(outcomes: DeliveryOutcome[]) {
@@ -47,7 +65,7 @@ describe('welcome', () => {
     const clock = { now: Date.parse('2026-11-21T12:00:00Z') };
     const { delivery, posts } = scripted(['gone', 'gone', 'gone', 'sent']);
     const { p, sleeps } = presence(delivery, clock);
-    expect(await p.welcome(task)).toBe('sent');
+    expect(await p.welcome(task, invocation(clock))).toBe('sent');
     expect(sleeps).toEqual([25, 50, 100]);
     expect(JSON.parse(posts.at(-1)!)).toEqual({
       kind: 'notice',
@@ -63,9 +81,32 @@ describe('welcome', () => {
 
   it('gives up once the deadline passes: the client has really gone', async () => {
     const { delivery, posts } = scripted(Array(100).fill('gone'));
-    const { p } = presence(delivery, { now: 0 }, 2000);
-    expect(await p.welcome(task)).toBe('gone');
+    const clock = { now: Date.parse('2026-11-21T12:10:00Z') };
+    const { p } = presence(delivery, clock, 2000);
+    expect(await p.welcome({ ...task, connectionId: 'left=' }, invocation(clock))).toBe('gone');
     expect(posts.length).toBeLessThan(10);
+  });
+
+  it('posts once however often Lambda runs the task: a duplicate, concurrent or later, posts nothing', async () => {
+    const clock = { now: Date.parse('2026-11-21T12:20:00Z') };
+    const { delivery, posts } = scripted([]);
+    const { p } = presence(delivery, clock);
+    const twice = { ...task, connectionId: 'twice=' };
+    expect(await Promise.all([p.welcome(twice, invocation(clock)), p.welcome(twice, invocation(clock))])).toEqual(
+      expect.arrayContaining(['sent', 'duplicate']),
+    );
+    expect(await p.welcome(twice, invocation(clock))).toBe('duplicate');
+    expect(posts).toHaveLength(1);
+  });
+
+  it('a connection it cannot reach fails the task, for Lambda to retry — and the retry posts', async () => {
+    const clock = { now: Date.parse('2026-11-21T12:30:00Z') };
+    const { delivery, posts } = scripted(['failed']);
+    const { p } = presence(delivery, clock);
+    const flaky = { ...task, connectionId: 'flaky=' };
+    await expect(p.welcome(flaky, invocation(clock))).rejects.toThrow(/could not be reached/);
+    expect(await p.welcome(flaky, invocation(clock))).toBe('sent');
+    expect(posts).toHaveLength(2);
   });
 
   it('does not fail $connect when the task cannot be scheduled', async () => {

@@ -209,6 +209,7 @@ describe('HTTP: big channels, idempotency and publish status', () => {
         failed: 0,
         stale: 0,
         done: true,
+        status: 'done',
         createdAt: expect.any(String),
       },
     });

@@ -48,7 +48,6 @@ function world(subscribers: number, options: { claimedBy?: string; tooLarge?: st
         sent: 2,
         failed: 0,
         stale: 0,
-        shardsPending: 0,
         done: true,
         createdAt: '',
       }),
