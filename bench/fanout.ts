@@ -14,8 +14,14 @@
  * handler's fan-out concurrency, 100), BENCH_THROTTLE_RATE (share of posts answered 429 in the storm
  * run, 0.2), BENCH_SHARD_FROM (50000), BENCH_BUDGET (the shards' posts per second, 10000),
  * BENCH_PROFILE (1: CPU profiles of each publish in bench/results/).
+ *
+ * The handler's DynamoDB calls pass through a counting proxy, so each publish's writes are known by
+ * table: a sharded publish's progress records and publish record (publishes), and the shared
+ * delivery budget (channels), as write units per delivery.
  */
 import { ChildProcess, fork } from 'node:child_process';
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
@@ -47,8 +53,8 @@ const THROTTLE_RATE = Number(process.env.BENCH_THROTTLE_RATE ?? 0.2);
 const SEQUENTIAL_SAMPLE = 300;
 const PROJECT = 'bench';
 const KEY = 'bench-master-key';
-/** Prices (us-east-1, 2026): API Gateway messages, Lambda arm64 GB-s, DynamoDB on-demand reads. */
-const PRICE = { perMillionMessages: 1.0, perGbSecond: 0.0000133334, perMillionReadUnits: 0.125 };
+/** Prices (us-east-1, 2026): API Gateway messages, Lambda arm64 GB-s, DynamoDB on-demand reads and writes. */
+const PRICE = { perMillionMessages: 1.0, perGbSecond: 0.0000133334, perMillionReadUnits: 0.125, perMillionWriteUnits: 0.625 };
 /** The default function: 512 MB is about 0.29 of a vCPU (1,769 MB = 1 vCPU). */
 const LAMBDA_MB = 512;
 /** The construct's defaults the cost model uses: deliveryRatePerSecond, and subscribers per shard. */
@@ -113,6 +119,56 @@ const cpuMs = (since: NodeJS.CpuUsage) => {
   return (used.user + used.system) / 1000;
 };
 
+/** DynamoDB's write operations, and how many items each request writes. */
+const WRITES: Record<string, (input: Record<string, unknown>) => Record<string, number>> = {
+  PutItem: (input) => ({ [String(input.TableName)]: 1 }),
+  UpdateItem: (input) => ({ [String(input.TableName)]: 1 }),
+  DeleteItem: (input) => ({ [String(input.TableName)]: 1 }),
+  BatchWriteItem: (input) =>
+    Object.fromEntries(Object.entries(input.RequestItems as Record<string, unknown[]>).map(([table, items]) => [table, items.length])),
+};
+
+/**
+ * A proxy in front of dynalite counting the items written, by table. Every item the handler writes
+ * here is under 1 KB, so each is one write unit.
+ */
+async function countingProxy(target: string) {
+  const upstream = new URL(target);
+  let writes: Record<string, number> = {};
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const operation = String(req.headers['x-amz-target'] ?? '').split('.')[1] ?? '';
+      if (WRITES[operation]) {
+        for (const [table, items] of Object.entries(WRITES[operation](JSON.parse(body.toString()) as Record<string, unknown>)))
+          writes[table] = (writes[table] ?? 0) + items;
+      }
+      const forward = request(
+        { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 500, answer.headers);
+          answer.pipe(res);
+        },
+      );
+      forward.on('error', () => res.destroy());
+      forward.end(body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    /** The writes since the last call, by table. */
+    take() {
+      const taken = writes;
+      writes = {};
+      return taken;
+    },
+    close: () => server.close(),
+  };
+}
+
 async function main(): Promise<void> {
   const [{ child: store, ready: storeReady }, { child: endpoint, ready: endpointReady }, { child: stormEndpoint, ready: stormReady }] =
     await Promise.all([
@@ -121,6 +177,7 @@ async function main(): Promise<void> {
       start('stand-in-process.ts', [String(RTT_MS), String(THROTTLE_RATE), '0']),
     ]);
   const documents = DynamoDBDocumentClient.from(new DynamoDBClient({ ...LOCAL_AWS, endpoint: storeReady.endpoint }));
+  const counted = await countingProxy(storeReady.endpoint);
   const subscriptions = new DynamoSubscriptionStore(documents, LOCAL_TABLES.subscriptions.name);
 
   // Background tasks run in this process as asynchronous invocations would, each with 29 s.
@@ -150,7 +207,7 @@ async function main(): Promise<void> {
     );
     return handlerFor(
       buildDependencies(config, {
-        dynamodb: { ...LOCAL_AWS, endpoint: storeReady.endpoint },
+        dynamodb: { ...LOCAL_AWS, endpoint: counted.url },
         management: LOCAL_AWS,
         keys: new StaticKeySource(KEY),
         sealing: new StaticKeySource('bench-sealing'),
@@ -228,10 +285,12 @@ async function main(): Promise<void> {
     const sharded = size >= SHARD_FROM;
     await endpoint.ask({ command: 'reset' }, 'reset');
     const profiler = PROFILE ? await startProfile() : undefined;
+    counted.take();
     let cpu = process.cpuUsage();
     let started = Date.now();
     const answer = await publishAndSettle(sharded ? shardedHandler : syncHandler, channel);
     const projectCpu = cpuMs(cpu);
+    const writes = counted.take();
     if (profiler) process.stderr.write(`profile: ${await profiler.stop(`fanout-${size}`)}\n`);
     const stats = await endpoint.ask<Stats>({ command: 'stats' }, 'stats');
     const projectMs = Math.max(stats.lastDeliveryAt, Date.now()) - started;
@@ -270,6 +329,8 @@ async function main(): Promise<void> {
       sharded,
       reply: sharded ? { status: 202, queued: reply.queued } : { sent: reply.sent, failed: reply.failed, stale: reply.stale },
       deliveriesPerSecond: Math.round((stats.unique / projectMs) * 1000),
+      writes,
+      writeUnitsPerDelivery: Object.values(writes).reduce((sum, n) => sum + n, 0) / Math.max(1, stats.unique),
       cpuMsPerDelivery: projectCpu / Math.max(1, stats.unique),
       naiveMs,
       naiveCpuMsPerDelivery: naiveCpu / size,
@@ -293,7 +354,7 @@ async function main(): Promise<void> {
   // Subscription items are ~70 bytes; an eventually consistent Query reads 4 KB for half a unit.
   const itemBytes = 70;
   const readUnitsPerDelivery = (itemBytes / 4096) * 0.5;
-  const largest = results[results.length - 1] as { cpuMsPerDelivery: number; ms: number; size: number };
+  const largest = results[results.length - 1] as { cpuMsPerDelivery: number; ms: number; size: number; writeUnitsPerDelivery: number };
   // The cost model, for a 100,000-subscriber channel at the construct's defaults: 10 shards
   // (10,000 subscribers each) share 8,000 posts/s, 800/s each. On Lambda the CPU share is
   // memory / 1,769 MB, so a delivery is billed its CPU scaled to that share or its shard's
@@ -319,7 +380,7 @@ async function main(): Promise<void> {
   const cost = {
     messages: PRICE.perMillionMessages,
     lambda: memoryOptions.find((o) => o.mb === LAMBDA_MB)!.lambdaPerMillion,
-    dynamodb: readUnitsPerDelivery * PRICE.perMillionReadUnits,
+    dynamodb: readUnitsPerDelivery * PRICE.perMillionReadUnits + largest.writeUnitsPerDelivery * PRICE.perMillionWriteUnits,
   };
   const costPerMillionUsd = cost.messages + cost.lambda + cost.dynamodb;
 
@@ -334,19 +395,22 @@ async function main(): Promise<void> {
       `${r.sequentialMs.toLocaleString('en')} ms${r.sequentialScaledFrom < r.size ? '*' : ''} (${r.vsSequential.toFixed(0)}×)`,
       `${Math.round(r.idealMs)} ms (${(r.efficiency * 100).toFixed(0)}%)`,
       `${r.storm.delivered}/${r.expected} in ${r.storm.ms} ms (${r.storm.throttled} × 429)`,
+      `${r.writeUnitsPerDelivery.toFixed(4)} (${Object.entries(r.writes as Record<string, number>)
+        .map(([table, n]) => `${table.replace(/^.*?-/, '')} ${n}`)
+        .join(', ')})`,
     ].join(' | '),
   );
   console.log(`
 Fan-out bench — RTT ${RTT_MS} ms, handler concurrency ${CONCURRENCY}, budget ${BUDGET}/s when sharded (from ${SHARD_FROM.toLocaleString('en')}), ${process.arch}, Node ${process.version}
 
-| subscribers | publish → last delivery | delivered | deliveries/s | CPU ms/delivery | naive Promise.all (ratio) | sequential (ratio) | ideal N×RTT/c, or N/budget sharded (efficiency) | 429 storm (${THROTTLE_RATE * 100}%) |
-|---|---|---|---|---|---|---|---|---|
+| subscribers | publish → last delivery | delivered | deliveries/s | CPU ms/delivery | naive Promise.all (ratio) | sequential (ratio) | ideal N×RTT/c, or N/budget sharded (efficiency) | 429 storm (${THROTTLE_RATE * 100}%) | DynamoDB write units/delivery (items by table) |
+|---|---|---|---|---|---|---|---|---|---|
 ${rows.map((row) => `| ${row} |`).join('\n')}
 
 \\* timed on ${SEQUENTIAL_SAMPLE} posts and scaled.
 Bundle ${bundle.bytes.toLocaleString('en')} bytes minified (${bundle.top}); module init ${bundle.initMs.toFixed(0)} ms.
 Read units per delivery ${readUnitsPerDelivery.toFixed(4)} (~${itemBytes}-byte items, eventually consistent Query).
-Cost per million deliveries: $${costPerMillionUsd.toFixed(4)} = API Gateway $${cost.messages.toFixed(2)} + Lambda $${cost.lambda.toFixed(4)} (${LAMBDA_MB} MB arm64 at $${PRICE.perGbSecond}/GB-s, ${lambdaMsPerDelivery.toFixed(3)} billed ms/delivery) + DynamoDB $${cost.dynamodb.toFixed(5)} ($${PRICE.perMillionReadUnits}/M read units); data transfer excluded.
+Cost per million deliveries: $${costPerMillionUsd.toFixed(4)} = API Gateway $${cost.messages.toFixed(2)} + Lambda $${cost.lambda.toFixed(4)} (${LAMBDA_MB} MB arm64 at $${PRICE.perGbSecond}/GB-s, ${lambdaMsPerDelivery.toFixed(3)} billed ms/delivery) + DynamoDB $${cost.dynamodb.toFixed(5)} (${readUnitsPerDelivery.toFixed(4)} read units at $${PRICE.perMillionReadUnits}/M and, on the largest channel, ${largest.writeUnitsPerDelivery.toFixed(4)} write units at $${PRICE.perMillionWriteUnits}/M per delivery); data transfer excluded.
 
 Lambda memory for a 100k channel's shards (${shardRate}/s each at the defaults; ${largest.cpuMsPerDelivery.toFixed(3)} CPU ms/delivery measured here):
 
@@ -387,6 +451,7 @@ ${chosen ? '' : `\nThe default (${LAMBDA_MB} MB) does not keep up on these figur
   );
   sdk.destroy();
   documents.destroy();
+  counted.close();
   for (const child of [store, endpoint, stormEndpoint]) child.process.kill();
   process.exit(0);
 }
