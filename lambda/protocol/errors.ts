@@ -23,7 +23,7 @@ const refused = METRIC.unauthorized;
 
 /** Every error the product answers with. */
 export const ERRORS = {
-  invalidJson: { code: 'invalid_json', status: 400, temporary: false, metric: invalidInput, message: 'Body is not valid JSON' },
+  invalidJson: { code: 'invalid_json', status: 400, temporary: false, metric: invalidInput, message: 'Not valid JSON' },
   unknownAction: { code: 'unknown_action', status: 400, temporary: false, metric: invalidInput, message: 'Unknown action' },
   invalidMessage: {
     code: 'invalid_message',

@@ -65,9 +65,15 @@ describe('parseMessage', () => {
     expect(both).toMatchObject({ ok: false, error: { code: ErrorCode.invalidMessage } });
   });
 
-  it('keeps extra fields out of the parsed value but accepts them', () => {
-    const result = parseMessage(broadcastRequest, '{"channel":"admin","event":"e","data":{"n":1},"extra":true}');
-    expect(result).toEqual({ ok: true, value: { channel: 'admin', event: 'e', data: { n: 1 } } });
+  it('refuses an unknown field by name, saying which are allowed (a "message" for "data" would deliver null)', () => {
+    const result = parseMessage(broadcastRequest, '{"channel":"admin","event":"e","message":{"n":1}}');
+    expect(result).toEqual({
+      ok: false,
+      error: {
+        code: 'invalid_message',
+        message: 'Unknown field "message"; allowed: projectId, channel, connectionId, event, data, retain, idempotencyKey',
+      },
+    });
   });
 });
 
