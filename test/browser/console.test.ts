@@ -9,37 +9,18 @@
  * test-artifacts/console.png. Without a Chromium the suite says it is skipped — unless
  * REQUIRE_BROWSER=1 (CI), where that fails.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Browser, chromium as playwright, Page } from 'playwright-core';
 import { documentClient } from '../../lambda/adapters/dynamo-errors';
 import { DynamoUsageStore } from '../../lambda/adapters/dynamo-usage';
 import { LOCAL_AWS, LOCAL_TABLES } from '../../local/store';
+import { requiredChromium } from '../helpers/chromium';
 import { useLocalStack } from '../helpers/e2e';
 
 const MASTER = 'console-master-key';
 
-function findChromium(): string | undefined {
-  for (const candidate of [process.env.CHROMIUM_PATH, 'chromium', 'chromium-browser', 'google-chrome']) {
-    if (!candidate) continue;
-    try {
-      return (
-        execFileSync('sh', ['-c', `command -v ${candidate}`])
-          .toString()
-          .trim() || undefined
-      );
-    } catch {
-      // Not installed under this name.
-    }
-  }
-  return undefined;
-}
-
-const chromium = findChromium();
-if (!chromium && process.env.REQUIRE_BROWSER === '1')
-  throw new Error('REQUIRE_BROWSER=1 but no Chromium was found (install Debian’s chromium, or set CHROMIUM_PATH)');
-if (!chromium) console.log('Browser tests skipped: no Chromium found (install Debian’s chromium, or set CHROMIUM_PATH)');
+const chromium = requiredChromium('Browser tests');
 
 const e2e = useLocalStack({ accessKey: MASTER });
 
