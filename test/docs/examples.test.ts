@@ -14,6 +14,7 @@
  *   `…` stands for any text within a line, and a line holding only `…` for any lines.
  * - `wscat test`: a wscat session. `$ npx wscat -c <url>` opens one (the url expanded by the
  *   session's shell); `> frame` sends; `< message` is the next message received;
+ *   (`"field":"…"` in a frame: that field's value as last received, pasted);
  *   `Connected (press CTRL+C to quit)` and `error: Unexpected server response: N` are what wscat
  *   prints on opening or refusal. A block without `$ npx wscat` continues the last session, or the
  *   one its first line names (`# agent`; a session opened under such a line takes that name).
@@ -113,9 +114,7 @@ class Terminal {
    * the JSON field `field` where the line names one (`# the "apiKey" above`).
    */
   pasted(prefix: string, field?: string): string {
-    const pattern = field
-      ? new RegExp(`"${escape(field)}":"(${escape(prefix)}[^"]*)"`)
-      : new RegExp(`(${escape(prefix)}[^\\s"',}]+)`);
+    const pattern = field ? new RegExp(`"${escape(field)}":"(${escape(prefix)}[^"]*)"`) : new RegExp(`(${escape(prefix)}[^\\s"',}]+)`);
     for (const output of [...this.outputs].reverse()) {
       const found = pattern.exec(output);
       if (found) return found[1];
@@ -183,6 +182,15 @@ class WscatSession {
   }
 }
 
+/** The newest value of a string field in any message a wscat session received: what a user pastes. */
+function lastReceived(sessions: readonly WscatSession[], field: string): string {
+  const values = sessions.flatMap((session) =>
+    session.received.flatMap((raw) => [...raw.matchAll(new RegExp(`"${field}":"([^"]*)"`, 'g'))].map((m) => m[1])),
+  );
+  if (values.length === 0) throw new Error(`no message received so far has a "${field}" to paste`);
+  return values[values.length - 1];
+}
+
 const chromium = requiredChromium('The docs’ browser examples');
 
 /** Runs a page's marked blocks against its own stack. */
@@ -214,8 +222,7 @@ async function runPage(page: string): Promise<number> {
         // A pasted value: `export NAME=prefix…` takes what was shown above.
         const code = block.code.replace(
           /^export (\w+)=(\S*)…(.*)$/gm,
-          (_, name: string, prefix: string, rest: string) =>
-            `export ${name}=${terminal.pasted(prefix, /"(\w+)"/.exec(rest)?.[1])}${rest}`,
+          (_, name: string, prefix: string, rest: string) => `export ${name}=${terminal.pasted(prefix, /"(\w+)"/.exec(rest)?.[1])}${rest}`,
         );
         lastShell = { block, output: await terminal.run(code) };
         ran++;
@@ -248,7 +255,8 @@ async function runPage(page: string): Promise<number> {
             if (opened.ok || `error: Unexpected server response: ${opened.status}` !== line) fail(`expected "${line}"`);
           } else if (line.startsWith('> ')) {
             await current.opened;
-            current.send(line.slice(2));
+            // `"field":"…"` in a frame is a paste of that field's value from a message received before.
+            current.send(line.slice(2).replace(/"(\w+)":"…"/g, (_, field: string) => `"${field}":"${lastReceived(sessions, field)}"`));
           } else if (line.startsWith('< ')) {
             const message = await current.next();
             if (!expectation([line.slice(2)]).test(message)) fail(`wscat received:\n${message}\nnot:\n${line.slice(2)}`);
@@ -262,7 +270,11 @@ async function runPage(page: string): Promise<number> {
         buildClient(path.join(scratch, 'client', 'dist'));
         const file = path.join(scratch, 'hello.html');
         writeFileSync(file, block.code.split(DOCUMENTED_WS).join(stack.webSocketUrl));
-        browser ??= await playwright.launch({ executablePath: chromium, headless: true, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+        browser ??= await playwright.launch({
+          executablePath: chromium,
+          headless: true,
+          args: ['--no-sandbox', '--disable-dev-shm-usage'],
+        });
         browserPage = await browser.newPage();
         const errors: string[] = [];
         browserPage.on('pageerror', (error) => errors.push(String(error)));
@@ -295,23 +307,29 @@ describe('the docs’ examples, run against the local stack', () => {
   const counts: Record<string, number> = {};
   afterAll(() => console.log(`docs examples run: ${JSON.stringify(counts)}`));
 
-  it.each(PAGES)('%s: every marked example works as written', async (page) => {
-    counts[page] = await runPage(page);
-  }, 180_000);
+  it.each(PAGES)(
+    '%s: every marked example works as written',
+    async (page) => {
+      counts[page] = await runPage(page);
+    },
+    180_000,
+  );
 });
 
 describe('the docs’ code blocks', () => {
   const blocks = PAGES.flatMap(blocksOf);
 
   it('hold valid JSON where they say json', () => {
-    const bad = blocks.filter((block) => block.info.startsWith('json')).filter((block) => {
-      try {
-        JSON.parse(block.code);
-        return false;
-      } catch {
-        return true;
-      }
-    });
+    const bad = blocks
+      .filter((block) => block.info.startsWith('json'))
+      .filter((block) => {
+        try {
+          JSON.parse(block.code);
+          return false;
+        } catch {
+          return true;
+        }
+      });
     expect(bad.map(where)).toEqual([]);
   });
 
