@@ -1,7 +1,7 @@
 /**
  * Every error the product answers with, once: its stable code, its HTTP status, whether trying
  * again later can help, the metric it is counted under and its default message. Codecs, metrics
- * and the README's error table all read this table.
+ * and the docs' error table (docs/protocol.md) all read this table.
  */
 import { METRIC, MetricName } from '../contract/metrics';
 

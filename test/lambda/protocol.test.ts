@@ -1,4 +1,5 @@
 import {
+  jsonSyntaxError,
   broadcastRequest,
   checkClientName,
   encode,
@@ -36,6 +37,36 @@ describe('channel names', () => {
   it('rejects a channel that is not a string', () => {
     const result = parseMessage(subscribeFrame, JSON.stringify({ action: 'subscribe', channel: 42 }));
     expect(result).toMatchObject({ ok: false, error: { code: ErrorCode.invalidChannel, message: 'channel must be a string' } });
+  });
+});
+
+describe('jsonSyntaxError', () => {
+  it.each([
+    ['{"a":}', 'unexpected "}" at position 5, where a value should be'],
+    ['{"action":"subscribe"', 'it ends at position 21, where "," or "}" should follow'],
+    ['{action:1}', 'unexpected "a" at position 1, where a property name in double quotes should be'],
+    ['{"a":1}x', 'unexpected "x" at position 7, after the JSON value'],
+    ['[1 2]', 'unexpected "2" at position 3, where "," or "]" should be'],
+    ['"abc', 'it ends at position 4, inside a string'],
+    ['{"a":"b\\q"}', 'a string goes wrong at position 8 (a bad escape, or a control character that must be escaped)'],
+    ['', 'it ends at position 0, where a value should follow'],
+    ['['.repeat(100_000), 'it ends at position 100000, where a value should follow'],
+  ])('says where %j goes wrong: %s', (text, said) => {
+    expect(() => JSON.parse(text)).toThrow();
+    expect(jsonSyntaxError(text)).toBe(said);
+  });
+
+  it('names a frame or a body in parseJson, with the position', () => {
+    expect(parseJson('{', 'Frame')).toEqual({
+      ok: false,
+      error: {
+        code: 'invalid_json',
+        message: 'Frame is not valid JSON: it ends at position 1, where a property name in double quotes should follow',
+      },
+    });
+    expect(parseJson('nope')).toMatchObject({
+      error: { message: 'Body is not valid JSON: unexpected "n" at position 0, where a value should be' },
+    });
   });
 });
 
