@@ -1,6 +1,8 @@
 /**
  * `npm run build:client`: the client and publisher as ESM and CommonJS, minified, with source maps
- * and type declarations, into client/dist. No runtime dependencies are bundled: there are none.
+ * and type declarations, into client/dist; and the client as a classic script
+ * (`realtime-client.js`, the global `RealtimeBroadcast`) for pages a browser opens from a file,
+ * where modules do not load. No runtime dependencies are bundled: there are none.
  */
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
@@ -26,6 +28,19 @@ export function buildClient(outdir = path.join(ROOT, 'client', 'dist')): void {
       external: ['ws'],
     });
   }
+  // Browsers refuse ES modules on file:// pages (their origin is null); a classic script loads.
+  buildSync({
+    entryPoints: [path.join(ROOT, CLIENT_ENTRIES.index)],
+    outfile: path.join(outdir, 'realtime-client.js'),
+    bundle: true,
+    minify: true,
+    format: 'iife',
+    globalName: 'RealtimeBroadcast',
+    platform: 'browser',
+    target: 'es2020',
+    logLevel: 'warning',
+    external: ['ws'],
+  });
   execFileSync(
     process.execPath,
     [require.resolve('typescript/bin/tsc'), '-p', path.join(ROOT, 'client', 'tsconfig.json'), '--outDir', outdir],

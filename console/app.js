@@ -1,6 +1,7 @@
 'use strict';
 (() => {
   const $ = (id) => document.getElementById(id);
+  const SVG = 'http://www.w3.org/2000/svg';
   let key = '',
     project = 'default',
     socket = null,
@@ -12,6 +13,7 @@
     const line = new Date().toISOString().slice(11, 19) + ' ' + what + '\n';
     $('errors').textContent = (line + $('errors').textContent).slice(0, 4000);
   };
+  /** A call to this API with the key; a refusal throws an Error whose message is the API's own reason. */
   async function api(method, path, body) {
     const response = await fetch(path, {
       method,
@@ -20,8 +22,9 @@
     });
     const json = await response.json().catch(() => ({}));
     if (!response.ok) {
-      error(method + ' ' + path.split('?')[0] + ': ' + response.status + ' ' + (json.code || '') + ' ' + (json.error || ''));
-      throw new Error(json.code || String(response.status));
+      const reason = response.status + ' ' + (json.code || '') + ': ' + (json.message || json.error || response.statusText);
+      error(method + ' ' + path.split('?')[0] + ': ' + reason);
+      throw new Error(reason);
     }
     return json;
   }
@@ -39,35 +42,75 @@
       }),
     );
   }
+  const svg = (name, attributes, content) => {
+    const node = document.createElementNS(SVG, name);
+    for (const [attribute, value] of Object.entries(attributes)) node.setAttribute(attribute, String(value));
+    if (content !== undefined) node.textContent = content;
+    return node;
+  };
+  /** The top of the value axis: the smallest of 2, 4, 6, 8, 10 × 10ⁿ at or above `n`, so its half is a whole number too. */
+  const axisTop = (n) => {
+    const step = Math.pow(10, Math.floor(Math.log10(Math.max(1, n))));
+    return [2, 4, 6, 8, 10].map((m) => m * step).find((top) => top >= n);
+  };
+  /**
+   * Requests per day as bars on fixed axes: 30 slots whatever the data, a value axis from 0 with
+   * its figures, dates under the bars, and each day's count on its bar where it fits — so one busy
+   * day reads as well as thirty.
+   */
   function chart(days) {
-    const max = Math.max(1, ...days.map((d) => d.count)),
-      w = 300,
-      h = 80,
-      bw = w / Math.max(1, days.length);
-    const ns = 'http://www.w3.org/2000/svg',
-      svg = document.createElementNS(ns, 'svg');
-    svg.setAttribute('viewBox', '0 0 ' + w + ' ' + (h + 14));
-    svg.setAttribute('width', '100%');
+    const width = 900,
+      height = 190,
+      left = 44,
+      right = 8,
+      top = 24,
+      bottom = 30;
+    const plotWidth = width - left - right,
+      plotHeight = height - top - bottom;
+    const max = axisTop(Math.max(0, ...days.map((d) => d.count)));
+    const slot = plotWidth / Math.max(1, days.length);
+    const chartNode = svg('svg', { viewBox: '0 0 ' + width + ' ' + height, width: '100%', role: 'img' });
+    chartNode.append(svg('title', {}, 'Requests per day, last ' + days.length + ' days'));
+    for (const tick of [0, max / 2, max]) {
+      const y = top + plotHeight - (tick / max) * plotHeight;
+      chartNode.append(svg('line', { x1: left, x2: width - right, y1: y, y2: y, stroke: tick === 0 ? '#56627a' : '#e3e6ec' }));
+      chartNode.append(svg('text', { x: left - 4, y: y + 3, 'text-anchor': 'end', class: 'tick' }, String(tick)));
+    }
+    chartNode.append(svg('text', { x: 0, y: 9, class: 'axis' }, 'requests/day'));
     days.forEach((d, i) => {
-      const r = document.createElementNS(ns, 'rect'),
-        bh = (d.count / max) * h;
-      r.setAttribute('x', String(i * bw + 1));
-      r.setAttribute('y', String(h - bh));
-      r.setAttribute('width', String(Math.max(1, bw - 2)));
-      r.setAttribute('height', String(bh));
-      r.setAttribute('fill', '#3b6fd8');
-      const t = document.createElementNS(ns, 'title');
-      t.textContent = d.date + ': ' + d.count + ' requests, ' + (d.deliveries || 0) + ' deliveries';
-      r.append(t);
-      svg.append(r);
+      const x = left + i * slot;
+      const barHeight = (d.count / max) * plotHeight;
+      const bar = svg('rect', {
+        x: x + slot * 0.15,
+        y: top + plotHeight - barHeight,
+        width: slot * 0.7,
+        height: barHeight,
+        fill: '#3b6fd8',
+        class: 'bar',
+        'data-date': d.date,
+        'data-count': d.count,
+      });
+      bar.append(svg('title', {}, d.date + ': ' + d.count + ' requests, ' + (d.deliveries || 0) + ' deliveries'));
+      chartNode.append(bar);
+      // A day's figure on its bar, where it fits the bar's slot.
+      if (d.count > 0 && String(d.count).length * 6 <= slot + 4) {
+        const y = top + plotHeight - barHeight - 3;
+        chartNode.append(svg('text', { x: x + slot / 2, y, 'text-anchor': 'middle', class: 'value' }, String(d.count)));
+      }
+      // Dates: the first, every seventh (unless it would crowd the last), and the last.
+      if (i === 0 || i === days.length - 1 || (i % 7 === 0 && days.length - 1 - i >= 4)) {
+        const label = svg('text', { x: x + slot / 2, y: height - bottom + 14, 'text-anchor': 'middle', class: 'date' }, d.date.slice(5));
+        chartNode.append(label);
+      }
     });
-    const label = document.createElementNS(ns, 'text');
-    label.setAttribute('x', '0');
-    label.setAttribute('y', String(h + 12));
-    label.setAttribute('font-size', '10');
-    label.textContent = 'max ' + max + ' requests/day';
-    svg.append(label);
-    $('usage').replaceChildren(svg);
+    $('usage').replaceChildren(chartNode);
+    const requests = days.reduce((sum, d) => sum + d.count, 0);
+    const deliveries = days.reduce((sum, d) => sum + (d.deliveries || 0), 0);
+    const plural = (n, word) => n + ' ' + word + (n === 1 ? '' : 's');
+    text(
+      $('usage-total'),
+      plural(requests, 'request') + ' and ' + plural(deliveries, 'delivery').replace(/ys$/, 'ies') + ' in ' + days.length + ' days',
+    );
   }
   async function refresh() {
     try {
@@ -75,7 +118,8 @@
       text($('total'), String(status.connections.total));
       rows(
         $('types'),
-        Object.entries(status.connections.byType).map(([type, n]) => [type, n]),
+        // Connections that gave no ?type= are counted under "none" by the API.
+        Object.entries(status.connections.byType).map(([type, n]) => [type === 'none' ? '(no type)' : type, n]),
       );
       rows(
         $('channels'),
@@ -101,6 +145,39 @@
       /* shown in the errors */
     }
   }
+  /** The live view's row for a message: newest first, its data previewed on one line and shown whole when opened. */
+  function liveRow(raw) {
+    let message = null;
+    try {
+      message = JSON.parse(raw);
+    } catch {
+      /* a text frame, such as pong */
+    }
+    const object = message !== null && typeof message === 'object' ? message : null;
+    const kind = object ? object.kind || (object.type ? 'reply' : 'message') : 'text';
+    const data = !object ? raw : kind === 'message' ? object.data : kind === 'routed' ? object.payload : object;
+    const time = object && object.timestamp ? object.timestamp : new Date().toISOString();
+    const preview = document.createElement('details');
+    const summary = document.createElement('summary');
+    summary.textContent = data === undefined ? '' : typeof data === 'string' ? data : JSON.stringify(data);
+    const whole = document.createElement('pre');
+    whole.textContent = object ? JSON.stringify(object, null, 2) : raw;
+    preview.append(summary, whole);
+    const tag = document.createElement('span');
+    tag.className = 'kind-' + kind;
+    tag.textContent = kind;
+    const cells = [time.slice(11, 19), (object && object.channel) || '', (object && (object.event || object.type)) || '', preview, tag];
+    const tr = document.createElement('tr');
+    cells.forEach((cell, i) => {
+      const td = document.createElement('td');
+      td.className = ['time', 'channel', 'event', 'data', 'kind'][i];
+      if (cell instanceof Node) td.append(cell);
+      else td.textContent = cell;
+      tr.append(td);
+    });
+    $('live').tBodies[0].prepend(tr);
+    if (object && object.type === 'error') error('live: ' + object.code + ' ' + object.message);
+  }
   async function watch(channel) {
     $('watched').value = channel;
     if (socket) socket.close();
@@ -114,21 +191,27 @@
         text($('live-state'), 'watching ' + channel);
       };
       socket.onmessage = (m) => {
-        if (m.data === 'pong') return;
-        const line = m.data + '\n';
-        $('live').textContent = (line + $('live').textContent).slice(0, 20000);
-        const j = JSON.parse(m.data);
-        if (j.type === 'error') error('live: ' + j.code + ' ' + j.message);
+        if (m.data !== 'pong') liveRow(m.data);
       };
       socket.onclose = () => text($('live-state'), 'closed');
     } catch {
       /* shown in the errors */
     }
   }
+  // The key is tried before the form goes: a refused one leaves the form up, with the reason under it.
   $('signin').onsubmit = async (e) => {
     e.preventDefault();
     key = $('key').value;
     project = $('project').value.trim();
+    $('signin-error').hidden = true;
+    try {
+      await api('GET', '/status?projectId=' + encodeURIComponent(project));
+    } catch (refused) {
+      key = '';
+      text($('signin-error'), 'Not signed in: ' + refused.message);
+      $('signin-error').hidden = false;
+      return;
+    }
     $('key').value = '';
     $('signin').hidden = true;
     $('app').hidden = false;

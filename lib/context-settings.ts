@@ -58,12 +58,41 @@ export interface ContextSettings {
 const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
 
 /**
+ * Context keys that are not the app's: the CDK's own (feature flags such as `@aws-cdk/core:…`,
+ * `aws:cdk:…`, cached lookups such as `availability-zones:account=…`, all with `@` or `:`) and what
+ * `cdk acknowledge` writes.
+ */
+const isCdkKey = (key: string): boolean => key.startsWith('@') || key.includes(':') || key === 'acknowledged-issue-numbers';
+
+/** Context keys given to the app that it does not read: a misspelling would otherwise be ignored silently. */
+function unknownContextKeys(keys: readonly string[]): string[] {
+  return keys.filter((key) => !isCdkKey(key) && !(CONTEXT_KEYS as readonly string[]).includes(key));
+}
+
+function unknownKeysMessage(unknown: readonly string[]): string {
+  const guess = (key: string) => {
+    const plain = key.toLowerCase().replace(/[-_]/g, '');
+    const known = CONTEXT_KEYS.find((candidate) => candidate.toLowerCase() === plain);
+    return known ? ` (did you mean ${known}?)` : '';
+  };
+  return (
+    `Unknown context key${unknown.length > 1 ? 's' : ''} ${unknown.map((key) => `${key}${guess(key)}`).join(', ')}: ` +
+    `the app reads ${CONTEXT_KEYS.join(', ')} (as -c key=value or in cdk.json's context)`
+  );
+}
+
+/**
  * Reads and checks the settings; `baseDir` resolves a relative `namespaces` path (the app's directory).
  * @example
  * const settings = readContextSettings(app.node);
  * new BroadcastStack(app, settings.stackName, { broadcast: settings.broadcast });
  */
-export function readContextSettings(node: Pick<Node, 'tryGetContext'>, baseDir = process.cwd()): ContextSettings {
+export function readContextSettings(
+  node: Pick<Node, 'tryGetContext'> & Partial<Pick<Node, 'getAllContext'>>,
+  baseDir = process.cwd(),
+): ContextSettings {
+  const unknown = unknownContextKeys(Object.keys((node.getAllContext?.() ?? {}) as Record<string, unknown>));
+  if (unknown.length > 0) throw new Error(unknownKeysMessage(unknown));
   const raw = (key: (typeof CONTEXT_KEYS)[number]): unknown => node.tryGetContext(key);
   const fail = (key: string, what: string, value: unknown): never => {
     throw new Error(`Context setting ${key} must be ${what}, got ${JSON.stringify(value)?.slice(0, 100)}`);

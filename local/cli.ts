@@ -46,6 +46,11 @@ function port(name: string, fallback: number): number {
   return value;
 }
 
+/** A value as one shell word: as it is when nothing in it is special, else single-quoted. */
+function shellWord(value: string): string {
+  return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
 async function main(): Promise<void> {
   // The SDK warns that its 2027 releases need Node 22; the deployed handler runs on Node 22 already.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -68,6 +73,7 @@ async function main(): Promise<void> {
     ? `enforced: the handler's calls are checked against its role's ${stack.policy.statements.length} policy statements from the construct (IAM_ENFORCEMENT=off to stop)`
     : 'not enforced (IAM_ENFORCEMENT=off): every call the handler makes is allowed';
   const keySource = process.env.BROADCAST_ACCESS_KEY ? 'from BROADCAST_ACCESS_KEY' : 'generated; set BROADCAST_ACCESS_KEY to choose one';
+  const variables = `export URL=${shellWord(stack.httpUrl)} WS=${shellWord(stack.webSocketUrl)} KEY=${shellWord(accessKey)}`;
   console.log(`
 Realtime broadcast, running locally
   WebSocket API  ${stack.webSocketUrl}
@@ -80,12 +86,14 @@ Realtime broadcast, running locally
   Namespaces     ${process.env.NAMESPACES ? `defaults from NAMESPACES: ${process.env.NAMESPACES}` : 'no defaults (set NAMESPACES, or PUT /projects/{id}/namespaces/{ns})'}
   Anonymous      ${flag('REQUIRE_TOKEN') || flag('REQUIRE_API_KEY') ? 'refused everywhere (REQUIRE_TOKEN=true)' : 'accepted in projects without a key, like default'}
 
+Paste this line into each terminal you use; the docs' examples use these variables:
+  ${variables}
+
 Try it:
-  npx wscat -c ${stack.webSocketUrl}
+  npx wscat -c "$WS"
   > {"action":"subscribe","channel":"admin"}
 
-  curl -X POST ${stack.httpUrl}/broadcast \\
-    -H "Authorization: Bearer ${accessKey}" \\
+  curl -X POST "$URL/broadcast" -H "Authorization: Bearer $KEY" \\
     -d '{"channel":"admin","event":"admin_event","data":{"hello":"world"}}'
 
 Ctrl-C stops.

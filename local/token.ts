@@ -4,11 +4,12 @@
  * with the project key in PROJECT_API_KEY, as a project's backend would sign one.
  *
  * The lifetime is checked against the project's `maxTokenTtlSeconds`, read from the running
- * stack (BROADCAST_HTTP_URL, default http://127.0.0.1:3000) with that same key; if the stack
+ * stack (BROADCAST_HTTP_URL, else URL as `npm start` prints it, else http://127.0.0.1:3000) with that same key; if the stack
  * cannot be reached the default maximum (24 h) applies, and it says so.
  */
 import { parseArgs } from 'node:util';
 import { OPEN_PROJECT_SETTINGS } from '../lambda/contract/limits';
+import { API_KEY_PREFIX } from '../lambda/auth/api-keys';
 import { keyPrefixOf, signClientToken } from '../lambda/auth/tokens';
 
 const USAGE = `usage: PROJECT_API_KEY=<key> npm run -s token -- --project <id> --sub <user> [--ttl seconds] [--channels p1,p2] [--publish p1,p2] [--monitor] [--info <json>]`;
@@ -19,7 +20,8 @@ function fail(message: string): never {
 }
 
 async function maxTtlOf(projectId: string, apiKey: string): Promise<number> {
-  const base = process.env.BROADCAST_HTTP_URL || 'http://127.0.0.1:3000';
+  // URL is the variable `npm start` prints for pasting; BROADCAST_HTTP_URL wins where both are set.
+  const base = process.env.BROADCAST_HTTP_URL || process.env.URL || 'http://127.0.0.1:3000';
   let response: Response;
   try {
     response = await fetch(`${base}/projects/${encodeURIComponent(projectId)}/settings`, {
@@ -52,6 +54,14 @@ async function main(): Promise<void> {
   });
   const apiKey = process.env.PROJECT_API_KEY;
   if (!values.project || !values.sub || !apiKey) fail(USAGE);
+  // The master key reads settings, so without this check it would sign a token every server refuses.
+  if (!apiKey.startsWith(API_KEY_PREFIX)) {
+    fail(
+      `PROJECT_API_KEY is not a project key: tokens are signed with a project key (${API_KEY_PREFIX}…), never the master key. Create one with the master key:\n` +
+        `  curl -X POST "$URL/api-keys" -H "Authorization: Bearer $KEY" -d '{"projectId":"${values.project}"}'\n` +
+        `and pass its apiKey: PROJECT_API_KEY=${API_KEY_PREFIX}… npm run -s token -- --project ${values.project} --sub ${values.sub}`,
+    );
+  }
   if (!/^\d+$/.test(values.ttl) || Number(values.ttl) < 1) fail(`--ttl must be a whole number of seconds, got "${values.ttl}"`);
   const ttl = Number(values.ttl);
   const maxTtl = await maxTtlOf(values.project, apiKey);

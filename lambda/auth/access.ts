@@ -65,7 +65,14 @@ const decided =
     Promise.resolve(decide(caller, input));
 const backendsOnly = (caller: Caller): Result<void> => (caller.kind === 'backend' ? ok(undefined) : fail(ErrorCode.unauthorized));
 const masterOnly = (caller: Caller): Result<void> =>
-  caller.kind === 'backend' && caller.principal.kind === 'master' ? ok(undefined) : fail(ErrorCode.unauthorized);
+  caller.kind === 'backend' && caller.principal.kind === 'master'
+    ? ok(undefined)
+    : fail(
+        ErrorCode.unauthorized,
+        caller.kind === 'backend'
+          ? 'This needs the master key: a project key (rbk_…) publishes to and reads its own project, but cannot manage keys or change settings'
+          : undefined,
+      );
 
 const notForConnections = fail<string>(ErrorCode.unauthorized);
 const notForBackends = fail<string>(ErrorCode.invalidRequest, 'This is for WebSocket connections');
@@ -74,8 +81,15 @@ const notForBackends = fail<string>(ErrorCode.invalidRequest, 'This is for WebSo
 const backendProject = (principal: Principal, requested: string | undefined) => resolveProject(principal, requested);
 
 /** Public channels are open to every connection; restricted ones need a matching `channels` grant. */
-export function maySubscribe(connection: Pick<ConnectionRecord, 'channelGrants'>, channel: string): Result<string> {
+export function maySubscribe(connection: Pick<ConnectionRecord, 'channelGrants' | 'userId'>, channel: string): Result<string> {
   if (!isRestricted(channel) || matchesAny(connection.channelGrants ?? [], channel)) return ok(channel);
+  // A connection without a token has no grants at all: tell it how to get one, not how to edit one.
+  if (connection.userId === undefined) {
+    return fail(
+      ErrorCode.subscriptionForbidden,
+      `${channel} is a ${channel.startsWith('presence-') ? 'presence' : 'private'} channel: only a connection with a client token whose channels claim grants it may join. Your backend signs tokens with a project key (locally: npm run token); connect with ?token=<token>`,
+    );
+  }
   return fail(ErrorCode.subscriptionForbidden, `Your token does not grant ${channel}: add it (or a pattern) to its channels claim`);
 }
 
@@ -87,7 +101,7 @@ export function maySubscribe(connection: Pick<ConnectionRecord, 'channelGrants'>
  * with Pusher channel auth): a `publish` grant never reaches a channel the connection may not read.
  */
 export function mayPublish(
-  connection: Pick<ConnectionRecord, 'publishGrants' | 'channelGrants' | 'channels'>,
+  connection: Pick<ConnectionRecord, 'publishGrants' | 'channelGrants' | 'channels' | 'userId'>,
   settings: ProjectSettings,
   channel?: string,
 ): Result<void> {

@@ -54,7 +54,12 @@ export class Authorizer {
  */
 export function resolveProject(principal: Principal, requested: string | undefined): Result<string> {
   const projectId = requested ?? (principal.kind === 'project' ? principal.projectId : DEFAULT_PROJECT_ID);
-  return mayAccess(principal, projectId) ? ok(projectId) : fail(ErrorCode.unauthorized);
+  return mayAccess(principal, projectId)
+    ? ok(projectId)
+    : fail(
+        ErrorCode.unauthorized,
+        `This key is project ${principal.kind === 'project' ? principal.projectId : '?'}'s: a project key acts on its own project only`,
+      );
 }
 
 export interface AccessKeyVerifierOptions {

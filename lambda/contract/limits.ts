@@ -64,7 +64,7 @@ export const HANDLER_TIMEOUT_SECONDS = 29;
 
 /**
  * API Gateway's limits and timeouts that a client or the handler can observe: the local gateway
- * enforces these, and the README's limits table states them (see aws-facts).
+ * enforces these, and docs/operations.md's Limits state them (see aws-facts).
  */
 export const API_GATEWAY = {
   /** A WebSocket message, client → server or `PostToConnection`; larger closes with 1009. */

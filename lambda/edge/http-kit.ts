@@ -3,7 +3,7 @@
  * the seed's shapes (`{success, data}`, `{success:false, error, code, errors}`).
  */
 import type { Backend, Operations } from '../operations';
-import { Failure, httpData, httpError, Result } from '../protocol';
+import { ErrorCode, Failure, failure, httpData, httpError, Result } from '../protocol';
 import { noteFailure } from '../telemetry';
 import type { HttpEvent, HttpResult } from './gateway-events';
 
@@ -23,10 +23,35 @@ export function bearerToken(header: string | undefined): string | undefined {
   return match?.[1];
 }
 
+/**
+ * What is wrong with a request's key header, said so a newcomer can fix it (always `unauthorized`,
+ * and never which keys exist), or undefined when it is `Authorization: Bearer <something>`.
+ */
+function badKeyHeader(headers: HttpEvent['headers']): Failure | undefined {
+  const authorization = headers?.authorization;
+  if (authorization === undefined || authorization.trim() === '') {
+    return failure(
+      ErrorCode.unauthorized,
+      headers?.['x-api-key'] !== undefined
+        ? 'The x-api-key header is not read here: send the key as Authorization: Bearer <key>'
+        : 'No key: send the master key or a project key (rbk_…) as Authorization: Bearer <key>',
+    );
+  }
+  if (bearerToken(authorization) === undefined) {
+    return failure(
+      ErrorCode.unauthorized,
+      'Malformed Authorization header: it must be Authorization: Bearer <key> (the word Bearer, a space, then the key)',
+    );
+  }
+  return undefined;
+}
+
 /** A route for a backend with a valid key. */
 export const keyed =
   (route: (caller: Backend, event: HttpEvent, ops: Operations) => Promise<HttpResult>): Route =>
   async (event, ops) => {
+    const malformed = badKeyHeader(event.headers);
+    if (malformed) return errorResponse(malformed);
     const caller = await ops.bearer(bearerToken(event.headers?.authorization));
     return caller.ok ? route(caller.value, event, ops) : errorResponse(caller.error);
   };

@@ -7,6 +7,7 @@ import { MAX_BATCH_MESSAGES, MAX_MESSAGE_BYTES } from '../contract/limits';
 import type { HttpRouteKey } from '../contract/routes';
 import { Backend, isQueued, Operation, OPERATIONS, Operations, PublishInput } from '../operations';
 import {
+  batchRequest,
   broadcastRequest,
   byteLength,
   checkChannel,
@@ -71,7 +72,10 @@ const broadcast = keyed(async (caller, event, ops) => {
   const parsed = parseJson(text);
   if (!parsed.ok) return errorResponse(parsed.error);
   const messages = (parsed.value as { messages?: unknown } | null)?.messages;
-  if (messages !== undefined) return batch(caller, parsed.value as { projectId?: unknown }, messages, ops);
+  if (messages !== undefined) {
+    const body = validate(batchRequest, parsed.value);
+    return body.ok ? batch(caller, body.value, messages, ops) : errorResponse(body.error);
+  }
   // Anything larger cannot be delivered over WebSocket.
   if (byteLength(text) > MAX_MESSAGE_BYTES)
     return errorResponse(failure(ErrorCode.payloadTooLarge, `Body is over ${MAX_MESSAGE_BYTES} bytes`));

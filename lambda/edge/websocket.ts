@@ -66,7 +66,7 @@ const frameRoute =
     encode: (output: O, input: I, ops: Operations) => WebSocketResult | Promise<WebSocketResult>,
   ): Route =>
   async (event, ops) => {
-    const frame = parseMessage(schema, bodyText(event));
+    const frame = parseMessage(schema, bodyText(event), 'Frame');
     const call = frame.ok ? input(frame.value) : frame;
     const result = await ops.asConnection(event.requestContext.connectionId, op, call);
     // A call runs only on an input that parsed: a result means `call` held one.
@@ -173,7 +173,7 @@ const fallback: Route = async (event, ops) => {
     const result = await ops.asConnection(connectionId, OPERATIONS.ping, ok(undefined));
     return result.ok ? { statusCode: 200, body: 'pong' } : refusal(event, ops, result.error);
   }
-  const parsed = parseJson(text);
+  const parsed = parseJson(text, 'Frame');
   if (!parsed.ok) return refusal(event, ops, await ops.refuse(connectionId, parsed.error));
   if (typeof parsed.value !== 'object' || parsed.value === null || Array.isArray(parsed.value)) {
     return refusal(event, ops, await ops.refuse(connectionId, failure(ErrorCode.invalidMessage)));

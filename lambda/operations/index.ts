@@ -72,7 +72,12 @@ export class Operations {
   /** A backend's `Authorization: Bearer <key>`: the master key, or a project's key. */
   async bearer(key: string | undefined): Promise<Result<Backend>> {
     const principal = await this.services.authorizer.identify(key);
-    return principal ? ok(backend(principal)) : fail(ErrorCode.unauthorized);
+    return principal
+      ? ok(backend(principal))
+      : fail(
+          ErrorCode.unauthorized,
+          'Unknown key: the key in Authorization: Bearer <key> is neither the master key nor a current project key (rbk_…)',
+        );
   }
 
   /** A request to Pusher's REST API for an app (project), signed the Pusher way by one of its keys. */

@@ -1,7 +1,7 @@
 /**
  * Every error the product answers with, once: its stable code, its HTTP status, whether trying
  * again later can help, the metric it is counted under and its default message. Codecs, metrics
- * and the README's error table all read this table.
+ * and the docs' error table (docs/protocol.md) all read this table.
  */
 import { METRIC, MetricName } from '../contract/metrics';
 
@@ -23,7 +23,7 @@ const refused = METRIC.unauthorized;
 
 /** Every error the product answers with. */
 export const ERRORS = {
-  invalidJson: { code: 'invalid_json', status: 400, temporary: false, metric: invalidInput, message: 'Body is not valid JSON' },
+  invalidJson: { code: 'invalid_json', status: 400, temporary: false, metric: invalidInput, message: 'Not valid JSON' },
   unknownAction: { code: 'unknown_action', status: 400, temporary: false, metric: invalidInput, message: 'Unknown action' },
   invalidMessage: {
     code: 'invalid_message',

@@ -46,9 +46,12 @@ const exactlyOneTarget = z.refine<{ channel?: string; connectionId?: string }>(
   },
 );
 
-/** A publish over HTTP (`POST /broadcast`, or one message of a batch). */
+/**
+ * A publish over HTTP (`POST /broadcast`, or one message of a batch). Unknown fields are refused by
+ * name: `"message"` for `"data"` would otherwise deliver `data: null` and answer success.
+ */
 const publication = z
-  .object({
+  .strictObject({
     projectId: z.optional(projectIdSchema),
     ...target,
     /** Keep as the channel's active broadcast, sent to every later subscriber. */
@@ -177,6 +180,8 @@ export const sendFrame = z
   );
 /** The body of `POST /broadcast`. */
 export const broadcastRequest = publication;
+/** The body of a batch `POST /broadcast`: its messages (each a {@link broadcastRequest}) and their project. */
+export const batchRequest = z.strictObject({ projectId: z.optional(z.unknown()), messages: z.unknown() });
 
 export type Publication = z.infer<typeof publication>;
 
@@ -197,17 +202,121 @@ export const checkChannel = (name: string): Result<string> => {
   return checked.ok ? ok(checked.value.channel) : checked;
 };
 
-/** Parses JSON text, or fails with `invalid_json`; nesting deeper than {@link MAX_JSON_DEPTH} fails with `invalid_message`. */
-export function parseJson(text: string): Result<unknown> {
+/**
+ * Parses JSON text, or fails with `invalid_json` saying where it goes wrong; nesting deeper than
+ * {@link MAX_JSON_DEPTH} fails with `invalid_message`. `what` names the text for the message: an
+ * HTTP body, or a WebSocket frame.
+ */
+export function parseJson(text: string, what: 'Body' | 'Frame' = 'Body'): Result<unknown> {
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {
-    return fail(ErrorCode.invalidJson);
+    return fail(ErrorCode.invalidJson, `${what} is not valid JSON: ${jsonSyntaxError(text)}`);
   }
   return depthOf(value) > MAX_JSON_DEPTH
     ? fail(ErrorCode.invalidMessage, `JSON is nested deeper than ${MAX_JSON_DEPTH} levels`)
     : ok(value);
+}
+
+const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+const LITERALS = ['true', 'false', 'null'];
+
+/**
+ * Where JSON text that `JSON.parse` refused first goes wrong, as a sentence with a position (0 is
+ * the first character). Node's own messages name a position in some cases only, and word it
+ * differently from version to version. Iterative, so no nesting can overflow the stack.
+ */
+export function jsonSyntaxError(text: string): string {
+  let i = 0;
+  const open: string[] = [];
+  const space = () => {
+    while (i < text.length && ' \t\n\r'.includes(text[i])) i++;
+  };
+  const inString = () =>
+    i >= text.length
+      ? `it ends at position ${i}, inside a string`
+      : `a string goes wrong at position ${i} (a bad escape, or a control character that must be escaped)`;
+  const problem = (expected: string) =>
+    i >= text.length
+      ? `it ends at position ${i}, where ${expected} should follow`
+      : `unexpected ${JSON.stringify(text[i])} at position ${i}, where ${expected} should be`;
+  /** At a `"`: past the string, or false with `i` on the offending character. */
+  const string = (): boolean => {
+    for (i++; i < text.length; i++) {
+      const c = text[i];
+      if (c === '"') {
+        i++;
+        return true;
+      }
+      if (c < ' ') return false;
+      if (c !== '\\') continue;
+      i++;
+      if (text[i] === 'u') {
+        if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 1, i + 5))) return false;
+        i += 4;
+      } else if (!'"\\/bfnrt'.includes(text[i] ?? 'x')) return false;
+    }
+    return false;
+  };
+  /** A value, or the opening of one; false where none starts. */
+  const value = (): boolean => {
+    const c = text[i];
+    if (c === '{' || c === '[') {
+      open.push(c === '{' ? '}' : ']');
+      i++;
+      return true;
+    }
+    if (c === '"') return string();
+    const literal = LITERALS.find((word) => text.startsWith(word, i));
+    if (literal) {
+      i += literal.length;
+      return true;
+    }
+    NUMBER.lastIndex = i;
+    const number = NUMBER.exec(text);
+    if (!number) return false;
+    i += number[0].length;
+    return true;
+  };
+  // `expect`: what may come next. After an opening bracket, its closing one may too.
+  let expect: 'value' | 'key' | 'after' = 'value';
+  let justOpened = false;
+  for (;;) {
+    space();
+    if (justOpened && text[i] === open[open.length - 1]) {
+      open.pop();
+      i++;
+      expect = 'after';
+    } else if (expect === 'key') {
+      if (text[i] !== '"') return problem('a property name in double quotes');
+      if (!string()) return inString();
+      space();
+      if (text[i] !== ':') return problem('":"');
+      i++;
+      expect = 'value';
+    } else if (expect === 'value') {
+      const before = open.length;
+      const quoted = text[i] === '"';
+      if (!value()) return quoted ? inString() : problem('a value');
+      expect = open.length > before ? (open[open.length - 1] === '}' ? 'key' : 'value') : 'after';
+      justOpened = open.length > before;
+      continue;
+    } else if (open.length === 0) {
+      return i >= text.length
+        ? 'it is not a single JSON value'
+        : `unexpected ${JSON.stringify(text[i])} at position ${i}, after the JSON value`;
+    } else if (text[i] === ',') {
+      i++;
+      expect = open[open.length - 1] === '}' ? 'key' : 'value';
+    } else if (text[i] === open[open.length - 1]) {
+      open.pop();
+      i++;
+    } else {
+      return problem(`"," or "${open[open.length - 1]}"`);
+    }
+    justOpened = false;
+  }
 }
 
 /** How deeply arrays and objects nest in a parsed value (a scalar is 0); iterative, so no input can overflow the stack. */
@@ -233,6 +342,13 @@ export function validate<S extends z.ZodMiniType>(schema: S, value: unknown): Re
   if (parsed.success) return ok(parsed.data);
   const issue = parsed.error.issues[0];
   const field = issue.path.join('.');
+  if (issue.code === 'unrecognized_keys') {
+    const names = issue.keys.map((key) => JSON.stringify(key)).join(', ');
+    return fail(
+      ErrorCode.invalidMessage,
+      `Unknown field${issue.keys.length > 1 ? 's' : ''} ${names}${field ? ` in ${field}` : ''}; allowed: ${fieldsAt(schema, issue.path).join(', ')}`,
+    );
+  }
   if (field === 'channel') {
     const raw = (value as { channel?: unknown }).channel;
     if (typeof raw === 'string' && raw.startsWith('$')) {
@@ -245,9 +361,30 @@ export function validate<S extends z.ZodMiniType>(schema: S, value: unknown): Re
   return fail(ErrorCode.invalidMessage, field && !message.startsWith(field) ? `${field}: ${message}` : message);
 }
 
+/** What zod/mini keeps of a schema's definition: enough to find an object's fields. */
+interface SchemaDefinition {
+  readonly _zod: { readonly def: { readonly type: string; readonly shape?: Record<string, unknown>; readonly innerType?: unknown } };
+}
+
+/** The field names an object schema allows at a path (through optional wrappers), for messages. */
+function fieldsAt(schema: z.ZodMiniType, path: readonly PropertyKey[]): string[] {
+  let def = (schema as unknown as SchemaDefinition)._zod.def;
+  const unwrap = () => {
+    while (def.innerType !== undefined) def = (def.innerType as SchemaDefinition)._zod.def;
+  };
+  unwrap();
+  for (const key of path) {
+    const next = def.shape?.[String(key)];
+    if (next === undefined) return [];
+    def = (next as SchemaDefinition)._zod.def;
+    unwrap();
+  }
+  return Object.keys(def.shape ?? {});
+}
+
 /** Parses JSON text and validates it against a schema. */
-export function parseMessage<S extends z.ZodMiniType>(schema: S, text: string): Result<z.infer<S>> {
-  const parsed = parseJson(text);
+export function parseMessage<S extends z.ZodMiniType>(schema: S, text: string, what: 'Body' | 'Frame' = 'Body'): Result<z.infer<S>> {
+  const parsed = parseJson(text, what);
   return parsed.ok ? validate(schema, parsed.value) : parsed;
 }
 

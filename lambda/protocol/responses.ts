@@ -20,12 +20,19 @@ export const httpJson = (statusCode: number, body: object): HttpAnswer => ({
   body: JSON.stringify(body),
 });
 
-/** `{success:false, error, code, errors:[{code,message}]}`: the seed's shape and the list shape in one. */
+/**
+ * The `error` field: the message, except for `unauthorized`, where it stays the seed's
+ * `"Unauthorized"` (its clients match on that text); `message` then says what was wrong.
+ */
+const errorText = (failed: Failure): string => (failed.code === 'unauthorized' ? 'Unauthorized' : failed.message);
+
+/** `{success:false, error, code, message, errors:[{code,message}]}`: the seed's shape and the list shape in one. */
 export const httpError = (failed: Failure): HttpAnswer =>
   httpJson(statusOf(failed), {
     success: false,
-    error: failed.message,
+    error: errorText(failed),
     code: failed.code,
+    message: failed.message,
     errors: [{ code: failed.code, message: failed.message }],
   });
 
@@ -35,5 +42,5 @@ export const httpData = (data: unknown, statusCode = 200): HttpAnswer => httpJso
 /** A refused `$connect`: API Gateway refuses the upgrade and the client sees this status and body. */
 export const connectRefusal = (failed: Failure): { statusCode: number; body: string } => ({
   statusCode: statusOf(failed),
-  body: JSON.stringify({ error: failed.message, code: failed.code }),
+  body: JSON.stringify({ error: errorText(failed), code: failed.code, message: failed.message }),
 });

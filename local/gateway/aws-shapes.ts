@@ -125,8 +125,11 @@ export function writeHttpResult(res: ServerResponse, result: unknown): void {
 }
 
 /** An AWS service error: its type in `x-amzn-ErrorType`, `{message}` in the body. */
-export function awsError(res: ServerResponse, status: number, type: string, message: string | null): void {
-  res.writeHead(status, { 'content-type': 'application/json', 'x-amzn-ErrorType': type }).end(JSON.stringify({ message }));
+/** An AWS error answer; a `hint` (the local gateway's own, never AWS's) says what the caller likely meant. */
+export function awsError(res: ServerResponse, status: number, type: string, message: string | null, hint?: string): void {
+  res
+    .writeHead(status, { 'content-type': 'application/json', 'x-amzn-ErrorType': type })
+    .end(JSON.stringify(hint === undefined ? { message } : { message, hint }));
 }
 
 export function queryParameters(params: URLSearchParams) {

@@ -84,7 +84,15 @@ export class LocalGateway {
       stageBucket: limits(options.throttle?.stage, API_GATEWAY.stageThrottle),
       integrationTimeoutMs: options.integrationTimeoutMs?.webSocket,
     });
-    const management = new ManagementApi(this.webSocket, this.stage, accountBucket, options.authorizeManagement, options.checkSignature);
+    // Hints for the wrong port are the local gateway's own (on AWS the two APIs have different hosts).
+    const management = new ManagementApi(
+      this.webSocket,
+      this.stage,
+      accountBucket,
+      options.authorizeManagement,
+      options.checkSignature,
+      () => `This is the WebSocket API's port: connect a WebSocket client to ${this.webSocketUrl}; the HTTP API is ${this.httpUrl}`,
+    );
     const http = new HttpApi(this.lambda, () => this.httpAddress, {
       accountBucket,
       stageBucket: limits(options.throttle?.stage, API_GATEWAY.stageThrottle),
@@ -103,6 +111,12 @@ export class LocalGateway {
       void this.webSocket.onUpgrade(req, socket, head).catch(() => refuseUpgrade(socket, 500));
     });
     this.httpServer = createServer((req, res) => void http.handle(req, res).catch(guard(res)));
+    // A WebSocket client on the HTTP API's port: refused as the HTTP API would (no such route), with a hint.
+    this.httpServer.on('upgrade', (_req, socket: Duplex) => {
+      socket.on('error', () => socket.destroy());
+      const hint = `This is the HTTP API's port: WebSocket clients connect to ${this.webSocketUrl}`;
+      refuseUpgrade(socket, 404, JSON.stringify({ message: 'Not Found', hint }));
+    });
   }
 
   /** Starts both servers. Rejects with a one-line message if a port is taken. */

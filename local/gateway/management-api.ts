@@ -32,6 +32,8 @@ export class ManagementApi {
     private readonly authorize?: ManagementAuthorizer,
     /** Without one, a signature is checked for its shape only (a gateway on its own, in its tests). */
     private readonly checkSignature?: SignatureCheck,
+    /** Said to a request for anything but `@connections` on this port: most likely meant for the HTTP API. */
+    private readonly wrongPortHint?: () => string,
   ) {
     this.path = new RegExp(`^/${escapeRegExp(stage)}/@connections/([^/]+)$`);
   }
@@ -39,7 +41,7 @@ export class ManagementApi {
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = requestUrl(req);
     const match = this.path.exec(url.pathname);
-    if (!match) return awsError(res, 403, 'ForbiddenException', 'Forbidden');
+    if (!match) return awsError(res, 403, 'ForbiddenException', 'Forbidden', this.wrongPortHint?.());
     // Only SigV4-signed calls are accepted, and with a checker, only correctly signed ones.
     const signed =
       /^AWS4-HMAC-SHA256 Credential=([^/]+)\/\d{8}\/[^/]+\/execute-api\/aws4_request, SignedHeaders=[^,]+, Signature=[0-9a-f]{64}$/.exec(

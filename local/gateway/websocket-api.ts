@@ -90,7 +90,10 @@ export class WebSocketApi {
   async onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     // Checked before $connect runs, so a malformed handshake leaves nothing behind.
     const refused = this.checkHandshake(req);
-    if (refused) return refuseUpgrade(socket, refused.status, JSON.stringify({ message: refused.message }), refused.headers);
+    if (refused) {
+      const body = { message: refused.message, ...(refused.hint !== undefined && { hint: refused.hint }) };
+      return refuseUpgrade(socket, refused.status, JSON.stringify(body), refused.headers);
+    }
     if (!admit([this.options.accountBucket, this.options.stageBucket]))
       return refuseUpgrade(socket, 429, JSON.stringify({ message: 'Too Many Requests' }));
     const url = requestUrl(req);
@@ -161,9 +164,15 @@ export class WebSocketApi {
   }
 
   /** What is wrong with an upgrade request, as a refusal; undefined if it is a valid handshake to the stage. */
-  private checkHandshake(req: IncomingMessage): { status: number; message: string; headers?: Record<string, string> } | undefined {
+  private checkHandshake(
+    req: IncomingMessage,
+  ): { status: number; message: string; hint?: string; headers?: Record<string, string> } | undefined {
     const path = requestUrl(req).pathname.replace(/\/$/, '');
-    if (path !== `/${this.options.stage}`) return { status: 403, message: 'Forbidden' };
+    if (path !== `/${this.options.stage}`) {
+      // The hint is the local gateway's own: on AWS the answer is a bare 403.
+      const hint = `WebSocket clients connect to the stage's path: ws://${this.options.address()}/${this.options.stage}`;
+      return { status: 403, message: 'Forbidden', hint };
+    }
     if (req.method !== 'GET') return { status: 405, message: 'Invalid HTTP method' };
     if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') return { status: 400, message: 'Invalid Upgrade header' };
     const key = req.headers['sec-websocket-key'] ?? '';

@@ -3,7 +3,7 @@
  * statements with `Action`/`NotAction` and `Resource`/`NotResource`, IAM's wildcards (`*` any run
  * of characters, `?` one), actions case-insensitive and resources case-sensitive, an explicit Deny
  * winning over any Allow, and nothing allowed that no statement allows. Conditions, resource
- * policies, permission boundaries and SCPs are not evaluated (the README's "local vs AWS" says so).
+ * policies, permission boundaries and SCPs are not evaluated (docs/local.md, "What still differs from AWS", says so).
  */
 
 /** One statement, its references already resolved to local ARNs. */

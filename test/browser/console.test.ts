@@ -2,38 +2,25 @@
 /**
  * The debug console in a real browser (Debian's chromium, driven by playwright-core) against the
  * local stack: sign in, watch a channel, a message published from outside over HTTP appears, the
- * connection count follows a client connecting, the publish form works; a screenshot is saved to
+ * connection count follows a client connecting, the publish form works; the live view is a table,
+ * newest first, whose previews open whole; the usage chart has axes and figures with one day of
+ * data as with thirty; untyped connections are labelled so; a refused key leaves the sign-in form
+ * up with the reason. A screenshot is saved to
  * test-artifacts/console.png. Without a Chromium the suite says it is skipped — unless
  * REQUIRE_BROWSER=1 (CI), where that fails.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Browser, chromium as playwright, Page } from 'playwright-core';
+import { documentClient } from '../../lambda/adapters/dynamo-errors';
+import { DynamoUsageStore } from '../../lambda/adapters/dynamo-usage';
+import { LOCAL_AWS, LOCAL_TABLES } from '../../local/store';
+import { requiredChromium } from '../helpers/chromium';
 import { useLocalStack } from '../helpers/e2e';
 
 const MASTER = 'console-master-key';
 
-function findChromium(): string | undefined {
-  for (const candidate of [process.env.CHROMIUM_PATH, 'chromium', 'chromium-browser', 'google-chrome']) {
-    if (!candidate) continue;
-    try {
-      return (
-        execFileSync('sh', ['-c', `command -v ${candidate}`])
-          .toString()
-          .trim() || undefined
-      );
-    } catch {
-      // Not installed under this name.
-    }
-  }
-  return undefined;
-}
-
-const chromium = findChromium();
-if (!chromium && process.env.REQUIRE_BROWSER === '1')
-  throw new Error('REQUIRE_BROWSER=1 but no Chromium was found (install Debian’s chromium, or set CHROMIUM_PATH)');
-if (!chromium) console.log('Browser tests skipped: no Chromium found (install Debian’s chromium, or set CHROMIUM_PATH)');
+const chromium = requiredChromium('Browser tests');
 
 const e2e = useLocalStack({ accessKey: MASTER });
 
@@ -55,6 +42,18 @@ const e2e = useLocalStack({ accessKey: MASTER });
   });
 
   const text = (selector: string) => page.textContent(selector).then((t) => t ?? '');
+
+  /** A new page of the console, signed in with the master key to a project. */
+  async function signedIn(projectId: string): Promise<Page> {
+    const fresh = await browser.newPage();
+    await fresh.goto(`${e2e.stack().httpUrl}/console`);
+    await fresh.fill('#key', MASTER);
+    await fresh.fill('#project', projectId);
+    await fresh.click('#signin button');
+    await fresh.waitForSelector('#usage rect.bar, #signin-error:not([hidden])', { state: 'attached', timeout: 10_000 });
+    expect(await fresh.isVisible('#signin-error')).toBe(false);
+    return fresh;
+  }
 
   it('signs in, watches a channel, shows a message published over HTTP and the connection count changing', async () => {
     const response = await page.goto(`${e2e.stack().httpUrl}/console`);
@@ -107,15 +106,121 @@ const e2e = useLocalStack({ accessKey: MASTER });
     ).not.toContain(MASTER);
   }, 60_000);
 
-  it('shows a refused key as an error, and nothing of the project', async () => {
+  it('shows the live view as a table, newest first: time, channel, event, a data preview that opens whole, the kind', async () => {
+    // Prepared: a console watching `ticker`, subscribed.
+    const live = await signedIn('default');
+    await live.fill('#watched', 'ticker');
+    await live.click('#watch button');
+    await live.waitForFunction(() => document.querySelector('#live')?.textContent?.includes('subscription_succeeded'), undefined, {
+      timeout: 10_000,
+    });
+    const long = 'x'.repeat(3000);
+    // Acted: two publishes, the second with data longer than any cell.
+    await e2e.broadcast({ channel: 'ticker', event: 'first', data: { n: 1 } });
+    await e2e.broadcast({ channel: 'ticker', event: 'second', data: { long } });
+    await live.waitForFunction(() => document.querySelector('#live')?.textContent?.includes('second'), undefined, { timeout: 10_000 });
+    // Assessed: the columns, and the rows newest first.
+    expect(await live.$$eval('#live thead th', (cells) => cells.map((c) => c.textContent))).toEqual([
+      'Time',
+      'Channel',
+      'Event',
+      'Data',
+      'Kind',
+    ]);
+    const rows = await live.$$eval('#live tbody tr', (trs) =>
+      trs.map((tr) => Array.from(tr.querySelectorAll('td')).map((td) => (td.querySelector('summary') ?? td).textContent)),
+    );
+    const time = expect.stringMatching(/^\d\d:\d\d:\d\d$/);
+    expect(rows.slice(0, 2)).toEqual([
+      [time, 'ticker', 'second', `{"long":"${long}"}`, 'message'],
+      [time, 'ticker', 'first', '{"n":1}', 'message'],
+    ]);
+    // Before them, what the connection was told, each with its kind (the welcome may come before or after the first reply).
+    expect(rows.slice(2).map(([, , event, , kind]) => `${event} ${kind}`)).toEqual(
+      expect.arrayContaining(['subscription_succeeded reply', 'connection_id reply', 'connected notice']),
+    );
+    // The preview opens to the whole message, wrapped inside its section, nothing cut off.
+    await live.click('#live tbody tr:nth-child(1) summary');
+    const opened = await live.$eval('#live tbody tr:nth-child(1) pre', (pre) => ({
+      text: pre.textContent ?? '',
+      visible: pre.getBoundingClientRect().height > 0,
+      overflows: pre.scrollWidth > pre.clientWidth,
+      inside: pre.getBoundingClientRect().right <= (pre.closest('section')?.getBoundingClientRect().right ?? 0),
+    }));
+    expect(opened).toEqual({ text: expect.stringContaining(long), visible: true, overflows: false, inside: true });
+    expect(JSON.parse(opened.text)).toMatchObject({ kind: 'message', channel: 'ticker', event: 'second', data: { long } });
+    await live.close();
+  }, 60_000);
+
+  it('labels connections without a type as such, not "none"', async () => {
+    const { client } = await e2e.connect({ type: 'runtime' });
+    await page.waitForFunction(() => document.querySelector('#types')?.textContent?.includes('runtime'), undefined, { timeout: 10_000 });
+    const types = await page.$$eval('#types tr', (rows) => rows.map((row) => row.querySelector('td')?.textContent));
+    expect(types).toEqual(expect.arrayContaining(['(no type)', 'runtime']));
+    expect(types).not.toContain('none');
+    await client.close();
+  }, 30_000);
+
+  describe('the usage chart', () => {
+    /** The chart's axis figures, the values written on bars, and its dates. */
+    const readChart = (p: Page) =>
+      p.evaluate(() => ({
+        bars: document.querySelectorAll('#usage rect.bar').length,
+        ticks: Array.from(document.querySelectorAll('#usage text.tick')).map((t) => t.textContent),
+        values: Array.from(document.querySelectorAll('#usage text.value')).map((t) => t.textContent),
+        dates: Array.from(document.querySelectorAll('#usage text.date')).map((t) => t.textContent),
+        total: document.querySelector('#usage-total')?.textContent,
+      }));
+
+    it('reads with one day of data: axes with figures, dates, the day’s value on its bar', async () => {
+      for (let i = 0; i < 3; i++) await e2e.broadcast({ projectId: 'chart-one', channel: 'c', event: 'e' });
+      const chartPage = await signedIn('chart-one');
+      const chart = await readChart(chartPage);
+      const today = new Date().toISOString().slice(5, 10);
+      expect(chart).toEqual({
+        bars: 30,
+        ticks: ['0', '2', '4'],
+        values: ['3'],
+        dates: expect.arrayContaining([today]),
+        total: '3 requests and 0 deliveries in 30 days',
+      });
+      await chartPage.close();
+    }, 30_000);
+
+    it('reads with thirty days of data: the same axes, a figure on every bar', async () => {
+      // Thirty days of usage, written through the product's own store as the handler writes it.
+      const usage = new DynamoUsageStore(documentClient({ ...LOCAL_AWS, endpoint: e2e.stack().dynamoEndpoint }), LOCAL_TABLES.usage.name);
+      const day = 24 * 60 * 60 * 1000;
+      for (let ago = 0; ago < 30; ago++) await usage.record('chart-thirty', { requests: 30 - ago, deliveries: 1 }, Date.now() - ago * day);
+      const chartPage = await signedIn('chart-thirty');
+      const chart = await readChart(chartPage);
+      expect(chart).toEqual({
+        bars: 30,
+        ticks: ['0', '20', '40'],
+        values: Array.from({ length: 30 }, (_, i) => String(i + 1)),
+        dates: expect.arrayContaining([new Date(Date.now() - 29 * day).toISOString().slice(5, 10), new Date().toISOString().slice(5, 10)]),
+        total: '465 requests and 30 deliveries in 30 days',
+      });
+      await chartPage.close();
+    }, 30_000);
+  });
+
+  it('keeps the sign-in form up after a refused key, with the reason under it', async () => {
     const fresh = await browser.newPage();
     await fresh.goto(`${e2e.stack().httpUrl}/console`);
     await fresh.fill('#key', 'not-the-key');
     await fresh.click('#signin button');
-    await fresh.waitForFunction(() => document.querySelector('#errors')?.textContent?.includes('401 unauthorized'), undefined, {
-      timeout: 10_000,
-    });
-    expect(await fresh.textContent('#total')).toBe('0');
+    await fresh.waitForSelector('#signin-error:not([hidden])', { timeout: 10_000 });
+    expect(await fresh.textContent('#signin-error')).toBe(
+      'Not signed in: 401 unauthorized: Unknown key: the key in Authorization: Bearer <key> is neither the master key nor a current project key (rbk_…)',
+    );
+    expect(await fresh.isVisible('#signin')).toBe(true);
+    expect(await fresh.isVisible('#app')).toBe(false);
+    // The right key then signs in.
+    await fresh.fill('#key', MASTER);
+    await fresh.click('#signin button');
+    await fresh.waitForSelector('#app:not([hidden])');
+    expect(await fresh.isVisible('#signin-error')).toBe(false);
     await fresh.close();
   }, 30_000);
 });

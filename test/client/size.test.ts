@@ -18,4 +18,8 @@ it('builds ESM, CommonJS and types; the client is ≤ 8 KB minified and gzipped,
   expect(readFileSync(path.join(outdir, 'index.cjs'), 'utf8')).toMatch(/module\.exports/);
   expect(readFileSync(path.join(outdir, 'index.d.ts'), 'utf8')).toMatch(/export declare class RealtimeClient/);
   expect(readFileSync(path.join(outdir, 'publisher.d.ts'), 'utf8')).toMatch(/export declare function createPublisher/);
+  // The classic script a page opened from a file loads: the global RealtimeBroadcast, nothing imported.
+  const script = readFileSync(path.join(outdir, 'realtime-client.js'), 'utf8');
+  expect(script).toMatch(/^"use strict";var RealtimeBroadcast=/);
+  expect(script).not.toMatch(/\bimport\s*[{*"'\w]|require\(/);
 }, 60_000);

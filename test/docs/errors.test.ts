@@ -1,12 +1,13 @@
 /**
- * The documented error table against the code's own (`ERRORS`): every code once, with its status and
- * whether it is temporary, and no code the product does not answer with.
+ * The documented error table (docs/protocol.md) against the code's own (`ERRORS`): every code once,
+ * with its status and whether it is temporary, and no code the product does not answer with.
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { ERRORS } from '../../lambda/protocol';
 
-const README = readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8');
+// The table lives with the protocol it belongs to.
+const README = readFileSync(path.join(__dirname, '..', '..', 'docs', 'protocol.md'), 'utf8');
 
 /** The rows of the table headed `| code | HTTP | retry? | when |`. */
 function documentedErrors() {

@@ -2,7 +2,7 @@
  * `npm start` as a user runs it: a child process, its banner, the printed commands working,
  * a one-line error on a taken port, and a clean exit on Ctrl-C.
  */
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import * as path from 'node:path';
 import { LocalStack, startLocalStack } from '../../local/stack';
@@ -55,15 +55,24 @@ describe('npm start', () => {
     expect(text).toMatch(/Namespaces +no defaults/);
     const [, consoleUrl] = text.match(/Console +(\S+)/)!;
     expect((await fetch(consoleUrl)).status).toBe(200);
-    const [, wsUrl] = text.match(/npx wscat -c (\S+)/)!;
-    const [, broadcastUrl] = text.match(/curl -X POST (\S+)/)!;
-    const [, body] = text.match(/-d '([^']+)'/)!;
+    // The variables line, pasted into a shell, names what the banner shows.
+    const [variables] = text.match(/^ *export URL=.*$/m)!;
+    const [, httpUrl] = text.match(/HTTP API +(\S+)/)!;
+    const [, wsUrl] = text.match(/WebSocket API +(\S+)/)!;
+    expect(
+      execFileSync('bash', ['-c', `${variables}; echo "$URL $WS $KEY"`])
+        .toString()
+        .trim(),
+    ).toBe(`${httpUrl} ${wsUrl} cli-test-key`);
+    expect(text).toContain('npx wscat -c "$WS"');
 
     client = await TestClient.open(wsUrl);
     client.send({ action: 'subscribe', channel: 'admin' });
     await client.next((m) => m.type === 'subscription_succeeded');
-    const response = await postJson(broadcastUrl, body, { Authorization: 'Bearer cli-test-key' });
-    expect(response.json).toMatchObject({ success: true, sent: 1 });
+    // The printed curl, run as printed after the variables line.
+    const curl = text.slice(text.indexOf('curl -X POST')).split('\n\n')[0];
+    const response = JSON.parse(execFileSync('bash', ['-c', `${variables}; ${curl.replace('curl', 'curl -s')}`]).toString());
+    expect(response).toMatchObject({ success: true, sent: 1 });
     expect(await client.next((m) => m.event === 'admin_event')).toMatchObject({ channel: 'admin', data: { hello: 'world' } });
 
     app.child.kill('SIGINT');
@@ -119,7 +128,7 @@ describe('npm start with REQUIRE_TOKEN=true', () => {
     running = app.child;
     await waitForOutput(app.output, /Ctrl-C stops/);
     expect(app.output()).toMatch(/Anonymous +refused everywhere \(REQUIRE_TOKEN=true\)/);
-    const [, wsUrl] = app.output().match(/npx wscat -c (\S+)/)!;
+    const [, wsUrl] = app.output().match(/WebSocket API +(\S+)/)!;
     await expect(TestClient.open(wsUrl)).rejects.toMatchObject({ statusCode: 401 });
     app.child.kill('SIGTERM');
     expect(await app.exited).toBe(0);
@@ -176,5 +185,15 @@ describe('npm run token', () => {
     expect(elsewhere).toMatchObject({ code: 2, stderr: expect.stringContaining('is not a current key of project cli-p') });
     const usage = await token(['--sub', 'a'], { PROJECT_API_KEY: apiKey });
     expect(usage).toMatchObject({ code: 2, stderr: expect.stringContaining('usage:') });
+  }, 40_000);
+
+  it('refuses the master key: tokens are signed with a project key, and it says how to create one', async () => {
+    const printed = await token(['--project', 'acme', '--sub', 'alice'], { PROJECT_API_KEY: 'token-cli-master' });
+    expect(printed).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: expect.stringContaining('tokens are signed with a project key (rbk_…), never the master key'),
+    });
+    expect(printed.stderr).toContain(`curl -X POST "$URL/api-keys" -H "Authorization: Bearer $KEY" -d '{"projectId":"acme"}'`);
   }, 40_000);
 });

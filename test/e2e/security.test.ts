@@ -55,7 +55,8 @@ describe('connecting', () => {
   it('refuses anonymous connections to a keyed project (?projectId=victim) with 401 token_required', async () => {
     const victim = newProject();
     await createKey(victim);
-    expect(await attempt(`?projectId=${victim}`)).toEqual({ status: 401, body: { code: 'token_required', error: expect.any(String) } });
+    const said = expect.stringMatching(/^This project needs a client token/);
+    expect(await attempt(`?projectId=${victim}`)).toEqual({ status: 401, body: { code: 'token_required', error: said, message: said } });
   });
 
   it('refuses a token of another project for the project asked for', async () => {

@@ -71,6 +71,28 @@ describe('context settings', () => {
     expect(() => settingsOf(context)).toThrow(message);
   });
 
+  it('fails synth on a misspelled key, naming it, the likely one and every known key', () => {
+    expect(() => settingsOf({ stagename: 'staging' })).toThrow(
+      'Unknown context key stagename (did you mean stageName?): the app reads stackName, stageName, requireToken, alarmEmail, memorySize, deliveryRatePerSecond, namespaces, logLevel, lifecycleEvents',
+    );
+    expect(() => settingsOf({ 'alarm-email': 'a@b.c', colour: 'blue' })).toThrow(
+      /^Unknown context keys alarm-email \(did you mean alarmEmail\?\), colour: the app reads stackName/,
+    );
+  });
+
+  it('lets the CDK’s own context through: cdk.json’s feature flags, the CLI’s aws:cdk: keys, cached lookups', () => {
+    const cdkJson = JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'cdk.json'), 'utf8')) as { context: Record<string, unknown> };
+    expect(Object.keys(cdkJson.context).length).toBeGreaterThan(0);
+    const context = {
+      ...cdkJson.context,
+      'aws:cdk:enable-path-metadata': true,
+      'availability-zones:account=123456789012:region=eu-west-1': ['eu-west-1a'],
+      'acknowledged-issue-numbers': [32775],
+      stageName: 'staging',
+    };
+    expect(settingsOf(context).broadcast.stageName).toBe('staging');
+  });
+
   it('refuses a namespaces file with a bad configuration', () => {
     const bad = path.join(dir, 'bad.json');
     writeFileSync(bad, JSON.stringify({ chat: { history: { size: 5000, ttlSeconds: 60 } } }));

@@ -195,9 +195,12 @@ it('puts every namespace default in the file beside the bundle cdk synth built',
   expect(JSON.parse(readFileSync(path.join(outdir, asset, 'namespaces.json'), 'utf8'))).toEqual(NAMESPACES);
 });
 
-it('is what the README says `cdk destroy` keeps: every retained resource, by construct id', () => {
-  const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
-  const removing = readme.slice(readme.indexOf('**Removing it.**'), readme.indexOf('\n## ', readme.indexOf('**Removing it.**')));
+it('is what the docs say `cdk destroy` keeps: every retained resource, by construct id', () => {
+  const deploying = readFileSync(path.join(ROOT, 'docs', 'deploy.md'), 'utf8');
+  const start = deploying.indexOf('## Removing it');
+  expect(start).toBeGreaterThanOrEqual(0);
+  const end = deploying.indexOf('\n## ', start + 1);
+  const removing = deploying.slice(start, end < 0 ? undefined : end);
   const kept = Object.values(variants['default settings'].template.Resources)
     .filter((resource) => resource.DeletionPolicy === 'Retain')
     .map((resource) =>

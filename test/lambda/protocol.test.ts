@@ -1,4 +1,5 @@
 import {
+  jsonSyntaxError,
   broadcastRequest,
   checkClientName,
   encode,
@@ -39,6 +40,36 @@ describe('channel names', () => {
   });
 });
 
+describe('jsonSyntaxError', () => {
+  it.each([
+    ['{"a":}', 'unexpected "}" at position 5, where a value should be'],
+    ['{"action":"subscribe"', 'it ends at position 21, where "," or "}" should follow'],
+    ['{action:1}', 'unexpected "a" at position 1, where a property name in double quotes should be'],
+    ['{"a":1}x', 'unexpected "x" at position 7, after the JSON value'],
+    ['[1 2]', 'unexpected "2" at position 3, where "," or "]" should be'],
+    ['"abc', 'it ends at position 4, inside a string'],
+    ['{"a":"b\\q"}', 'a string goes wrong at position 8 (a bad escape, or a control character that must be escaped)'],
+    ['', 'it ends at position 0, where a value should follow'],
+    ['['.repeat(100_000), 'it ends at position 100000, where a value should follow'],
+  ])('says where %j goes wrong: %s', (text, said) => {
+    expect(() => JSON.parse(text)).toThrow();
+    expect(jsonSyntaxError(text)).toBe(said);
+  });
+
+  it('names a frame or a body in parseJson, with the position', () => {
+    expect(parseJson('{', 'Frame')).toEqual({
+      ok: false,
+      error: {
+        code: 'invalid_json',
+        message: 'Frame is not valid JSON: it ends at position 1, where a property name in double quotes should follow',
+      },
+    });
+    expect(parseJson('nope')).toMatchObject({
+      error: { message: 'Body is not valid JSON: unexpected "n" at position 0, where a value should be' },
+    });
+  });
+});
+
 describe('parseMessage', () => {
   it('reports invalid JSON', () => {
     expect(parseMessage(subscribeFrame, '{"action":')).toMatchObject({ ok: false, error: { code: ErrorCode.invalidJson } });
@@ -65,9 +96,15 @@ describe('parseMessage', () => {
     expect(both).toMatchObject({ ok: false, error: { code: ErrorCode.invalidMessage } });
   });
 
-  it('keeps extra fields out of the parsed value but accepts them', () => {
-    const result = parseMessage(broadcastRequest, '{"channel":"admin","event":"e","data":{"n":1},"extra":true}');
-    expect(result).toEqual({ ok: true, value: { channel: 'admin', event: 'e', data: { n: 1 } } });
+  it('refuses an unknown field by name, saying which are allowed (a "message" for "data" would deliver null)', () => {
+    const result = parseMessage(broadcastRequest, '{"channel":"admin","event":"e","message":{"n":1}}');
+    expect(result).toEqual({
+      ok: false,
+      error: {
+        code: 'invalid_message',
+        message: 'Unknown field "message"; allowed: projectId, channel, connectionId, event, data, retain, idempotencyKey',
+      },
+    });
   });
 });
 

@@ -107,7 +107,10 @@ describe('resolveProject', () => {
   it('lets the master key name any project and a project key only its own', () => {
     expect(resolveProject(master, 'beta')).toEqual({ ok: true, value: 'beta' });
     expect(resolveProject(alpha, 'alpha')).toEqual({ ok: true, value: 'alpha' });
-    expect(resolveProject(alpha, 'beta')).toEqual({ ok: false, error: { code: 'unauthorized', message: 'Unauthorized' } });
+    expect(resolveProject(alpha, 'beta')).toEqual({
+      ok: false,
+      error: { code: 'unauthorized', message: "This key is project alpha's: a project key acts on its own project only" },
+    });
     expect(resolveProject(alpha, 'default')).toMatchObject({ ok: false, error: { code: 'unauthorized' } });
   });
 });

@@ -126,7 +126,12 @@ describe('a connection’s door', () => {
 describe('a backend’s door', () => {
   it('refuses a key that is none, and makes a caller of a valid one', async () => {
     const { ops } = doors('allowed', 'project');
-    expect(await ops.bearer('bad')).toEqual(fail('unauthorized'));
+    expect(await ops.bearer('bad')).toEqual(
+      fail(
+        'unauthorized',
+        'Unknown key: the key in Authorization: Bearer <key> is neither the master key nor a current project key (rbk_…)',
+      ),
+    );
     expect(await ops.bearer('good')).toMatchObject({
       ok: true,
       value: { kind: 'backend', principal: { kind: 'project', projectId: 'acme' } },
@@ -136,7 +141,10 @@ describe('a backend’s door', () => {
   it('refuses a project key on a master operation before reading its input', async () => {
     const { ops } = doors('allowed', 'project');
     const caller = await ops.bearer('good');
-    expect(caller.ok && (await ops.asBackend(caller.value, OPERATIONS.createKey, fail('invalid_project')))).toEqual(fail('unauthorized'));
+    expect(caller.ok && (await ops.asBackend(caller.value, OPERATIONS.createKey, fail('invalid_project')))).toMatchObject({
+      ok: false,
+      error: { code: 'unauthorized', message: expect.stringMatching(/^This needs the master key/) },
+    });
   });
 
   it('refuses an operation that is not for backends', async () => {
@@ -153,7 +161,7 @@ describe('a backend’s door', () => {
       access: ACCESS.readChannel((input) => input.projectId),
     });
     expect(caller.ok && (await ops.asBackend(caller.value, other, ok({ channel: 'news', projectId: 'other' })))).toEqual(
-      fail('unauthorized'),
+      fail('unauthorized', "This key is project acme's: a project key acts on its own project only"),
     );
     expect(caller.ok && (await ops.asBackend(caller.value, other, ok({ channel: 'news' })))).toEqual(ok('news'));
     expect(ran).toEqual(['news']);

@@ -27,7 +27,10 @@ describe('who may call the project operations', () => {
       expect({ name: op.name, master: op.access.gate(asMaster()), project: op.access.gate(asProjectKey()) }).toEqual({
         name: op.name,
         master: ok(undefined),
-        project: fail('unauthorized'),
+        project: {
+          ok: false,
+          error: { code: 'unauthorized', message: expect.stringMatching(/^This needs the master key: a project key \(rbk_…\)/) },
+        },
       });
     }
   });
@@ -43,7 +46,10 @@ describe('who may call the project operations', () => {
     ]) {
       const input = { projectId: 'acme', channel: 'x', prefix: '' };
       expect(await op.access.check(asProjectKey('acme'), input as never, access)).toEqual(ok('acme'));
-      expect(await op.access.check(asProjectKey('other'), input as never, access)).toEqual(fail('unauthorized'));
+      expect(await op.access.check(asProjectKey('other'), input as never, access)).toMatchObject({
+        ok: false,
+        error: { code: 'unauthorized' },
+      });
       expect(await op.access.check(asMaster(), input as never, access)).toEqual(ok('acme'));
       expect(await op.access.check(asConnection(), input as never, access)).toEqual(fail('unauthorized'));
     }
