@@ -34,6 +34,10 @@ export class BroadcastStack extends Stack {
     });
     new CfnOutput(this, 'ConsoleUrl', { value: this.broadcast.consoleUrl, description: 'The debug console (sign in with a key)' });
     new CfnOutput(this, 'DashboardUrl', { value: this.broadcast.dashboardUrl, description: 'The CloudWatch dashboard' });
+    new CfnOutput(this, 'FailedTasksQueueUrl', {
+      value: this.broadcast.failedTasks.queueUrl,
+      description: 'Background tasks Lambda gave up (the FailedTasks alarm watches it): aws sqs receive-message --queue-url <this>',
+    });
     new CfnOutput(this, 'AccessKeySecretArn', { value: this.broadcast.accessKeySecret.secretArn });
     const getKey = `aws secretsmanager get-secret-value --region ${this.region} --secret-id ${this.broadcast.accessKeySecret.secretArn} --query SecretString --output text`;
     new CfnOutput(this, 'GetAccessKeyCommand', { value: getKey, description: 'Prints the access key' });

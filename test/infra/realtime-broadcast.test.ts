@@ -558,6 +558,7 @@ describe('outputs', () => {
     template.hasOutput('WebSocketUrl', { Value: { 'Fn::Join': ['', Match.arrayWith(['wss://', wsApiRef, '/production'])] } });
     template.hasOutput('BroadcastUrl', { Value: { 'Fn::Join': ['', Match.arrayWith(['https://', '/broadcast'])] } });
     template.hasOutput('AccessKeySecretArn', { Value: ref(stack.broadcast.accessKeySecret) });
+    template.hasOutput('FailedTasksQueueUrl', { Value: ref(stack.broadcast.failedTasks) });
     template.hasOutput('GetAccessKeyCommand', {
       Value: {
         'Fn::Join': [
