@@ -81,6 +81,8 @@ export interface AppDependencies {
   readonly tasks: TaskLedger;
   /** The function's maximum event age (ms): after it Lambda starts no attempt of a task. */
   readonly taskMaxAgeMs?: number;
+  /** The function's timeout (ms). @default 29000 */
+  readonly functionTimeoutMs?: number;
   readonly namespaces: NamespaceStore;
   readonly streams: StreamStore;
   readonly members: MemberStore;
@@ -151,6 +153,7 @@ export function composeServices(deps: AppDependencies): Services {
     budget: deps.deliveryBudget,
     ledger: deps.tasks,
     taskMaxAgeMs: deps.taskMaxAgeMs ?? DEFAULT_TASK_MAX_AGE_SECONDS * 1000,
+    functionTimeoutMs: deps.functionTimeoutMs,
     now,
   });
   const apiKeys = new ApiKeys(deps.apiKeys, new KeySealer(deps.sealing), now);
@@ -219,6 +222,7 @@ export function buildDependencies(config: Config, overrides: ClientOverrides = {
     publishes: new DynamoPublishStore(documents, config.publishesTable),
     tasks: new DynamoTaskLedger(documents, config.publishesTable),
     taskMaxAgeMs: config.taskMaxAgeSeconds * 1000,
+    functionTimeoutMs: config.functionTimeoutSeconds * 1000,
     namespaces: new DynamoNamespaceStore(documents, config.projectsTable),
     streams: new DynamoStreamStore(documents, config.channelsTable),
     members: new DynamoMemberStore(documents, config.channelsTable),

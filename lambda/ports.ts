@@ -255,9 +255,10 @@ export interface PublishStore {
   /**
    * Records that a background task ended with these counts, handing its work on to `continuations`
    * (pending from now): idempotent, so a retry or a duplicate of the task changes nothing. The
-   * publish is done when no task is pending.
+   * publish is done when no task is pending. `again`: the ending is being carried out a second time
+   * (its continuations start only now), so those still pending get the new start-by times.
    */
-  taskEnded(id: string, taskId: string, counts: DeliveryCounts, continuations: PendingTasks): Promise<void>;
+  taskEnded(id: string, taskId: string, counts: DeliveryCounts, continuations: PendingTasks, again?: boolean): Promise<void>;
 }
 
 /** A background task's own record, so a retry or a duplicate resumes it instead of repeating it. */

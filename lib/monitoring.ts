@@ -57,7 +57,8 @@ export interface AlarmThresholds {
    */
   readonly lambdaThrottles?: number;
   /**
-   * Background tasks waiting in the failure destination (given up by Lambda after their retries).
+   * Background tasks given up by Lambda (after their retries, or too old to start) and sent to the
+   * failure destination, in 5 minutes.
    * @default 1
    */
   readonly failedTasks?: number;
@@ -370,9 +371,10 @@ export class BroadcastMonitoring extends Construct {
         thresholds.lambdaThrottles,
         'The handler ran out of concurrency.',
       ),
+      // On new records, not on those waiting: the alarm returns to OK and fires again for the next failure.
       failedTasks: alarm(
         'FailedTasks',
-        props.failedTasks.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: PERIOD }),
+        props.failedTasks.metricNumberOfMessagesSent({ statistic: 'Sum', period: PERIOD }),
         thresholds.failedTasks,
         "Lambda gave up a background task (a big publish's shard, a welcome, a purge) after its retries: each message in the FailedTasks queue is its record (requestPayload: the task; responsePayload: the error). A publish it belonged to shows status failed.",
       ),

@@ -164,7 +164,7 @@ export interface RealtimeBroadcastProps {
    * How long Lambda keeps trying to start a background task — a big channel's shard, a welcome, a
    * purge — before giving it up to the `failedTasks` queue (the function's maximum event age). A big
    * publish one of whose shards was given up is reported `failed` at `GET /broadcast/{id}` once this
-   * has passed. From one minute to six hours.
+   * has passed. From one minute (Lambda's least) to one hour (a publish's outcome is kept two hours).
    * @default Duration.minutes(15)
    */
   readonly backgroundTaskMaxAge?: Duration;
@@ -634,8 +634,10 @@ function validateProps(props: RealtimeBroadcastProps): void {
   const namespaces = props.namespaces === undefined ? undefined : namespaceDefaultsProblem(props.namespaces);
   if (namespaces) throw new Error(`RealtimeBroadcast: namespaces: ${namespaces}`);
   const maxAge = props.backgroundTaskMaxAge?.toSeconds();
-  if (maxAge !== undefined && !(Number.isInteger(maxAge) && maxAge >= 60 && maxAge <= 21_600)) {
-    throw new Error("RealtimeBroadcast: backgroundTaskMaxAge must be whole seconds from 1 minute to 6 hours (Lambda's maximum event age)");
+  if (maxAge !== undefined && !(Number.isInteger(maxAge) && maxAge >= 60 && maxAge <= 3_600)) {
+    throw new Error(
+      "RealtimeBroadcast: backgroundTaskMaxAge must be whole seconds from 1 minute (Lambda's least) to 1 hour (a publish's record is kept 2 hours)",
+    );
   }
   if (props.presenceTimeout !== undefined && !(props.presenceTimeout.toSeconds() >= 10 && props.presenceTimeout.toSeconds() <= 7200)) {
     throw new Error('RealtimeBroadcast: presenceTimeout must be from 10 seconds to 2 hours (clients must ping more often than it)');

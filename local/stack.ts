@@ -219,6 +219,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         managementEndpoint,
         fanoutConcurrency: options.fanoutConcurrency,
         requireToken: options.requireToken,
+        // The runtime's timeout, as the construct tells the handler its function's.
+        ...(options.lambda?.timeoutMs !== undefined && { functionTimeoutSeconds: Math.max(1, Math.ceil(options.lambda.timeoutMs / 1000)) }),
       }),
       [ENV.functionName]: LOCAL_FUNCTION_NAME,
       ...tunableSettings(options.settings ?? {}),

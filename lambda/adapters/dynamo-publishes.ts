@@ -32,13 +32,20 @@ export class DynamoPublishStore implements PublishStore {
     if (!Item || (Item.ttl as number) <= Math.floor(this.now() / 1000)) return undefined;
     const { ttl: _, tasks, pending, ...record } = Item as StoredPublish;
     if (!tasks || !pending) return record;
+    // Done when nothing is pending, even if the write that says so did not land.
+    const done = record.done || Object.values(pending).every((startsUntil) => startsUntil === 0);
     const counts = { sent: 0, failed: 0, stale: 0 };
     for (const [sent, failed, stale] of Object.values(tasks)) {
       counts.sent += sent;
       counts.failed += failed;
       counts.stale += stale;
     }
-    return { ...record, ...counts, pending: Object.fromEntries(Object.entries(pending).filter(([, startsUntil]) => startsUntil > 0)) };
+    return {
+      ...record,
+      ...counts,
+      done,
+      pending: Object.fromEntries(Object.entries(pending).filter(([, startsUntil]) => startsUntil > 0)),
+    };
   }
 
   async claim(projectId: string, key: string, publishId: string, expiresAt: number): Promise<string | undefined> {
@@ -81,7 +88,7 @@ export class DynamoPublishStore implements PublishStore {
     }
   }
 
-  async taskEnded(id: string, taskId: string, counts: DeliveryCounts, continuations: PendingTasks): Promise<void> {
+  async taskEnded(id: string, taskId: string, counts: DeliveryCounts, continuations: PendingTasks, again = false): Promise<void> {
     // Each task's counts under its own id and each continuation added only if absent: running this
     // again (a retry, a duplicate, an earlier task's late repeat) changes nothing.
     const names: Record<string, string> = { '#t': taskId };
@@ -103,6 +110,25 @@ export class DynamoPublishStore implements PublishStore {
         ReturnValues: 'ALL_NEW',
       }),
     );
+    if (again) {
+      // Later start-by times for continuations not ended yet; one that has ended (0) keeps its 0.
+      for (const [continuation, startsUntil] of Object.entries(continuations)) {
+        await this.client
+          .send(
+            new UpdateCommand({
+              TableName: this.tableName,
+              Key: { id },
+              UpdateExpression: 'SET pending.#c = :until',
+              ConditionExpression: 'pending.#c > :ended',
+              ExpressionAttributeNames: { '#c': continuation },
+              ExpressionAttributeValues: { ':until': startsUntil, ':ended': 0 },
+            }),
+          )
+          .catch((error: unknown) => {
+            if (!isConditionFailure(error)) throw error;
+          });
+      }
+    }
     const pending = Object.values((Attributes?.pending ?? {}) as Record<string, number>);
     if (!Attributes?.done && pending.every((startsUntil) => startsUntil === 0)) {
       await this.client.send(

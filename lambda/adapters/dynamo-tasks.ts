@@ -64,6 +64,8 @@ export class DynamoTaskLedger implements TaskLedger {
     }
     const item = await this.read(key);
     if (item?.ending !== undefined) return { kind: 'ended', progress: progressOf(item) };
+    // Ours already: the SDK retried a claim whose answer was lost after it was written.
+    if (item?.owner === owner) return { kind: 'claimed', progress: progressOf(item) };
     return { kind: 'held', leaseUntil: item?.leaseUntil ?? 0 };
   }
 
@@ -96,7 +98,15 @@ export class DynamoTaskLedger implements TaskLedger {
     );
   }
 
-  end(key: string, owner: string, ending: string, counts: DeliveryCounts): Promise<boolean> {
+  async end(key: string, owner: string, ending: string, counts: DeliveryCounts): Promise<boolean> {
+    if (await this.endIfHeld(key, owner, ending, counts)) return true;
+    // The write may have landed and only its answer been lost (the SDK's retry then fails the
+    // condition): ended by this owner with this ending is ended.
+    const item = await this.read(key);
+    return item?.owner === owner && item.ending === ending;
+  }
+
+  private endIfHeld(key: string, owner: string, ending: string, counts: DeliveryCounts): Promise<boolean> {
     return this.ifHeld(
       key,
       owner,
@@ -125,11 +135,21 @@ export class DynamoTaskLedger implements TaskLedger {
   }
 
   async release(key: string, owner: string): Promise<void> {
-    await this.ifHeld(key, owner, 'SET leaseUntil = :free', { ':free': 0 });
+    // The owner goes too: a renewal already on its way cannot take the lease back.
+    await this.ifHeld(key, owner, 'SET leaseUntil = :free REMOVE #owner', { ':free': 0 });
   }
 
   async inspect(key: string): Promise<{ leaseUntil: number; counts: DeliveryCounts } | undefined> {
-    const item = await this.read(key);
+    // Not the list of subscribers to try again: a status read stays a few hundred bytes.
+    const { Item } = await this.client.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { id: itemId(key) },
+        ConsistentRead: true,
+        ProjectionExpression: 'leaseUntil, sent, failed, stale',
+      }),
+    );
+    const item = Item as StoredTask | undefined;
     if (!item) return undefined;
     return { leaseUntil: item.leaseUntil ?? 0, counts: { sent: item.sent ?? 0, failed: item.failed ?? 0, stale: item.stale ?? 0 } };
   }

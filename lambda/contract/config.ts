@@ -3,6 +3,7 @@
  * two sides cannot disagree) and one reader that validates them at cold start.
  */
 
+import { HANDLER_TIMEOUT_SECONDS } from './limits';
 import { NamespaceConfig, parseNamespaceDefaults, PRESENCE_TIMEOUT_SECONDS } from './namespaces';
 
 /**
@@ -40,6 +41,8 @@ const SETTINGS = {
    * maximum event age, 60–21,600 on AWS; the construct sets both): after it, a task not started is lost.
    */
   taskMaxAgeSeconds: { env: 'TASK_MAX_AGE_SECONDS', read: 'positive', default: 900, tunable: true },
+  /** The function's timeout (the construct's, 29 s): how long an attempt Lambda started at a task's maximum age may still run. */
+  functionTimeoutSeconds: { env: 'FUNCTION_TIMEOUT_SECONDS', read: 'positive', default: HANDLER_TIMEOUT_SECONDS },
   /** Set by the Lambda runtime: the function invokes itself for background tasks. */
   functionName: { env: 'AWS_LAMBDA_FUNCTION_NAME', read: 'text', runtime: true },
   /** `true` refuses WebSocket connections without a valid client token, in every project (`default` included). */

@@ -58,12 +58,15 @@ export class Pacer {
     private readonly sleep: (ms: number) => Promise<void> = wait,
   ) {}
 
-  async acquire(): Promise<void> {
+  /** Waits for the next post's turn; false, without waiting, if that comes after `deadline`. */
+  async acquire(deadline = Infinity): Promise<boolean> {
     const now = this.now();
     const slot = Math.max(now, this.next);
+    if (slot > deadline) return false;
     this.next = slot + 1000 / this.perSecond;
     // Waits shorter than a few milliseconds are not worth a timer.
     if (slot - now >= 5) await this.sleep(slot - now);
+    return true;
   }
 }
 
@@ -74,7 +77,7 @@ export class Pacer {
  */
 export class SharedPacer {
   private allowance = 0;
-  private refilling?: Promise<void>;
+  private refilling?: Promise<boolean>;
   private readonly chunk: number;
 
   constructor(
@@ -87,21 +90,24 @@ export class SharedPacer {
     this.chunk = Math.max(1, Math.min(500, Math.floor(perSecond / 20)));
   }
 
-  async acquire(): Promise<void> {
+  /** Takes one post from the budget; false if the budget has none to give before `deadline`. */
+  async acquire(deadline = Infinity): Promise<boolean> {
     while (this.allowance === 0) {
-      this.refilling ??= this.refill().finally(() => (this.refilling = undefined));
-      await this.refilling;
+      this.refilling ??= this.refill(deadline).finally(() => (this.refilling = undefined));
+      if (!(await this.refilling)) return false;
     }
     this.allowance--;
+    return true;
   }
 
-  private async refill(): Promise<void> {
+  private async refill(deadline: number): Promise<boolean> {
     for (;;) {
       const waitMs = await this.budget.take(this.chunk, this.perSecond, this.perSecond, this.now());
       if (waitMs === 0) {
         this.allowance += this.chunk;
-        return;
+        return true;
       }
+      if (this.now() + waitMs > deadline) return false;
       await this.sleep(waitMs);
     }
   }
@@ -123,6 +129,8 @@ export interface BigChannelsDependencies {
   readonly budget?: DeliveryBudgetStore;
   /** The function's maximum event age: after it, Lambda starts no attempt of a task's event. */
   readonly taskMaxAgeMs: number;
+  /** The function's timeout: an attempt started at the maximum age may run this much longer. @default 29000 */
+  readonly functionTimeoutMs?: number;
   /** Subscribers per shard. @default 10000 */
   readonly shardSize?: number;
   /** @default 32 */
@@ -138,8 +146,10 @@ const HANDOVER_MS = 3_000;
 const handoverMs = (holder: Holder) => Math.min(HANDOVER_MS, (holder.deadline - holder.now()) / 4);
 /** Throttled subscribers carried per continuation: ~20 bytes each, far below the payload limit. */
 const RETRY_BATCH = 2_000;
-/** Lambda may start an attempt until the event's maximum age, and take a little longer to: the margin. */
-const START_MARGIN_MS = 5_000;
+/** An attempt Lambda starts at the last moment may first spend this long starting (a cold start's init), at most. */
+const COLD_START_MS = 10_000;
+/** Progress writes that may fail in a row before the task stops (and Lambda's retry resumes): each repeats a page more on a kill. */
+const MAX_UNRECORDED_PAGES = 2;
 
 /** What is left when a task ends: continuations, each with what it goes on with. */
 interface Continuation {
@@ -237,8 +247,11 @@ export class BigChannels {
     const claim = await claimTask(holder, taskKey(task.publishId, task.taskId), handoverMs(holder));
     if (claim.kind === 'held') return { outcome: 'duplicate' };
     if (claim.kind === 'ended') {
-      // Ended, but perhaps killed before its ending was carried out: carried out again (idempotently).
-      if (!claim.progress.settled) await this.conclude(task, claim.progress, JSON.parse(claim.progress.ending!) as Continuation[]);
+      // Ended, but perhaps killed before its ending was carried out: carried out again (idempotently),
+      // its continuations given a new start-by time since they start only now.
+      if (!claim.progress.settled) {
+        await this.conclude(task, claim.progress, JSON.parse(claim.progress.ending!) as Continuation[], true);
+      }
       return { outcome: 'concluded' };
     }
     return this.deliverFrom(task, claim.progress, holder);
@@ -256,11 +269,22 @@ export class BigChannels {
     let lost = false;
     // Renewed while it runs, however slowly its pages go; a renewal that finds the lease taken stops it.
     const stopRenewing = keepLease(holder, key, () => (lost = true));
-    /** Records a page's progress; false only if the lease was lost. A failed write is tried again with the next page. */
+    /**
+     * Records a page's progress; false if the lease was lost. A failed write is tried again with the
+     * next page, but not for ever: each unrecorded page would be posted again after a kill, so after
+     * a few in a row the task stops and Lambda's retry resumes from the last one recorded.
+     */
+    let unrecorded = 0;
     const record = async () => {
       try {
-        return !lost && (await ledger.advance(key, owner, leaseUntil(holder), { after, rangeDone, retried, deferred, ...counts }));
-      } catch {
+        const held = !lost && (await ledger.advance(key, owner, leaseUntil(holder), { after, rangeDone, retried, deferred, ...counts }));
+        unrecorded = 0;
+        return held;
+      } catch (error) {
+        if (++unrecorded >= MAX_UNRECORDED_PAGES) {
+          await ledger.release(key, owner).catch(() => undefined);
+          throw error;
+        }
         return !lost;
       }
     };
@@ -273,11 +297,11 @@ export class BigChannels {
       const pacer = this.deps.budget
         ? new SharedPacer(this.deps.budget, this.deps.budgetPerSecond, this.now, this.deps.sleep)
         : new Pacer(task.ratePerSecond, this.now, this.deps.sleep);
-      const pace = () => pacer.acquire();
+      const pace = (deadline: number) => pacer.acquire(deadline);
       const postsDeadline = holder.deadline - handoverMs(holder);
       const deliver = async (page: readonly string[]) => {
         const ids = task.exclude === undefined ? page : page.filter((id) => id !== task.exclude);
-        const result = await fanOut(onePage(ids), task.body, this.deps.delivery, this.deps.concurrency, postsDeadline, pace);
+        const result = await fanOut(onePage(ids), task.body, this.deps.delivery, this.deps.concurrency, postsDeadline, pace, this.now);
         counts.sent += result.sent;
         counts.failed += result.failed;
         counts.stale += result.gone.length;
@@ -344,13 +368,14 @@ export class BigChannels {
   }
 
   /** Carries out a task's ending: its counts and continuations into the publish's record, then the continuations started. */
-  private async conclude(task: DeliverTask, counts: DeliveryCounts, continuations: readonly Continuation[]): Promise<void> {
+  private async conclude(task: DeliverTask, counts: DeliveryCounts, continuations: readonly Continuation[], again = false): Promise<void> {
     const startsUntil = this.startsUntil();
     await this.deps.publishes.taskEnded(
       task.publishId,
       task.taskId,
       { sent: counts.sent, failed: counts.failed, stale: counts.stale },
       Object.fromEntries(continuations.map(({ taskId }) => [taskId, startsUntil])),
+      again,
     );
     await Promise.all(
       continuations.map(({ taskId, after, rangeDone, retry }) =>
@@ -370,9 +395,12 @@ export class BigChannels {
     const waiting = Object.entries(pending ?? {});
     if (waiting.length === 0) return { ...rest, status: rest.done ? 'done' : 'delivering' };
     const now = this.now();
+    // Past its start-by time Lambda starts no attempt; one started just before may still be cold-starting, then running.
+    const timeout = this.deps.functionTimeoutMs ?? 29_000;
+    const grace = timeout + Math.min(COLD_START_MS, timeout);
     const counts = { sent: rest.sent, failed: rest.failed, stale: rest.stale };
     let lost = 0;
-    for (const [taskId] of waiting.filter(([, startsUntil]) => startsUntil < now).slice(0, MAX_OVERDUE_READS)) {
+    for (const [taskId] of waiting.filter(([, startsUntil]) => startsUntil + grace < now).slice(0, MAX_OVERDUE_READS)) {
       const task = await this.deps.ledger.inspect(taskKey(record.id, taskId));
       if (task && task.leaseUntil >= now) continue;
       lost++;
@@ -385,7 +413,7 @@ export class BigChannels {
   }
 
   private startsUntil(): number {
-    return this.now() + this.deps.taskMaxAgeMs + START_MARGIN_MS;
+    return this.now() + this.deps.taskMaxAgeMs;
   }
 }
 

@@ -23,14 +23,20 @@ export const FANOUT_RETRY_BUDGET_MS = 20_000;
 /** Recipients a page at a time: read as they come (a store's pages), or already in hand. */
 export type RecipientPages = AsyncIterable<readonly string[]> | Iterable<readonly string[]>;
 
+/**
+ * Posts one message to every recipient, `concurrency` at a time. Nothing is posted once `deadline`
+ * has passed: what is left then is `deferred`, for the caller to hand on — so a fan-out ends by its
+ * deadline, whatever the pace.
+ */
 export async function fanOut(
   recipients: RecipientPages,
   message: string,
   delivery: Pick<Delivery, 'post'>,
   concurrency: number,
   deadline = Date.now() + FANOUT_RETRY_BUDGET_MS,
-  /** Waits for the delivery budget before each post, when there is one. */
-  pace?: () => Promise<void>,
+  /** Waits for the delivery budget before each post, when there is one: false if it cannot be had by the deadline. */
+  pace?: (deadline: number) => Promise<boolean>,
+  now: () => number = Date.now,
 ): Promise<FanoutResult> {
   const limit = pLimit(concurrency);
   const gone: string[] = [];
@@ -42,8 +48,9 @@ export async function fanOut(
     for (const connectionId of page) {
       posts.push(
         limit(async () => {
-          if (pace) await pace();
-          const outcome = await delivery.post(connectionId, message, deadline);
+          // Past the deadline, or no budget by then (or none to be had at all): left for the next invocation.
+          const paced = now() <= deadline && (!pace || (await pace(deadline).catch(() => false)));
+          const outcome = paced && now() <= deadline ? await delivery.post(connectionId, message, deadline) : 'deferred';
           if (outcome === 'sent') sent++;
           else if (outcome === 'gone') gone.push(connectionId);
           else if (outcome === 'deferred') deferred.push(connectionId);

@@ -21,7 +21,15 @@ export interface Holder {
   readonly deadline: number;
   readonly now: () => number;
   readonly sleep: (ms: number) => Promise<void>;
+  /** Runs `fn` every `ms` until stopped (default: a real timer; tests give one on their clock). */
+  readonly every?: (ms: number, fn: () => Promise<unknown>) => () => void;
 }
+
+const everyInterval = (ms: number, fn: () => Promise<unknown>) => {
+  const timer = setInterval(() => void fn(), ms);
+  timer.unref?.();
+  return () => clearInterval(timer);
+};
 
 /** The lease to hold until now: never past the invocation's deadline. */
 export const leaseUntil = (holder: Holder) => Math.min(holder.now() + LEASE_MS, holder.deadline);
@@ -56,15 +64,11 @@ export async function claimTask(holder: Holder, key: string, keepMs: number): Pr
 
 /** Renews the lease every third of it until stopped; tells `onLost` if another invocation has taken the task. */
 export function keepLease(holder: Holder, key: string, onLost: () => void): () => void {
-  const timer = setInterval(
-    () =>
-      void holder.ledger.renew(key, holder.owner, leaseUntil(holder)).then(
-        (held) => held || onLost(),
-        // A failed renewal is tried again at the next beat; the lease outlasts two of them.
-        () => undefined,
-      ),
-    LEASE_MS / 3,
+  return (holder.every ?? everyInterval)(LEASE_MS / 3, () =>
+    holder.ledger.renew(key, holder.owner, leaseUntil(holder)).then(
+      (held) => held || onLost(),
+      // A failed renewal is tried again at the next beat; the lease outlasts two of them.
+      () => undefined,
+    ),
   );
-  timer.unref?.();
-  return () => clearInterval(timer);
 }

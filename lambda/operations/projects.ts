@@ -221,8 +221,9 @@ export const publishStatus = operation<{ readonly id: string }, PublishStatus>({
   access: ACCESS.backend,
   cost: FLAT,
   async run({ id }, scope, services) {
-    // Ids are short printable strings; anything else names no publish (and is never a store key).
-    if (!/^[\x21-\x7e]{1,128}$/.test(id)) return fail(ErrorCode.publishNotFound);
+    // Ids are short printable strings without `#` (the store's own items have one); anything else
+    // names no publish, and is never a store key.
+    if (!/^[\x21\x22\x24-\x7e]{1,128}$/.test(id)) return fail(ErrorCode.publishNotFound);
     const record = await services.publishes.get(id);
     if (!record || scope.caller.kind !== 'backend' || !mayAccess(scope.caller.principal, record.projectId))
       return fail(ErrorCode.publishNotFound);

@@ -39,7 +39,8 @@ const RUNNERS: { readonly [N in TaskName]: Runner<N> } = {
   deliver: async (task, services, holder) => {
     const run = await services.bigChannels.run(task, holder);
     if ('sent' in run) {
-      // Usage is this invocation's own deliveries (a resumed task's earlier ones were counted then).
+      // Usage is this invocation's own deliveries. An attempt killed or failed before it ended records
+      // none, so usage can undercount by what it delivered (its retry counts only its own).
       await services.projects.record(task.projectId, { deliveries: run.sent }).catch((error: unknown) => {
         services.logger.warn('deliver: usage not recorded', { publishId: task.publishId, error: error as Error });
       });

@@ -260,13 +260,17 @@ export class LocalLambda {
       } else i++;
     }
     if (this.queue.length === 0) {
+      if (this.wake) clearTimeout(this.wake.timer);
+      this.wake = undefined;
       this.queueDrained?.();
       this.queueDrained = undefined;
       this.queueEmpty = undefined;
       return;
     }
-    // Wake for the next retry due, or to drop the oldest event when it ages out; a free slot wakes it too.
-    const next = Math.min(...this.queue.map((q) => Math.min(q.notBefore, q.enqueuedAt + maxAge + 1)));
+    // Wake for the next retry not yet due, or to drop an event when it ages out; events already due
+    // are waiting for a slot, and a slot coming free pumps (a timer for them would spin).
+    let next = Infinity;
+    for (const q of this.queue) next = Math.min(next, q.enqueuedAt + maxAge + 1, q.notBefore > now ? q.notBefore : Infinity);
     if (this.wake && this.wake.at <= next) return;
     if (this.wake) clearTimeout(this.wake.timer);
     const timer = setTimeout(
@@ -276,6 +280,8 @@ export class LocalLambda {
       },
       Math.max(0, next - now),
     );
+    // The servers keep the process alive, not a wait for a retry.
+    timer.unref();
     this.wake = { timer, at: next };
   }
 

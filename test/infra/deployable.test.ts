@@ -123,7 +123,7 @@ function libraryStack(): Synthesized {
     namespaces: NAMESPACES,
     lifecycleEvents: { eventBus: new EventBus(stack, 'Bus', { eventBusName: 'their-realtime-events' }) },
     presenceTimeout: Duration.minutes(2),
-    backgroundTaskMaxAge: Duration.hours(6),
+    backgroundTaskMaxAge: Duration.hours(1),
     logLevel: 'WARN',
     alarmThresholds: { handlerErrors: 1, http5xxPercent: 1, deliveryFailureRatio: 0.01, dynamoThrottles: 1, lambdaThrottles: 5 },
     alarmTopic: new Topic(stack, 'Pager'),

@@ -120,12 +120,12 @@ describe('alarms', () => {
     expect(JSON.stringify(alarm.Metrics)).toContain(`"MetricName":"${METRIC.deliveriesFailed}"`);
   });
 
-  it('fires when a background task was given up: a message waiting in the failure destination', () => {
+  it('fires when a background task is given up: a message sent to the failure destination (and returns to OK after)', () => {
     expect(alarmNamed('FailedTasks')).toMatchObject({
-      MetricName: 'ApproximateNumberOfMessagesVisible',
+      MetricName: 'NumberOfMessagesSent',
       Namespace: 'AWS/SQS',
       Threshold: 1,
-      Statistic: 'Maximum',
+      Statistic: 'Sum',
       ComparisonOperator: 'GreaterThanOrEqualToThreshold',
       Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [id(broadcast.failedTasks), 'QueueName'] } }],
     });

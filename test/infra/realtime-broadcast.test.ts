@@ -627,7 +627,11 @@ describe('props', () => {
     ],
     ['a presence timeout too short', { presenceTimeout: Duration.seconds(1) }, /presenceTimeout/],
     ['a background task age under Lambda’s minute', { backgroundTaskMaxAge: Duration.seconds(30) }, /backgroundTaskMaxAge/],
-    ['a background task age over Lambda’s six hours', { backgroundTaskMaxAge: Duration.hours(7) }, /backgroundTaskMaxAge/],
+    [
+      'a background task age over an hour (a publish’s record is kept two)',
+      { backgroundTaskMaxAge: Duration.hours(2) },
+      /backgroundTaskMaxAge/,
+    ],
   ])('throws at synth on %s', (_, props, message) => {
     expect(() => new RealtimeBroadcast(new Stack(), 'B', props)).toThrow(message);
   });

@@ -39,6 +39,8 @@ function runtime(behaviour: Behaviour, options: LocalLambdaOptions = {}) {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Work that never ends (and holds no timer): what a timeout or a crash abandons. */
+const never = () => new Promise<never>(() => undefined);
 /** Lets the runtime take its turns (it starts queued events in setImmediate callbacks). */
 const turns = async (n = 5) => {
   for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve));
@@ -49,7 +51,7 @@ async function until(condition: () => boolean) {
 
 describe('the local Lambda runtime', () => {
   it('ends an invocation at its timeout, and its sandbox with it; a warm sandbox serves the next', async () => {
-    const r = runtime(async (event) => (event.work === 'slow' ? sleep(10_000) : 'ok'), { timeoutMs: 100 });
+    const r = runtime(async (event) => (event.work === 'slow' ? never() : 'ok'), { timeoutMs: 100 });
     expect(await r.lambda.invoke({})).toBe('ok');
     expect(await r.lambda.invoke({})).toBe('ok');
     expect(r.created).toEqual(['sandbox-1']);
@@ -102,7 +104,7 @@ describe('the local Lambda runtime', () => {
   });
 
   it('retries a timed-out or crashed event too, each time in a new sandbox', async () => {
-    const r = runtime(async (event) => (event.work === 'hang' ? sleep(10_000) : undefined), { timeoutMs: 50, retries: 1 });
+    const r = runtime(async (event) => (event.work === 'hang' ? never() : undefined), { timeoutMs: 50, retries: 1 });
     r.lambda.invokeAsync({ work: 'hang' });
     await r.lambda.settled();
     expect(r.calls).toHaveLength(2);
@@ -116,7 +118,7 @@ describe('the local Lambda runtime', () => {
       if (event.work === 'crash-once' && crashing.calls.length === 1) {
         // The invocation's process dies in the middle: the runtime is told, as Lambda's would notice.
         setImmediate(() => crashing.lambda.kill(crashing.calls[0].sandbox, 'crash'));
-        await sleep(10_000);
+        await never();
       }
       return context.awsRequestId;
     });

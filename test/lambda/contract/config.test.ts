@@ -25,7 +25,12 @@ const settings = {
 
 describe('configuration', () => {
   it('reads back exactly what handlerEnvironment wrote', () => {
-    expect(readConfig(handlerEnvironment(settings))).toEqual({ ...settings, accessKeyCacheSeconds: 300, functionName: undefined });
+    expect(readConfig(handlerEnvironment(settings))).toEqual({
+      ...settings,
+      accessKeyCacheSeconds: 300,
+      functionTimeoutSeconds: 29,
+      functionName: undefined,
+    });
   });
 
   it('defaults concurrency, requireToken and the master key grace', () => {
