@@ -266,7 +266,7 @@ async function main(): Promise<void> {
 
   async function subscriberIds(channel: string): Promise<string[]> {
     const ids: string[] = [];
-    for await (const page of subscriptions.subscribers(PROJECT, channel)) ids.push(...page);
+    for await (const page of subscriptions.subscribers(PROJECT, channel)) ids.push(...page.ids);
     return ids;
   }
 

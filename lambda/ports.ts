@@ -36,6 +36,8 @@ export interface NewConnection {
   readonly tokenExpiresAt?: number;
   /** Its token makes it an observer: it watches presence channels without joining their members. */
   readonly observer?: boolean;
+  /** It speaks Pusher's protocol (it came through the Pusher endpoint); absent: ours. */
+  readonly protocol?: 'pusher';
   /** The message budget its user's connections share (token users), fixed when it connects. */
   readonly userRateLimit?: RateLimit;
 }
@@ -113,18 +115,27 @@ export interface SubscriberRange {
   readonly after?: string;
 }
 
-export interface SubscriberPage {
+/** Connections to deliver to, a page at a time; `pusher` names those that speak Pusher's protocol (absent: none do). */
+export interface RecipientPage {
   readonly ids: readonly string[];
+  readonly pusher?: ReadonlySet<string>;
+}
+
+export interface SubscriberPage extends RecipientPage {
   /** Where the next page starts; undefined after the last. */
   readonly after?: string;
 }
 
+/** The protocol a connection speaks: ours, or Pusher's (it came through the Pusher endpoint). */
+export type WireProtocol = 'native' | 'pusher';
+
 export interface SubscriptionStore {
-  add(key: SubscriptionKey, expiresAt: number): Promise<void>;
+  /** `protocol`: what the subscriber speaks, kept with the subscription so a fan-out reads it with the id. */
+  add(key: SubscriptionKey, expiresAt: number, protocol?: WireProtocol): Promise<void>;
   remove(key: SubscriptionKey): Promise<void>;
   removeMany(keys: readonly SubscriptionKey[]): Promise<void>;
   /** The channel's live subscribers, a page at a time, so fan-out can start before the last page is read. */
-  subscribers(projectId: string, channel: string): AsyncIterable<readonly string[]>;
+  subscribers(projectId: string, channel: string): AsyncIterable<RecipientPage>;
   /**
    * The live subscribers whose connection ids fall in a range, a page at a time, each page with the
    * key to resume after it (undefined on the last): how a shard reads its part of a big channel.

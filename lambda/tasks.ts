@@ -20,6 +20,10 @@ const TASK_SCHEMAS = {
     clientType: z.optional(z.string()),
     /** The project's open connections, as counted when this one connected. */
     clientCount: z.number(),
+    /** The connection speaks Pusher's protocol: `pusher:connection_established` instead of `connected`. */
+    protocol: z.optional(z.literal('pusher')),
+    /** A Pusher connection refused: `pusher:error` with this code and message, then the connection closed. */
+    refusal: z.optional(z.object({ code: z.number(), message: z.string().check(z.maxLength(1000)) })),
   }),
   /** Removing connections a publish found gone (410), and telling who remains: after its answer. */
   purge: z.object({
@@ -47,8 +51,8 @@ const TASK_SCHEMAS = {
     range: z.object({ from: z.string(), to: z.string(), after: z.optional(z.string()) }),
     /** The range has been read to its end; only `retry` is left. */
     rangeDone: z.optional(z.boolean()),
-    /** Subscribers still throttled when the last invocation ran out of time. */
-    retry: z.optional(z.array(connectionId)),
+    /** Subscribers still throttled when the last invocation ran out of time (a Pusher subscriber's id marked `!`). */
+    retry: z.optional(z.array(z.string().check(z.minLength(1), z.maxLength(129)))),
     /** This shard's share of the delivery budget. */
     ratePerSecond: z.number().check(z.positive()),
     /** A connection not to deliver to (Pusher's `socket_id` on a trigger). */

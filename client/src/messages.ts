@@ -31,6 +31,8 @@ export interface ChannelMessage {
   readonly data?: unknown;
   /** The sending connection; absent when published by a backend. */
   readonly from?: string;
+  /** The sending user, on a Pusher client event on a presence channel. */
+  readonly userId?: string;
   /** Set on a channel's retained broadcast, sent to a new subscriber or on request. */
   readonly retained?: true;
   /** On channels that keep history: the message's place in the channel's stream. */

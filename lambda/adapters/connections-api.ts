@@ -31,8 +31,12 @@ export class ConnectionsApiDelivery implements Delivery {
   private readonly attemptTimeoutMs: number;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly random: () => number;
-  /** The last body posted and its hash: a fan-out posts one body to every subscriber, hashed once. */
+  /**
+   * The last two bodies posted and their hashes: a fan-out posts one body to every subscriber (two
+   * on a channel with Pusher subscribers too), each hashed once.
+   */
   private last = { body: '', hash: sha256Hex('') };
+  private previous = this.last;
 
   constructor(
     private readonly http: AwsHttp,
@@ -47,7 +51,11 @@ export class ConnectionsApiDelivery implements Delivery {
   }
 
   post(connectionId: string, message: string, deadline?: number): Promise<DeliveryOutcome> {
-    if (this.last.body !== message) this.last = { body: message, hash: sha256Hex(message) };
+    if (this.last.body !== message) {
+      const known = this.previous.body === message ? this.previous : { body: message, hash: sha256Hex(message) };
+      this.previous = this.last;
+      this.last = known;
+    }
     return this.withRetries('POST', connectionId, { body: message, bodyHash: this.last.hash }, deadline);
   }
 

@@ -56,6 +56,7 @@ const toRecord = (item: ConnectionItem): ConnectionRecord => ({
   userRateLimit: item.userRateLimit,
   tokenExpiresAt: item.tokenExpiresAt,
   observer: item.observer,
+  ...(item.protocol === 'pusher' && { protocol: 'pusher' as const }),
   channels: [...(item.channels ?? [])],
   ...(item.authKeys && { authKeys: [...item.authKeys] }),
 });

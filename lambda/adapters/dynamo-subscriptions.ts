@@ -1,5 +1,5 @@
 import { BatchWriteCommand, DeleteCommand, DynamoDBDocumentClient, PutCommand, QueryCommand, paginateQuery } from '@aws-sdk/lib-dynamodb';
-import type { SubscriberPage, SubscriberRange, SubscriptionKey, SubscriptionStore } from '../ports';
+import type { RecipientPage, SubscriberPage, SubscriberRange, SubscriptionKey, SubscriptionStore, WireProtocol } from '../ports';
 import { SUBSCRIPTIONS_TABLE } from '../contract/tables';
 import { backoffDelay, markTemporary, sleep } from '../contract/retry';
 import { queryIndex } from './query-index';
@@ -14,6 +14,18 @@ const PROJECT = SUBSCRIPTIONS_TABLE.indexes[0].partitionKey.name;
 const BATCH_SIZE = 25;
 const MAX_BATCH_ATTEMPTS = 5;
 const UNPROCESSED_BACKOFF = { baseMs: 50, maxMs: 1000 };
+
+/** Marks a Pusher subscriber's item (`f: "p"`): read with the id, so a fan-out needs no other read. */
+const FORMAT = 'f';
+const PUSHER_FORMAT = 'p';
+
+/** A page of items as recipients: the ids, and which speak Pusher's protocol (only if any do). */
+function recipients(items: readonly Record<string, unknown>[]): RecipientPage {
+  const ids = items.map((item) => item[SK] as string);
+  let pusher: Set<string> | undefined;
+  for (const item of items) if (item[FORMAT] === PUSHER_FORMAT) (pusher ??= new Set()).add(item[SK] as string);
+  return pusher ? { ids, pusher } : { ids };
+}
 
 /** Partition key: the project is part of it, so tenants never share a partition or see each other's channels. */
 export const subscriptionPartition = (projectId: string, channel: string): string => `${projectId}#${channel}`;
@@ -35,9 +47,12 @@ export class DynamoSubscriptionStore implements SubscriptionStore {
     this.pageSize = options.pageSize;
   }
 
-  async add(key: SubscriptionKey, expiresAt: number): Promise<void> {
+  async add(key: SubscriptionKey, expiresAt: number, protocol?: WireProtocol): Promise<void> {
     await this.client.send(
-      new PutCommand({ TableName: this.tableName, Item: { ...keyOf(key), [PROJECT]: key.projectId, [TTL]: expiresAt } }),
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { ...keyOf(key), [PROJECT]: key.projectId, [TTL]: expiresAt, ...(protocol === 'pusher' && { [FORMAT]: PUSHER_FORMAT }) },
+      }),
     );
   }
 
@@ -58,15 +73,15 @@ export class DynamoSubscriptionStore implements SubscriptionStore {
     }
   }
 
-  async *subscribers(projectId: string, channel: string): AsyncIterable<readonly string[]> {
+  async *subscribers(projectId: string, channel: string): AsyncIterable<RecipientPage> {
     const pages = paginateQuery(
       { client: this.client, pageSize: this.pageSize },
       {
         TableName: this.tableName,
         KeyConditionExpression: '#pk = :pk',
-        // Read only the connection id and expiry: fan-out needs nothing else.
-        ProjectionExpression: '#sk, #ttl',
-        ExpressionAttributeNames: { '#pk': PK, '#sk': SK, '#ttl': TTL },
+        // Read only the connection id, its protocol and expiry: fan-out needs nothing else.
+        ProjectionExpression: '#sk, #ttl, #f',
+        ExpressionAttributeNames: { '#pk': PK, '#sk': SK, '#ttl': TTL, '#f': FORMAT },
         ExpressionAttributeValues: { ':pk': subscriptionPartition(projectId, channel) },
       },
     );
@@ -74,7 +89,7 @@ export class DynamoSubscriptionStore implements SubscriptionStore {
       // TTL deletes lag by up to days: skip expired items rather than post to dead connections.
       const nowSeconds = Math.floor(this.now() / 1000);
       const live = (page.Items ?? []).filter((item) => item[TTL] === undefined || item[TTL] > nowSeconds);
-      if (live.length > 0) yield live.map((item) => item[SK] as string);
+      if (live.length > 0) yield recipients(live);
     }
   }
 
@@ -85,24 +100,24 @@ export class DynamoSubscriptionStore implements SubscriptionStore {
         new QueryCommand({
           TableName: this.tableName,
           KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :from AND :to',
-          ProjectionExpression: '#sk, #ttl',
-          ExpressionAttributeNames: { '#pk': PK, '#sk': SK, '#ttl': TTL },
+          ProjectionExpression: '#sk, #ttl, #f',
+          ExpressionAttributeNames: { '#pk': PK, '#sk': SK, '#ttl': TTL, '#f': FORMAT },
           ExpressionAttributeValues: { ':pk': subscriptionPartition(projectId, channel), ':from': range.from, ':to': range.to },
           Limit: pageSize,
           ...(after !== undefined && { ExclusiveStartKey: { [PK]: subscriptionPartition(projectId, channel), [SK]: after } }),
         }),
       );
       const nowSeconds = Math.floor(this.now() / 1000);
-      const ids = Items.filter((item) => item[TTL] === undefined || item[TTL] > nowSeconds).map((item) => item[SK] as string);
+      const live = recipients(Items.filter((item) => item[TTL] === undefined || item[TTL] > nowSeconds));
       after = LastEvaluatedKey?.[SK] as string | undefined;
-      yield { ids, after };
+      yield { ...live, after };
       if (after === undefined) return;
     }
   }
 
   async count(projectId: string, channel: string): Promise<number> {
     let total = 0;
-    for await (const page of this.subscribers(projectId, channel)) total += page.length;
+    for await (const page of this.subscribers(projectId, channel)) total += page.ids.length;
     return total;
   }
 

@@ -203,9 +203,31 @@ export const ACCESS = {
         if (expired) return expired;
       }
       if (viaPusherAuth(input)) return pusherAuthorized(connection, input, context);
+      // A channel it has joined (its token's grant, or Pusher auth, let it in then) it may read.
+      if (connection.channels.includes(input.channel)) return ok(connection.projectId);
       const allowed = maySubscribe(connection, input.channel);
       return allowed.ok ? ok(connection.projectId) : allowed;
     }),
+
+  /**
+   * A Pusher client event (`client-*`): only from a connection, only where its project turned them
+   * on, only on a private or presence channel, and only one it has joined — so it reaches only those
+   * the channel's own auth let in.
+   */
+  clientEvent: rule<{ readonly channel: string }>('client event', async (caller, input, context) => {
+    if (caller.kind !== 'connection') return notForBackends;
+    const { connection } = caller;
+    const expired = tokenExpired(connection, context);
+    if (expired) return expired;
+    if (!(await context.settings.of(connection.projectId)).clientEvents) {
+      return fail(ErrorCode.publishForbidden, 'Client events are off in this project: the master key turns them on with {"clientEvents": true}');
+    }
+    if (!isRestricted(input.channel)) return fail(ErrorCode.publishForbidden, 'Client events may be sent on private and presence channels only');
+    if (!connection.channels.includes(input.channel)) {
+      return fail(ErrorCode.publishForbidden, `Subscribe to ${input.channel} before sending client events on it`);
+    }
+    return ok(connection.projectId);
+  }),
 
   /**
    * Publishing to a channel (or, without one, to a connection or as a routed message): a backend of

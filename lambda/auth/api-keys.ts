@@ -73,6 +73,16 @@ export class ApiKeys {
     return match ? match.projectId : this.store.legacyProjectForHash(keyHash);
   }
 
+  /** The project of the current key with this prefix (a Pusher app key), if there is one. */
+  async projectOfPrefix(keyPrefix: string): Promise<string | undefined> {
+    return (await this.store.withPrefix(keyPrefix))[0]?.projectId;
+  }
+
+  /** Whether the project holds any key. */
+  async hasKeys(projectId: string): Promise<boolean> {
+    return (await this.store.ofProject(projectId)).length > 0;
+  }
+
   /** The key a client token's `kid` names, unsealed, if it is current and signs tokens. */
   async signingKey(kid: string): Promise<SigningKey | undefined> {
     for (const key of await this.store.withPrefix(kid)) {

@@ -33,6 +33,11 @@ export interface ProjectSettings {
   readonly maxConnectionsPerUser: number;
   /** One user's messages, all its connections together: a token bucket as `rateLimit` is for each. */
   readonly userRateLimit: { readonly perSecond: number; readonly burst: number };
+  /**
+   * Pusher's client events (`client-*`): a connection may send them on the private and presence
+   * channels it has joined, to the channel's other subscribers. Off, as on Pusher.
+   */
+  readonly clientEvents: boolean;
 }
 
 /** A project without a key is open, for development and trusted networks. */
@@ -44,6 +49,7 @@ export const OPEN_PROJECT_SETTINGS: ProjectSettings = {
   // A user with a few tabs open, not a user with sixty sockets.
   maxConnectionsPerUser: 10,
   userRateLimit: { perSecond: 20, burst: 40 },
+  clientEvents: false,
 };
 
 /** What a project gets when its first key is created: clients need tokens, and publish only where granted. */

@@ -20,6 +20,7 @@ import type {
   GoneConnection,
   PublishRecord,
   PublishStore,
+  RecipientPage,
   SubscriberRange,
   SubscriptionStore,
   TaskLedger,
@@ -28,7 +29,7 @@ import type {
 import type { DeliverTask } from '../tasks';
 
 export type { DeliverTask };
-import { fanOut, onePage } from './fanout';
+import { Bodies, fanOut, onePage } from './fanout';
 import { claimTask, Holder, keepLease, leaseUntil } from './task-lease';
 
 /** Connection-id characters in byte order: API Gateway's ids are base64 (and we allow base64url). */
@@ -192,10 +193,10 @@ export class BigChannels {
     projectId: string,
     channel: string,
     limit: number,
-  ): Promise<{ small: true; ids: readonly string[] } | { small: false; count: number }> {
+  ): Promise<{ small: true; ids: RecipientPage } | { small: false; count: number }> {
     const all = shardRanges(1)[0];
     for await (const page of this.deps.subscriptions.slice(projectId, channel, all, limit + 1)) {
-      if (page.after === undefined && page.ids.length <= limit) return { small: true, ids: page.ids };
+      if (page.after === undefined && page.ids.length <= limit) return { small: true, ids: { ids: page.ids, pusher: page.pusher } };
       break;
     }
     return { small: false, count: await this.deps.subscriptions.count(projectId, channel) };
@@ -299,13 +300,23 @@ export class BigChannels {
         : new Pacer(task.ratePerSecond, this.now, this.deps.sleep);
       const pace = (deadline: number) => pacer.acquire(deadline);
       const postsDeadline = holder.deadline - handoverMs(holder);
-      const deliver = async (page: readonly string[]) => {
-        const ids = task.exclude === undefined ? page : page.filter((id) => id !== task.exclude);
-        const result = await fanOut(onePage(ids), task.body, this.deps.delivery, this.deps.concurrency, postsDeadline, pace, this.now);
+      // Made once per invocation: the message in each protocol its subscribers speak.
+      const bodies = new Bodies(task.body);
+      const deliver = async (page: RecipientPage) => {
+        const ids = task.exclude === undefined ? page.ids : page.ids.filter((id) => id !== task.exclude);
+        const result = await fanOut(
+          onePage(ids, page.pusher),
+          bodies,
+          this.deps.delivery,
+          this.deps.concurrency,
+          postsDeadline,
+          pace,
+          this.now,
+        );
         counts.sent += result.sent;
         counts.failed += result.failed;
         counts.stale += result.gone.length;
-        deferred.push(...result.deferred);
+        deferred.push(...result.deferred.map((id) => (page.pusher?.has(id) ? `${PUSHER_MARK}${id}` : id)));
         const { projectId, channel } = task;
         // Purged in the background; if that fails, the gone connections expire by TTL anyway.
         if (result.gone.length > 0)
@@ -315,7 +326,7 @@ export class BigChannels {
       };
 
       if (!retried) {
-        await deliver(task.retry ?? []);
+        await deliver(recipientsOf(task.retry ?? []));
         retried = true;
         if (!(await record())) return { outcome: 'superseded', ...mine() };
       }
@@ -328,7 +339,7 @@ export class BigChannels {
             { ...task.range, after },
             this.deps.pageSize,
           )) {
-            await deliver(page.ids);
+            await deliver(page);
             if (page.after === undefined) rangeDone = true;
             else after = page.after;
             if (!(await record())) return { outcome: 'superseded', ...mine() };
@@ -421,6 +432,16 @@ export class BigChannels {
 const MAX_OVERDUE_READS = 25;
 
 const taskKey = (publishId: string, taskId: string) => `${publishId}#${taskId}`;
+
+/** Marks a Pusher subscriber in a shard's list of subscribers to try again (connection ids never hold `!`). */
+const PUSHER_MARK = '!';
+
+/** A list of subscribers to try again as a page: marked ids are Pusher subscribers. */
+function recipientsOf(marked: readonly string[]): RecipientPage {
+  const ids = marked.map((id) => (id.startsWith(PUSHER_MARK) ? id.slice(PUSHER_MARK.length) : id));
+  const pusher = new Set(marked.filter((id) => id.startsWith(PUSHER_MARK)).map((id) => id.slice(PUSHER_MARK.length)));
+  return pusher.size > 0 ? { ids, pusher } : { ids };
+}
 
 /**
  * A continuation's id: the same whenever the same task ends the same way (so a retry starts the same

@@ -3,7 +3,8 @@
  * page of recipients while later pages are still being read. Purging the gone is the caller's.
  */
 import pLimit from 'p-limit';
-import type { ConnectionStore, Delivery, FanoutObserver, GoneConnection, SubscriptionStore } from '../ports';
+import { pusherBodyOf } from '../protocol/pusher';
+import type { ConnectionStore, Delivery, FanoutObserver, GoneConnection, RecipientPage, SubscriptionStore } from '../ports';
 
 export interface FanoutResult {
   readonly sent: number;
@@ -21,7 +22,22 @@ export interface FanoutResult {
 export const FANOUT_RETRY_BUDGET_MS = 20_000;
 
 /** Recipients a page at a time: read as they come (a store's pages), or already in hand. */
-export type RecipientPages = AsyncIterable<readonly string[]> | Iterable<readonly string[]>;
+export type RecipientPages = AsyncIterable<RecipientPage> | Iterable<RecipientPage>;
+
+/**
+ * One message in each protocol: the native body, and the Pusher frame made from it the first time
+ * a Pusher subscriber needs it — once per fan-out, and never on a channel without one.
+ */
+export class Bodies {
+  private pusherBody?: string | null;
+  constructor(readonly native: string) {}
+
+  /** The Pusher frame; undefined when Pusher has none for this message (a system notice), which its subscribers are not sent. */
+  pusher(): string | undefined {
+    if (this.pusherBody === undefined) this.pusherBody = pusherBodyOf(this.native) ?? null;
+    return this.pusherBody ?? undefined;
+  }
+}
 
 /**
  * Posts one message to every recipient, `concurrency` at a time. Nothing is posted once `deadline`
@@ -30,7 +46,7 @@ export type RecipientPages = AsyncIterable<readonly string[]> | Iterable<readonl
  */
 export async function fanOut(
   recipients: RecipientPages,
-  message: string,
+  message: string | Bodies,
   delivery: Pick<Delivery, 'post'>,
   concurrency: number,
   deadline = Date.now() + FANOUT_RETRY_BUDGET_MS,
@@ -44,13 +60,16 @@ export async function fanOut(
   let sent = 0;
   let failed = 0;
   const posts: Promise<void>[] = [];
+  const bodies = typeof message === 'string' ? new Bodies(message) : message;
   for await (const page of recipients) {
-    for (const connectionId of page) {
+    for (const connectionId of page.ids) {
+      const body = page.pusher?.has(connectionId) ? bodies.pusher() : bodies.native;
+      if (body === undefined) continue;
       posts.push(
         limit(async () => {
           // Past the deadline, or no budget by then (or none to be had at all): left for the next invocation.
           const paced = now() <= deadline && (!pace || (await pace(deadline).catch(() => false)));
-          const outcome = paced && now() <= deadline ? await delivery.post(connectionId, message, deadline) : 'deferred';
+          const outcome = paced && now() <= deadline ? await delivery.post(connectionId, body, deadline) : 'deferred';
           if (outcome === 'sent') sent++;
           else if (outcome === 'gone') gone.push(connectionId);
           else if (outcome === 'deferred') deferred.push(connectionId);
@@ -63,9 +82,9 @@ export async function fanOut(
   return { sent, failed, gone, deferred };
 }
 
-/** A fixed list as one page (none if it is empty). */
-export function onePage(connectionIds: readonly string[]): Iterable<readonly string[]> {
-  return connectionIds.length > 0 ? [connectionIds] : [];
+/** A fixed list as one page (none if it is empty); `pusher` as the page it came from said. */
+export function onePage(connectionIds: readonly string[], pusher?: ReadonlySet<string>): Iterable<RecipientPage> {
+  return connectionIds.length > 0 ? [pusher && pusher.size > 0 ? { ids: connectionIds, pusher } : { ids: connectionIds }] : [];
 }
 
 export type { GoneConnection } from '../ports';
@@ -99,8 +118,8 @@ export class ChannelFanout {
   }
 
   /** A channel's subscribers, already read by the caller. */
-  async toRecipients(projectId: string, channel: string, recipients: readonly string[], body: string): Promise<Reached> {
-    const result = await this.observed(onePage(recipients), body, this.deps.concurrency);
+  async toRecipients(projectId: string, channel: string, recipients: RecipientPage, body: string): Promise<Reached> {
+    const result = await this.observed(onePage(recipients.ids, recipients.pusher), body, this.deps.concurrency);
     return { ...result, gone: result.gone.map((connectionId) => ({ connectionId, foundThrough: { projectId, channel, connectionId } })) };
   }
 
@@ -109,7 +128,7 @@ export class ChannelFanout {
     const target = await this.deps.connections.get(connectionId);
     // Another project's connection is reported exactly like a missing one: nothing leaks across projects.
     if (!target || target.projectId !== projectId) return undefined;
-    const result = await this.observed(onePage([connectionId]), body, 1);
+    const result = await this.observed(onePage([connectionId], target.protocol === 'pusher' ? new Set([connectionId]) : undefined), body, 1);
     return { ...result, gone: result.gone.map((id) => ({ connectionId: id })) };
   }
 
@@ -133,9 +152,9 @@ export class ChannelFanout {
   }
 }
 
-async function* without(pages: AsyncIterable<readonly string[]>, exclude: ReadonlySet<string>): AsyncIterable<readonly string[]> {
+async function* without(pages: AsyncIterable<RecipientPage>, exclude: ReadonlySet<string>): AsyncIterable<RecipientPage> {
   for await (const page of pages) {
-    const kept = page.filter((id) => !exclude.has(id));
-    if (kept.length > 0) yield kept;
+    const ids = page.ids.filter((id) => !exclude.has(id));
+    if (ids.length > 0) yield { ...page, ids };
   }
 }

@@ -9,7 +9,10 @@
  * once and removed in the background, with their `member_removed`.
  */
 import type { AsyncInvoker, ConnectionRecord, MemberRecord, MemberStore } from '../ports';
+import { API_GATEWAY } from '../contract/limits';
 import { encode, outbound } from '../protocol';
+
+const MAX_CONNECTION_MS = API_GATEWAY.maxConnectionMs;
 import type { ChannelFanout, GoneConnection } from './fanout';
 import type { Lifecycle } from './lifecycle';
 
@@ -59,10 +62,15 @@ export class Members {
   async join(
     projectId: string,
     channel: string,
-    connection: Pick<ConnectionRecord, 'connectionId' | 'userId' | 'info'>,
+    connection: Pick<ConnectionRecord, 'connectionId' | 'userId' | 'info'> & Partial<Pick<ConnectionRecord, 'connectedAt' | 'protocol'>>,
   ): Promise<Announced> {
     const member = { userId: connection.userId!, ...(connection.info && { info: connection.info }) };
-    const before = await this.deps.members.join(projectId, channel, member, connection.connectionId, this.now());
+    // pusher-js pings only when nothing arrives for two minutes, so on a busy channel its member is
+    // never heard from: it counts as heard until its connection's 2-hour limit. Its $disconnect, or
+    // a delivery that finds it gone, removes it before then.
+    const heard =
+      connection.protocol === 'pusher' && connection.connectedAt !== undefined ? connection.connectedAt + MAX_CONNECTION_MS : this.now();
+    const before = await this.deps.members.join(projectId, channel, member, connection.connectionId, heard);
     // Present already, by another connection or this one subscribing again: nothing to announce.
     if (this.live(before)) return NOTHING;
     // The joining connection learns the members from `presence`; the others are told.

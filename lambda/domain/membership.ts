@@ -51,7 +51,9 @@ export class Membership {
     const expiresAt = connectionExpiry(connection.connectedAt);
     const { projectId, connectionId } = connection;
     try {
-      await Promise.all(channels.map((channel) => this.deps.subscriptions.add({ projectId, channel, connectionId }, expiresAt)));
+      await Promise.all(
+        channels.map((channel) => this.deps.subscriptions.add({ projectId, channel, connectionId }, expiresAt, connection.protocol)),
+      );
     } catch (error) {
       // $connect will answer 500 and refuse the client: leave nothing of it behind, and since it
       // never connected, tell nobody it left.
@@ -92,7 +94,7 @@ export class Membership {
       admitted = verdict.value;
     }
     try {
-      await this.deps.subscriptions.add({ projectId, channel, connectionId }, connectionExpiry(connectedAt));
+      await this.deps.subscriptions.add({ projectId, channel, connectionId }, connectionExpiry(connectedAt), added.connection.protocol);
     } catch (error) {
       // Undo the first write so the connection does not list a channel it never joined; but a
       // channel it was already in stays (its subscription was written before), or a later

@@ -7,7 +7,7 @@
  * function — which posts it, retrying while the connection is not open yet.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { outbound } from '../protocol';
+import { outbound, pusherOut } from '../protocol';
 import type { ChannelFanout, GoneConnection } from './fanout';
 import { INTERNAL } from './internal-channels';
 import { backoffCeiling, sleep } from '../contract/retry';
@@ -18,7 +18,7 @@ import { claimTask, Holder } from './task-lease';
 export interface PresenceDependencies {
   /** Only channel fan-out: `client_left` goes to the project's typed clients. */
   readonly fanout: Pick<ChannelFanout, 'toChannel'>;
-  readonly delivery: Pick<Delivery, 'post'>;
+  readonly delivery: Pick<Delivery, 'post' | 'close'>;
   readonly invoker: AsyncInvoker;
   readonly logger: Logger;
   readonly now?: () => number;
@@ -57,7 +57,12 @@ export class Presence {
     const key = `welcome#${task.connectionId}`;
     const claim = await claimTask(holder, key, 0);
     if (claim.kind !== 'claimed') return 'duplicate';
-    const message = JSON.stringify(outbound.connected(task, task.clientCount, this.timestamp()));
+    const message =
+      task.protocol !== 'pusher'
+        ? JSON.stringify(outbound.connected(task, task.clientCount, this.timestamp()))
+        : task.refusal
+          ? pusherOut.error(task.refusal.code, task.refusal.message)
+          : pusherOut.connectionEstablished(task.connectionId);
     const deadline = Math.min(this.now() + (this.deps.welcomeDeadlineMs ?? 10_000), holder.deadline - 1_000);
     let outcome: DeliveryOutcome;
     for (let attempt = 0; ; attempt++) {
@@ -72,6 +77,8 @@ export class Presence {
       throw new Error(`welcome: ${task.connectionId} could not be reached (${outcome})`);
     }
     await holder.ledger.end(key, holder.owner, outcome, { sent: outcome === 'sent' ? 1 : 0, failed: 0, stale: outcome === 'gone' ? 1 : 0 });
+    // A refused Pusher connection has been told why (pusher-js acts on the code): now it goes.
+    if (task.refusal && outcome === 'sent') await this.deps.delivery.close(task.connectionId);
     return outcome;
   }
 

@@ -9,7 +9,7 @@ import type { ChannelFanout, Reached } from './fanout';
 import type { ChannelHistory } from './history';
 import type { Membership } from './membership';
 import type { Namespaces } from './namespaces';
-import type { AsyncInvoker, GoneConnection } from '../ports';
+import type { AsyncInvoker, GoneConnection, RecipientPage } from '../ports';
 
 /** Gone connections per purge task: keeps an asynchronous invocation's payload far below its limit. */
 export const PURGE_BATCH = 500;
@@ -36,6 +36,8 @@ export interface Message {
   readonly data?: unknown;
   /** The sending connection, when published over WebSocket. */
   readonly from?: string;
+  /** The sending user, on a client event on a presence channel. */
+  readonly userId?: string;
 }
 
 export interface Published extends FanoutCounts {
@@ -100,7 +102,7 @@ export class Publisher {
     projectId: string,
     channel: string,
     message: Message,
-    options: { id?: string; recipients?: readonly string[]; exclude?: ReadonlySet<string> } = {},
+    options: { id?: string; recipients?: RecipientPage; exclude?: ReadonlySet<string> } = {},
   ): Promise<Result<Published & { delivered: Delivered }>> {
     const prepared = await this.prepareForChannel(projectId, channel, message, options.id);
     if (!prepared.ok) return prepared;
@@ -108,7 +110,12 @@ export class Publisher {
     const { recipients, exclude } = options;
     const counts = recipients
       ? await this.purged(
-          await this.deps.fanout.toRecipients(projectId, channel, exclude ? recipients.filter((id) => !exclude.has(id)) : recipients, body),
+          await this.deps.fanout.toRecipients(
+            projectId,
+            channel,
+            exclude ? { ...recipients, ids: recipients.ids.filter((id) => !exclude.has(id)) } : recipients,
+            body,
+          ),
         )
       : await this.deliverToChannel(projectId, channel, body, options.exclude);
     return ok({ id: delivered.id, delivered, ...counts, ...positionOf(delivered) });

@@ -2,7 +2,17 @@
  * `$connect`'s codec: what a WebSocket handshake offers (query string, subprotocols, headers) read
  * into a connect call. A non-2xx answer refuses the upgrade; the client sees its status and body.
  */
-import { ErrorCode, Failure, clientTypeSchema, connectRefusal, failure, optionalParam, projectIdSchema } from '../protocol';
+import {
+  ErrorCode,
+  Failure,
+  PUSHER_CODE,
+  PUSHER_PROTOCOL,
+  clientTypeSchema,
+  connectRefusal,
+  failure,
+  optionalParam,
+  projectIdSchema,
+} from '../protocol';
 import type { Operations } from '../operations';
 import { noteFailure } from '../telemetry';
 import type { WebSocketEvent, WebSocketResult } from './gateway-events';
@@ -38,6 +48,7 @@ function offeredProtocols(event: WebSocketEvent): { speaksOurs: boolean; offered
 export async function connectRoute(event: WebSocketEvent, ops: Operations): Promise<WebSocketResult> {
   const { connectionId, connectedAt, identity } = event.requestContext;
   const query = event.queryStringParameters ?? {};
+  if (query.appKey !== undefined) return pusherConnect(event, ops);
   const project = optionalParam(projectIdSchema, query.projectId, ErrorCode.invalidProject);
   if (!project.ok) return refuse(project.error);
   const type = optionalParam(clientTypeSchema, query.type, ErrorCode.invalidRequest);
@@ -62,4 +73,37 @@ export async function connectRoute(event: WebSocketEvent, ops: Operations): Prom
   });
   if (!connected.ok) return refuse(connected.error);
   return protocols.speaksOurs ? { statusCode: 200, headers: { 'Sec-WebSocket-Protocol': SUBPROTOCOL } } : { statusCode: 200 };
+}
+
+/**
+ * A pusher-js handshake, rewritten by the Pusher endpoint (`/app/{key}` → the stage, with `appKey`
+ * and `protocol` in the query). A refusal is told the Pusher way once the connection is open —
+ * `pusher:error` with a code pusher-js acts on — since a refused handshake looks to pusher-js like a
+ * network failure, which it retries for ever.
+ */
+async function pusherConnect(event: WebSocketEvent, ops: Operations): Promise<WebSocketResult> {
+  const { connectionId, connectedAt, identity } = event.requestContext;
+  const query = event.queryStringParameters ?? {};
+  const refused = async (failed: Failure, code?: number): Promise<WebSocketResult> => {
+    noteFailure(failed.code);
+    await ops.refusePusher(connectionId, failed, code);
+    return { statusCode: 200 };
+  };
+  if (query.protocol === undefined) {
+    return refused(failure(ErrorCode.invalidRequest, 'No protocol version supplied: connect with ?protocol=7'), PUSHER_CODE.noProtocol);
+  }
+  if (query.protocol !== PUSHER_PROTOCOL) {
+    const message = `Unsupported protocol version ${query.protocol.slice(0, 16)}: this server speaks ${PUSHER_PROTOCOL}`;
+    return refused(failure(ErrorCode.invalidRequest, message), PUSHER_CODE.unsupportedProtocol);
+  }
+  const connected = await ops.connect({
+    connectionId,
+    connectedAt,
+    appKey: query.appKey,
+    protocol: 'pusher',
+    clientType: undefined,
+    sourceIp: identity?.sourceIp,
+    userAgent: identity?.userAgent,
+  });
+  return connected.ok ? { statusCode: 200 } : refused(connected.error);
 }

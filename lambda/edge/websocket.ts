@@ -31,6 +31,7 @@ import {
 } from '../protocol';
 import { noteFailure } from '../telemetry';
 import { connectRoute } from './connect';
+import { pusherRoute } from './pusher-ws';
 import { bodyText, WebSocketEvent, WebSocketResult } from './gateway-events';
 
 type Route = (event: WebSocketEvent, ops: Operations) => Promise<WebSocketResult>;
@@ -179,6 +180,8 @@ const fallback: Route = async (event, ops) => {
     return refusal(event, ops, await ops.refuse(connectionId, failure(ErrorCode.invalidMessage)));
   }
   const action = (parsed.value as { action?: unknown }).action;
+  // Pusher's frames name an `event` (pusher-js, Laravel Echo); ours an `action`, routed ones a `type`.
+  if (action === undefined && 'event' in parsed.value && !('type' in parsed.value)) return pusherRoute(event, parsed.value, ops);
   if (action === undefined) return routed(event, parsed.value, ops);
   const message = `Unknown action ${JSON.stringify(action).slice(0, 64)}; expected one of ${WEBSOCKET_ACTIONS.join(', ')}`;
   return refusal(event, ops, await ops.refuse(connectionId, { code: ErrorCode.unknownAction, message }));

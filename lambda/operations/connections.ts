@@ -4,9 +4,10 @@
  */
 import { isOpen } from '../auth/access';
 import type { ClientGrant } from '../auth/tokens';
-import { DEFAULT_PROJECT_ID } from '../contract/limits';
 import { MONITOR_TYPE } from '../domain/internal-channels';
-import { ErrorCode, fail, ok, Result } from '../protocol';
+import { API_KEY_PREFIX } from '../auth/api-keys';
+import { API_KEY_PREFIX_LENGTH, DEFAULT_PROJECT_ID } from '../contract/limits';
+import { ErrorCode, fail, Failure, ok, projectIdSchema, pusherCodeOf, Result } from '../protocol';
 import type { Services } from './services';
 
 /** A `$connect`, as its codec read it. */
@@ -20,6 +21,10 @@ export interface ConnectRequest {
   readonly clientType?: string;
   /** A client token (`?token=` or the `rb.token.<jwt>` subprotocol). */
   readonly token?: string;
+  /** Pusher's protocol, through the Pusher endpoint: the connection's frames and deliveries are Pusher's. */
+  readonly protocol?: 'pusher';
+  /** Pusher's app key (public, as on Pusher): a project key's prefix, or the id of a project that has no keys. */
+  readonly appKey?: string;
   readonly sourceIp?: string;
   readonly userAgent?: string;
 }
@@ -40,7 +45,13 @@ export async function connect(request: ConnectRequest, services: Services): Prom
       return fail(ErrorCode.invalidToken, `Invalid token: it is for another project than ${request.projectId}`);
     }
   }
-  const projectId = grant?.projectId ?? request.projectId ?? DEFAULT_PROJECT_ID;
+  let appProject: string | undefined;
+  if (request.appKey !== undefined) {
+    const found = await projectOfAppKey(request.appKey, services);
+    if (!found.ok) return found;
+    appProject = found.value;
+  }
+  const projectId = grant?.projectId ?? appProject ?? request.projectId ?? DEFAULT_PROJECT_ID;
   services.telemetry.annotate({ projectId });
   // Read fresh, not through the 30-second cache: a project just closed to anonymous clients (and
   // whose anonymous connections were just closed) takes no new ones from any handler instance.
@@ -59,6 +70,7 @@ export async function connect(request: ConnectRequest, services: Services): Prom
     userAgent: request.userAgent,
     rateLimit: settings.rateLimit,
     monitor,
+    ...(request.protocol === 'pusher' && { protocol: 'pusher' as const }),
     ...(grant && {
       userId: grant.userId,
       keyPrefix: grant.keyPrefix,
@@ -80,8 +92,55 @@ export async function connect(request: ConnectRequest, services: Services): Prom
     throw error;
   }
   const counted = await services.projects.record(projectId, { connections: 1, live: 1, liveSince: connectedAt });
-  await services.presence.scheduleWelcome({ task: 'welcome', connectionId, projectId, clientType, clientCount: counted?.live ?? 1 });
+  await services.presence.scheduleWelcome({
+    task: 'welcome',
+    connectionId,
+    projectId,
+    clientType,
+    clientCount: counted?.live ?? 1,
+    ...(request.protocol === 'pusher' && { protocol: 'pusher' as const }),
+  });
   return ok({ projectId });
+}
+
+/**
+ * The project a Pusher app key names: a project key's prefix (the key must be current), or the id
+ * of a project that has no keys (`default`, say), which any client may name as it may `?projectId=`.
+ */
+async function projectOfAppKey(appKey: string, services: Services): Promise<Result<string>> {
+  const unknown = () =>
+    fail<string>(ErrorCode.invalidProject, `Unknown app key ${JSON.stringify(appKey.slice(0, 64))}: use a project key's prefix (rbk_…)`);
+  if (appKey.startsWith(API_KEY_PREFIX)) {
+    if (appKey.length > API_KEY_PREFIX_LENGTH) {
+      // Never looked up: a whole key in a client is a leaked key.
+      return fail(
+        ErrorCode.invalidProject,
+        `That app key is a whole project key, which must never reach a client: the app key is its first ${API_KEY_PREFIX_LENGTH} characters. Revoke this key and make another.`,
+      );
+    }
+    const project = await services.apiKeys.projectOfPrefix(appKey);
+    return project !== undefined ? ok(project) : unknown();
+  }
+  if (!projectIdSchema.safeParse(appKey).success) return unknown();
+  // A keyed project is named by its keys' prefixes only: its id alone is no app key.
+  return (await services.apiKeys.hasKeys(appKey)) ? unknown() : ok(appKey);
+}
+
+/**
+ * A Pusher connection refused: API Gateway must open it all the same, since only a message on an
+ * open connection reaches pusher-js's error handler (a refused handshake looks like a network
+ * failure, retried for ever). So nothing is stored, and a background task posts `pusher:error` with
+ * the code that tells pusher-js whether to come back, then closes it.
+ */
+export async function refusePusher(connectionId: string, failed: Failure, services: Services, code = pusherCodeOf(failed)): Promise<void> {
+  await services.presence.scheduleWelcome({
+    task: 'welcome',
+    connectionId,
+    projectId: DEFAULT_PROJECT_ID,
+    clientCount: 0,
+    protocol: 'pusher',
+    refusal: { code, message: failed.message },
+  });
 }
 
 /** A connection went (`$disconnect`): removed with its subscriptions, and its departure announced. Idempotent. */

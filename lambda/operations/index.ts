@@ -11,7 +11,7 @@ import type { ConnectionRecord, DeliveryOutcome } from '../ports';
 import { ErrorCode, fail, Failure, failure, ok, Result } from '../protocol';
 import type { BackgroundTask } from '../tasks';
 import * as channels from './channels';
-import { connect, ConnectRequest, disconnect } from './connections';
+import { connect, ConnectRequest, disconnect, refusePusher } from './connections';
 import type { Operation } from './operation';
 import * as projects from './projects';
 import * as publishing from './publish';
@@ -26,6 +26,7 @@ export { MAX_REPLY_BYTES } from './channels';
 /** Every operation a client or backend can call, by name. */
 export const OPERATIONS = {
   publish: publishing.publish,
+  clientEvent: publishing.clientEvent,
   publishBatch: publishing.publishBatch,
   trigger: publishing.trigger,
   route: publishing.route,
@@ -134,6 +135,11 @@ export class Operations {
   /** `$connect`. */
   connect(request: ConnectRequest): Promise<Result<{ projectId: string }>> {
     return connect(request, this.services);
+  }
+
+  /** A Pusher connection refused at `$connect`: told why once it is open, then closed. */
+  refusePusher(connectionId: string, failed: Failure, code?: number): Promise<void> {
+    return refusePusher(connectionId, failed, this.services, code);
   }
 
   /** Closes a connection (API Gateway sends its `$disconnect`) and removes it now, whether or not the close went through. */

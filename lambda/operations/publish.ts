@@ -28,6 +28,8 @@ export interface PublishInput {
   readonly idempotencyKey?: string;
   /** A connection of the channel not to deliver to (Pusher's `socket_id`). */
   readonly exclude?: string;
+  /** The sending user, named on a client event on a presence channel (set by the server, never read from input). */
+  readonly userId?: string;
 }
 
 /** A publish that continues in the background: its outcome is at `GET /broadcast/{id}`. */
@@ -56,7 +58,7 @@ async function publishOne(input: PublishInput, scope: Scope, services: Services,
   const { projectId } = scope;
   const { publisher } = services;
   const from = senderOf(scope);
-  const message = { event, data, ...(from !== undefined && { from }) };
+  const message = { event, data, ...(from !== undefined && { from }), ...(input.userId !== undefined && { userId: input.userId }) };
   const id = publisher.stamp().id;
   if (idempotencyKey !== undefined) {
     // Checked before the key is claimed: a message that cannot be sent must not hold its key.
@@ -85,7 +87,7 @@ async function publishOne(input: PublishInput, scope: Scope, services: Services,
 /** The delivery of one publish, its idempotency key (if any) already claimed. */
 async function deliverOne(
   input: PublishInput,
-  message: { event: string; data?: unknown; from?: string },
+  message: { event: string; data?: unknown; from?: string; userId?: string },
   id: string,
   scope: Scope,
   services: Services,
@@ -186,6 +188,44 @@ export const publish = operation<PublishInput, PublishOutcome>({
   async run(input, scope, services) {
     if (input.channel) services.telemetry.annotate({ channel: input.channel });
     const [result] = await publishAll([ok(input)], scope, services, true);
+    return result;
+  },
+});
+
+/** A Pusher client event: a `client-*` event on a private or presence channel the sender has joined. */
+export interface ClientEventInput {
+  readonly channel: string;
+  readonly event: string;
+  readonly data?: unknown;
+}
+
+/**
+ * A Pusher client event, delivered as any publish (to native subscribers too) but never back to its
+ * sender, and on a presence channel with the sender's user. Paid from the connection's rate limit
+ * like every frame (Pusher allows 10 a second; the project's `rateLimit` says here).
+ */
+export const clientEvent = operation<ClientEventInput, PublishOutcome>({
+  name: 'client event',
+  callers: ['connection'],
+  access: ACCESS.clientEvent,
+  cost: FLAT,
+  async run(input, scope, services) {
+    if (scope.caller.kind !== 'connection') return fail(ErrorCode.invalidRequest);
+    const { connection } = scope.caller;
+    services.telemetry.annotate({ channel: input.channel });
+    const presence = (await services.namespaces.of(scope.projectId, input.channel)).presence;
+    const [result] = await publishAll(
+      [
+        ok({
+          ...input,
+          exclude: connection.connectionId,
+          ...(presence && connection.userId !== undefined && { userId: connection.userId }),
+        }),
+      ],
+      scope,
+      services,
+      true,
+    );
     return result;
   },
 });

@@ -124,6 +124,7 @@ export const settingsRequest = z.strictObject({
   ),
   maxTokenTtlSeconds: z.optional(boundedInt('maxTokenTtlSeconds', SETTINGS_BOUNDS.maxTokenTtlSeconds)),
   maxConnectionsPerUser: z.optional(boundedInt('maxConnectionsPerUser', SETTINGS_BOUNDS.maxConnectionsPerUser)),
+  clientEvents: z.optional(z.boolean()),
   userRateLimit: z.optional(
     z.strictObject({
       perSecond: boundedInt('userRateLimit.perSecond', SETTINGS_BOUNDS.perSecond),

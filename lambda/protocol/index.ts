@@ -7,3 +7,4 @@ export * from './errors';
 export * from './inbound';
 export * from './outbound';
 export * from './responses';
+export * from './pusher';

@@ -85,7 +85,7 @@ export const outbound = {
   /** A publish as its subscribers (or its one addressee) receive it. */
   delivered: (
     stamp: Stamp,
-    message: { channel?: string; event: string; data?: unknown; from?: string },
+    message: { channel?: string; event: string; data?: unknown; from?: string; userId?: string },
     position?: { offset: number; epoch: string },
   ): Delivered => ({
     kind: 'message',
@@ -94,6 +94,7 @@ export const outbound = {
     event: message.event,
     data: message.data ?? null,
     ...(message.from !== undefined && { from: message.from }),
+    ...(message.userId !== undefined && { userId: message.userId }),
     ...(position && { offset: position.offset, epoch: position.epoch }),
   }),
   /** A channel's retained broadcast, sent to a new subscriber or on request (stored ones from before `kind` get it too). */

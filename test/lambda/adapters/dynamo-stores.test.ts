@@ -1,4 +1,5 @@
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import type { RecipientPage } from '../../../lambda/ports';
 import { DynamoSubscriptionStore } from '../../../lambda/adapters/dynamo-subscriptions';
 import { LOCAL_TABLES } from '../../../local/store';
 import { connectionExpiry } from '../../../lambda/contract/tables';
@@ -10,9 +11,9 @@ beforeAll(async () => {
 });
 afterAll(() => db.stop());
 
-const collect = async (pages: AsyncIterable<readonly string[]>) => {
+const collect = async (pages: AsyncIterable<RecipientPage>) => {
   const all: string[] = [];
-  for await (const page of pages) all.push(...page);
+  for await (const page of pages) all.push(...page.ids);
   return all;
 };
 
@@ -126,7 +127,7 @@ describe('DynamoSubscriptionStore', () => {
     // Small pages prove pagination without writing a megabyte.
     const paged = new DynamoSubscriptionStore(db.documents, LOCAL_TABLES.subscriptions.name, { pageSize: 7 });
     const pages: (readonly string[])[] = [];
-    for await (const page of paged.subscribers('p1', 'big')) pages.push(page);
+    for await (const page of paged.subscribers('p1', 'big')) pages.push(page.ids);
     expect(pages.length).toBe(9);
     expect(pages.flat()).toEqual(ids);
   });

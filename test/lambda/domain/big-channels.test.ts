@@ -441,7 +441,7 @@ describe('BigChannels', () => {
     const bigOne = await channelOf(9);
     const { big } = world().invocation();
     const probedSmall = await big.probe('p', small.channel, 5);
-    expect(probedSmall.small && [...probedSmall.ids].sort()).toEqual([...small.ids].sort());
+    expect(probedSmall.small && [...probedSmall.ids.ids].sort()).toEqual([...small.ids].sort());
     expect(await big.probe('p', bigOne.channel, 5)).toEqual({ small: false, count: 9 });
   });
 });

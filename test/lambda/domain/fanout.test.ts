@@ -18,7 +18,7 @@ class ScriptedDelivery implements Pick<Delivery, 'post'> {
 }
 
 async function* pages(...lists: string[][]) {
-  for (const list of lists) yield list;
+  for (const ids of lists) yield { ids };
 }
 
 describe('fanOut', () => {

@@ -18,7 +18,7 @@ afterAll(() => db.stop());
 
 const subscribers = async (projectId: string, channel: string) => {
   const all: string[] = [];
-  for await (const page of db.subscriptions.subscribers(projectId, channel)) all.push(...page);
+  for await (const page of db.subscriptions.subscribers(projectId, channel)) all.push(...page.ids);
   return all;
 };
 

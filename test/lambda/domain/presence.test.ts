@@ -25,11 +25,12 @@ const invocation = (clock: { now: number }): Holder => ({
 /** A delivery answering from a script, the way API Gateway answers 410 until $connect has returned. */
 function scripted(outcomes: DeliveryOutcome[]) {
   const posts: string[] = [];
-  const delivery: Pick<Delivery, 'post'> = {
+  const delivery: Pick<Delivery, 'post' | 'close'> = {
     post: async (_, message) => {
       posts.push(message);
       return outcomes.shift() ?? 'sent';
     },
+    close: async () => 'sent',
   };
   return { delivery, posts };
 }
@@ -41,7 +42,7 @@ const unusedFanout: Pick<ChannelFanout, 'toChannel'> = {
   },
 };
 
-function presence(delivery: Pick<Delivery, 'post'>, clock: { now: number }, deadlineMs = 10_000) {
+function presence(delivery: Pick<Delivery, 'post' | 'close'>, clock: { now: number }, deadlineMs = 10_000) {
   const sleeps: number[] = [];
   const p = new Presence({
     fanout: unusedFanout,

@@ -18,11 +18,11 @@ function world(subscribers: number, options: { claimedBy?: string; tooLarge?: st
         _p: string,
         channel: string,
         message: { event: string; data?: unknown; from?: string },
-        o?: { recipients?: readonly string[]; exclude?: ReadonlySet<string> },
+        o?: { recipients?: { ids: readonly string[] }; exclude?: ReadonlySet<string> },
       ) => {
-        calls.push(`toChannel ${channel} to ${o?.recipients?.filter((id) => !o.exclude?.has(id)).join(',') ?? 'all'}`);
+        calls.push(`toChannel ${channel} to ${o?.recipients?.ids.filter((id) => !o.exclude?.has(id)).join(',') ?? 'all'}`);
         const d = delivered(channel, message.event, message.data, message.from);
-        return ok({ id: d.id, delivered: d, sent: o?.recipients?.length ?? subscribers, failed: 0, stale: 0 });
+        return ok({ id: d.id, delivered: d, sent: o?.recipients?.ids.length ?? subscribers, failed: 0, stale: 0 });
       },
       prepareForChannel: async (_p: string, channel: string) => ok({ delivered: delivered(channel), body: '{}' }),
       check: (channel: string) => (channel === options.tooLarge ? fail('payload_too_large') : ok(undefined)),
@@ -31,7 +31,7 @@ function world(subscribers: number, options: { claimedBy?: string; tooLarge?: st
     bigChannels: {
       probe: async (_p: string, _c: string, limit: number) =>
         subscribers <= limit
-          ? { small: true as const, ids: Array.from({ length: subscribers }, (_, i) => `s${i}=`) }
+          ? { small: true as const, ids: { ids: Array.from({ length: subscribers }, (_, i) => `s${i}=`) } }
           : { small: false as const, count: subscribers },
       start: async (record: { queued: number }) => {
         calls.push(`start ${record.queued}`);
