@@ -220,9 +220,13 @@ export const ACCESS = {
     const expired = tokenExpired(connection, context);
     if (expired) return expired;
     if (!(await context.settings.of(connection.projectId)).clientEvents) {
-      return fail(ErrorCode.publishForbidden, 'Client events are off in this project: the master key turns them on with {"clientEvents": true}');
+      return fail(
+        ErrorCode.publishForbidden,
+        'Client events are off in this project: the master key turns them on with {"clientEvents": true}',
+      );
     }
-    if (!isRestricted(input.channel)) return fail(ErrorCode.publishForbidden, 'Client events may be sent on private and presence channels only');
+    if (!isRestricted(input.channel))
+      return fail(ErrorCode.publishForbidden, 'Client events may be sent on private and presence channels only');
     if (!connection.channels.includes(input.channel)) {
       return fail(ErrorCode.publishForbidden, `Subscribe to ${input.channel} before sending client events on it`);
     }

@@ -128,7 +128,11 @@ export class ChannelFanout {
     const target = await this.deps.connections.get(connectionId);
     // Another project's connection is reported exactly like a missing one: nothing leaks across projects.
     if (!target || target.projectId !== projectId) return undefined;
-    const result = await this.observed(onePage([connectionId], target.protocol === 'pusher' ? new Set([connectionId]) : undefined), body, 1);
+    const result = await this.observed(
+      onePage([connectionId], target.protocol === 'pusher' ? new Set([connectionId]) : undefined),
+      body,
+      1,
+    );
     return { ...result, gone: result.gone.map((id) => ({ connectionId: id })) };
   }
 
