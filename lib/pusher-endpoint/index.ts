@@ -4,7 +4,7 @@
  * pusher-js and Laravel Echo connect with only `wsHost` changed (and `wsPort`, `forceTLS`,
  * `enabledTransports`).
  */
-import { Stack, Token } from 'aws-cdk-lib';
+import { Names, Stack, Token } from 'aws-cdk-lib';
 import type { IWebSocketApi } from 'aws-cdk-lib/aws-apigatewayv2';
 import {
   AllowedMethods,
@@ -76,13 +76,16 @@ export class PusherEndpoint extends Construct {
       runtime: FunctionRuntime.JS_2_0,
       comment: `pusher-js handshakes (/app/{key}) to the WebSocket stage`,
     });
+    const stack = Stack.of(this);
     this.originRequestPolicy = new OriginRequestPolicy(this, 'OriginRequest', {
+      // Policy names are one namespace per account: the CDK's default, from the construct path alone,
+      // collides when the same stack is deployed in a second region.
+      originRequestPolicyName: `${Names.uniqueResourceName(this, { maxLength: 100 })}-${stack.region}`,
       comment: 'The WebSocket handshake to API Gateway, without the viewer Host',
       headerBehavior: OriginRequestHeaderBehavior.allowList(...FORWARDED_HEADERS),
       queryStringBehavior: OriginRequestQueryStringBehavior.all(),
       cookieBehavior: OriginRequestCookieBehavior.none(),
     });
-    const stack = Stack.of(this);
     const origin = new HttpOrigin(`${props.webSocketApi.apiId}.execute-api.${stack.region}.${stack.urlSuffix}`, {
       protocolPolicy: OriginProtocolPolicy.HTTPS_ONLY,
       originSslProtocols: [OriginSslPolicy.TLS_V1_2],

@@ -91,6 +91,14 @@ describe('on', () => {
     expect(config.CookiesConfig).toEqual({ CookieBehavior: 'none' });
   });
 
+  it('names its origin request policy per region: policy names are one namespace per account', () => {
+    const [policy] = Object.values(template.findResources('AWS::CloudFront::OriginRequestPolicy'));
+    expect(policy.Properties.OriginRequestPolicyConfig.Name).toMatch(/^[A-Za-z0-9]{1,100}-eu-west-1$/);
+    const agnostic = Template.fromStack(new BroadcastStack(app(), 'Agnostic', { broadcast: { pusherEndpoint: true } }));
+    const [other] = Object.values(agnostic.findResources('AWS::CloudFront::OriginRequestPolicy'));
+    expect(other.Properties.OriginRequestPolicyConfig.Name).toEqual({ 'Fn::Join': ['', [expect.any(String), { Ref: 'AWS::Region' }]] });
+  });
+
   it('takes another price class', () => {
     const { template: all } = synth({ pusherEndpoint: { priceClass: PriceClass.PRICE_CLASS_ALL } });
     expect(Object.values(all.findResources('AWS::CloudFront::Distribution'))[0].Properties.DistributionConfig.PriceClass).toBe(
