@@ -4,10 +4,13 @@
  * (a recording handler here) sees the stage path with `appKey` and `protocol` in its query; frames
  * then flow both ways through the endpoint. What the function refuses never reaches the API.
  */
+import { ApiGatewayManagementApiClient, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
+import Pusher from 'pusher-js';
 import { WebSocket } from 'ws';
 import { LocalPusherEndpoint } from '../../local/cloudfront/pusher-endpoint';
 import { LocalGateway, LocalHandler } from '../../local/gateway';
 import { LocalStack, startLocalStack } from '../../local/stack';
+import { LOCAL_AWS } from '../../local/store';
 
 type Event = Record<string, any>;
 
@@ -129,6 +132,53 @@ describe('a pusher-js handshake', () => {
     await endpoint.stop();
     await closed(socket);
     await until(() => eventsFor('DISCONNECT').length === 1);
+  });
+});
+
+describe('pusher-js itself (its Node build)', () => {
+  it.each([
+    ['without a wsPath', {}],
+    ['with wsPath /production', { wsPath: '/production' }],
+  ])('%s: its handshake passes the function, and it is connected once the API posts connection_established', async (_, extra) => {
+    const pusher = new Pusher('rbk_Xy12Ab34', {
+      cluster: 'mt1',
+      wsHost: '127.0.0.1',
+      wsPort: endpoint.port,
+      forceTLS: false,
+      enabledTransports: ['ws'],
+      ...extra,
+    });
+    const management = new ApiGatewayManagementApiClient({ ...LOCAL_AWS, endpoint: gateway.managementEndpoint });
+    try {
+      await until(() => eventsFor('CONNECT').length === 1);
+      const [connect] = eventsFor('CONNECT');
+      expect(connect.queryStringParameters).toEqual({
+        appKey: 'rbk_Xy12Ab34',
+        protocol: '7',
+        client: 'js',
+        version: expect.any(String),
+        flash: 'false',
+      });
+      // The handler's part, played here: Pusher's first message, once API Gateway has opened the connection (410 until then).
+      const established = JSON.stringify({
+        event: 'pusher:connection_established',
+        data: JSON.stringify({ socket_id: '123.456', activity_timeout: 120 }),
+      });
+      const connected = new Promise((resolve) => pusher.connection.bind('connected', resolve));
+      for (let posted = false; !posted;) {
+        posted = await management
+          .send(new PostToConnectionCommand({ ConnectionId: connect.requestContext.connectionId, Data: established }))
+          .then(() => true)
+          .catch((error: Error) =>
+            error.name === 'GoneException' ? new Promise<false>((resolve) => setTimeout(() => resolve(false), 10)) : Promise.reject(error),
+          );
+      }
+      await connected;
+      expect(pusher.connection.socket_id).toBe('123.456');
+    } finally {
+      pusher.disconnect();
+      management.destroy();
+    }
   });
 });
 
