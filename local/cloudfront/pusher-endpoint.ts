@@ -127,13 +127,9 @@ export class LocalPusherEndpoint {
     }
     const origin = this.options.origin();
     const headers = originHeaders(outcome.request, { origin, viewerIp, requestId, upgrade: false });
-    const forwarded = httpRequest({
-      host: origin.host,
-      port: origin.port,
-      method: 'GET',
-      path: originTarget(outcome.request),
-      headers: headers.flat(),
-    });
+    const forwarded = httpRequest({ host: origin.host, port: origin.port, method: 'GET', path: originTarget(outcome.request) });
+    // Header by header: a repeated one stays repeated.
+    for (const [name, value] of headers) forwarded.appendHeader(name, value);
     forwarded.on('response', (answer) => {
       res.writeHead(answer.statusCode ?? 502, answer.rawHeaders);
       answer.pipe(res);

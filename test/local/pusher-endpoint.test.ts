@@ -188,6 +188,7 @@ describe('a plain request with the handshake’s headers but no Upgrade', () => 
     const through = await fetch(`${endpoint.url.replace('ws:', 'http:')}/app/rbk_Xy12Ab34?${PUSHER_JS_QUERY}`, { headers });
     const direct = await fetch(`${gateway.webSocketUrl.replace('ws:', 'http:')}?appKey=rbk_Xy12Ab34&${PUSHER_JS_QUERY}`, { headers });
     expect(through.headers.get('x-cache')).toBeNull();
+    expect(direct.status).toBe(403);
     expect([through.status, await through.text()]).toEqual([direct.status, await direct.text()]);
   });
 });
