@@ -54,5 +54,23 @@ export class BroadcastStack extends Stack {
       value: `curl -X POST ${this.broadcast.httpUrl}api-keys -H "Authorization: Bearer $(${getKey})" -d '{"projectId":"my-app"}'`,
       description: 'Creates the first key of project my-app (shown once)',
     });
+    const host = this.broadcast.pusherHost;
+    if (host) {
+      new CfnOutput(this, 'PusherHost', { value: host, description: "pusher-js's and Laravel Echo's wsHost (the Pusher endpoint)" });
+      const options = pusherOptions(host);
+      new CfnOutput(this, 'PusherJsConfig', {
+        value: `new Pusher('<app key>', { ${options} })`,
+        description: "pusher-js: the app key is a project key's prefix (rbk_…); cluster is required by pusher-js and unused with wsHost",
+      });
+      new CfnOutput(this, 'LaravelEchoConfig', {
+        value: `new Echo({ broadcaster: 'pusher', key: '<app key>', ${options} })`,
+        description: "Laravel Echo with pusher-js: the app key is a project key's prefix (rbk_…)",
+      });
+    }
   }
+}
+
+/** pusher-js's options for the Pusher endpoint: TLS on 443 and WebSockets only (no fallback to Pusher's own hosts). */
+function pusherOptions(host: string): string {
+  return `cluster: 'mt1', wsHost: '${host}', wsPort: 443, wssPort: 443, forceTLS: true, enabledTransports: ['ws', 'wss']`;
 }

@@ -13,6 +13,7 @@
  * | `namespaces` | a JSON file of namespace defaults (`{"chat": {"history": {…}, "presence": true}}`) |
  * | `logLevel` | `DEBUG`, `INFO`, `WARN` or `ERROR` |
  * | `lifecycleEvents` | `true` sends lifecycle events to the default EventBridge bus |
+ * | `pusherEndpoint` | `true` puts the Pusher endpoint (CloudFront) in front of the WebSocket API |
  *
  * Bad values fail at synth with a sentence naming the setting.
  *
@@ -43,6 +44,7 @@ export const CONTEXT_KEYS = [
   'namespaces',
   'logLevel',
   'lifecycleEvents',
+  'pusherEndpoint',
 ] as const;
 
 /**
@@ -143,6 +145,7 @@ export function readContextSettings(
       namespaces,
       logLevel,
       lifecycleEvents: flag('lifecycleEvents'),
+      pusherEndpoint: flag('pusherEndpoint'),
     }).filter(([, value]) => value !== undefined),
   );
   return {

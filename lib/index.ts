@@ -13,4 +13,6 @@ export type { BroadcastStackProps } from './broadcast-stack';
 export { readContextSettings, CONTEXT_KEYS } from './context-settings';
 export type { ContextSettings } from './context-settings';
 export type { AlarmThresholds } from './monitoring';
+export { PusherEndpoint } from './pusher-endpoint';
+export type { PusherEndpointOptions, PusherEndpointProps } from './pusher-endpoint';
 export type { NamespaceConfig, HistoryConfig } from '../lambda/contract/namespaces';

@@ -17,6 +17,8 @@ export interface NagSubjects {
   readonly stageName: string;
   /** The handler's failure destination (a queue of Lambda's on-failure records). */
   readonly failureDestination: Construct;
+  /** The Pusher endpoint's CloudFront distribution, when it is on. */
+  readonly pusherDistribution?: Construct;
 }
 
 /** How cdk-nag renders a value in a finding's id: unresolved pseudo parameters as `<AWS::Region>`. */
@@ -29,6 +31,7 @@ export function acknowledgeNagFindings({
   webSocketApiLogicalId,
   stageName,
   failureDestination,
+  pusherDistribution,
 }: NagSubjects): void {
   const stack = Stack.of(scope);
   const acknowledge = (construct: Construct, id: string, reason: string) =>
@@ -79,6 +82,7 @@ export function acknowledgeNagFindings({
     'SQS3',
     'This queue is itself where failures end: Lambda’s on-failure records of background tasks it gave up, kept 14 days for an operator (an alarm watches it). Nothing consumes it, so nothing can fail to.',
   );
+  if (pusherDistribution) acknowledgePusherEndpoint(pusherDistribution, acknowledge);
   for (const table of ephemeralTables) {
     acknowledge(
       table,
@@ -86,4 +90,28 @@ export function acknowledgeNagFindings({
       'Holds only live or short-lived data (connections, subscriptions, usage counts, retained messages); a restore would bring back dead connections.',
     );
   }
+}
+
+/** The Pusher endpoint's distribution: a pass-through for WebSocket handshakes to API Gateway. */
+function acknowledgePusherEndpoint(distribution: Construct, acknowledge: (construct: Construct, id: string, reason: string) => void): void {
+  acknowledge(
+    distribution,
+    'CFR1',
+    'Pusher clients connect from wherever an application’s users are; who may connect is the handler’s decision (app key, project rules), as on the WebSocket API itself.',
+  );
+  acknowledge(
+    distribution,
+    'CFR2',
+    'No WAF: the function refuses anything but a Pusher handshake, and API Gateway’s stage and $connect throttles apply behind it, as for direct connections. A web ACL costs $5 a month idle; attach one to the distribution if you need it.',
+  );
+  acknowledge(
+    distribution,
+    'CFR3',
+    'Every connection that passes the function is logged by the WebSocket stage’s access log ($connect, with its status); CloudFront’s own logs would need an S3 bucket to keep.',
+  );
+  acknowledge(
+    distribution,
+    'CFR4',
+    'The distribution uses CloudFront’s default *.cloudfront.net certificate, whose minimum TLS version CloudFront fixes; a custom domain with its own certificate can require TLS 1.2.',
+  );
 }

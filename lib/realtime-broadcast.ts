@@ -38,6 +38,7 @@ import { METRICS_NAMESPACE, SERVICE_NAME } from '../lambda/contract/metrics';
 import { createBroadcastFunction } from './broadcast-function';
 import { acknowledgeNagFindings } from './nag-acknowledgements';
 import { AlarmThresholds, BroadcastMonitoring } from './monitoring';
+import { PusherEndpoint, PusherEndpointOptions } from './pusher-endpoint';
 
 /**
  * The construct's settings; every one has a default.
@@ -160,6 +161,16 @@ export interface RealtimeBroadcastProps {
    * @default false
    */
   readonly lifecycleEvents?: boolean | { readonly eventBus: IEventBus };
+  /**
+   * A CloudFront distribution in front of the WebSocket API for pusher-js and Laravel Echo, which
+   * connect to `wss://{host}/app/{key}` (API Gateway accepts only the stage's path): its function
+   * rewrites the handshake to the stage, the app key in the query string. `true`, or its settings.
+   * It costs nothing idle; each connection is one CloudFront request and one function invocation,
+   * and its frames are CloudFront data transfer. Off by default: a distribution adds minutes to a
+   * deploy, and a new AWS account may have to be verified by AWS Support before it may create one.
+   * @default false
+   */
+  readonly pusherEndpoint?: boolean | PusherEndpointOptions;
   /**
    * How long Lambda keeps trying to start a background task — a big channel's shard, a welcome, a
    * purge — before giving it up to the `failedTasks` queue (the function's maximum event age). A big
@@ -341,6 +352,14 @@ export class RealtimeBroadcast extends Construct {
   public readonly failedTasks: Queue;
   public readonly webSocketAccessLogs: LogGroup;
   public readonly httpAccessLogs: LogGroup;
+  /** The Pusher endpoint (its distribution, function and origin request policy), when `pusherEndpoint` is on. */
+  public readonly pusherEndpoint?: PusherEndpoint;
+  /**
+   * pusher-js's `wsHost` (`d111111abcdef8.cloudfront.net`), when `pusherEndpoint` is on.
+   * @example
+   * if (broadcast.pusherHost) new CfnOutput(this, 'PusherHost', { value: broadcast.pusherHost });
+   */
+  public readonly pusherHost?: string;
 
   constructor(scope: Construct, id: string, props: RealtimeBroadcastProps = {}) {
     super(scope, id);
@@ -522,6 +541,15 @@ export class RealtimeBroadcast extends Construct {
     this.accessKeySecret.grantRead(this.handler);
     this.sealingSecret.grantRead(this.handler);
 
+    if (props.pusherEndpoint) {
+      this.pusherEndpoint = new PusherEndpoint(this, 'PusherEndpoint', {
+        ...(props.pusherEndpoint === true ? {} : props.pusherEndpoint),
+        webSocketApi: this.webSocketApi,
+        stageName,
+      });
+      this.pusherHost = this.pusherEndpoint.host;
+    }
+
     acknowledgeNagFindings({
       scope: this,
       indexedTables: tablesWhere(this.tables, (spec) => (spec.definition.indexes?.length ?? 0) > 0),
@@ -529,6 +557,7 @@ export class RealtimeBroadcast extends Construct {
       webSocketApiLogicalId: Stack.of(this).getLogicalId(this.webSocketApi.node.defaultChild as never),
       stageName,
       failureDestination: this.failedTasks,
+      pusherDistribution: this.pusherEndpoint?.distribution,
     });
 
     this.monitoring = new BroadcastMonitoring(this, 'Monitoring', {
@@ -631,6 +660,10 @@ class HttpLambdaProxy extends HttpRouteIntegration {
 }
 
 function validateProps(props: RealtimeBroadcastProps): void {
+  const pusher = props.pusherEndpoint;
+  if (pusher !== undefined && typeof pusher !== 'boolean' && (typeof pusher !== 'object' || pusher === null)) {
+    throw new Error('RealtimeBroadcast: pusherEndpoint is true, false, or its settings ({ priceClass })');
+  }
   const namespaces = props.namespaces === undefined ? undefined : namespaceDefaultsProblem(props.namespaces);
   if (namespaces) throw new Error(`RealtimeBroadcast: namespaces: ${namespaces}`);
   const maxAge = props.backgroundTaskMaxAge?.toSeconds();

@@ -1,7 +1,7 @@
 /**
  * `npm start`: runs the local stack until Ctrl-C, and prints how to talk to it.
  *
- * Settings (environment): HOST, HTTP_PORT (3000), WS_PORT (3001), BROADCAST_ACCESS_KEY
+ * Settings (environment): HOST, HTTP_PORT (3000), WS_PORT (3001), PUSHER_PORT (3002), BROADCAST_ACCESS_KEY
  * (generated when unset), LOCAL_DATA_DIR (persist the store; in memory when unset),
  * REQUIRE_TOKEN (`true`: every connection needs a client token, as the construct's `requireToken`;
  * REQUIRE_API_KEY, its former name, too), and the handler's other settings under the names the
@@ -62,6 +62,7 @@ async function main(): Promise<void> {
     host: process.env.HOST || '127.0.0.1',
     httpPort: port('HTTP_PORT', 3000),
     wsPort: port('WS_PORT', 3001),
+    pusherPort: port('PUSHER_PORT', 3002),
     dataDir: process.env.LOCAL_DATA_DIR || undefined,
     requireToken: flag('REQUIRE_TOKEN'),
     settings: process.env,
@@ -73,11 +74,14 @@ async function main(): Promise<void> {
     ? `enforced: the handler's calls are checked against its role's ${stack.policy.statements.length} policy statements from the construct (IAM_ENFORCEMENT=off to stop)`
     : 'not enforced (IAM_ENFORCEMENT=off): every call the handler makes is allowed';
   const keySource = process.env.BROADCAST_ACCESS_KEY ? 'from BROADCAST_ACCESS_KEY' : 'generated; set BROADCAST_ACCESS_KEY to choose one';
+  const pusher = new URL(stack.pusherUrl);
+  const pusherJs = `new Pusher('<app key>', { cluster: 'mt1', wsHost: '${pusher.hostname}', wsPort: ${stack.pusherPort}, forceTLS: false, enabledTransports: ['ws'] })`;
   const variables = `export URL=${shellWord(stack.httpUrl)} WS=${shellWord(stack.webSocketUrl)} KEY=${shellWord(accessKey)}`;
   console.log(`
 Realtime broadcast, running locally
   WebSocket API  ${stack.webSocketUrl}
   HTTP API       ${stack.httpUrl}  (POST /broadcast, GET /health)
+  Pusher         ${stack.pusherUrl}/app/<app key>  (the construct's CloudFront Function in front of the WebSocket API)
   Console        ${stack.httpUrl}/console  (sign in with the access key)
   Access key     ${accessKey}  (${keySource})
   Store          ${process.env.LOCAL_DATA_DIR ? `dynalite, saved in ${process.env.LOCAL_DATA_DIR}` : 'dynalite, in memory'}
@@ -95,6 +99,10 @@ Try it:
 
   curl -X POST "$URL/broadcast" -H "Authorization: Bearer $KEY" \\
     -d '{"channel":"admin","event":"admin_event","data":{"hello":"world"}}'
+
+pusher-js and Laravel Echo connect to the Pusher endpoint with these options (the app key is a
+project key's prefix, rbk_…, as for Pusher's REST API; docs/pusher.md):
+  ${pusherJs}
 
 Ctrl-C stops.
 `);

@@ -17,6 +17,7 @@ import { buildDependencies, handlerFor } from '../lambda/compose';
 import { ENV } from '../lambda/contract/config';
 import type { BroadcastStack } from '../lib/broadcast-stack';
 import { DynamoFault, LocalAwsEndpoint, LocalSecret } from './aws/endpoint';
+import { LocalPusherEndpoint } from './cloudfront/pusher-endpoint';
 import { SignatureVerifier } from './aws/signatures';
 import { GatewayOptions, LocalGateway } from './gateway';
 import { API_ID, LOCAL_ACCOUNT, LOCAL_REGION } from './gateway/aws-shapes';
@@ -69,6 +70,8 @@ export interface LocalStackOptions {
   readonly httpPort?: number;
   /** @default 0 (any free port) */
   readonly wsPort?: number;
+  /** The Pusher endpoint's port (CloudFront's domain on AWS). @default 0 (any free port) */
+  readonly pusherPort?: number;
   /** Persist the store here; in memory when absent. */
   readonly dataDir?: string;
   readonly stage?: string;
@@ -128,6 +131,12 @@ export interface LocalStackOptions {
 export interface LocalStack {
   readonly webSocketUrl: string;
   readonly httpUrl: string;
+  /**
+   * The Pusher endpoint, `ws://host:port` (pusher-js's `wsHost` and `wsPort`; clients open
+   * `{pusherUrl}/app/{key}`): the construct's CloudFront Function in front of the WebSocket API.
+   */
+  readonly pusherUrl: string;
+  readonly pusherPort: number;
   readonly managementEndpoint: string;
   readonly dynamoEndpoint: string;
   readonly gateway: LocalGateway;
@@ -290,10 +299,24 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     dynamoFault: options.dynamoFault,
     host: options.host,
   });
+  // CloudFront's domain, locally: its function, then the WebSocket API as the origin.
+  const pusher = new LocalPusherEndpoint({
+    stage,
+    host: options.host,
+    port: options.pusherPort,
+    origin: () => {
+      const { hostname, port } = new URL(gateway.webSocketUrl);
+      return { host: hostname.replace(/^\[|\]$/g, ''), port: Number(port) };
+    },
+    onError: options.onHandlerError,
+  });
   try {
     await gateway.listen();
     await aws.listen();
+    await pusher.listen();
   } catch (error) {
+    await pusher.stop();
+    await aws.stop();
     await gateway.stop();
     await store.stop();
     throw error;
@@ -302,6 +325,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   return {
     webSocketUrl: gateway.webSocketUrl,
     httpUrl: gateway.httpUrl,
+    pusherUrl: pusher.url,
+    pusherPort: pusher.port,
     managementEndpoint: gateway.managementEndpoint,
     dynamoEndpoint: store.endpoint,
     awsEndpoint: aws.url,
@@ -314,6 +339,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     failedInvocations: () => failed,
     failedInvocationsFile: failedFile,
     async stop() {
+      // Viewers first: their connections through the endpoint end, and the gateway sees them go.
+      await pusher.stop();
       await gateway.stop();
       await aws.stop();
       await store.stop();

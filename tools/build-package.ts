@@ -1,7 +1,8 @@
 /**
  * `npm run build` (and `npm pack`, through `prepack`): the package an app installs to use the
  * construct without this repository's sources or esbuild —
- * - dist/lib and dist/lambda/contract: the construct compiled to CommonJS, with type declarations;
+ * - dist/lib and dist/lambda/contract: the construct compiled to CommonJS, with type declarations,
+ *   and the Pusher endpoint's CloudFront Function beside it (plain JavaScript, read at synth);
  * - dist/handler: the handler bundled as the construct would bundle it (minified, source map), with
  *   the console's files beside it: the function's asset when the construct runs from the package;
  * - dist/client: the client and publisher (ESM, CommonJS, types).
@@ -21,6 +22,8 @@ export function buildPackage(): { handlerBytes: number } {
   execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.package.json')], {
     stdio: 'inherit',
   });
+  // tsc compiles TypeScript only: the function the construct reads at synth is copied as it is.
+  cpSync(path.join(ROOT, 'lib', 'pusher-endpoint', 'viewer-request.js'), path.join(DIST, 'lib', 'pusher-endpoint', 'viewer-request.js'));
   const handlerDir = path.join(DIST, 'handler');
   buildSync({
     entryPoints: [path.join(ROOT, HANDLER_BUNDLE.entry)],

@@ -14,7 +14,8 @@ function start(env: Record<string, string>) {
   // One process (no tsx wrapper in between), so the signals the test sends reach the stack itself.
   const child = spawn(process.execPath, ['--import', 'tsx', 'local/cli.ts'], {
     cwd: ROOT,
-    env: { ...process.env, ...env },
+    // Any free port for the Pusher endpoint unless a test names one: 3002 may be taken where tests run.
+    env: { ...process.env, PUSHER_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -65,6 +66,12 @@ describe('npm start', () => {
         .trim(),
     ).toBe(`${httpUrl} ${wsUrl} cli-test-key`);
     expect(text).toContain('npx wscat -c "$WS"');
+    // The Pusher endpoint's URL and the pusher-js options to paste name the same port, which runs the function.
+    const [, pusherUrl] = text.match(/Pusher +(ws:\/\/127\.0\.0\.1:\d+)\/app\/<app key>/)!;
+    expect(text).toContain(
+      `new Pusher('<app key>', { cluster: 'mt1', wsHost: '127.0.0.1', wsPort: ${new URL(pusherUrl).port}, forceTLS: false, enabledTransports: ['ws'] })`,
+    );
+    expect((await fetch(`${pusherUrl.replace('ws:', 'http:')}/nowhere`)).status).toBe(404);
 
     client = await TestClient.open(wsUrl);
     client.send({ action: 'subscribe', channel: 'admin' });
@@ -98,6 +105,17 @@ describe('npm start', () => {
     running = app.child;
     expect(await app.exited).toBe(1);
     expect(app.output().trim()).toBe(`npm start: Port ${port} on 127.0.0.1 is already in use; set HTTP_PORT to another port`);
+    await new Promise((resolve) => blocker.close(resolve));
+  }, 40_000);
+
+  it('names PUSHER_PORT when the Pusher endpoint’s port is taken', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as { port: number }).port;
+    const app = start({ HTTP_PORT: '0', WS_PORT: '0', PUSHER_PORT: String(port) });
+    running = app.child;
+    expect(await app.exited).toBe(1);
+    expect(app.output().trim()).toBe(`npm start: Port ${port} on 127.0.0.1 is already in use; set PUSHER_PORT to another port`);
     await new Promise((resolve) => blocker.close(resolve));
   }, 40_000);
 });

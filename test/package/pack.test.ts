@@ -2,8 +2,9 @@
  * The construct as a library: `npm pack` makes a package that a fresh CDK app — with nothing but
  * aws-cdk-lib, constructs and the tarball, no esbuild, none of this repository's sources —
  * installs and synthesizes. The template has the routes, tables, function (the shipped bundle as
- * its asset, the console's files and the namespace defaults beside it) and outputs; the client and
- * publisher entries resolve.
+ * its asset, the console's files and the namespace defaults beside it), the Pusher endpoint's
+ * CloudFront Function (shipped beside the compiled construct) and outputs; the client and publisher
+ * entries resolve.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -48,7 +49,7 @@ it('packs, installs into a fresh CDK app without esbuild or sources, and synthes
     `const { App } = require('aws-cdk-lib');
 const { BroadcastStack, RealtimeBroadcast } = require('realtime-broadcast');
 const app = new App({ outdir: 'cdk.out' });
-const stack = new BroadcastStack(app, 'Consumer', { broadcast: { namespaces: { chat: { history: { size: 10, ttlSeconds: 600 } } } } });
+const stack = new BroadcastStack(app, 'Consumer', { broadcast: { namespaces: { chat: { history: { size: 10, ttlSeconds: 600 } } }, pusherEndpoint: true } });
 if (!(stack.broadcast instanceof RealtimeBroadcast)) throw new Error('not the construct');
 const assembly = app.synth();
 process.stdout.write(JSON.stringify(assembly.getStackByName('Consumer').template));
@@ -70,8 +71,18 @@ process.stdout.write(JSON.stringify(assembly.getStackByName('Consumer').template
   expect(handler?.Properties.Environment.Variables.NAMESPACES).toBeUndefined();
   expect(handler?.Properties.Environment.Variables.NAMESPACES_FILE).toBe('namespaces.json');
   expect(Object.keys(template.Outputs)).toEqual(
-    expect.arrayContaining(['WebSocketUrl', 'BroadcastUrl', 'ConsoleUrl', 'TryWebSocket', 'CreateProjectKey']),
+    expect.arrayContaining([
+      'WebSocketUrl',
+      'BroadcastUrl',
+      'ConsoleUrl',
+      'TryWebSocket',
+      'CreateProjectKey',
+      'PusherHost',
+      'PusherJsConfig',
+    ]),
   );
+  // The function file the construct read from the package, the stage baked in.
+  expect(ofType('AWS::CloudFront::Function')[0].Properties.FunctionCode).toContain("var STAGE = 'production';");
   // The asset is the shipped bundle, with the console's files beside it.
   const outdir = path.join(app, 'cdk.out');
   const asset = readdirSync(outdir).find((d) => d.startsWith('asset.') && existsSync(path.join(outdir, d, 'index.js')))!;
