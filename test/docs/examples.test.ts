@@ -27,7 +27,7 @@
  * between README.md and docs/ resolves.
  */
 import { ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Browser, chromium as playwright, Page } from 'playwright-core';
@@ -41,6 +41,8 @@ const PAGES = ['README.md', ...readdirSync(path.join(ROOT, 'docs')).map((name) =
 const MASTER = 'docs-examples-master-key';
 /** What the docs write for the local stack's WebSocket URL where no variable can stand (a page's HTML). */
 const DOCUMENTED_WS = 'ws://127.0.0.1:3001/production';
+/** The Pusher endpoint's port as the docs give it (`wsPort: 3002`), replaced by the stack's. */
+const DOCUMENTED_PUSHER_PORT = 'wsPort: 3002';
 
 interface Block {
   readonly page: string;
@@ -269,7 +271,12 @@ async function runPage(page: string): Promise<number> {
         ran++;
         buildClient(path.join(scratch, 'client', 'dist'));
         const file = path.join(scratch, 'hello.html');
-        writeFileSync(file, block.code.split(DOCUMENTED_WS).join(stack.webSocketUrl));
+        // A page in the repository's folder finds pusher-js's browser build under node_modules.
+        if (!existsSync(path.join(scratch, 'node_modules'))) symlinkSync(path.resolve('node_modules'), path.join(scratch, 'node_modules'));
+        writeFileSync(
+          file,
+          block.code.split(DOCUMENTED_WS).join(stack.webSocketUrl).split(DOCUMENTED_PUSHER_PORT).join(`wsPort: ${stack.pusherPort}`),
+        );
         browser ??= await playwright.launch({
           executablePath: chromium,
           headless: true,

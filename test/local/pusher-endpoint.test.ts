@@ -230,9 +230,12 @@ describe('in the local stack', () => {
     expect(stack.pusherUrl).toBe(`ws://127.0.0.1:${stack.pusherPort}`);
     expect(stack.pusherPort).not.toBe(Number(new URL(stack.webSocketUrl).port));
     expect(await open(`${stack.pusherUrl}/nowhere`)).toMatchObject({ status: 404 });
-    // Today's handler takes the rewritten handshake as an ordinary connection (Pusher's protocol is its own work).
+    // The handler speaks Pusher's protocol to it: an app key no project has is refused the Pusher way.
     const socket = await opened(`${stack.pusherUrl}/app/rbk_Xy12Ab34?${PUSHER_JS_QUERY}`);
-    socket.close();
+    expect(JSON.parse(await nextMessage(socket))).toEqual({
+      event: 'pusher:error',
+      data: { code: 4001, message: expect.stringContaining('Unknown app key') },
+    });
     await closed(socket);
   });
 });
