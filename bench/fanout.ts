@@ -13,7 +13,10 @@
  * Settings: BENCH_SIZES (default 1000,10000,100000), BENCH_RTT_MS (10), BENCH_CONCURRENCY (the
  * handler's fan-out concurrency, 100), BENCH_THROTTLE_RATE (share of posts answered 429 in the storm
  * run, 0.2), BENCH_SHARD_FROM (50000), BENCH_BUDGET (the shards' posts per second, 10000),
- * BENCH_PROFILE (1: CPU profiles of each publish in bench/results/).
+ * BENCH_PROFILE (1: CPU profiles of each publish in bench/results/), BENCH_MIXED_SIZE (a channel
+ * half of whose subscribers are Pusher connections, against an all-native one, 10000; 0 skips it),
+ * BENCH_MIXED_ROUNDS (5), BENCH_CONCURRENT_PUBLISHES (publishes at once to one big channel, sharing
+ * the budget, 4; 0 skips it), BENCH_CONCURRENT_SIZE (20000).
  *
  * The handler's DynamoDB calls pass through a counting proxy, so each publish's writes are known by
  * table: a sharded publish's progress records and publish record (publishes), and the shared
@@ -52,6 +55,12 @@ const THROTTLE_RATE = Number(process.env.BENCH_THROTTLE_RATE ?? 0.2);
 /** The sequential loop is timed on at most this many posts, then scaled to the channel. */
 const SEQUENTIAL_SAMPLE = 300;
 const PROJECT = 'bench';
+/** The mixed-channel comparison: its size (0 skips it) and publishes per kind. */
+const MIXED_SIZE = Number(process.env.BENCH_MIXED_SIZE ?? 10_000);
+const MIXED_ROUNDS = Number(process.env.BENCH_MIXED_ROUNDS ?? 5);
+/** K publishes at once to one big channel (0 skips it): their shards share the delivery budget. */
+const CONCURRENT_PUBLISHES = Number(process.env.BENCH_CONCURRENT_PUBLISHES ?? 4);
+const CONCURRENT_SIZE = Number(process.env.BENCH_CONCURRENT_SIZE ?? 20_000);
 const KEY = 'bench-master-key';
 /** Prices (us-east-1, 2026): API Gateway messages, Lambda arm64 GB-s, DynamoDB on-demand reads and writes. */
 const PRICE = { perMillionMessages: 1.0, perGbSecond: 0.0000133334, perMillionReadUnits: 0.125, perMillionWriteUnits: 0.625 };
@@ -112,6 +121,12 @@ interface Stats {
   duplicates: number;
   throttled: number;
   lastDeliveryAt: number;
+  pusherFrames: number;
+}
+
+interface Run {
+  ms: number;
+  cpuMsPerDelivery: number;
 }
 
 const cpuMs = (since: NodeJS.CpuUsage) => {
@@ -240,14 +255,17 @@ async function main(): Promise<void> {
   const sdk = new ApiGatewayManagementApiClient({ ...LOCAL_AWS, endpoint: endpointReady.url });
   const results: Record<string, unknown>[] = [];
 
-  async function seed(channel: string, size: number): Promise<void> {
+  /** Seeds subscribers; every `pusherEvery`th one (if given) as a Pusher connection's subscription. */
+  async function seed(channel: string, size: number, pusherEvery = 0): Promise<void> {
     const expiresAt = connectionExpiry(Date.now());
     // Connection ids as API Gateway makes them: 16 random base64 characters.
-    const items = Array.from({ length: size }, () => ({
+    const items = Array.from({ length: size }, (_, i) => ({
       pk: `${PROJECT}#${channel}`,
       sk: randomBytes(12).toString('base64'),
       p: PROJECT,
       ttl: expiresAt,
+      // As the subscription store writes a Pusher connection's item.
+      ...(pusherEvery > 0 && i % pusherEvery === 0 && { f: 'p' }),
     }));
     const batches: (typeof items)[] = [];
     for (let i = 0; i < items.length; i += 25) batches.push(items.slice(i, i + 25));
@@ -350,6 +368,53 @@ async function main(): Promise<void> {
     });
   }
 
+  // A mixed channel (half native, half Pusher connections) against an all-native one of the same
+  // size, publishes alternating, so both see the same machine state; the medians are compared.
+  const mixed = { size: MIXED_SIZE, rounds: MIXED_ROUNDS, native: [] as Run[], mixed: [] as Run[] };
+  if (MIXED_SIZE > 0) {
+    process.stderr.write(`seeding 2 × ${MIXED_SIZE} subscribers (all native; half Pusher)…\n`);
+    await seed('native', MIXED_SIZE);
+    await seed('mixed', MIXED_SIZE, 2);
+    for (let round = 0; round < MIXED_ROUNDS; round++) {
+      for (const kind of ['native', 'mixed'] as const) {
+        await endpoint.ask({ command: 'reset' }, 'reset');
+        const cpu = process.cpuUsage();
+        const started = Date.now();
+        const reply = JSON.parse(((await publishAndSettle(syncHandler, kind)) as { body: string }).body);
+        const cpuTotal = cpuMs(cpu);
+        const stats = await endpoint.ask<Stats>({ command: 'stats' }, 'stats');
+        const ms = Math.max(stats.lastDeliveryAt, Date.now()) - started;
+        const pusher = kind === 'mixed' ? MIXED_SIZE / 2 : 0;
+        if (reply.sent !== MIXED_SIZE || stats.unique !== MIXED_SIZE || stats.pusherFrames !== pusher) {
+          throw new Error(
+            `${kind}: ${reply.sent} sent, ${stats.unique} delivered, ${stats.pusherFrames} in Pusher's frame (expected ${pusher})`,
+          );
+        }
+        mixed[kind].push({ ms, cpuMsPerDelivery: cpuTotal / stats.unique });
+      }
+    }
+  }
+  // K publishes at once to a big channel: their shards share the deployment's delivery budget, so
+  // together they deliver at about BUDGET/s, not K × BUDGET/s (issue 24, M-5).
+  const concurrent = { publishes: CONCURRENT_PUBLISHES, size: CONCURRENT_SIZE, deliveries: 0, ms: 0, perSecond: 0 };
+  if (CONCURRENT_PUBLISHES > 0) {
+    process.stderr.write(`seeding ${CONCURRENT_SIZE} subscribers for ${CONCURRENT_PUBLISHES} concurrent publishes…\n`);
+    await seed('concurrent', CONCURRENT_SIZE);
+    await endpoint.ask({ command: 'reset' }, 'reset');
+    current = shardedHandler;
+    const started = Date.now();
+    await Promise.all(Array.from({ length: CONCURRENT_PUBLISHES }, () => publish(shardedHandler, 'concurrent')));
+    await settled();
+    const stats = await endpoint.ask<Stats>({ command: 'stats' }, 'stats');
+    concurrent.deliveries = stats.deliveries;
+    concurrent.ms = Math.max(stats.lastDeliveryAt, Date.now()) - started;
+    concurrent.perSecond = Math.round((stats.deliveries / concurrent.ms) * 1000);
+    if (stats.deliveries !== CONCURRENT_PUBLISHES * CONCURRENT_SIZE) {
+      throw new Error(`concurrent publishes: ${stats.deliveries} of ${CONCURRENT_PUBLISHES * CONCURRENT_SIZE} delivered`);
+    }
+  }
+  const median = (runs: Run[], field: keyof Run) => runs.map((r) => r[field]).sort((a, b) => a - b)[Math.floor(runs.length / 2)];
+
   const bundle = await measureBundle();
   // Subscription items are ~70 bytes; an eventually consistent Query reads 4 KB for half a unit.
   const itemBytes = 70;
@@ -417,7 +482,24 @@ Lambda memory for a 100k channel's shards (${shardRate}/s each at the defaults; 
 | memory | vCPU | deliveries/s one invocation can make | keeps up with its rate | billed ms/delivery | Lambda $/M deliveries |
 |---|---|---|---|---|---|
 ${memoryOptions.map((o) => `| ${o.mb} MB${o.mb === LAMBDA_MB ? ' (default)' : ''} | ${(o.mb / 1769).toFixed(2)} | ${o.capacity.toLocaleString('en')} | ${o.keepsUp ? 'yes' : 'no'} | ${o.msPerDelivery.toFixed(3)} | $${o.lambdaPerMillion.toFixed(4)} |`).join('\n')}
-${chosen ? '' : `\nThe default (${LAMBDA_MB} MB) does not keep up on these figures: raise it.\n`}`);
+${chosen ? '' : `\nThe default (${LAMBDA_MB} MB) does not keep up on these figures: raise it.\n`}${
+    MIXED_SIZE > 0
+      ? `
+Mixed channel — ${MIXED_SIZE.toLocaleString('en')} subscribers, half of them Pusher connections (each gets Pusher's frame), against an all-native channel of the same size; ${MIXED_ROUNDS} publishes each, alternating, medians:
+
+| channel | publish → last delivery | CPU ms/delivery | vs all-native |
+|---|---|---|---|
+| all native | ${median(mixed.native, 'ms')} ms | ${median(mixed.native, 'cpuMsPerDelivery').toFixed(4)} | 1.00 |
+| half Pusher | ${median(mixed.mixed, 'ms')} ms | ${median(mixed.mixed, 'cpuMsPerDelivery').toFixed(4)} | ${(median(mixed.mixed, 'cpuMsPerDelivery') / median(mixed.native, 'cpuMsPerDelivery')).toFixed(2)} |
+`
+      : ''
+  }${
+    CONCURRENT_PUBLISHES > 0
+      ? `
+${CONCURRENT_PUBLISHES} publishes at once to a ${CONCURRENT_SIZE.toLocaleString('en')}-subscriber channel (sharded): ${concurrent.deliveries.toLocaleString('en')} deliveries in ${concurrent.ms} ms, ${concurrent.perSecond.toLocaleString('en')}/s together against a shared budget of ${BUDGET.toLocaleString('en')}/s (${(concurrent.perSecond / BUDGET).toFixed(2)}×; unshared, each would pace at the full budget).
+`
+      : ''
+  }`);
   mkdirSync(path.join(HERE, 'results'), { recursive: true });
   writeFileSync(
     path.join(HERE, 'results', 'latest.json'),
@@ -444,6 +526,8 @@ ${chosen ? '' : `\nThe default (${LAMBDA_MB} MB) does not keep up on these figur
         costPerMillionUsd,
         costInputs: { ...PRICE, lambdaMb: LAMBDA_MB, lambdaMsPerDelivery, itemBytes, shardRate },
         memoryOptions,
+        mixed,
+        concurrent,
       },
       null,
       2,

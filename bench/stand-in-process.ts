@@ -32,6 +32,7 @@ process.on('message', (message: { command: 'stats' | 'reset' }) => {
       throttled,
       calls: endpoint.calls.length,
       lastDeliveryAt: endpoint.lastDeliveryAt,
+      pusherFrames: endpoint.pusherFrames,
     },
   });
 });

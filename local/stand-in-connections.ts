@@ -36,6 +36,8 @@ export class StandInConnections {
   readonly delivered = new Map<string, number>();
   /** When the last 2xx post was answered (epoch ms), 0 before any. */
   lastDeliveryAt = 0;
+  /** 2xx posts that carried Pusher's frame (`{"event":…`) rather than the native envelope. */
+  pusherFrames = 0;
   private readonly scripts = new Map<string, StandInAnswer[]>();
   private readonly gone = new Map<string, boolean>();
   private readonly server: Server;
@@ -76,6 +78,7 @@ export class StandInConnections {
     this.calls.length = 0;
     this.delivered.clear();
     this.lastDeliveryAt = 0;
+    this.pusherFrames = 0;
   }
 
   reset(): void {
@@ -101,7 +104,10 @@ export class StandInConnections {
       const body = req.method === 'POST' && this.options.keepBodies !== false ? Buffer.concat(chunks).toString('utf8') : undefined;
       this.calls.push({ method: req.method ?? '', connectionId, body, status });
       if (status === 'hang') return;
-      if (req.method === 'POST' && status < 300) this.delivered.set(connectionId, (this.delivered.get(connectionId) ?? 0) + 1);
+      if (req.method === 'POST' && status < 300) {
+        this.delivered.set(connectionId, (this.delivered.get(connectionId) ?? 0) + 1);
+        if (chunks[0]?.subarray(0, 9).toString('latin1') === '{"event":') this.pusherFrames++;
+      }
       const rtt = this.options.rttMs ?? 0;
       const send = () => {
         if (req.method === 'POST' && status < 300) this.lastDeliveryAt = Date.now();
