@@ -11,6 +11,9 @@ import { mayAccess, type Principal, resolveProject } from './principals';
 import { channelAuthValid, pusherSocketId } from './pusher';
 import { matchesAny, type SigningKey } from './tokens';
 
+/** Pusher's end-to-end encrypted channels: only backends publish on them. */
+const ENCRYPTED_PREFIX = 'private-encrypted-';
+
 /** Channels only a token can open: `private-…` and `presence-…`. */
 export const RESTRICTED_PREFIXES = ['private-', 'presence-'] as const;
 
@@ -198,6 +201,9 @@ export const ACCESS = {
     rule<I>('read channel', async (caller, input, context) => {
       if (caller.kind === 'backend') return backendProject(caller.principal, projectOf(input));
       const { connection } = caller;
+      // The server's own channels (`$monitor`, `$type:…`): every codec's schema refuses them; so does this.
+      if (input.channel.startsWith('$'))
+        return fail(ErrorCode.subscriptionForbidden, `${input.channel.slice(0, 64)} is the server's own channel`);
       if (isRestricted(input.channel)) {
         const expired = tokenExpired(connection, context);
         if (expired) return expired;
@@ -227,6 +233,9 @@ export const ACCESS = {
     }
     if (!isRestricted(input.channel))
       return fail(ErrorCode.publishForbidden, 'Client events may be sent on private and presence channels only');
+    // As Pusher: an encrypted channel's events are your backend's, end to end.
+    if (input.channel.startsWith(ENCRYPTED_PREFIX))
+      return fail(ErrorCode.publishForbidden, 'Client events cannot be sent on private-encrypted- channels');
     if (!connection.channels.includes(input.channel)) {
       return fail(ErrorCode.publishForbidden, `Subscribe to ${input.channel} before sending client events on it`);
     }
@@ -242,6 +251,10 @@ export const ACCESS = {
       const { projectId, channel } = target(input);
       if (caller.kind === 'backend') return backendProject(caller.principal, projectId);
       const { connection } = caller;
+      // pusher-js has no publish: a Pusher connection sends client events, which have rules of their own.
+      if (connection.protocol === 'pusher') {
+        return fail(ErrorCode.publishForbidden, 'A Pusher connection sends client events (client-…) on channels it joined, not messages');
+      }
       const expired = tokenExpired(connection, context);
       if (expired) return expired;
       const allowed = mayPublish(connection, await context.settings.of(connection.projectId), channel);

@@ -27,6 +27,9 @@ export interface PresenceDependencies {
   readonly welcomeDeadlineMs?: number;
 }
 
+/** How long a refused Pusher connection's error waits for API Gateway to open it (it opens within milliseconds). */
+const REFUSAL_DEADLINE_MS = 3_000;
+
 /** A connection not open yet is tried again soon, then less often: 25 ms doubling to 1 s. */
 const WELCOME_BACKOFF = { baseMs: 25, maxMs: 1000 };
 
@@ -39,12 +42,14 @@ export class Presence {
     this.sleep = deps.sleep ?? sleep;
   }
 
-  /** Asks for the `connected` message to be sent once `$connect` has returned. Never fails `$connect`. */
-  async scheduleWelcome(task: WelcomeTask): Promise<void> {
+  /** Asks for the `connected` message to be sent once `$connect` has returned. Never fails `$connect`; says whether it was asked. */
+  async scheduleWelcome(task: WelcomeTask): Promise<boolean> {
     try {
       await this.deps.invoker.invoke(task);
+      return true;
     } catch (error) {
       this.deps.logger.warn('welcome not scheduled', { connectionId: task.connectionId, error: error as Error });
+      return false;
     }
   }
 
@@ -63,7 +68,9 @@ export class Presence {
         : task.refusal
           ? pusherOut.error(task.refusal.code, task.refusal.message)
           : pusherOut.connectionEstablished(task.connectionId);
-    const deadline = Math.min(this.now() + (this.deps.welcomeDeadlineMs ?? 10_000), holder.deadline - 1_000);
+    // A refusal waits less for the connection to open: it costs its caller nothing, so it is kept cheap.
+    const waitMs = task.refusal ? REFUSAL_DEADLINE_MS : (this.deps.welcomeDeadlineMs ?? 10_000);
+    const deadline = Math.min(this.now() + waitMs, holder.deadline - 1_000);
     let outcome: DeliveryOutcome;
     for (let attempt = 0; ; attempt++) {
       const delay = backoffCeiling(attempt, WELCOME_BACKOFF);
@@ -72,13 +79,21 @@ export class Presence {
       if (outcome !== 'gone' || this.now() + delay > deadline) break;
       await this.sleep(delay);
     }
+    if (task.refusal) {
+      // Told or not, a refused connection goes now: it is not worth a retry a minute later.
+      await holder.ledger.end(key, holder.owner, outcome, {
+        sent: outcome === 'sent' ? 1 : 0,
+        failed: outcome === 'sent' ? 0 : 1,
+        stale: 0,
+      });
+      if (outcome !== 'gone') await this.deps.delivery.close(task.connectionId);
+      return outcome;
+    }
     if (outcome === 'failed' || outcome === 'deferred') {
       await holder.ledger.release(key, holder.owner);
       throw new Error(`welcome: ${task.connectionId} could not be reached (${outcome})`);
     }
     await holder.ledger.end(key, holder.owner, outcome, { sent: outcome === 'sent' ? 1 : 0, failed: 0, stale: outcome === 'gone' ? 1 : 0 });
-    // A refused Pusher connection has been told why (pusher-js acts on the code): now it goes.
-    if (task.refusal && outcome === 'sent') await this.deps.delivery.close(task.connectionId);
     return outcome;
   }
 

@@ -12,6 +12,7 @@ import { Operations, type Services } from '../operations';
 import { ErrorCode, failure } from '../protocol';
 import { classifyEvent, HttpEvent, HttpResult, WebSocketEvent, WebSocketResult } from './gateway-events';
 import { HTTP_ROUTES } from './http';
+import { pusherFailure } from './pusher-ws';
 import { errorResponse as answer } from './http-kit';
 import { echoRequestId, errorReply, WEBSOCKET_ROUTES } from './websocket';
 
@@ -52,7 +53,8 @@ export function createHandler(services: Services): Handler {
         logger.error('websocket request failed', { requestId, routeKey, connectionId, error: error as Error });
         // $connect and $disconnect have no one to reply to; a 5xx on $connect refuses the connection.
         const temporary = isTemporary(error);
-        result = eventType === 'MESSAGE' ? errorReply(temporary ? UNAVAILABLE : INTERNAL) : { statusCode: temporary ? 503 : 500 };
+        const failed = temporary ? UNAVAILABLE : INTERNAL;
+        result = eventType === 'MESSAGE' ? (pusherFailure(event, failed) ?? errorReply(failed)) : { statusCode: temporary ? 503 : 500 };
       }
       const succeeded = !telemetry.countFailure() && result.statusCode === 200;
       const metric = Object.hasOwn(COUNTED_ROUTES, routeKey) ? COUNTED_ROUTES[routeKey as WebSocketRouteKey] : undefined;

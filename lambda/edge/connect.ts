@@ -85,9 +85,12 @@ async function pusherConnect(event: WebSocketEvent, ops: Operations): Promise<We
   const { connectionId, connectedAt, identity } = event.requestContext;
   const query = event.queryStringParameters ?? {};
   const refused = async (failed: Failure, code?: number): Promise<WebSocketResult> => {
-    noteFailure(failed.code);
-    await ops.refusePusher(connectionId, failed, code);
-    return { statusCode: 200 };
+    // Opened only to be told: if the telling cannot be started, the handshake is refused instead.
+    if (await ops.refusePusher(connectionId, failed, code)) {
+      noteFailure(failed.code);
+      return { statusCode: 200 };
+    }
+    return refuse(failed);
   };
   if (query.protocol === undefined) {
     return refused(failure(ErrorCode.invalidRequest, 'No protocol version supplied: connect with ?protocol=7'), PUSHER_CODE.noProtocol);
@@ -105,5 +108,14 @@ async function pusherConnect(event: WebSocketEvent, ops: Operations): Promise<We
     sourceIp: identity?.sourceIp,
     userAgent: identity?.userAgent,
   });
-  return connected.ok ? { statusCode: 200 } : refused(connected.error);
+  if (connected.ok) return { statusCode: 200 };
+  // Our refusal names our ways in (a token); pusher-js has none, so say what lets it in.
+  const failed =
+    connected.error.code === ErrorCode.tokenRequired
+      ? failure(
+          ErrorCode.tokenRequired,
+          'This project takes no connections without a client token, and pusher-js has none: the project’s master key can let them in with {"anonymousConnect": true} in its settings (unless the deployment sets requireToken)',
+        )
+      : connected.error;
+  return refused(failed);
 }

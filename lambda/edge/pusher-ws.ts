@@ -5,17 +5,21 @@
  * its access rule and its cost are the operation's, as for every other codec.
  */
 import {
+  checkChannel,
   CLIENT_EVENT_PREFIX,
   ErrorCode,
+  fail,
   Failure,
   failure,
   ok,
+  parseJson,
   pusherBodyOf,
   pusherFrame,
   PusherFrame,
   pusherOut,
   pusherSubscribeData,
   PUSHER_CODE,
+  pusherCodeOf,
   statusOf,
   validate,
 } from '../protocol';
@@ -32,14 +36,11 @@ function pusherError(failed: Failure, code: number | null = null): WebSocketResu
   return frame(pusherOut.error(code, failed.message));
 }
 
-/** `data` as pusher-js sends it: an object, or (from older clients) a JSON string. */
+/** `data` as pusher-js sends it: an object, or (from older clients) JSON text, held to the same depth as a frame. */
 function dataObject(data: unknown): unknown {
   if (typeof data !== 'string') return data;
-  try {
-    return JSON.parse(data) as unknown;
-  } catch {
-    return undefined;
-  }
+  const parsed = parseJson(data);
+  return parsed.ok ? parsed.value : undefined;
 }
 
 /**
@@ -47,11 +48,34 @@ function dataObject(data: unknown): unknown {
  * `action`). Replies go back as the route's response, as Pusher's server answers on the socket.
  */
 export async function pusherRoute(event: WebSocketEvent, value: object, ops: Operations): Promise<WebSocketResult> {
-  const { connectionId } = event.requestContext;
+  return pusherFrameRoute(event.requestContext.connectionId, value, ops);
+}
+
+/**
+ * The answer to a Pusher frame whose handling failed unexpectedly (the handler's error boundary
+ * asks; undefined for any other frame): in Pusher's form, which pusher-js reads, where ours it
+ * ignores — a subscription it would wait on for ever gets its error.
+ */
+export function pusherFailure(event: WebSocketEvent, failed: Failure): WebSocketResult | undefined {
+  let value: { event?: unknown; action?: unknown; type?: unknown; data?: unknown } | undefined;
+  try {
+    value = JSON.parse(event.body ?? '') as typeof value;
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null || value.action !== undefined || value.type !== undefined) return undefined;
+  if (typeof value.event !== 'string') return undefined;
+  const channel = value.event === 'pusher:subscribe' ? (dataObject(value.data) as { channel?: unknown } | undefined)?.channel : undefined;
+  return typeof channel === 'string'
+    ? frame(pusherOut.subscriptionError(channel, failed, statusOf(failed)))
+    : frame(pusherOut.error(pusherCodeOf(failed), failed.message));
+}
+
+async function pusherFrameRoute(connectionId: string, value: object, ops: Operations): Promise<WebSocketResult> {
   const parsed = validate(pusherFrame, value);
-  if (!parsed.ok) return pusherError(await ops.refuse(connectionId, parsed.error));
+  if (!parsed.ok) return refusedFrame(connectionId, await ops.refuse(connectionId, parsed.error), null, ops);
   const message = parsed.value;
-  if (message.event === 'pusher:ping') return frame(pusherOut.pong());
+  if (message.event === 'pusher:ping') return ping(connectionId, ops);
   if (message.event === 'pusher:pong') return OK;
   if (message.event === 'pusher:subscribe') return subscribe(connectionId, message, ops);
   if (message.event === 'pusher:unsubscribe') return unsubscribe(connectionId, message, ops);
@@ -62,29 +86,57 @@ export async function pusherRoute(event: WebSocketEvent, value: object, ops: Ope
       ? `${message.event.slice(0, 64)} is not supported here`
       : `Clients may send pusher:subscribe, pusher:unsubscribe, pusher:ping and client-* events, not ${JSON.stringify(message.event.slice(0, 64))}`,
   );
-  return pusherError(await ops.refuse(connectionId, unsupported));
+  return refusedFrame(connectionId, await ops.refuse(connectionId, unsupported), null, ops);
+}
+
+/**
+ * pusher-js pings only after two minutes without a message, so a ping is answered without the
+ * store. A connection pinging faster than that cadence allows, as seen by this instance, is no
+ * pusher-js: its pings go through the ping operation, and so through its rate limit.
+ */
+export const PUSHER_PINGS_FREE = { perWindow: 3, windowMs: 60_000, tracked: 10_000 };
+const recentPings = new Map<string, { since: number; count: number }>();
+
+async function ping(connectionId: string, ops: Operations, now = Date.now()): Promise<WebSocketResult> {
+  let seen = recentPings.get(connectionId);
+  if (!seen || now - seen.since > PUSHER_PINGS_FREE.windowMs) {
+    // Bounded: past the limit the oldest entries go first (a Map keeps insertion order).
+    if (!seen && recentPings.size >= PUSHER_PINGS_FREE.tracked) recentPings.delete(recentPings.keys().next().value!);
+    seen = { since: now, count: 0 };
+    recentPings.set(connectionId, seen);
+  }
+  if (++seen.count <= PUSHER_PINGS_FREE.perWindow) return frame(pusherOut.pong());
+  const result = await ops.asConnection(connectionId, OPERATIONS.ping, ok(undefined));
+  return result.ok ? frame(pusherOut.pong()) : refusedFrame(connectionId, result.error, null, ops);
+}
+
+/** A refused frame; one that ends the connection (too many refusals) is told, then closed. */
+async function refusedFrame(connectionId: string, failed: Failure, code: number | null, ops: Operations): Promise<WebSocketResult> {
+  if (!failed.closing) return pusherError(failed, code);
+  noteFailure(failed.code);
+  await ops.post(connectionId, pusherOut.error(code, failed.message));
+  await ops.close(connectionId);
+  return OK;
 }
 
 async function subscribe(connectionId: string, message: PusherFrame, ops: Operations): Promise<WebSocketResult> {
   const data = validate(pusherSubscribeData, dataObject(message.data) ?? {});
-  if (!data.ok) return pusherError(await ops.refuse(connectionId, data.error));
+  if (!data.ok) return refusedFrame(connectionId, await ops.refuse(connectionId, data.error), null, ops);
   const { channel, auth, channel_data } = data.value;
-  const subscribed = await ops.asConnection(connectionId, OPERATIONS.subscribe, ok({ channel, auth, channel_data }));
+  // A presence channel's members come with the confirmation, as pusher-js expects them: one call.
+  const subscribed = await ops.asConnection(connectionId, OPERATIONS.subscribe, ok({ channel, auth, channel_data, withMembers: true }));
   if (!subscribed.ok) {
+    if (subscribed.error.closing) return refusedFrame(connectionId, subscribed.error, PUSHER_CODE.overCapacity, ops);
     noteFailure(subscribed.error.code);
-    if (subscribed.error.closing) {
-      await ops.post(connectionId, pusherOut.error(PUSHER_CODE.overCapacity, subscribed.error.message));
-      await ops.close(connectionId);
-      return OK;
-    }
     return frame(pusherOut.subscriptionError(channel, subscribed.error, statusOf(subscribed.error)));
   }
-  // A presence channel's members come with the confirmation, as pusher-js expects them.
-  let presence: { members: readonly { userId: string; info?: Record<string, unknown> }[]; count: number } | undefined;
-  if (channel_data !== undefined) {
-    const members = await ops.asConnection(connectionId, OPERATIONS.members, ok({ channel }));
-    if (members.ok) presence = { members: members.value.members, count: members.value.count };
-  }
+  const { members } = subscribed.value;
+  // pusher-js reads the members of any presence- channel's confirmation.
+  const presence = members
+    ? { members: members.list, count: members.count }
+    : channel.startsWith('presence-')
+      ? { members: [], count: 0 }
+      : undefined;
   const confirmation = pusherOut.subscribed(channel, presence);
   const { retained } = subscribed.value;
   if (!retained) return frame(confirmation);
@@ -97,16 +149,24 @@ async function subscribe(connectionId: string, message: PusherFrame, ops: Operat
 
 async function unsubscribe(connectionId: string, message: PusherFrame, ops: Operations): Promise<WebSocketResult> {
   const data = dataObject(message.data) as { channel?: unknown } | undefined;
-  if (typeof data?.channel !== 'string')
-    return pusherError(await ops.refuse(connectionId, failure(ErrorCode.invalidMessage, 'pusher:unsubscribe needs data.channel')));
-  const left = await ops.asConnection(connectionId, OPERATIONS.unsubscribe, ok({ channel: data.channel }));
+  const checked =
+    typeof data?.channel === 'string'
+      ? checkChannel(data.channel)
+      : fail(ErrorCode.invalidMessage, 'pusher:unsubscribe needs data.channel');
+  if (!checked.ok) return refusedFrame(connectionId, await ops.refuse(connectionId, checked.error), null, ops);
+  const left = await ops.asConnection(connectionId, OPERATIONS.unsubscribe, ok({ channel: checked.value }));
   // Pusher answers nothing to an unsubscribe.
-  return left.ok ? OK : pusherError(left.error);
+  return left.ok ? OK : refusedFrame(connectionId, left.error, null, ops);
 }
 
 async function clientEvent(connectionId: string, message: PusherFrame, ops: Operations): Promise<WebSocketResult> {
   if (message.channel === undefined) {
-    return pusherError(await ops.refuse(connectionId, failure(ErrorCode.invalidMessage, 'A client event needs a channel')));
+    return refusedFrame(
+      connectionId,
+      await ops.refuse(connectionId, failure(ErrorCode.invalidMessage, 'A client event needs a channel')),
+      null,
+      ops,
+    );
   }
   const sent = await ops.asConnection(
     connectionId,
@@ -115,12 +175,5 @@ async function clientEvent(connectionId: string, message: PusherFrame, ops: Oper
   );
   if (sent.ok) return OK;
   // As Pusher: over the rate, 4301 (pusher-js reports it and stays connected).
-  const code = sent.error.code === ErrorCode.rateLimited ? PUSHER_CODE.clientEventRejected : null;
-  if (sent.error.closing) {
-    noteFailure(sent.error.code);
-    await ops.post(connectionId, pusherOut.error(code, sent.error.message));
-    await ops.close(connectionId);
-    return OK;
-  }
-  return pusherError(sent.error, code);
+  return refusedFrame(connectionId, sent.error, sent.error.code === ErrorCode.rateLimited ? PUSHER_CODE.clientEventRejected : null, ops);
 }

@@ -45,6 +45,8 @@ export interface SubscribeInput {
   readonly auth?: string;
   /** Pusher's presence `channel_data`, covered by `auth`. */
   readonly channel_data?: string;
+  /** On a presence channel, answer its members too (Pusher's confirmation carries them). */
+  readonly withMembers?: boolean;
 }
 
 export interface Subscribed {
@@ -58,6 +60,8 @@ export interface Subscribed {
   readonly replay: readonly { readonly body: string }[];
   /** The channel's retained broadcast, unless this user acknowledged it: sent after the confirmation. */
   readonly retained?: ChannelMessage;
+  /** On a presence channel, with `withMembers`: its members (as many as one reply holds) and their count. */
+  readonly members?: { readonly list: readonly Member[]; readonly count: number };
   /** Presence notices the join sent (what it costs the connection). */
   readonly notified: number;
 }
@@ -112,7 +116,12 @@ export const subscribe = operation<SubscribeInput, Subscribed>({
   name: 'subscribe',
   callers: ['connection'],
   access: ACCESS.readChannel(),
-  cost: { before: 1, after: (subscribed) => per(subscribed.notified, WORK_PER_MESSAGE.notices) },
+  cost: {
+    before: 1,
+    after: (subscribed) =>
+      per(subscribed.notified, WORK_PER_MESSAGE.notices) +
+      (subscribed.members ? per(subscribed.members.list.length, WORK_PER_MESSAGE.members) : 0),
+  },
   async run(input, scope, services) {
     const { channel, since } = input;
     const { connectionId } = connectionOf(scope);
@@ -155,7 +164,10 @@ export const subscribe = operation<SubscribeInput, Subscribed>({
       stream = await services.history.position(projectId, channel, history);
     }
     const retained = await services.retention.pendingFor(projectId, channel, connection.userId);
-    return ok({ channel, connectionId, first, stream, replay, notified, ...(retained && { retained }) });
+    // Read after the join, so the list holds the joining member.
+    const all = config.presence && input.withMembers ? await services.members.list(projectId, channel) : undefined;
+    const members = all && { list: membersThatFit(all, replyBytes(scope)), count: all.length };
+    return ok({ channel, connectionId, first, stream, replay, notified, ...(retained && { retained }), ...(members && { members }) });
   },
 });
 

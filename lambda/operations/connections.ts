@@ -132,8 +132,13 @@ async function projectOfAppKey(appKey: string, services: Services): Promise<Resu
  * failure, retried for ever). So nothing is stored, and a background task posts `pusher:error` with
  * the code that tells pusher-js whether to come back, then closes it.
  */
-export async function refusePusher(connectionId: string, failed: Failure, services: Services, code = pusherCodeOf(failed)): Promise<void> {
-  await services.presence.scheduleWelcome({
+export async function refusePusher(
+  connectionId: string,
+  failed: Failure,
+  services: Services,
+  code = pusherCodeOf(failed),
+): Promise<boolean> {
+  return services.presence.scheduleWelcome({
     task: 'welcome',
     connectionId,
     projectId: DEFAULT_PROJECT_ID,

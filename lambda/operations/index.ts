@@ -137,8 +137,8 @@ export class Operations {
     return connect(request, this.services);
   }
 
-  /** A Pusher connection refused at `$connect`: told why once it is open, then closed. */
-  refusePusher(connectionId: string, failed: Failure, code?: number): Promise<void> {
+  /** A Pusher connection refused at `$connect`: told why once it is open, then closed. False if that could not be asked for. */
+  refusePusher(connectionId: string, failed: Failure, code?: number): Promise<boolean> {
     return refusePusher(connectionId, failed, this.services, code);
   }
 

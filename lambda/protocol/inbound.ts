@@ -19,6 +19,9 @@ const channel = z
     z.regex(NAME_PATTERN, { error: 'channel may only contain A-Z a-z 0-9 and _ - = @ , . ; : /' }),
   );
 
+/** A channel name as every codec takes it (Pusher's frames too). */
+export const channelSchema = channel;
+
 /** API Gateway connection ids are base64-like (`L0SM9cOFvHcCIhw=`). */
 const connectionId = z.string().check(z.regex(/^[A-Za-z0-9+/=_-]{1,128}$/, { error: 'connectionId is not a valid connection id' }));
 

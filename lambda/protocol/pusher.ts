@@ -7,6 +7,7 @@
 import * as z from 'zod/mini';
 import { pusherSocketId } from '../contract/socket-ids';
 import { ErrorCode, type Failure } from './errors';
+import { channelSchema } from './inbound';
 import type { ChannelMessage, Member, Notice } from './outbound';
 
 /** The only protocol version spoken (pusher-js 8 sends `protocol=7`). */
@@ -22,14 +23,14 @@ export const CLIENT_EVENT_PREFIX = 'client-';
 /** A frame from a Pusher client: an event, perhaps for a channel, with data (an object or a JSON string). */
 export const pusherFrame = z.object({
   event: z.string().check(z.minLength(1), z.maxLength(200)),
-  channel: z.optional(z.string()),
+  channel: z.optional(channelSchema),
   data: z.optional(z.unknown()),
 });
 export type PusherFrame = z.infer<typeof pusherFrame>;
 
 /** `pusher:subscribe`'s data. */
 export const pusherSubscribeData = z.object({
-  channel: z.string(),
+  channel: channelSchema,
   auth: z.optional(z.string().check(z.maxLength(1024))),
   channel_data: z.optional(z.string().check(z.maxLength(4096))),
 });

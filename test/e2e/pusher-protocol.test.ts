@@ -82,6 +82,27 @@ describe('a Pusher connection', () => {
     expect(await client.next()).toEqual({ event: 'goal', channel: 'scores', data: '{"minute":90}' });
   });
 
+  it('answers pings at pusher-js’s pace without a store; a connection pinging in a loop meets its rate limit', async () => {
+    const { client } = await connected();
+    // The project's rate limit: a burst of 20, then 10 a second. pusher-js pings once in two minutes.
+    for (let i = 0; i < 80; i++) client.send({ event: 'pusher:ping', data: {} });
+    const refused = await client.next<{ event: string; data: { code: number | null; message: string } }>(
+      (m) => m.event === 'pusher:error',
+    );
+    expect(refused.data.message).toMatch(/too many messages/i);
+    expect(client.messages.filter((raw) => raw.includes('pusher:pong')).length).toBeLessThan(80);
+  });
+
+  it('closes a connection that keeps sending what it may not, telling it why', async () => {
+    const { client } = await connected();
+    // The burst of 20, then 20 refusals more: the connection is closed (after a pusher:error saying so).
+    for (let i = 0; i < 60; i++) client.send({ event: 'pusher:nonsense', data: {} });
+    await client.waitClosed(10_000);
+    const errors = client.messages.map((raw) => JSON.parse(raw) as { event: string; data: { message: string } });
+    expect(errors.every((m) => m.event === 'pusher:error')).toBe(true);
+    expect(errors.at(-1)!.data.message).toMatch(/closed/);
+  });
+
   it('shares a channel with native subscribers: each gets the message in its own protocol, from every publisher', async () => {
     const { client: pusherClient } = await connected();
     await subscribed(pusherClient, { channel: 'mixed' });
@@ -107,6 +128,13 @@ describe('a Pusher connection', () => {
       data: { type: 'AuthError', status: 403 },
     });
     expect(await subscribed(client, { channel: 'private-none' })).toMatchObject({ event: 'pusher:subscription_error' });
+    // Auth made for another socket is no use to this one.
+    const other = await connected();
+    const theirs = pusher.authorizeChannel(other.socketId, 'private-theirs');
+    expect(await subscribed(client, { channel: 'private-theirs', auth: theirs.auth })).toMatchObject({
+      event: 'pusher:subscription_error',
+      data: { status: 403 },
+    });
   });
 
   it('gets a presence channel’s members with its subscription, and members joining and leaving', async () => {

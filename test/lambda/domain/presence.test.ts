@@ -100,6 +100,31 @@ describe('welcome', () => {
     expect(posts).toHaveLength(1);
   });
 
+  it('a refused Pusher connection is told, then closed — and closed even if telling it failed, never retried', async () => {
+    const clock = { now: Date.parse('2026-11-21T12:40:00Z') };
+    const closed: string[] = [];
+    const outcomes: DeliveryOutcome[] = ['gone', 'sent', 'failed'];
+    const delivery: Pick<Delivery, 'post' | 'close'> = {
+      post: async () => outcomes.shift() ?? 'sent',
+      close: async (id) => (closed.push(id), 'sent'),
+    };
+    const { p } = presence(delivery, clock);
+    const refusal = { ...task, protocol: 'pusher' as const, refusal: { code: 4009, message: 'no' } };
+    expect(await p.welcome({ ...refusal, connectionId: 'told=' }, invocation(clock))).toBe('sent');
+    expect(await p.welcome({ ...refusal, connectionId: 'untold=' }, invocation(clock))).toBe('failed');
+    expect(closed).toEqual(['told=', 'untold=']);
+  });
+
+  it('a refusal waits a few seconds at most for the connection to open, not the welcome’s ten', async () => {
+    const clock = { now: Date.parse('2026-11-21T12:50:00Z') };
+    const started = clock.now;
+    const { delivery } = scripted(Array(100).fill('gone'));
+    const { p } = presence(delivery, clock);
+    const refusal = { ...task, connectionId: 'dropped=', protocol: 'pusher' as const, refusal: { code: 4009, message: 'no' } };
+    expect(await p.welcome(refusal, invocation(clock))).toBe('gone');
+    expect(clock.now - started).toBeLessThanOrEqual(3_000);
+  });
+
   it('a connection it cannot reach fails the task, for Lambda to retry — and the retry posts', async () => {
     const clock = { now: Date.parse('2026-11-21T12:30:00Z') };
     const { delivery, posts } = scripted(['failed']);
@@ -121,7 +146,7 @@ describe('welcome', () => {
       },
       logger: new Logger(),
     });
-    await expect(p.scheduleWelcome(task)).resolves.toBeUndefined();
+    await expect(p.scheduleWelcome(task)).resolves.toBe(false);
   });
 });
 

@@ -170,3 +170,51 @@ describe('frames that are no call', () => {
     expect(replyOf(await handler(messageEvent(id, 'ping')))).toMatchObject({ type: 'error', code: 'rate_limited' });
   });
 });
+
+describe('a Pusher connection’s frames: the same operations, the same budget', () => {
+  /** A Pusher connection (as the Pusher endpoint hands it on) to a keyed project open to anonymous clients. */
+  async function pusherConnection(): Promise<string> {
+    const key = await project('doors-pusher');
+    await handler(
+      httpEvent({
+        routeKey: 'PUT /projects/{projectId}/settings',
+        pathParameters: { projectId: 'doors-pusher' },
+        authorization: master,
+        body: { anonymousConnect: true },
+      }),
+    );
+    const id = newConnectionId();
+    expect(await handler(connectEvent(id, { appKey: key.keyPrefix, protocol: '7' }))).toEqual({ statusCode: 200 });
+    return id;
+  }
+  /** A refusal's kind (Pusher's event, or our reply's type) and its whole text. */
+  const refusalOf = (result: { body?: string }) => {
+    const body = JSON.parse(result.body!) as { event?: string; type?: string };
+    return { kind: body.event ?? body.type, text: result.body! };
+  };
+
+  it.each([
+    ['a private subscription without auth', { event: 'pusher:subscribe', data: { channel: 'private-x' } }, 'pusher:subscription_error'],
+    ['a client event where the project allows none', { event: 'client-typing', channel: 'private-x', data: {} }, 'pusher:error'],
+    ['a Pusher event the server does not take', { event: 'pusher:signin', data: {} }, 'pusher:error'],
+    ['a frame naming a channel no codec takes', { event: 'pusher:subscribe', data: { channel: '$monitor' } }, 'pusher:error'],
+    ['a native publish from a Pusher connection', { action: 'send', channel: 'news', event: 'e' }, 'error'],
+  ])('%s is refused and paid for, until too many', async (_, frame, refusal) => {
+    const id = await pusherConnection();
+    for (let i = 0; i < BURST; i++) expect(refusalOf(await handler(messageEvent(id, frame))).kind).toBe(refusal);
+    expect(refusalOf(await handler(messageEvent(id, frame))).text).toMatch(/too many messages|rate_limited/i);
+  });
+
+  it('pings at pusher-js’s pace cost nothing; a loop of them pays like any frame', async () => {
+    const id = await pusherConnection();
+    // The free pings: no budget taken, so a whole burst of subscriptions still passes after them.
+    for (let i = 0; i < 3; i++)
+      expect(JSON.parse((await handler(messageEvent(id, { event: 'pusher:ping', data: {} }))).body!).event).toBe('pusher:pong');
+    for (let i = 0; i < BURST; i++) {
+      const answer = JSON.parse((await handler(messageEvent(id, { event: 'pusher:subscribe', data: { channel: `news-${i}` } }))).body!);
+      expect(answer.event).toBe('pusher_internal:subscription_succeeded');
+    }
+    // The budget is spent: a fourth ping in the minute is charged, and refused.
+    expect(refusalOf(await handler(messageEvent(id, { event: 'pusher:ping', data: {} }))).text).toMatch(/too many messages/i);
+  });
+});
