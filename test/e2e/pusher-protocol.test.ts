@@ -86,9 +86,7 @@ describe('a Pusher connection', () => {
     const { client } = await connected();
     // The project's rate limit: a burst of 20, then 10 a second. pusher-js pings once in two minutes.
     for (let i = 0; i < 80; i++) client.send({ event: 'pusher:ping', data: {} });
-    const refused = await client.next<{ event: string; data: { code: number | null; message: string } }>(
-      (m) => m.event === 'pusher:error',
-    );
+    const refused = await client.next<{ event: string; data: { code: number | null; message: string } }>((m) => m.event === 'pusher:error');
     expect(refused.data.message).toMatch(/too many messages/i);
     expect(client.messages.filter((raw) => raw.includes('pusher:pong')).length).toBeLessThan(80);
   });
