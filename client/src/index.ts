@@ -134,8 +134,38 @@ export class Subscription extends Emitter<{
     return this.on('message', (message) => message.event === event && fn(message.data, message));
   }
 
+  /**
+   * Messages held while a recovery is under way: the replay and live messages can arrive in either
+   * order until the subscription's reply, which comes after the last replayed one; then they are
+   * delivered in offset order, each once.
+   */
+  private held?: ChannelMessage[];
+  private holdTimer?: ReturnType<typeof setTimeout>;
+
+  /** @internal A subscribe that recovers (`since`) was sent: hold messages until its reply. */
+  hold(timeoutMs: number): void {
+    this.held ??= [];
+    clearTimeout(this.holdTimer);
+    // A reply that never comes (the connection went) must not hold messages for ever.
+    this.holdTimer = setTimeout(() => this.release(), timeoutMs);
+    // In Node, a closed client's timer must not keep the process up.
+    (this.holdTimer as { unref?: () => void }).unref?.();
+  }
+
+  private release(): void {
+    clearTimeout(this.holdTimer);
+    const held = this.held ?? [];
+    this.held = undefined;
+    held.sort((a, b) => (a.epoch === b.epoch && a.offset !== undefined && b.offset !== undefined ? a.offset - b.offset : 0));
+    for (const message of held) this.deliver(message);
+  }
+
   /** @internal */
   deliver(message: ChannelMessage): void {
+    if (this.held) {
+      if (this.held.length < MAX_HELD) return void this.held.push(message);
+      this.release();
+    }
     if (message.offset !== undefined) {
       // A replayed message may arrive live too, with the same offset; and a new epoch starts over.
       if (message.epoch === this.epoch && this.offset !== undefined && message.offset <= this.offset) return;
@@ -161,9 +191,13 @@ export class Subscription extends Emitter<{
         this.epoch = stream.epoch;
       }
     }
+    if (type === 'subscribed' || type === 'error') this.release();
     this.emit(type, value);
   }
 }
+
+/** Held messages past this many are delivered as they are: a recovery's reply is long overdue. */
+const MAX_HELD = 10_000;
 
 const OPEN = 1;
 const SUBPROTOCOL = 'rb.v1';
@@ -344,6 +378,7 @@ export class RealtimeClient extends Emitter<{
         ? { offset: subscription.offset, epoch: subscription.epoch }
         : undefined;
     const frame = { action: 'subscribe', channel, ...(since && { since }) };
+    if (since) subscription.hold(this.options.requestTimeoutMs ?? 10_000);
     const authorize = this.options.channelAuthorization;
     if (!authorize || !/^(private|presence)-/.test(channel)) return this.write(socket, frame);
     void this.currentSocketId()

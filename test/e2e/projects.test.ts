@@ -260,6 +260,7 @@ describe('project settings', () => {
             maxTokenTtlSeconds: 86400,
             maxConnectionsPerUser: 10,
             userRateLimit: { perSecond: 20, burst: 40 },
+            clientEvents: false,
           },
           updatedAt: null,
         },
@@ -282,6 +283,7 @@ describe('project settings', () => {
       maxTokenTtlSeconds: 86400,
       maxConnectionsPerUser: 10,
       userRateLimit: { perSecond: 20, burst: 40 },
+      clientEvents: false,
     });
     expect((await call('GET', path('settings-b'), MASTER)).json.data.settings.clientPublish).toBe('none');
     // A project's key may read its own settings (npm run token checks lifetimes with it), never change them.
