@@ -52,6 +52,8 @@ export interface ConnectionRecord extends NewConnection {
   readonly channels: readonly string[];
   /** The project keys whose Pusher channel auth let it join a channel: revoking one closes it. */
   readonly authKeys?: readonly string[];
+  /** The user it signed in as (Pusher's user authentication): it is in that user's channel. */
+  readonly signedIn?: string;
 }
 
 /** What adding a channel to a connection did. */
@@ -96,6 +98,16 @@ export interface ConnectionStore {
    * `channel_data`); false if the connection is gone or already is another user.
    */
   adopt(connectionId: string, user: { userId: string; info?: Record<string, unknown> }): Promise<boolean>;
+  /**
+   * Signs a connection in as a user (Pusher's user authentication), once: the user becomes its
+   * user, and the key that signed it one that closes it when revoked. The record as it was before,
+   * or undefined if it is gone or already another user's (or signed in already).
+   */
+  signIn(
+    connectionId: string,
+    user: { userId: string; info?: Record<string, unknown> },
+    authKey: string,
+  ): Promise<ConnectionRecord | undefined>;
   /** Deletes the connection and returns what it was, or undefined if it was already gone. */
   delete(connectionId: string): Promise<ConnectionRecord | undefined>;
   /** The project's live connections (type and connect time only), by Query on an index. */

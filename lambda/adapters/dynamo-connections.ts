@@ -16,6 +16,7 @@ import { queryIndex } from './query-index';
 interface ConnectionItem extends Omit<NewConnection, 'rateLimit'> {
   channels?: Set<string>;
   authKeys?: Set<string>;
+  signedIn?: string;
   greeted?: boolean;
   expiresAt: number;
   rateLimit?: RateLimit;
@@ -59,6 +60,7 @@ const toRecord = (item: ConnectionItem): ConnectionRecord => ({
   ...(item.protocol === 'pusher' && { protocol: 'pusher' as const }),
   channels: [...(item.channels ?? [])],
   ...(item.authKeys && { authKeys: [...item.authKeys] }),
+  ...(item.signedIn !== undefined && { signedIn: item.signedIn }),
 });
 
 /** Connections in DynamoDB, one item per connection, keyed by connection id. */
@@ -265,6 +267,30 @@ export class DynamoConnectionStore implements ConnectionStore {
       return true;
     } catch (error) {
       if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  async signIn(
+    connectionId: string,
+    user: { userId: string; info?: Record<string, unknown> },
+    authKey: string,
+  ): Promise<ConnectionRecord | undefined> {
+    try {
+      const { Attributes } = await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [CONNECTIONS_TABLE.partitionKey.name]: connectionId },
+          UpdateExpression: `SET userId = :user, signedIn = :user${user.info ? ', info = :info' : ''} ADD authKeys :key`,
+          ConditionExpression:
+            'attribute_exists(connectionId) AND attribute_not_exists(signedIn) AND (attribute_not_exists(userId) OR userId = :user)',
+          ExpressionAttributeValues: { ':user': user.userId, ':key': new Set([authKey]), ...(user.info && { ':info': user.info }) },
+          ReturnValues: 'ALL_OLD',
+        }),
+      );
+      return toRecord(Attributes as ConnectionItem);
+    } catch (error) {
+      if (isConditionFailure(error)) return undefined;
       throw error;
     }
   }

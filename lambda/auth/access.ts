@@ -8,7 +8,7 @@ import { DEFAULT_PROJECT_ID, type ProjectSettings } from '../contract/limits';
 import type { ConnectionRecord } from '../ports';
 import { ErrorCode, Result, fail, ok } from '../protocol';
 import { mayAccess, type Principal, resolveProject } from './principals';
-import { channelAuthValid, pusherSocketId } from './pusher';
+import { channelAuthValid, pusherSocketId, userAuthValid } from './pusher';
 import { matchesAny, type SigningKey } from './tokens';
 
 /** Pusher's end-to-end encrypted channels: only backends publish on them. */
@@ -214,6 +214,23 @@ export const ACCESS = {
       const allowed = maySubscribe(connection, input.channel);
       return allowed.ok ? ok(connection.projectId) : allowed;
     }),
+
+  /**
+   * Pusher's user sign-in: a Pusher connection, with `auth` over its socket id and the `user_data`
+   * as given, signed by a current key of its project (your backend's user authentication endpoint).
+   */
+  signin: rule<{ readonly auth: string; readonly user_data: string }>('signin', async (caller, input, context) => {
+    if (caller.kind !== 'connection') return notForBackends;
+    const { connection } = caller;
+    if (connection.protocol !== 'pusher')
+      return fail(ErrorCode.invalidRequest, 'Sign-in is pusher-js’s: connect with a client token instead');
+    const socketId = pusherSocketId(connection.connectionId);
+    const valid =
+      socketId !== undefined && (await userAuthValid(input.auth, socketId, input.user_data, context.signingKey, connection.projectId));
+    return valid
+      ? ok(connection.projectId)
+      : fail(ErrorCode.unauthorized, 'Invalid user auth: sign socket_id::user::user_data with a key of this project');
+  }),
 
   /**
    * A Pusher client event (`client-*`): only from a connection, only where its project turned them

@@ -64,6 +64,25 @@ export async function verifyPusherRequest(
 }
 
 /** Whether a subscription's Pusher `auth` was signed for this socket, channel and channel data by the key it names. */
+/**
+ * Pusher's user authentication: `auth` is `<key prefix>:<hex HMAC-SHA256 of "socket_id::user::user_data">`
+ * made with a current key of the project (the `pusher` SDK's `authenticateUser`).
+ */
+export async function userAuthValid(
+  auth: string,
+  socketId: string,
+  userData: string,
+  keyFor: (keyPrefix: string) => Promise<SigningKey | undefined>,
+  projectId: string,
+): Promise<string | undefined> {
+  const colon = auth.indexOf(':');
+  if (colon <= 0) return undefined;
+  const keyPrefix = auth.slice(0, colon);
+  const key = await keyFor(keyPrefix);
+  if (!key || key.projectId !== projectId) return undefined;
+  return secretsEqual(auth.slice(colon + 1), sign(key.apiKey, `${socketId}::user::${userData}`)) ? keyPrefix : undefined;
+}
+
 export async function channelAuthValid(
   auth: string,
   socketId: string,

@@ -9,7 +9,7 @@ import { MAX_CHANNELS_PER_CONNECTION } from '../contract/limits';
 import { connectionExpiry } from '../contract/tables';
 import { ErrorCode, Result, fail, ok } from '../protocol';
 import type { GoneConnection } from './fanout';
-import { internalChannelsFor } from './internal-channels';
+import { INTERNAL, internalChannelsFor } from './internal-channels';
 import type { ConnectionRecord, ConnectionStore, NewConnection, SubscriptionKey, SubscriptionStore } from '../ports';
 
 export interface MembershipDependencies {
@@ -103,6 +103,27 @@ export class Membership {
       throw error;
     }
     return ok({ first: added.first, joined, connection: added.connection, projectId, ...(userId !== undefined && { userId }), admitted });
+  }
+
+  /**
+   * Signs a connection in as a user (whose signature the caller has checked), once: it joins the
+   * user's channel, where `sendToUser` reaches it. Refused if it is gone, signed in already, or
+   * another user's (a presence channel's `channel_data` named one).
+   */
+  async signIn(
+    connectionId: string,
+    user: { userId: string; info?: Record<string, unknown> },
+    authKey: string,
+  ): Promise<Result<ConnectionRecord>> {
+    const before = await this.deps.connections.signIn(connectionId, user, authKey);
+    if (!before) return fail(ErrorCode.invalidRequest, 'Already signed in, or another user’s connection: a connection signs in once');
+    const { projectId, connectedAt } = before;
+    await this.deps.subscriptions.add(
+      { projectId, channel: INTERNAL.user(user.userId), connectionId },
+      connectionExpiry(connectedAt),
+      before.protocol,
+    );
+    return ok(before);
   }
 
   /**

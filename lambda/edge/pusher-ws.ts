@@ -17,8 +17,11 @@ import {
   pusherFrame,
   PusherFrame,
   pusherOut,
+  pusherSigninData,
   pusherSubscribeData,
   PUSHER_CODE,
+  PUSHER_USER_CHANNEL_PREFIX,
+  userChannelOf,
   pusherCodeOf,
   statusOf,
   validate,
@@ -79,12 +82,13 @@ async function pusherFrameRoute(connectionId: string, value: object, ops: Operat
   if (message.event === 'pusher:pong') return OK;
   if (message.event === 'pusher:subscribe') return subscribe(connectionId, message, ops);
   if (message.event === 'pusher:unsubscribe') return unsubscribe(connectionId, message, ops);
+  if (message.event === 'pusher:signin') return signin(connectionId, message, ops);
   if (message.event.startsWith(CLIENT_EVENT_PREFIX)) return clientEvent(connectionId, message, ops);
   const unsupported = failure(
     ErrorCode.unknownAction,
     message.event.startsWith('pusher:')
       ? `${message.event.slice(0, 64)} is not supported here`
-      : `Clients may send pusher:subscribe, pusher:unsubscribe, pusher:ping and client-* events, not ${JSON.stringify(message.event.slice(0, 64))}`,
+      : `Clients may send pusher:subscribe, pusher:unsubscribe, pusher:signin, pusher:ping and client-* events, not ${JSON.stringify(message.event.slice(0, 64))}`,
   );
   return refusedFrame(connectionId, await ops.refuse(connectionId, unsupported), null, ops);
 }
@@ -119,7 +123,29 @@ async function refusedFrame(connectionId: string, failed: Failure, code: number 
   return OK;
 }
 
+/** Pusher's user sign-in: `pusher:signin_success`, or `pusher:error` saying why not. */
+async function signin(connectionId: string, message: PusherFrame, ops: Operations): Promise<WebSocketResult> {
+  const data = validate(pusherSigninData, dataObject(message.data) ?? {});
+  if (!data.ok) return refusedFrame(connectionId, await ops.refuse(connectionId, data.error), null, ops);
+  const signed = await ops.asConnection(connectionId, OPERATIONS.signin, ok(data.value));
+  return signed.ok
+    ? frame(pusherOut.signedIn(signed.value.userData))
+    : refusedFrame(connectionId, signed.error, PUSHER_CODE.unauthorized, ops);
+}
+
+/** pusher-js's `#server-to-user-{id}` subscription once signed in: confirmed for its own user only. */
+async function userChannel(connectionId: string, channel: string, ops: Operations): Promise<WebSocketResult> {
+  const userId = channel.slice(PUSHER_USER_CHANNEL_PREFIX.length);
+  const confirmed = await ops.asConnection(connectionId, OPERATIONS.userChannel, ok({ userId }));
+  if (confirmed.ok) return frame(pusherOut.subscribed(channel));
+  if (confirmed.error.closing) return refusedFrame(connectionId, confirmed.error, PUSHER_CODE.overCapacity, ops);
+  noteFailure(confirmed.error.code);
+  return frame(pusherOut.subscriptionError(channel, confirmed.error, statusOf(confirmed.error)));
+}
+
 async function subscribe(connectionId: string, message: PusherFrame, ops: Operations): Promise<WebSocketResult> {
+  const requested = (dataObject(message.data) as { channel?: unknown } | undefined)?.channel;
+  if (typeof requested === 'string' && userChannelOf(requested) !== undefined) return userChannel(connectionId, requested, ops);
   const data = validate(pusherSubscribeData, dataObject(message.data) ?? {});
   if (!data.ok) return refusedFrame(connectionId, await ops.refuse(connectionId, data.error), null, ops);
   const { channel, auth, channel_data } = data.value;

@@ -8,7 +8,7 @@
 import { MAX_MESSAGE_BYTES } from '../contract/limits';
 import { connectionIdOf } from '../contract/socket-ids';
 import { Backend, Operations, OPERATIONS } from '../operations';
-import { byteLength, checkChannel, ErrorCode, Failure, ok, Result } from '../protocol';
+import { byteLength, checkChannel, ErrorCode, Failure, ok, Result, userChannelOf } from '../protocol';
 import { noteFailure } from '../telemetry';
 import { bodyText, HttpEvent, HttpResult } from './gateway-events';
 
@@ -72,8 +72,13 @@ function readEvent(value: unknown): Result<PusherEvent> {
   const list = channels !== undefined ? channels : channel !== undefined ? [channel] : undefined;
   if (!Array.isArray(list) || list.length === 0 || list.length > MAX_CHANNELS_PER_EVENT)
     return invalid(`Give 1 to ${MAX_CHANNELS_PER_EVENT} channels`);
-  for (const item of list) {
-    if (typeof item !== 'string' || !checkChannel(item).ok) return invalid(`Invalid channel name ${JSON.stringify(item).slice(0, 140)}`);
+  // `sendToUser` publishes to `#server-to-user-{id}`: inside, the user's reserved channel.
+  const names = (list as unknown[]).map((item) => (typeof item === 'string' ? (userChannelOf(item) ?? item) : item));
+  for (const [i, item] of names.entries()) {
+    const userChannel = typeof item === 'string' && item !== list[i];
+    if (typeof item !== 'string' || (!userChannel && !checkChannel(item).ok)) {
+      return invalid(`Invalid channel name ${JSON.stringify(list[i]).slice(0, 140)}`);
+    }
   }
   let exclude: string | undefined;
   if (socketId !== undefined) {
@@ -87,7 +92,7 @@ function readEvent(value: unknown): Result<PusherEvent> {
   } catch {
     // Not JSON: delivered as the string it is.
   }
-  return ok({ event: name, data: parsed, channels: list as string[], ...(exclude && { exclude }) });
+  return ok({ event: name, data: parsed, channels: names as string[], ...(exclude && { exclude }) });
 }
 
 /** The request's JSON body, or Pusher's refusal. */

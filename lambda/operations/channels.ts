@@ -9,7 +9,7 @@ import type { Member } from '../domain/members';
 import type { ChannelConfig } from '../domain/namespaces';
 import type { HistoryPage } from '../domain/history';
 import type { ConnectionRecord, GoneConnection } from '../ports';
-import { ChannelMessage, ErrorCode, fail, failure, ok, Result, StreamState } from '../protocol';
+import { ChannelMessage, ErrorCode, fail, failure, ok, parseJson, pusherUserIdSchema, Result, StreamState } from '../protocol';
 import { FLAT, operation, per, Scope } from './operation';
 import type { Services } from './services';
 
@@ -203,6 +203,61 @@ export const ping = operation<unknown, undefined>({
     const present = connection.channels.filter((_, i) => configs[i].presence);
     if (present.length > 0) await services.members.touch(connection.projectId, present, connection.userId, connection.connectionId);
     return ok(undefined);
+  },
+});
+
+/** Pusher's `user_data`, as signed: JSON with an `id` (a string) and perhaps `user_info`. */
+function signedUser(userData: string): Result<{ userId: string; info?: Record<string, unknown> }> {
+  const parsed = parseJson(userData);
+  const value = parsed.ok ? (parsed.value as { id?: unknown; user_info?: unknown } | null) : undefined;
+  const id = typeof value === 'object' && value !== null ? value.id : undefined;
+  if (typeof id !== 'string' || !pusherUserIdSchema.safeParse(id).success) {
+    return fail(ErrorCode.invalidMessage, 'user_data must be JSON with an id: 1–128 of A–Z a–z 0–9 _ - = @ , . ;');
+  }
+  const info = value!.user_info;
+  return ok({
+    userId: id,
+    ...(typeof info === 'object' && info !== null && !Array.isArray(info) && { info: info as Record<string, unknown> }),
+  });
+}
+
+/**
+ * Pusher's user sign-in: the connection becomes the signed user's, once, and joins its user
+ * channel (`sendToUser` reaches it there). The signature is checked by the access rule; the key
+ * that made it closes the connection when revoked.
+ */
+export const signin = operation<{ readonly auth: string; readonly user_data: string }, { userData: string }>({
+  name: 'signin',
+  callers: ['connection'],
+  access: ACCESS.signin,
+  cost: FLAT,
+  async run(input, scope, services) {
+    const user = signedUser(input.user_data);
+    if (!user.ok) return user;
+    const signed = await services.membership.signIn(
+      connectionOf(scope).connectionId,
+      user.value,
+      input.auth.slice(0, input.auth.indexOf(':')),
+    );
+    return signed.ok ? ok({ userData: input.user_data }) : signed;
+  },
+});
+
+/**
+ * Pusher's `#server-to-user-{id}` subscription, which pusher-js sends once signed in: the user's
+ * channel was joined by the sign-in, so this only confirms it — for the connection's own user.
+ */
+export const userChannel = operation<{ readonly userId: string }, undefined>({
+  name: 'user channel',
+  callers: ['connection'],
+  access: ACCESS.connection,
+  cost: FLAT,
+  run({ userId }, scope) {
+    return Promise.resolve(
+      connectionOf(scope).signedIn === userId
+        ? ok(undefined)
+        : fail(ErrorCode.subscriptionForbidden, 'A user channel is its signed-in user’s only: sign in first (pusher.signin())'),
+    );
   },
 });
 

@@ -33,6 +33,8 @@ export const OPERATIONS = {
   subscribe: channels.subscribe,
   unsubscribe: channels.unsubscribe,
   ping: channels.ping,
+  signin: channels.signin,
+  userChannel: channels.userChannel,
   history: channels.history,
   members: channels.members,
   getRetained: channels.getRetained,

@@ -20,6 +20,35 @@ export const PUSHER_ACTIVITY_TIMEOUT_SECONDS = 120;
 /** Pusher's limit on a client event's name and the events a client may send per second. */
 export const CLIENT_EVENT_PREFIX = 'client-';
 
+/**
+ * Pusher's user channel, `#server-to-user-{id}`: what `sendToUser` publishes to and a signed-in
+ * pusher-js listens on. Inside, it is the reserved channel `$user:{id}`, which no client may
+ * subscribe to by name: signing in subscribes the connection.
+ */
+export const PUSHER_USER_CHANNEL_PREFIX = '#server-to-user-';
+export const USER_CHANNEL_PREFIX = '$user:';
+/** A user id as Pusher allows it (the SDKs refuse others): 1–128 of letters, digits and `-_=@,.;`. */
+export const pusherUserIdSchema = z
+  .string()
+  .check(z.regex(/^[A-Za-z0-9_\-=@,.;]{1,128}$/, { error: 'user_data.id must be 1–128 of A–Z a–z 0–9 _ - = @ , . ;' }));
+
+/** `#server-to-user-{id}` → `$user:{id}`; undefined for any other name, or an id Pusher does not allow. */
+export function userChannelOf(pusherName: string): string | undefined {
+  if (!pusherName.startsWith(PUSHER_USER_CHANNEL_PREFIX)) return undefined;
+  const userId = pusherName.slice(PUSHER_USER_CHANNEL_PREFIX.length);
+  return pusherUserIdSchema.safeParse(userId).success ? `${USER_CHANNEL_PREFIX}${userId}` : undefined;
+}
+
+/** The name a Pusher connection knows a channel by. */
+const pusherNameOf = (channel: string) =>
+  channel.startsWith(USER_CHANNEL_PREFIX) ? `${PUSHER_USER_CHANNEL_PREFIX}${channel.slice(USER_CHANNEL_PREFIX.length)}` : channel;
+
+/** `pusher:signin`'s data; `user_data` is JSON text, signed with the socket id. */
+export const pusherSigninData = z.object({
+  auth: z.string().check(z.maxLength(1024)),
+  user_data: z.string().check(z.maxLength(4096)),
+});
+
 /** A frame from a Pusher client: an event, perhaps for a channel, with data (an object or a JSON string). */
 export const pusherFrame = z.object({
   event: z.string().check(z.minLength(1), z.maxLength(200)),
@@ -98,6 +127,8 @@ export const pusherOut = {
       channel,
       data: JSON.stringify(presence ? presenceData(presence.members, presence.count) : {}),
     }),
+  /** Signed in: pusher-js then subscribes to its user channel. */
+  signedIn: (userData: string) => frame('pusher:signin_success', { data: { user_data: userData } }),
   /** A refused subscription: the channel's `pusher:subscription_error` (Laravel Echo's `.error()`). */
   subscriptionError: (channel: string, failed: Failure, status: number) =>
     frame('pusher:subscription_error', { channel, data: { type: 'AuthError', error: failed.message, status } }),
@@ -114,7 +145,11 @@ export function pusherBodyOf(nativeBody: string): string | undefined {
   if (message.kind === 'message') {
     const m = message as ChannelMessage & { userId?: string };
     if (m.channel === undefined || m.event === 'broadcast_cleared') return undefined;
-    return frame(m.event, { channel: m.channel, data: dataText(m.data), ...(m.userId !== undefined && { user_id: m.userId }) });
+    return frame(m.event, {
+      channel: pusherNameOf(m.channel),
+      data: dataText(m.data),
+      ...(m.userId !== undefined && { user_id: m.userId }),
+    });
   }
   if (message.kind === 'notice') {
     const notice = message as Notice;

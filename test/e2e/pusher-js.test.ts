@@ -32,6 +32,13 @@ async function authEndpoint() {
       const socketId = form.get('socket_id')!;
       const channel = form.get('channel_name')!;
       const user = form.get('user') ?? 'anonymous';
+      // The user authentication endpoint (`userAuthentication.endpoint`): who the user is, signed.
+      if (req.url === '/pusher/user-auth') {
+        res
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify(sdk.authenticateUser(socketId, { id: user, user_info: { name: user } })));
+        return;
+      }
       if (channel.includes('forbidden')) {
         res.writeHead(403).end('{"error":"not yours"}');
         return;
@@ -83,6 +90,7 @@ function pusherJs(user = 'ada', stack: Pick<LocalStack, 'pusherPort'> = e2e.stac
     forceTLS: false,
     enabledTransports: ['ws'],
     channelAuthorization: { endpoint: auth.url, transport: 'ajax', params: { user } },
+    userAuthentication: { endpoint: auth.url.replace('/pusher/auth', '/pusher/user-auth'), transport: 'ajax', params: { user } },
   });
   opened.push(client);
   return client;
@@ -235,6 +243,56 @@ describe('Laravel Echo, with pusher-js as its broadcaster', () => {
     bob.private('chat').whisper('typing', { name: 'bob' });
     await waitFor(() => adaHeard.length > 0);
     expect(adaHeard).toEqual([{ name: 'bob' }]);
+  });
+});
+
+describe('user sign-in (Pusher’s user authentication)', () => {
+  /** A signed-in pusher-js: resolves once its user channel is subscribed. */
+  async function signedIn(user: string) {
+    const client = pusherJs(user);
+    client.signin();
+    const { user: signed } = client as unknown as { user: { serverToUserChannel?: { subscribed: boolean } } };
+    await waitFor(() => signed.serverToUserChannel?.subscribed === true);
+    return client;
+  }
+
+  it('signs in through the app’s endpoint, and sendToUser reaches every connection of that user, no one else', async () => {
+    const [ada1, ada2, bob] = await Promise.all([signedIn('ada'), signedIn('ada'), signedIn('bob')]);
+    const heard = (client: PusherJs) => new Promise((resolve) => client.user.bind('nudge', resolve));
+    const [one, two] = [heard(ada1), heard(ada2)];
+    const bobHeard: unknown[] = [];
+    bob.user.bind('nudge', (data: unknown) => bobHeard.push(data));
+    await sdk.sendToUser('ada', 'nudge', { n: 1 });
+    expect(await Promise.all([one, two])).toEqual([{ n: 1 }, { n: 1 }]);
+    // Bob's own message comes after: had Ada's reached him, it would have come first.
+    const bobsOwn = heard(bob);
+    await sdk.sendToUser('bob', 'nudge', { n: 2 });
+    expect(await bobsOwn).toEqual({ n: 2 });
+    expect(bobHeard).toEqual([{ n: 2 }]);
+  });
+
+  it('refuses a forged sign-in and another user’s channel, and keeps the connection', async () => {
+    const client = pusherJs('eve');
+    await connected(client);
+    const socket = (client.connection as unknown as { socket_id: string }).socket_id;
+    const errors: { data?: { message?: string } }[] = [];
+    client.connection.bind('error', (error: { data?: { message?: string } }) => errors.push(error));
+    // A signature made for another socket: refused, the connection stays up.
+    const forged = sdk.authenticateUser('1234.5678', { id: 'admin' });
+    client.send_event('pusher:signin', { auth: forged.auth, user_data: forged.user_data });
+    await waitFor(() => errors.length > 0);
+    expect(errors[0].data?.message).toMatch(/Invalid user auth/);
+    // pusher-js itself names no '#' channel; a hand-made frame asks for Bob's.
+    const refused = new Promise((resolve) =>
+      client.connection.bind(
+        'message',
+        (m: { event: string; data: unknown }) => m.event === 'pusher:subscription_error' && resolve(m.data),
+      ),
+    );
+    client.send_event('pusher:subscribe', { channel: '#server-to-user-bob' });
+    expect(await refused).toMatchObject({ status: 403 });
+    expect(client.connection.state).toBe('connected');
+    expect(client.connection.socket_id).toBe(socket);
   });
 });
 

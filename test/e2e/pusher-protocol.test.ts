@@ -205,6 +205,35 @@ describe('a Pusher connection', () => {
   });
 });
 
+describe('a signed-in Pusher connection', () => {
+  it('signs in once, with user auth made by the pusher SDK; revoking the key that signed it closes it', async () => {
+    // A second key of the project, to revoke: its signature is the credential.
+    const second = await e2e.createKey(APP);
+    const { hostname, port } = new URL(e2e.stack().httpUrl);
+    const signer = new Pusher({ appId: APP, key: second.keyPrefix, secret: second.apiKey, host: hostname, port, useTLS: false });
+    const { client, socketId } = await connected();
+    const signed = signer.authenticateUser(socketId, { id: 'grace', user_info: { name: 'Grace' } });
+    client.send({ event: 'pusher:signin', data: signed });
+    expect(await client.next()).toEqual({ event: 'pusher:signin_success', data: { user_data: signed.user_data } });
+    // Once: a second sign-in, even as someone else with a good signature, is refused.
+    client.send({ event: 'pusher:signin', data: signer.authenticateUser(socketId, { id: 'mallory' }) });
+    expect(await client.next()).toMatchObject({
+      event: 'pusher:error',
+      data: { code: 4009, message: expect.stringMatching(/signs in once/) },
+    });
+    client.send({ event: 'pusher:subscribe', data: { channel: '#server-to-user-grace' } });
+    expect(await client.next()).toEqual({ event: 'pusher_internal:subscription_succeeded', channel: '#server-to-user-grace', data: '{}' });
+    await signer.sendToUser('grace', 'hello', { to: 'grace' });
+    expect(await client.next()).toEqual({ event: 'hello', channel: '#server-to-user-grace', data: '{"to":"grace"}' });
+    const revoked = await fetch(`${e2e.stack().httpUrl}/api-keys/${APP}/${second.keyPrefix}`, {
+      method: 'DELETE',
+      headers: { Authorization: `Bearer ${MASTER}` },
+    });
+    expect(revoked.status).toBe(200);
+    await client.waitClosed(5_000);
+  });
+});
+
 describe('a refused Pusher connection', () => {
   it.each([
     ['an unknown app key', { appKey: 'rbk_nothere', protocol: '7' }, 4001, /Unknown app key/],

@@ -125,3 +125,25 @@ describe('Membership', () => {
     expect((await db.connections.get(id))!.channels).toEqual([]);
   });
 });
+
+describe('signing in (Pusher’s user authentication)', () => {
+  it('joins the user’s channel once, refuses a second sign-in, and leaves it with the connection', async () => {
+    const id = await connected('signin');
+    const signed = await membership.signIn(id, { userId: 'henry', info: { name: 'Henry' } }, 'rbk_SignKey01');
+    expect(signed.ok).toBe(true);
+    expect(await subscribers('signin', '$user:henry')).toEqual([id]);
+    expect(await db.connections.get(id)).toMatchObject({ userId: 'henry', signedIn: 'henry', authKeys: ['rbk_SignKey01'] });
+    expect(await membership.signIn(id, { userId: 'henry' }, 'rbk_SignKey01')).toMatchObject({ ok: false });
+    expect(await membership.signIn(id, { userId: 'mallory' }, 'rbk_SignKey01')).toMatchObject({ ok: false });
+    await membership.disconnect(id);
+    expect(await subscribers('signin', '$user:henry')).toEqual([]);
+  });
+
+  it('refuses a connection that is gone, or that a presence channel made another user’s', async () => {
+    expect(await membership.signIn('gone=', { userId: 'x' }, 'rbk_SignKey01')).toMatchObject({ ok: false });
+    const id = await connected('signin');
+    expect(await db.connections.adopt(id, { userId: 'ivy' })).toBe(true);
+    expect(await membership.signIn(id, { userId: 'jack' }, 'rbk_SignKey01')).toMatchObject({ ok: false });
+    expect(await subscribers('signin', '$user:jack')).toEqual([]);
+  });
+});

@@ -196,7 +196,9 @@ describe('a Pusher connection’s frames: the same operations, the same budget',
   it.each([
     ['a private subscription without auth', { event: 'pusher:subscribe', data: { channel: 'private-x' } }, 'pusher:subscription_error'],
     ['a client event where the project allows none', { event: 'client-typing', channel: 'private-x', data: {} }, 'pusher:error'],
-    ['a Pusher event the server does not take', { event: 'pusher:signin', data: {} }, 'pusher:error'],
+    ['a Pusher event the server does not take', { event: 'pusher:cache_miss', data: {} }, 'pusher:error'],
+    ['a sign-in nobody signed', { event: 'pusher:signin', data: { auth: 'rbk_nobody0000:00', user_data: '{"id":"a"}' } }, 'pusher:error'],
+    ['a user channel not its own', { event: 'pusher:subscribe', data: { channel: '#server-to-user-a' } }, 'pusher:subscription_error'],
     ['a frame naming a channel no codec takes', { event: 'pusher:subscribe', data: { channel: '$monitor' } }, 'pusher:error'],
     ['a native publish from a Pusher connection', { action: 'send', channel: 'news', event: 'e' }, 'error'],
   ])('%s is refused and paid for, until too many', async (_, frame, refusal) => {
