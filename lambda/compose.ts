@@ -170,7 +170,7 @@ export function composeServices(deps: AppDependencies): Services {
     publisher,
     retention: new Retention(deps.retained, publisher),
     settings,
-    revocation: new Revocation({ connections, delivery, membership }),
+    revocation: new Revocation({ connections, subscriptions: deps.subscriptions, delivery, membership }),
     bigChannels,
     publishes: deps.publishes,
     tasks: deps.tasks,

@@ -99,9 +99,9 @@ export interface ConnectionStore {
    */
   adopt(connectionId: string, user: { userId: string; info?: Record<string, unknown> }): Promise<boolean>;
   /**
-   * Signs a connection in as a user (Pusher's user authentication), once: the user becomes its
-   * user, and the key that signed it one that closes it when revoked. The record as it was before,
-   * or undefined if it is gone or already another user's (or signed in already).
+   * Signs a connection in as a user (Pusher's user authentication), as one user only: the user
+   * becomes its user, and the key that signed it one that closes it when revoked. The record as it
+   * was before, or undefined if it is gone or already another user's.
    */
   signIn(
     connectionId: string,

@@ -282,8 +282,9 @@ export class DynamoConnectionStore implements ConnectionStore {
           TableName: this.tableName,
           Key: { [CONNECTIONS_TABLE.partitionKey.name]: connectionId },
           UpdateExpression: `SET userId = :user, signedIn = :user${user.info ? ', info = :info' : ''} ADD authKeys :key`,
+          // Again as the same user is allowed: a sign-in whose second write failed can be repeated.
           ConditionExpression:
-            'attribute_exists(connectionId) AND attribute_not_exists(signedIn) AND (attribute_not_exists(userId) OR userId = :user)',
+            'attribute_exists(connectionId) AND (attribute_not_exists(signedIn) OR signedIn = :user) AND (attribute_not_exists(userId) OR userId = :user)',
           ExpressionAttributeValues: { ':user': user.userId, ':key': new Set([authKey]), ...(user.info && { ':info': user.info }) },
           ReturnValues: 'ALL_OLD',
         }),

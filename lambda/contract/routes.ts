@@ -48,6 +48,7 @@ export const HTTP_ROUTE_KEYS = [
   'GET /apps/{appId}/channels',
   'GET /apps/{appId}/channels/{channel}/users',
   'GET /apps/{appId}/channels/{channel}',
+  'POST /apps/{appId}/users/{userId}/terminate_connections',
   // The debug console: its page and script (no key needed to load them), and its live view's token.
   'GET /console',
   'GET /console/app.js',

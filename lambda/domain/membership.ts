@@ -106,9 +106,10 @@ export class Membership {
   }
 
   /**
-   * Signs a connection in as a user (whose signature the caller has checked), once: it joins the
-   * user's channel, where `sendToUser` reaches it. Refused if it is gone, signed in already, or
-   * another user's (a presence channel's `channel_data` named one).
+   * Signs a connection in as a user (whose signature the caller has checked), as one user only: it
+   * joins the user's channel, where `sendToUser` reaches it. Refused if it is gone, or another
+   * user's (signed in, or named by a presence channel's `channel_data`). Signing in again as the
+   * same user writes the channel again: a sign-in that failed half-way is mended by a repeat.
    */
   async signIn(
     connectionId: string,
@@ -116,7 +117,7 @@ export class Membership {
     authKey: string,
   ): Promise<Result<ConnectionRecord>> {
     const before = await this.deps.connections.signIn(connectionId, user, authKey);
-    if (!before) return fail(ErrorCode.invalidRequest, 'Already signed in, or another user’s connection: a connection signs in once');
+    if (!before) return fail(ErrorCode.invalidRequest, 'This connection is another user’s: a connection signs in as one user only');
     const { projectId, connectedAt } = before;
     await this.deps.subscriptions.add(
       { projectId, channel: INTERNAL.user(user.userId), connectionId },

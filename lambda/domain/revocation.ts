@@ -5,15 +5,34 @@
  * those that came without a token.
  */
 import pLimit from 'p-limit';
-import type { ConnectionStore, Delivery } from '../ports';
+import type { ConnectionStore, Delivery, SubscriptionStore } from '../ports';
+import { INTERNAL } from './internal-channels';
 import type { Membership } from './membership';
 
 const CLOSE_CONCURRENCY = 16;
 
 export class Revocation {
   constructor(
-    private readonly deps: { readonly connections: ConnectionStore; readonly delivery: Delivery; readonly membership: Membership },
+    private readonly deps: {
+      readonly connections: ConnectionStore;
+      readonly subscriptions: SubscriptionStore;
+      readonly delivery: Delivery;
+      readonly membership: Membership;
+    },
   ) {}
+
+  /**
+   * Closes every connection signed in as the user (Pusher's `terminateUserConnections`), at most
+   * `max` of them; returns how many.
+   */
+  async closeUser(projectId: string, userId: string, max: number): Promise<number> {
+    const ids: string[] = [];
+    for await (const page of this.deps.subscriptions.subscribers(projectId, INTERNAL.user(userId))) {
+      ids.push(...page.ids);
+      if (ids.length >= max) break;
+    }
+    return this.close(ids.slice(0, max));
+  }
 
   /** Closes every live connection of the project one of these keys let in; returns how many. */
   async closeSignedBy(projectId: string, keyPrefixes: readonly string[]): Promise<number> {

@@ -130,7 +130,7 @@ async function signin(connectionId: string, message: PusherFrame, ops: Operation
   const signed = await ops.asConnection(connectionId, OPERATIONS.signin, ok(data.value));
   return signed.ok
     ? frame(pusherOut.signedIn(signed.value.userData))
-    : refusedFrame(connectionId, signed.error, PUSHER_CODE.unauthorized, ops);
+    : refusedFrame(connectionId, signed.error, pusherCodeOf(signed.error), ops);
 }
 
 /** pusher-js's `#server-to-user-{id}` subscription once signed in: confirmed for its own user only. */

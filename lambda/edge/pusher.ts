@@ -160,10 +160,17 @@ const users = signed(async (caller, event, ops) => {
   return json({ users: listed.value.members.map((m) => ({ id: m.userId })) });
 });
 
+/** `terminateUserConnections`: Pusher answers `{}` at once; the connections close within seconds. */
+const terminate = signed(async (caller, event, ops) => {
+  const closed = await ops.asBackend(caller, OPERATIONS.terminateUser, ok({ userId: event.pathParameters?.userId ?? '' }));
+  return answer(closed, () => ({}));
+});
+
 export const PUSHER_ROUTES = {
   'POST /apps/{appId}/events': events,
   'POST /apps/{appId}/batch_events': batchEvents,
   'GET /apps/{appId}/channels': channels,
   'GET /apps/{appId}/channels/{channel}': channel,
   'GET /apps/{appId}/channels/{channel}/users': users,
+  'POST /apps/{appId}/users/{userId}/terminate_connections': terminate,
 } as const;

@@ -52,6 +52,7 @@ export const OPERATIONS = {
   usage: projects.usage,
   status: projects.status,
   channelInfo: projects.channelInfo,
+  terminateUser: projects.terminateUser,
   listChannels: projects.listChannels,
   publishStatus: projects.publishStatus,
   consoleToken: projects.consoleToken,

@@ -10,7 +10,7 @@ import type { ProjectStatus, ProjectUsage } from '../domain/projects';
 import type { SettingsChange, SettingsView } from '../domain/settings';
 import type { PublishStatus } from '../domain/big-channels';
 import type { ApiKeyRecord } from '../ports';
-import { ErrorCode, fail, FanoutCounts, ok } from '../protocol';
+import { ErrorCode, fail, FanoutCounts, ok, pusherUserIdSchema } from '../protocol';
 import { FLAT, operation } from './operation';
 import type { Services } from './services';
 
@@ -186,6 +186,21 @@ export const channelInfo = operation<OnProject & { readonly channel: string; rea
     if (!counted.ok) return counted;
     if (!users) return counted;
     return ok({ ...counted.value, users: (await services.members.list(projectId, channel)).length });
+  },
+});
+
+/** The most connections one `terminateUserConnections` closes: a user's, which signing in bounds only by the backend's will. */
+export const MAX_USER_CONNECTIONS_CLOSED = 1000;
+
+/** Pusher's `terminateUserConnections`: closes every connection signed in as the user, within seconds. */
+export const terminateUser = operation<OnProject & { readonly userId: string }, { closed: number }>({
+  name: 'terminate user',
+  callers: ['backend'],
+  access: ACCESS.project(named),
+  cost: FLAT,
+  async run({ userId }, { projectId }, services) {
+    if (!pusherUserIdSchema.safeParse(userId).success) return fail(ErrorCode.invalidRequest, 'Invalid user id');
+    return ok({ closed: await services.revocation.closeUser(projectId, userId, MAX_USER_CONNECTIONS_CLOSED) });
   },
 });
 

@@ -27,7 +27,10 @@ export const CLIENT_EVENT_PREFIX = 'client-';
  */
 export const PUSHER_USER_CHANNEL_PREFIX = '#server-to-user-';
 export const USER_CHANNEL_PREFIX = '$user:';
-/** A user id as Pusher allows it (the SDKs refuse others): 1–128 of letters, digits and `-_=@,.;`. */
+/**
+ * A user id as this service takes it: 1–128 of letters, digits and `-_=@,.;` (Pusher's SDKs take any
+ * non-empty string; ids with other characters are refused at sign-in and by sendToUser, as the docs say).
+ */
 export const pusherUserIdSchema = z
   .string()
   .check(z.regex(/^[A-Za-z0-9_\-=@,.;]{1,128}$/, { error: 'user_data.id must be 1–128 of A–Z a–z 0–9 _ - = @ , . ;' }));

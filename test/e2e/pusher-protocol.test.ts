@@ -206,7 +206,7 @@ describe('a Pusher connection', () => {
 });
 
 describe('a signed-in Pusher connection', () => {
-  it('signs in once, with user auth made by the pusher SDK; revoking the key that signed it closes it', async () => {
+  it('signs in as one user, with user auth made by the pusher SDK; revoking the key that signed it closes it', async () => {
     // A second key of the project, to revoke: its signature is the credential.
     const second = await e2e.createKey(APP);
     const { hostname, port } = new URL(e2e.stack().httpUrl);
@@ -215,11 +215,11 @@ describe('a signed-in Pusher connection', () => {
     const signed = signer.authenticateUser(socketId, { id: 'grace', user_info: { name: 'Grace' } });
     client.send({ event: 'pusher:signin', data: signed });
     expect(await client.next()).toEqual({ event: 'pusher:signin_success', data: { user_data: signed.user_data } });
-    // Once: a second sign-in, even as someone else with a good signature, is refused.
+    // As one user only: a second sign-in as someone else, even with a good signature, is refused.
     client.send({ event: 'pusher:signin', data: signer.authenticateUser(socketId, { id: 'mallory' }) });
     expect(await client.next()).toMatchObject({
       event: 'pusher:error',
-      data: { code: 4009, message: expect.stringMatching(/signs in once/) },
+      data: { code: 4009, message: expect.stringMatching(/one user only/) },
     });
     client.send({ event: 'pusher:subscribe', data: { channel: '#server-to-user-grace' } });
     expect(await client.next()).toEqual({ event: 'pusher_internal:subscription_succeeded', channel: '#server-to-user-grace', data: '{}' });
@@ -231,6 +231,24 @@ describe('a signed-in Pusher connection', () => {
     });
     expect(revoked.status).toBe(200);
     await client.waitClosed(5_000);
+  });
+});
+
+describe('terminateUserConnections', () => {
+  it('closes every connection signed in as the user within 5 s, and no one else’s', async () => {
+    const signedIn = async (user: string) => {
+      const { client, socketId } = await connected();
+      client.send({ event: 'pusher:signin', data: pusher.authenticateUser(socketId, { id: user }) });
+      expect(await client.next()).toMatchObject({ event: 'pusher:signin_success' });
+      return client;
+    };
+    const [one, two, other] = await Promise.all([signedIn('ian'), signedIn('ian'), signedIn('jane')]);
+    const answer = await pusher.terminateUserConnections('ian');
+    expect(answer.status).toBe(200);
+    await Promise.all([one.waitClosed(5_000), two.waitClosed(5_000)]);
+    // Jane's connection is still served: it answers a ping.
+    other.send({ event: 'pusher:ping', data: {} });
+    expect(await other.next()).toEqual({ event: 'pusher:pong', data: '{}' });
   });
 });
 

@@ -333,7 +333,7 @@ describe('planted defects are reported', () => {
       'a 21 KB resource policy (a permission per route, as the CDK’s integrations add, and eight more routes)',
       'lambda-policy',
       (f) => f.permissionPerRoute(8),
-      /49 permissions make a resource policy of up to 2[1-9],\d{3} bytes; Lambda refuses more than 20,480/,
+      /50 permissions make a resource policy of up to 2[1-9],\d{3} bytes; Lambda refuses more than 20,480/,
     ],
     [
       'namespace defaults in the environment (main’s design)',

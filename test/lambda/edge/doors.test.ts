@@ -112,6 +112,20 @@ const TABLE: { op: string; refused: string; doors: Door }[] = [
     },
   },
   { op: 'route', refused: 'publish_forbidden', doors: { frame: { type: 'hello', payload: 1 } } },
+  {
+    op: 'terminate user',
+    refused: 'unauthorized',
+    doors: {
+      http: (projectId, key) =>
+        pusherEvent(
+          'POST /apps/{appId}/users/{userId}/terminate_connections',
+          `/apps/${projectId}/users/u1/terminate_connections`,
+          key,
+          {},
+          { appId: projectId, userId: 'u1' },
+        ),
+    },
+  },
 ];
 
 describe.each(TABLE)('$op', ({ refused, doors }) => {
