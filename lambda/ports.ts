@@ -367,6 +367,8 @@ export interface RetainedMessage {
   readonly id: string;
   /** The delivered message, as sent to subscribers. */
   readonly message: Record<string, unknown>;
+  /** When it stops being the channel's (epoch ms): a cache channel's last event lasts 30 minutes. Absent: until replaced or cleared. */
+  readonly expiresAt?: number;
 }
 
 export interface RetainedStore {

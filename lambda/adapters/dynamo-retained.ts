@@ -10,6 +10,7 @@ const ackKey = (userId: string) => `ack#${userId}`;
 interface MessageItem {
   readonly id: string;
   readonly message: string;
+  readonly expiresAt?: number;
 }
 
 /** An acknowledgement's item as stored. */
@@ -35,6 +36,8 @@ export class DynamoRetainedStore implements RetainedStore {
           id: retained.id,
           message: JSON.stringify(retained.message),
           retainedAt: new Date(this.now()).toISOString(),
+          // DynamoDB's TTL deletes it some time after; reads check `expiresAt` themselves.
+          ...(retained.expiresAt !== undefined && { expiresAt: retained.expiresAt, ttl: Math.ceil(retained.expiresAt / 1000) }),
         },
       }),
     );
@@ -45,7 +48,12 @@ export class DynamoRetainedStore implements RetainedStore {
       new GetCommand({ TableName: this.tableName, Key: { pk: subscriptionPartition(projectId, channel), sk: MESSAGE } }),
     );
     const item = Item as MessageItem | undefined;
-    return item ? { id: item.id, message: JSON.parse(item.message) as RetainedMessage['message'] } : undefined;
+    if (!item || (item.expiresAt !== undefined && item.expiresAt <= this.now())) return undefined;
+    return {
+      id: item.id,
+      message: JSON.parse(item.message) as RetainedMessage['message'],
+      ...(item.expiresAt !== undefined && { expiresAt: item.expiresAt }),
+    };
   }
 
   async clear(projectId: string, channel: string): Promise<boolean> {

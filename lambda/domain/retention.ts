@@ -13,9 +13,13 @@ export class Retention {
     private readonly publisher: Pick<Publisher, 'stamp' | 'deliverToChannel'>,
   ) {}
 
-  /** Makes a just-published message the channel's active broadcast. */
-  retain(projectId: string, channel: string, delivered: Delivered): Promise<void> {
-    return this.store.put(projectId, channel, { id: delivered.id, message: { ...delivered } });
+  /** Makes a just-published message the channel's active broadcast (until `expiresAt`, epoch ms, if given). */
+  retain(projectId: string, channel: string, delivered: Delivered, expiresAt?: number): Promise<void> {
+    return this.store.put(projectId, channel, {
+      id: delivered.id,
+      message: { ...delivered },
+      ...(expiresAt !== undefined && { expiresAt }),
+    });
   }
 
   /** The channel's active broadcast, marked `retained`, unless this user acknowledged it. */

@@ -10,6 +10,7 @@ import {
   ErrorCode,
   fail,
   Failure,
+  isCacheChannel,
   failure,
   ok,
   parseJson,
@@ -165,6 +166,11 @@ async function subscribe(connectionId: string, message: PusherFrame, ops: Operat
       : undefined;
   const confirmation = pusherOut.subscribed(channel, presence);
   const { retained } = subscribed.value;
+  if (!retained && isCacheChannel(channel)) {
+    // Nothing in the last 30 minutes: the miss follows the confirmation, in order.
+    await ops.post(connectionId, confirmation);
+    return frame(pusherOut.cacheMiss(channel));
+  }
   if (!retained) return frame(confirmation);
   // The retained broadcast follows the confirmation, in Pusher's form: both by PostToConnection, in order.
   await ops.post(connectionId, confirmation);

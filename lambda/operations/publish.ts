@@ -9,7 +9,7 @@ import type { Published } from '../domain/publish';
 import { positionOf } from '../domain/publish';
 import { routeMessage } from '../domain/routed-messages';
 import type { PublishRecord } from '../ports';
-import { ErrorCode, fail, failure, FanoutCounts, ok, Result, RoutedFrame } from '../protocol';
+import { CACHE_TTL_MS, type Delivered, ErrorCode, fail, failure, FanoutCounts, isCacheChannel, ok, Result, RoutedFrame } from '../protocol';
 import type { Transport } from '../telemetry';
 import { FLAT, operation, Scope } from './operation';
 import type { Services } from './services';
@@ -111,6 +111,7 @@ async function deliverOne(
     if (!prepared.ok) return prepared;
     progress.delivering = true;
     await bigChannels.start({ ...base, queued: probe.count }, prepared.value.body, input.exclude);
+    if (isCacheChannel(channel)) await cacheLast(services, projectId, channel, prepared.value.delivered);
     return ok({ id, queued: probe.count, ...positionOf(prepared.value.delivered) });
   }
   const exclude = input.exclude === undefined ? undefined : new Set([input.exclude]);
@@ -119,8 +120,14 @@ async function deliverOne(
   if (!result.ok) return result;
   const { delivered, ...published } = result.value;
   if (retain) await afterDelivery(services, 'retain', () => services.retention.retain(projectId, channel, delivered));
+  else if (isCacheChannel(channel)) await cacheLast(services, projectId, channel, delivered);
   await afterDelivery(services, 'record publish', () => remember(idempotencyKey, base, published, services));
   return ok(published);
+}
+
+/** A cache channel keeps its last event for 30 minutes, as its retained message (one write per publish). */
+function cacheLast(services: Services, projectId: string, channel: string, delivered: Delivered): Promise<void> {
+  return afterDelivery(services, 'cache', () => services.retention.retain(projectId, channel, delivered, Date.now() + CACHE_TTL_MS));
 }
 
 /** What a repeated idempotency key answers: the first publish's id and, once known, its outcome. */

@@ -20,6 +20,10 @@ export const PUSHER_ACTIVITY_TIMEOUT_SECONDS = 120;
 /** Pusher's limit on a client event's name and the events a client may send per second. */
 export const CLIENT_EVENT_PREFIX = 'client-';
 
+/** Pusher's cache channels: a subscriber gets the last event of the last 30 minutes at once, or `pusher:cache_miss`. */
+export const isCacheChannel = (channel: string): boolean => /^(?:private-encrypted-|private-|presence-)?cache-/.test(channel);
+export const CACHE_TTL_MS = 30 * 60_000;
+
 /**
  * Pusher's user channel, `#server-to-user-{id}`: what `sendToUser` publishes to and a signed-in
  * pusher-js listens on. Inside, it is the reserved channel `$user:{id}`, which no client may
@@ -130,6 +134,8 @@ export const pusherOut = {
       channel,
       data: JSON.stringify(presence ? presenceData(presence.members, presence.count) : {}),
     }),
+  /** A cache channel without a last event of the last 30 minutes. */
+  cacheMiss: (channel: string) => frame('pusher:cache_miss', { channel, data: '{}' }),
   /** Signed in: pusher-js then subscribes to its user channel. */
   signedIn: (userData: string) => frame('pusher:signin_success', { data: { user_data: userData } }),
   /** A refused subscription: the channel's `pusher:subscription_error` (Laravel Echo's `.error()`). */

@@ -246,6 +246,22 @@ describe('Laravel Echo, with pusher-js as its broadcaster', () => {
   });
 });
 
+describe('cache channels', () => {
+  it('tell the first subscriber of a cache channel it missed, and give a later one the last event at once', async () => {
+    const first = pusherJs();
+    const missed = first.subscribe('cache-scores');
+    await new Promise((resolve) => missed.bind('pusher:cache_miss', resolve));
+    await sdk.trigger('cache-scores', 'goal', { minute: 12 });
+    await sdk.trigger('cache-scores', 'goal', { minute: 34 });
+    const later = pusherJs('bob');
+    const cached = later.subscribe('cache-scores');
+    const misses: unknown[] = [];
+    cached.bind('pusher:cache_miss', (m: unknown) => misses.push(m));
+    expect(await nextEvent(cached, 'goal')).toEqual({ minute: 34 });
+    expect(misses).toEqual([]);
+  });
+});
+
 describe('user sign-in (Pusher’s user authentication)', () => {
   /** A signed-in pusher-js: resolves once its user channel is subscribed. */
   async function signedIn(user: string) {

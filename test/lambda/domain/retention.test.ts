@@ -1,6 +1,8 @@
 import type { Delivered } from '../../../lambda/protocol';
 import type { Publisher } from '../../../lambda/domain/publish';
+import { DynamoRetainedStore } from '../../../lambda/adapters/dynamo-retained';
 import { Retention } from '../../../lambda/domain/retention';
+import { LOCAL_TABLES } from '../../../local/store';
 import { startTestStore, TestStore } from '../../helpers/dynamo';
 
 let db: TestStore;
@@ -66,5 +68,18 @@ describe('Retention', () => {
     expect(await retention.pendingFor('r9', 'news', 'alice')).toBeUndefined();
     expect(await retention.clear('r9', 'news')).toEqual({ cleared: false, sent: 0, failed: 0, stale: 0 });
     expect(sentNotices).toHaveLength(1);
+  });
+});
+
+describe('a retained message with an end (a cache channel’s last event)', () => {
+  it('is the channel’s until it ends, then nobody’s', async () => {
+    let now = Date.parse('2026-11-21T12:00:00Z');
+    const store = new DynamoRetainedStore(db.documents, LOCAL_TABLES.retained.name, () => now);
+    const timed = new Retention(store, notices);
+    await timed.retain('r-cache', 'cache-x', message('c1'), now + 30 * 60_000);
+    now += 30 * 60_000 - 1;
+    expect(await timed.pendingFor('r-cache', 'cache-x', undefined)).toMatchObject({ id: 'c1' });
+    now += 1;
+    expect(await timed.pendingFor('r-cache', 'cache-x', undefined)).toBeUndefined();
   });
 });
