@@ -21,7 +21,7 @@ process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 const percentile = (values: number[], p: number) =>
   [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor((p / 100) * values.length))];
 const summary = (values: number[]) =>
-  `p50 ${percentile(values, 50).toFixed(1)} ms | p99 ${percentile(values, 99).toFixed(1)} ms | max ${Math.max(...values).toFixed(1)} ms`;
+  `p50 ${percentile(values, 50).toFixed(1)} ms, p99 ${percentile(values, 99).toFixed(1)} ms, max ${Math.max(...values).toFixed(1)} ms`;
 
 /** Opens a socket and resolves with it and the time to the first message that `first` accepts. */
 function open(url: string, first: (text: string) => boolean): Promise<{ socket: WebSocket; ms: number }> {
