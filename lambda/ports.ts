@@ -107,6 +107,7 @@ export interface ConnectionStore {
     connectionId: string,
     user: { userId: string; info?: Record<string, unknown> },
     authKey: string,
+    userRateLimit: RateLimit,
   ): Promise<ConnectionRecord | undefined>;
   /** Deletes the connection and returns what it was, or undefined if it was already gone. */
   delete(connectionId: string): Promise<ConnectionRecord | undefined>;

@@ -275,17 +275,23 @@ export class DynamoConnectionStore implements ConnectionStore {
     connectionId: string,
     user: { userId: string; info?: Record<string, unknown> },
     authKey: string,
+    userRateLimit: RateLimit,
   ): Promise<ConnectionRecord | undefined> {
     try {
       const { Attributes } = await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { [CONNECTIONS_TABLE.partitionKey.name]: connectionId },
-          UpdateExpression: `SET userId = :user, signedIn = :user${user.info ? ', info = :info' : ''} ADD authKeys :key`,
+          UpdateExpression: `SET userId = :user, signedIn = :user, userRateLimit = :url${user.info ? ', info = :info' : ''} ADD authKeys :key`,
           // Again as the same user is allowed: a sign-in whose second write failed can be repeated.
           ConditionExpression:
             'attribute_exists(connectionId) AND (attribute_not_exists(signedIn) OR signedIn = :user) AND (attribute_not_exists(userId) OR userId = :user)',
-          ExpressionAttributeValues: { ':user': user.userId, ':key': new Set([authKey]), ...(user.info && { ':info': user.info }) },
+          ExpressionAttributeValues: {
+            ':user': user.userId,
+            ':key': new Set([authKey]),
+            ':url': userRateLimit,
+            ...(user.info && { ':info': user.info }),
+          },
           ReturnValues: 'ALL_OLD',
         }),
       );

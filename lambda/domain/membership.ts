@@ -10,7 +10,7 @@ import { connectionExpiry } from '../contract/tables';
 import { ErrorCode, Result, fail, ok } from '../protocol';
 import type { GoneConnection } from './fanout';
 import { INTERNAL, internalChannelsFor } from './internal-channels';
-import type { ConnectionRecord, ConnectionStore, NewConnection, SubscriptionKey, SubscriptionStore } from '../ports';
+import type { ConnectionRecord, ConnectionStore, NewConnection, RateLimit, SubscriptionKey, SubscriptionStore } from '../ports';
 
 export interface MembershipDependencies {
   readonly connections: ConnectionStore;
@@ -115,8 +115,9 @@ export class Membership {
     connectionId: string,
     user: { userId: string; info?: Record<string, unknown> },
     authKey: string,
+    userRateLimit: RateLimit,
   ): Promise<Result<ConnectionRecord>> {
-    const before = await this.deps.connections.signIn(connectionId, user, authKey);
+    const before = await this.deps.connections.signIn(connectionId, user, authKey, userRateLimit);
     if (!before) return fail(ErrorCode.invalidRequest, 'This connection is another user’s: a connection signs in as one user only');
     const { projectId, connectedAt } = before;
     await this.deps.subscriptions.add(

@@ -7,9 +7,12 @@
 import { connectionExpiry } from '../contract/tables';
 import type { ConnectionRecord, NewConnection, UserStore } from '../ports';
 
-/** A connection that counts toward a user: one a token let in. */
-const userOf = (connection: Pick<NewConnection, 'userId' | 'keyPrefix'>): string | undefined =>
-  connection.keyPrefix !== undefined ? connection.userId : undefined;
+/** A connection's user as far as it counts: one a token let in, or one signed in (Pusher's user authentication). */
+type Counted = Pick<NewConnection, 'userId' | 'keyPrefix'> & { readonly signedIn?: string };
+
+/** A connection that counts toward a user: one a token let in, or one signed in. */
+const userOf = (connection: Counted): string | undefined =>
+  connection.keyPrefix !== undefined || connection.signedIn !== undefined ? connection.userId : undefined;
 
 export class Users {
   constructor(
@@ -18,10 +21,7 @@ export class Users {
   ) {}
 
   /** Counts a new connection toward its user; false if the user already holds `max`. */
-  async admit(
-    connection: Pick<NewConnection, 'projectId' | 'userId' | 'keyPrefix' | 'connectionId' | 'connectedAt'>,
-    max: number,
-  ): Promise<boolean> {
+  async admit(connection: Counted & Pick<NewConnection, 'projectId' | 'connectionId' | 'connectedAt'>, max: number): Promise<boolean> {
     const userId = userOf(connection);
     if (userId === undefined) return true;
     const { projectId, connectionId, connectedAt } = connection;
@@ -29,7 +29,7 @@ export class Users {
   }
 
   /** A connection of a user went (or never finished connecting). */
-  async left(connection: Pick<NewConnection, 'projectId' | 'userId' | 'keyPrefix' | 'connectionId'>): Promise<void> {
+  async left(connection: Counted & Pick<NewConnection, 'projectId' | 'connectionId'>): Promise<void> {
     const userId = userOf(connection);
     if (userId !== undefined) await this.store.leave(connection.projectId, userId, connection.connectionId);
   }

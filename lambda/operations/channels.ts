@@ -234,11 +234,21 @@ export const signin = operation<{ readonly auth: string; readonly user_data: str
   async run(input, scope, services) {
     const user = signedUser(input.user_data);
     if (!user.ok) return user;
+    const connection = connectionOf(scope);
+    const { maxConnectionsPerUser, userRateLimit } = await services.settings.of(connection.projectId);
+    // A signed-in user is held to the project's per-user limits as a token user is: counted first.
+    const counted = { ...connection, userId: user.value.userId, signedIn: user.value.userId };
+    if (connection.signedIn === undefined && !(await services.users.admit(counted, maxConnectionsPerUser))) {
+      return fail(ErrorCode.tooManyConnections);
+    }
     const signed = await services.membership.signIn(
-      connectionOf(scope).connectionId,
+      connection.connectionId,
       user.value,
       input.auth.slice(0, input.auth.indexOf(':')),
+      userRateLimit,
     );
+    // Refused after all: the user's count does not keep it.
+    if (!signed.ok && connection.signedIn === undefined) await services.users.left(counted);
     return signed.ok ? ok({ userData: input.user_data }) : signed;
   },
 });

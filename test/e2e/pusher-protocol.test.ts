@@ -7,7 +7,7 @@
  */
 import Pusher from 'pusher';
 import { TestClient } from '../helpers/clients';
-import { useLocalStack } from '../helpers/e2e';
+import { useLocalStack, waitFor } from '../helpers/e2e';
 
 const MASTER = 'pusher-protocol-master-key';
 const APP = 'pusherws';
@@ -231,6 +231,28 @@ describe('a signed-in Pusher connection', () => {
     });
     expect(revoked.status).toBe(200);
     await client.waitClosed(5_000);
+  });
+});
+
+describe('a signed-in user’s limits', () => {
+  it('holds a user to the project’s connections per user, and frees the slot when one goes', async () => {
+    // A project of its own, its settings made before any connection (handlers cache them).
+    const key = await e2e.createKey('pusherlimits');
+    await settings('pusherlimits', { anonymousConnect: true, maxConnectionsPerUser: 1 });
+    const { hostname, port } = new URL(e2e.stack().httpUrl);
+    const signer = new Pusher({ appId: 'pusherlimits', key: key.keyPrefix, secret: key.apiKey, host: hostname, port, useTLS: false });
+    const signIn = async () => {
+      const { client, socketId } = await connected(key.keyPrefix);
+      client.send({ event: 'pusher:signin', data: signer.authenticateUser(socketId, { id: 'kate' }) });
+      return { client, answer: await client.next<{ event: string; data: { code?: number } }>() };
+    };
+    const first = await signIn();
+    expect(first.answer.event).toBe('pusher:signin_success');
+    const second = await signIn();
+    expect(second.answer).toMatchObject({ event: 'pusher:error', data: { code: 4100 } });
+    await first.client.close();
+    // Its $disconnect frees the slot: a sign-in soon passes again.
+    await waitFor(async () => (await signIn()).answer.event === 'pusher:signin_success');
   });
 });
 

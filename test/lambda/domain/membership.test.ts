@@ -127,27 +127,28 @@ describe('Membership', () => {
 });
 
 describe('signing in (Pusher’s user authentication)', () => {
+  const RATE = { perSecond: 20, burst: 40 };
   it('joins the user’s channel, as one user only, and leaves it with the connection', async () => {
     const id = await connected('signin');
-    const signed = await membership.signIn(id, { userId: 'henry', info: { name: 'Henry' } }, 'rbk_SignKey01');
+    const signed = await membership.signIn(id, { userId: 'henry', info: { name: 'Henry' } }, 'rbk_SignKey01', RATE);
     expect(signed.ok).toBe(true);
     expect(await subscribers('signin', '$user:henry')).toEqual([id]);
     expect(await db.connections.get(id)).toMatchObject({ userId: 'henry', signedIn: 'henry', authKeys: ['rbk_SignKey01'] });
-    expect(await membership.signIn(id, { userId: 'mallory' }, 'rbk_SignKey01')).toMatchObject({ ok: false });
+    expect(await membership.signIn(id, { userId: 'mallory' }, 'rbk_SignKey01', RATE)).toMatchObject({ ok: false });
     expect(await subscribers('signin', '$user:mallory')).toEqual([]);
     // The same user again (a sign-in whose channel write failed, repeated): its channel is written again.
     await db.subscriptions.remove({ projectId: 'signin', channel: '$user:henry', connectionId: id });
-    expect(await membership.signIn(id, { userId: 'henry' }, 'rbk_SignKey01')).toMatchObject({ ok: true });
+    expect(await membership.signIn(id, { userId: 'henry' }, 'rbk_SignKey01', RATE)).toMatchObject({ ok: true });
     expect(await subscribers('signin', '$user:henry')).toEqual([id]);
     await membership.disconnect(id);
     expect(await subscribers('signin', '$user:henry')).toEqual([]);
   });
 
   it('refuses a connection that is gone, or that a presence channel made another user’s', async () => {
-    expect(await membership.signIn('gone=', { userId: 'x' }, 'rbk_SignKey01')).toMatchObject({ ok: false });
+    expect(await membership.signIn('gone=', { userId: 'x' }, 'rbk_SignKey01', RATE)).toMatchObject({ ok: false });
     const id = await connected('signin');
     expect(await db.connections.adopt(id, { userId: 'ivy' })).toBe(true);
-    expect(await membership.signIn(id, { userId: 'jack' }, 'rbk_SignKey01')).toMatchObject({ ok: false });
+    expect(await membership.signIn(id, { userId: 'jack' }, 'rbk_SignKey01', RATE)).toMatchObject({ ok: false });
     expect(await subscribers('signin', '$user:jack')).toEqual([]);
   });
 });
