@@ -145,9 +145,10 @@ async function userChannel(connectionId: string, channel: string, ops: Operation
 }
 
 async function subscribe(connectionId: string, message: PusherFrame, ops: Operations): Promise<WebSocketResult> {
-  const requested = (dataObject(message.data) as { channel?: unknown } | undefined)?.channel;
+  const value = dataObject(message.data);
+  const requested = (value as { channel?: unknown } | undefined)?.channel;
   if (typeof requested === 'string' && userChannelOf(requested) !== undefined) return userChannel(connectionId, requested, ops);
-  const data = validate(pusherSubscribeData, dataObject(message.data) ?? {});
+  const data = validate(pusherSubscribeData, value ?? {});
   if (!data.ok) return refusedFrame(connectionId, await ops.refuse(connectionId, data.error), null, ops);
   const { channel, auth, channel_data } = data.value;
   // A presence channel's members come with the confirmation, as pusher-js expects them: one call.

@@ -127,7 +127,7 @@ async function deliverOne(
 
 /** A cache channel keeps its last event for 30 minutes, as its retained message (one write per publish). */
 function cacheLast(services: Services, projectId: string, channel: string, delivered: Delivered): Promise<void> {
-  return afterDelivery(services, 'cache', () => services.retention.retain(projectId, channel, delivered, Date.now() + CACHE_TTL_MS));
+  return afterDelivery(services, 'cache', () => services.retention.retain(projectId, channel, delivered, services.now() + CACHE_TTL_MS));
 }
 
 /** What a repeated idempotency key answers: the first publish's id and, once known, its outcome. */

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { CLOUDFRONT_FUNCTION_CODE_LIMIT_BYTES, PUSHER_QUERY, VIEWER_REQUEST_FILE, viewerRequestCode } from '../../lib/pusher-endpoint/code';
 import { CloudFrontFunction, FunctionOutcome, ViewerRequestEvent } from '../../local/cloudfront/function-runtime';
+import { viewerEvent } from '../helpers/cloudfront';
 
 const ROOT = path.join(__dirname, '..', '..');
 const fn = new CloudFrontFunction(viewerRequestCode('production'), VIEWER_REQUEST_FILE);
@@ -22,19 +23,8 @@ const HANDSHAKE = {
 /** What pusher-js 8.6 sends. */
 const PUSHER_JS_QUERY = { protocol: { value: '7' }, client: { value: 'js' }, version: { value: '8.6.0' }, flash: { value: 'false' } };
 
-function event(request: Partial<ViewerRequestEvent['request']>): ViewerRequestEvent {
-  return {
-    version: '1.0',
-    context: {
-      distributionDomainName: 'd111111abcdef8.cloudfront.net',
-      distributionId: 'EDFDVBD6EXAMPLE',
-      eventType: 'viewer-request',
-      requestId: 'r1',
-    },
-    viewer: { ip: '203.0.113.5' },
-    request: { method: 'GET', uri: '/app/rbk_Xy12Ab34', querystring: PUSHER_JS_QUERY, headers: HANDSHAKE, cookies: {}, ...request },
-  };
-}
+const event = (request: Partial<ViewerRequestEvent['request']>): ViewerRequestEvent =>
+  viewerEvent({ method: 'GET', uri: '/app/rbk_Xy12Ab34', querystring: PUSHER_JS_QUERY, headers: HANDSHAKE, cookies: {}, ...request });
 
 /** The function's answer when it refuses: status and the message in its JSON body. */
 function refusal(outcome: FunctionOutcome) {

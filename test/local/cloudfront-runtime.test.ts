@@ -7,18 +7,9 @@ import { createServer, IncomingMessage } from 'node:http';
 import { AddressInfo, connect } from 'node:net';
 import { CloudFrontFunction, ViewerRequestEvent, viewerRequestEvent } from '../../local/cloudfront/function-runtime';
 import runtime from '../../local/cloudfront/cloudfront-js-2.0.json';
+import { viewerEvent } from '../helpers/cloudfront';
 
-const EVENT: ViewerRequestEvent = {
-  version: '1.0',
-  context: {
-    distributionDomainName: 'd111111abcdef8.cloudfront.net',
-    distributionId: 'EDFDVBD6EXAMPLE',
-    eventType: 'viewer-request',
-    requestId: 'r1',
-  },
-  viewer: { ip: '203.0.113.5' },
-  request: { method: 'GET', uri: '/a', querystring: {}, headers: { host: { value: 'example.com' } }, cookies: {} },
-};
+const EVENT = viewerEvent({ method: 'GET', uri: '/a', querystring: {}, headers: { host: { value: 'example.com' } }, cookies: {} });
 const run = (code: string, event = EVENT) => new CloudFrontFunction(code, 'test.js', { timeoutMs: 50 }).run(event);
 
 describe('the event', () => {
