@@ -268,7 +268,12 @@ describe('user sign-in (Pusher’s user authentication)', () => {
     const client = pusherJs(user);
     client.signin();
     const { user: signed } = client as unknown as { user: { serverToUserChannel?: { subscribed: boolean } } };
-    await waitFor(() => signed.serverToUserChannel?.subscribed === true);
+    await waitFor(() => signed.serverToUserChannel?.subscribed === true, 10_000).catch(() => {
+      // Says where it stopped, should it ever: connection, sign-in or the user channel's subscription.
+      throw new Error(
+        `${user} not signed in: connection ${client.connection.state}, user channel ${signed.serverToUserChannel ? 'pending' : 'absent'}`,
+      );
+    });
     return client;
   }
 
