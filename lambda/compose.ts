@@ -18,6 +18,7 @@ import { DynamoOccupancyStore } from './adapters/dynamo-occupancy';
 import { DynamoUserStore } from './adapters/dynamo-users';
 import { DynamoDeliveryBudgetStore } from './adapters/dynamo-budget';
 import { DynamoStreamStore } from './adapters/dynamo-streams';
+import { DynamoAwayStore } from './adapters/dynamo-away';
 import { eventBridgeHttp, EventBridgeSink } from './adapters/eventbridge';
 import { lambdaEventInvokeHttp, LambdaSelfInvoker } from './adapters/lambda-invoker';
 import { DynamoSubscriptionStore } from './adapters/dynamo-subscriptions';
@@ -33,6 +34,7 @@ import { BigChannels } from './domain/big-channels';
 import { Departures } from './domain/departures';
 import { ChannelHistory } from './domain/history';
 import { Lifecycle } from './domain/lifecycle';
+import { Continuity } from './domain/continuity';
 import { Members } from './domain/members';
 import { Namespaces } from './domain/namespaces';
 import { ChannelFanout } from './domain/fanout';
@@ -52,6 +54,7 @@ import type {
   AsyncInvoker,
   ConnectionStore,
   Delivery,
+  AwayStore,
   EventSink,
   KeySource,
   MemberStore,
@@ -85,6 +88,8 @@ export interface AppDependencies {
   readonly functionTimeoutMs?: number;
   readonly namespaces: NamespaceStore;
   readonly streams: StreamStore;
+  /** Where signed-in users' connections left channels that keep history. */
+  readonly away: AwayStore;
   readonly members: MemberStore;
   readonly occupancy: OccupancyStore;
   readonly users: UserStore;
@@ -138,7 +143,8 @@ export function composeServices(deps: AppDependencies): Services {
   });
   // A connection that went, by $disconnect or found gone by a fan-out, is announced and uncounted.
   const users = new Users(deps.users, now);
-  const departures = new Departures({ presence, projects, members, namespaces, lifecycle, users });
+  const continuity = new Continuity({ away: deps.away, streams: deps.streams, history });
+  const departures = new Departures({ presence, projects, members, namespaces, lifecycle, users, continuity, now: now ?? Date.now });
   const membership = new Membership(deps, departures);
   const publisher = new Publisher({ fanout, membership, invoker: deps.invoker, namespaces, history, newId: deps.newId, now });
   const settings = new Settings(deps.settings, now);
@@ -176,6 +182,7 @@ export function composeServices(deps: AppDependencies): Services {
     tasks: deps.tasks,
     namespaces,
     history,
+    continuity,
     members,
     lifecycle,
     backgroundFanoutAbove: deps.backgroundFanoutAbove,
@@ -225,6 +232,7 @@ export function buildDependencies(config: Config, overrides: ClientOverrides = {
     functionTimeoutMs: config.functionTimeoutSeconds * 1000,
     namespaces: new DynamoNamespaceStore(documents, config.projectsTable),
     streams: new DynamoStreamStore(documents, config.channelsTable),
+    away: new DynamoAwayStore(documents, config.channelsTable),
     members: new DynamoMemberStore(documents, config.channelsTable),
     occupancy: new DynamoOccupancyStore(documents, config.channelsTable),
     users: new DynamoUserStore(documents, config.channelsTable),

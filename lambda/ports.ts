@@ -54,6 +54,11 @@ export interface ConnectionRecord extends NewConnection {
   readonly authKeys?: readonly string[];
   /** The user it signed in as (Pusher's user authentication): it is in that user's channel. */
   readonly signedIn?: string;
+  /**
+   * Pusher connections not yet signed in: where each history channel's stream was when it joined
+   * (what it gets live comes after), so a later sign-in replays only what came before.
+   */
+  readonly joinedAt?: Readonly<Record<string, StreamPosition>>;
 }
 
 /** What adding a channel to a connection did. */
@@ -93,6 +98,8 @@ export interface ConnectionStore {
   /** Adds a channel; `authKey` is the key whose Pusher channel auth let it in, if that is how. */
   addChannel(connectionId: string, channel: string, maxChannels: number, authKey?: string): Promise<AddChannelOutcome>;
   removeChannel(connectionId: string, channel: string): Promise<void>;
+  /** Notes where a history channel's stream was when the connection joined it (see `joinedAt`); the connection as it is now. */
+  noteJoined(connectionId: string, channel: string, position: StreamPosition): Promise<ConnectionRecord | undefined>;
   /**
    * Gives a connection without a user the one a backend vouched for (Pusher channel auth with
    * `channel_data`); false if the connection is gone or already is another user.
@@ -515,4 +522,31 @@ export interface AsyncInvoker {
 export interface GoneConnection {
   readonly connectionId: string;
   readonly foundThrough?: SubscriptionKey;
+  /** How it closed, when API Gateway said (`$disconnect`); absent, it was found gone (or closed by us). */
+  readonly closed?: Closed;
+}
+
+/** How a connection closed: when (epoch ms) and whether cleanly (all that was posted before reached it). */
+export interface Closed {
+  readonly at: number;
+  readonly clean: boolean;
+}
+
+/**
+ * Where a signed-in user's connection left a channel that keeps history: the stream's head when
+ * its departure was handled, when it closed and how. Its user's next subscribe takes it.
+ */
+export interface AwayMark {
+  readonly epoch: string;
+  readonly offset: number;
+  readonly leftAt: number;
+  readonly clean: boolean;
+}
+
+/** Away marks (the channels table), one per user and channel: the earliest kept until taken. */
+export interface AwayStore {
+  /** Keeps `mark` unless an earlier one of the same epoch is there; it expires with the channel's history. */
+  mark(projectId: string, channel: string, userId: string, mark: AwayMark, ttlSeconds: number): Promise<void>;
+  /** Removes and returns the user's mark, if any: one subscribe gets it. */
+  take(projectId: string, channel: string, userId: string): Promise<AwayMark | undefined>;
 }

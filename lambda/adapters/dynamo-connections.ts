@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { OPEN_PROJECT_SETTINGS } from '../contract/limits';
 import { isConditionFailure } from './dynamo-errors';
-import type { AddChannelOutcome, ConnectionRecord, ConnectionStore, NewConnection, RateLimit, TakeOutcome } from '../ports';
+import type { AddChannelOutcome, ConnectionRecord, ConnectionStore, NewConnection, RateLimit, StreamPosition, TakeOutcome } from '../ports';
 import { CONNECTIONS_TABLE, connectionExpiry } from '../contract/tables';
 import { queryIndex } from './query-index';
 
@@ -17,6 +17,8 @@ interface ConnectionItem extends Omit<NewConnection, 'rateLimit'> {
   channels?: Set<string>;
   authKeys?: Set<string>;
   signedIn?: string;
+  /** Pusher connections: `{ <channel>: { offset, epoch } }`, written `{}` at connect so a channel can be set in it. */
+  joined?: Record<string, StreamPosition>;
   greeted?: boolean;
   expiresAt: number;
   rateLimit?: RateLimit;
@@ -61,6 +63,7 @@ const toRecord = (item: ConnectionItem): ConnectionRecord => ({
   channels: [...(item.channels ?? [])],
   ...(item.authKeys && { authKeys: [...item.authKeys] }),
   ...(item.signedIn !== undefined && { signedIn: item.signedIn }),
+  ...(item.joined && Object.keys(item.joined).length > 0 && { joinedAt: item.joined }),
 });
 
 /** Connections in DynamoDB, one item per connection, keyed by connection id. */
@@ -77,6 +80,7 @@ export class DynamoConnectionStore implements ConnectionStore {
       rlInterval: interval,
       rlGateOffset: gateOffset,
       expiresAt: connectionExpiry(connection.connectedAt),
+      ...(connection.protocol === 'pusher' && { joined: {} }),
     };
     await this.client.send(new PutCommand({ TableName: this.tableName, Item: item }));
   }
@@ -250,6 +254,27 @@ export class DynamoConnectionStore implements ConnectionStore {
     } catch (error) {
       // Already disconnected: there is nothing left to remove the channel from.
       if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  async noteJoined(connectionId: string, channel: string, position: StreamPosition): Promise<ConnectionRecord | undefined> {
+    try {
+      const { Attributes } = await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [CONNECTIONS_TABLE.partitionKey.name]: connectionId },
+          UpdateExpression: 'SET joined.#channel = :position',
+          ConditionExpression: 'attribute_exists(joined)',
+          ExpressionAttributeNames: { '#channel': channel },
+          ExpressionAttributeValues: { ':position': { offset: position.offset, epoch: position.epoch } },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return toRecord(Attributes as ConnectionItem);
+    } catch (error) {
+      // Gone, or stored before connections had the map: it just gets no continuity on a later sign-in.
+      if (!isConditionFailure(error)) throw error;
+      return undefined;
     }
   }
 

@@ -148,7 +148,9 @@ export const PUBLISHES_TABLE = {
  * - `{ sk: "m#<offset, 12 digits>", body (the delivered JSON text), ttl }`: one stored message;
  * - `{ sk: "u#<userId>", info, conns: { <connectionId>: lastSeenMs }, v, ttl }`: one presence member,
  *   however many connections it has;
- * - `{ sk: "occupancy", n }`: subscribers, counted only when lifecycle events are on.
+ * - `{ sk: "occupancy", n }`: subscribers, counted only when lifecycle events are on;
+ * - `{ sk: "a#<userId>", epoch, seq, leftAt, clean, ttl }`: where a signed-in Pusher user's
+ *   connection left the channel's stream, for its next subscribe (continuity).
  */
 export const CHANNELS_TABLE = {
   partitionKey: { name: 'pk', type: 'S' },

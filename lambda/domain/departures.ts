@@ -3,7 +3,8 @@
  * connections goes down, and in each of its channels its user leaves the members (announced if it
  * was the user's last connection) and the channel's subscriber count goes down.
  */
-import type { ConnectionRecord } from '../ports';
+import type { Closed, ConnectionRecord } from '../ports';
+import type { Continuity } from './continuity';
 import type { GoneConnection } from './fanout';
 import type { Lifecycle } from './lifecycle';
 import type { Announced, Members } from './members';
@@ -20,18 +21,22 @@ export interface DeparturesDependencies {
   readonly namespaces: Pick<Namespaces, 'of'>;
   readonly lifecycle: Lifecycle;
   readonly users: Pick<Users, 'left'>;
+  readonly continuity: Pick<Continuity, 'left'>;
+  readonly now: () => number;
 }
 
 export class Departures implements DepartureListener {
   constructor(private readonly deps: DeparturesDependencies) {}
 
-  async departed(connection: ConnectionRecord): Promise<readonly GoneConnection[]> {
+  /** `closed`: how, if API Gateway said; a connection found gone did not close cleanly. */
+  async departed(connection: ConnectionRecord, closed?: Closed): Promise<readonly GoneConnection[]> {
     const { presence, projects } = this.deps;
+    const how = closed ?? { at: this.deps.now(), clean: false };
     const [gone, , , ...fromChannels] = await Promise.all([
       presence.left(connection),
       projects.record(connection.projectId, { live: -1, liveSince: connection.connectedAt }),
       this.deps.users.left(connection),
-      ...connection.channels.map((channel) => this.leftChannel(connection, channel)),
+      ...connection.channels.map((channel) => this.leftChannel(connection, channel, how)),
     ]);
     return [...gone, ...fromChannels.flatMap((left) => left.gone)];
   }
@@ -40,11 +45,16 @@ export class Departures implements DepartureListener {
    * A connection left a channel, by unsubscribing or by going: its user leaves the members, the
    * channel's count goes down. Says what announcing it caused.
    */
-  async leftChannel(connection: ConnectionRecord, channel: string): Promise<Announced> {
+  async leftChannel(connection: ConnectionRecord, channel: string, departed?: Closed): Promise<Announced> {
     const { projectId, userId, connectionId } = connection;
+    const config = await this.deps.namespaces.of(projectId, channel);
+    // A signed-in user's connection that went (not one that unsubscribed) leaves a mark where it stopped.
+    if (departed && config.history && connection.signedIn !== undefined) {
+      await this.deps.continuity.left(connection, channel, config.history, departed);
+    }
     // The member leaves before the channel is counted empty: member_removed, then channel_vacated.
     const announced =
-      userId !== undefined && (await this.deps.namespaces.of(projectId, channel)).presence
+      userId !== undefined && config.presence
         ? await this.deps.members.leave(projectId, channel, userId, connectionId)
         : { notified: 0, gone: [] };
     await this.deps.lifecycle.unsubscribed(projectId, channel);

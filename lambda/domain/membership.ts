@@ -10,7 +10,7 @@ import { connectionExpiry } from '../contract/tables';
 import { ErrorCode, Result, fail, ok } from '../protocol';
 import type { GoneConnection } from './fanout';
 import { INTERNAL, internalChannelsFor } from './internal-channels';
-import type { ConnectionRecord, ConnectionStore, NewConnection, RateLimit, SubscriptionKey, SubscriptionStore } from '../ports';
+import type { Closed, ConnectionRecord, ConnectionStore, NewConnection, RateLimit, SubscriptionKey, SubscriptionStore } from '../ports';
 
 export interface MembershipDependencies {
   readonly connections: ConnectionStore;
@@ -25,7 +25,7 @@ export interface DepartureListener {
    * was purged as gone; never of a connect that failed. Returns the connections it found gone
    * while telling others, for the same purge.
    */
-  departed(connection: ConnectionRecord): Promise<readonly GoneConnection[]>;
+  departed(connection: ConnectionRecord, closed?: Closed): Promise<readonly GoneConnection[]>;
 }
 
 /** Purges of gone connections run a few at a time: each is a delete and a batch write. */
@@ -142,8 +142,8 @@ export class Membership {
   }
 
   /** Removes a connection that said goodbye, and all its subscriptions. Idempotent. */
-  disconnect(connectionId: string): Promise<void> {
-    return this.purge([{ connectionId }]);
+  disconnect(connectionId: string, closed?: Closed): Promise<void> {
+    return this.purge([{ connectionId, ...(closed && { closed }) }]);
   }
 
   /**
@@ -159,10 +159,10 @@ export class Membership {
     }
   }
 
-  private async leave({ connectionId, foundThrough }: GoneConnection): Promise<readonly GoneConnection[]> {
+  private async leave({ connectionId, foundThrough, closed }: GoneConnection): Promise<readonly GoneConnection[]> {
     const connection = await this.remove(connectionId, foundThrough);
     // Only the call that deleted the item reports it, so a second $disconnect announces nothing.
-    return connection ? this.departures.departed(connection) : [];
+    return connection ? this.departures.departed(connection, closed) : [];
   }
 
   private async remove(connectionId: string, alsoRemove?: SubscriptionKey): Promise<ConnectionRecord | undefined> {

@@ -129,9 +129,21 @@ async function signin(connectionId: string, message: PusherFrame, ops: Operation
   const data = validate(pusherSigninData, dataObject(message.data) ?? {});
   if (!data.ok) return refusedFrame(connectionId, await ops.refuse(connectionId, data.error), null, ops);
   const signed = await ops.asConnection(connectionId, OPERATIONS.signin, ok(data.value));
-  return signed.ok
-    ? frame(pusherOut.signedIn(signed.value.userData))
-    : refusedFrame(connectionId, signed.error, pusherCodeOf(signed.error), ops);
+  if (!signed.ok) return refusedFrame(connectionId, signed.error, pusherCodeOf(signed.error), ops);
+  const { userData, replays } = signed.value;
+  if (replays.length === 0) return frame(pusherOut.signedIn(userData));
+  // Continuity: what the user missed on the channels it rejoined before signing in, after the confirmation.
+  await ops.post(connectionId, pusherOut.signedIn(userData));
+  for (const { messages } of replays) await postReplay(connectionId, messages, ops);
+  return OK;
+}
+
+/** Replayed messages, in Pusher's form, in order, one PostToConnection each. */
+async function postReplay(connectionId: string, messages: readonly { readonly body: string }[], ops: Operations): Promise<void> {
+  for (const message of messages) {
+    const body = pusherBodyOf(message.body);
+    if (body) await ops.post(connectionId, body);
+  }
 }
 
 /** pusher-js's `#server-to-user-{id}` subscription once signed in: confirmed for its own user only. */
@@ -166,7 +178,13 @@ async function subscribe(connectionId: string, message: PusherFrame, ops: Operat
       ? { members: [], count: 0 }
       : undefined;
   const confirmation = pusherOut.subscribed(channel, presence);
-  const { retained } = subscribed.value;
+  const { retained, replay } = subscribed.value;
+  if (replay.length > 0) {
+    // Continuity for a signed-in user: what it missed, after the confirmation and before anything new.
+    await ops.post(connectionId, confirmation);
+    await postReplay(connectionId, replay, ops);
+    return OK;
+  }
   if (!retained && isCacheChannel(channel)) {
     // Nothing in the last 30 minutes: the miss follows the confirmation, in order.
     await ops.post(connectionId, confirmation);

@@ -188,7 +188,8 @@ const fallback: Route = async (event, ops) => {
 };
 
 const disconnect: Route = async (event, ops) => {
-  await ops.disconnect(event.requestContext.connectionId);
+  const { connectionId, disconnectStatusCode: code, requestTimeEpoch: at } = event.requestContext;
+  await ops.disconnect(connectionId, { code, at });
   return OK;
 };
 

@@ -78,6 +78,13 @@ function pusherUser(channelData: string): { userId: string; info?: Record<string
   }
 }
 
+/** A replay is paid for before it is sent (what it carries), or not sent: false if the connection's budget does not hold it. */
+async function paidFor(messages: readonly { readonly body: string }[], connection: ConnectionRecord, services: Services): Promise<boolean> {
+  if (messages.length === 0) return true;
+  const owed = Math.max(per(messages.length, WORK_PER_MESSAGE.replayed), per(bytesOf(messages), WORK_PER_MESSAGE.replayedBytes));
+  return owed === 0 || services.connections.charge(connection.connectionId, owed, connection.rateLimit, services.now());
+}
+
 /**
  * Presence needs a user: an anonymous connection is refused before anything is stored, unless a
  * Pusher `channel_data` signed by the project's key (checked already) names one.
@@ -152,16 +159,22 @@ export const subscribe = operation<SubscribeInput, Subscribed>({
       const recovery = await services.history.recover(projectId, channel, history, since, MAX_REPLAY);
       stream = { ...recovery.position, recovered: recovery.recovered, ...(!recovery.recovered && { reason: recovery.reason }) };
       if (recovery.recovered && recovery.messages.length > 0) {
-        const owed = Math.max(
-          per(recovery.messages.length, WORK_PER_MESSAGE.replayed),
-          per(bytesOf(recovery.messages), WORK_PER_MESSAGE.replayedBytes),
-        );
-        const paid = owed === 0 || (await services.connections.charge(connectionId, owed, connection.rateLimit, services.now()));
-        if (paid) replay = recovery.messages;
+        if (await paidFor(recovery.messages, connection, services)) replay = recovery.messages;
         else stream = { ...recovery.position, recovered: false, reason: 'replay_limited' };
       }
     } else if (history) {
-      stream = await services.history.position(projectId, channel, history);
+      const position = await services.history.position(projectId, channel, history);
+      stream = position;
+      // A sign-in may follow (pusher-js resubscribes first): it replays only what came before this. One
+      // that came in meanwhile did not see this join (the two writes are ordered): the replay is this one's.
+      const signedIn =
+        connection.signedIn ??
+        (connection.protocol === 'pusher' ? (await services.connections.noteJoined(connectionId, channel, position))?.signedIn : undefined);
+      if (signedIn !== undefined) {
+        // Continuity: what this user missed since a connection of theirs left, up to where live messages begin.
+        const missed = await services.continuity.resume(projectId, channel, signedIn, history, MAX_REPLAY, position);
+        if (await paidFor(missed, connection, services)) replay = missed;
+      }
     }
     const retained = await services.retention.pendingFor(projectId, channel, connection.userId);
     // Read after the join, so the list holds the joining member.
@@ -226,7 +239,13 @@ function signedUser(userData: string): Result<{ userId: string; info?: Record<st
  * channel (`sendToUser` reaches it there). The signature is checked by the access rule; the key
  * that made it closes the connection when revoked.
  */
-export const signin = operation<{ readonly auth: string; readonly user_data: string }, { userData: string }>({
+export interface SignedIn {
+  readonly userData: string;
+  /** Continuity: per channel the connection joined before signing in, what the user missed before that (as stored). */
+  readonly replays: readonly { readonly channel: string; readonly messages: readonly { readonly body: string }[] }[];
+}
+
+export const signin = operation<{ readonly auth: string; readonly user_data: string }, SignedIn>({
   name: 'signin',
   callers: ['connection'],
   access: ACCESS.signin,
@@ -249,9 +268,24 @@ export const signin = operation<{ readonly auth: string; readonly user_data: str
     );
     // Refused after all: the user's count does not keep it.
     if (!signed.ok && connection.signedIn === undefined) await services.users.left(counted);
-    return signed.ok ? ok({ userData: input.user_data }) : signed;
+    if (!signed.ok) return signed;
+    const replays = signed.value.signedIn === undefined ? await missedBefore(signed.value, user.value.userId, services) : [];
+    return ok({ userData: input.user_data, replays });
   },
 });
+
+/** A first sign-in: on each history channel the connection joined before, what its user missed up to that join. */
+async function missedBefore(connection: ConnectionRecord, userId: string, services: Services): Promise<SignedIn['replays']> {
+  const { projectId, joinedAt = {} } = connection;
+  const replays: { channel: string; messages: readonly { readonly body: string }[] }[] = [];
+  for (const channel of connection.channels.filter((name) => Object.hasOwn(joinedAt, name))) {
+    const { history } = await services.namespaces.of(projectId, channel);
+    if (!history) continue;
+    const missed = await services.continuity.resume(projectId, channel, userId, history, MAX_REPLAY, joinedAt[channel]);
+    if (missed.length > 0 && (await paidFor(missed, connection, services))) replays.push({ channel, messages: missed });
+  }
+  return replays;
+}
 
 /**
  * Pusher's `#server-to-user-{id}` subscription, which pusher-js sends once signed in: the user's

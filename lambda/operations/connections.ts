@@ -4,6 +4,7 @@
  */
 import { isOpen } from '../auth/access';
 import type { ClientGrant } from '../auth/tokens';
+import { closedBy } from '../domain/continuity';
 import { MONITOR_TYPE } from '../domain/internal-channels';
 import { API_KEY_PREFIX } from '../auth/api-keys';
 import { API_KEY_PREFIX_LENGTH, DEFAULT_PROJECT_ID } from '../contract/limits';
@@ -148,7 +149,13 @@ export async function refusePusher(
   });
 }
 
+/** How API Gateway's `$disconnect` says a connection closed: its close code and when (epoch ms). */
+export interface CloseReport {
+  readonly code?: number;
+  readonly at: number;
+}
+
 /** A connection went (`$disconnect`): removed with its subscriptions, and its departure announced. Idempotent. */
-export async function disconnect(connectionId: string, services: Services): Promise<void> {
-  await services.membership.disconnect(connectionId);
+export async function disconnect(connectionId: string, services: Services, close?: CloseReport): Promise<void> {
+  await services.membership.disconnect(connectionId, close && closedBy(close.code, close.at));
 }

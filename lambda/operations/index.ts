@@ -11,7 +11,7 @@ import type { ConnectionRecord, DeliveryOutcome } from '../ports';
 import { ErrorCode, fail, Failure, failure, ok, Result } from '../protocol';
 import type { BackgroundTask } from '../tasks';
 import * as channels from './channels';
-import { connect, ConnectRequest, disconnect, refusePusher } from './connections';
+import { CloseReport, connect, ConnectRequest, disconnect, refusePusher } from './connections';
 import type { Operation } from './operation';
 import * as projects from './projects';
 import * as publishing from './publish';
@@ -151,9 +151,9 @@ export class Operations {
     await this.services.membership.purge([{ connectionId }]);
   }
 
-  /** `$disconnect`. */
-  disconnect(connectionId: string): Promise<void> {
-    return disconnect(connectionId, this.services);
+  /** `$disconnect`, with how API Gateway says it closed. */
+  disconnect(connectionId: string, close?: CloseReport): Promise<void> {
+    return disconnect(connectionId, this.services, close);
   }
 
   /** A background task (an asynchronous invocation of this function). */

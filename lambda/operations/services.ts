@@ -6,6 +6,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { ApiKeys } from '../auth/api-keys';
 import type { Authorizer } from '../auth/principals';
 import type { BigChannels } from '../domain/big-channels';
+import type { Continuity } from '../domain/continuity';
 import type { Departures } from '../domain/departures';
 import type { ChannelHistory } from '../domain/history';
 import type { Lifecycle } from '../domain/lifecycle';
@@ -41,6 +42,7 @@ export interface Services {
   readonly tasks: TaskLedger;
   readonly namespaces: Namespaces;
   readonly history: ChannelHistory;
+  readonly continuity: Continuity;
   readonly members: Members;
   readonly lifecycle: Lifecycle;
   readonly authorizer: Authorizer;

@@ -149,6 +149,11 @@ export class LocalGateway {
     this.webSocket.dropWithoutDisconnect(connectionId);
   }
 
+  /** Ends a connection as the 2-hour limit does (see the WebSocket API's). */
+  expire(connectionId: string): void {
+    this.webSocket.expire(connectionId);
+  }
+
   /** A connection with no socket, for tests: what `@connections` posts to it goes to `receive` (see WebSocketApi). */
   attachListener(receive: (message: string) => void): string {
     return this.webSocket.attachListener(receive);

@@ -219,6 +219,14 @@ export class WebSocketApi {
     return id;
   }
 
+  /**
+   * Ends a connection as API Gateway's 2-hour limit does (1001, `$disconnect` after): for tests
+   * that cannot wait two hours.
+   */
+  expire(connectionId: string): void {
+    this.connections.get(connectionId)?.socket?.close(1001, 'Going away');
+  }
+
   /** Closes every connection as API Gateway does when it goes away. */
   closeAll(): void {
     for (const connection of this.connections.values()) connection.socket?.close(1001, 'Going away');

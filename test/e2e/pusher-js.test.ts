@@ -7,11 +7,16 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { AddressInfo, connect as tcpConnect, createServer as createTcpServer, Socket } from 'node:net';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { tmpdir } from 'node:os';
 import Echo from 'laravel-echo';
 import PusherServer from 'pusher';
 import PusherJs from 'pusher-js';
+import { subscriptionPartition } from '../../lambda/adapters/dynamo-subscriptions';
+import { connectionIdOf } from '../../lambda/contract/socket-ids';
+import { LOCAL_AWS, LOCAL_TABLES } from '../../local/store';
 import { startLocalStack, LocalStack } from '../../local/stack';
 import { useLocalStack, waitFor } from '../helpers/e2e';
 
@@ -20,6 +25,8 @@ const APP = 'pjsapp';
 const e2e = useLocalStack({ accessKey: MASTER });
 let sdk: PusherServer;
 let appKey: string;
+/** Apps other than APP, by app key: their own server SDKs. */
+const others = new Map<string, PusherServer>();
 let auth: { server: Server; url: string };
 
 /** The backend's auth endpoint (`channelAuthorization.endpoint`), as pusher-js posts to it: who the user is comes from its `user` param. */
@@ -32,11 +39,13 @@ async function authEndpoint() {
       const socketId = form.get('socket_id')!;
       const channel = form.get('channel_name')!;
       const user = form.get('user') ?? 'anonymous';
+      // Which app's secret signs: each app is its own Pusher app.
+      const signer = others.get(form.get('app') ?? '') ?? sdk;
       // The user authentication endpoint (`userAuthentication.endpoint`): who the user is, signed.
       if (req.url === '/pusher/user-auth') {
         res
           .writeHead(200, { 'content-type': 'application/json' })
-          .end(JSON.stringify(sdk.authenticateUser(socketId, { id: user, user_info: { name: user } })));
+          .end(JSON.stringify(signer.authenticateUser(socketId, { id: user, user_info: { name: user } })));
         return;
       }
       if (channel.includes('forbidden')) {
@@ -44,8 +53,8 @@ async function authEndpoint() {
         return;
       }
       const answer = channel.startsWith('presence-')
-        ? sdk.authorizeChannel(socketId, channel, { user_id: user, user_info: { name: user } })
-        : sdk.authorizeChannel(socketId, channel);
+        ? signer.authorizeChannel(socketId, channel, { user_id: user, user_info: { name: user } })
+        : signer.authorizeChannel(socketId, channel);
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
     });
   });
@@ -82,15 +91,16 @@ afterEach(() => {
 });
 
 /** pusher-js as a Pusher app configures it, but for where it connects. */
-function pusherJs(user = 'ada', stack: Pick<LocalStack, 'pusherPort'> = e2e.stack()): PusherJs {
-  const client = new PusherJs(appKey, {
+function pusherJs(user = 'ada', stack: Pick<LocalStack, 'pusherPort'> = e2e.stack(), key = appKey): PusherJs {
+  const params = { user, app: key };
+  const client = new PusherJs(key, {
     cluster: 'mt1',
     wsHost: '127.0.0.1',
     wsPort: stack.pusherPort,
     forceTLS: false,
     enabledTransports: ['ws'],
-    channelAuthorization: { endpoint: auth.url, transport: 'ajax', params: { user } },
-    userAuthentication: { endpoint: auth.url.replace('/pusher/auth', '/pusher/user-auth'), transport: 'ajax', params: { user } },
+    channelAuthorization: { endpoint: auth.url, transport: 'ajax', params },
+    userAuthentication: { endpoint: auth.url.replace('/pusher/auth', '/pusher/user-auth'), transport: 'ajax', params },
   });
   opened.push(client);
   return client;
@@ -315,6 +325,131 @@ describe('user sign-in (Pusher’s user authentication)', () => {
     expect(client.connection.state).toBe('connected');
     expect(client.connection.socket_id).toBe(socket);
   });
+});
+
+/**
+ * The network between pusher-js and the Pusher endpoint, at the TCP level: it can hold new
+ * connections (a client cannot get through), drop every open one without a close frame (a lost
+ * network), and come back.
+ */
+async function network(targetPort: number) {
+  const pairs = new Set<[Socket, Socket]>();
+  let held: Socket[] | undefined;
+  const forward = (client: Socket) => {
+    const upstream = tcpConnect(targetPort, '127.0.0.1');
+    const pair: [Socket, Socket] = [client, upstream];
+    pairs.add(pair);
+    const end = () => {
+      pairs.delete(pair);
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', end).on('close', end);
+    upstream.on('error', end).on('close', end);
+    client.pipe(upstream).pipe(client);
+  };
+  const server = createTcpServer((client) => (held ? held.push(client) : forward(client)));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    hold: () => void (held ??= []),
+    drop: () => pairs.forEach(([client, upstream]) => (client.resetAndDestroy(), upstream.destroy())),
+    restore: () => {
+      const waiting = held ?? [];
+      held = undefined;
+      waiting.forEach(forward);
+    },
+    close: () => new Promise<void>((resolve) => (pairs.forEach(([client]) => client.destroy()), server.close(() => resolve()))),
+  };
+}
+
+describe('continuity: a signed-in pusher-js user misses nothing across a close', () => {
+  // A Pusher app of its own, whose channels keep history: Pusher's channel names have no `:`, so it is the root namespace's.
+  const FEED = 'pjsfeed';
+  let feedKey: string;
+  let feed: PusherServer;
+  let documents: DynamoDBDocumentClient;
+  beforeAll(async () => {
+    const key = await e2e.createKey(FEED);
+    feedKey = key.keyPrefix;
+    const { hostname, port } = new URL(e2e.stack().httpUrl);
+    feed = new PusherServer({ appId: FEED, key: feedKey, secret: key.apiKey, host: hostname, port, useTLS: false });
+    others.set(feedKey, feed);
+    const configure = (path: string, body: unknown) =>
+      fetch(`${e2e.stack().httpUrl}/projects/${FEED}/${path}`, {
+        method: 'PUT',
+        headers: { Authorization: `Bearer ${MASTER}` },
+        body: JSON.stringify(body),
+      });
+    expect((await configure('settings', { anonymousConnect: true })).status).toBe(200);
+    expect((await configure('namespaces/_', { history: { size: 100, ttlSeconds: 3600 } })).status).toBe(200);
+    documents = DynamoDBDocumentClient.from(new DynamoDBClient({ ...LOCAL_AWS, endpoint: e2e.stack().dynamoEndpoint }));
+  });
+  afterAll(() => documents.destroy());
+
+  /** Whether the server has handled the user's departure from the channel (its away mark is written). */
+  const marked = async (channel: string, user: string) =>
+    (
+      await documents.send(
+        new GetCommand({ TableName: LOCAL_TABLES.channels.name, Key: { pk: subscriptionPartition(FEED, channel), sk: `a#${user}` } }),
+      )
+    ).Item !== undefined;
+
+  const publish = async (channel: string, from: number, to: number) => {
+    for (let n = from; n <= to; n++) await feed.trigger(channel, 'tick', { n });
+  };
+
+  it.each([
+    ['the server closes the connection, as the 2-hour limit does', 'expire'],
+    ['the network drops', 'drop'],
+  ] as const)(
+    '%s: pusher-js reconnects by itself, and the app gets the 20 messages of the gap, in order, once',
+    async (_, how) => {
+      const net = await network(e2e.stack().pusherPort);
+      try {
+        const user = `cora-${how}`;
+        const name = `news-${how}`;
+        const client = pusherJs(user, { pusherPort: net.port }, feedKey);
+        client.signin();
+        const channel = client.subscribe(name);
+        await succeeded(channel);
+        const received: number[] = [];
+        channel.bind('tick', ({ n }: { n: number }) => received.push(n));
+        await publish(name, 1, 3);
+        await waitFor(() => received.length === 3);
+        await waitFor(() => (client as unknown as { user: { signin_requested: boolean; user_data: unknown } }).user.user_data != null);
+
+        const firstSocket = client.connection.socket_id;
+        net.hold();
+        if (how === 'expire') e2e.stack().gateway.expire(connectionIdOf(firstSocket)!);
+        else net.drop();
+        await waitFor(() => marked(name, user), 10_000);
+        await publish(name, 4, 23);
+        net.restore();
+        await waitFor(() => client.connection.state === 'connected' && client.connection.socket_id !== firstSocket, 20_000);
+        await waitFor(() => received.includes(23), 10_000).catch(() => {
+          throw new Error(`received ${received.join(',')}`);
+        });
+        // A live message after the replay: anything repeated or late would come before it.
+        await publish(name, 24, 24);
+        await waitFor(() => received.includes(24), 10_000);
+
+        const gap = Array.from({ length: 20 }, (__, i) => i + 4);
+        expect(received.filter((n) => n > 3)).toEqual([...gap, 24]);
+        if (how === 'expire') {
+          // A clean close: nothing repeated.
+          expect(received).toEqual([1, 2, 3, ...gap, 24]);
+        } else {
+          // A dropped network: what was sent just before may come again (the README's window), never after the gap.
+          const repeated = received.slice(3, received.indexOf(4));
+          expect(repeated.every((n) => n <= 3)).toBe(true);
+        }
+      } finally {
+        await net.close();
+      }
+    },
+    60_000,
+  );
 });
 
 describe('a restart of the stack under a connected client', () => {

@@ -15,6 +15,7 @@ import { DynamoOccupancyStore } from '../../lambda/adapters/dynamo-occupancy';
 import { DynamoUserStore } from '../../lambda/adapters/dynamo-users';
 import { DynamoDeliveryBudgetStore } from '../../lambda/adapters/dynamo-budget';
 import { DynamoStreamStore } from '../../lambda/adapters/dynamo-streams';
+import { DynamoAwayStore } from '../../lambda/adapters/dynamo-away';
 import { LOCAL_AWS, LOCAL_TABLES, LocalStore, startLocalStore } from '../../local/store';
 
 export interface TestStore {
@@ -30,6 +31,7 @@ export interface TestStore {
   readonly tasks: DynamoTaskLedger;
   readonly namespaces: DynamoNamespaceStore;
   readonly streams: DynamoStreamStore;
+  readonly away: DynamoAwayStore;
   readonly members: DynamoMemberStore;
   readonly occupancy: DynamoOccupancyStore;
   readonly users: DynamoUserStore;
@@ -55,6 +57,7 @@ export async function startTestStore(): Promise<TestStore> {
     tasks: new DynamoTaskLedger(documents, LOCAL_TABLES.publishes.name),
     namespaces: new DynamoNamespaceStore(documents, LOCAL_TABLES.projects.name),
     streams: new DynamoStreamStore(documents, LOCAL_TABLES.channels.name),
+    away: new DynamoAwayStore(documents, LOCAL_TABLES.channels.name),
     members: new DynamoMemberStore(documents, LOCAL_TABLES.channels.name),
     occupancy: new DynamoOccupancyStore(documents, LOCAL_TABLES.channels.name),
     users: new DynamoUserStore(documents, LOCAL_TABLES.channels.name),

@@ -44,6 +44,7 @@ export function useHandler() {
       tasks: db.tasks,
       namespaces: db.namespaces,
       streams: db.streams,
+      away: db.away,
       members: db.members,
       occupancy: db.occupancy,
       users: db.users,
