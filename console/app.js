@@ -140,6 +140,18 @@
         ),
       );
       text($('presence'), lists.join('\n') || 'No presence channels in use.');
+      // Each webhook and its last failed attempts (newest first): what a receiver answered, or why none came.
+      const hooks = (await api('GET', '/projects/' + encodeURIComponent(project) + '/webhooks')).data;
+      rows(
+        $('webhooks'),
+        hooks.webhooks.map((h) => [h.url, h.events.join(', ')]),
+      );
+      text(
+        $('webhook-failures'),
+        hooks.failures
+          .map((f) => f.at + ' ' + f.url + ': ' + (f.status ? 'answered ' + f.status : f.error) + ' (' + f.events + ' events)')
+          .join('\n') || 'No failed webhook attempts.',
+      );
       chart((await api('GET', '/usage?projectId=' + encodeURIComponent(project))).data.dailyRequests || []);
     } catch {
       /* shown in the errors */

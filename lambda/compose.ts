@@ -19,6 +19,8 @@ import { DynamoUserStore } from './adapters/dynamo-users';
 import { DynamoDeliveryBudgetStore } from './adapters/dynamo-budget';
 import { DynamoStreamStore } from './adapters/dynamo-streams';
 import { DynamoAwayStore } from './adapters/dynamo-away';
+import { DynamoWebhookFailureStore } from './adapters/dynamo-webhook-failures';
+import { FetchWebhookSender } from './adapters/webhook-http';
 import { eventBridgeHttp, EventBridgeSink } from './adapters/eventbridge';
 import { lambdaEventInvokeHttp, LambdaSelfInvoker } from './adapters/lambda-invoker';
 import { DynamoSubscriptionStore } from './adapters/dynamo-subscriptions';
@@ -35,6 +37,7 @@ import { Departures } from './domain/departures';
 import { ChannelHistory } from './domain/history';
 import { Lifecycle } from './domain/lifecycle';
 import { Continuity } from './domain/continuity';
+import { Webhooks } from './domain/webhooks';
 import { Members } from './domain/members';
 import { Namespaces } from './domain/namespaces';
 import { ChannelFanout } from './domain/fanout';
@@ -56,6 +59,8 @@ import type {
   Delivery,
   AwayStore,
   EventSink,
+  WebhookFailureStore,
+  WebhookSender,
   KeySource,
   MemberStore,
   NamespaceStore,
@@ -90,6 +95,10 @@ export interface AppDependencies {
   readonly streams: StreamStore;
   /** Where signed-in users' connections left channels that keep history. */
   readonly away: AwayStore;
+  readonly webhookSender: WebhookSender;
+  readonly webhookFailures: WebhookFailureStore;
+  /** Webhook URLs may be http:// (the local stack). @default false */
+  readonly webhooksAllowHttp?: boolean;
   readonly members: MemberStore;
   readonly occupancy: OccupancyStore;
   readonly users: UserStore;
@@ -132,7 +141,19 @@ export function composeServices(deps: AppDependencies): Services {
   const presence = new Presence({ fanout, delivery, invoker: deps.invoker, logger, now });
   const namespaces = new Namespaces(deps.namespaces, deps.namespaceDefaults, now);
   const history = new ChannelHistory(deps.streams);
-  const lifecycle = new Lifecycle({ sink: deps.events, occupancy: deps.occupancy, logger, now });
+  const settings = new Settings(deps.settings, now);
+  const apiKeys = new ApiKeys(deps.apiKeys, new KeySealer(deps.sealing), now);
+  const webhooks = new Webhooks({
+    settings,
+    invoker: deps.invoker,
+    key: (projectId) => apiKeys.webhookKey(projectId),
+    sender: deps.webhookSender,
+    failures: deps.webhookFailures,
+    observer: telemetry,
+    logger,
+    now: now ?? Date.now,
+  });
+  const lifecycle = new Lifecycle({ sink: deps.events, occupancy: deps.occupancy, webhooks, logger, now });
   const members = new Members({
     members: deps.members,
     fanout,
@@ -147,7 +168,6 @@ export function composeServices(deps: AppDependencies): Services {
   const departures = new Departures({ presence, projects, members, namespaces, lifecycle, users, continuity, now: now ?? Date.now });
   const membership = new Membership(deps, departures);
   const publisher = new Publisher({ fanout, membership, invoker: deps.invoker, namespaces, history, newId: deps.newId, now });
-  const settings = new Settings(deps.settings, now);
   const bigChannels = new BigChannels({
     subscriptions: deps.subscriptions,
     delivery,
@@ -162,7 +182,6 @@ export function composeServices(deps: AppDependencies): Services {
     functionTimeoutMs: deps.functionTimeoutMs,
     now,
   });
-  const apiKeys = new ApiKeys(deps.apiKeys, new KeySealer(deps.sealing), now);
   return {
     connections,
     delivery,
@@ -183,6 +202,8 @@ export function composeServices(deps: AppDependencies): Services {
     namespaces,
     history,
     continuity,
+    webhooks,
+    webhooksAllowHttp: deps.webhooksAllowHttp ?? false,
     members,
     lifecycle,
     backgroundFanoutAbove: deps.backgroundFanoutAbove,
@@ -233,6 +254,9 @@ export function buildDependencies(config: Config, overrides: ClientOverrides = {
     namespaces: new DynamoNamespaceStore(documents, config.projectsTable),
     streams: new DynamoStreamStore(documents, config.channelsTable),
     away: new DynamoAwayStore(documents, config.channelsTable),
+    webhookSender: new FetchWebhookSender(),
+    webhookFailures: new DynamoWebhookFailureStore(documents, config.channelsTable),
+    webhooksAllowHttp: config.webhooksAllowHttp,
     members: new DynamoMemberStore(documents, config.channelsTable),
     occupancy: new DynamoOccupancyStore(documents, config.channelsTable),
     users: new DynamoUserStore(documents, config.channelsTable),

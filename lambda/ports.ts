@@ -550,3 +550,25 @@ export interface AwayStore {
   /** Removes and returns the user's mark, if any: one subscribe gets it. */
   take(projectId: string, channel: string, userId: string): Promise<AwayMark | undefined>;
 }
+
+/** A webhook attempt that failed, as the console and `GET /projects/{id}/webhooks` show it. */
+export interface WebhookFailure {
+  /** ISO time. */
+  readonly at: string;
+  readonly url: string;
+  /** The receiver's status, or what went wrong before one came (a timeout, a refused connection). */
+  readonly status?: number;
+  readonly error?: string;
+  readonly events: number;
+}
+
+/** The last failed webhook attempts of each project (the channels table). */
+export interface WebhookFailureStore {
+  record(projectId: string, failure: WebhookFailure, keep: number): Promise<void>;
+  recent(projectId: string): Promise<readonly WebhookFailure[]>;
+}
+
+/** Posts a webhook's body; resolves to the receiver's status, rejects if none came in `timeoutMs`. */
+export interface WebhookSender {
+  post(url: string, body: string, headers: Readonly<Record<string, string>>, timeoutMs: number): Promise<number>;
+}

@@ -58,6 +58,27 @@ const TASK_SCHEMAS = {
     /** A connection not to deliver to (Pusher's `socket_id` on a trigger). */
     exclude: z.optional(connectionId),
   }),
+  /** Webhook events for one URL of a project, in Pusher's form: signed and posted, retried by Lambda until it answers 2xx. */
+  webhook: z.object({
+    task: z.literal('webhook'),
+    projectId,
+    url: z.string().check(z.minLength(1), z.maxLength(2048)),
+    /** When they happened (epoch ms): the body's `time_ms`. */
+    timeMs: z.number(),
+    events: z
+      .array(
+        z.object({
+          name: z.string().check(z.maxLength(64)),
+          channel,
+          user_id: z.optional(z.string().check(z.maxLength(128))),
+          event: z.optional(z.string().check(z.maxLength(200))),
+          data: z.optional(z.string()),
+          socket_id: z.optional(z.string().check(z.maxLength(40))),
+          subscription_count: z.optional(z.number()),
+        }),
+      )
+      .check(z.minLength(1), z.maxLength(100)),
+  }),
 } as const;
 
 export type TaskName = keyof typeof TASK_SCHEMAS;
@@ -71,6 +92,9 @@ export type WelcomeTask = TaskOf<'welcome'>;
 export type PurgeTask = TaskOf<'purge'>;
 export type ReapTask = TaskOf<'reap'>;
 export type DeliverTask = TaskOf<'deliver'>;
+export type WebhookTask = TaskOf<'webhook'>;
+/** One event of a webhook's body, as Pusher sends it. */
+export type WebhookEvent = WebhookTask['events'][number];
 
 /** The task an invocation's event is, if it is one and well-formed; undefined otherwise. */
 export function parseTask(event: unknown): BackgroundTask | undefined {

@@ -91,6 +91,15 @@ export class Telemetry {
     this.logger.debug('fan-out', { ...currentRequest.getStore(), ...result });
   }
 
+  /** A webhook request: delivered (its events, how long since they happened) or failed. */
+  webhook(result: { readonly delivered: number; readonly latencyMs: number } | { readonly failed: true }): void {
+    if ('failed' in result) this.metrics.addMetric(METRIC.webhookFailures, MetricUnit.Count, 1);
+    else {
+      this.metrics.addMetric(METRIC.webhookEvents, MetricUnit.Count, result.delivered);
+      this.metrics.addMetric(METRIC.webhookLatency, MetricUnit.Milliseconds, result.latencyMs);
+    }
+  }
+
   /** The error code the current request answered with, if it failed; counted as unauthorized or invalid input where it is one. */
   countFailure(): string | undefined {
     const code = currentRequest.getStore()?.errorCode;

@@ -62,6 +62,11 @@ export interface AlarmThresholds {
    * @default 1
    */
   readonly failedTasks?: number;
+  /**
+   * Webhook attempts that failed (the receiver did not answer 2xx within 5 s) in 5 minutes; each is retried.
+   * @default 5
+   */
+  readonly webhookFailures?: number;
 }
 
 /**
@@ -75,6 +80,7 @@ export const DEFAULT_ALARM_THRESHOLDS: Required<AlarmThresholds> = {
   dynamoThrottles: 10,
   lambdaThrottles: 1,
   failedTasks: 1,
+  webhookFailures: 5,
 };
 
 /**
@@ -121,6 +127,8 @@ export class BroadcastMonitoring extends Construct {
     readonly lambdaThrottles: Alarm;
     /** A background task was given up: its record waits in the `FailedTasks` queue. */
     readonly failedTasks: Alarm;
+    /** Webhook receivers failing: attempts that did not get a 2xx. */
+    readonly webhookFailures: Alarm;
   };
   /** One throttle alarm per table, by the table's name in `tables`; they notify through `alarms.dynamoThrottles`. */
   public readonly tableThrottleAlarms: Readonly<Record<string, Alarm>>;
@@ -293,6 +301,11 @@ export class BroadcastMonitoring extends Construct {
       ),
       graph('Unauthorized and invalid requests', [ours(METRIC.unauthorized), ours(METRIC.invalidInputs)]),
     );
+    this.dashboard.addWidgets(row('Webhooks (Pusher format, as background tasks)'));
+    this.dashboard.addWidgets(
+      graph('Events delivered, attempts failed', [ours(METRIC.webhookEvents)], [ours(METRIC.webhookFailures)]),
+      graph('Event to receiver’s 2xx (ms)', [ours(METRIC.webhookLatency, 'p50'), ours(METRIC.webhookLatency, 'p99')]),
+    );
     this.dashboard.addWidgets(
       new LogQueryWidget({
         title: 'Recent errors',
@@ -378,6 +391,12 @@ export class BroadcastMonitoring extends Construct {
         thresholds.failedTasks,
         "Lambda gave up a background task (a big publish's shard, a welcome, a purge) after its retries: each message in the FailedTasks queue is its record (requestPayload: the task; responsePayload: the error). A publish it belonged to shows status failed.",
       ),
+      webhookFailures: alarm(
+        'WebhookFailures',
+        ours(METRIC.webhookFailures),
+        thresholds.webhookFailures,
+        "Webhook receivers are not answering 2xx: each failed attempt is retried by Lambda (a minute, then two, later), then given up to the FailedTasks queue. GET /projects/{id}/webhooks (or the console) lists each project's last failures.",
+      ),
     };
 
     this.alarmTopic = props.alarmTopic;
@@ -409,7 +428,7 @@ function alarmTopicDisplayName(stackName: string): string {
 }
 
 function validateThresholds(t: Required<AlarmThresholds>): void {
-  const counts: (keyof AlarmThresholds)[] = ['handlerErrors', 'dynamoThrottles', 'lambdaThrottles', 'failedTasks'];
+  const counts: (keyof AlarmThresholds)[] = ['handlerErrors', 'dynamoThrottles', 'lambdaThrottles', 'failedTasks', 'webhookFailures'];
   for (const key of counts) {
     if (!(t[key] >= 1)) throw new Error(`RealtimeBroadcast: alarmThresholds.${key} must be at least 1`);
   }

@@ -228,6 +228,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         managementEndpoint,
         fanoutConcurrency: options.fanoutConcurrency,
         requireToken: options.requireToken,
+        // A receiver on this machine is http://; on AWS webhooks are https:// only.
+        webhooksAllowHttp: true,
         // The runtime's timeout, as the construct tells the handler its function's.
         ...(options.lambda?.timeoutMs !== undefined && { functionTimeoutSeconds: Math.max(1, Math.ceil(options.lambda.timeoutMs / 1000)) }),
       }),

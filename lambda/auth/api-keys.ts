@@ -83,6 +83,17 @@ export class ApiKeys {
     return (await this.store.ofProject(projectId)).length > 0;
   }
 
+  /** The key a project's webhooks are signed with (Pusher's app key and secret): its oldest current key. */
+  async webhookKey(projectId: string): Promise<SigningKey | undefined> {
+    const keys = (await this.store.ofProject(projectId)).sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+    for (const key of keys) {
+      if (!key.sealedKey) continue;
+      const apiKey = await this.sealer.unseal(key.sealedKey, key.projectId, key.keyPrefix);
+      if (apiKey !== undefined) return { projectId, keyPrefix: key.keyPrefix, apiKey };
+    }
+    return undefined;
+  }
+
   /** The key a client token's `kid` names, unsealed, if it is current and signs tokens. */
   async signingKey(kid: string): Promise<SigningKey | undefined> {
     for (const key of await this.store.withPrefix(kid)) {

@@ -47,6 +47,8 @@ const SETTINGS = {
   functionName: { env: 'AWS_LAMBDA_FUNCTION_NAME', read: 'text', runtime: true },
   /** `true` refuses WebSocket connections without a valid client token, in every project (`default` included). */
   requireToken: { env: 'REQUIRE_TOKEN', read: 'flag', default: false, tunable: true, formerly: 'REQUIRE_API_KEY' },
+  /** `true` lets webhook URLs be http:// (the local stack's, to a receiver on the same machine); unset: https:// only. */
+  webhooksAllowHttp: { env: 'WEBHOOKS_ALLOW_HTTP', read: 'flag' },
   /** The WebSocket stage's callback URL (`https://{api}.execute-api.{region}.amazonaws.com/{stage}`). */
   managementEndpoint: { env: 'MANAGEMENT_ENDPOINT', read: 'text', required: true },
   accessKeySecretArn: { env: 'ACCESS_KEY_SECRET_ARN', read: 'text' },

@@ -38,7 +38,41 @@ export interface ProjectSettings {
    * channels it has joined, to the channel's other subscribers. Off, as on Pusher.
    */
   readonly clientEvents: boolean;
+  /**
+   * Webhooks in Pusher's format: each URL gets the events it names, batched, signed with the
+   * project's key. Empty: none. They ride on lifecycle events (the deployment must send them).
+   */
+  readonly webhooks: readonly Webhook[];
 }
+
+/** The events a webhook may ask for: Pusher's names. */
+export const WEBHOOK_EVENTS = [
+  'channel_occupied',
+  'channel_vacated',
+  'member_added',
+  'member_removed',
+  'client_event',
+  'cache_miss',
+  'subscription_count',
+] as const;
+export type WebhookEventName = (typeof WEBHOOK_EVENTS)[number];
+
+export interface Webhook {
+  readonly url: string;
+  readonly events: readonly WebhookEventName[];
+}
+
+export const WEBHOOK_LIMITS = {
+  /** Webhooks one project may have. */
+  perProject: 5,
+  urlLength: 2048,
+  /** Events in one request; more are sent in several. */
+  eventsPerRequest: 100,
+  /** How long a receiver has to answer 2xx before the attempt counts as failed. */
+  timeoutMs: 5000,
+  /** Last failed attempts kept per project, for the console and `GET /projects/{id}/webhooks`. */
+  failuresKept: 10,
+} as const;
 
 /** A project without a key is open, for development and trusted networks. */
 export const OPEN_PROJECT_SETTINGS: ProjectSettings = {
@@ -50,6 +84,7 @@ export const OPEN_PROJECT_SETTINGS: ProjectSettings = {
   maxConnectionsPerUser: 10,
   userRateLimit: { perSecond: 20, burst: 40 },
   clientEvents: false,
+  webhooks: [],
 };
 
 /** What a project gets when its first key is created: clients need tokens, and publish only where granted. */

@@ -22,6 +22,12 @@ export const METRIC = {
   fanoutDuration: 'FanoutDuration',
   /** Recipients of one fan-out, one value per publish. */
   fanoutSize: 'FanoutSize',
+  /** Webhook events a receiver accepted (2xx). */
+  webhookEvents: 'WebhookEventsDelivered',
+  /** Webhook requests that failed (not 2xx in time): each is retried by Lambda, then given up to the failure destination. */
+  webhookFailures: 'WebhookAttemptsFailed',
+  /** Milliseconds from an event to its receiver's 2xx, one value per request. */
+  webhookLatency: 'WebhookLatency',
 } as const;
 
 export type MetricName = (typeof METRIC)[keyof typeof METRIC];

@@ -39,6 +39,7 @@ export const HTTP_ROUTE_KEYS = [
   'GET /history',
   'GET /projects/{projectId}/settings',
   'PUT /projects/{projectId}/settings',
+  'GET /projects/{projectId}/webhooks',
   'GET /projects/{projectId}/namespaces',
   'PUT /projects/{projectId}/namespaces/{namespace}',
   'DELETE /projects/{projectId}/namespaces/{namespace}',

@@ -1,18 +1,33 @@
 /**
- * Lifecycle events, for users to route with EventBridge rules: a channel's first subscriber
- * (`channel_occupied`) and last (`channel_vacated`), a presence member's arrival and departure.
- * Off unless the deployment names a bus; then each subscribe and unsubscribe also counts the
- * channel's subscribers (one atomic write). Best effort: a failure is logged, never answered.
+ * Lifecycle events, for users to route with EventBridge rules and for the projects' webhooks: a
+ * channel's first subscriber (`channel_occupied`) and last (`channel_vacated`), a presence member's
+ * arrival and departure. Off unless the deployment names a bus; then each subscribe and
+ * unsubscribe also counts the channel's subscribers (one atomic write). Webhooks also get what
+ * only they ask for: client events, cache misses, subscription counts. Best effort: a failure is
+ * logged, never answered.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { EventSink, LifecycleEventName, OccupancyStore } from '../ports';
+import type { Webhooks } from './webhooks';
 
 export interface LifecycleDependencies {
   /** Absent: lifecycle events are off, and nothing is counted. */
   readonly sink?: EventSink;
   readonly occupancy: OccupancyStore;
+  /** The projects' webhooks, fed the same events. */
+  readonly webhooks?: Pick<Webhooks, 'collect' | 'wants'>;
   readonly logger: Pick<Logger, 'warn'>;
   readonly now?: () => number;
+}
+
+/** A client event as a webhook reports it. */
+export interface ClientEventReport {
+  readonly channel: string;
+  readonly event: string;
+  /** As the client sent it, JSON text. */
+  readonly data: string;
+  readonly socketId?: string;
+  readonly userId?: string;
 }
 
 export class Lifecycle {
@@ -47,8 +62,34 @@ export class Lifecycle {
     await this.guard(() => this.send(name, projectId, channel, userId));
   }
 
-  private send(name: LifecycleEventName, projectId: string, channel: string, userId?: string): Promise<void> {
-    return this.deps.sink!.emit([
+  /** A client event was sent on a channel: for webhooks that ask (`client_event`). */
+  async clientEvent(projectId: string, report: ClientEventReport): Promise<void> {
+    const webhooks = this.deps.webhooks;
+    if (!this.enabled || !webhooks) return;
+    await this.guard(async () => {
+      if (!(await webhooks.wants(projectId, 'client_event'))) return;
+      await webhooks.collect(projectId, {
+        name: 'client_event',
+        channel: report.channel,
+        event: report.event,
+        data: report.data,
+        ...(report.socketId !== undefined && { socket_id: report.socketId }),
+        ...(report.userId !== undefined && { user_id: report.userId }),
+      });
+    });
+  }
+
+  /** A subscriber to a cache channel found nothing cached: for webhooks that ask (`cache_miss`). */
+  async cacheMiss(projectId: string, channel: string): Promise<void> {
+    const webhooks = this.deps.webhooks;
+    if (!this.enabled || !webhooks) return;
+    await this.guard(() => webhooks.collect(projectId, { name: 'cache_miss', channel }));
+  }
+
+  private async send(name: LifecycleEventName, projectId: string, channel: string, userId?: string): Promise<void> {
+    // Collected first (it only keeps it): EventBridge failing does not cost the webhooks their event.
+    await this.deps.webhooks?.collect(projectId, { name, channel, ...(userId !== undefined && { user_id: userId }) });
+    await this.deps.sink!.emit([
       { name, projectId, channel, ...(userId !== undefined && { userId }), time: new Date(this.now()).toISOString() },
     ]);
   }

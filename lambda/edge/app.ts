@@ -86,7 +86,7 @@ export function createHandler(services: Services): Handler {
 
   // The request id goes on each line rather than into the logger's shared keys: the local stack
   // runs invocations concurrently in one process.
-  return async (event, context) => {
+  const dispatch: Handler = async (event, context) => {
     const requestId = context?.awsRequestId;
     const classified = classifyEvent(event);
     if (classified.kind === 'websocket') return onWebSocket(classified.event, requestId);
@@ -97,5 +97,13 @@ export function createHandler(services: Services): Handler {
     }
     logger.warn('unrecognised event', { requestId });
     return { statusCode: 400 };
+  };
+  return async (event, context) => {
+    try {
+      return await dispatch(event, context);
+    } finally {
+      // What the invocation gave webhooks goes out before Lambda freezes it.
+      await ops.settle();
+    }
   };
 }

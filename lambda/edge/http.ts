@@ -173,6 +173,7 @@ export const HTTP_ROUTES: Record<HttpRouteKey, Route> = {
     const change = parseMessage(settingsRequest, bodyText(event));
     return !project.ok ? project : change.ok ? ok({ projectId: project.value, change: change.value }) : change;
   }),
+  'GET /projects/{projectId}/webhooks': call(OPERATIONS.webhooks, onPathProject),
   'GET /projects/{projectId}/namespaces': call(OPERATIONS.listNamespaces, onPathProject),
   'PUT /projects/{projectId}/namespaces/{namespace}': call(OPERATIONS.putNamespace, (event) => {
     const project = pathProject(event);

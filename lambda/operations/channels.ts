@@ -9,7 +9,18 @@ import type { Member } from '../domain/members';
 import type { ChannelConfig } from '../domain/namespaces';
 import type { HistoryPage } from '../domain/history';
 import type { ConnectionRecord, GoneConnection } from '../ports';
-import { ChannelMessage, ErrorCode, fail, failure, ok, parseJson, pusherUserIdSchema, Result, StreamState } from '../protocol';
+import {
+  ChannelMessage,
+  ErrorCode,
+  fail,
+  failure,
+  isCacheChannel,
+  ok,
+  parseJson,
+  pusherUserIdSchema,
+  Result,
+  StreamState,
+} from '../protocol';
 import { FLAT, operation, per, Scope } from './operation';
 import type { Services } from './services';
 
@@ -177,6 +188,7 @@ export const subscribe = operation<SubscribeInput, Subscribed>({
       }
     }
     const retained = await services.retention.pendingFor(projectId, channel, connection.userId);
+    if (!retained && isCacheChannel(channel)) await services.lifecycle.cacheMiss(projectId, channel);
     // Read after the join, so the list holds the joining member.
     const all = config.presence && input.withMembers ? await services.members.list(projectId, channel) : undefined;
     const members = all && { list: membersThatFit(all, replyBytes(scope)), count: all.length };

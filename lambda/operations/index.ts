@@ -46,6 +46,7 @@ export const OPERATIONS = {
   revokeKey: projects.revokeKey,
   getSettings: projects.getSettings,
   putSettings: projects.putSettings,
+  webhooks: projects.webhooks,
   listNamespaces: projects.listNamespaces,
   putNamespace: projects.putNamespace,
   deleteNamespace: projects.deleteNamespace,
@@ -149,6 +150,11 @@ export class Operations {
   async close(connectionId: string): Promise<void> {
     await this.services.delivery.close(connectionId);
     await this.services.membership.purge([{ connectionId }]);
+  }
+
+  /** The end of an invocation: webhook events it collected go to their background tasks. Never throws. */
+  settle(): Promise<void> {
+    return this.services.webhooks.flush();
   }
 
   /** `$disconnect`, with how API Gateway says it closed. */

@@ -9,8 +9,9 @@ import type { NamespaceView } from '../domain/namespaces';
 import type { ProjectStatus, ProjectUsage } from '../domain/projects';
 import type { SettingsChange, SettingsView } from '../domain/settings';
 import type { PublishStatus } from '../domain/big-channels';
-import type { ApiKeyRecord } from '../ports';
-import { ErrorCode, fail, FanoutCounts, ok, pusherUserIdSchema } from '../protocol';
+import type { ApiKeyRecord, WebhookFailure } from '../ports';
+import type { Webhook } from '../contract/limits';
+import { ErrorCode, fail, FanoutCounts, ok, pusherUserIdSchema, Result } from '../protocol';
 import { FLAT, operation } from './operation';
 import type { Services } from './services';
 
@@ -108,10 +109,46 @@ export const putSettings = operation<
   access: ACCESS.master(named),
   cost: FLAT,
   async run({ projectId, change }, _, services) {
+    if (change.webhooks && change.webhooks.length > 0) {
+      const refused = await webhooksRefusal(projectId, change.webhooks, services);
+      if (refused) return refused;
+    }
     const updated = await services.settings.update(projectId, change);
     services.logger.info('project settings changed', { projectId, fields: Object.keys(change) });
     if (change.anonymousConnect !== false) return ok(updated);
     return ok({ ...updated, disconnected: await closeAnonymousIfRefused(projectId, services) });
+  },
+});
+
+/** Why a project cannot have these webhooks here, if it cannot. */
+async function webhooksRefusal(projectId: string, webhooks: readonly Webhook[], services: Services): Promise<Result<never> | undefined> {
+  if (!services.lifecycle.enabled) {
+    return fail(
+      ErrorCode.invalidRequest,
+      'Webhooks ride on lifecycle events, which this deployment does not send: deploy with lifecycleEvents (-c lifecycleEvents=true)',
+    );
+  }
+  const insecure = webhooks.find((hook) => !hook.url.startsWith('https://'));
+  if (insecure && !services.webhooksAllowHttp)
+    return fail(ErrorCode.invalidMessage, `A webhook url must be https:// (not ${insecure.url})`);
+  if (!(await services.apiKeys.hasKeys(projectId))) {
+    return fail(ErrorCode.invalidRequest, `Webhooks are signed with a project key: create one for ${projectId} first (POST /api-keys)`);
+  }
+  return undefined;
+}
+
+/** A project's webhooks and their last failed attempts (newest first): its own backend may read them. */
+export const webhooks = operation<
+  { readonly projectId: string },
+  { projectId: string; webhooks: readonly Webhook[]; failures: readonly WebhookFailure[] }
+>({
+  name: 'webhooks',
+  callers: ['backend'],
+  access: ACCESS.project(named),
+  cost: FLAT,
+  async run(_, scope, services) {
+    const [settings, failures] = await Promise.all([services.settings.of(scope.projectId), services.webhooks.failures(scope.projectId)]);
+    return ok({ projectId: scope.projectId, webhooks: settings.webhooks, failures });
   },
 });
 

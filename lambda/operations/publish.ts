@@ -4,6 +4,7 @@
  * big-channel probe (a big channel goes to background shards), history, retain and usage.
  */
 import { ACCESS } from '../auth/access';
+import { pusherSocketId } from '../contract/socket-ids';
 import { IDEMPOTENCY_WINDOW_SECONDS } from '../contract/tables';
 import type { Published } from '../domain/publish';
 import { positionOf } from '../domain/publish';
@@ -233,6 +234,16 @@ export const clientEvent = operation<ClientEventInput, PublishOutcome>({
       services,
       true,
     );
+    if (result.ok) {
+      const userId = presence ? connection.userId : undefined;
+      await services.lifecycle.clientEvent(scope.projectId, {
+        channel: input.channel,
+        event: input.event,
+        data: typeof input.data === 'string' ? input.data : JSON.stringify(input.data ?? null),
+        socketId: pusherSocketId(connection.connectionId),
+        ...(userId !== undefined && { userId }),
+      });
+    }
     return result;
   },
 });

@@ -20,6 +20,7 @@ import type { Retention } from '../domain/retention';
 import type { Revocation } from '../domain/revocation';
 import type { Settings } from '../domain/settings';
 import type { Users } from '../domain/users';
+import type { Webhooks } from '../domain/webhooks';
 import type { ConnectionStore, Delivery, PublishStore, TaskLedger } from '../ports';
 import type { Telemetry } from '../telemetry';
 
@@ -43,6 +44,9 @@ export interface Services {
   readonly namespaces: Namespaces;
   readonly history: ChannelHistory;
   readonly continuity: Continuity;
+  readonly webhooks: Webhooks;
+  /** Webhook URLs may be http:// (the local stack); on AWS, https:// only. */
+  readonly webhooksAllowHttp: boolean;
   readonly members: Members;
   readonly lifecycle: Lifecycle;
   readonly authorizer: Authorizer;

@@ -6,7 +6,8 @@
  *   page it recorded, a duplicate finds the record held or ended and does nothing;
  * - `welcome` holds its record too: `connected` is posted once;
  * - `purge` and `reap` delete conditionally, and only the call whose delete removed an item
- *   announces it: run twice, they announce nothing twice.
+ *   announces it: run twice, they announce nothing twice;
+ * - `webhook` posts its batch again: webhooks are delivered at least once, as Pusher's are.
  * So a task that cannot finish throws, and Lambda's retry picks it up; after the last retry Lambda
  * sends the event to the function's failure destination.
  */
@@ -47,6 +48,9 @@ const RUNNERS: { readonly [N in TaskName]: Runner<N> } = {
     }
     return { publishId: task.publishId, taskId: task.taskId, ...run };
   },
+
+  /** One batch of webhook events to one URL: a failure throws, for Lambda to retry it. */
+  webhook: async (task, services) => ({ ...(await services.webhooks.deliver(task)) }),
 };
 
 /** What a task's log line names: the connection or channel it is about. */
@@ -57,6 +61,8 @@ function fieldsOf(task: BackgroundTask) {
     case 'reap':
     case 'deliver':
       return { projectId: task.projectId, channel: task.channel };
+    case 'webhook':
+      return { projectId: task.projectId };
     default:
       return {};
   }

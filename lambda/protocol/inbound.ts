@@ -3,7 +3,7 @@
  * the checks that turn a bad one into a stable code and a message that says what to do.
  */
 import * as z from 'zod/mini';
-import { MAX_JSON_DEPTH, SETTINGS_BOUNDS } from '../contract/limits';
+import { MAX_JSON_DEPTH, SETTINGS_BOUNDS, WEBHOOK_EVENTS, WEBHOOK_LIMITS } from '../contract/limits';
 import type { Notice, Reply } from '../../client/src/messages';
 import { ErrorCode, Result, fail, ok } from './errors';
 
@@ -128,6 +128,23 @@ export const settingsRequest = z.strictObject({
   maxTokenTtlSeconds: z.optional(boundedInt('maxTokenTtlSeconds', SETTINGS_BOUNDS.maxTokenTtlSeconds)),
   maxConnectionsPerUser: z.optional(boundedInt('maxConnectionsPerUser', SETTINGS_BOUNDS.maxConnectionsPerUser)),
   clientEvents: z.optional(z.boolean()),
+  webhooks: z.optional(
+    z
+      .array(
+        z.strictObject({
+          url: z.string().check(
+            z.maxLength(WEBHOOK_LIMITS.urlLength, { error: `a webhook url is at most ${WEBHOOK_LIMITS.urlLength} characters` }),
+            z.refine((url) => /^https?:\/\/[^/?#\s]+/.test(url) && URL.canParse(url), {
+              error: 'a webhook url must be an absolute https:// URL',
+            }),
+          ),
+          events: z
+            .array(z.enum(WEBHOOK_EVENTS, { error: `webhook events are among ${WEBHOOK_EVENTS.join(', ')}` }))
+            .check(z.minLength(1, { error: 'a webhook names at least one event' })),
+        }),
+      )
+      .check(z.maxLength(WEBHOOK_LIMITS.perProject, { error: `a project has at most ${WEBHOOK_LIMITS.perProject} webhooks` })),
+  ),
   userRateLimit: z.optional(
     z.strictObject({
       perSecond: boundedInt('userRateLimit.perSecond', SETTINGS_BOUNDS.perSecond),

@@ -198,7 +198,8 @@ const chromium = requiredChromium('The docs’ browser examples');
 /** Runs a page's marked blocks against its own stack. */
 async function runPage(page: string): Promise<number> {
   const blocks = blocksOf(page);
-  const stack: LocalStack = await startLocalStack({ accessKey: MASTER, lifecycleEventsFile: false });
+  // As `npm start`: lifecycle events on (written to a temporary file), so webhooks may be set.
+  const stack: LocalStack = await startLocalStack({ accessKey: MASTER });
   const scratch = mkdtempSync(path.join(tmpdir(), 'docs-examples-'));
   writeFileSync(path.join(scratch, '.curlrc'), 'silent\nshow-error\n');
   const env: Record<string, string> = { URL: stack.httpUrl, WS: stack.webSocketUrl, KEY: MASTER };

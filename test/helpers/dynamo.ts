@@ -16,6 +16,8 @@ import { DynamoUserStore } from '../../lambda/adapters/dynamo-users';
 import { DynamoDeliveryBudgetStore } from '../../lambda/adapters/dynamo-budget';
 import { DynamoStreamStore } from '../../lambda/adapters/dynamo-streams';
 import { DynamoAwayStore } from '../../lambda/adapters/dynamo-away';
+import { DynamoWebhookFailureStore } from '../../lambda/adapters/dynamo-webhook-failures';
+import { FetchWebhookSender } from '../../lambda/adapters/webhook-http';
 import { LOCAL_AWS, LOCAL_TABLES, LocalStore, startLocalStore } from '../../local/store';
 
 export interface TestStore {
@@ -32,6 +34,8 @@ export interface TestStore {
   readonly namespaces: DynamoNamespaceStore;
   readonly streams: DynamoStreamStore;
   readonly away: DynamoAwayStore;
+  readonly webhookFailures: DynamoWebhookFailureStore;
+  readonly webhookSender: FetchWebhookSender;
   readonly members: DynamoMemberStore;
   readonly occupancy: DynamoOccupancyStore;
   readonly users: DynamoUserStore;
@@ -58,6 +62,8 @@ export async function startTestStore(): Promise<TestStore> {
     namespaces: new DynamoNamespaceStore(documents, LOCAL_TABLES.projects.name),
     streams: new DynamoStreamStore(documents, LOCAL_TABLES.channels.name),
     away: new DynamoAwayStore(documents, LOCAL_TABLES.channels.name),
+    webhookFailures: new DynamoWebhookFailureStore(documents, LOCAL_TABLES.channels.name),
+    webhookSender: new FetchWebhookSender(),
     members: new DynamoMemberStore(documents, LOCAL_TABLES.channels.name),
     occupancy: new DynamoOccupancyStore(documents, LOCAL_TABLES.channels.name),
     users: new DynamoUserStore(documents, LOCAL_TABLES.channels.name),

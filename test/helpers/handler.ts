@@ -45,6 +45,8 @@ export function useHandler() {
       namespaces: db.namespaces,
       streams: db.streams,
       away: db.away,
+      webhookFailures: db.webhookFailures,
+      webhookSender: db.webhookSender,
       members: db.members,
       occupancy: db.occupancy,
       users: db.users,

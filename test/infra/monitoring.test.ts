@@ -172,7 +172,7 @@ describe('alarms', () => {
       ...Object.values(template.findResources('AWS::CloudWatch::CompositeAlarm')),
     ].filter((alarm) => alarm.Properties.AlarmActions);
     expect(notifying).toHaveLength(Object.keys(broadcast.monitoring.alarms).length);
-    expect(Object.keys(broadcast.monitoring.alarms)).toHaveLength(6);
+    expect(Object.keys(broadcast.monitoring.alarms)).toHaveLength(7);
     for (const alarm of notifying) {
       expect(alarm.Properties.AlarmActions).toHaveLength(1);
       expect(JSON.stringify(alarm.Properties.AlarmActions)).toMatch(/AlarmTopic/);

@@ -40,8 +40,13 @@ const publish = async (channel: string, n: number) => {
 const publishMany = async (channel: string, from: number, to: number) => {
   for (let n = from; n <= to; n++) await publish(channel, n);
 };
-const connection = (signedIn: string | undefined, channel: string): ConnectionRecord =>
-  ({ connectionId: `c-${signedIn}`, projectId: 'p', connectedAt: 0, channels: [channel], signedIn });
+const connection = (signedIn: string | undefined, channel: string): ConnectionRecord => ({
+  connectionId: `c-${signedIn}`,
+  projectId: 'p',
+  connectedAt: 0,
+  channels: [channel],
+  signedIn,
+});
 const numbers = (messages: readonly { body: string }[]) => messages.map((m) => (JSON.parse(m.body) as { n: number }).n);
 
 describe('Continuity', () => {
