@@ -32,12 +32,14 @@ import { Authorizer } from './auth/principals';
 import { KeySealer } from './auth/sealing';
 import { DEFAULT_TASK_MAX_AGE_SECONDS, type Config } from './contract/config';
 import { NamespaceConfig, PRESENCE_TIMEOUT_SECONDS } from './contract/namespaces';
+import { sleep } from './contract/retry';
 import { BigChannels } from './domain/big-channels';
 import { Departures } from './domain/departures';
 import { ChannelHistory } from './domain/history';
 import { Lifecycle } from './domain/lifecycle';
 import { Continuity } from './domain/continuity';
 import { Webhooks } from './domain/webhooks';
+import { SubscriptionCounts } from './domain/subscription-counts';
 import { Members } from './domain/members';
 import { Namespaces } from './domain/namespaces';
 import { ChannelFanout } from './domain/fanout';
@@ -153,7 +155,18 @@ export function composeServices(deps: AppDependencies): Services {
     logger,
     now: now ?? Date.now,
   });
-  const lifecycle = new Lifecycle({ sink: deps.events, occupancy: deps.occupancy, webhooks, logger, now });
+  const subscriptionCounts = new SubscriptionCounts({
+    settings,
+    occupancy: deps.occupancy,
+    fanout,
+    invoker: deps.invoker,
+    webhooks,
+    // The publisher is made below; a notice's purge comes after.
+    purge: (gone): Promise<void> => publisher.purge(gone),
+    now: now ?? Date.now,
+    sleep,
+  });
+  const lifecycle = new Lifecycle({ sink: deps.events, occupancy: deps.occupancy, webhooks, counts: subscriptionCounts, logger, now });
   const members = new Members({
     members: deps.members,
     fanout,
@@ -167,7 +180,7 @@ export function composeServices(deps: AppDependencies): Services {
   const continuity = new Continuity({ away: deps.away, streams: deps.streams, history });
   const departures = new Departures({ presence, projects, members, namespaces, lifecycle, users, continuity, now: now ?? Date.now });
   const membership = new Membership(deps, departures);
-  const publisher = new Publisher({ fanout, membership, invoker: deps.invoker, namespaces, history, newId: deps.newId, now });
+  const publisher: Publisher = new Publisher({ fanout, membership, invoker: deps.invoker, namespaces, history, newId: deps.newId, now });
   const bigChannels = new BigChannels({
     subscriptions: deps.subscriptions,
     delivery,
@@ -203,6 +216,7 @@ export function composeServices(deps: AppDependencies): Services {
     history,
     continuity,
     webhooks,
+    subscriptionCounts,
     webhooksAllowHttp: deps.webhooksAllowHttp ?? false,
     members,
     lifecycle,

@@ -495,6 +495,18 @@ export interface DeliveryBudgetStore {
 export interface OccupancyStore {
   /** Adds `delta` to the channel's count; returns the new count. */
   change(projectId: string, channel: string, delta: number): Promise<number>;
+  /**
+   * A count notice for the channel, at most one per `windowMs`: `now` if this caller sends it;
+   * `later` (with when) if it must schedule the one that follows the window; `pending` if one is.
+   */
+  claimNotice(
+    projectId: string,
+    channel: string,
+    nowMs: number,
+    windowMs: number,
+  ): Promise<{ claim: 'now' | 'pending' } | { claim: 'later'; at: number }>;
+  /** The scheduled notice's turn: the count now, its window starting now. */
+  settleNotice(projectId: string, channel: string, nowMs: number): Promise<number | undefined>;
 }
 
 export type LifecycleEventName = 'channel_occupied' | 'channel_vacated' | 'member_added' | 'member_removed';
@@ -545,10 +557,24 @@ export interface AwayMark {
 
 /** Away marks (the channels table), one per user and channel: the earliest kept until taken. */
 export interface AwayStore {
-  /** Keeps `mark` unless an earlier one of the same epoch is there; it expires with the channel's history. */
-  mark(projectId: string, channel: string, userId: string, mark: AwayMark, ttlSeconds: number): Promise<void>;
-  /** Removes and returns the user's mark, if any: one subscribe gets it. */
-  take(projectId: string, channel: string, userId: string): Promise<AwayMark | undefined>;
+  /**
+   * Keeps `mark` unless an earlier one of the same epoch is there, or — after a close that was not
+   * clean, which API Gateway may report minutes late — another connection of the user came back to
+   * the channel since the departing one opened, within those minutes (its successor was first: a
+   * mark now would only replay to a later session what it has seen). It expires with the history.
+   */
+  mark(
+    projectId: string,
+    channel: string,
+    userId: string,
+    mark: AwayMark,
+    departed: { readonly connectionId: string; readonly connectedAt: number },
+    ttlSeconds: number,
+  ): Promise<void>;
+  /** Returns the user's mark, if any, and notes in its place which connection came back when: one subscribe gets it. */
+  take(projectId: string, channel: string, userId: string, connectionId: string): Promise<AwayMark | undefined>;
+  /** Puts a taken mark back, as it was (its replay could not be sent). */
+  putBack(projectId: string, channel: string, userId: string, mark: AwayMark, ttlSeconds: number): Promise<void>;
 }
 
 /** A webhook attempt that failed, as the console and `GET /projects/{id}/webhooks` show it. */

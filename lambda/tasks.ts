@@ -58,6 +58,8 @@ const TASK_SCHEMAS = {
     /** A connection not to deliver to (Pusher's `socket_id` on a trigger). */
     exclude: z.optional(connectionId),
   }),
+  /** A channel's subscriber count notice, after its window: the count then, to its subscribers. */
+  count: z.object({ task: z.literal('count'), projectId, channel, at: z.number() }),
   /** Webhook events for one URL of a project, in Pusher's form: signed and posted, retried by Lambda until it answers 2xx. */
   webhook: z.object({
     task: z.literal('webhook'),
@@ -72,7 +74,7 @@ const TASK_SCHEMAS = {
           channel,
           user_id: z.optional(z.string().check(z.maxLength(128))),
           event: z.optional(z.string().check(z.maxLength(200))),
-          data: z.optional(z.string()),
+          data: z.optional(z.string().check(z.maxLength(128 * 1024))),
           socket_id: z.optional(z.string().check(z.maxLength(40))),
           subscription_count: z.optional(z.number()),
         }),

@@ -154,6 +154,8 @@ export type Notice = { readonly kind: 'notice' } & (
       readonly timestamp: string;
     }
   | { readonly type: 'member_added' | 'member_removed'; readonly channel: string; readonly member: Member }
+  /** A channel's subscriber count changed (projects with `subscriptionCount` on; at most one every 2 s or more). */
+  | { readonly type: 'subscription_count'; readonly channel: string; readonly count: number }
 );
 
 /**

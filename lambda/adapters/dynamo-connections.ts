@@ -7,7 +7,7 @@ import {
   PutCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { OPEN_PROJECT_SETTINGS } from '../contract/limits';
+import { MAX_CHANNELS_PER_CONNECTION, OPEN_PROJECT_SETTINGS } from '../contract/limits';
 import { isConditionFailure } from './dynamo-errors';
 import type { AddChannelOutcome, ConnectionRecord, ConnectionStore, NewConnection, RateLimit, StreamPosition, TakeOutcome } from '../ports';
 import { CONNECTIONS_TABLE, connectionExpiry } from '../contract/tables';
@@ -264,17 +264,22 @@ export class DynamoConnectionStore implements ConnectionStore {
           TableName: this.tableName,
           Key: { [CONNECTIONS_TABLE.partitionKey.name]: connectionId },
           UpdateExpression: 'SET joined.#channel = :position',
-          ConditionExpression: 'attribute_exists(joined)',
+          // Bounded as the channel list is: a connection that joins and leaves name after name stops being noted.
+          ConditionExpression: 'attribute_exists(joined) AND (size(joined) < :max OR attribute_exists(joined.#channel))',
           ExpressionAttributeNames: { '#channel': channel },
-          ExpressionAttributeValues: { ':position': { offset: position.offset, epoch: position.epoch } },
+          ExpressionAttributeValues: {
+            ':position': { offset: position.offset, epoch: position.epoch },
+            ':max': MAX_CHANNELS_PER_CONNECTION,
+          },
           ReturnValues: 'ALL_NEW',
         }),
       );
       return toRecord(Attributes as ConnectionItem);
     } catch (error) {
-      // Gone, or stored before connections had the map: it just gets no continuity on a later sign-in.
       if (!isConditionFailure(error)) throw error;
-      return undefined;
+      // Signed in meanwhile (the sign-in removed the map), gone, full, or stored before connections
+      // had the map: the connection as it is says which.
+      return this.get(connectionId);
     }
   }
 
@@ -307,7 +312,8 @@ export class DynamoConnectionStore implements ConnectionStore {
         new UpdateCommand({
           TableName: this.tableName,
           Key: { [CONNECTIONS_TABLE.partitionKey.name]: connectionId },
-          UpdateExpression: `SET userId = :user, signedIn = :user, userRateLimit = :url${user.info ? ', info = :info' : ''} ADD authKeys :key`,
+          // Where its channels were when it joined is the sign-in's to read (ALL_OLD), and no longer kept.
+          UpdateExpression: `SET userId = :user, signedIn = :user, userRateLimit = :url${user.info ? ', info = :info' : ''} ADD authKeys :key REMOVE joined`,
           // Again as the same user is allowed: a sign-in whose second write failed can be repeated.
           ConditionExpression:
             'attribute_exists(connectionId) AND (attribute_not_exists(signedIn) OR signedIn = :user) AND (attribute_not_exists(userId) OR userId = :user)',

@@ -1,4 +1,5 @@
 import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { isConditionFailure } from './dynamo-errors';
 import { CONNECTION_TTL_SECONDS } from '../contract/tables';
 import type { OccupancyStore } from '../ports';
 import { subscriptionPartition } from './dynamo-subscriptions';
@@ -44,5 +45,67 @@ export class DynamoOccupancyStore implements OccupancyStore {
       )
       .catch(() => undefined);
     return 0;
+  }
+
+  async claimNotice(
+    projectId: string,
+    channel: string,
+    nowMs: number,
+    windowMs: number,
+  ): Promise<{ claim: 'now' | 'pending' } | { claim: 'later'; at: number }> {
+    const key = { pk: subscriptionPartition(projectId, channel), sk: OCCUPANCY };
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: key,
+          UpdateExpression: 'SET noticeAt = :now',
+          // Nothing scheduled, and the last notice's window is over.
+          ConditionExpression:
+            'attribute_exists(pk) AND attribute_not_exists(noticeDue) AND (attribute_not_exists(noticeAt) OR noticeAt <= :since)',
+          ExpressionAttributeValues: { ':now': nowMs, ':since': nowMs - windowMs },
+        }),
+      );
+      return { claim: 'now' };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+    try {
+      const { Attributes } = await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: key,
+          // The notice that follows the window: once, whoever asks first.
+          UpdateExpression: 'SET noticeDue = if_not_exists(noticeAt, :now) + :window',
+          ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(noticeDue)',
+          ExpressionAttributeValues: { ':now': nowMs, ':window': windowMs },
+          ReturnValues: 'UPDATED_NEW',
+        }),
+      );
+      return { claim: 'later', at: Number(Attributes?.noticeDue ?? nowMs + windowMs) };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      return { claim: 'pending' };
+    }
+  }
+
+  async settleNotice(projectId: string, channel: string, nowMs: number): Promise<number | undefined> {
+    const { Attributes } = await this.client
+      .send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: subscriptionPartition(projectId, channel), sk: OCCUPANCY },
+          UpdateExpression: 'SET noticeAt = :now REMOVE noticeDue',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':now': nowMs },
+          ReturnValues: 'ALL_NEW',
+        }),
+      )
+      .catch((error: unknown) => {
+        // The count expired with its last subscriptions: nothing to tell.
+        if (isConditionFailure(error)) return { Attributes: undefined };
+        throw error;
+      });
+    return Attributes ? Math.max(0, Number(Attributes.n ?? 0)) : undefined;
   }
 }

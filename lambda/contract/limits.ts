@@ -43,7 +43,22 @@ export interface ProjectSettings {
    * project's key. Empty: none. They ride on lifecycle events (the deployment must send them).
    */
   readonly webhooks: readonly Webhook[];
+  /**
+   * `pusher_internal:subscription_count` (a `subscription_count` notice natively) to a channel's
+   * subscribers when its count changes: at most one every 2 s (longer on bigger channels), never
+   * on channels over 1,000 subscribers. Off, as on Pusher. Needs lifecycle events (the counts).
+   */
+  readonly subscriptionCount: boolean;
 }
+
+export const SUBSCRIPTION_COUNT_LIMITS = {
+  /** The least time between two notices to one channel. */
+  windowMs: 2000,
+  /** Per subscriber the window grows by this, so a channel's notices cost at most 50 posts a second. */
+  windowMsPerSubscriber: 20,
+  /** Channels with more subscribers get no notices (the REST query still answers). */
+  maxSubscribers: 1000,
+} as const;
 
 /** The events a webhook may ask for: Pusher's names. */
 export const WEBHOOK_EVENTS = [
@@ -85,6 +100,7 @@ export const OPEN_PROJECT_SETTINGS: ProjectSettings = {
   userRateLimit: { perSecond: 20, burst: 40 },
   clientEvents: false,
   webhooks: [],
+  subscriptionCount: false,
 };
 
 /** What a project gets when its first key is created: clients need tokens, and publish only where granted. */

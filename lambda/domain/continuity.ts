@@ -64,6 +64,7 @@ export class Continuity {
       channel,
       userId,
       { ...head, leftAt: closed.at, clean: closed.clean },
+      { connectionId: connection.connectionId, connectedAt: connection.connectedAt },
       history.ttlSeconds,
     );
   }
@@ -77,12 +78,14 @@ export class Continuity {
   async resume(
     projectId: string,
     channel: string,
-    userId: string,
+    who: { readonly userId: string; readonly connectionId: string },
     history: HistoryConfig,
     bound: { readonly messages: number; readonly bytes: number },
     until?: StreamPosition,
+    /** Pays for the replay before it is sent; if it cannot, the mark is put back for a later subscribe. */
+    afford: (messages: readonly StoredMessage[]) => Promise<boolean> = async () => true,
   ): Promise<readonly StoredMessage[]> {
-    const mark = await this.deps.away.take(projectId, channel, userId);
+    const mark = await this.deps.away.take(projectId, channel, who.userId, who.connectionId);
     if (!mark || (until && until.epoch !== mark.epoch)) return [];
     const from = mark.leftAt - (mark.clean ? 0 : this.dropWindowMs);
     const lookback = Math.min(CONTINUITY.lookback, mark.offset);
@@ -91,8 +94,11 @@ export class Continuity {
     // The look back may reach past what is kept, or past the bound: what followed the mark is what matters.
     if (!recovery.recovered && lookback > 0) recovery = await recover(mark.offset);
     if (!recovery.recovered) return [];
-    return recovery.messages.filter(
+    const missed = recovery.messages.filter(
       (message) => (message.offset > mark.offset || publishedAt(message) >= from) && (!until || message.offset <= until.offset),
     );
+    if (missed.length === 0 || (await afford(missed))) return missed;
+    await this.deps.away.putBack(projectId, channel, who.userId, mark, history.ttlSeconds);
+    return [];
   }
 }

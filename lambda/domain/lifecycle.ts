@@ -8,14 +8,17 @@
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { EventSink, LifecycleEventName, OccupancyStore } from '../ports';
+import type { SubscriptionCounts } from './subscription-counts';
 import type { Webhooks } from './webhooks';
 
 export interface LifecycleDependencies {
   /** Absent: lifecycle events are off, and nothing is counted. */
   readonly sink?: EventSink;
-  readonly occupancy: OccupancyStore;
+  readonly occupancy: Pick<OccupancyStore, 'change'>;
   /** The projects' webhooks, fed the same events. */
   readonly webhooks?: Pick<Webhooks, 'collect' | 'wants'>;
+  /** Subscription count notices, for projects that want them. */
+  readonly counts?: Pick<SubscriptionCounts, 'changed'>;
   readonly logger: Pick<Logger, 'warn'>;
   readonly now?: () => number;
 }
@@ -45,7 +48,9 @@ export class Lifecycle {
   async subscribed(projectId: string, channel: string): Promise<void> {
     if (!this.enabled) return;
     await this.guard(async () => {
-      if ((await this.deps.occupancy.change(projectId, channel, 1)) === 1) await this.send('channel_occupied', projectId, channel);
+      const count = await this.deps.occupancy.change(projectId, channel, 1);
+      if (count === 1) await this.send('channel_occupied', projectId, channel);
+      await this.deps.counts?.changed(projectId, channel, count);
     });
   }
 
@@ -53,7 +58,9 @@ export class Lifecycle {
   async unsubscribed(projectId: string, channel: string): Promise<void> {
     if (!this.enabled) return;
     await this.guard(async () => {
-      if ((await this.deps.occupancy.change(projectId, channel, -1)) === 0) await this.send('channel_vacated', projectId, channel);
+      const count = await this.deps.occupancy.change(projectId, channel, -1);
+      if (count === 0) await this.send('channel_vacated', projectId, channel);
+      await this.deps.counts?.changed(projectId, channel, count);
     });
   }
 

@@ -34,6 +34,16 @@ export interface WebhooksDependencies {
 /** A task's payload stays well under Lambda's 256 KB for an asynchronous invocation. */
 const MAX_TASK_BYTES = 200_000;
 
+/**
+ * Why a request got no answer, in words of our own: an error's message may quote the URL (and
+ * whatever secret its path or query holds), so none is passed on.
+ */
+function reasonOf(cause: unknown): string {
+  if ((cause as Error).name === 'TimeoutError') return `no answer in ${WEBHOOK_LIMITS.timeoutMs} ms`;
+  const code = (cause as { cause?: { code?: unknown } }).cause?.code;
+  return typeof code === 'string' && /^[A-Z_]{2,40}$/.test(code) ? `no answer (${code})` : 'no answer (the request could not be made)';
+}
+
 /** Why a webhook attempt failed: Lambda retries the task. */
 export class WebhookFailed extends Error {
   readonly temporary = true;
@@ -71,7 +81,7 @@ export class Webhooks {
       let chunk: WebhookEvent[] = [];
       let bytes = 0;
       for (const event of events) {
-        const size = JSON.stringify(event).length;
+        const size = Buffer.byteLength(JSON.stringify(event));
         if (chunk.length === WEBHOOK_LIMITS.eventsPerRequest || (chunk.length > 0 && bytes + size > MAX_TASK_BYTES)) {
           tasks.push({ task: 'webhook', projectId, url, timeMs, events: chunk });
           chunk = [];
@@ -109,7 +119,7 @@ export class Webhooks {
     try {
       status = await this.deps.sender.post(url, body, headers, WEBHOOK_LIMITS.timeoutMs);
     } catch (cause) {
-      error = (cause as Error).name === 'TimeoutError' ? `no answer in ${WEBHOOK_LIMITS.timeoutMs} ms` : (cause as Error).message;
+      error = reasonOf(cause);
     }
     if (status !== undefined && status >= 200 && status < 300) {
       this.deps.observer.webhook({ delivered: wanted.length, latencyMs: this.deps.now() - task.timeMs });
@@ -120,7 +130,7 @@ export class Webhooks {
       at: new Date(this.deps.now()).toISOString(),
       url,
       ...(status !== undefined && { status }),
-      ...(error !== undefined && { error: error.slice(0, 200) }),
+      ...(error !== undefined && { error }),
       events: wanted.length,
     };
     await this.deps.failures.record(projectId, failure, WEBHOOK_LIMITS.failuresKept).catch((cause: unknown) => {

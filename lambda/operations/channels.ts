@@ -24,6 +24,12 @@ import {
 import { FLAT, operation, per, Scope } from './operation';
 import type { Services } from './services';
 
+/**
+ * A continuity replay to a Pusher connection is one post per message, in order, within one
+ * request's time: at most this many per channel, and per sign-in over all its channels.
+ */
+const CONTINUITY_REPLAY = { messages: 200, bytes: 512 * 1024, perSignIn: 400 } as const;
+
 /** A WebSocket message is at most 128 KB: a reply leaves room for its envelope. */
 export const MAX_REPLY_BYTES = 120 * 1024;
 /** A history page over HTTP stays well under Lambda's 6 MB response. */
@@ -178,13 +184,18 @@ export const subscribe = operation<SubscribeInput, Subscribed>({
       stream = position;
       // A sign-in may follow (pusher-js resubscribes first): it replays only what came before this. One
       // that came in meanwhile did not see this join (the two writes are ordered): the replay is this one's.
+      // Only a channel new to the connection: a repeat subscribe must not move where its live messages began.
       const signedIn =
         connection.signedIn ??
-        (connection.protocol === 'pusher' ? (await services.connections.noteJoined(connectionId, channel, position))?.signedIn : undefined);
+        (connection.protocol === 'pusher' && joined
+          ? (await services.connections.noteJoined(connectionId, channel, position))?.signedIn
+          : undefined);
       if (signedIn !== undefined) {
         // Continuity: what this user missed since a connection of theirs left, up to where live messages begin.
-        const missed = await services.continuity.resume(projectId, channel, signedIn, history, MAX_REPLAY, position);
-        if (await paidFor(missed, connection, services)) replay = missed;
+        const who = { userId: signedIn, connectionId };
+        replay = await services.continuity.resume(projectId, channel, who, history, CONTINUITY_REPLAY, position, (missed) =>
+          paidFor(missed, connection, services),
+        );
       }
     }
     const retained = await services.retention.pendingFor(projectId, channel, connection.userId);
@@ -288,13 +299,19 @@ export const signin = operation<{ readonly auth: string; readonly user_data: str
 
 /** A first sign-in: on each history channel the connection joined before, what its user missed up to that join. */
 async function missedBefore(connection: ConnectionRecord, userId: string, services: Services): Promise<SignedIn['replays']> {
-  const { projectId, joinedAt = {} } = connection;
+  const { projectId, connectionId, joinedAt = {} } = connection;
   const replays: { channel: string; messages: readonly { readonly body: string }[] }[] = [];
+  let left = CONTINUITY_REPLAY.perSignIn;
   for (const channel of connection.channels.filter((name) => Object.hasOwn(joinedAt, name))) {
     const { history } = await services.namespaces.of(projectId, channel);
-    if (!history) continue;
-    const missed = await services.continuity.resume(projectId, channel, userId, history, MAX_REPLAY, joinedAt[channel]);
-    if (missed.length > 0 && (await paidFor(missed, connection, services))) replays.push({ channel, messages: missed });
+    // What one sign-in posts is bounded (one post each, in order, within the request's time): the rest keep their marks.
+    if (!history || left <= 0) continue;
+    const bound = { ...CONTINUITY_REPLAY, messages: Math.min(CONTINUITY_REPLAY.messages, left) };
+    const missed = await services.continuity.resume(projectId, channel, { userId, connectionId }, history, bound, joinedAt[channel], (m) =>
+      paidFor(m, connection, services),
+    );
+    left -= missed.length;
+    if (missed.length > 0) replays.push({ channel, messages: missed });
   }
   return replays;
 }

@@ -109,6 +109,12 @@ export const putSettings = operation<
   access: ACCESS.master(named),
   cost: FLAT,
   async run({ projectId, change }, _, services) {
+    if (change.subscriptionCount && !services.lifecycle.enabled) {
+      return fail(
+        ErrorCode.invalidRequest,
+        'Subscription counts come from lifecycle events, which this deployment does not send: deploy with lifecycleEvents (-c lifecycleEvents=true)',
+      );
+    }
     if (change.webhooks && change.webhooks.length > 0) {
       const refused = await webhooksRefusal(projectId, change.webhooks, services);
       if (refused) return refused;
@@ -120,6 +126,22 @@ export const putSettings = operation<
   },
 });
 
+/** A name or address that is this machine's or a private network's, which no webhook should reach. */
+export function isInternalHost(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  if (host === 'localhost' || host.endsWith('.localhost') || host.endsWith('.internal')) return true;
+  const v4 = /^(\d{1,3})\.(\d{1,3})\.\d{1,3}\.\d{1,3}$/.exec(host);
+  if (v4) {
+    const [a, b] = [Number(v4[1]), Number(v4[2])];
+    const privateV4 = a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 100 && b >= 64 && b <= 127);
+    return a === 0 || a === 127 || (a === 169 && b === 254) || privateV4;
+  }
+  // IPv6 literals: loopback, unspecified, unique local (fc00::/7), link-local (fe80::/10), IPv4-mapped.
+  return (
+    host.includes(':') && (host === '::1' || host === '::' || /^f[cd]/.test(host) || /^fe[89ab]/.test(host) || host.startsWith('::ffff:'))
+  );
+}
+
 /** Why a project cannot have these webhooks here, if it cannot. */
 async function webhooksRefusal(projectId: string, webhooks: readonly Webhook[], services: Services): Promise<Result<never> | undefined> {
   if (!services.lifecycle.enabled) {
@@ -128,9 +150,17 @@ async function webhooksRefusal(projectId: string, webhooks: readonly Webhook[], 
       'Webhooks ride on lifecycle events, which this deployment does not send: deploy with lifecycleEvents (-c lifecycleEvents=true)',
     );
   }
-  const insecure = webhooks.find((hook) => !hook.url.startsWith('https://'));
-  if (insecure && !services.webhooksAllowHttp)
-    return fail(ErrorCode.invalidMessage, `A webhook url must be https:// (not ${insecure.url})`);
+  if (!services.webhooksAllowHttp) {
+    const insecure = webhooks.find((hook) => !hook.url.startsWith('https://'));
+    if (insecure) return fail(ErrorCode.invalidMessage, `A webhook url must be https:// (not ${new URL(insecure.url).origin})`);
+    const internal = webhooks.find((hook) => isInternalHost(new URL(hook.url).hostname));
+    if (internal) {
+      return fail(
+        ErrorCode.invalidMessage,
+        `A webhook url must name a public host (not ${new URL(internal.url).hostname}): receivers are reached over the internet`,
+      );
+    }
+  }
   if (!(await services.apiKeys.hasKeys(projectId))) {
     return fail(ErrorCode.invalidRequest, `Webhooks are signed with a project key: create one for ${projectId} first (POST /api-keys)`);
   }

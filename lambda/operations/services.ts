@@ -19,6 +19,7 @@ import type { Publisher } from '../domain/publish';
 import type { Retention } from '../domain/retention';
 import type { Revocation } from '../domain/revocation';
 import type { Settings } from '../domain/settings';
+import type { SubscriptionCounts } from '../domain/subscription-counts';
 import type { Users } from '../domain/users';
 import type { Webhooks } from '../domain/webhooks';
 import type { ConnectionStore, Delivery, PublishStore, TaskLedger } from '../ports';
@@ -45,6 +46,7 @@ export interface Services {
   readonly history: ChannelHistory;
   readonly continuity: Continuity;
   readonly webhooks: Webhooks;
+  readonly subscriptionCounts: SubscriptionCounts;
   /** Webhook URLs may be http:// (the local stack); on AWS, https:// only. */
   readonly webhooksAllowHttp: boolean;
   readonly members: Members;

@@ -49,6 +49,9 @@ const RUNNERS: { readonly [N in TaskName]: Runner<N> } = {
     return { publishId: task.publishId, taskId: task.taskId, ...run };
   },
 
+  /** A channel's count notice at the end of its window. */
+  count: async (task, services) => ({ count: await services.subscriptionCounts.due(task.projectId, task.channel, task.at) }),
+
   /** One batch of webhook events to one URL: a failure throws, for Lambda to retry it. */
   webhook: async (task, services) => ({ ...(await services.webhooks.deliver(task)) }),
 };
@@ -60,6 +63,7 @@ function fieldsOf(task: BackgroundTask) {
       return { connectionId: task.connectionId, projectId: task.projectId };
     case 'reap':
     case 'deliver':
+    case 'count':
       return { projectId: task.projectId, channel: task.channel };
     case 'webhook':
       return { projectId: task.projectId };

@@ -128,6 +128,7 @@ export const settingsRequest = z.strictObject({
   maxTokenTtlSeconds: z.optional(boundedInt('maxTokenTtlSeconds', SETTINGS_BOUNDS.maxTokenTtlSeconds)),
   maxConnectionsPerUser: z.optional(boundedInt('maxConnectionsPerUser', SETTINGS_BOUNDS.maxConnectionsPerUser)),
   clientEvents: z.optional(z.boolean()),
+  subscriptionCount: z.optional(z.boolean()),
   webhooks: z.optional(
     z
       .array(
@@ -137,13 +138,22 @@ export const settingsRequest = z.strictObject({
             z.refine((url) => /^https?:\/\/[^/?#\s]+/.test(url) && URL.canParse(url), {
               error: 'a webhook url must be an absolute https:// URL',
             }),
+            // Credentials in a URL would be logged by whatever refuses it: the receiver checks X-Pusher-Signature instead.
+            z.refine((url) => !URL.canParse(url) || (new URL(url).username === '' && new URL(url).password === ''), {
+              error: 'a webhook url may not hold a user or password: the receiver checks X-Pusher-Signature',
+            }),
           ),
           events: z
             .array(z.enum(WEBHOOK_EVENTS, { error: `webhook events are among ${WEBHOOK_EVENTS.join(', ')}` }))
             .check(z.minLength(1, { error: 'a webhook names at least one event' })),
         }),
       )
-      .check(z.maxLength(WEBHOOK_LIMITS.perProject, { error: `a project has at most ${WEBHOOK_LIMITS.perProject} webhooks` })),
+      .check(
+        z.maxLength(WEBHOOK_LIMITS.perProject, { error: `a project has at most ${WEBHOOK_LIMITS.perProject} webhooks` }),
+        z.refine((hooks) => new Set(hooks.map((hook) => hook.url)).size === hooks.length, {
+          error: 'each webhook url appears once: list all its events on it',
+        }),
+      ),
   ),
   userRateLimit: z.optional(
     z.strictObject({
@@ -428,6 +438,7 @@ export const SERVER_NAMES = [
   'broadcast_cleared',
   'member_added',
   'member_removed',
+  'subscription_count',
   'history',
   'presence',
 ] as const;

@@ -132,6 +132,13 @@ export const outbound = {
     channel: channelName,
     member,
   }),
+  /** A channel's subscriber count, to its subscribers (debounced). */
+  subscriptionCount: (channelName: string, count: number): NoticeOf<'subscription_count'> => ({
+    kind: 'notice',
+    type: 'subscription_count',
+    channel: channelName,
+    count,
+  }),
   /** A routed message between typed clients; `from` is always the server's word, never the client's. */
   routed: (stamp: Stamp, frame: RoutedFrame, sender: { connectionId: string; clientType?: string }): RoutedMessage => ({
     kind: 'routed',

@@ -168,6 +168,12 @@ export function pusherBodyOf(nativeBody: string): string | undefined {
         data: JSON.stringify({ user_id: notice.member.userId, user_info: notice.member.info ?? null }),
       });
     }
+    if (notice.type === 'subscription_count') {
+      return frame('pusher_internal:subscription_count', {
+        channel: pusherNameOf(notice.channel),
+        data: JSON.stringify({ subscription_count: notice.count }),
+      });
+    }
     if (notice.type === 'member_removed') {
       return frame('pusher_internal:member_removed', { channel: notice.channel, data: JSON.stringify({ user_id: notice.member.userId }) });
     }

@@ -65,12 +65,21 @@ beforeAll(async () => {
   hook = await receiver();
   const { hostname, port } = new URL(e2e.stack().httpUrl);
   sdk = new PusherServer({ appId: APP, key: key.keyPrefix, secret: key.apiKey, host: hostname, port, useTLS: false });
+  // Set once, before any handler instance has read them: settings are cached for 30 s.
+  const events = [
+    'channel_occupied',
+    'channel_vacated',
+    'member_added',
+    'member_removed',
+    'client_event',
+    'cache_miss',
+    'subscription_count',
+  ];
   const response = await settings({
     anonymousConnect: true,
     clientEvents: true,
-    webhooks: [
-      { url: hook.url, events: ['channel_occupied', 'channel_vacated', 'member_added', 'member_removed', 'client_event', 'cache_miss'] },
-    ],
+    subscriptionCount: true,
+    webhooks: [{ url: hook.url, events }],
   });
   expect(response.status).toBe(200);
 });
@@ -112,7 +121,9 @@ function validEvents() {
     return webhook.isValid() ? (webhook.getEvents() as unknown as { name: string; channel: string; [field: string]: unknown }[]) : [];
   });
 }
-const eventsOn = (channel: string) => validEvents().filter((event) => event.channel === channel);
+/** The events about a channel; subscription counts only when asked for (every subscribe makes one). */
+const eventsOn = (channel: string, counts = false) =>
+  validEvents().filter((event) => event.channel === channel && (counts || event.name !== 'subscription_count'));
 
 describe('webhooks in Pusher’s format', () => {
   it('tell the app a channel was occupied and vacated, signed so the pusher SDK’s isValid() accepts them', async () => {
@@ -204,6 +215,33 @@ describe('delivered at least once', () => {
     expect(record.requestPayload).toMatchObject({ task: 'webhook', projectId: APP, url: hook.url });
     // Each attempt reached the receiver, which never said yes.
     expect(eventsOn('given-up')).toHaveLength(3);
+  }, 30_000);
+});
+
+describe('subscription counts (pusher_internal:subscription_count)', () => {
+  it('tell a join storm’s subscribers the count it ended at, in a few notices, not one per join; webhooks get them too', async () => {
+    {
+      const first = pusherJs('u0');
+      const channel = first.subscribe('counted');
+      const seen: number[] = [];
+      channel.bind('pusher:subscription_count', ({ subscription_count: n }: { subscription_count: number }) => seen.push(n));
+      await succeeded(channel);
+      const others = Array.from({ length: 5 }, (_, i) => pusherJs(`u${i + 1}`));
+      await Promise.all(others.map((client) => succeeded(client.subscribe('counted'))));
+      // The window's last notice says what the storm left: 6.
+      await waitFor(() => seen.at(-1) === 6, 15_000).catch(() => {
+        throw new Error(`seen ${seen.join(',')}`);
+      });
+      expect(seen.length).toBeLessThanOrEqual(3);
+      expect((channel as unknown as { subscriptionCount: number }).subscriptionCount).toBe(6);
+      // The REST query answers the same.
+      const info = (await (await sdk.get({ path: '/channels/counted', params: { info: 'subscription_count' } })).json()) as {
+        subscription_count: number;
+      };
+      expect(info.subscription_count).toBe(6);
+      await waitFor(() => eventsOn('counted', true).some((event) => event.subscription_count === 6), 10_000);
+      expect(eventsOn('counted', true).filter((event) => event.name === 'subscription_count').length).toBeLessThanOrEqual(3);
+    }
   }, 30_000);
 });
 

@@ -40,8 +40,8 @@ const publish = async (channel: string, n: number) => {
 const publishMany = async (channel: string, from: number, to: number) => {
   for (let n = from; n <= to; n++) await publish(channel, n);
 };
-const connection = (signedIn: string | undefined, channel: string): ConnectionRecord => ({
-  connectionId: `c-${signedIn}`,
+const connection = (signedIn: string | undefined, channel: string, connectionId = `c-${signedIn}`): ConnectionRecord => ({
+  connectionId,
   projectId: 'p',
   connectedAt: 0,
   channels: [channel],
@@ -57,9 +57,9 @@ describe('Continuity', () => {
     await publishMany('clean', 4, 5);
     await continuity.left(connection('ada', 'clean'), 'clean', KEEP, closedBy(1001, closedAt));
     await publishMany('clean', 6, 8);
-    expect(numbers(await continuity.resume('p', 'clean', 'ada', KEEP, BOUND))).toEqual([4, 5, 6, 7, 8]);
+    expect(numbers(await continuity.resume('p', 'clean', { userId: 'ada', connectionId: 'new' }, KEEP, BOUND))).toEqual([4, 5, 6, 7, 8]);
     // Taken: a second subscribe gets nothing.
-    expect(await continuity.resume('p', 'clean', 'ada', KEEP, BOUND)).toEqual([]);
+    expect(await continuity.resume('p', 'clean', { userId: 'ada', connectionId: 'new' }, KEEP, BOUND)).toEqual([]);
   });
 
   it('after a close that was not clean replays the drop window before it too', async () => {
@@ -67,7 +67,7 @@ describe('Continuity', () => {
     await continuity.left(connection('bob', 'dropped'), 'dropped', KEEP, closedBy(1006, now + 1));
     await publishMany('dropped', 4, 5);
     // 1–3 were published within the window before the close: API Gateway may have swallowed them.
-    expect(numbers(await continuity.resume('p', 'dropped', 'bob', KEEP, BOUND))).toEqual([1, 2, 3, 4, 5]);
+    expect(numbers(await continuity.resume('p', 'dropped', { userId: 'bob', connectionId: 'new' }, KEEP, BOUND))).toEqual([1, 2, 3, 4, 5]);
     expect(closedBy(undefined, 0).clean).toBe(false);
   });
 
@@ -80,24 +80,46 @@ describe('Continuity', () => {
     await publishMany('two', 5, 6);
     const until = await history.position('p', 'two', KEEP);
     await publishMany('two', 7, 7);
-    expect(numbers(await continuity.resume('p', 'two', 'cy', KEEP, BOUND, until))).toEqual([3, 4, 5, 6]);
+    expect(numbers(await continuity.resume('p', 'two', { userId: 'cy', connectionId: 'new' }, KEEP, BOUND, until))).toEqual([3, 4, 5, 6]);
+  });
+
+  it('writes no mark for a drop reported after the user came back (API Gateway noticed late), and puts back one not paid for', async () => {
+    await publishMany('late', 1, 2);
+    // The successor subscribed (and took nothing) before the old connection's departure was reported.
+    expect(await continuity.resume('p', 'late', { userId: 'fay', connectionId: 'successor' }, KEEP, BOUND)).toEqual([]);
+    await continuity.left(connection('fay', 'late', 'old'), 'late', KEEP, closedBy(1006, now + 1));
+    await publishMany('late', 3, 3);
+    expect(await continuity.resume('p', 'late', { userId: 'fay', connectionId: 'later' }, KEEP, BOUND)).toEqual([]);
+
+    // Its own earlier subscribe does not stop a connection's mark; a refused payment keeps it for the next.
+    await continuity.resume('p', 'paid', { userId: 'gus', connectionId: 'c-gus' }, KEEP, BOUND);
+    await publishMany('paid', 1, 1);
+    await continuity.left(connection('gus', 'paid'), 'paid', KEEP, closedBy(1001, now + 1));
+    await publishMany('paid', 2, 3);
+    const refused = await continuity.resume('p', 'paid', { userId: 'gus', connectionId: 'n1' }, KEEP, BOUND, undefined, async () => false);
+    expect(refused).toEqual([]);
+    expect(numbers(await continuity.resume('p', 'paid', { userId: 'gus', connectionId: 'n2' }, KEEP, BOUND))).toEqual([2, 3]);
   });
 
   it('replays nothing for an anonymous connection, a reset stream, or more than the bound', async () => {
     await publishMany('anon', 1, 2);
     await continuity.left(connection(undefined, 'anon'), 'anon', KEEP, closedBy(1000, now));
     await publishMany('anon', 3, 3);
-    expect(await continuity.resume('p', 'anon', 'undefined', KEEP, BOUND)).toEqual([]);
+    expect(await continuity.resume('p', 'anon', { userId: 'undefined', connectionId: 'new' }, KEEP, BOUND)).toEqual([]);
 
     await publishMany('bounded', 1, 1);
     await continuity.left(connection('di', 'bounded'), 'bounded', KEEP, closedBy(1000, now + 1));
     await publishMany('bounded', 2, 6);
-    expect(await continuity.resume('p', 'bounded', 'di', KEEP, { messages: 3, bytes: BOUND.bytes })).toEqual([]);
+    expect(
+      await continuity.resume('p', 'bounded', { userId: 'di', connectionId: 'new' }, KEEP, { messages: 3, bytes: BOUND.bytes }),
+    ).toEqual([]);
 
     await publishMany('reset', 1, 1);
     await continuity.left(connection('ed', 'reset'), 'reset', KEEP, closedBy(1000, now + 1));
     await publishMany('reset', 2, 2);
     const other = await history.position('p', 'reset', KEEP);
-    expect(await continuity.resume('p', 'reset', 'ed', KEEP, BOUND, { ...other, epoch: 'another' })).toEqual([]);
+    expect(
+      await continuity.resume('p', 'reset', { userId: 'ed', connectionId: 'new' }, KEEP, BOUND, { ...other, epoch: 'another' }),
+    ).toEqual([]);
   });
 });

@@ -6,7 +6,7 @@ const NOW = Date.parse('2026-11-23T10:00:00.000Z');
 
 function setup(options: { sink?: boolean; failing?: boolean } = {}) {
   const counts = new Map<string, number>();
-  const occupancy: OccupancyStore & { calls: number } = {
+  const occupancy: Pick<OccupancyStore, 'change'> & { calls: number } = {
     calls: 0,
     async change(projectId, channel, delta) {
       this.calls++;
