@@ -19,6 +19,7 @@ import { DynamoUserStore } from './adapters/dynamo-users';
 import { DynamoDeliveryBudgetStore } from './adapters/dynamo-budget';
 import { DynamoStreamStore } from './adapters/dynamo-streams';
 import { DynamoAwayStore } from './adapters/dynamo-away';
+import { DynamoWatchStore } from './adapters/dynamo-watches';
 import { DynamoWebhookFailureStore } from './adapters/dynamo-webhook-failures';
 import { FetchWebhookSender } from './adapters/webhook-http';
 import { eventBridgeHttp, EventBridgeSink } from './adapters/eventbridge';
@@ -39,6 +40,7 @@ import { ChannelHistory } from './domain/history';
 import { Lifecycle } from './domain/lifecycle';
 import { Continuity } from './domain/continuity';
 import { Webhooks } from './domain/webhooks';
+import { Watchlists } from './domain/watchlists';
 import { SubscriptionCounts } from './domain/subscription-counts';
 import { Members } from './domain/members';
 import { Namespaces } from './domain/namespaces';
@@ -61,6 +63,7 @@ import type {
   Delivery,
   AwayStore,
   EventSink,
+  WatchStore,
   WebhookFailureStore,
   WebhookSender,
   KeySource,
@@ -97,6 +100,8 @@ export interface AppDependencies {
   readonly streams: StreamStore;
   /** Where signed-in users' connections left channels that keep history. */
   readonly away: AwayStore;
+  /** Who watches whom (Pusher's watchlists). */
+  readonly watches: WatchStore;
   readonly webhookSender: WebhookSender;
   readonly webhookFailures: WebhookFailureStore;
   /** Webhook URLs may be http:// (the local stack). @default false */
@@ -178,7 +183,25 @@ export function composeServices(deps: AppDependencies): Services {
   // A connection that went, by $disconnect or found gone by a fan-out, is announced and uncounted.
   const users = new Users(deps.users, now);
   const continuity = new Continuity({ away: deps.away, streams: deps.streams, history });
-  const departures = new Departures({ presence, projects, members, namespaces, lifecycle, users, continuity, now: now ?? Date.now });
+  const watchlists = new Watchlists({
+    watches: deps.watches,
+    users: deps.users,
+    fanout,
+    invoker: deps.invoker,
+    purge: (gone): Promise<void> => publisher.purge(gone),
+    now: now ?? Date.now,
+  });
+  const departures = new Departures({
+    presence,
+    projects,
+    members,
+    namespaces,
+    lifecycle,
+    users,
+    continuity,
+    watchlists,
+    now: now ?? Date.now,
+  });
   const membership = new Membership(deps, departures);
   const publisher: Publisher = new Publisher({ fanout, membership, invoker: deps.invoker, namespaces, history, newId: deps.newId, now });
   const bigChannels = new BigChannels({
@@ -217,6 +240,7 @@ export function composeServices(deps: AppDependencies): Services {
     continuity,
     webhooks,
     subscriptionCounts,
+    watchlists,
     webhooksAllowHttp: deps.webhooksAllowHttp ?? false,
     members,
     lifecycle,
@@ -268,6 +292,7 @@ export function buildDependencies(config: Config, overrides: ClientOverrides = {
     namespaces: new DynamoNamespaceStore(documents, config.projectsTable),
     streams: new DynamoStreamStore(documents, config.channelsTable),
     away: new DynamoAwayStore(documents, config.channelsTable),
+    watches: new DynamoWatchStore(documents, config.channelsTable),
     webhookSender: new FetchWebhookSender(),
     webhookFailures: new DynamoWebhookFailureStore(documents, config.channelsTable),
     webhooksAllowHttp: config.webhooksAllowHttp,

@@ -478,6 +478,8 @@ export interface UserStore {
    */
   admit(projectId: string, userId: string, connectionId: string, expiresAt: number, max: number, nowSeconds: number): Promise<boolean>;
   leave(projectId: string, userId: string, connectionId: string): Promise<void>;
+  /** Which of these users hold a live connection now (online, as a watchlist says). */
+  live(projectId: string, userIds: readonly string[], nowSeconds: number): Promise<string[]>;
   /** Takes one message from the user's bucket; false if it is empty. `expiresAt` keeps the item that long at least. */
   take(projectId: string, userId: string, nowMs: number, rate: RateLimit, expiresAt: number): Promise<boolean>;
 }
@@ -597,4 +599,14 @@ export interface WebhookFailureStore {
 /** Posts a webhook's body; resolves to the receiver's status, rejects if none came in `timeoutMs`. */
 export interface WebhookSender {
   post(url: string, body: string, headers: Readonly<Record<string, string>>, timeoutMs: number): Promise<number>;
+}
+
+/** Who watches whom (Pusher's watchlists), in the channels table: kept while the watcher's connection may live. */
+export interface WatchStore {
+  /** The watcher watches each of `watched` until `expiresAt` (epoch seconds). */
+  watch(projectId: string, watcher: string, watched: readonly string[], expiresAt: number): Promise<void>;
+  /** Up to `limit` of the users who watch `watched` (unexpired). */
+  watchers(projectId: string, watched: string, limit: number, nowSeconds: number): Promise<string[]>;
+  /** Records that the watched user's watchers are told `state`; false if that is what they were last told. */
+  told(projectId: string, watched: string, state: 'online' | 'offline', expiresAt: number): Promise<boolean>;
 }

@@ -58,6 +58,13 @@ const TASK_SCHEMAS = {
     /** A connection not to deliver to (Pusher's `socket_id` on a trigger). */
     exclude: z.optional(connectionId),
   }),
+  /** A signed-in user came online or went offline: its watchers are told. */
+  watchlist: z.object({
+    task: z.literal('watchlist'),
+    projectId,
+    userId: z.string().check(z.minLength(1), z.maxLength(128)),
+    name: z.enum(['online', 'offline']),
+  }),
   /** A channel's subscriber count notice, after its window: the count then, to its subscribers. */
   count: z.object({ task: z.literal('count'), projectId, channel, at: z.number() }),
   /** Webhook events for one URL of a project, in Pusher's form: signed and posted, retried by Lambda until it answers 2xx. */

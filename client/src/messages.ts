@@ -156,6 +156,11 @@ export type Notice = { readonly kind: 'notice' } & (
   | { readonly type: 'member_added' | 'member_removed'; readonly channel: string; readonly member: Member }
   /** A channel's subscriber count changed (projects with `subscriptionCount` on; at most one every 2 s or more). */
   | { readonly type: 'subscription_count'; readonly channel: string; readonly count: number }
+  /** Watched users who came online or went offline (Pusher's watchlists: signed-in Pusher connections only). */
+  | {
+      readonly type: 'watchlist_events';
+      readonly events: readonly { readonly name: 'online' | 'offline'; readonly user_ids: readonly string[] }[];
+    }
 );
 
 /**

@@ -5,6 +5,11 @@ import type { OccupancyStore } from '../ports';
 import { subscriptionPartition } from './dynamo-subscriptions';
 
 const OCCUPANCY = 'occupancy';
+/**
+ * A scheduled count notice this far past its time never ran (its task could not start, or was given
+ * up): the channel's notices go on rather than wait for it.
+ */
+const STALE_NOTICE_MS = 60_000;
 
 /**
  * Subscriber counts per channel in the channels table, for `channel_occupied`/`channel_vacated`:
@@ -60,10 +65,10 @@ export class DynamoOccupancyStore implements OccupancyStore {
           TableName: this.tableName,
           Key: key,
           UpdateExpression: 'SET noticeAt = :now',
-          // Nothing scheduled, and the last notice's window is over.
+          // Nothing scheduled (or a scheduled notice that never ran), and the last notice's window is over.
           ConditionExpression:
-            'attribute_exists(pk) AND attribute_not_exists(noticeDue) AND (attribute_not_exists(noticeAt) OR noticeAt <= :since)',
-          ExpressionAttributeValues: { ':now': nowMs, ':since': nowMs - windowMs },
+            'attribute_exists(pk) AND (attribute_not_exists(noticeDue) OR noticeDue < :stale) AND (attribute_not_exists(noticeAt) OR noticeAt <= :since)',
+          ExpressionAttributeValues: { ':now': nowMs, ':since': nowMs - windowMs, ':stale': nowMs - STALE_NOTICE_MS },
         }),
       );
       return { claim: 'now' };
@@ -77,8 +82,8 @@ export class DynamoOccupancyStore implements OccupancyStore {
           Key: key,
           // The notice that follows the window: once, whoever asks first.
           UpdateExpression: 'SET noticeDue = if_not_exists(noticeAt, :now) + :window',
-          ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(noticeDue)',
-          ExpressionAttributeValues: { ':now': nowMs, ':window': windowMs },
+          ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(noticeDue) OR noticeDue < :stale)',
+          ExpressionAttributeValues: { ':now': nowMs, ':window': windowMs, ':stale': nowMs - STALE_NOTICE_MS },
           ReturnValues: 'UPDATED_NEW',
         }),
       );

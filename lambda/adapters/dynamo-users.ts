@@ -1,3 +1,4 @@
+import pLimit from 'p-limit';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { RateLimit, UserStore } from '../ports';
 import { isConditionFailure } from './dynamo-errors';
@@ -38,7 +39,7 @@ export class DynamoUserStore implements UserStore {
     const Key = this.key(projectId, userId);
     // A few rounds at most: each either adds the connection, finds the user full of live ones, or
     // drops the expired ones (whose $disconnect never came) and tries again.
-    for (let round = 0; round < 3; round++) {
+    for (let round = 0; round < 5; round++) {
       try {
         await this.client.send(
           new UpdateCommand({
@@ -60,6 +61,8 @@ export class DynamoUserStore implements UserStore {
         if (await this.create(Key, connectionId, expiresAt, Item !== undefined)) return true;
         continue;
       }
+      // Another connection of the user made the map meanwhile (its first admissions ran at once): try again.
+      if (Object.keys(connections).length < max) continue;
       const expired = Object.entries(connections)
         .filter(([, expires]) => expires <= nowSeconds)
         .map(([id]) => id);
@@ -121,6 +124,23 @@ export class DynamoUserStore implements UserStore {
       // Never admitted, or already gone: nothing to remove.
       if (!isConditionFailure(error)) throw error;
     }
+  }
+
+  async live(projectId: string, userIds: readonly string[], nowSeconds: number): Promise<string[]> {
+    const limit = pLimit(10);
+    const found = await Promise.all(
+      userIds.map((userId) =>
+        limit(async () => {
+          const { Item } = await this.client.send(
+            // Right after an admission or a departure: it must be seen.
+            new GetCommand({ TableName: this.tableName, Key: this.key(projectId, userId), ConsistentRead: true }),
+          );
+          const connections = (Item as UserItem | undefined)?.connections ?? {};
+          return Object.values(connections).some((expires) => expires > nowSeconds);
+        }),
+      ),
+    );
+    return userIds.filter((_, i) => found[i]);
   }
 
   async take(projectId: string, userId: string, nowMs: number, rate: RateLimit, expiresAt: number): Promise<boolean> {

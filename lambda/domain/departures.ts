@@ -5,6 +5,7 @@
  */
 import type { Closed, ConnectionRecord } from '../ports';
 import type { Continuity } from './continuity';
+import type { Watchlists } from './watchlists';
 import type { GoneConnection } from './fanout';
 import type { Lifecycle } from './lifecycle';
 import type { Announced, Members } from './members';
@@ -22,6 +23,7 @@ export interface DeparturesDependencies {
   readonly lifecycle: Lifecycle;
   readonly users: Pick<Users, 'left'>;
   readonly continuity: Pick<Continuity, 'left'>;
+  readonly watchlists: Pick<Watchlists, 'departed'>;
   readonly now: () => number;
 }
 
@@ -38,6 +40,9 @@ export class Departures implements DepartureListener {
       this.deps.users.left(connection),
       ...connection.channels.map((channel) => this.leftChannel(connection, channel, how)),
     ]);
+    // After the user's count went down: offline to its watchers if this was its last connection.
+    // Best effort: the departure itself is done, and its gone connections must still be purged.
+    await this.deps.watchlists.departed(connection).catch(() => undefined);
     return [...gone, ...fromChannels.flatMap((left) => left.gone)];
   }
 

@@ -130,10 +130,11 @@ async function signin(connectionId: string, message: PusherFrame, ops: Operation
   if (!data.ok) return refusedFrame(connectionId, await ops.refuse(connectionId, data.error), null, ops);
   const signed = await ops.asConnection(connectionId, OPERATIONS.signin, ok(data.value));
   if (!signed.ok) return refusedFrame(connectionId, signed.error, pusherCodeOf(signed.error), ops);
-  const { userData, replays } = signed.value;
-  if (replays.length === 0) return frame(pusherOut.signedIn(userData));
-  // Continuity: what the user missed on the channels it rejoined before signing in, after the confirmation.
+  const { userData, replays, online } = signed.value;
+  if (replays.length === 0 && online.length === 0) return frame(pusherOut.signedIn(userData));
   await ops.post(connectionId, pusherOut.signedIn(userData));
+  // The watched users online now, then (continuity) what it missed on channels it rejoined before signing in.
+  if (online.length > 0) await ops.post(connectionId, pusherOut.watchlist(online));
   for (const { messages } of replays) await postReplay(connectionId, messages, ops);
   return OK;
 }

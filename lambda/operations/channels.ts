@@ -7,6 +7,7 @@ import { ACCESS, viaPusherAuth } from '../auth/access';
 import { MAX_REPLAY, WORK_PER_MESSAGE } from '../contract/limits';
 import type { Member } from '../domain/members';
 import type { ChannelConfig } from '../domain/namespaces';
+import { WATCHLIST_LIMITS } from '../domain/watchlists';
 import type { HistoryPage } from '../domain/history';
 import type { ConnectionRecord, GoneConnection } from '../ports';
 import {
@@ -242,18 +243,26 @@ export const ping = operation<unknown, undefined>({
   },
 });
 
-/** Pusher's `user_data`, as signed: JSON with an `id` (a string) and perhaps `user_info`. */
-function signedUser(userData: string): Result<{ userId: string; info?: Record<string, unknown> }> {
+/** Pusher's `user_data`, as signed: JSON with an `id` (a string), perhaps `user_info` and a `watchlist` of user ids. */
+function signedUser(userData: string): Result<{ userId: string; info?: Record<string, unknown>; watchlist: string[] }> {
   const parsed = parseJson(userData);
-  const value = parsed.ok ? (parsed.value as { id?: unknown; user_info?: unknown } | null) : undefined;
+  const value = parsed.ok ? (parsed.value as { id?: unknown; user_info?: unknown; watchlist?: unknown } | null) : undefined;
   const id = typeof value === 'object' && value !== null ? value.id : undefined;
   if (typeof id !== 'string' || !pusherUserIdSchema.safeParse(id).success) {
     return fail(ErrorCode.invalidMessage, 'user_data must be JSON with an id: 1–128 of A–Z a–z 0–9 _ - = @ , . ;');
   }
-  const info = value!.user_info;
+  const { user_info: info, watchlist = [] } = value!;
+  const valid =
+    Array.isArray(watchlist) &&
+    watchlist.length <= WATCHLIST_LIMITS.size &&
+    watchlist.every((watched) => typeof watched === 'string' && pusherUserIdSchema.safeParse(watched).success);
+  if (!valid) {
+    return fail(ErrorCode.invalidMessage, `user_data's watchlist is a list of at most ${WATCHLIST_LIMITS.size} user ids, as its id is`);
+  }
   return ok({
     userId: id,
     ...(typeof info === 'object' && info !== null && !Array.isArray(info) && { info: info as Record<string, unknown> }),
+    watchlist: watchlist as string[],
   });
 }
 
@@ -264,6 +273,10 @@ function signedUser(userData: string): Result<{ userId: string; info?: Record<st
  */
 export interface SignedIn {
   readonly userData: string;
+  /** Of the user's watchlist, those online now (Pusher's first `watchlist_events`). */
+  readonly online: readonly string[];
+  /** How many the watchlist held: what keeping it cost. */
+  readonly watched: number;
   /** Continuity: per channel the connection joined before signing in, what the user missed before that (as stored). */
   readonly replays: readonly { readonly channel: string; readonly messages: readonly { readonly body: string }[] }[];
 }
@@ -272,7 +285,8 @@ export const signin = operation<{ readonly auth: string; readonly user_data: str
   name: 'signin',
   callers: ['connection'],
   access: ACCESS.signin,
-  cost: FLAT,
+  // A watchlist is one write and one read per user it names.
+  cost: { before: 1, after: (signed) => per(signed.watched, WATCHLIST_LIMITS.usersPerMessage) },
   async run(input, scope, services) {
     const user = signedUser(input.user_data);
     if (!user.ok) return user;
@@ -283,19 +297,31 @@ export const signin = operation<{ readonly auth: string; readonly user_data: str
     if (connection.signedIn === undefined && !(await services.users.admit(counted, maxConnectionsPerUser))) {
       return fail(ErrorCode.tooManyConnections);
     }
+    const { watchlist, ...identity } = user.value;
     const signed = await services.membership.signIn(
       connection.connectionId,
-      user.value,
+      identity,
       input.auth.slice(0, input.auth.indexOf(':')),
       userRateLimit,
     );
     // Refused after all: the user's count does not keep it.
     if (!signed.ok && connection.signedIn === undefined) await services.users.left(counted);
     if (!signed.ok) return signed;
-    const replays = signed.value.signedIn === undefined ? await missedBefore(signed.value, user.value.userId, services) : [];
-    return ok({ userData: input.user_data, replays });
+    const first = signed.value.signedIn === undefined;
+    // The sign-in is done: what follows may fail without undoing it (logged, not answered).
+    const online = first ? await services.watchlists.signedIn(signed.value, user.value.userId, watchlist).catch(logged(services, [])) : [];
+    const replays = first ? await missedBefore(signed.value, user.value.userId, services) : [];
+    return ok({ userData: input.user_data, replays, online, watched: first ? watchlist.length : 0 });
   },
 });
+
+/** A failure after a change that stands: logged, and the work's fallback answered. */
+const logged =
+  <T>(services: Services, fallback: T) =>
+  (error: unknown): T => {
+    services.logger.warn('after a sign-in', { error: (error as Error).message });
+    return fallback;
+  };
 
 /** A first sign-in: on each history channel the connection joined before, what its user missed up to that join. */
 async function missedBefore(connection: ConnectionRecord, userId: string, services: Services): Promise<SignedIn['replays']> {

@@ -21,6 +21,7 @@ import type { Revocation } from '../domain/revocation';
 import type { Settings } from '../domain/settings';
 import type { SubscriptionCounts } from '../domain/subscription-counts';
 import type { Users } from '../domain/users';
+import type { Watchlists } from '../domain/watchlists';
 import type { Webhooks } from '../domain/webhooks';
 import type { ConnectionStore, Delivery, PublishStore, TaskLedger } from '../ports';
 import type { Telemetry } from '../telemetry';
@@ -47,6 +48,7 @@ export interface Services {
   readonly continuity: Continuity;
   readonly webhooks: Webhooks;
   readonly subscriptionCounts: SubscriptionCounts;
+  readonly watchlists: Watchlists;
   /** Webhook URLs may be http:// (the local stack); on AWS, https:// only. */
   readonly webhooksAllowHttp: boolean;
   readonly members: Members;

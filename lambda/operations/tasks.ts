@@ -49,6 +49,9 @@ const RUNNERS: { readonly [N in TaskName]: Runner<N> } = {
     return { publishId: task.publishId, taskId: task.taskId, ...run };
   },
 
+  /** A user came online or went offline: its watchers are told. */
+  watchlist: async (task, services) => ({ watchers: await services.watchlists.tell(task.projectId, task.userId, task.name) }),
+
   /** A channel's count notice at the end of its window. */
   count: async (task, services) => ({ count: await services.subscriptionCounts.due(task.projectId, task.channel, task.at) }),
 
@@ -66,6 +69,7 @@ function fieldsOf(task: BackgroundTask) {
     case 'count':
       return { projectId: task.projectId, channel: task.channel };
     case 'webhook':
+    case 'watchlist':
       return { projectId: task.projectId };
     default:
       return {};

@@ -439,6 +439,7 @@ export const SERVER_NAMES = [
   'member_added',
   'member_removed',
   'subscription_count',
+  'watchlist_events',
   'history',
   'presence',
 ] as const;

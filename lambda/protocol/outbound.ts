@@ -139,6 +139,12 @@ export const outbound = {
     channel: channelName,
     count,
   }),
+  /** Watched users who came online or went offline, to a watcher's user channel. */
+  watchlist: (name: 'online' | 'offline', userIds: readonly string[]): NoticeOf<'watchlist_events'> => ({
+    kind: 'notice',
+    type: 'watchlist_events',
+    events: [{ name, user_ids: userIds }],
+  }),
   /** A routed message between typed clients; `from` is always the server's word, never the client's. */
   routed: (stamp: Stamp, frame: RoutedFrame, sender: { connectionId: string; clientType?: string }): RoutedMessage => ({
     kind: 'routed',

@@ -53,7 +53,8 @@ const pusherNameOf = (channel: string) =>
 /** `pusher:signin`'s data; `user_data` is JSON text, signed with the socket id. */
 export const pusherSigninData = z.object({
   auth: z.string().check(z.maxLength(1024)),
-  user_data: z.string().check(z.maxLength(4096)),
+  // Room for a watchlist of 100 user ids.
+  user_data: z.string().check(z.maxLength(16 * 1024)),
 });
 
 /** A frame from a Pusher client: an event, perhaps for a channel, with data (an object or a JSON string). */
@@ -136,6 +137,9 @@ export const pusherOut = {
     }),
   /** A cache channel without a last event of the last 30 minutes. */
   cacheMiss: (channel: string) => frame('pusher:cache_miss', { channel, data: '{}' }),
+  /** The watched users online when the user signs in (pusher-js's `user.watchlist` emits `online`). */
+  watchlist: (online: readonly string[]) =>
+    frame('pusher_internal:watchlist_events', { data: JSON.stringify({ events: [{ name: 'online', user_ids: online }] }) }),
   /** Signed in: pusher-js then subscribes to its user channel. */
   signedIn: (userData: string) => frame('pusher:signin_success', { data: { user_data: userData } }),
   /** A refused subscription: the channel's `pusher:subscription_error` (Laravel Echo's `.error()`). */
@@ -168,6 +172,8 @@ export function pusherBodyOf(nativeBody: string): string | undefined {
         data: JSON.stringify({ user_id: notice.member.userId, user_info: notice.member.info ?? null }),
       });
     }
+    if (notice.type === 'watchlist_events')
+      return frame('pusher_internal:watchlist_events', { data: JSON.stringify({ events: notice.events }) });
     if (notice.type === 'subscription_count') {
       return frame('pusher_internal:subscription_count', {
         channel: pusherNameOf(notice.channel),

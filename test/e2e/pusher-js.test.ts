@@ -43,9 +43,16 @@ async function authEndpoint() {
       const signer = others.get(form.get('app') ?? '') ?? sdk;
       // The user authentication endpoint (`userAuthentication.endpoint`): who the user is, signed.
       if (req.url === '/pusher/user-auth') {
-        res
-          .writeHead(200, { 'content-type': 'application/json' })
-          .end(JSON.stringify(signer.authenticateUser(socketId, { id: user, user_info: { name: user } })));
+        res.writeHead(200, { 'content-type': 'application/json' }).end(
+          JSON.stringify(
+            signer.authenticateUser(socketId, {
+              id: user,
+              user_info: { name: user },
+              // The users this one watches (Pusher's watchlist), as the app decides.
+              ...(form.get('watch') && { watchlist: form.get('watch')!.split(',') }),
+            }),
+          ),
+        );
         return;
       }
       if (channel.includes('forbidden')) {
@@ -91,8 +98,13 @@ afterEach(() => {
 });
 
 /** pusher-js as a Pusher app configures it, but for where it connects. */
-function pusherJs(user = 'ada', stack: Pick<LocalStack, 'pusherPort'> = e2e.stack(), key = appKey): PusherJs {
-  const params = { user, app: key };
+function pusherJs(
+  user = 'ada',
+  stack: Pick<LocalStack, 'pusherPort'> = e2e.stack(),
+  key = appKey,
+  extra: Record<string, string> = {},
+): PusherJs {
+  const params = { user, app: key, ...extra };
   const client = new PusherJs(key, {
     cluster: 'mt1',
     wsHost: '127.0.0.1',
@@ -274,8 +286,9 @@ describe('cache channels', () => {
 
 describe('user sign-in (Pusher’s user authentication)', () => {
   /** A signed-in pusher-js: resolves once its user channel is subscribed. */
-  async function signedIn(user: string) {
-    const client = pusherJs(user);
+  async function signedIn(user: string, watch?: string[], before?: (client: PusherJs) => void) {
+    const client = pusherJs(user, e2e.stack(), appKey, watch ? { watch: watch.join(',') } : {});
+    before?.(client);
     client.signin();
     const { user: signed } = client as unknown as { user: { serverToUserChannel?: { subscribed: boolean } } };
     await waitFor(() => signed.serverToUserChannel?.subscribed === true, 10_000).catch(() => {
@@ -300,6 +313,39 @@ describe('user sign-in (Pusher’s user authentication)', () => {
     await sdk.sendToUser('bob', 'nudge', { n: 2 });
     expect(await bobsOwn).toEqual({ n: 2 });
     expect(bobHeard).toEqual([{ n: 2 }]);
+  });
+
+  it('watchlists: tells a user which watched users are online, then when one comes and when it goes', async () => {
+    await signedIn('wanda');
+    const events: [string, string[]][] = [];
+    await signedIn('walt', ['wanda', 'wes', 'nobody'], (client) => {
+      for (const name of ['online', 'offline']) {
+        client.user.watchlist.bind(name, (event: { user_ids: string[] }) => events.push([name, event.user_ids]));
+      }
+    });
+    await waitFor(() => events.length === 1, 10_000);
+    expect(events).toEqual([['online', ['wanda']]]);
+    const wes = await signedIn('wes');
+    await waitFor(() => events.length === 2, 10_000);
+    expect(events[1]).toEqual(['online', ['wes']]);
+    wes.disconnect();
+    await waitFor(() => events.length === 3, 10_000);
+    expect(events[2]).toEqual(['offline', ['wes']]);
+  });
+
+  it('refuses a watchlist of more than 100 users, and keeps the connection unsigned', async () => {
+    const client = pusherJs('vera');
+    await connected(client);
+    const errors: { data?: { message?: string } }[] = [];
+    client.connection.bind('error', (error: { data?: { message?: string } }) => errors.push(error));
+    const tooMany = sdk.authenticateUser(client.connection.socket_id, {
+      id: 'vera',
+      watchlist: Array.from({ length: 101 }, (_, i) => `u${i}`),
+    });
+    client.send_event('pusher:signin', { auth: tooMany.auth, user_data: tooMany.user_data });
+    await waitFor(() => errors.length > 0);
+    expect(errors[0].data?.message).toMatch(/watchlist is a list of at most 100 user ids/);
+    expect(client.connection.state).toBe('connected');
   });
 
   it('refuses a forged sign-in and another user’s channel, and keeps the connection', async () => {

@@ -16,6 +16,7 @@ import { DynamoUserStore } from '../../lambda/adapters/dynamo-users';
 import { DynamoDeliveryBudgetStore } from '../../lambda/adapters/dynamo-budget';
 import { DynamoStreamStore } from '../../lambda/adapters/dynamo-streams';
 import { DynamoAwayStore } from '../../lambda/adapters/dynamo-away';
+import { DynamoWatchStore } from '../../lambda/adapters/dynamo-watches';
 import { DynamoWebhookFailureStore } from '../../lambda/adapters/dynamo-webhook-failures';
 import { FetchWebhookSender } from '../../lambda/adapters/webhook-http';
 import { LOCAL_AWS, LOCAL_TABLES, LocalStore, startLocalStore } from '../../local/store';
@@ -34,6 +35,7 @@ export interface TestStore {
   readonly namespaces: DynamoNamespaceStore;
   readonly streams: DynamoStreamStore;
   readonly away: DynamoAwayStore;
+  readonly watches: DynamoWatchStore;
   readonly webhookFailures: DynamoWebhookFailureStore;
   readonly webhookSender: FetchWebhookSender;
   readonly members: DynamoMemberStore;
@@ -62,6 +64,7 @@ export async function startTestStore(): Promise<TestStore> {
     namespaces: new DynamoNamespaceStore(documents, LOCAL_TABLES.projects.name),
     streams: new DynamoStreamStore(documents, LOCAL_TABLES.channels.name),
     away: new DynamoAwayStore(documents, LOCAL_TABLES.channels.name),
+    watches: new DynamoWatchStore(documents, LOCAL_TABLES.channels.name),
     webhookFailures: new DynamoWebhookFailureStore(documents, LOCAL_TABLES.channels.name),
     webhookSender: new FetchWebhookSender(),
     members: new DynamoMemberStore(documents, LOCAL_TABLES.channels.name),

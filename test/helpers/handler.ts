@@ -45,6 +45,7 @@ export function useHandler() {
       namespaces: db.namespaces,
       streams: db.streams,
       away: db.away,
+      watches: db.watches,
       webhookFailures: db.webhookFailures,
       webhookSender: db.webhookSender,
       members: db.members,
