@@ -18,6 +18,8 @@ type Route = (event: HttpEvent, ops: Operations) => Promise<HttpResult>;
 const MAX_CHANNELS_PER_EVENT = 100;
 const MAX_BATCH_EVENTS = 10;
 const MAX_EVENT_NAME = 200;
+/** `info` on a trigger counts each channel (a read of its subscribers): for a few channels only. */
+const MAX_INFO_CHANNELS = 10;
 
 const text = (statusCode: number, body: string): HttpResult => ({
   statusCode,
@@ -57,6 +59,8 @@ interface PusherEvent {
   readonly data: unknown;
   readonly channels: string[];
   readonly exclude?: string;
+  /** Pusher's `info` (`subscription_count`, `user_count`): answered per channel after the trigger. */
+  readonly info?: ReadonlySet<string>;
 }
 
 const invalid = (message: string): Result<never> => ({ ok: false, error: { code: ErrorCode.invalidMessage, message } });
@@ -64,7 +68,7 @@ const invalid = (message: string): Result<never> => ({ ok: false, error: { code:
 /** Reads one event as Pusher would. */
 function readEvent(value: unknown): Result<PusherEvent> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return invalid('The event must be a JSON object');
-  const { name, data, channels, channel, socket_id: socketId } = value as Record<string, unknown>;
+  const { name, data, channels, channel, socket_id: socketId, info } = value as Record<string, unknown>;
   if (typeof name !== 'string' || name.length === 0 || name.length > MAX_EVENT_NAME)
     return invalid(`name must be 1 to ${MAX_EVENT_NAME} characters`);
   if (name.startsWith('pusher:') || name.startsWith('pusher_internal:')) return invalid('Event names starting with pusher: are reserved');
@@ -92,7 +96,20 @@ function readEvent(value: unknown): Result<PusherEvent> {
   } catch {
     // Not JSON: delivered as the string it is.
   }
-  return ok({ event: name, data: parsed, channels: names as string[], ...(exclude && { exclude }) });
+  const asked = typeof info === 'string' ? new Set(info.split(',').filter(Boolean)) : undefined;
+  if (asked && names.length > MAX_INFO_CHANNELS) return invalid(`info may be asked for at most ${MAX_INFO_CHANNELS} channels`);
+  return ok({ event: name, data: parsed, channels: names as string[], ...(exclude && { exclude }), ...(asked && { info: asked }) });
+}
+
+/** A triggered channel's `info` as Pusher answers it: its subscription count, and a presence channel's user count. */
+async function infoOf(caller: Backend, channel: string, info: ReadonlySet<string>, ops: Operations): Promise<Record<string, number>> {
+  const users = info.has('user_count') && channel.startsWith('presence-');
+  const counted = await ops.asBackend(caller, OPERATIONS.channelInfo, ok({ channel, users }));
+  if (!counted.ok) return {};
+  return {
+    ...(info.has('subscription_count') && { subscription_count: counted.value.subscribers }),
+    ...(counted.value.users !== undefined && { user_count: counted.value.users }),
+  };
 }
 
 /** The request's JSON body, or Pusher's refusal. */
@@ -109,7 +126,10 @@ const events = signed(async (caller, event, ops) => {
   const body = jsonBody(event);
   const read = body.ok ? readEvent(body.value) : body;
   const triggered = await ops.asBackend(caller, OPERATIONS.trigger, read.ok ? ok({ events: [read.value] }) : read);
-  return answer(triggered, () => ({}));
+  const info = read.ok ? read.value.info : undefined;
+  if (!triggered.ok || !info) return answer(triggered, () => ({}));
+  const counts = await Promise.all(read.ok ? read.value.channels.map((c) => infoOf(caller, c, info, ops)) : []);
+  return json({ channels: Object.fromEntries(read.ok ? read.value.channels.map((c, i) => [c, counts[i]]) : []) });
 });
 
 const batchEvents = signed(async (caller, event, ops) => {
@@ -124,15 +144,19 @@ const batchEvents = signed(async (caller, event, ops) => {
   const refused = read.find((r) => !r.ok);
   const input: Result<{ events: PusherEvent[] }> =
     refused && !refused.ok ? refused : ok({ events: read.map((r) => (r as { value: PusherEvent }).value) });
-  return answer(await ops.asBackend(caller, OPERATIONS.trigger, input), () => ({ batch: batch.map(() => ({})) }));
+  const triggered = await ops.asBackend(caller, OPERATIONS.trigger, input);
+  if (!triggered.ok || !input.ok) return answer(triggered, () => ({}));
+  // Each event's info is its (one) channel's, as Pusher answers a batch.
+  const infos = await Promise.all(input.value.events.map((e) => (e.info ? infoOf(caller, e.channels[0], e.info, ops) : {})));
+  return json({ batch: infos });
 });
 
 /** `info=user_count,subscription_count` as a set. */
-const infoOf = (event: HttpEvent) => new Set((event.queryStringParameters?.info ?? '').split(',').filter(Boolean));
+const queriedInfo = (event: HttpEvent) => new Set((event.queryStringParameters?.info ?? '').split(',').filter(Boolean));
 
 const channels = signed(async (caller, event, ops) => {
   const prefix = event.queryStringParameters?.filter_by_prefix ?? '';
-  const users = infoOf(event).has('user_count');
+  const users = queriedInfo(event).has('user_count');
   if (users && !prefix.startsWith('presence-')) return text(400, 'user_count may only be requested with filter_by_prefix=presence-');
   const listed = await ops.asBackend(caller, OPERATIONS.listChannels, ok({ prefix, users }));
   return answer(listed, (list) => ({
@@ -143,7 +167,7 @@ const channels = signed(async (caller, event, ops) => {
 const channel = signed(async (caller, event, ops) => {
   const name = event.pathParameters?.channel ?? '';
   if (!checkChannel(name).ok) return text(400, 'Invalid channel name');
-  const info = infoOf(event);
+  const info = queriedInfo(event);
   if (info.has('user_count') && !name.startsWith('presence-')) return text(400, 'user_count is only for presence channels');
   const counted = await ops.asBackend(caller, OPERATIONS.channelInfo, ok({ channel: name, users: info.has('user_count') }));
   return answer(counted, ({ subscribers, users }) => ({

@@ -191,7 +191,7 @@ describe('PUT /projects/{p}/settings with an unknown field', () => {
       json: {
         code: 'invalid_message',
         error:
-          'Unknown field "anonymusConnect"; allowed: anonymousConnect, clientPublish, rateLimit, maxTokenTtlSeconds, maxConnectionsPerUser, clientEvents, userRateLimit',
+          'Unknown field "anonymusConnect"; allowed: anonymousConnect, clientPublish, rateLimit, maxTokenTtlSeconds, maxConnectionsPerUser, clientEvents, subscriptionCount, webhooks, userRateLimit',
       },
     });
     expect(await call('GET', '/projects/hour-typo/settings', { Authorization: `Bearer ${MASTER}` })).toEqual(before);

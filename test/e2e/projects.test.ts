@@ -261,6 +261,8 @@ describe('project settings', () => {
             maxConnectionsPerUser: 10,
             userRateLimit: { perSecond: 20, burst: 40 },
             clientEvents: false,
+            webhooks: [],
+            subscriptionCount: false,
           },
           updatedAt: null,
         },
@@ -284,6 +286,8 @@ describe('project settings', () => {
       maxConnectionsPerUser: 10,
       userRateLimit: { perSecond: 20, burst: 40 },
       clientEvents: false,
+      webhooks: [],
+      subscriptionCount: false,
     });
     expect((await call('GET', path('settings-b'), MASTER)).json.data.settings.clientPublish).toBe('none');
     // A project's key may read its own settings (npm run token checks lifetimes with it), never change them.

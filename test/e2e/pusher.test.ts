@@ -67,6 +67,24 @@ describe('the pusher server SDK, unchanged but for its host', () => {
     expect(await client.next()).toMatchObject({ channel: 'batch-b', event: 'two', data: { n: 2 } });
   });
 
+  it('trigger and triggerBatch with info: each channel’s subscription count, as Pusher answers; at most 10 channels', async () => {
+    await socket('counted-a');
+    await socket('counted-a');
+    await socket('counted-b');
+    const single = await pusher.trigger(['counted-a', 'counted-b'], 'e', {}, { info: 'subscription_count' });
+    expect(await single.json()).toEqual({ channels: { 'counted-a': { subscription_count: 2 }, 'counted-b': { subscription_count: 1 } } });
+    const batch = await pusher.triggerBatch([
+      { channel: 'counted-a', name: 'e', data: '{}', info: 'subscription_count' },
+      { channel: 'counted-b', name: 'e', data: '{}' },
+    ]);
+    expect(await batch.json()).toEqual({ batch: [{ subscription_count: 2 }, {}] });
+    const eleven = Array.from({ length: 11 }, (_, i) => `many-${i}`);
+    await expect(pusher.trigger(eleven, 'e', {}, { info: 'subscription_count' })).rejects.toMatchObject({
+      status: 400,
+      body: expect.stringMatching(/at most 10 channels/),
+    });
+  });
+
   it('authorizeChannel: a private channel joined with the signature it makes, and refused with another socket’s', async () => {
     const { client, socketId } = await socket();
     const other = await socket();

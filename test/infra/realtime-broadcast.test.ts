@@ -164,10 +164,11 @@ describe('handler', () => {
   // 450 KB: 398 KB before the operations layer, per-user limits and the shared delivery budget (409 KB
   // after), 425 KB with background tasks' progress records, 440 KB with Pusher's WebSocket protocol;
   // the SDK's credential chain alone would add ~100 KB.
-  it('is bundled under 450 KB, without the SDK’s credential chain (the environment’s credentials replace it)', () => {
+  // 450 KB until the rest of Pusher (issue 28: continuity, webhooks, watchlists, counts) added 26 KB.
+  it('is bundled under 480 KB, without the SDK’s credential chain (the environment’s credentials replace it)', () => {
     const asset = handlerAsset(stack);
     const code = readFileSync(join(asset, 'index.js'), 'utf8');
-    expect(Buffer.byteLength(code)).toBeLessThan(450 * 1024);
+    expect(Buffer.byteLength(code)).toBeLessThan(480 * 1024);
     expect(code).not.toContain('AWS_WEB_IDENTITY_TOKEN_FILE'); // the web identity provider
     expect(code).not.toContain('sso_start_url'); // the SSO provider
     expect(code).toContain('AWS_SECRET_ACCESS_KEY');
