@@ -147,7 +147,9 @@ const batchEvents = signed(async (caller, event, ops) => {
   const triggered = await ops.asBackend(caller, OPERATIONS.trigger, input);
   if (!triggered.ok || !input.ok) return answer(triggered, () => ({}));
   // Each event's info is its (one) channel's, as Pusher answers a batch.
-  const infos = await Promise.all(input.value.events.map((e) => (e.info ? infoOf(caller, e.channels[0], e.info, ops) : {})));
+  const infos = await Promise.all(
+    input.value.events.map((e) => (e.info ? infoOf(caller, e.channels[0], e.info, ops) : Promise.resolve({}))),
+  );
   return json({ batch: infos });
 });
 
