@@ -69,13 +69,14 @@ export class Lifecycle {
     await this.guard(() => this.send(name, projectId, channel, userId));
   }
 
-  /** A client event was sent on a channel: for webhooks that ask (`client_event`). */
-  async clientEvent(projectId: string, report: ClientEventReport): Promise<void> {
+  /** A client event was sent on a channel: for webhooks that ask (`client_event`). Says how many webhooks took it. */
+  async clientEvent(projectId: string, report: ClientEventReport): Promise<number> {
     const webhooks = this.deps.webhooks;
-    if (!this.enabled || !webhooks) return;
+    if (!this.enabled || !webhooks) return 0;
+    let taken = 0;
     await this.guard(async () => {
       if (!(await webhooks.wants(projectId, 'client_event'))) return;
-      await webhooks.collect(projectId, {
+      taken = await webhooks.collect(projectId, {
         name: 'client_event',
         channel: report.channel,
         event: report.event,
@@ -84,13 +85,18 @@ export class Lifecycle {
         ...(report.userId !== undefined && { user_id: report.userId }),
       });
     });
+    return taken;
   }
 
-  /** A subscriber to a cache channel found nothing cached: for webhooks that ask (`cache_miss`). */
-  async cacheMiss(projectId: string, channel: string): Promise<void> {
+  /** A subscriber to a cache channel found nothing cached: for webhooks that ask (`cache_miss`). Says how many took it. */
+  async cacheMiss(projectId: string, channel: string): Promise<number> {
     const webhooks = this.deps.webhooks;
-    if (!this.enabled || !webhooks) return;
-    await this.guard(() => webhooks.collect(projectId, { name: 'cache_miss', channel }));
+    if (!this.enabled || !webhooks) return 0;
+    let taken = 0;
+    await this.guard(async () => {
+      taken = await webhooks.collect(projectId, { name: 'cache_miss', channel });
+    });
+    return taken;
   }
 
   private async send(name: LifecycleEventName, projectId: string, channel: string, userId?: string): Promise<void> {

@@ -60,15 +60,18 @@ export class Webhooks {
     return (await this.deps.settings.of(projectId)).webhooks.some((hook) => hook.events.includes(name));
   }
 
-  /** Keeps the event for each of the project's webhooks that asks for it, until {@link flush}. */
-  async collect(projectId: string, event: WebhookEvent & { name: WebhookEventName }): Promise<void> {
+  /** Keeps the event for each of the project's webhooks that asks for it, until {@link flush}; says how many did. */
+  async collect(projectId: string, event: WebhookEvent & { name: WebhookEventName }): Promise<number> {
+    let taken = 0;
     for (const hook of (await this.deps.settings.of(projectId)).webhooks) {
       if (!hook.events.includes(event.name)) continue;
+      taken++;
       const key = `${projectId}\n${hook.url}`;
       const batch = this.pending.get(key) ?? { projectId, url: hook.url, timeMs: this.deps.now(), events: [] };
       batch.events.push(event);
       this.pending.set(key, batch);
     }
+    return taken;
   }
 
   /** Hands what was collected to background tasks: one per URL and batch (≤ 100 events, ≤ 200 KB). */

@@ -82,6 +82,8 @@ export interface Subscribed {
   readonly members?: { readonly list: readonly Member[]; readonly count: number };
   /** Presence notices the join sent (what it costs the connection). */
   readonly notified: number;
+  /** Webhook requests the join made (a cache miss), one message each. */
+  readonly webhooks?: number;
 }
 
 /** Pusher's `channel_data`: `{"user_id": "…", "user_info": {…}}`. */
@@ -144,6 +146,7 @@ export const subscribe = operation<SubscribeInput, Subscribed>({
   cost: {
     before: 1,
     after: (subscribed) =>
+      (subscribed.webhooks ?? 0) +
       per(subscribed.notified, WORK_PER_MESSAGE.notices) +
       (subscribed.members ? per(subscribed.members.list.length, WORK_PER_MESSAGE.members) : 0),
   },
@@ -200,11 +203,21 @@ export const subscribe = operation<SubscribeInput, Subscribed>({
       }
     }
     const retained = await services.retention.pendingFor(projectId, channel, connection.userId);
-    if (!retained && isCacheChannel(channel)) await services.lifecycle.cacheMiss(projectId, channel);
+    const webhooks = !retained && isCacheChannel(channel) ? await services.lifecycle.cacheMiss(projectId, channel) : 0;
     // Read after the join, so the list holds the joining member.
     const all = config.presence && input.withMembers ? await services.members.list(projectId, channel) : undefined;
     const members = all && { list: membersThatFit(all, replyBytes(scope)), count: all.length };
-    return ok({ channel, connectionId, first, stream, replay, notified, ...(retained && { retained }), ...(members && { members }) });
+    return ok({
+      channel,
+      connectionId,
+      first,
+      stream,
+      replay,
+      notified,
+      ...(webhooks > 0 && { webhooks }),
+      ...(retained && { retained }),
+      ...(members && { members }),
+    });
   },
 });
 

@@ -212,11 +212,12 @@ export interface ClientEventInput {
  * sender, and on a presence channel with the sender's user. Paid from the connection's rate limit
  * like every frame (Pusher allows 10 a second; the project's `rateLimit` says here).
  */
-export const clientEvent = operation<ClientEventInput, PublishOutcome>({
+export const clientEvent = operation<ClientEventInput, PublishOutcome & { readonly webhooks?: number }>({
   name: 'client event',
   callers: ['connection'],
   access: ACCESS.clientEvent,
-  cost: FLAT,
+  // Each webhook that asks for client events makes a request of it: the sender pays one message each.
+  cost: { before: 1, after: (sent) => sent.webhooks ?? 0 },
   async run(input, scope, services) {
     if (scope.caller.kind !== 'connection') return fail(ErrorCode.invalidRequest);
     const { connection } = scope.caller;
@@ -236,13 +237,14 @@ export const clientEvent = operation<ClientEventInput, PublishOutcome>({
     );
     if (result.ok) {
       const userId = presence ? connection.userId : undefined;
-      await services.lifecycle.clientEvent(scope.projectId, {
+      const webhooks = await services.lifecycle.clientEvent(scope.projectId, {
         channel: input.channel,
         event: input.event,
         data: typeof input.data === 'string' ? input.data : JSON.stringify(input.data ?? null),
         socketId: pusherSocketId(connection.connectionId),
         ...(userId !== undefined && { userId }),
       });
+      if (webhooks > 0) return ok({ ...result.value, webhooks });
     }
     return result;
   },

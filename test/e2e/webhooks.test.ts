@@ -8,6 +8,7 @@ import { createServer, IncomingHttpHeaders, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import PusherServer from 'pusher';
 import PusherJs from 'pusher-js';
+import { WEBHOOK_EVENTS } from '../../lambda/contract/limits';
 import { useLocalStack, waitFor } from '../helpers/e2e';
 
 const MASTER = 'webhooks-master-key';
@@ -66,15 +67,7 @@ beforeAll(async () => {
   const { hostname, port } = new URL(e2e.stack().httpUrl);
   sdk = new PusherServer({ appId: APP, key: key.keyPrefix, secret: key.apiKey, host: hostname, port, useTLS: false });
   // Set once, before any handler instance has read them: settings are cached for 30 s.
-  const events = [
-    'channel_occupied',
-    'channel_vacated',
-    'member_added',
-    'member_removed',
-    'client_event',
-    'cache_miss',
-    'subscription_count',
-  ];
+  const events = [...WEBHOOK_EVENTS];
   const response = await settings({
     anonymousConnect: true,
     clientEvents: true,
@@ -172,6 +165,24 @@ describe('webhooks in Pusher’s format', () => {
       ]),
     );
     expect(room.filter((event) => event.name === 'member_added')).toHaveLength(2);
+  });
+});
+
+describe('what webhooks cost the client that causes them', () => {
+  it('charges a client event one more message per webhook that asks for it: a burst runs into the rate limit sooner', async () => {
+    const eve = pusherJs('eve');
+    const room = eve.subscribe('private-charged');
+    await succeeded(room);
+    const errors: { code?: number }[] = [];
+    eve.connection.bind('error', (error: { data?: { code?: number } }) => errors.push({ code: error.data?.code }));
+    // 15 events fit the project's burst of 20 when each costs one message; at two each, the bucket
+    // is 10 short once they are through (their webhook events, received, say so), and the next is refused.
+    for (let i = 0; i < 15; i++) room.trigger('client-tick', { i });
+    await waitFor(() => eventsOn('private-charged').filter((event) => event.name === 'client_event').length === 15, 10_000);
+    room.trigger('client-tick', { i: 15 });
+    await waitFor(() => errors.length > 0, 10_000);
+    expect(errors[0]).toEqual({ code: 4301 });
+    expect(eve.connection.state).toBe('connected');
   });
 });
 

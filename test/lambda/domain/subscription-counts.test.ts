@@ -29,7 +29,7 @@ function setup(subscriptionCount = true) {
     occupancy,
     fanout: { toChannel: async (_p, channel, body) => (told.push({ channel, body }), { sent: 1, failed: 0, gone: [] }) },
     invoker: { invoke: async (task) => void tasks.push(task) },
-    webhooks: { collect: async (_p, event) => void hooks.push(event) },
+    webhooks: { collect: async (_p, event) => (hooks.push(event), 1) },
     purge: async () => undefined,
     now: () => now,
     // The wait passes on the test's clock.
