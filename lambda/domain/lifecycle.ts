@@ -16,7 +16,7 @@ export interface LifecycleDependencies {
   readonly sink?: EventSink;
   readonly occupancy: Pick<OccupancyStore, 'change'>;
   /** The projects' webhooks, fed the same events. */
-  readonly webhooks?: Pick<Webhooks, 'collect' | 'wants'>;
+  readonly webhooks?: Pick<Webhooks, 'collect'>;
   /** Subscription count notices, for projects that want them. */
   readonly counts?: Pick<SubscriptionCounts, 'changed'>;
   readonly logger: Pick<Logger, 'warn'>;
@@ -75,7 +75,6 @@ export class Lifecycle {
     if (!this.enabled || !webhooks) return 0;
     let taken = 0;
     await this.guard(async () => {
-      if (!(await webhooks.wants(projectId, 'client_event'))) return;
       taken = await webhooks.collect(projectId, {
         name: 'client_event',
         channel: report.channel,

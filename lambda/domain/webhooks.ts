@@ -55,11 +55,6 @@ export class Webhooks {
 
   constructor(private readonly deps: WebhooksDependencies) {}
 
-  /** Whether any of the project's webhooks asks for events of this name (settings are cached). */
-  async wants(projectId: string, name: WebhookEventName): Promise<boolean> {
-    return (await this.deps.settings.of(projectId)).webhooks.some((hook) => hook.events.includes(name));
-  }
-
   /** Keeps the event for each of the project's webhooks that asks for it, until {@link flush}; says how many did. */
   async collect(projectId: string, event: WebhookEvent & { name: WebhookEventName }): Promise<number> {
     let taken = 0;
